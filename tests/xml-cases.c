@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * XML-driven golden cases. Every folder tests/xml/<case>/ holds input XML
+ * files and the expected output of the virtwire commands run on them:
+ *
+ *   *.xml       the inputs, given to the command in name order
+ *   args        optional: extra options for 'check', one per line
+ *   check.out   expected stdout of 'virtwire check', then "[exit N]"
+ *   plan.out    optional: expected stdout of 'virtwire plan', then "[exit N]"
+ *
+ * One test per folder and command is registered automatically.
+ * VIRTWIRE_REGENERATE=1 rewrites the expectations: review the diff.
+ */
+#include <string.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+static const char *virtwire_bin;
+static const char *cases_dir;
+
+typedef struct {
+	char *dir;
+	char *command;
+	char *expect; /* file name of the expectation */
+} Case;
+
+static int cmp_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static GPtrArray *case_inputs(const char *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
+	const char *name;
+
+	while (d && (name = g_dir_read_name(d)))
+		if (g_str_has_suffix(name, ".xml"))
+			g_ptr_array_add(files, g_strdup(name));
+	return files;
+}
+
+static char *run_case(const Case *c, int *exit_status)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) files = case_inputs(c->dir);
+	g_autofree char *args_path = g_build_filename(c->dir, "args", NULL);
+	g_autofree char *args = NULL;
+	g_autofree char *out = NULL;
+	g_autoptr(GError) err = NULL;
+	int status = 0;
+
+	g_ptr_array_sort(files, cmp_names);
+	g_ptr_array_add(argv, g_strdup(virtwire_bin));
+	g_ptr_array_add(argv, g_strdup(c->command));
+	if (g_file_get_contents(args_path, &args, NULL, NULL)) {
+		g_auto(GStrv) lines = g_strsplit(args, "\n", -1);
+
+		for (char **l = lines; *l; l++)
+			if (**l && **l != '#')
+				g_ptr_array_add(argv, g_strdup(*l));
+	}
+	for (guint i = 0; i < files->len; i++)
+		g_ptr_array_add(argv, g_strdup(files->pdata[i]));
+	g_ptr_array_add(argv, NULL);
+	if (!g_spawn_sync(c->dir, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status,
+			  &err))
+		g_error("cannot run %s: %s", virtwire_bin, err->message);
+	*exit_status = g_spawn_check_wait_status(status, NULL) ? 0 : WEXITSTATUS(status);
+	return g_steal_pointer(&out);
+}
+
+static void test_case(gconstpointer data)
+{
+	const Case *c = data;
+	g_autofree char *expect_path = g_build_filename(c->dir, c->expect, NULL);
+	g_autofree char *expected = NULL;
+	g_autofree char *out = NULL;
+	g_autofree char *actual = NULL;
+	int rc;
+
+	out = run_case(c, &rc);
+	actual = g_strdup_printf("%s[exit %d]\n", out, rc);
+	if (g_getenv("VIRTWIRE_REGENERATE")) {
+		g_assert_true(g_file_set_contents(expect_path, actual, -1, NULL));
+		return;
+	}
+	if (!g_file_get_contents(expect_path, &expected, NULL, NULL))
+		g_error("%s is missing (VIRTWIRE_REGENERATE=1 creates it)", expect_path);
+	g_assert_cmpstr(actual, ==, expected);
+}
+
+static void add_case(const char *name, const char *command, const char *expect)
+{
+	Case *c = g_new0(Case, 1);
+	g_autofree char *path = NULL;
+
+	c->dir = g_build_filename(cases_dir, name, NULL);
+	c->command = g_strdup(command);
+	c->expect = g_strdup(expect);
+	path = g_strdup_printf("/xml/%s/%s", name, command);
+	g_test_add_data_func_full(path, c, test_case, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	g_autoptr(GDir) d = NULL;
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	const char *name;
+
+	g_test_init(&argc, &argv, NULL);
+	cases_dir = g_getenv("VW_XML_CASES");
+	virtwire_bin = g_getenv("VW_BIN");
+	if (!cases_dir || !virtwire_bin)
+		g_error("VW_XML_CASES and VW_BIN must be set (meson test sets them)");
+	d = g_dir_open(cases_dir, 0, NULL);
+	if (!d)
+		g_error("cannot open %s", cases_dir);
+	while ((name = g_dir_read_name(d))) {
+		g_autofree char *path = g_build_filename(cases_dir, name, NULL);
+
+		if (g_file_test(path, G_FILE_TEST_IS_DIR))
+			g_ptr_array_add(names, g_strdup(name));
+	}
+	g_ptr_array_sort(names, cmp_names);
+	for (guint i = 0; i < names->len; i++) {
+		g_autofree char *dir = g_build_filename(cases_dir, names->pdata[i], NULL);
+		g_autofree char *plan = g_build_filename(dir, "plan.out", NULL);
+
+		/* Every case has a check expectation (a missing one fails until
+		 * regenerated); a plan expectation only where one exists. */
+		add_case(names->pdata[i], "check", "check.out");
+		if (g_file_test(plan, G_FILE_TEST_EXISTS))
+			add_case(names->pdata[i], "plan", "plan.out");
+	}
+	return g_test_run();
+}

@@ -1,0 +1,500 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * virtwire's metadata (xmlns:vw="urn:virtwire:1") inside libvirt's
+ * <metadata>. libvirt ignores what it does not know, so virtwire is strict:
+ * inside its namespace an unknown element or attribute is an error, because a
+ * typo ("hots-port") must never silently drop a forward.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "xml-private.h"
+
+#define VW_ELEMENT(name) "<vw:" name ">"
+
+static const char *const network_attrs[] = { "mode", "uplink", NULL };
+static const char *const nat_attrs[] = { "uplink", "address", NULL };
+static const char *const net_forward_attrs[] = { "name", "proto", "address", "host-port", "guest-port",
+						 "guest-address", "guest-mac", NULL };
+static const char *const dom_forward_attrs[] = { "network", "mac", "name", "proto", "address", "host-port",
+						 "guest-port", NULL };
+static const char *const source_attrs[] = { "address", NULL };
+static const char *const enabled_attrs[] = { "enabled", NULL };
+static const char *const domfwd_attrs[] = { "allow", "host-ports", NULL };
+static const char *const domain_attrs[] = { NULL };
+
+static unsigned edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	g_autofree unsigned *row = g_new(unsigned, lb + 1);
+
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned up = row[j];
+			unsigned best = MIN(row[j] + 1, row[j - 1] + 1);
+
+			row[j] = MIN(best, diag + (a[i - 1] != b[j - 1]));
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* "did you mean 'host-port'? valid: a, b, c" */
+static char *suggest(const char *bad, const char *const *valid, const char *what)
+{
+	GString *s = g_string_new(NULL);
+	const char *best = NULL;
+	unsigned best_d = 3;
+
+	for (size_t i = 0; valid[i]; i++) {
+		unsigned d = edit_distance(bad, valid[i]);
+
+		if (d < best_d) {
+			best_d = d;
+			best = valid[i];
+		}
+	}
+	if (best)
+		g_string_append_printf(s, "did you mean '%s'? ", best);
+	if (valid[0]) {
+		g_string_append_printf(s, "%s: ", what);
+		for (size_t i = 0; valid[i]; i++)
+			g_string_append_printf(s, "%s%s", i ? ", " : "", valid[i]);
+	} else {
+		g_string_append_printf(s, "%s: none", what);
+	}
+	return g_string_free(s, FALSE);
+}
+
+static bool in_list(const char *s, const char *const *list)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Reports unknown attributes and stray text of a vw element. */
+static void check_element(const VwParseCtx *ctx, xmlNode *n, const char *const *allowed)
+{
+	for (xmlAttr *a = n->properties; a; a = a->next) {
+		const char *name = (const char *)a->name;
+
+		if (a->ns) {
+			vw_error(ctx->diags, vw_xml_loc(ctx, n), "unknown-attribute",
+				 "virtwire's attributes take no namespace prefix",
+				 "<vw:%s>: attribute '%s:%s' is not virtwire's", (const char *)n->name,
+				 (const char *)a->ns->prefix, name);
+		} else if (!in_list(name, allowed)) {
+			g_autofree char *hint = suggest(name, allowed, "valid attributes");
+
+			vw_error(ctx->diags, vw_xml_loc(ctx, n), "unknown-attribute", hint,
+				 "<vw:%s>: unknown attribute '%s'", (const char *)n->name, name);
+		}
+	}
+	for (xmlNode *c = n->children; c; c = c->next) {
+		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+			g_autofree char *t = g_strstrip(g_strdup((const char *)c->content));
+
+			if (*t)
+				vw_error(ctx->diags, vw_xml_loc(ctx, c), "unexpected-text",
+					 "virtwire's settings are attributes: <vw:forward proto='tcp' …/>",
+					 "<vw:%s> holds text '%.40s'", (const char *)n->name, t);
+		}
+	}
+}
+
+/* A child element that is not virtwire's inside a virtwire element. */
+static void stray_child(const VwParseCtx *ctx, xmlNode *parent, xmlNode *c, const char *const *valid)
+{
+	g_autofree char *hint = NULL;
+
+	if (!c->ns) {
+		hint = g_strdup_printf("write <vw:%s> (elements inside <vw:%s> need the vw: prefix too)",
+				       (const char *)c->name, (const char *)parent->name);
+		vw_error(ctx->diags, vw_xml_loc(ctx, c), "unknown-element", hint,
+			 "<%s> inside <vw:%s> is not in virtwire's namespace", (const char *)c->name,
+			 (const char *)parent->name);
+		return;
+	}
+	if (!vw_xml_is_vw(c)) {
+		vw_error(ctx->diags, vw_xml_loc(ctx, c), "unknown-element", NULL,
+			 "<%s> from namespace '%s' inside <vw:%s>", (const char *)c->name,
+			 (const char *)c->ns->href, (const char *)parent->name);
+		return;
+	}
+	hint = suggest((const char *)c->name, valid, "valid elements");
+	vw_error(ctx->diags, vw_xml_loc(ctx, c), "unknown-element", hint, "<vw:%s>: unknown element <vw:%s>",
+		 (const char *)parent->name, (const char *)c->name);
+}
+
+static bool vw_named(const xmlNode *n, const char *name)
+{
+	return vw_xml_is_vw(n) && strcmp((const char *)n->name, name) == 0;
+}
+
+/* "N" or "N-M", 1..65535, N <= M. */
+static bool parse_ports(const VwParseCtx *ctx, xmlNode *n, const char *attr, VwPortRange *ret)
+{
+	const char *v = vw_xml_prop(n, attr);
+	unsigned long lo, hi;
+	char *end;
+
+	if (!v)
+		return false;
+	if (!g_ascii_isdigit(*v))
+		goto bad;
+	lo = strtoul(v, &end, 10);
+	hi = lo;
+	if (*end == '-') {
+		if (!g_ascii_isdigit(end[1]))
+			goto bad;
+		hi = strtoul(end + 1, &end, 10);
+	}
+	if (*end)
+		goto bad;
+	if (lo < 1 || lo > 65535 || hi < 1 || hi > 65535) {
+		vw_error(ctx->diags, vw_xml_loc(ctx, n), "invalid-port", "ports are 1 to 65535",
+			 "<vw:%s>: %s='%s' is out of range", (const char *)n->name, attr, v);
+		return false;
+	}
+	if (lo > hi) {
+		g_autofree char *hint = g_strdup_printf("write %s='%lu-%lu'", attr, hi, lo);
+
+		vw_error(ctx->diags, vw_xml_loc(ctx, n), "port-range-order", hint,
+			 "<vw:%s>: %s='%s' is a range that ends before it starts", (const char *)n->name, attr,
+			 v);
+		return false;
+	}
+	ret->lo = (uint16_t)lo;
+	ret->hi = (uint16_t)hi;
+	return true;
+bad:
+	vw_error(ctx->diags, vw_xml_loc(ctx, n), "invalid-port", "write a port ('22') or a range ('8000-8010')",
+		 "<vw:%s>: %s='%s' is not a port or a port range", (const char *)n->name, attr, v);
+	return false;
+}
+
+static void parse_source(const VwParseCtx *ctx, VwForward *f, xmlNode *n)
+{
+	const char *v;
+	VwSource *src;
+
+	check_element(ctx, n, source_attrs);
+	for (xmlNode *c = n->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			stray_child(ctx, n, c, (const char *const[]){ NULL });
+	v = vw_xml_prop(n, "address");
+	if (!v) {
+		vw_error(ctx->diags, vw_xml_loc(ctx, n), "missing-attribute",
+			 "write <vw:source address='198.51.100.0/24'/>", "<vw:source> has no address=");
+		return;
+	}
+	if (f->sources->len >= VW_MAX_SOURCES) {
+		vw_error(ctx->diags, vw_xml_loc(ctx, n), "too-many",
+			 "cover them with fewer, wider prefixes", "more than %d <vw:source> in one forward",
+			 VW_MAX_SOURCES);
+		return;
+	}
+	src = g_new0(VwSource, 1);
+	src->loc = vw_xml_loc(ctx, n);
+	if (!vw_prefix_parse(v, &src->prefix)) {
+		vw_error(ctx->diags, src->loc, "invalid-source", "write an address or a CIDR prefix: 198.51.100.0/24",
+			 "<vw:source>: address='%s' is not an address or CIDR prefix", v);
+		g_free(src);
+		return;
+	}
+	g_ptr_array_add(f->sources, src);
+}
+
+static VwForward *parse_forward(const VwParseCtx *ctx, xmlNode *n, bool domain)
+{
+	g_autoptr(VwForward) f = vw_forward_new();
+	const char *v;
+
+	f->loc = vw_xml_loc(ctx, n);
+	check_element(ctx, n, domain ? dom_forward_attrs : net_forward_attrs);
+	if (domain && (vw_xml_prop(n, "guest-address") || vw_xml_prop(n, "guest-mac")))
+		vw_error(ctx->diags, f->loc, "domain-forward-target",
+			 "a domain forward always targets the domain's own interface; drop the attribute",
+			 "<vw:forward> of a domain cannot name guest-address= or guest-mac=");
+	f->name = g_strdup(vw_xml_prop(n, "name"));
+	if (f->name && !*f->name)
+		vw_error(ctx->diags, f->loc, "invalid-value", NULL, "<vw:forward>: name= is empty");
+	v = vw_xml_prop(n, "proto");
+	if (!v)
+		vw_error(ctx->diags, f->loc, "missing-attribute", "add proto='tcp' (or udp, sctp)",
+			 "<vw:forward> has no proto=");
+	else if (!vw_proto_from_string(v, &f->proto))
+		vw_error(ctx->diags, f->loc, "invalid-protocol", "virtwire forwards tcp, udp and sctp",
+			 "<vw:forward>: proto='%s' is not tcp, udp or sctp", v);
+	else
+		f->has_proto = true;
+	v = vw_xml_prop(n, "address");
+	if (v && !vw_addr_parse(v, &f->listen))
+		vw_error(ctx->diags, f->loc, "invalid-address", "write one address of the host, or leave it out",
+			 "<vw:forward>: address='%s' is not an IPv4 or IPv6 address", v);
+	if (!vw_xml_prop(n, "host-port"))
+		vw_error(ctx->diags, f->loc, "missing-attribute", "add host-port='N' (or 'N-M')",
+			 "<vw:forward> has no host-port=");
+	else
+		f->has_host_port = parse_ports(ctx, n, "host-port", &f->host);
+	f->has_guest_port = parse_ports(ctx, n, "guest-port", &f->guest);
+	if (!domain) {
+		v = vw_xml_prop(n, "guest-address");
+		if (v && !vw_addr_parse(v, &f->guest_addr))
+			vw_error(ctx->diags, f->loc, "invalid-address", NULL,
+				 "<vw:forward>: guest-address='%s' is not an IPv4 or IPv6 address", v);
+		v = vw_xml_prop(n, "guest-mac");
+		if (v) {
+			f->has_guest_mac = vw_mac_parse(v, &f->guest_mac);
+			if (!f->has_guest_mac)
+				vw_error(ctx->diags, f->loc, "invalid-mac", NULL,
+					 "<vw:forward>: guest-mac='%s' is not a MAC address", v);
+		}
+		if (vw_xml_prop(n, "guest-address") && vw_xml_prop(n, "guest-mac"))
+			vw_error(ctx->diags, f->loc, "forward-target",
+				 "keep one: guest-address= or guest-mac= (resolved through <dhcp><host>)",
+				 "<vw:forward> names both guest-address= and guest-mac=");
+		else if (!vw_xml_prop(n, "guest-address") && !vw_xml_prop(n, "guest-mac"))
+			vw_error(ctx->diags, f->loc, "forward-target",
+				 "add guest-address='…' or guest-mac='…' (with a <dhcp><host> reservation)",
+				 "<vw:forward> has no target");
+	} else {
+		v = vw_xml_prop(n, "network");
+		if (!v || !*v)
+			vw_error(ctx->diags, f->loc, "missing-attribute", "add network='NAME' (the libvirt network)",
+				 "<vw:forward> of a domain has no network=");
+		f->network = g_strdup(v);
+		v = vw_xml_prop(n, "mac");
+		if (v) {
+			f->has_mac = vw_mac_parse(v, &f->mac);
+			if (!f->has_mac)
+				vw_error(ctx->diags, f->loc, "invalid-mac", NULL,
+					 "<vw:forward>: mac='%s' is not a MAC address", v);
+		}
+	}
+	for (xmlNode *c = n->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (vw_named(c, "source"))
+			parse_source(ctx, f, c);
+		else
+			stray_child(ctx, n, c, (const char *const[]){ "source", NULL });
+	}
+	return g_steal_pointer(&f);
+}
+
+/* <vw:hairpin enabled=…/> and <vw:localhost enabled=…/> */
+static void parse_enabled(const VwParseCtx *ctx, xmlNode *n, VwTristate *ret, VwLoc *loc)
+{
+	*loc = vw_xml_loc(ctx, n);
+	check_element(ctx, n, enabled_attrs);
+	for (xmlNode *c = n->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			stray_child(ctx, n, c, (const char *const[]){ NULL });
+	if (!vw_xml_prop(n, "enabled"))
+		vw_error(ctx->diags, *loc, "missing-attribute", "write enabled='yes' or enabled='no'",
+			 "<vw:%s> has no enabled=", (const char *)n->name);
+	else
+		vw_xml_prop_tristate(ctx, n, "enabled", ret);
+}
+
+static void split_uplinks(const char *v, GPtrArray *out)
+{
+	g_auto(GStrv) parts = g_strsplit_set(v, ", ", -1);
+
+	for (char **p = parts; *p; p++)
+		if (**p)
+			g_ptr_array_add(out, g_strdup(*p));
+}
+
+static void parse_nat(const VwParseCtx *ctx, VwNetMeta *m, xmlNode *n)
+{
+	const char *v;
+
+	m->has_nat = true;
+	m->nat_loc = vw_xml_loc(ctx, n);
+	check_element(ctx, n, nat_attrs);
+	for (xmlNode *c = n->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			stray_child(ctx, n, c, (const char *const[]){ NULL });
+	v = vw_xml_prop(n, "uplink");
+	if (v) {
+		split_uplinks(v, m->nat_uplinks);
+		if (m->nat_uplinks->len == 0)
+			vw_error(ctx->diags, m->nat_loc, "invalid-value", "name a device, or leave uplink= out",
+				 "<vw:nat>: uplink= is empty");
+		if (m->nat_uplinks->len > VW_MAX_UPLINKS)
+			vw_error(ctx->diags, m->nat_loc, "too-many", NULL, "<vw:nat>: more than %d uplink devices",
+				 VW_MAX_UPLINKS);
+	}
+	v = vw_xml_prop(n, "address");
+	if (v && !vw_addr_parse(v, &m->nat_address))
+		vw_error(ctx->diags, m->nat_loc, "invalid-address", NULL,
+			 "<vw:nat>: address='%s' is not an IPv4 or IPv6 address", v);
+}
+
+static void parse_domain_forwards(const VwParseCtx *ctx, VwNetMeta *m, xmlNode *n)
+{
+	m->domain_forwards_loc = vw_xml_loc(ctx, n);
+	check_element(ctx, n, domfwd_attrs);
+	for (xmlNode *c = n->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			stray_child(ctx, n, c, (const char *const[]){ NULL });
+	if (!vw_xml_prop(n, "allow"))
+		vw_error(ctx->diags, m->domain_forwards_loc, "missing-attribute", "write allow='yes' or allow='no'",
+			 "<vw:domain-forwards> has no allow=");
+	else
+		vw_xml_prop_tristate(ctx, n, "allow", &m->domain_forwards);
+	m->has_domain_ports = parse_ports(ctx, n, "host-ports", &m->domain_ports);
+}
+
+/* Reports a second occurrence of a singleton element. */
+static bool once(const VwParseCtx *ctx, xmlNode *n, bool *seen)
+{
+	if (*seen) {
+		vw_error(ctx->diags, vw_xml_loc(ctx, n), "duplicate-element", "merge them into one",
+			 "<vw:%s> appears more than once", (const char *)n->name);
+		return false;
+	}
+	*seen = true;
+	return true;
+}
+
+static VwNetMeta *parse_vw_network(const VwParseCtx *ctx, xmlNode *n)
+{
+	static const char *const children[] = { "nat", "forward", "hairpin", "localhost", "domain-forwards", NULL };
+	VwNetMeta *m = g_new0(VwNetMeta, 1);
+	bool seen_nat = false, seen_hairpin = false, seen_localhost = false, seen_domfwd = false;
+	const char *v;
+
+	m->loc = vw_xml_loc(ctx, n);
+	m->forwards = g_ptr_array_new_with_free_func((GDestroyNotify)vw_forward_free);
+	m->nat_uplinks = g_ptr_array_new_with_free_func(g_free);
+	check_element(ctx, n, network_attrs);
+	v = vw_xml_prop(n, "mode");
+	if (v && !vw_mode_from_string(v, &m->mode))
+		vw_error(ctx->diags, m->loc, "invalid-mode", "virtwire's modes: nat, route, host-only, internal, bridged",
+			 "<vw:network>: mode='%s' is not a virtwire mode", v);
+	m->uplink = g_strdup(vw_xml_prop(n, "uplink"));
+	for (xmlNode *c = n->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (vw_named(c, "forward")) {
+			if (m->forwards->len >= VW_MAX_FORWARDS) {
+				vw_error(ctx->diags, vw_xml_loc(ctx, c), "too-many",
+					 "use port ranges, or split the forwards over several networks",
+					 "more than %d forwards in one network", VW_MAX_FORWARDS);
+				break;
+			}
+			g_ptr_array_add(m->forwards, parse_forward(ctx, c, false));
+		} else if (vw_named(c, "nat")) {
+			if (once(ctx, c, &seen_nat))
+				parse_nat(ctx, m, c);
+		} else if (vw_named(c, "hairpin")) {
+			if (once(ctx, c, &seen_hairpin))
+				parse_enabled(ctx, c, &m->hairpin, &m->hairpin_loc);
+		} else if (vw_named(c, "localhost")) {
+			if (once(ctx, c, &seen_localhost))
+				parse_enabled(ctx, c, &m->localhost, &m->localhost_loc);
+		} else if (vw_named(c, "domain-forwards")) {
+			if (once(ctx, c, &seen_domfwd))
+				parse_domain_forwards(ctx, m, c);
+		} else {
+			stray_child(ctx, n, c, children);
+		}
+	}
+	return m;
+}
+
+static VwDomMeta *parse_vw_domain(const VwParseCtx *ctx, xmlNode *n)
+{
+	VwDomMeta *m = g_new0(VwDomMeta, 1);
+
+	m->loc = vw_xml_loc(ctx, n);
+	m->forwards = g_ptr_array_new_with_free_func((GDestroyNotify)vw_forward_free);
+	check_element(ctx, n, domain_attrs);
+	for (xmlNode *c = n->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (vw_named(c, "forward")) {
+			if (m->forwards->len >= VW_MAX_FORWARDS) {
+				vw_error(ctx->diags, vw_xml_loc(ctx, c), "too-many", NULL,
+					 "more than %d forwards in one domain", VW_MAX_FORWARDS);
+				break;
+			}
+			g_ptr_array_add(m->forwards, parse_forward(ctx, c, true));
+		} else {
+			stray_child(ctx, n, c, (const char *const[]){ "forward", NULL });
+		}
+	}
+	return m;
+}
+
+/*
+ * Finds the one top-level virtwire element of <metadata>. libvirt keeps one
+ * element per namespace and drops the rest, so a second one is an error here
+ * rather than a surprise later.
+ */
+static xmlNode *find_vw_top(const VwParseCtx *ctx, xmlNode *metadata, const char *want, const char *other)
+{
+	xmlNode *found = NULL;
+
+	for (xmlNode *c = metadata->children; c; c = c->next) {
+		const char *href;
+
+		if (!vw_xml_is_vw(c))
+			continue;
+		href = (const char *)c->ns->href;
+		if (strcmp(href, VW_NS_URI) != 0) {
+			vw_error(ctx->diags, vw_xml_loc(ctx, c), "metadata-version",
+				 "this virtwire reads xmlns:vw=\"" VW_NS_URI "\"",
+				 "<%s> uses virtwire metadata namespace '%s', which this virtwire does not know",
+				 (const char *)c->name, href);
+			continue;
+		}
+		if (strcmp((const char *)c->name, want) != 0) {
+			if (strcmp((const char *)c->name, other) == 0)
+				vw_error(ctx->diags, vw_xml_loc(ctx, c), "misplaced-element",
+					 want[0] == 'n' ? "domain forwards go into the domain's <metadata>"
+							: "network settings go into the network's <metadata>",
+					 "<vw:%s> does not belong in a %s's <metadata>", other,
+					 want[0] == 'n' ? "network" : "domain");
+			else
+				vw_error(ctx->diags, vw_xml_loc(ctx, c), "unknown-element", NULL,
+					 "<vw:%s> is not a virtwire element; expected <vw:%s>",
+					 (const char *)c->name, want);
+			continue;
+		}
+		if (found) {
+			vw_error(ctx->diags, vw_xml_loc(ctx, c), "duplicate-element",
+				 "libvirt keeps only one element per namespace in <metadata>: merge them into one",
+				 "a second <vw:%s> in <metadata> (the first is at line %ld)", want,
+				 xmlGetLineNo(found));
+			continue;
+		}
+		found = c;
+	}
+	return found;
+}
+
+VwNetMeta *vw_xml_parse_net_meta(const VwParseCtx *ctx, xmlNode *metadata)
+{
+	xmlNode *n = find_vw_top(ctx, metadata, "network", "domain");
+
+	return n ? parse_vw_network(ctx, n) : NULL;
+}
+
+VwDomMeta *vw_xml_parse_dom_meta(const VwParseCtx *ctx, xmlNode *metadata)
+{
+	xmlNode *n = find_vw_top(ctx, metadata, "domain", "network");
+
+	return n ? parse_vw_domain(ctx, n) : NULL;
+}

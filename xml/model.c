@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <string.h>
+
+#include <virtwire/model.h>
+
+static const char *const forward_mode_names[VW_FWD__COUNT] = {
+	[VW_FWD_NONE] = "none",
+	[VW_FWD_NAT] = "nat",
+	[VW_FWD_ROUTE] = "route",
+	[VW_FWD_OPEN] = "open",
+	[VW_FWD_BRIDGE] = "bridge",
+	[VW_FWD_PRIVATE] = "private",
+	[VW_FWD_VEPA] = "vepa",
+	[VW_FWD_PASSTHROUGH] = "passthrough",
+	[VW_FWD_HOSTDEV] = "hostdev",
+};
+
+static const char *const mode_names[VW_MODE__COUNT] = {
+	[VW_MODE_UNSET] = "unset",
+	[VW_MODE_NAT] = "nat",
+	[VW_MODE_ROUTE] = "route",
+	[VW_MODE_HOST_ONLY] = "host-only",
+	[VW_MODE_INTERNAL] = "internal",
+	[VW_MODE_BRIDGED] = "bridged",
+};
+
+static bool lookup(const char *const *table, int n, const char *s, int first, int *ret)
+{
+	for (int i = first; s && i < n; i++) {
+		if (table[i] && strcmp(table[i], s) == 0) {
+			*ret = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *vw_forward_mode_to_string(VwForwardMode m)
+{
+	return (unsigned)m < VW_FWD__COUNT ? forward_mode_names[m] : "?";
+}
+
+bool vw_forward_mode_from_string(const char *s, VwForwardMode *ret)
+{
+	int v;
+
+	/* "none" is virtwire's name for the absent <forward>, not libvirt's. */
+	if (!lookup(forward_mode_names, VW_FWD__COUNT, s, VW_FWD_NAT, &v))
+		return false;
+	*ret = (VwForwardMode)v;
+	return true;
+}
+
+const char *vw_mode_to_string(VwMode m)
+{
+	return (unsigned)m < VW_MODE__COUNT ? mode_names[m] : "?";
+}
+
+bool vw_mode_from_string(const char *s, VwMode *ret)
+{
+	int v;
+
+	if (!lookup(mode_names, VW_MODE__COUNT, s, VW_MODE_NAT, &v))
+		return false;
+	*ret = (VwMode)v;
+	return true;
+}
+
+const char *vw_proto_to_string(VwProto p)
+{
+	switch (p) {
+	case VW_PROTO_TCP:
+		return "tcp";
+	case VW_PROTO_UDP:
+		return "udp";
+	case VW_PROTO_SCTP:
+		return "sctp";
+	}
+	return "?";
+}
+
+bool vw_proto_from_string(const char *s, VwProto *ret)
+{
+	static const VwProto all[] = { VW_PROTO_TCP, VW_PROTO_UDP, VW_PROTO_SCTP };
+
+	for (size_t i = 0; s && i < G_N_ELEMENTS(all); i++) {
+		if (strcmp(s, vw_proto_to_string(all[i])) == 0) {
+			*ret = all[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+static void free_source(gpointer p)
+{
+	g_free(p);
+}
+
+VwForward *vw_forward_new(void)
+{
+	VwForward *f = g_new0(VwForward, 1);
+
+	f->sources = g_ptr_array_new_with_free_func(free_source);
+	return f;
+}
+
+void vw_forward_free(VwForward *f)
+{
+	if (!f)
+		return;
+	g_free(f->name);
+	g_free(f->network);
+	g_ptr_array_unref(f->sources);
+	g_free(f);
+}
+
+static void free_range(gpointer p)
+{
+	g_free(p);
+}
+
+static void free_host(gpointer p)
+{
+	VwDhcpHost *h = p;
+
+	if (!h)
+		return;
+	g_free(h->name);
+	g_free(h);
+}
+
+VwIp *vw_ip_new(void)
+{
+	VwIp *ip = g_new0(VwIp, 1);
+
+	ip->ranges = g_ptr_array_new_with_free_func(free_range);
+	ip->hosts = g_ptr_array_new_with_free_func(free_host);
+	return ip;
+}
+
+void vw_ip_free(VwIp *ip)
+{
+	if (!ip)
+		return;
+	g_ptr_array_unref(ip->ranges);
+	g_ptr_array_unref(ip->hosts);
+	g_free(ip);
+}
+
+void vw_net_meta_free(VwNetMeta *m)
+{
+	if (!m)
+		return;
+	g_free(m->uplink);
+	if (m->nat_uplinks)
+		g_ptr_array_unref(m->nat_uplinks);
+	if (m->forwards)
+		g_ptr_array_unref(m->forwards);
+	g_free(m);
+}
+
+VwNetwork *vw_network_new(void)
+{
+	VwNetwork *n = g_new0(VwNetwork, 1);
+
+	n->ips = g_ptr_array_new_with_free_func((GDestroyNotify)vw_ip_free);
+	n->forward_ifaces = g_ptr_array_new_with_free_func(g_free);
+	return n;
+}
+
+void vw_network_free(VwNetwork *n)
+{
+	if (!n)
+		return;
+	g_free(n->name);
+	g_free(n->uuid);
+	g_free(n->forward_dev);
+	g_ptr_array_unref(n->forward_ifaces);
+	g_free(n->bridge);
+	g_free(n->mac_table_manager);
+	g_free(n->zone);
+	g_free(n->domain_name);
+	g_ptr_array_unref(n->ips);
+	vw_net_meta_free(n->vw);
+	g_free(n);
+}
+
+VwInterface *vw_interface_new(void)
+{
+	VwInterface *i = g_new0(VwInterface, 1);
+
+	i->ips = g_ptr_array_new_with_free_func(g_free);
+	i->routes = g_ptr_array_new_with_free_func(g_free);
+	i->route_gws = g_ptr_array_new_with_free_func(g_free);
+	return i;
+}
+
+void vw_interface_free(VwInterface *i)
+{
+	if (!i)
+		return;
+	g_free(i->type);
+	g_free(i->source_network);
+	g_free(i->source_bridge);
+	g_free(i->portid);
+	g_free(i->target_dev);
+	g_ptr_array_unref(i->ips);
+	g_ptr_array_unref(i->routes);
+	g_ptr_array_unref(i->route_gws);
+	g_free(i);
+}
+
+VwDomain *vw_domain_new(void)
+{
+	VwDomain *d = g_new0(VwDomain, 1);
+
+	d->interfaces = g_ptr_array_new_with_free_func((GDestroyNotify)vw_interface_free);
+	return d;
+}
+
+void vw_domain_free(VwDomain *d)
+{
+	if (!d)
+		return;
+	g_free(d->name);
+	g_free(d->uuid);
+	g_free(d->type);
+	g_ptr_array_unref(d->interfaces);
+	if (d->vw) {
+		g_ptr_array_unref(d->vw->forwards);
+		g_free(d->vw);
+	}
+	g_free(d);
+}
+
+VwNetPort *vw_netport_new(void)
+{
+	return g_new0(VwNetPort, 1);
+}
+
+void vw_netport_free(VwNetPort *p)
+{
+	if (!p)
+		return;
+	g_free(p->uuid);
+	g_free(p->owner_name);
+	g_free(p->owner_uuid);
+	g_free(p->plug_type);
+	g_free(p->plug_bridge);
+	g_free(p);
+}
+
+void vw_doc_free(VwDoc *doc)
+{
+	if (!doc)
+		return;
+	vw_network_free(doc->network);
+	vw_netport_free(doc->port);
+	vw_domain_free(doc->domain);
+	g_free(doc);
+}
+
+VwMode vw_network_effective_mode(const VwNetwork *n)
+{
+	if (n->vw && n->vw->mode != VW_MODE_UNSET)
+		return n->vw->mode;
+	switch (n->forward) {
+	case VW_FWD_NAT:
+		return VW_MODE_NAT;
+	case VW_FWD_ROUTE:
+		return VW_MODE_ROUTE;
+	case VW_FWD_NONE:
+		return VW_MODE_HOST_ONLY;
+	case VW_FWD_BRIDGE:
+	case VW_FWD_OPEN:
+	case VW_FWD_PRIVATE:
+	case VW_FWD_VEPA:
+	case VW_FWD_PASSTHROUGH:
+	case VW_FWD_HOSTDEV:
+	case VW_FWD__COUNT:
+		break;
+	}
+	return VW_MODE_UNSET;
+}
+
+bool vw_network_virtwire_owns_firewall(const VwNetwork *n)
+{
+	return n->forward == VW_FWD_OPEN && n->vw && n->vw->mode != VW_MODE_UNSET &&
+	       n->vw->mode != VW_MODE_BRIDGED;
+}
+
+bool vw_network_hairpin(const VwNetwork *n)
+{
+	if (n->vw && n->vw->hairpin != VW_TRI_UNSET)
+		return n->vw->hairpin == VW_TRI_YES;
+	return vw_network_effective_mode(n) == VW_MODE_NAT;
+}
+
+bool vw_network_localhost(const VwNetwork *n)
+{
+	return n->vw && n->vw->localhost == VW_TRI_YES;
+}
+
+GPtrArray *vw_network_forwards(const VwNetwork *n)
+{
+	static GPtrArray *empty;
+
+	if (n->vw && n->vw->forwards)
+		return n->vw->forwards;
+	if (g_once_init_enter(&empty))
+		g_once_init_leave(&empty, g_ptr_array_new());
+	return empty;
+}
+
+const VwDhcpHost *vw_network_find_reservation(const VwNetwork *n, const VwMac *mac, int family)
+{
+	for (guint i = 0; i < n->ips->len; i++) {
+		const VwIp *ip = n->ips->pdata[i];
+
+		if (ip->address.family != family)
+			continue;
+		for (guint j = 0; j < ip->hosts->len; j++) {
+			const VwDhcpHost *h = ip->hosts->pdata[j];
+
+			if (h->has_mac && vw_mac_equal(&h->mac, mac) && vw_addr_is_set(&h->ip))
+				return h;
+		}
+	}
+	return NULL;
+}
+
+const VwIp *vw_network_find_ip(const VwNetwork *n, const VwAddr *a)
+{
+	for (guint i = 0; i < n->ips->len; i++) {
+		const VwIp *ip = n->ips->pdata[i];
+		VwPrefix p = { ip->address, ip->prefix };
+
+		if (ip->has_prefix && vw_prefix_contains(&p, a))
+			return ip;
+	}
+	return NULL;
+}
+
+char *vw_forward_describe(const VwForward *f)
+{
+	if (f->name)
+		return g_strdup_printf("'%s'", f->name);
+	if (f->host.lo == f->host.hi)
+		return g_strdup_printf("%s/%u", vw_proto_to_string(f->proto), f->host.lo);
+	return g_strdup_printf("%s/%u-%u", vw_proto_to_string(f->proto), f->host.lo, f->host.hi);
+}

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Loading a document: reading, well-formedness, root detection, dispatch. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+
+#include <virtwire/xml.h>
+
+#include "xml-private.h"
+
+VwLoc vw_xml_loc(const VwParseCtx *ctx, const xmlNode *node)
+{
+	VwLoc loc = { ctx->file, node ? (int)xmlGetLineNo(node) : 0 };
+
+	if (loc.line < 0)
+		loc.line = 0;
+	return loc;
+}
+
+const char *vw_xml_prop(const xmlNode *node, const char *name)
+{
+	for (const xmlAttr *a = node->properties; a; a = a->next) {
+		if (a->ns || strcmp((const char *)a->name, name) != 0)
+			continue;
+		/* The parser leaves one text child for a plain value. */
+		if (a->children && a->children->type == XML_TEXT_NODE && !a->children->next)
+			return (const char *)a->children->content;
+		return "";
+	}
+	return NULL;
+}
+
+bool vw_xml_is(const xmlNode *node, const char *name)
+{
+	return node && node->type == XML_ELEMENT_NODE && !node->ns && strcmp((const char *)node->name, name) == 0;
+}
+
+bool vw_xml_is_vw(const xmlNode *node)
+{
+	return node && node->type == XML_ELEMENT_NODE && node->ns && node->ns->href &&
+	       g_str_has_prefix((const char *)node->ns->href, VW_NS_PREFIX);
+}
+
+xmlNode *vw_xml_next(xmlNode *node, const char *name)
+{
+	for (; node; node = node->next)
+		if (vw_xml_is(node, name))
+			return node;
+	return NULL;
+}
+
+xmlNode *vw_xml_child(const xmlNode *node, const char *name)
+{
+	return vw_xml_next(node->children, name);
+}
+
+char *vw_xml_child_text(const xmlNode *node, const char *name)
+{
+	xmlNode *c = vw_xml_child(node, name);
+	xmlChar *t;
+	char *ret;
+
+	if (!c)
+		return NULL;
+	t = xmlNodeGetContent(c);
+	ret = g_strstrip(g_strdup((const char *)t));
+	xmlFree(t);
+	return ret;
+}
+
+static void bad_value(const VwParseCtx *ctx, const xmlNode *node, const char *name, const char *value,
+		      const char *expected)
+{
+	vw_error(ctx->diags, vw_xml_loc(ctx, node), "invalid-value", NULL,
+		 "<%s%s%s>: %s='%s' is not %s", node->ns && node->ns->prefix ? (const char *)node->ns->prefix : "",
+		 node->ns && node->ns->prefix ? ":" : "", (const char *)node->name, name, value, expected);
+}
+
+bool vw_xml_prop_uint(const VwParseCtx *ctx, const xmlNode *node, const char *name, unsigned max,
+		      unsigned *ret)
+{
+	const char *v = vw_xml_prop(node, name);
+	char *end;
+	unsigned long long x;
+
+	if (!v)
+		return false;
+	errno = 0;
+	x = g_ascii_isdigit(*v) ? strtoull(v, &end, 10) : 0;
+	if (!g_ascii_isdigit(*v) || errno || *end || x > max) {
+		g_autofree char *exp = g_strdup_printf("a number from 0 to %u", max);
+
+		bad_value(ctx, node, name, v, exp);
+		return false;
+	}
+	*ret = (unsigned)x;
+	return true;
+}
+
+bool vw_xml_prop_addr(const VwParseCtx *ctx, const xmlNode *node, const char *name, VwAddr *ret)
+{
+	const char *v = vw_xml_prop(node, name);
+
+	if (!v)
+		return false;
+	if (!vw_addr_parse(v, ret)) {
+		bad_value(ctx, node, name, v, "an IPv4 or IPv6 address");
+		return false;
+	}
+	return true;
+}
+
+bool vw_xml_prop_mac(const VwParseCtx *ctx, const xmlNode *node, const char *name, VwMac *ret)
+{
+	const char *v = vw_xml_prop(node, name);
+
+	if (!v)
+		return false;
+	if (!vw_mac_parse(v, ret)) {
+		bad_value(ctx, node, name, v, "a MAC address (52:54:00:xx:xx:xx)");
+		return false;
+	}
+	return true;
+}
+
+bool vw_xml_prop_tristate(const VwParseCtx *ctx, const xmlNode *node, const char *name, VwTristate *ret)
+{
+	const char *v = vw_xml_prop(node, name);
+
+	if (!v)
+		return false;
+	if (strcmp(v, "yes") == 0 || strcmp(v, "on") == 0) {
+		*ret = VW_TRI_YES;
+		return true;
+	}
+	if (strcmp(v, "no") == 0 || strcmp(v, "off") == 0) {
+		*ret = VW_TRI_NO;
+		return true;
+	}
+	bad_value(ctx, node, name, v, "'yes' or 'no'");
+	return false;
+}
+
+const char *vw_schema_file_for(VwDocKind kind)
+{
+	switch (kind) {
+	case VW_DOC_NETWORK:
+	case VW_DOC_HOOKDATA:
+		return "network.rng";
+	case VW_DOC_DOMAIN:
+		return "domain.rng";
+	case VW_DOC_NETWORKPORT:
+		return "networkport.rng";
+	}
+	return NULL;
+}
+
+/* Collects libxml2's well-formedness errors as findings with line numbers. */
+static void on_xml_error(void *data, xmlError *err)
+{
+	const VwParseCtx *ctx = data;
+	g_autofree char *msg = g_strstrip(g_strdup(err->message ? err->message : "malformed XML"));
+	VwLoc loc = { ctx->file, err->line };
+
+	if (err->level < XML_ERR_ERROR)
+		return;
+	vw_error(ctx->diags, loc, "malformed-xml", NULL, "%s", msg);
+}
+
+static VwLoadStatus load_tree(const VwParseCtx *ctx, xmlDoc *doc, VwSchemas *schemas, VwDoc **ret)
+{
+	xmlNode *root = xmlDocGetRootElement(doc);
+	g_autoptr(VwDoc) out = g_new0(VwDoc, 1);
+
+	out->file = ctx->file;
+	if (!root) {
+		vw_error(ctx->diags, vw_loc(ctx->file, 0), "malformed-xml", NULL, "the document is empty");
+		return VW_LOAD_MALFORMED;
+	}
+	if (vw_xml_is(root, "network")) {
+		out->kind = VW_DOC_NETWORK;
+		if (schemas)
+			vw_schemas_validate(schemas, ctx, doc, root, VW_DOC_NETWORK);
+		out->network = vw_xml_parse_network(ctx, root);
+	} else if (vw_xml_is(root, "domain")) {
+		out->kind = VW_DOC_DOMAIN;
+		if (schemas)
+			vw_schemas_validate(schemas, ctx, doc, root, VW_DOC_DOMAIN);
+		out->domain = vw_xml_parse_domain(ctx, root);
+	} else if (vw_xml_is(root, "networkport")) {
+		out->kind = VW_DOC_NETWORKPORT;
+		if (schemas)
+			vw_schemas_validate(schemas, ctx, doc, root, VW_DOC_NETWORKPORT);
+		out->port = vw_xml_parse_netport(ctx, root);
+	} else if (vw_xml_is(root, "hookData")) {
+		xmlNode *net = vw_xml_child(root, "network");
+		xmlNode *port = vw_xml_child(root, "networkport");
+
+		out->kind = VW_DOC_HOOKDATA;
+		if (!net) {
+			vw_error(ctx->diags, vw_xml_loc(ctx, root), "malformed-hookdata",
+				 "libvirt's network hook passes <hookData><network>…</network></hookData>",
+				 "<hookData> has no <network> element");
+			return VW_LOAD_MALFORMED;
+		}
+		if (vw_xml_next(net->next, "network") || (port && vw_xml_next(port->next, "networkport"))) {
+			vw_error(ctx->diags, vw_xml_loc(ctx, root), "malformed-hookdata", NULL,
+				 "<hookData> holds more than one <network> or <networkport>");
+			return VW_LOAD_MALFORMED;
+		}
+		if (schemas) {
+			vw_schemas_validate(schemas, ctx, doc, net, VW_DOC_NETWORK);
+			if (port)
+				vw_schemas_validate(schemas, ctx, doc, port, VW_DOC_NETWORKPORT);
+		}
+		out->network = vw_xml_parse_network(ctx, net);
+		if (port)
+			out->port = vw_xml_parse_netport(ctx, port);
+	} else {
+		vw_error(ctx->diags, vw_xml_loc(ctx, root), "unknown-document",
+			 "virtwire reads libvirt <network>, <domain>, <networkport> and <hookData> XML",
+			 "<%s> is not a libvirt network, domain, networkport or hookData document",
+			 (const char *)root->name);
+		return VW_LOAD_MALFORMED;
+	}
+	*ret = g_steal_pointer(&out);
+	return VW_LOAD_OK;
+}
+
+VwLoadStatus vw_doc_load_memory(const char *name, const char *buf, size_t len, VwSchemas *schemas,
+				VwDiags *diags, VwDoc **ret)
+{
+	VwParseCtx ctx = { g_intern_string(name), diags };
+	g_autoptr(xmlDoc) doc = NULL;
+	xmlParserCtxtPtr pctx;
+	guint before = diags->items->len;
+
+	*ret = NULL;
+	if (len > VW_MAX_FILE_SIZE) {
+		vw_error(diags, vw_loc(ctx.file, 0), "file-too-large", NULL,
+			 "the document is larger than %u MiB", VW_MAX_FILE_SIZE >> 20);
+		return VW_LOAD_MALFORMED;
+	}
+	if (len > INT_MAX)
+		return VW_LOAD_MALFORMED;
+	pctx = xmlNewParserCtxt();
+	if (!pctx)
+		g_error("out of memory");
+	/* libxml2 2.9 routes parser errors through this thread-local handler. */
+	xmlSetStructuredErrorFunc(&ctx, (xmlStructuredErrorFunc)on_xml_error);
+	/* No network, no entity expansion, no DTD loading: hook input and CI
+	 * files must not make virtwire fetch or expand anything. BIG_LINES keeps
+	 * line numbers right past 65535. */
+	doc = xmlCtxtReadMemory(pctx, buf, (int)len, name, NULL,
+				XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_NOWARNING);
+	xmlFreeParserCtxt(pctx);
+	xmlSetStructuredErrorFunc(NULL, NULL);
+	if (!doc) {
+		if (diags->items->len == before)
+			vw_error(diags, vw_loc(ctx.file, 0), "malformed-xml", NULL, "not well-formed XML");
+		return VW_LOAD_MALFORMED;
+	}
+	return load_tree(&ctx, doc, schemas, ret);
+}
+
+VwLoadStatus vw_doc_load_file(const char *path, VwSchemas *schemas, VwDiags *diags, VwDoc **ret)
+{
+	g_autofree char *buf = NULL;
+	g_autoptr(GError) err = NULL;
+	gsize len = 0;
+
+	*ret = NULL;
+	if (!g_file_get_contents(path, &buf, &len, &err)) {
+		vw_error(diags, vw_loc(g_intern_string(path), 0), "unreadable", NULL, "cannot read the file: %s",
+			 err->message);
+		return VW_LOAD_UNREADABLE;
+	}
+	return vw_doc_load_memory(path, buf, len, schemas, diags, ret);
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Validation against libvirt's own RelaxNG schemas, in place (their relative
+ * includes resolve against the schema folder). */
+#include <string.h>
+
+#include <libxml/relaxng.h>
+
+#include <virtwire/xml.h>
+
+#include "xml-private.h"
+
+enum { SCHEMA_NETWORK, SCHEMA_DOMAIN, SCHEMA_NETWORKPORT, SCHEMA__COUNT };
+
+struct VwSchemas {
+	char *dir;
+	xmlRelaxNGPtr rng[SCHEMA__COUNT];
+	bool tried[SCHEMA__COUNT];
+};
+
+VwSchemas *vw_schemas_new(const char *dir)
+{
+	VwSchemas *s = g_new0(VwSchemas, 1);
+
+	s->dir = g_strdup(dir ? dir : VW_SCHEMA_DIR_DEFAULT);
+	return s;
+}
+
+void vw_schemas_free(VwSchemas *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < SCHEMA__COUNT; i++)
+		if (s->rng[i])
+			xmlRelaxNGFree(s->rng[i]);
+	g_free(s->dir);
+	g_free(s);
+}
+
+static int schema_index(VwDocKind kind)
+{
+	switch (kind) {
+	case VW_DOC_NETWORK:
+	case VW_DOC_HOOKDATA:
+		return SCHEMA_NETWORK;
+	case VW_DOC_DOMAIN:
+		return SCHEMA_DOMAIN;
+	case VW_DOC_NETWORKPORT:
+		return SCHEMA_NETWORKPORT;
+	}
+	return SCHEMA_NETWORK;
+}
+
+typedef struct {
+	GString *first_error;
+} SchemaLoadErr;
+
+static void on_schema_load_error(void *data, xmlError *err)
+{
+	SchemaLoadErr *e = data;
+
+	if (!e->first_error && err->message)
+		e->first_error = g_string_new(g_strstrip(g_strdup(err->message)));
+}
+
+static xmlRelaxNGPtr load_schema(VwSchemas *s, VwDocKind kind, VwDiags *diags)
+{
+	int i = schema_index(kind);
+	g_autofree char *path = NULL;
+	xmlRelaxNGParserCtxtPtr pctx;
+	SchemaLoadErr err = { 0 };
+
+	if (s->tried[i])
+		return s->rng[i];
+	s->tried[i] = true;
+	path = g_build_filename(s->dir, vw_schema_file_for(kind), NULL);
+	if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+		vw_warning(diags, vw_loc(NULL, 0), "schema-missing",
+			   "install libvirt's schemas (Debian: libvirt0) or pass --schema-dir DIR",
+			   "libvirt schema %s not found: %s documents were not validated against it", path,
+			   vw_schema_file_for(kind));
+		return NULL;
+	}
+	pctx = xmlRelaxNGNewParserCtxt(path);
+	xmlRelaxNGSetParserStructuredErrors(pctx, (xmlStructuredErrorFunc)on_schema_load_error, &err);
+	s->rng[i] = xmlRelaxNGParse(pctx);
+	xmlRelaxNGFreeParserCtxt(pctx);
+	if (!s->rng[i])
+		vw_warning(diags, vw_loc(NULL, 0), "schema-unusable", "pass --schema-dir with libvirt's schemas",
+			   "libvirt schema %s could not be loaded (%s): documents were not validated against it",
+			   path, err.first_error ? err.first_error->str : "unknown error");
+	if (err.first_error)
+		g_string_free(err.first_error, TRUE);
+	return s->rng[i];
+}
+
+typedef struct {
+	const VwParseCtx *ctx;
+	GHashTable *seen; /* "line\tmessage": libxml2 repeats itself */
+	int count;
+} ValidationCtx;
+
+static void on_validation_error(void *data, xmlError *err)
+{
+	ValidationCtx *v = data;
+	const xmlNode *node = err->node;
+	VwLoc loc = { v->ctx->file, err->line };
+	g_autofree char *msg = g_strstrip(g_strdup(err->message ? err->message : "invalid"));
+	char *key;
+
+	if (node && node->type == XML_ELEMENT_NODE) {
+		const char *extra = strstr(msg, "has extra content: ");
+
+		loc.line = (int)xmlGetLineNo(node);
+		/* libxml2 blames the parent for an unexpected child: point at
+		 * the child itself. */
+		if (extra) {
+			extra += strlen("has extra content: ");
+			for (const xmlNode *c = node->children; c; c = c->next) {
+				if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, extra) == 0) {
+					loc.line = (int)xmlGetLineNo(c);
+					break;
+				}
+			}
+		}
+	}
+	key = g_strdup_printf("%d\t%s", loc.line, msg);
+	if (!g_hash_table_add(v->seen, key))
+		return;
+	v->count++;
+	vw_error(v->ctx->diags, loc, "schema",
+		 strstr(msg, "Did not expect element") || strstr(msg, "extra content")
+			 ? "libvirt's schema does not allow this element here (it may be newer than the installed libvirt)"
+			 : NULL,
+		 "libvirt schema: %s", msg);
+}
+
+void vw_schemas_validate(VwSchemas *s, const VwParseCtx *ctx, xmlDoc *doc, xmlNode *root, VwDocKind kind)
+{
+	xmlRelaxNGPtr rng = load_schema(s, kind, ctx->diags);
+	xmlRelaxNGValidCtxtPtr vctx;
+	g_autoptr(xmlDoc) copy = NULL;
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	ValidationCtx v = { ctx, seen, 0 };
+	int rc;
+
+	if (!rng)
+		return;
+	if (root != xmlDocGetRootElement(doc)) {
+		/* Inside <hookData>: validate a copy of the inner element alone.
+		 * The copy keeps line numbers and reconciles namespaces. */
+		copy = xmlNewDoc((const xmlChar *)"1.0");
+		xmlDocSetRootElement(copy, xmlDocCopyNode(root, copy, 1));
+		doc = copy;
+	}
+	vctx = xmlRelaxNGNewValidCtxt(rng);
+	xmlRelaxNGSetValidStructuredErrors(vctx, (xmlStructuredErrorFunc)on_validation_error, &v);
+	rc = xmlRelaxNGValidateDoc(vctx, doc);
+	xmlRelaxNGFreeValidCtxt(vctx);
+	if (rc != 0 && v.count == 0)
+		vw_error(ctx->diags, vw_xml_loc(ctx, root), "schema", NULL, "libvirt schema: <%s> does not validate",
+			 (const char *)root->name);
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Helpers shared by the parsers in xml/; libxml2 types stay inside xml/. */
+#pragma once
+
+#include <libxml/tree.h>
+
+#include <virtwire/diag.h>
+#include <virtwire/model.h>
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
+
+typedef struct {
+	const char *file; /* interned */
+	VwDiags *diags;
+} VwParseCtx;
+
+VwLoc vw_xml_loc(const VwParseCtx *ctx, const xmlNode *node);
+
+/* The value of an un-namespaced attribute, or NULL. Points into the tree. */
+const char *vw_xml_prop(const xmlNode *node, const char *name);
+/* Element children with this local name and no namespace, in order. */
+xmlNode *vw_xml_child(const xmlNode *node, const char *name);
+xmlNode *vw_xml_next(xmlNode *node, const char *name);
+/* Text content of the first child element @name, or NULL; newly allocated. */
+char *vw_xml_child_text(const xmlNode *node, const char *name);
+bool vw_xml_is(const xmlNode *node, const char *name);
+bool vw_xml_is_vw(const xmlNode *node);
+
+/* Attribute readers: absent → false without a finding; malformed → false
+ * with an error naming the element, the attribute and the bad value. */
+bool vw_xml_prop_uint(const VwParseCtx *ctx, const xmlNode *node, const char *name, unsigned max,
+		      unsigned *ret);
+bool vw_xml_prop_addr(const VwParseCtx *ctx, const xmlNode *node, const char *name, VwAddr *ret);
+bool vw_xml_prop_mac(const VwParseCtx *ctx, const xmlNode *node, const char *name, VwMac *ret);
+/* yes/no (and on/off for libvirt's stp) into a tristate. */
+bool vw_xml_prop_tristate(const VwParseCtx *ctx, const xmlNode *node, const char *name,
+			  VwTristate *ret);
+
+VwNetwork *vw_xml_parse_network(const VwParseCtx *ctx, xmlNode *root);
+VwDomain *vw_xml_parse_domain(const VwParseCtx *ctx, xmlNode *root);
+VwNetPort *vw_xml_parse_netport(const VwParseCtx *ctx, xmlNode *root);
+
+/* <metadata> children in virtwire's namespace. */
+VwNetMeta *vw_xml_parse_net_meta(const VwParseCtx *ctx, xmlNode *metadata);
+VwDomMeta *vw_xml_parse_dom_meta(const VwParseCtx *ctx, xmlNode *metadata);
+
+/* Validates @root (a network, domain or networkport element, possibly
+ * inside a hookData wrapper) against the schema for @kind. */
+struct VwSchemas;
+void vw_schemas_validate(struct VwSchemas *s, const VwParseCtx *ctx, xmlDoc *doc, xmlNode *root,
+			 VwDocKind kind);
