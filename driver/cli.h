@@ -4,7 +4,10 @@
 
 #include <glib.h>
 
+#include <stdio.h>
+
 #include <virtwire/diag.h>
+#include <virtwire/plan.h>
 
 /* Exit codes shared by the commands. */
 enum {
@@ -16,6 +19,27 @@ enum {
 typedef int (*VwCommandFn)(int argc, char **argv);
 
 int vw_cmd_check(int argc, char **argv);
+int vw_cmd_plan(int argc, char **argv);
+int vw_cmd_apply(int argc, char **argv);
+int vw_cmd_teardown(int argc, char **argv);
+
+typedef struct {
+	char *schema_dir;
+	gboolean no_schema;
+} VwLoadOptions;
+
+/* GOption entries for --schema-dir and --no-schema filling @o. */
+#define VW_LOAD_OPTION_ENTRIES(o)                                                                            \
+	{ "schema-dir", 0, 0, G_OPTION_ARG_FILENAME, &(o).schema_dir,                                         \
+	  "libvirt's RelaxNG schemas (default /usr/share/libvirt/schemas)", "DIR" },                          \
+	{ "no-schema", 0, 0, G_OPTION_ARG_NONE, &(o).no_schema, "skip validation against libvirt's schemas", NULL }
+
+/* Parses and checks @files (documents go to @docs, findings to @diags,
+ * sorted). Returns VW_EXIT_USAGE when a file is unreadable or malformed. */
+int vw_cli_load(char **files, const VwLoadOptions *opts, VwDiags *diags, GPtrArray *docs);
+/* The networks (VwNetwork*) and the domain forwards per interface
+ * (VwPlanDomain*, newly allocated: free with g_free) of @docs. */
+void vw_cli_collect(GPtrArray *docs, GPtrArray *networks, GPtrArray *domains);
 
 /* Parses options with GOption; prints the error and the usage line on
  * failure. Returns false when the command must exit with VW_EXIT_USAGE. */

@@ -10,24 +10,22 @@
 
 int vw_cmd_check(int argc, char **argv)
 {
-	g_autofree char *schema_dir = NULL;
+	VwLoadOptions lo = { 0 };
 	g_autofree char *format = NULL;
-	gboolean strict = FALSE, no_schema = FALSE;
+	gboolean strict = FALSE;
 	g_auto(GStrv) files = NULL;
 	GOptionEntry entries[] = {
-		{ "schema-dir", 0, 0, G_OPTION_ARG_FILENAME, &schema_dir,
-		  "libvirt's RelaxNG schemas (default " VW_SCHEMA_DIR_DEFAULT ")", "DIR" },
-		{ "no-schema", 0, 0, G_OPTION_ARG_NONE, &no_schema, "skip validation against libvirt's schemas", NULL },
+		VW_LOAD_OPTION_ENTRIES(lo),
 		{ "format", 0, 0, G_OPTION_ARG_STRING, &format, "text (default) or json", "FORMAT" },
 		{ "strict", 0, 0, G_OPTION_ARG_NONE, &strict, "fail on warnings too", NULL },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
 		{ NULL }
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE... - validate libvirt XML");
-	g_autoptr(VwSchemas) schemas = NULL;
 	g_autoptr(VwDiags) diags = vw_diags_new();
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
-	bool json, fatal = false;
+	bool json;
+	int rc;
 	guint errors, warnings;
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
@@ -48,18 +46,8 @@ int vw_cmd_check(int argc, char **argv)
 				"[--format text|json] [--strict] FILE...\n");
 		return VW_EXIT_USAGE;
 	}
-	if (!no_schema)
-		schemas = vw_schemas_new(schema_dir);
-	for (char **f = files; *f; f++) {
-		VwDoc *doc = NULL;
-
-		if (vw_doc_load_file(*f, schemas, diags, &doc) != VW_LOAD_OK)
-			fatal = true;
-		else
-			g_ptr_array_add(docs, doc);
-	}
-	vw_check_docs(docs, diags);
-	vw_diags_sort(diags);
+	rc = vw_cli_load(files, &lo, diags, docs);
+	g_free(lo.schema_dir);
 	vw_cli_print_diags(stdout, diags, json);
 	errors = vw_diags_count(diags, VW_SEV_ERROR);
 	warnings = vw_diags_count(diags, VW_SEV_WARNING);
@@ -67,8 +55,8 @@ int vw_cmd_check(int argc, char **argv)
 		printf("%u file%s checked: %u error%s, %u warning%s\n", g_strv_length(files),
 		       g_strv_length(files) == 1 ? "" : "s", errors, errors == 1 ? "" : "s", warnings,
 		       warnings == 1 ? "" : "s");
-	if (fatal)
-		return VW_EXIT_USAGE;
+	if (rc != VW_EXIT_OK)
+		return rc;
 	if (vw_diags_has_errors(diags) || (strict && warnings))
 		return VW_EXIT_FINDINGS;
 	return VW_EXIT_OK;

@@ -17,6 +17,9 @@ typedef struct {
 
 static const Command commands[] = {
 	{ "check", vw_cmd_check, "validate libvirt network, domain, networkport and hookData XML" },
+	{ "plan", vw_cmd_plan, "print the nftables ruleset and operations apply would carry out" },
+	{ "apply", vw_cmd_apply, "realise networks in the kernel, in one transaction" },
+	{ "teardown", vw_cmd_teardown, "remove what virtwire applied for networks" },
 };
 
 static void usage(FILE *out)

@@ -228,6 +228,7 @@ typedef struct {
 	char *owner_uuid;
 	bool has_mac;
 	VwMac mac;
+	VwLoc mac_loc;
 	char *plug_type;
 	char *plug_bridge;
 	VwTristate isolated;

@@ -19,6 +19,8 @@
 #                          running guests, dnsmasq and networks survive.
 #   vw_sandbox_reload      SIGHUP to libvirtd (rescans hooks, rebuilds its
 #                          firewall rules).
+#   vw_sandbox_reap_stale  tear down sandboxes whose test process was killed
+#                          with SIGKILL (so its EXIT trap never ran).
 #   vw_virsh ARGS...       virsh on qemu:///system of the sandbox.
 #   vw_virsh_lxc ARGS...   virsh on lxc:///system of the sandbox.
 #   vw_sb_exec CMD...      run CMD in the sandbox netns + mount namespace.
@@ -49,12 +51,28 @@
 #   /run/libvirt, /var/lib/libvirt ... do not exist on the host and creating
 #   mount points there would modify the host. The tmpfs /run also hides the
 #   host's D-Bus, so libvirt cannot reach a host firewalld/machined.
-# - The sandbox gets its own cgroup (vwt-<id>) in every cgroup-v1 hierarchy,
-#   and a cgroup namespace rooted there. libvirt puts guests under /machine
-#   of what it sees as the root, so concurrent sandboxes using the same guest
-#   names do not collide, and every process the sandbox spawned (dnsmasq,
-#   libvirt_lxc, container init, qemu) can be found in that subtree and
-#   killed by PID.
+# - The sandbox gets its own cgroup (vwt-<tempdir name>) in every cgroup-v1
+#   hierarchy, below the caller's cgroup, and a cgroup namespace rooted
+#   there. libvirt puts guests under /machine of what it sees as the root
+#   (qemu-<id>-<name>.libvirt-qemu: ids restart at 1 in every libvirtd, so
+#   parallel sandboxes would collide without this), and every process the
+#   sandbox spawned (dnsmasq, libvirt_lxc, container init, qemu) can be
+#   found in that subtree and killed by PID.
+# - Recorded PIDs are only signalled while they still live in the sandbox
+#   netns (PID reuse). Every wait is bounded in iterations and in time.
+#
+# Knobs (environment, before sourcing or before vw_sandbox_start):
+#   VW_SB_KEEP=1        keep the temp dir after stop (logs, XML) for debugging
+#   VW_SB_QUIET=1       no progress messages on stderr
+#   VW_SB_CACHE=DIR     shared qemu capabilities cache (default /tmp/vwt-cache,
+#                       empty: none; without it libvirtd needs ~8 s to start)
+#   VW_SB_START_TIMEOUT seconds for libvirtd to answer (default 30)
+#   VW_LXC_INIT=sleep   plain /bin/sleep init for vw_lxc_guest (slow destroy)
+#   VW_LXC_NOWAIT=1     vw_*_guest do not wait for the bridge port to forward
+#
+# Traps: vw_sandbox_start sets EXIT (chaining an existing EXIT trap) and makes
+# HUP/INT/TERM exit through it. bash runs traps only after the current
+# foreground command ends: wait for long things with "cmd & wait $!".
 
 # Guard against double sourcing.
 if [[ -n "${_VW_SB_LIB_LOADED:-}" ]]; then return 0; fi
@@ -89,31 +107,59 @@ vw_time_ms() {
     return $__rc
 }
 
-# True if PID exists and is not a zombie (kill -0 succeeds on our own
-# not-yet-reaped children, which would make wait loops spin until timeout).
-_vw_pid_alive() {
-    local st
-    [[ -n "${1:-}" && -r /proc/$1/stat ]] || return 1
-    st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
-    [[ -n "$st" && "$st" != Z && "$st" != X ]]
+# Field N (N >= 3) of /proc/PID/stat; the command name in field 2 may
+# contain spaces, so split after its closing parenthesis.
+_vw_pid_stat() {
+    local st n=$(($2 - 2))
+    st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    st=${st##*) }
+    # shellcheck disable=SC2086
+    set -- $st
+    [[ -n "${!n:-}" ]] && echo "${!n}"
 }
 
-# _vw_wait SECONDS CMD... : poll CMD every 50 ms, bounded in time and count.
+# True if PID exists and is not a zombie (kill -0 succeeds on zombies, which
+# would make wait loops spin until their timeout).
+_vw_pid_alive() {
+    local st
+    [[ -n "${1:-}" ]] || return 1
+    st=$(_vw_pid_stat "$1" 3) || return 1
+    [[ "$st" != Z && "$st" != X ]]
+}
+_vw_pid_gone() { ! _vw_pid_alive "$1"; }
+
+# True if PID is alive and in the sandbox netns: guards every kill of a
+# recorded PID against PID reuse (our children are disowned, so bash reaps
+# them and their PIDs can be recycled).
+_vw_sb_pid_ours() {
+    _vw_pid_alive "${1:-}" && [[ -n "${VW_SB_NETNS_ID:-}" ]] &&
+        [[ "$(readlink "/proc/$1/ns/net" 2>/dev/null)" == "$VW_SB_NETNS_ID" ]]
+}
+
+# Start time of a process (clock ticks since boot), to tell a PID from a reused one.
+_vw_pid_start() { _vw_pid_stat "$1" 22; }
+
+# _vw_wait SECONDS CMD... : poll CMD every 50 ms, bounded in count and in
+# wall time (CMD itself may be slow, e.g. a virsh call).
 _vw_wait() {
-    local secs=$1 i max
+    local secs=$1 i max end
     shift
     max=$((secs * 20))
+    end=$(($(_vw_now_ms) + secs * 1000))
     for ((i = 0; i < max; i++)); do
         "$@" && return 0
+        (($(_vw_now_ms) < end)) || break
         sleep 0.05
     done
     return 1
 }
 
-# Run a function of this library in a fresh bash (for use after exec,
-# ip netns exec, unshare, nsenter, where our functions do not exist).
+# Script for "bash -c" that runs a function of this library in a fresh bash
+# (after exec, ip netns exec, unshare, nsenter our functions do not exist).
+# The sandbox's identity is embedded rather than taken from the environment.
 _vw_lib_bash() {
-    printf '%s\n' "set -euo pipefail; source \"\$VW_SB_LIB\"; \"\$@\""
+    printf 'set -euo pipefail; VW_SB_DIR=%q; VW_SB_CGNAME=%q; source %q; "$@"\n' \
+        "$VW_SB_DIR" "$VW_SB_CGNAME" "$VW_SB_LIB"
 }
 
 # ---------------------------------------------------------------- cgroups --
@@ -145,13 +191,16 @@ _vw_cg_write_spec() {
     [[ "$covered" == *" name=systemd "* ]] || printf '%s %s %s\n' "none,name=systemd" systemd ""
 }
 
+# All mount/umount calls use -n: without it util-linux creates /run/mount
+# (utab) on the host for mounts done before /run is overmounted.
+
 # Mount the hierarchies of $VW_SB_DIR/cg.spec (or cg.ok) under ROOT.
 # Must run in a private mount namespace. Prints the lines that mounted.
 _vw_cg_mount_all() {
     local root=$1 spec=$2 opts dir path
     while read -r opts dir path; do
         mkdir -p "$root/$dir"
-        if mount -t cgroup -o "$opts" cgroup "$root/$dir" 2>/dev/null; then
+        if mount -n -t cgroup -o "$opts" cgroup "$root/$dir" 2>/dev/null; then
             printf '%s %s %s\n' "$opts" "$dir" "$path"
         else
             echo "vw-sandbox: cgroup hierarchy '$opts' not mountable, skipped" >&2
@@ -201,7 +250,7 @@ _vw_cg_op() {
     done <"$VW_SB_DIR/cg.ok"
     # The mounts die with this namespace, but unmount explicitly before exec
     # so the command does not inherit them.
-    while read -r opts dir path; do umount -l "$base/$dir" 2>/dev/null || true; done <"$VW_SB_DIR/cg.ok"
+    while read -r opts dir path; do umount -n -l "$base/$dir" 2>/dev/null || true; done <"$VW_SB_DIR/cg.ok"
     case $op in
     create | join) exec "$@" ;;
     procs) return 0 ;;
@@ -225,7 +274,7 @@ _vw_holder_stage1() {
 # Bind SRC over TARGET; TARGET's parent must already be writable privately.
 _vw_bind() {
     mkdir -p "$2"
-    mount --bind "$1" "$2"
+    mount -n --bind "$1" "$2"
 }
 
 # Make DIR privately writable: overlayfs with the upper layer in the sandbox,
@@ -234,9 +283,9 @@ _vw_overlay() {
     local dir=$1 key
     key=${dir//\//_}
     mkdir -p "$VW_SB_DIR/ovl/$key/upper" "$VW_SB_DIR/ovl/$key/work"
-    mount -t overlay overlay \
+    mount -n -t overlay overlay \
         -o "lowerdir=$dir,upperdir=$VW_SB_DIR/ovl/$key/upper,workdir=$VW_SB_DIR/ovl/$key/work" "$dir" ||
-        mount -t tmpfs -o mode=755 tmpfs "$dir"
+        mount -n -t tmpfs -o mode=755 tmpfs "$dir"
 }
 
 # Stage 2 (inside the cgroup ns): all the mounts, then sleep forever.
@@ -244,7 +293,7 @@ _vw_holder_stage2() {
     local opts dir path c d=$VW_SB_DIR
     # cgroup v1 as the LXC driver expects it; mounted inside the cgroupns so
     # that the sandbox cgroup appears as the root.
-    mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup
+    mount -n -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup
     _vw_cg_mount_all /sys/fs/cgroup "$d/cg.ok" >/dev/null
     while read -r opts dir path; do
         if [[ "$dir" == *,* ]]; then
@@ -252,7 +301,7 @@ _vw_holder_stage2() {
         fi
     done <"$d/cg.ok"
 
-    mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
+    mount -n -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
     mkdir -m 1777 /run/lock
     ln -s /dev/shm /run/shm
     _vw_overlay /var/lib
@@ -304,9 +353,12 @@ EOF
 # ------------------------------------------------------------------ start --
 
 _vw_sb_ensure_ids() {
-    # qemu driver refuses to start without them (even with user = "root").
-    getent passwd libvirt-qemu >/dev/null || useradd -r -M -s /usr/sbin/nologin libvirt-qemu
-    getent group kvm >/dev/null || groupadd -r kvm
+    # Debian builds libvirt with libvirt-qemu:kvm as the default qemu user/group
+    # and the qemu driver resolves them at start, even with user = "root".
+    # (A parallel first run may win the race: re-check instead of failing.)
+    getent passwd libvirt-qemu >/dev/null || useradd -r -M -s /usr/sbin/nologin libvirt-qemu ||
+        getent passwd libvirt-qemu >/dev/null || return
+    getent group kvm >/dev/null || groupadd -r kvm || getent group kvm >/dev/null
 }
 
 _vw_sb_uri() { printf '%s:///system?socket=%s' "$1" "$VW_SB_SOCK"; }
@@ -330,7 +382,8 @@ _vw_caps_seed() {
 _vw_caps_save() {
     local src=$VW_SB_DIR/var/cache/libvirt/qemu/capabilities dst=$VW_SB_CACHE/qemu-capabilities f
     [[ -n "$VW_SB_CACHE" && -d "$src" ]] || return 0
-    mkdir -p -m 0700 "$VW_SB_CACHE" "$dst"
+    mkdir -p "$dst"
+    chmod 0700 "$VW_SB_CACHE"
     for f in "$src"/*.xml; do
         [[ -e "$f" ]] || continue
         cmp -s "$f" "$dst/${f##*/}" && continue
@@ -356,12 +409,13 @@ _vw_sb_libvirtd_up() {
     # Out of the job table: no "Killed" notices; bash still reaps it.
     disown "$VW_SB_PID"
     export VW_SB_PID
-    echo "$VW_SB_PID" >"$VW_SB_DIR/libvirtd.pid"
+    _vw_sb_save_state
     ok=0
-    local i max=$((VW_SB_START_TIMEOUT * 20))
+    local i max=$((VW_SB_START_TIMEOUT * 20)) end=$((t0 + VW_SB_START_TIMEOUT * 1000))
     for ((i = 0; i < max; i++)); do
         _vw_pid_alive "$VW_SB_PID" || break
         if _vw_sb_answers; then ok=1; break; fi
+        (($(_vw_now_ms) < end)) || break
         sleep 0.05
     done
     VW_SB_START_MS=$(($(_vw_now_ms) - t0))
@@ -379,18 +433,20 @@ _vw_sb_libvirtd_up() {
 _vw_sb_libvirtd_down() {
     local pid=${VW_SB_PID:-}
     [[ -n "$pid" ]] || return 0
-    if _vw_pid_alive "$pid"; then
+    if _vw_sb_pid_ours "$pid"; then
         kill -TERM "$pid" 2>/dev/null || true
-        if ! _vw_wait 15 eval '! _vw_pid_alive '"$pid"; then
+        if ! _vw_wait 15 _vw_pid_gone "$pid"; then
             _vw_log "libvirtd $pid ignored SIGTERM, killing"
             kill -KILL "$pid" 2>/dev/null || true
-            _vw_wait 5 eval '! _vw_pid_alive '"$pid" || true
+            _vw_wait 5 _vw_pid_gone "$pid" || true
         fi
     fi
     VW_SB_PID=""
 }
 
 vw_sandbox_start() {
+    # Explicit "|| return" throughout: set -e is off when the caller uses
+    # "if vw_sandbox_start ..." or "... || ...".
     local name=${1:-}
     shift || true
     [[ "$name" =~ ^[A-Za-z0-9_-]{1,12}$ ]] ||
@@ -404,29 +460,39 @@ vw_sandbox_start() {
         return
     fi
 
-    _vw_sb_ensure_ids
+    _vw_sb_ensure_ids || return
     VW_SB_NAME=$name
-    VW_SB_NS=$ns
-    VW_SB_DIR=$(mktemp -d "/tmp/vwt-$name.XXXXXX")
+    VW_SB_NS=""
+    VW_SB_DIR=$(mktemp -d "/tmp/vwt-$name.XXXXXX") || return
     VW_SB_CGNAME=$(basename "$VW_SB_DIR")
     VW_SB_HOOKS=$VW_SB_DIR/etc/libvirt/hooks
     VW_SB_SOCK=$VW_SB_DIR/run/libvirt/libvirt-sock
     VW_SB_LOG=$VW_SB_DIR/var/log/libvirt/libvirtd.log
     VW_SB_WANS=""
+    VW_SB_PID=""
+    VW_SB_HOLDER_PID=""
     VW_SB_OWNER=$BASHPID
+    VW_SB_OWNER_START=$(_vw_pid_start "$BASHPID")
+    VW_SB_NETNS_ID=""
     VW_SB_STATE=running
-    export VW_SB_NAME VW_SB_NS VW_SB_DIR VW_SB_CGNAME VW_SB_HOOKS VW_SB_SOCK VW_SB_LOG VW_SB_STATE
+    export VW_SB_NAME VW_SB_DIR VW_SB_CGNAME VW_SB_HOOKS VW_SB_SOCK VW_SB_LOG VW_SB_STATE
 
     _vw_sb_install_trap
 
-    mkdir -p "$VW_SB_DIR"/{etc/libvirt,run/libvirt,var/lib/libvirt,var/log/libvirt,var/cache/libvirt,cg,xml}
-    mkdir -p "$VW_SB_HOOKS"/{network.d,qemu.d,lxc.d,daemon.d}
-    _vw_sb_write_config
-    _vw_cg_write_spec >"$VW_SB_DIR/cg.spec"
-    _vw_caps_seed
+    mkdir -p "$VW_SB_DIR"/{etc/libvirt,run/libvirt,var/lib/libvirt,var/cache/libvirt,cg,xml} || return
+    # Debian's packaging (libvirt-daemon-system) creates these; libvirtd does not.
+    mkdir -p "$VW_SB_DIR"/var/log/libvirt/{qemu,lxc} "$VW_SB_DIR"/var/lib/libvirt/{qemu,lxc,dnsmasq} || return
+    mkdir -p "$VW_SB_HOOKS"/{network.d,qemu.d,lxc.d,daemon.d} || return
+    _vw_sb_write_config || return
+    _vw_cg_write_spec >"$VW_SB_DIR/cg.spec" || return
+    _vw_caps_seed || return
 
-    ip netns add "$ns"
-    ip -n "$ns" link set lo up
+    # Only a netns we created ourselves is ever ours to delete: a parallel
+    # test could have taken the name since the check above.
+    ip netns add "$ns" || return
+    VW_SB_NS=$ns
+    export VW_SB_NS
+    ip -n "$ns" link set lo up || return
 
     (
         exec </dev/null >>"$VW_SB_DIR/holder.out" 2>&1
@@ -441,25 +507,65 @@ vw_sandbox_start() {
         _vw_die "namespace holder did not come up"
         return
     fi
-    [[ -s "$VW_SB_DIR/holder.out" ]] && cat "$VW_SB_DIR/holder.out" >&2
+    if [[ -s "$VW_SB_DIR/holder.out" ]]; then cat "$VW_SB_DIR/holder.out" >&2; fi
+    VW_SB_NETNS_ID=$(readlink "/proc/$VW_SB_HOLDER_PID/ns/net") || return
+    export VW_SB_NETNS_ID
+    _vw_sb_save_state || return
 
-    if (($#)); then "$@"; fi
+    if (($#)); then "$@" || return; fi
     _vw_sb_libvirtd_up
+}
+
+# What vw_sandbox_reap_stale needs to tear the sandbox down without us.
+_vw_sb_save_state() {
+    local v
+    for v in VW_SB_NAME VW_SB_NS VW_SB_DIR VW_SB_CGNAME VW_SB_HOOKS VW_SB_SOCK VW_SB_LOG \
+        VW_SB_WANS VW_SB_OWNER VW_SB_OWNER_START VW_SB_NETNS_ID VW_SB_HOLDER_PID VW_SB_PID; do
+        printf '%s=%q\n' "$v" "${!v:-}"
+    done >"$VW_SB_DIR/state.new"
+    mv -f "$VW_SB_DIR/state.new" "$VW_SB_DIR/state"
+}
+
+# Tear down sandboxes whose owning test process died without cleanup
+# (SIGKILL, machine-level timeout). Sandboxes of live owners are left alone.
+vw_sandbox_reap_stale() {
+    local st
+    for st in /tmp/vwt-*/state; do
+        [[ -f "$st" ]] || continue
+        # A subshell, so the state read does not replace the caller's sandbox.
+        (_vw_sb_reap_one "$st") || true
+    done
+}
+
+_vw_sb_reap_one() {
+    # shellcheck disable=SC1090
+    source "$1"
+    if _vw_pid_alive "$VW_SB_OWNER" && [[ "$(_vw_pid_start "$VW_SB_OWNER")" == "$VW_SB_OWNER_START" ]]; then
+        return 0
+    fi
+    _vw_log "reaping stale sandbox $VW_SB_DIR (owner $VW_SB_OWNER gone)"
+    VW_SB_OWNER=$BASHPID
+    VW_SB_STATE=running
+    vw_sandbox_stop
 }
 
 vw_sandbox_restart() {
     [[ "${VW_SB_STATE:-}" == running ]] || _vw_die "sandbox not running" || return
-    _vw_sb_libvirtd_down
+    _vw_sb_libvirtd_down || return
     _vw_sb_libvirtd_up
 }
 
 vw_sandbox_reload() {
     [[ -n "${VW_SB_PID:-}" ]] || _vw_die "libvirtd not running" || return
+    _vw_sb_pid_ours "$VW_SB_PID" || _vw_die "libvirtd $VW_SB_PID is gone" || return
     kill -HUP "$VW_SB_PID"
 }
 
 vw_sb_log_tail() { tail -n "${1:-40}" "${VW_SB_LOG:-/dev/null}" 2>/dev/null; }
 
+# vw_hook_install DRIVER FILE: DRIVER is network, qemu, lxc or daemon. libvirtd
+# looks for hooks only at start and SIGHUP: install before vw_sandbox_start
+# returns (PRESTART_CMD) or follow with vw_sandbox_restart/reload.
 vw_hook_install() {
     local driver=$1 src=$2 dst
     dst="$VW_SB_HOOKS/$driver.d/$(basename "$src")"
@@ -475,7 +581,7 @@ _vw_sb_pids() {
     {
         _vw_cg_call procs 2>/dev/null || true
         for n in "${VW_SB_NS:-}" ${VW_SB_WANS:-}; do
-            [[ -n "$n" ]] && ip netns pids "$n" 2>/dev/null
+            if [[ -n "$n" ]]; then ip netns pids "$n" 2>/dev/null || true; fi
         done
     } | sort -un | while read -r p; do
         [[ "$p" == "${VW_SB_HOLDER_PID:-}" || "$p" == "$$" || "$p" == "$BASHPID" ]] && continue
@@ -485,7 +591,7 @@ _vw_sb_pids() {
 
 _vw_sb_destroy_objects() {
     local d n
-    _vw_pid_alive "${VW_SB_PID:-}" || return 0
+    _vw_sb_pid_ours "${VW_SB_PID:-}" || return 0
     _vw_sb_answers || return 0
     for d in $(timeout 10 virsh -c "$(_vw_sb_uri lxc)" list --name 2>/dev/null); do
         timeout -k 2 20 virsh -c "$(_vw_sb_uri lxc)" destroy "$d" >/dev/null 2>&1 || true
@@ -505,6 +611,11 @@ vw_sandbox_stop() {
     VW_SB_STATE=stopping
     local i pids n rc=0
 
+    # Start may have failed before the holder was recorded.
+    if [[ -z "${VW_SB_NETNS_ID:-}" && -n "${VW_SB_NS:-}" ]]; then
+        VW_SB_NETNS_ID=$(ip netns exec "$VW_SB_NS" readlink /proc/self/ns/net 2>/dev/null) || true
+    fi
+
     _vw_sb_destroy_objects || true
     _vw_sb_libvirtd_down || true
 
@@ -517,9 +628,9 @@ vw_sandbox_stop() {
     done
     [[ -z "$pids" ]] || { _vw_log "processes survived: $pids"; rc=1; }
 
-    if [[ -n "${VW_SB_HOLDER_PID:-}" ]]; then
+    if _vw_sb_pid_ours "${VW_SB_HOLDER_PID:-}"; then
         kill -KILL "$VW_SB_HOLDER_PID" 2>/dev/null || true
-        _vw_wait 5 eval '! _vw_pid_alive '"$VW_SB_HOLDER_PID" || true
+        _vw_wait 5 _vw_pid_gone "$VW_SB_HOLDER_PID" || true
     fi
 
     # Cgroups are released asynchronously after their last task exits.
@@ -528,7 +639,7 @@ vw_sandbox_stop() {
     fi
 
     for n in ${VW_SB_WANS:-} "${VW_SB_NS:-}"; do
-        [[ -n "$n" ]] && ip netns del "$n" 2>/dev/null || true
+        if [[ -n "$n" ]]; then ip netns del "$n" 2>/dev/null || true; fi
     done
 
     if [[ -n "${VW_SB_DIR:-}" && "$VW_SB_DIR" == /tmp/vwt-* ]]; then
@@ -565,9 +676,10 @@ _vw_sb_install_trap() {
     local prev
     prev=$(trap -p EXIT)
     if [[ -n "$prev" && "$prev" != *_vw_sb_exit_trap* ]]; then
-        # trap -p prints: trap -- 'CMD' EXIT
-        eval "set -- $prev"
-        _VW_SB_PREV_EXIT_TRAP=$3
+        # trap -p prints: trap -- 'CMD' EXIT (CMD shell-quoted)
+        eval "local -a words=($prev)"
+        # shellcheck disable=SC2154
+        _VW_SB_PREV_EXIT_TRAP=${words[2]}
     fi
     trap _vw_sb_exit_trap EXIT
     # Make signals go through the EXIT trap.
@@ -578,16 +690,53 @@ _vw_sb_install_trap() {
 
 # ----------------------------------------------------------------- guests --
 
-# vw_lxc_guest NAME NETWORK MAC IP/PREFIX GATEWAY ("-" for no route)
-# Defines and starts a container whose init is "sleep infinity" on the host
-# filesystem (as seen in the sandbox), with one NIC on NETWORK; libvirt
-# configures IP and route itself. Sets VW_LXC_START_MS.
+# A guest can be gone right after "virsh start" returned (its init exited,
+# qemu died): check, and show the guest's log.
+# _vw_check_running VIRSH_FN DOMAIN LOGFILE
+_vw_check_running() {
+    local st
+    st=$("$1" domstate "$2" 2>/dev/null) || st=unknown
+    [[ "$st" == running ]] && return 0
+    _vw_log "$2 is '$st' right after start; $3:"
+    tail -n 15 "$3" >&2 2>/dev/null || true
+    return 1
+}
+
+# Wait until the bridge port of a guest NIC forwards. libvirt bridges have
+# STP on by default, and the kernel then keeps a new port in listening and
+# learning for 2 x 2 s (its minimum forward delay), so a guest cannot talk
+# for ~4 s after "virsh start" returned. Not a bridge port: returns at once.
+# _vw_wait_forwarding VIRSH_FN DOMAIN MAC
+_vw_port_forwarding() { [[ "$(vw_sb_exec cat "/sys/class/net/$1/brport/state")" == 3 ]]; }
+_vw_wait_forwarding() {
+    local fn=$1 dom=$2 mac=$3 dev
+    dev=$("$fn" domiflist "$dom" | awk -v m="${mac,,}" 'tolower($5) == m { print $1 }')
+    [[ -n "$dev" && "$dev" != - ]] || return 0
+    vw_sb_exec test -e "/sys/class/net/$dev/brport/state" || return 0
+    _vw_wait 10 _vw_port_forwarding "$dev" ||
+        _vw_die "bridge port $dev of $dom not forwarding after 10 s"
+}
+
+# vw_lxc_guest NAME NETWORK MAC IP/PREFIX [GATEWAY|-]
+# Defines and starts a container on the host filesystem (as seen in the
+# sandbox) with one NIC on NETWORK; libvirt sets its IP and route itself.
+# Init: by default /bin/sh trapping SIGTERM, because a plain /bin/sleep as
+# PID 1 of its pid namespace ignores SIGTERM and "virsh destroy" then waits
+# for libvirt's SIGKILL fallback (~1.8 s instead of ~0.2 s). VW_LXC_INIT=sleep
+# gives the plain <init>/bin/sleep</init><initarg>infinity</initarg>.
+# Sets VW_LXC_START_MS (virsh start) and VW_LXC_READY_MS (until the bridge
+# port forwards; VW_LXC_NOWAIT=1 skips that wait).
 vw_lxc_guest() {
-    local name=$1 net=$2 mac=$3 ipp=$4 gw=${5:--} ip pfx route="" fam=ipv4 dst=0.0.0.0
+    local name=$1 net=$2 mac=$3 ipp=$4 gw=${5:--} ip pfx route="" fam=ipv4 dst=0.0.0.0 init t0
     ip=${ipp%/*}
     pfx=${ipp#*/}
     [[ "$ip" == *:* ]] && { fam=ipv6; dst=::; }
     [[ "$gw" != - ]] && route="<route family='$fam' address='$dst' prefix='0' gateway='$gw'/>"
+    if [[ "${VW_LXC_INIT:-}" == sleep ]]; then
+        init="<init>/bin/sleep</init><initarg>infinity</initarg>"
+    else
+        init="<init>/bin/sh</init><initarg>-c</initarg><initarg>trap 'exit 0' TERM; sleep infinity &amp; wait</initarg>"
+    fi
     cat >"$VW_SB_DIR/xml/$name.xml" <<EOF
 <domain type='lxc'>
   <name>$name</name>
@@ -595,8 +744,7 @@ vw_lxc_guest() {
   <vcpu>1</vcpu>
   <os>
     <type>exe</type>
-    <init>/bin/sleep</init>
-    <initarg>infinity</initarg>
+    $init
   </os>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>destroy</on_reboot>
@@ -613,9 +761,16 @@ vw_lxc_guest() {
   </devices>
 </domain>
 EOF
-    vw_virsh_lxc define "$VW_SB_DIR/xml/$name.xml" >/dev/null
-    vw_time_ms VW_LXC_START_MS vw_virsh_lxc start "$name" >/dev/null
-    export VW_LXC_START_MS
+    vw_virsh_lxc define "$VW_SB_DIR/xml/$name.xml" >/dev/null || return
+    t0=$(_vw_now_ms)
+    vw_virsh_lxc start "$name" >/dev/null || return
+    VW_LXC_START_MS=$(($(_vw_now_ms) - t0))
+    _vw_check_running vw_virsh_lxc "$name" "$VW_SB_DIR/var/log/libvirt/lxc/$name.log" || return
+    if [[ "${VW_LXC_NOWAIT:-0}" != 1 ]]; then
+        _vw_wait_forwarding vw_virsh_lxc "$name" "$mac" || return
+    fi
+    VW_LXC_READY_MS=$(($(_vw_now_ms) - t0))
+    export VW_LXC_START_MS VW_LXC_READY_MS
 }
 
 # vw_lxc_exec NAME CMD... : CMD runs in all of the guest's namespaces.
@@ -629,7 +784,8 @@ vw_lxc_exec() {
 }
 
 # vw_qemu_guest NAME NETWORK MAC : diskless TCG guest that network-boots
-# (iPXE asks for DHCP on NETWORK). Sets VW_QEMU_START_MS.
+# (iPXE asks for DHCP on NETWORK). Sets VW_QEMU_START_MS; waits for the
+# bridge port like vw_lxc_guest.
 vw_qemu_guest() {
     local name=$1 net=$2 mac=$3
     cat >"$VW_SB_DIR/xml/$name.xml" <<EOF
@@ -655,14 +811,22 @@ vw_qemu_guest() {
   </devices>
 </domain>
 EOF
-    vw_virsh define "$VW_SB_DIR/xml/$name.xml" >/dev/null
-    vw_time_ms VW_QEMU_START_MS vw_virsh start "$name" >/dev/null
+    vw_virsh define "$VW_SB_DIR/xml/$name.xml" >/dev/null || return
+    vw_time_ms VW_QEMU_START_MS vw_virsh start "$name" >/dev/null || return
     export VW_QEMU_START_MS
+    _vw_check_running vw_virsh "$name" "$VW_SB_DIR/var/log/libvirt/qemu/$name.log" || return
+    if [[ "${VW_LXC_NOWAIT:-0}" != 1 ]]; then
+        _vw_wait_forwarding vw_virsh "$name" "$mac" || return
+    fi
 }
 
 # -------------------------------------------------------------------- wan --
 
-_vw_ip4_int() { local IFS=.; set -- $1; echo $((($1 << 24) | ($2 << 16) | ($3 << 8) | $4)); }
+_vw_ip4_int() {
+    local a b c d
+    IFS=. read -r a b c d <<<"$1"
+    echo $(((a << 24) | (b << 16) | (c << 8) | d))
+}
 _vw_int_ip4() { echo "$(($1 >> 24 & 255)).$(($1 >> 16 & 255)).$(($1 >> 8 & 255)).$(($1 & 255))"; }
 
 # The other usable address of the wan prefix: .1 of the subnet, or .2 if
@@ -671,8 +835,8 @@ _vw_peer4() {
     local ip=${1%/*} pfx=${1#*/} a net
     a=$(_vw_ip4_int "$ip")
     net=$((a & ((0xffffffff << (32 - pfx)) & 0xffffffff)))
-    if ((a == net + 1)); then _vw_int_ip4 $((net + 2)); else _vw_int_ip4 $((net + 1)); fi
-    echo "/$pfx"
+    if ((a == net + 1)); then a=$((net + 2)); else a=$((net + 1)); fi
+    echo "$(_vw_int_ip4 "$a")/$pfx"
 }
 
 _vw_peer6() {
@@ -698,25 +862,27 @@ _vw_testnet() {
 vw_wan_add() {
     local name=$1 w4=$2 w6=$3 s4=${4:-} s6=${5:-} ns="vwt-$1" dev
     [[ "$name" =~ ^[A-Za-z0-9_-]{1,11}$ ]] || _vw_die "wan name must match [A-Za-z0-9_-]{1,11}" || return
-    [[ -n "$s4" ]] || s4=$(_vw_peer4 "$w4" | tr -d '\n')
+    [[ -n "$s4" ]] || s4=$(_vw_peer4 "$w4")
     [[ -n "$s6" ]] || s6=$(_vw_peer6 "$w6") || return
     local a
     for a in "$w4" "$w6" "$s4" "$s6"; do _vw_testnet "$a" || return; done
     dev="wan-$name"
-    ip netns add "$ns"
+    [[ -n "${VW_SB_NS:-}" ]] || _vw_die "sandbox not started" || return
+    ip netns add "$ns" || return
     VW_SB_WANS="$VW_SB_WANS $ns"
-    ip -n "$ns" link set lo up
-    ip -n "$VW_SB_NS" link add "$dev" type veth peer name eth0 netns "$ns"
-    ip -n "$ns" addr add "$w4" dev eth0
-    ip -n "$ns" addr add "$w6" dev eth0 nodad
-    ip -n "$ns" link set eth0 up
-    ip -n "$VW_SB_NS" addr add "$s4" dev "$dev"
-    ip -n "$VW_SB_NS" addr add "$s6" dev "$dev" nodad
-    ip -n "$VW_SB_NS" link set "$dev" up
+    _vw_sb_save_state || return
+    ip -n "$ns" link set lo up || return
+    ip -n "$VW_SB_NS" link add "$dev" type veth peer name eth0 netns "$ns" || return
+    ip -n "$ns" addr add "$w4" dev eth0 || return
+    ip -n "$ns" addr add "$w6" dev eth0 nodad || return
+    ip -n "$ns" link set eth0 up || return
+    ip -n "$VW_SB_NS" addr add "$s4" dev "$dev" || return
+    ip -n "$VW_SB_NS" addr add "$s6" dev "$dev" nodad || return
+    ip -n "$VW_SB_NS" link set "$dev" up || return
     if [[ -z "$(ip -n "$VW_SB_NS" -4 route show default)" ]]; then
-        ip -n "$VW_SB_NS" route add default via "${w4%/*}" dev "$dev"
+        ip -n "$VW_SB_NS" route add default via "${w4%/*}" dev "$dev" || return
     fi
     if [[ -z "$(ip -n "$VW_SB_NS" -6 route show default)" ]]; then
-        ip -n "$VW_SB_NS" -6 route add default via "${w6%/*}" dev "$dev"
+        ip -n "$VW_SB_NS" -6 route add default via "${w6%/*}" dev "$dev" || return
     fi
 }

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* virtwire plan: what apply would do, as text; no root needed. */
+#include <stdio.h>
+
+#include <virtwire/plan.h>
+
+#include "cli.h"
+
+int vw_cmd_plan(int argc, char **argv)
+{
+	VwLoadOptions lo = { 0 };
+	g_auto(GStrv) files = NULL;
+	GOptionEntry entries[] = {
+		VW_LOAD_OPTION_ENTRIES(lo),
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
+		{ NULL }
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE... - print what apply would do");
+	g_autoptr(VwDiags) diags = vw_diags_new();
+	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	g_autoptr(GPtrArray) networks = g_ptr_array_new();
+	g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(VwPlan) plan = NULL;
+	g_autofree char *text = NULL;
+	int rc;
+
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_set_description(
+		ctx, "Prints the nftables table exactly as 'nft list table inet virtwire' will show it after\n"
+		     "'virtwire apply' of the same files, then the other operations. Input errors stop it\n"
+		     "with the diagnostics of 'virtwire check' (on stderr).");
+	if (!vw_cli_parse(ctx, &argc, &argv))
+		return VW_EXIT_USAGE;
+	if (!files || !files[0]) {
+		fprintf(stderr, "virtwire plan: no FILE given\nusage: virtwire plan [--schema-dir DIR] FILE...\n");
+		return VW_EXIT_USAGE;
+	}
+	rc = vw_cli_load(files, &lo, diags, docs);
+	g_free(lo.schema_dir);
+	if (rc == VW_EXIT_OK && !vw_diags_has_errors(diags)) {
+		vw_cli_collect(docs, networks, domains);
+		plan = vw_plan_build(networks, domains, diags);
+	}
+	/* Warnings are shown too, but only errors stop the plan. */
+	vw_cli_print_diags(stderr, diags, false);
+	if (rc != VW_EXIT_OK)
+		return rc;
+	if (!plan)
+		return VW_EXIT_FINDINGS;
+	text = vw_plan_format(plan);
+	fputs(text, stdout);
+	return VW_EXIT_OK;
+}

@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The plan object: sets, elements, chains, rules, and its text form. */
+#include <string.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "plan-private.h"
+
+void vw_expr_clear(VwExpr *x)
+{
+	g_free(x->name);
+	x->name = NULL;
+}
+
+void vw_rule_free(VwRule *r)
+{
+	if (!r)
+		return;
+	for (guint i = 0; i < r->exprs->len; i++)
+		vw_expr_clear(&g_array_index(r->exprs, VwExpr, i));
+	g_array_unref(r->exprs);
+	g_free(r->text);
+	g_free(r);
+}
+
+static void chain_free(VwChain *c)
+{
+	if (!c)
+		return;
+	g_free(c->name);
+	g_free(c->owner);
+	g_ptr_array_unref(c->rules);
+	g_free(c);
+}
+
+VwElem *vw_elem_new(const char *owner)
+{
+	VwElem *e = g_new0(VwElem, 1);
+
+	e->owner = g_strdup(owner);
+	return e;
+}
+
+void vw_elem_free(VwElem *e)
+{
+	if (!e)
+		return;
+	g_free(e->chain);
+	g_free(e->owner);
+	g_free(e->text);
+	g_free(e);
+}
+
+static void set_free(VwSet *s)
+{
+	if (!s)
+		return;
+	g_free(s->name);
+	if (s->udata)
+		g_bytes_unref(s->udata);
+	g_hash_table_unref(s->index);
+	g_ptr_array_unref(s->elems);
+	g_free(s);
+}
+
+static void sysctl_free(VwSysctl *s)
+{
+	if (!s)
+		return;
+	g_free(s->path);
+	g_free(s->value);
+	g_free(s->owner);
+	g_free(s);
+}
+
+VwPlan *vw_plan_new(void)
+{
+	VwPlan *p = g_new0(VwPlan, 1);
+
+	p->sets = g_ptr_array_new_with_free_func((GDestroyNotify)set_free);
+	p->chains = g_ptr_array_new_with_free_func((GDestroyNotify)chain_free);
+	p->sysctls = g_ptr_array_new_with_free_func((GDestroyNotify)sysctl_free);
+	p->networks = g_ptr_array_new_with_free_func(g_free);
+	return p;
+}
+
+void vw_plan_free(VwPlan *p)
+{
+	if (!p)
+		return;
+	g_ptr_array_unref(p->sets);
+	g_ptr_array_unref(p->chains);
+	g_ptr_array_unref(p->sysctls);
+	g_ptr_array_unref(p->networks);
+	g_free(p);
+}
+
+VwSet *vw_plan_find_set(const VwPlan *p, const char *name)
+{
+	for (guint i = 0; i < p->sets->len; i++)
+		if (strcmp(((VwSet *)p->sets->pdata[i])->name, name) == 0)
+			return p->sets->pdata[i];
+	return NULL;
+}
+
+VwChain *vw_plan_find_chain(const VwPlan *p, const char *name)
+{
+	for (guint i = 0; i < p->chains->len; i++)
+		if (strcmp(((VwChain *)p->chains->pdata[i])->name, name) == 0)
+			return p->chains->pdata[i];
+	return NULL;
+}
+
+/* Elements are indexed by key and interval-end flag: an interval's end and
+ * the next interval's start may share a key. */
+static guint elem_hash(gconstpointer p)
+{
+	const VwElem *e = p;
+	guint h = e->flags;
+
+	for (uint32_t i = 0; i < e->key_len; i++)
+		h = h * 31 + e->key[i];
+	return h;
+}
+
+static gboolean elem_equal(gconstpointer a, gconstpointer b)
+{
+	const VwElem *x = a, *y = b;
+
+	return x->flags == y->flags && x->key_len == y->key_len && memcmp(x->key, y->key, x->key_len) == 0 &&
+	       x->key_end_len == y->key_end_len && memcmp(x->key_end, y->key_end, x->key_end_len) == 0;
+}
+
+VwSet *vw_plan_add_set(VwPlan *p, const char *name, const char *type_text, uint32_t key_type, uint32_t key_len,
+		       uint32_t flags, const uint8_t *udata, size_t udata_len, int per_line)
+{
+	VwSet *s = g_new0(VwSet, 1);
+
+	s->name = g_strdup(name);
+	s->type_text = type_text;
+	s->key_type = key_type;
+	s->key_len = key_len;
+	s->flags = flags;
+	s->udata = udata ? g_bytes_new(udata, udata_len) : NULL;
+	s->per_line = per_line;
+	s->elems = g_ptr_array_new_with_free_func((GDestroyNotify)vw_elem_free);
+	s->index = g_hash_table_new(elem_hash, elem_equal);
+	g_ptr_array_add(p->sets, s);
+	return s;
+}
+
+void vw_set_make_map(VwSet *s, uint32_t data_type, uint32_t data_len)
+{
+	s->is_map = true;
+	s->flags |= NFT_SET_MAP;
+	s->data_type = data_type;
+	s->data_len = data_len;
+}
+
+void vw_set_set_concat(VwSet *s, const uint8_t *lens, uint32_t n)
+{
+	g_assert(n <= G_N_ELEMENTS(s->concat));
+	memcpy(s->concat, lens, n);
+	s->concat_n = n;
+}
+
+bool vw_set_add(VwSet *s, VwElem *e)
+{
+	if (g_hash_table_contains(s->index, e)) {
+		vw_elem_free(e);
+		return false;
+	}
+	g_ptr_array_add(s->elems, e);
+	g_hash_table_add(s->index, e);
+	return true;
+}
+
+void vw_key_put(uint8_t *buf, uint32_t *len, const void *data, uint32_t n)
+{
+	uint32_t padded = (n + 3) & ~3u;
+
+	g_assert(*len + padded <= VW_NFT_DATA_MAX);
+	memset(buf + *len, 0, padded);
+	memcpy(buf + *len, data, n);
+	*len += padded;
+}
+
+void vw_key_put_addr(uint8_t *buf, uint32_t *len, const VwAddr *a)
+{
+	vw_key_put(buf, len, a->b, vw_addr_len(a->family));
+}
+
+void vw_key_put_port(uint8_t *buf, uint32_t *len, uint16_t port)
+{
+	uint8_t be[2] = { (uint8_t)(port >> 8), (uint8_t)port };
+
+	vw_key_put(buf, len, be, 2);
+}
+
+void vw_key_put_proto(uint8_t *buf, uint32_t *len, uint8_t proto)
+{
+	vw_key_put(buf, len, &proto, 1);
+}
+
+void vw_key_ifname(VwElem *e, const char *name)
+{
+	/* IFNAMSIZ bytes, zero padded: memcmp order is strcmp order. */
+	memset(e->key, 0, 16);
+	memcpy(e->key, name, MIN(strlen(name), 15));
+	e->key_len = 16;
+}
+
+VwChain *vw_plan_add_chain(VwPlan *p, const char *name, const char *owner)
+{
+	VwChain *c = g_new0(VwChain, 1);
+
+	c->name = g_strdup(name);
+	c->owner = g_strdup(owner);
+	c->type = VW_CHAIN_REGULAR;
+	c->rules = g_ptr_array_new_with_free_func((GDestroyNotify)vw_rule_free);
+	g_ptr_array_add(p->chains, c);
+	return c;
+}
+
+VwChain *vw_plan_add_base_chain(VwPlan *p, const char *name, VwChainType type, uint32_t hook, int32_t prio,
+				const char *prio_text)
+{
+	VwChain *c = vw_plan_add_chain(p, name, NULL);
+
+	c->type = type;
+	c->hook = hook;
+	c->prio = prio;
+	c->prio_text = prio_text;
+	return c;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Text */
+
+static const char *hook_name(uint32_t hook)
+{
+	switch (hook) {
+	case NF_INET_PRE_ROUTING:
+		return "prerouting";
+	case NF_INET_LOCAL_IN:
+		return "input";
+	case NF_INET_FORWARD:
+		return "forward";
+	case NF_INET_LOCAL_OUT:
+		return "output";
+	case NF_INET_POST_ROUTING:
+		return "postrouting";
+	}
+	return "?";
+}
+
+static int elem_cmp(gconstpointer pa, gconstpointer pb)
+{
+	const VwElem *a = *(VwElem *const *)pa, *b = *(VwElem *const *)pb;
+	int c = memcmp(a->key, b->key, MIN(a->key_len, b->key_len));
+
+	if (c)
+		return c;
+	return (a->key_len > b->key_len) - (a->key_len < b->key_len);
+}
+
+static void format_elements(GString *out, const VwSet *s)
+{
+	g_autoptr(GPtrArray) shown = g_ptr_array_new();
+	int count = 0;
+
+	for (guint i = 0; i < s->elems->len; i++) {
+		const VwElem *e = s->elems->pdata[i];
+
+		/* nft folds an interval's end element into its start. */
+		if (e->text)
+			g_ptr_array_add(shown, (gpointer)e);
+	}
+	if (!shown->len)
+		return;
+	g_ptr_array_sort(shown, elem_cmp);
+	g_string_append(out, "\t\telements = { ");
+	for (guint i = 0; i < shown->len; i++) {
+		const VwElem *e = shown->pdata[i];
+		const char *colon = e->has_verdict || e->data_len ? strstr(e->text, " : ") : NULL;
+
+		if (i) {
+			/* nft's line breaking: a few short elements per line. */
+			if (++count < s->per_line) {
+				g_string_append(out, ", ");
+			} else {
+				count = 0;
+				g_string_append(out, ",\n\t\t\t     ");
+			}
+		}
+		if (e->owner && colon) {
+			g_string_append_len(out, e->text, colon - e->text);
+			g_string_append_printf(out, " comment \"%s\"%s", e->owner, colon);
+		} else if (e->owner) {
+			g_string_append_printf(out, "%s comment \"%s\"", e->text, e->owner);
+		} else {
+			g_string_append(out, e->text);
+		}
+	}
+	g_string_append(out, " }\n");
+}
+
+char *vw_plan_format_table(const VwPlan *p)
+{
+	GString *out = g_string_new(NULL);
+	bool first = true;
+
+	if (!p->sets->len && !p->chains->len)
+		return g_string_free(out, FALSE);
+	g_string_append(out, "table inet " VW_NFT_TABLE " {\n");
+	for (guint i = 0; i < p->sets->len; i++) {
+		const VwSet *s = p->sets->pdata[i];
+
+		if (!first)
+			g_string_append_c(out, '\n');
+		first = false;
+		g_string_append_printf(out, "\t%s %s {\n\t\ttype %s\n", s->is_map ? "map" : "set", s->name,
+				       s->type_text);
+		if (s->flags & NFT_SET_INTERVAL)
+			g_string_append(out, "\t\tflags interval\n");
+		format_elements(out, s);
+		g_string_append(out, "\t}\n");
+	}
+	for (guint i = 0; i < p->chains->len; i++) {
+		const VwChain *c = p->chains->pdata[i];
+
+		if (!first)
+			g_string_append_c(out, '\n');
+		first = false;
+		g_string_append_printf(out, "\tchain %s {\n", c->name);
+		if (c->type != VW_CHAIN_REGULAR)
+			g_string_append_printf(out, "\t\ttype %s hook %s priority %s; policy accept;\n",
+					       c->type == VW_CHAIN_NAT ? "nat" : "filter", hook_name(c->hook),
+					       c->prio_text);
+		for (guint j = 0; j < c->rules->len; j++)
+			g_string_append_printf(out, "\t\t%s\n", ((VwRule *)c->rules->pdata[j])->text);
+		g_string_append(out, "\t}\n");
+	}
+	g_string_append(out, "}\n");
+	return g_string_free(out, FALSE);
+}
+
+char *vw_plan_format(const VwPlan *p)
+{
+	GString *out = g_string_new(NULL);
+	g_autofree char *table = vw_plan_format_table(p);
+
+	g_string_append(out, table);
+	for (guint i = 0; i < p->sysctls->len; i++) {
+		const VwSysctl *s = p->sysctls->pdata[i];
+		g_autofree char *dotted = g_strdelimit(g_strdup(s->path), "/", '.');
+
+		g_string_append_printf(out, "sysctl %s=%s%s\n", dotted, s->value,
+				       s->revert ? " (restored at teardown)" : "");
+	}
+	return g_string_free(out, FALSE);
+}
+
+char *vw_prefix_nft_text(const VwPrefix *p)
+{
+	char buf[VW_ADDR_STRLEN];
+	VwAddr net = vw_addr_network(&p->addr, p->prefix);
+
+	if (p->prefix == vw_addr_bits(p->addr.family))
+		return g_strdup(vw_addr_to_string(&net, buf));
+	return g_strdup_printf("%s/%u", vw_addr_to_string(&net, buf), p->prefix);
+}
+
+char *vw_plan_network_id(const char *name)
+{
+	bool plain = g_ascii_isalpha(name[0]) && strlen(name) <= 48;
+
+	for (const char *c = name; plain && *c; c++)
+		plain = g_ascii_isalnum(*c) || *c == '_' || *c == '-' || *c == '.';
+	if (plain)
+		return g_strdup(name);
+	{
+		/* Anything else could not be listed back by nft as an
+		 * identifier: name the objects after a hash instead. */
+		g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, name, -1);
+
+		return g_strdup_printf("h%.12s", sum);
+	}
+}
+
+char *vw_plan_port_owner(const char *network, const char *port_uuid)
+{
+	return g_strdup_printf("%s:%s", network, port_uuid);
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Apply and teardown of whole networks: what the CLI and the hooks call.
+ * Each runs under the state directory's lock, plans, changes the kernel in
+ * one transaction (rolling back what it did itself on failure), and records
+ * the result.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include <virtwire/diag.h>
+#include <virtwire/exec.h>
+#include <virtwire/model.h>
+
+/* One network to apply, with the XML text to record for it. */
+typedef struct {
+	const VwNetwork *network;
+	const char *xml;    /* the document text as given */
+	const char *source; /* file name or "hook" */
+} VwApplyItem;
+
+typedef struct {
+	const char *state_dir;
+	GPtrArray *items;   /* VwApplyItem* */
+	GPtrArray *domains; /* VwPlanDomain* (may be NULL) */
+	guint lock_timeout_ms;
+} VwApplyRequest;
+
+/* What happened to one network. */
+typedef struct {
+	char *name;
+	guint drift;      /* differences found (and repaired) */
+	guint messages;   /* netlink messages sent */
+	guint sysctls;    /* sysctls changed */
+	GPtrArray *changes; /* char*: each difference found, "OBJECT: WHAT" */
+} VwApplyReport;
+
+void vw_apply_report_free(VwApplyReport *r);
+
+/* Applies the networks: checks them against the ones already recorded
+ * (findings into @diags), plans, sets sysctls, reconciles nftables, records
+ * state. Returns false with @error (kernel, lock, state) or with errors in
+ * @diags; the kernel is then as before. @reports receives VwApplyReport*. */
+bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *diags, GError **error);
+
+/* Tears the named networks down: exactly the objects they own, the table
+ * when no recorded network remains. An unknown name fails before anything
+ * changes (VW_ERROR_NOT_FOUND). */
+bool vw_engine_teardown(const char *state_dir, char **names, guint lock_timeout_ms, GPtrArray *reports,
+			GError **error);

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The executor: the only code that talks to the kernel.
+ *
+ * nftables: the kernel's table inet virtwire is read back and compared with
+ * the plan, within a scope (the owners — networks, ports — being changed);
+ * the differences become one netlink batch, which the kernel applies whole or
+ * not at all. No difference, no batch: re-applying changes nothing.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include <virtwire/plan.h>
+
+#define VW_ERROR vw_error_quark()
+GQuark vw_error_quark(void);
+
+typedef enum {
+	VW_ERROR_FAILED,        /* the kernel refused, or I/O failed */
+	VW_ERROR_CONFLICT,      /* another network owns what this one needs */
+	VW_ERROR_INCOMPATIBLE,  /* the table's layout is not this virtwire's */
+	VW_ERROR_NOT_FOUND,
+	VW_ERROR_BUSY,
+} VwErrorCode;
+
+/* One difference between the kernel and the plan. */
+typedef struct {
+	char *object;   /* "map fwd4", "chain forward", "table" */
+	char *what;     /* "element tcp . 2222 … is missing" */
+} VwDrift;
+
+typedef enum {
+	VW_NFT_DRY_RUN = 1 << 0,      /* compare only: send nothing */
+	VW_NFT_DELETE_TABLE = 1 << 1, /* remove the whole table (the last network went) */
+	VW_NFT_REBUILD = 1 << 2,      /* delete and re-create the table in the same batch */
+} VwNftFlags;
+
+/* What a reconcile did. */
+typedef struct {
+	GPtrArray *drift;   /* VwDrift*: every difference found */
+	guint messages;     /* netlink messages sent (0: nothing changed) */
+	guint elements_added, elements_deleted;
+} VwNftResult;
+
+void vw_nft_result_free(VwNftResult *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwNftResult, vw_nft_result_free)
+
+/*
+ * Makes table inet virtwire match @plan for the owners in @scope (owner
+ * tags, see vw_plan_port_owner; "NAME:*" matches every port of NAME): their
+ * chains and elements are added, replaced or deleted; the shared skeleton is
+ * repaired; everything else is left alone. A desired element whose key
+ * another owner holds in the kernel fails with VW_ERROR_CONFLICT before
+ * anything is sent. A skeleton of another layout fails with
+ * VW_ERROR_INCOMPATIBLE (the caller may retry with VW_NFT_REBUILD and a plan
+ * of every network).
+ */
+bool vw_nft_reconcile(const VwPlan *plan, GPtrArray *scope, VwNftFlags flags, VwNftResult **ret, GError **error);
+
+/* Per-element counters of the forward maps, for status: owner → packets. */
+bool vw_nft_table_exists(bool *ret, GError **error);
+
+/* Sysctls: read and write /proc/sys (the root of /proc/sys can be moved for
+ * tests with VIRTWIRE_SYSCTL_ROOT). */
+bool vw_sysctl_read(const char *path, char **ret, GError **error);
+bool vw_sysctl_write(const char *path, const char *value, GError **error);

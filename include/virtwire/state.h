@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What virtwire applied, per network, under the state directory (default
+ * /run/virtwire): NAME.xml is the network XML as applied, NAME.state a
+ * versioned text record of what was done (docs/state.md describes the
+ * format). Files are written atomically (temporary file, fsync, rename) with
+ * mode 0600; a lock file serialises virtwire processes.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#define VW_STATE_DIR_DEFAULT "/run/virtwire"
+#define VW_STATE_VERSION 1
+
+/* A sysctl virtwire wrote: the value before and the value set. */
+typedef struct {
+	char *path;
+	char *old_value;
+	char *new_value;
+	bool revert; /* restore old_value at teardown */
+} VwStateSysctl;
+
+/* A link object: created by virtwire (removed at teardown) or found
+ * (never removed). */
+typedef struct {
+	char *kind;   /* "bridge", "addr", "port", "route", … */
+	char *object; /* "vwbr0", "vwbr0 192.168.1.1/24", … */
+	bool created;
+	char *extra;  /* kind-specific: the uplink's original state … */
+} VwStateLink;
+
+typedef struct {
+	char *name;     /* the libvirt network's name */
+	char *id;       /* its name in nftables objects */
+	char *applied;  /* ISO 8601 time of the last apply */
+	char *source;   /* where the XML came from */
+	char *bridge;
+	char *mode;
+	GPtrArray *sysctls; /* VwStateSysctl* */
+	GPtrArray *links;   /* VwStateLink*, in the order applied */
+	GPtrArray *owners;  /* char*: owner tags of domain ports with forwards */
+	char *xml;          /* the network XML as applied (NAME.xml) */
+} VwState;
+
+VwState *vw_state_new(const char *name);
+void vw_state_free(VwState *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwState, vw_state_free)
+
+/* The state directory: @opt, else $VIRTWIRE_STATE_DIR, else the default. */
+const char *vw_state_dir(const char *opt);
+
+/* Takes the directory's lock (creating the directory, mode 0700), waiting
+ * up to @timeout_ms for another virtwire to finish. Returns the lock's fd. */
+int vw_state_lock(const char *dir, guint timeout_ms, GError **error);
+void vw_state_unlock(int fd);
+
+/* Loads NAME's record. VW_ERROR_NOT_FOUND when there is none; a corrupt or
+ * unknown-version file is VW_ERROR_FAILED naming the file and line. */
+bool vw_state_load(const char *dir, const char *name, VwState **ret, GError **error);
+bool vw_state_save(const char *dir, const VwState *s, GError **error);
+bool vw_state_remove(const char *dir, const char *name, GError **error);
+/* The names of every recorded network, sorted. */
+GPtrArray *vw_state_list(const char *dir);
+/* The path of NAME's XML copy (for diagnostics). */
+char *vw_state_xml_path(const char *dir, const char *name);
+
+VwStateSysctl *vw_state_add_sysctl(VwState *s, const char *path, const char *old_value, const char *new_value,
+				   bool revert);
+VwStateLink *vw_state_add_link(VwState *s, const char *kind, const char *object, bool created, const char *extra);
