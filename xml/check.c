@@ -74,7 +74,10 @@ static void check_modes(const VwNetwork *net, VwDiags *d)
 		break;
 	case VW_FWD_NAT:
 	case VW_FWD_ROUTE:
-		if (vw->mode != VW_MODE_UNSET && vw->mode != eff) {
+		/* Compare with libvirt's own mode: the effective mode is the vw
+		 * mode whenever one is given, so it cannot tell a contradiction. */
+		if (vw->mode != VW_MODE_UNSET &&
+		    vw->mode != (net->forward == VW_FWD_NAT ? VW_MODE_NAT : VW_MODE_ROUTE)) {
 			g_autofree char *hint = NULL;
 
 			if (vw->mode == VW_MODE_BRIDGED)
@@ -98,7 +101,7 @@ static void check_modes(const VwNetwork *net, VwDiags *d)
 		if (vw->mode == VW_MODE_UNSET)
 			E(d, vw->loc, "missing-mode", "add mode='nat', 'route', 'host-only' or 'internal'",
 			  "network '%s': <forward mode='open'/> leaves the firewall to virtwire, but <vw:network> "
-			  "has no mode=",
+			  "names no virtwire mode",
 			  net->name);
 		else if (vw->mode == VW_MODE_BRIDGED)
 			E(d, vw->loc, "mode-mismatch", "use <forward mode='bridge'/> with <bridge name='…'/>",
@@ -106,10 +109,14 @@ static void check_modes(const VwNetwork *net, VwDiags *d)
 			  net->name);
 		break;
 	case VW_FWD_BRIDGE:
-		if (vw->mode != VW_MODE_BRIDGED)
+		if (vw->mode == VW_MODE_UNSET)
 			E(d, vw->loc, "mode-mismatch",
-			  vw->mode == VW_MODE_UNSET ? "add mode='bridged' uplink='DEV'"
-						    : "for this mode use <forward mode='open'/>",
+			  vw->uplink ? "add mode='bridged'" : "add mode='bridged' uplink='DEV'",
+			  "network '%s': <forward mode='bridge'/> is virtwire's mode='bridged', but <vw:network> "
+			  "names no virtwire mode",
+			  net->name);
+		else if (vw->mode != VW_MODE_BRIDGED)
+			E(d, vw->loc, "mode-mismatch", "for this mode use <forward mode='open'/>",
 			  "network '%s': <forward mode='bridge'/> is virtwire's mode='bridged', not '%s'",
 			  net->name, vw_mode_to_string(vw->mode));
 		if (!net->bridge)
@@ -151,12 +158,16 @@ static void check_modes(const VwNetwork *net, VwDiags *d)
 			E(d, ((VwForward *)vw->forwards->pdata[0])->loc, "forwards-mode",
 			  "guests of a bridged network are peers on the LAN: reach them directly",
 			  "network '%s': port forwards make no sense in mode='bridged'", net->name);
-	} else if (vw->uplink) {
+	} else if (vw->uplink && net->forward != VW_FWD_BRIDGE) {
+		/* On <forward mode='bridge'/> the mode-mismatch above says it. */
 		E(d, vw->loc, "uplink-mode", "for the devices NAT leaves through, write <vw:nat uplink='…'/>",
 		  "network '%s': uplink= is for mode='bridged'", net->name);
 	}
 
-	if (vw->has_nat && eff != VW_MODE_NAT && net->forward == VW_FWD_OPEN)
+	/* libvirt's nat and route were answered above (nat-libvirt); elsewhere
+	 * (open, isolated, bridge) <vw:nat> only means something in mode nat. */
+	if (vw->has_nat && eff != VW_MODE_UNSET && eff != VW_MODE_NAT && net->forward != VW_FWD_NAT &&
+	    net->forward != VW_FWD_ROUTE)
 		E(d, vw->nat_loc, "nat-mode", "drop <vw:nat>, or use mode='nat'",
 		  "network '%s': <vw:nat> in mode='%s'", net->name, vw_mode_to_string(eff));
 	for (guint i = 0; vw->nat_uplinks && i < vw->nat_uplinks->len; i++) {
@@ -188,13 +199,15 @@ static void check_modes(const VwNetwork *net, VwDiags *d)
 		  "network '%s': mode='%s' lets nothing from outside reach guests, so it cannot have port "
 		  "forwards",
 		  net->name, vw_mode_to_string(eff));
-	if (vw->domain_forwards == VW_TRI_YES && !mode_forwards_ports(eff))
+	/* Without a mode (missing-mode, mode-mismatch above) there is nothing
+	 * to weigh these settings against. */
+	if (vw->domain_forwards == VW_TRI_YES && eff != VW_MODE_UNSET && !mode_forwards_ports(eff))
 		E(d, vw->domain_forwards_loc, "forwards-mode", "allow domain forwards in mode 'nat' or 'route' only",
 		  "network '%s': <vw:domain-forwards allow='yes'/> in mode='%s'", net->name, vw_mode_to_string(eff));
-	if (vw->hairpin != VW_TRI_UNSET && !mode_forwards_ports(eff))
+	if (vw->hairpin != VW_TRI_UNSET && eff != VW_MODE_UNSET && !mode_forwards_ports(eff))
 		W(d, vw->hairpin_loc, "no-effect", "drop it", "network '%s': <vw:hairpin> has no effect in mode='%s'",
 		  net->name, vw_mode_to_string(eff));
-	if (vw->localhost == VW_TRI_YES && !mode_forwards_ports(eff))
+	if (vw->localhost == VW_TRI_YES && eff != VW_MODE_UNSET && !mode_forwards_ports(eff))
 		W(d, vw->localhost_loc, "no-effect", "drop it", "network '%s': <vw:localhost> has no effect in mode='%s'",
 		  net->name, vw_mode_to_string(eff));
 
@@ -234,11 +247,9 @@ static void check_ip(const VwNetwork *net, const VwIp *ip, VwDiags *d)
 	for (guint i = 0; i < ip->ranges->len; i++) {
 		const VwDhcpRange *r = ip->ranges->pdata[i];
 
-		if (!vw_addr_is_set(&r->start) || !vw_addr_is_set(&r->end)) {
-			E(d, r->loc, "dhcp-range", "write <range start='…' end='…'/>",
-			  "network '%s': DHCP range without start= or end=", net->name);
+		/* The parser has reported a missing or malformed start=/end=. */
+		if (!vw_addr_is_set(&r->start) || !vw_addr_is_set(&r->end))
 			continue;
-		}
 		if (r->start.family != ip->address.family || r->end.family != ip->address.family) {
 			E(d, r->loc, "family-mismatch", NULL, "network '%s': DHCP range is not %s like its <ip>",
 			  net->name, fam_name(ip->address.family));
@@ -294,9 +305,17 @@ static void check_ip(const VwNetwork *net, const VwIp *ip, VwDiags *d)
 			E(d, h->loc, "dhcp-host", NULL,
 			  "network '%s': reservation %s is the subnet's network or broadcast address", net->name, a);
 		}
-		if (!h->has_mac && ip->address.family == AF_INET)
+		/* libvirt's own rules: an IPv4 host needs mac= or name= (dnsmasq
+		 * matches one of them), and an IPv6 host must not have mac=
+		 * (DHCPv6 clients are matched by id= or name=). */
+		if (!h->has_mac && !h->name && ip->address.family == AF_INET)
 			E(d, h->loc, "dhcp-host", "add mac='52:54:00:…'",
-			  "network '%s': IPv4 reservation %s has no mac=", net->name, a);
+			  "network '%s': IPv4 reservation %s has neither mac= nor name=", net->name, a);
+		if (h->has_mac && ip->address.family == AF_INET6)
+			E(d, h->loc, "dhcp-host",
+			  "libvirt matches DHCPv6 clients by id='DUID' or name=; forward to this guest with "
+			  "guest-address=",
+			  "network '%s': IPv6 reservation %s has mac=, which libvirt refuses", net->name, a);
 	}
 }
 
@@ -417,9 +436,17 @@ static void check_forward_common(const VwNetwork *net, const VwForward *f, const
 
 	if (f->has_host_port && f->has_guest_port &&
 	    vw_port_range_len(f->host) != vw_port_range_len(f->guest) && vw_port_range_len(f->guest) != 1) {
-		g_autofree char *hint = g_strdup_printf("make guest-port='%u-%u' (%u ports, like host-port)",
-							f->guest.lo, f->guest.lo + vw_port_range_len(f->host) - 1,
-							vw_port_range_len(f->host));
+		unsigned n = vw_port_range_len(f->host);
+		g_autofree char *hint = NULL;
+
+		if (n == 1)
+			hint = g_strdup_printf("make guest-port='%u' (one port, like host-port)", f->guest.lo);
+		else if (f->guest.lo + n - 1 > 65535)
+			hint = g_strdup_printf("a guest range of %u ports starts at %u at the latest", n,
+					       65535 - n + 1);
+		else
+			hint = g_strdup_printf("make guest-port='%u-%u' (%u ports, like host-port)", f->guest.lo,
+					       f->guest.lo + n - 1, n);
 
 		E(d, f->loc, "guest-range-length", hint, "forward %s: guest-port has %u ports but host-port has %u",
 		  what, vw_port_range_len(f->guest), vw_port_range_len(f->host));
@@ -482,6 +509,27 @@ static void check_forward_common(const VwNetwork *net, const VwForward *f, const
 	}
 }
 
+/* Sources against the families a forward by MAC reaches its guest in (the
+ * guest's reservations): with a listen address, check_forward_common has
+ * compared them with that already. */
+static void check_source_families(const VwForward *f, unsigned fams, const char *what, VwDiags *d)
+{
+	if (vw_addr_is_set(&f->listen) || !fams)
+		return;
+	for (guint i = 0; i < f->sources->len; i++) {
+		const VwSource *s = f->sources->pdata[i];
+		unsigned fam = s->prefix.addr.family == AF_INET6 ? VW_FAM_V6 : VW_FAM_V4;
+		g_autofree char *ps = NULL;
+
+		if (fams & fam)
+			continue;
+		ps = vw_prefix_to_string(&s->prefix);
+		E(d, s->loc, "family-mismatch", "list sources of the guest's address family",
+		  "forward %s: source %s is %s but the guest has no %s reservation on this network", what, ps,
+		  fam_name(s->prefix.addr.family), fam_name(s->prefix.addr.family));
+	}
+}
+
 static void check_guest_address(const VwNetwork *net, const VwForward *f, const VwAddr *g, const char *what,
 				VwDiags *d)
 {
@@ -537,9 +585,13 @@ static void check_net_forward(const VwNetwork *net, const VwForward *f, VwDiags 
 		}
 		fams = vw_forward_families(net, f);
 		if (!fams)
-			E(d, f->loc, "family-mismatch", NULL,
+			E(d, f->loc, "family-mismatch",
+			  f->listen.family == AF_INET6
+				  ? "libvirt reserves IPv6 addresses by DUID, not by MAC: use guest-address= for IPv6"
+				  : "add an IPv4 <host mac=… ip=…/> reservation, or listen on an IPv6 address",
 			  "forward %s: guest-mac %s has no %s reservation for address='%s'", what, m,
 			  fam_name(f->listen.family), vw_addr_to_string(&f->listen, a));
+		check_source_families(f, fams, what, d);
 		for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
 			VwAddr g;
 
@@ -553,6 +605,12 @@ static void check_forwards(const VwNetwork *net, VwDiags *d)
 {
 	g_autoptr(GHashTable) names = g_hash_table_new(g_str_hash, g_str_equal);
 	GPtrArray *fwds = vw_network_forwards(net);
+	/* Where the network cannot have forwards at all, check_modes said so
+	 * once; each forward's details would only add noise (a bridged
+	 * network has no subnet to hold a guest address). */
+	bool takes_forwards = (net->forward == VW_FWD_NAT || net->forward == VW_FWD_ROUTE ||
+			       net->forward == VW_FWD_OPEN) &&
+			      mode_forwards_ports(vw_network_effective_mode(net));
 
 	for (guint i = 0; i < fwds->len; i++) {
 		const VwForward *f = fwds->pdata[i];
@@ -567,7 +625,8 @@ static void check_forwards(const VwNetwork *net, VwDiags *d)
 			else
 				g_hash_table_insert(names, f->name, (gpointer)f);
 		}
-		check_net_forward(net, f, d);
+		if (takes_forwards)
+			check_net_forward(net, f, d);
 	}
 }
 
@@ -673,7 +732,8 @@ static void check_dom_forward(const VwDomain *dom, const VwForward *f, GPtrArray
 		return;
 	}
 	if (!mode_forwards_ports(vw_network_effective_mode(net))) {
-		E(d, f->loc, "forwards-mode", NULL, "domain '%s': forward %s: network '%s' in mode '%s' has no forwards",
+		E(d, f->loc, "forwards-mode", "only networks in mode 'nat' or 'route' forward ports",
+		  "domain '%s': forward %s: network '%s' in mode '%s' has no forwards",
 		  dom->name, what, net->name, vw_mode_to_string(vw_network_effective_mode(net)));
 		return;
 	}
@@ -681,11 +741,14 @@ static void check_dom_forward(const VwDomain *dom, const VwForward *f, GPtrArray
 	    (f->host.lo < vw->domain_ports.lo || f->host.hi > vw->domain_ports.hi)) {
 		g_autofree char *hint = g_strdup_printf("pick host ports within %u-%u", vw->domain_ports.lo,
 							vw->domain_ports.hi);
+		g_autofree char *ports = f->host.lo == f->host.hi ? g_strdup_printf("port %u", f->host.lo)
+								  : g_strdup_printf("ports %u-%u", f->host.lo, f->host.hi);
 
 		E(d, f->loc, "domain-forward-port", hint,
-		  "domain '%s': forward %s: host port %u-%u is outside the ports network '%s' allows to domains "
+		  "domain '%s': forward %s: host %s %s outside the ports network '%s' allows to domains "
 		  "(%u-%u)",
-		  dom->name, what, f->host.lo, f->host.hi, net->name, vw->domain_ports.lo, vw->domain_ports.hi);
+		  dom->name, what, ports, f->host.lo == f->host.hi ? "is" : "are", net->name, vw->domain_ports.lo,
+		  vw->domain_ports.hi);
 	}
 	check_forward_common(net, f, what, d);
 	if (!iface)
@@ -702,9 +765,16 @@ static void check_dom_forward(const VwDomain *dom, const VwForward *f, GPtrArray
 		return;
 	}
 	if (vw_addr_is_set(&f->listen) && !vw_network_find_reservation(net, &iface->mac, f->listen.family))
-		E(d, f->loc, "family-mismatch", NULL,
+		E(d, f->loc, "family-mismatch",
+		  f->listen.family == AF_INET6
+			  ? "libvirt reserves IPv6 addresses by DUID, not by MAC: listen on an IPv4 address"
+			  : "the network's owner adds an IPv4 <host mac=… ip=…/> reservation",
 		  "domain '%s': forward %s: MAC %s has no %s reservation for the %s listen address", dom->name,
 		  what, m, fam_name(f->listen.family), fam_name(f->listen.family));
+	check_source_families(f,
+			      (vw_network_find_reservation(net, &iface->mac, AF_INET) ? VW_FAM_V4 : 0) |
+				      (vw_network_find_reservation(net, &iface->mac, AF_INET6) ? VW_FAM_V6 : 0),
+			      what, d);
 }
 
 void vw_check_domain(const VwDomain *dom, GPtrArray *networks, VwDiags *d)
@@ -792,22 +862,31 @@ static gboolean addr_equal(gconstpointer a, gconstpointer b)
 	return vw_addr_equal(a, b);
 }
 
+static const char *claim_where(const Claim *c, char buf[VW_ADDR_STRLEN])
+{
+	if (c->any)
+		return c->family == AF_INET6 ? "every IPv6 address" : "every IPv4 address";
+	return vw_addr_to_string(&c->listen, buf);
+}
+
 static void report_collision(const Claim *c, const Claim *prev, VwDiags *d)
 {
 	g_autofree char *what = vw_forward_describe(c->fwd);
 	g_autofree char *other = vw_forward_describe(prev->fwd);
 	g_autofree char *ports = NULL;
+	g_autofree char *there = NULL;
 	unsigned lo = MAX(c->host.lo, prev->host.lo), hi = MIN(c->host.hi, prev->host.hi);
-	char a[VW_ADDR_STRLEN];
+	char a[VW_ADDR_STRLEN], b[VW_ADDR_STRLEN];
+	const char *here = claim_where(c, a);
+	const char *where_prev = claim_where(prev, b);
 
+	/* Name both listen addresses when they differ: "on 203.0.113.5" is
+	 * taken by a forward "on every IPv4 address". */
+	there = strcmp(here, where_prev) != 0 ? g_strdup_printf(" on %s", where_prev) : g_strdup("");
 	ports = lo == hi ? g_strdup_printf("%u", lo) : g_strdup_printf("%u-%u", lo, hi);
-	if (c->any || prev->any)
-		g_strlcpy(a, c->family == AF_INET6 ? "any IPv6 address" : "any IPv4 address", sizeof(a));
-	else
-		vw_addr_to_string(&c->listen, a);
 	E(d, c->fwd->loc, "forward-collision", "pick another host port, or another listen address",
-	  "forward %s: host port %s/%s (on %s) already forwarded by %s of %s (%s:%d)", what, ports,
-	  vw_proto_to_string(c->proto), a, other, prev->owner, prev->fwd->loc.file, prev->fwd->loc.line);
+	  "forward %s: host port %s/%s on %s is already forwarded by %s of %s%s (%s:%d)", what, ports,
+	  vw_proto_to_string(c->proto), here, other, prev->owner, there, prev->fwd->loc.file, prev->fwd->loc.line);
 }
 
 /*
@@ -961,6 +1040,7 @@ void vw_check_together(GPtrArray *networks, GPtrArray *domains, VwDiags *d)
 	g_autoptr(GPtrArray) owners = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GHashTable) macs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GHashTable) dom_names = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GHashTable) iface_dom = g_hash_table_new(NULL, NULL);
 
 	check_networks_together(networks, d);
 
@@ -997,18 +1077,23 @@ void vw_check_together(GPtrArray *networks, GPtrArray *domains, VwDiags *d)
 		for (guint j = 0; j < dom->interfaces->len; j++) {
 			const VwInterface *iface = dom->interfaces->pdata[j];
 			char m[VW_MAC_STRLEN];
+			const VwInterface *other_iface;
 			const VwDomain *other;
 
 			if (!iface->has_mac)
 				continue;
 			vw_mac_to_string(&iface->mac, m);
-			other = g_hash_table_lookup(macs, m);
-			if (other && other != dom)
+			other_iface = g_hash_table_lookup(macs, m);
+			other = other_iface ? g_hash_table_lookup(iface_dom, other_iface) : NULL;
+			if (!other) {
+				g_hash_table_insert(macs, g_strdup(m), (gpointer)iface);
+				g_hash_table_insert(iface_dom, (gpointer)iface, (gpointer)dom);
+			} else if (other != dom) {
+				/* Point at the other interface, not at its <domain>. */
 				E(d, iface->loc, "duplicate-mac", "give each guest interface its own MAC",
 				  "domain '%s': MAC %s is also used by domain '%s' (%s:%d)", dom->name, m, other->name,
-				  other->loc.file, other->loc.line);
-			else if (!other)
-				g_hash_table_insert(macs, g_strdup(m), (gpointer)dom);
+				  other_iface->loc.file, other_iface->loc.line);
+			}
 		}
 		if (!dom->vw || !dom->vw->forwards->len)
 			continue;
@@ -1051,7 +1136,7 @@ static void check_port(const VwDoc *doc, VwDiags *d)
 	if (!p->has_mac)
 		E(d, p->loc, "port-no-mac", NULL, "<networkport> has no <mac address=…>");
 	else if (vw_mac_is_multicast(&p->mac))
-		E(d, p->loc, "invalid-mac", NULL, "<networkport>: MAC %s is a multicast address",
+		E(d, p->mac_loc, "invalid-mac", NULL, "<networkport>: MAC %s is a multicast address",
 		  vw_mac_to_string(&p->mac, m));
 	if (!p->uuid)
 		E(d, p->loc, "port-no-uuid", NULL, "<networkport> has no <uuid>");

@@ -80,12 +80,17 @@ static bool in_list(const char *s, const char *const *list)
 	return false;
 }
 
-/* Reports unknown attributes and stray text of a vw element. */
-static void check_element(const VwParseCtx *ctx, xmlNode *n, const char *const *allowed)
+/* Reports unknown attributes and stray text of a vw element. Attributes in
+ * @elsewhere are not virtwire's here either, but have a finding of their own
+ * that says more. */
+static void check_element(const VwParseCtx *ctx, xmlNode *n, const char *const *allowed,
+			  const char *const *elsewhere)
 {
 	for (xmlAttr *a = n->properties; a; a = a->next) {
 		const char *name = (const char *)a->name;
 
+		if (elsewhere && !a->ns && in_list(name, elsewhere))
+			continue;
 		if (a->ns) {
 			vw_error(ctx->diags, vw_xml_loc(ctx, n), "unknown-attribute",
 				 "virtwire's attributes take no namespace prefix",
@@ -100,12 +105,20 @@ static void check_element(const VwParseCtx *ctx, xmlNode *n, const char *const *
 	}
 	for (xmlNode *c = n->children; c; c = c->next) {
 		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-			g_autofree char *t = g_strstrip(g_strdup((const char *)c->content));
+			const char *content = (const char *)c->content;
+			g_autofree char *t = g_strstrip(g_strdup(content));
+			VwLoc loc = vw_xml_loc(ctx, c);
 
-			if (*t)
-				vw_error(ctx->diags, vw_xml_loc(ctx, c), "unexpected-text",
-					 "virtwire's settings are attributes: <vw:forward proto='tcp' …/>",
-					 "<vw:%s> holds text '%.40s'", (const char *)n->name, t);
+			if (!*t)
+				continue;
+			/* libxml2 gives a text node the line where it ends: step
+			 * back to the line of its first visible character. */
+			for (const char *p = content + strspn(content, " \t\r\n"); *p; p++)
+				loc.line -= *p == '\n';
+			loc.line = MAX(loc.line, vw_xml_loc(ctx, n).line);
+			vw_error(ctx->diags, loc, "unexpected-text",
+				 "virtwire's settings are attributes: <vw:forward proto='tcp' …/>",
+				 "<vw:%s> holds text '%.40s'", (const char *)n->name, t);
 		}
 	}
 }
@@ -186,7 +199,7 @@ static void parse_source(const VwParseCtx *ctx, VwForward *f, xmlNode *n)
 	const char *v;
 	VwSource *src;
 
-	check_element(ctx, n, source_attrs);
+	check_element(ctx, n, source_attrs, NULL);
 	for (xmlNode *c = n->children; c; c = c->next)
 		if (c->type == XML_ELEMENT_NODE)
 			stray_child(ctx, n, c, (const char *const[]){ NULL });
@@ -219,7 +232,8 @@ static VwForward *parse_forward(const VwParseCtx *ctx, xmlNode *n, bool domain)
 	const char *v;
 
 	f->loc = vw_xml_loc(ctx, n);
-	check_element(ctx, n, domain ? dom_forward_attrs : net_forward_attrs);
+	check_element(ctx, n, domain ? dom_forward_attrs : net_forward_attrs,
+		      domain ? (const char *const[]){ "guest-address", "guest-mac", NULL } : NULL);
 	if (domain && (vw_xml_prop(n, "guest-address") || vw_xml_prop(n, "guest-mac")))
 		vw_error(ctx->diags, f->loc, "domain-forward-target",
 			 "a domain forward always targets the domain's own interface; drop the attribute",
@@ -295,7 +309,7 @@ static VwForward *parse_forward(const VwParseCtx *ctx, xmlNode *n, bool domain)
 static void parse_enabled(const VwParseCtx *ctx, xmlNode *n, VwTristate *ret, VwLoc *loc)
 {
 	*loc = vw_xml_loc(ctx, n);
-	check_element(ctx, n, enabled_attrs);
+	check_element(ctx, n, enabled_attrs, NULL);
 	for (xmlNode *c = n->children; c; c = c->next)
 		if (c->type == XML_ELEMENT_NODE)
 			stray_child(ctx, n, c, (const char *const[]){ NULL });
@@ -321,7 +335,7 @@ static void parse_nat(const VwParseCtx *ctx, VwNetMeta *m, xmlNode *n)
 
 	m->has_nat = true;
 	m->nat_loc = vw_xml_loc(ctx, n);
-	check_element(ctx, n, nat_attrs);
+	check_element(ctx, n, nat_attrs, NULL);
 	for (xmlNode *c = n->children; c; c = c->next)
 		if (c->type == XML_ELEMENT_NODE)
 			stray_child(ctx, n, c, (const char *const[]){ NULL });
@@ -344,7 +358,7 @@ static void parse_nat(const VwParseCtx *ctx, VwNetMeta *m, xmlNode *n)
 static void parse_domain_forwards(const VwParseCtx *ctx, VwNetMeta *m, xmlNode *n)
 {
 	m->domain_forwards_loc = vw_xml_loc(ctx, n);
-	check_element(ctx, n, domfwd_attrs);
+	check_element(ctx, n, domfwd_attrs, NULL);
 	for (xmlNode *c = n->children; c; c = c->next)
 		if (c->type == XML_ELEMENT_NODE)
 			stray_child(ctx, n, c, (const char *const[]){ NULL });
@@ -378,7 +392,7 @@ static VwNetMeta *parse_vw_network(const VwParseCtx *ctx, xmlNode *n)
 	m->loc = vw_xml_loc(ctx, n);
 	m->forwards = g_ptr_array_new_with_free_func((GDestroyNotify)vw_forward_free);
 	m->nat_uplinks = g_ptr_array_new_with_free_func(g_free);
-	check_element(ctx, n, network_attrs);
+	check_element(ctx, n, network_attrs, NULL);
 	v = vw_xml_prop(n, "mode");
 	if (v && !vw_mode_from_string(v, &m->mode))
 		vw_error(ctx->diags, m->loc, "invalid-mode", "virtwire's modes: nat, route, host-only, internal, bridged",
@@ -420,7 +434,7 @@ static VwDomMeta *parse_vw_domain(const VwParseCtx *ctx, xmlNode *n)
 
 	m->loc = vw_xml_loc(ctx, n);
 	m->forwards = g_ptr_array_new_with_free_func((GDestroyNotify)vw_forward_free);
-	check_element(ctx, n, domain_attrs);
+	check_element(ctx, n, domain_attrs, NULL);
 	for (xmlNode *c = n->children; c; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
@@ -456,7 +470,8 @@ static xmlNode *find_vw_top(const VwParseCtx *ctx, xmlNode *metadata, const char
 		if (strcmp(href, VW_NS_URI) != 0) {
 			vw_error(ctx->diags, vw_xml_loc(ctx, c), "metadata-version",
 				 "this virtwire reads xmlns:vw=\"" VW_NS_URI "\"",
-				 "<%s> uses virtwire metadata namespace '%s', which this virtwire does not know",
+				 "<%s%s%s> uses virtwire metadata namespace '%s', which this virtwire does not know",
+				 c->ns->prefix ? (const char *)c->ns->prefix : "", c->ns->prefix ? ":" : "",
 				 (const char *)c->name, href);
 			continue;
 		}
@@ -477,7 +492,7 @@ static xmlNode *find_vw_top(const VwParseCtx *ctx, xmlNode *metadata, const char
 			vw_error(ctx->diags, vw_xml_loc(ctx, c), "duplicate-element",
 				 "libvirt keeps only one element per namespace in <metadata>: merge them into one",
 				 "a second <vw:%s> in <metadata> (the first is at line %ld)", want,
-				 xmlGetLineNo(found));
+				 (long)vw_xml_line(found));
 			continue;
 		}
 		found = c;

@@ -67,6 +67,11 @@ static void parse_dhcp(const VwParseCtx *ctx, VwIp *ip, xmlNode *dhcp)
 			}
 			r = g_new0(VwDhcpRange, 1);
 			r->loc = vw_xml_loc(ctx, c);
+			/* Reported here, where absent and malformed can be told
+			 * apart; the checker skips a range with either unset. */
+			if (!vw_xml_prop(c, "start") || !vw_xml_prop(c, "end"))
+				vw_error(ctx->diags, r->loc, "missing-attribute", "write <range start='…' end='…'/>",
+					 "DHCP <range> has no %s=", vw_xml_prop(c, "start") ? "end" : "start");
 			vw_xml_prop_addr(ctx, c, "start", &r->start);
 			vw_xml_prop_addr(ctx, c, "end", &r->end);
 			g_ptr_array_add(ip->ranges, r);
@@ -236,8 +241,10 @@ VwNetPort *vw_xml_parse_netport(const VwParseCtx *ctx, xmlNode *root)
 		p->owner_uuid = vw_xml_child_text(n, "uuid");
 	}
 	n = vw_xml_child(root, "mac");
-	if (n)
+	if (n) {
+		p->mac_loc = vw_xml_loc(ctx, n);
 		p->has_mac = vw_xml_prop_mac(ctx, n, "address", &p->mac);
+	}
 	n = vw_xml_child(root, "plug");
 	if (n) {
 		p->plug_type = g_strdup(vw_xml_prop(n, "type"));

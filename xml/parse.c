@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Loading a document: reading, well-formedness, root detection, dispatch. */
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,12 +12,39 @@
 
 #include "xml-private.h"
 
+int vw_xml_line(const xmlNode *node)
+{
+	const xmlNode *text = NULL;
+	long line;
+
+	if (!node)
+		return 0;
+	line = xmlGetLineNo(node);
+	/*
+	 * Past 65535, libxml2 (2.9, XML_PARSE_BIG_LINES) keeps the real line
+	 * only on text nodes, as the line where the text ends; an element gets
+	 * 65535 and xmlGetLineNo() borrows a neighbour's line, one too far.
+	 * The text right after the start tag (or after an empty element)
+	 * begins on the element's line: count back over its newlines.
+	 */
+	if (node->type == XML_ELEMENT_NODE && node->line == 65535) {
+		if (node->children && node->children->type == XML_TEXT_NODE)
+			text = node->children;
+		else if (!node->children && node->next && node->next->type == XML_TEXT_NODE)
+			text = node->next;
+		if (text && text->line == 65535 && text->psvi) {
+			line = (long)(ptrdiff_t)text->psvi;
+			for (const xmlChar *p = text->content; p && *p; p++)
+				line -= *p == '\n';
+		}
+	}
+	return line > 0 && line <= INT_MAX ? (int)line : 0;
+}
+
 VwLoc vw_xml_loc(const VwParseCtx *ctx, const xmlNode *node)
 {
-	VwLoc loc = { ctx->file, node ? (int)xmlGetLineNo(node) : 0 };
+	VwLoc loc = { ctx->file, vw_xml_line(node) };
 
-	if (loc.line < 0)
-		loc.line = 0;
 	return loc;
 }
 
@@ -157,16 +186,29 @@ const char *vw_schema_file_for(VwDocKind kind)
 	return NULL;
 }
 
-/* Collects libxml2's well-formedness errors as findings with line numbers. */
+typedef struct {
+	const VwParseCtx *ctx;
+	bool fatal_seen;
+} XmlErrorCtx;
+
+/* Collects libxml2's well-formedness errors as findings with line numbers.
+ * After the first fatal error libxml2 only reports the wreckage it leaves
+ * ("attributes construct error" after a missing quote): one is enough. */
 static void on_xml_error(void *data, xmlError *err)
 {
-	const VwParseCtx *ctx = data;
+	XmlErrorCtx *x = data;
 	g_autofree char *msg = g_strstrip(g_strdup(err->message ? err->message : "malformed XML"));
-	VwLoc loc = { ctx->file, err->line };
+	VwLoc loc = { x->ctx->file, err->line };
 
-	if (err->level < XML_ERR_ERROR)
+	if (err->level < XML_ERR_ERROR || x->fatal_seen)
 		return;
-	vw_error(ctx->diags, loc, "malformed-xml", NULL, "%s", msg);
+	if (err->level == XML_ERR_FATAL)
+		x->fatal_seen = true;
+	vw_error(x->ctx->diags, loc, "malformed-xml",
+		 g_str_has_prefix(msg, "Namespace prefix vw ")
+			 ? "declare virtwire's namespace: <vw:network xmlns:vw=\"" VW_NS_URI "\" …>"
+			 : NULL,
+		 "%s", msg);
 }
 
 static VwLoadStatus load_tree(const VwParseCtx *ctx, xmlDoc *doc, VwSchemas *schemas, VwDoc **ret)
@@ -233,6 +275,7 @@ VwLoadStatus vw_doc_load_memory(const char *name, const char *buf, size_t len, V
 				VwDiags *diags, VwDoc **ret)
 {
 	VwParseCtx ctx = { g_intern_string(name), diags };
+	XmlErrorCtx xctx = { &ctx, false };
 	g_autoptr(xmlDoc) doc = NULL;
 	xmlParserCtxtPtr pctx;
 	guint before = diags->items->len;
@@ -249,7 +292,7 @@ VwLoadStatus vw_doc_load_memory(const char *name, const char *buf, size_t len, V
 	if (!pctx)
 		g_error("out of memory");
 	/* libxml2 2.9 routes parser errors through this thread-local handler. */
-	xmlSetStructuredErrorFunc(&ctx, (xmlStructuredErrorFunc)on_xml_error);
+	xmlSetStructuredErrorFunc(&xctx, (xmlStructuredErrorFunc)on_xml_error);
 	/* No network, no entity expansion, no DTD loading: hook input and CI
 	 * files must not make virtwire fetch or expand anything. BIG_LINES keeps
 	 * line numbers right past 65535. */

@@ -15,6 +15,7 @@ struct VwSchemas {
 	char *dir;
 	xmlRelaxNGPtr rng[SCHEMA__COUNT];
 	bool tried[SCHEMA__COUNT];
+	bool dir_missing_reported;
 };
 
 VwSchemas *vw_schemas_new(const char *dir)
@@ -58,8 +59,11 @@ static void on_schema_load_error(void *data, xmlError *err)
 {
 	SchemaLoadErr *e = data;
 
-	if (!e->first_error && err->message)
-		e->first_error = g_string_new(g_strstrip(g_strdup(err->message)));
+	if (!e->first_error && err->message) {
+		g_autofree char *msg = g_strstrip(g_strdup(err->message));
+
+		e->first_error = g_string_new(msg);
+	}
 }
 
 static xmlRelaxNGPtr load_schema(VwSchemas *s, VwDocKind kind, VwDiags *diags)
@@ -73,6 +77,17 @@ static xmlRelaxNGPtr load_schema(VwSchemas *s, VwDocKind kind, VwDiags *diags)
 		return s->rng[i];
 	s->tried[i] = true;
 	path = g_build_filename(s->dir, vw_schema_file_for(kind), NULL);
+	/* No folder at all: say so once, not once per schema. */
+	if (!g_file_test(s->dir, G_FILE_TEST_IS_DIR)) {
+		if (!s->dir_missing_reported)
+			vw_warning(diags, vw_loc(NULL, 0), "schema-missing",
+				   "install libvirt's schemas (Debian: libvirt0) or pass --schema-dir DIR",
+				   "libvirt's schema folder %s not found: no document was validated against libvirt's "
+				   "schemas",
+				   s->dir);
+		s->dir_missing_reported = true;
+		return NULL;
+	}
 	if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
 		vw_warning(diags, vw_loc(NULL, 0), "schema-missing",
 			   "install libvirt's schemas (Debian: libvirt0) or pass --schema-dir DIR",
@@ -97,7 +112,34 @@ typedef struct {
 	const VwParseCtx *ctx;
 	GHashTable *seen; /* "line\tmessage": libxml2 repeats itself */
 	int count;
+	/* Messages that libxml2 gave without a node or line ("Extra element
+	 * bridge in interleave"): they take the line of the next located
+	 * error, which is about the same element. */
+	GPtrArray *pending;
 } ValidationCtx;
+
+static void report(ValidationCtx *v, VwLoc loc, const char *msg)
+{
+	char *key = g_strdup_printf("%d\t%s", loc.line, msg);
+	const char *hint = NULL;
+
+	if (!g_hash_table_add(v->seen, key))
+		return;
+	v->count++;
+	if (strstr(msg, "Did not expect element") || strstr(msg, "extra content"))
+		hint = "libvirt's schema does not allow this element here (it may be newer than the installed libvirt)";
+	else if (strstr(msg, "Extra element"))
+		/* What libxml2 says when anything in the element does not match. */
+		hint = "libvirt's schema refuses this element, one of its attributes, or something inside it";
+	vw_error(v->ctx->diags, loc, "schema", hint, "libvirt schema: %s", msg);
+}
+
+static void flush_pending(ValidationCtx *v, VwLoc loc)
+{
+	for (guint i = 0; i < v->pending->len; i++)
+		report(v, loc, v->pending->pdata[i]);
+	g_ptr_array_set_size(v->pending, 0);
+}
 
 static void on_validation_error(void *data, xmlError *err)
 {
@@ -105,33 +147,39 @@ static void on_validation_error(void *data, xmlError *err)
 	const xmlNode *node = err->node;
 	VwLoc loc = { v->ctx->file, err->line };
 	g_autofree char *msg = g_strstrip(g_strdup(err->message ? err->message : "invalid"));
-	char *key;
+	bool consequence;
 
 	if (node && node->type == XML_ELEMENT_NODE) {
 		const char *extra = strstr(msg, "has extra content: ");
 
-		loc.line = (int)xmlGetLineNo(node);
+		loc.line = vw_xml_line(node);
 		/* libxml2 blames the parent for an unexpected child: point at
 		 * the child itself. */
 		if (extra) {
 			extra += strlen("has extra content: ");
 			for (const xmlNode *c = node->children; c; c = c->next) {
 				if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, extra) == 0) {
-					loc.line = (int)xmlGetLineNo(c);
+					loc.line = vw_xml_line(c);
 					break;
 				}
 			}
 		}
 	}
-	key = g_strdup_printf("%d\t%s", loc.line, msg);
-	if (!g_hash_table_add(v->seen, key))
+	/* One bad attribute deep in the tree makes libxml2 fail every element
+	 * up to the root, each with "Extra element X in interleave" and
+	 * "Element Y failed to validate content": after the first finding,
+	 * those only repeat it. */
+	consequence = g_str_has_prefix(msg, "Extra element ") || strstr(msg, "failed to validate content") ||
+		      strstr(msg, "Invalid sequence in interleave");
+	if (loc.line <= 0) {
+		if (!(consequence && v->count > 0))
+			g_ptr_array_add(v->pending, g_steal_pointer(&msg));
 		return;
-	v->count++;
-	vw_error(v->ctx->diags, loc, "schema",
-		 strstr(msg, "Did not expect element") || strstr(msg, "extra content")
-			 ? "libvirt's schema does not allow this element here (it may be newer than the installed libvirt)"
-			 : NULL,
-		 "libvirt schema: %s", msg);
+	}
+	flush_pending(v, loc);
+	if (consequence && v->count > 0)
+		return;
+	report(v, loc, msg);
 }
 
 void vw_schemas_validate(VwSchemas *s, const VwParseCtx *ctx, xmlDoc *doc, xmlNode *root, VwDocKind kind)
@@ -140,7 +188,8 @@ void vw_schemas_validate(VwSchemas *s, const VwParseCtx *ctx, xmlDoc *doc, xmlNo
 	xmlRelaxNGValidCtxtPtr vctx;
 	g_autoptr(xmlDoc) copy = NULL;
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	ValidationCtx v = { ctx, seen, 0 };
+	g_autoptr(GPtrArray) pending = g_ptr_array_new_with_free_func(g_free);
+	ValidationCtx v = { ctx, seen, 0, pending };
 	int rc;
 
 	if (!rng)
@@ -156,6 +205,7 @@ void vw_schemas_validate(VwSchemas *s, const VwParseCtx *ctx, xmlDoc *doc, xmlNo
 	xmlRelaxNGSetValidStructuredErrors(vctx, (xmlStructuredErrorFunc)on_validation_error, &v);
 	rc = xmlRelaxNGValidateDoc(vctx, doc);
 	xmlRelaxNGFreeValidCtxt(vctx);
+	flush_pending(&v, vw_xml_loc(ctx, root));
 	if (rc != 0 && v.count == 0)
 		vw_error(ctx->diags, vw_xml_loc(ctx, root), "schema", NULL, "libvirt schema: <%s> does not validate",
 			 (const char *)root->name);

@@ -15,6 +15,8 @@ typedef struct {
 } VwParseCtx;
 
 VwLoc vw_xml_loc(const VwParseCtx *ctx, const xmlNode *node);
+/* xmlGetLineNo(), right past line 65535 too; 0 when unknown. */
+int vw_xml_line(const xmlNode *node);
 
 /* The value of an un-namespaced attribute, or NULL. Points into the tree. */
 const char *vw_xml_prop(const xmlNode *node, const char *name);

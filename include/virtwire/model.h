@@ -21,7 +21,7 @@
 #define VW_NS_PREFIX "urn:virtwire:"
 
 /* Hard caps on user-controlled counts. */
-#define VW_MAX_FORWARDS 65536     /* per network (and per domain) */
+#define VW_MAX_FORWARDS 262144    /* per network (and per domain) */
 #define VW_MAX_SOURCES 64         /* per forward */
 #define VW_MAX_IPS 64             /* <ip> per network */
 #define VW_MAX_DHCP_RANGES 256    /* per <ip> */
