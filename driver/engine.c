@@ -86,6 +86,33 @@ static bool apply_sysctls(const VwPlan *plan, const char *owner, VwState *st, GP
 	return true;
 }
 
+static bool any_uses_table(GPtrArray *docs)
+{
+	for (guint i = 0; i < docs->len; i++)
+		if (vw_plan_network_uses_table(((VwDoc *)docs->pdata[i])->network))
+			return true;
+	return false;
+}
+
+/*
+ * Reconciles the table for @scope. A plan without a table (the networks
+ * need none) still removes what the scope had; and the table itself goes
+ * when no network left needs it, or is never created for nothing.
+ */
+static bool reconcile_scope(const VwPlan *plan, GPtrArray *scope, bool others_need, VwNftResult **res,
+			    GError **error)
+{
+	if (plan->sets->len)
+		return vw_nft_reconcile(plan, scope, 0, res, error);
+	if (!others_need)
+		return vw_nft_reconcile(NULL, NULL, VW_NFT_DELETE_TABLE, res, error);
+	{
+		g_autoptr(VwPlan) skeleton = vw_plan_skeleton();
+
+		return vw_nft_reconcile(skeleton, scope, 0, res, error);
+	}
+}
+
 static void undo_sysctls(GPtrArray *undo)
 {
 	for (guint i = undo->len; i-- > 0;) {
@@ -95,12 +122,24 @@ static void undo_sysctls(GPtrArray *undo)
 	}
 }
 
-/* Carries over the record of a sysctl an earlier apply changed and that is
- * still needed, so teardown restores the value from before virtwire. */
-static void keep_earlier_sysctls(const VwState *prev, VwState *st)
+/* Restores a sysctl virtwire set, unless someone changed it since. */
+static bool restore_sysctl(const VwStateSysctl *s)
+{
+	g_autofree char *cur = NULL;
+
+	if (!s->revert || !vw_sysctl_read(s->path, &cur, NULL) || strcmp(cur, s->new_value) != 0)
+		return false;
+	return vw_sysctl_write(s->path, s->old_value, NULL);
+}
+
+/* Carries over what an earlier apply recorded: a sysctl still needed keeps
+ * the value from before virtwire (for teardown); one no longer needed is
+ * restored now. */
+static void merge_earlier_sysctls(const VwState *prev, VwState *st, guint *changed)
 {
 	for (guint i = 0; prev && i < prev->sysctls->len; i++) {
 		const VwStateSysctl *p = prev->sysctls->pdata[i];
+		bool still = false;
 
 		for (guint j = 0; j < st->sysctls->len; j++) {
 			VwStateSysctl *s = st->sysctls->pdata[j];
@@ -109,8 +148,11 @@ static void keep_earlier_sysctls(const VwState *prev, VwState *st)
 				g_free(s->old_value);
 				s->old_value = g_strdup(p->old_value);
 				s->revert = p->revert;
+				still = true;
 			}
 		}
+		if (!still && restore_sysctl(p))
+			(*changed)++;
 	}
 }
 
@@ -143,13 +185,15 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 
 		g_hash_table_add(given, it->network->name);
 		g_ptr_array_add(nets, (gpointer)it->network);
-		g_ptr_array_add(all, (gpointer)it->network);
 	}
 	/* Networks applied earlier are checked against: a forward or a
-	 * subnet of theirs must not be claimed again. */
+	 * subnet of theirs must not be claimed again. They come first, so a
+	 * conflict is reported on the network being applied. */
 	load_others(dir, given, other_docs, other_states, diags);
 	for (guint i = 0; i < other_docs->len; i++)
 		g_ptr_array_add(all, ((VwDoc *)other_docs->pdata[i])->network);
+	for (guint i = 0; i < nets->len; i++)
+		g_ptr_array_add(all, nets->pdata[i]);
 	if (other_docs->len) {
 		g_autoptr(VwDiags) together = vw_diags_new();
 
@@ -190,10 +234,10 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 		vw_state_load(dir, n->name, &prev, NULL);
 		if (!apply_sysctls(plan, id, st, undo, &rep->sysctls, error))
 			goto rollback;
-		keep_earlier_sysctls(prev, st);
+		merge_earlier_sysctls(prev, st, &rep->sysctls);
 	}
 
-	if (!vw_nft_reconcile(plan, scope, 0, &res, &err)) {
+	if (!reconcile_scope(plan, scope, any_uses_table(other_docs), &res, &err)) {
 		if (!g_error_matches(err, VW_ERROR, VW_ERROR_INCOMPATIBLE)) {
 			g_propagate_error(error, g_steal_pointer(&err));
 			goto rollback;
@@ -242,11 +286,13 @@ out:
 bool vw_engine_teardown(const char *dir, char **names, guint lock_timeout_ms, GPtrArray *reports, GError **error)
 {
 	g_autoptr(GPtrArray) states = g_ptr_array_new_with_free_func((GDestroyNotify)vw_state_free);
-	g_autoptr(GPtrArray) recorded = NULL;
 	g_autoptr(GPtrArray) scope = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GHashTable) going = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GPtrArray) other_docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	g_autoptr(GPtrArray) other_states = g_ptr_array_new_with_free_func((GDestroyNotify)vw_state_free);
+	g_autoptr(VwDiags) ignored = vw_diags_new();
 	g_autoptr(VwNftResult) res = NULL;
-	bool remaining = false;
+	g_autoptr(VwPlan) nothing = vw_plan_new();
 	int lock;
 	bool ok = false;
 
@@ -263,18 +309,10 @@ bool vw_engine_teardown(const char *dir, char **names, guint lock_timeout_ms, GP
 		g_hash_table_add(going, st->name);
 		g_ptr_array_add(scope, g_strdup_printf("%s:*", st->id));
 	}
-	recorded = vw_state_list(dir);
-	for (guint i = 0; i < recorded->len; i++)
-		remaining |= !g_hash_table_contains(going, recorded->pdata[i]);
-
-	if (remaining) {
-		g_autoptr(VwPlan) skeleton = vw_plan_skeleton();
-
-		if (!vw_nft_reconcile(skeleton, scope, 0, &res, error))
-			goto out;
-	} else if (!vw_nft_reconcile(NULL, NULL, VW_NFT_DELETE_TABLE, &res, error)) {
+	/* The table stays while a remaining network needs it. */
+	load_others(dir, going, other_docs, other_states, ignored);
+	if (!reconcile_scope(nothing, scope, any_uses_table(other_docs), &res, error))
 		goto out;
-	}
 
 	for (guint i = 0; i < states->len; i++) {
 		const VwState *st = states->pdata[i];
@@ -286,15 +324,9 @@ bool vw_engine_teardown(const char *dir, char **names, guint lock_timeout_ms, GP
 		g_ptr_array_add(reports, rep);
 		/* Restore what virtwire changed, unless someone changed it
 		 * again since. Forwarding stays on (libvirt leaves it too). */
-		for (guint j = 0; j < st->sysctls->len; j++) {
-			const VwStateSysctl *s = st->sysctls->pdata[j];
-			g_autofree char *cur = NULL;
-
-			if (!s->revert || !vw_sysctl_read(s->path, &cur, NULL) || strcmp(cur, s->new_value) != 0)
-				continue;
-			if (vw_sysctl_write(s->path, s->old_value, NULL))
+		for (guint j = 0; j < st->sysctls->len; j++)
+			if (restore_sysctl(st->sysctls->pdata[j]))
 				rep->sysctls++;
-		}
 		if (!vw_state_remove(dir, st->name, error))
 			goto out;
 	}

@@ -74,6 +74,9 @@ static void plan_sets(VwPlan *p)
 	SET(p, "closed", "ifname", T_IFNAME, 16, 0, UD_IFNAME_SET, 1);
 	SET(p, "served", "ifname", T_IFNAME, 16, 0, UD_IFNAME_SET, 1);
 	SET(p, "localnet", "ifname", T_IFNAME, 16, 0, UD_IFNAME_SET, 1);
+	/* "BR" . "BR": guests of one bridge talking to each other, which the
+	 * forward hook sees when the host has br_netfilter enabled. */
+	SET(p, "intra", "ifname . ifname", CONCAT2(T_IFNAME, T_IFNAME), 32, 0, UD_CONCAT_SET, 1);
 	s = SET(p, "egress", "ifname : verdict", T_IFNAME, 16, 0, UD_IFNAME_VMAP, 1);
 	vw_set_make_map(s, NFT_DATA_VERDICT, 16);
 	s = SET(p, "ingress", "ifname : verdict", T_IFNAME, 16, 0, UD_IFNAME_VMAP, 1);
@@ -261,8 +264,10 @@ static void plan_skeleton(VwPlan *p)
 
 	/* Forwarded traffic. The priority runs it before a host firewall's
 	 * chains at the standard filter priority, so the mark is there when
-	 * they look. Networks never reach each other except through a forward
-	 * (a DNATed connection into one of virtwire's bridges). */
+	 * they look. Guests of one bridge may talk (with br_netfilter their
+	 * frames pass here too); networks never reach each other except
+	 * through a forward (a DNATed connection into one of virtwire's
+	 * bridges). */
 	c = vw_plan_add_base_chain(p, "forward", VW_CHAIN_FILTER, NF_INET_FORWARD, -10, "filter - 10");
 	rb = vw_rb_new();
 	vw_rb_ct_state_est_rel(&rb);
@@ -271,6 +276,11 @@ static void plan_skeleton(VwPlan *p)
 	rb = vw_rb_new();
 	vw_rb_ifname_in(&rb, true, "bridges");
 	vw_rb_ct_status_dnat(&rb);
+	vw_rb_ct_mark_or(&rb, VW_CT_MARK);
+	vw_rb_verdict(&rb, NF_ACCEPT, NULL);
+	vw_rb_commit(&rb, c);
+	rb = vw_rb_new();
+	vw_rb_ifpair_in(&rb, "intra");
 	vw_rb_ct_mark_or(&rb, VW_CT_MARK);
 	vw_rb_verdict(&rb, NF_ACCEPT, NULL);
 	vw_rb_commit(&rb, c);
@@ -546,8 +556,7 @@ static bool has_family(const VwNetwork *net, int family)
 	return false;
 }
 
-/* True when virtwire has something to do for the network in nftables. */
-static bool network_in_table(const VwNetwork *net)
+bool vw_plan_network_uses_table(const VwNetwork *net)
 {
 	if (vw_network_virtwire_owns_firewall(net))
 		return true;
@@ -579,6 +588,15 @@ static void plan_network(Planner *pl, const VwNetwork *net)
 		return;
 	}
 	add_ifname(p, "bridges", br, id);
+	{
+		VwElem *e = vw_elem_new(id);
+
+		vw_key_ifname(e, br);
+		memcpy(e->key + 16, e->key, 16);
+		e->key_len = 32;
+		e->text = g_strdup_printf("\"%s\" . \"%s\"", br, br);
+		vw_set_add(vw_plan_find_set(p, "intra"), e);
+	}
 	for (guint i = 0; i < net->ips->len; i++) {
 		const VwIp *ip = net->ips->pdata[i];
 
@@ -792,7 +810,7 @@ VwPlan *vw_plan_build(GPtrArray *networks, GPtrArray *domains, VwDiags *diags)
 			continue;
 		g_ptr_array_add(sorted, (gpointer)n);
 		g_ptr_array_add(p->networks, g_strdup(n->name));
-		table |= network_in_table(n);
+		table |= vw_plan_network_uses_table(n);
 	}
 	g_ptr_array_sort(sorted, network_name_cmp);
 	if (table)
@@ -800,7 +818,7 @@ VwPlan *vw_plan_build(GPtrArray *networks, GPtrArray *domains, VwDiags *diags)
 	for (guint i = 0; i < sorted->len; i++) {
 		const VwNetwork *n = sorted->pdata[i];
 
-		if (!network_in_table(n))
+		if (!vw_plan_network_uses_table(n))
 			continue;
 		plan_network(&pl, n);
 		for (guint j = 0; domains && j < domains->len; j++) {

@@ -21,6 +21,8 @@ void vw_rb_commit(VwRuleBuf *rb, VwChain *chain);
 void vw_rb_prefix(VwRuleBuf *rb, bool daddr, const VwPrefix *p, bool neg);
 void vw_rb_ifname_in(VwRuleBuf *rb, bool oif, const char *set);
 void vw_rb_ifname_eq(VwRuleBuf *rb, bool oif, const char *name);
+/* "iifname . oifname @set" */
+void vw_rb_ifpair_in(VwRuleBuf *rb, const char *set);
 void vw_rb_ifname_vmap(VwRuleBuf *rb, bool oif, const char *map);
 void vw_rb_ct_state_est_rel(VwRuleBuf *rb);
 void vw_rb_ct_status_dnat(VwRuleBuf *rb);

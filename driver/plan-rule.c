@@ -165,6 +165,15 @@ void vw_rb_ifname_in(VwRuleBuf *rb, bool oif, const char *set)
 	text(rb, "%s @%s", oif ? "oifname" : "iifname", set);
 }
 
+void vw_rb_ifpair_in(VwRuleBuf *rb, const char *set)
+{
+	/* Two 16-byte names: the second starts in register 2. */
+	meta(rb, NFT_META_IIFNAME, NFT_REG_1);
+	meta(rb, NFT_META_OIFNAME, NFT_REG_2);
+	lookup(rb, set, 0, false, false);
+	text(rb, "iifname . oifname @%s", set);
+}
+
 void vw_rb_ifname_eq(VwRuleBuf *rb, bool oif, const char *name)
 {
 	uint8_t buf[16] = { 0 };

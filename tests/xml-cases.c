@@ -72,6 +72,25 @@ static char *run_case(const Case *c, int *exit_status)
 	return g_steal_pointer(&out);
 }
 
+/* A unified diff of two texts, for a readable failure. */
+static char *diff_text(const char *expected, const char *actual)
+{
+	g_autofree char *dir = g_dir_make_tmp("vw-xml-case-XXXXXX", NULL);
+	g_autofree char *a = g_build_filename(dir, "expected", NULL);
+	g_autofree char *b = g_build_filename(dir, "actual", NULL);
+	const char *argv[] = { "diff", "-u", a, b, NULL };
+	char *out = NULL;
+
+	g_file_set_contents(a, expected, -1, NULL);
+	g_file_set_contents(b, actual, -1, NULL);
+	if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL, NULL, NULL))
+		out = g_strdup("(diff failed)");
+	g_unlink(a);
+	g_unlink(b);
+	g_rmdir(dir);
+	return out;
+}
+
 static void test_case(gconstpointer data)
 {
 	const Case *c = data;
@@ -87,9 +106,15 @@ static void test_case(gconstpointer data)
 		g_assert_true(g_file_set_contents(expect_path, actual, -1, NULL));
 		return;
 	}
-	if (!g_file_get_contents(expect_path, &expected, NULL, NULL))
-		g_error("%s is missing (VIRTWIRE_REGENERATE=1 creates it)", expect_path);
-	g_assert_cmpstr(actual, ==, expected);
+	if (!g_file_get_contents(expect_path, &expected, NULL, NULL)) {
+		g_test_message("%s is missing (VIRTWIRE_REGENERATE=1 creates it)", expect_path);
+		g_test_fail();
+		return;
+	}
+	if (strcmp(actual, expected) != 0) {
+		g_test_message("%s differs:\n%s", expect_path, diff_text(expected, actual));
+		g_test_fail();
+	}
 }
 
 static void add_case(const char *name, const char *command, const char *expect)
@@ -111,6 +136,8 @@ int main(int argc, char **argv)
 	const char *name;
 
 	g_test_init(&argc, &argv, NULL);
+	/* One failed case must not hide the others. */
+	g_test_set_nonfatal_assertions();
 	cases_dir = g_getenv("VW_XML_CASES");
 	virtwire_bin = g_getenv("VW_BIN");
 	if (!cases_dir || !virtwire_bin)

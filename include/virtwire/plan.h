@@ -149,6 +149,10 @@ typedef struct {
  */
 VwPlan *vw_plan_build(GPtrArray *networks, GPtrArray *domains, VwDiags *diags);
 
+/* True when virtwire has anything of the network's in table inet virtwire
+ * (its firewall, or forwards into a libvirt network). */
+bool vw_plan_network_uses_table(const VwNetwork *net);
+
 /* The shared skeleton alone (sets, maps and base chains, no network). */
 VwPlan *vw_plan_skeleton(void);
 

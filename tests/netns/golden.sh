@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# One golden file checks both the planner and the executor: for every case in
+# tests/xml with a plan expectation, apply the case in a fresh namespace and
+# compare `nft list table inet virtwire` with the expected table (elements as
+# sets). Then re-apply (nothing may change) and tear down (nothing may stay).
+#
+#   vwt-golden-PID-cN:  bridges of the case (fixtures), virtwire apply
+. "$(dirname "$0")/lib.sh"
+need_root
+
+i=0
+for dir in "$VW_SRC"/tests/xml/*/; do
+	[ -f "$dir/plan.out" ] || continue
+	name=$(basename "$dir")
+	if ! tail -1 "$dir/plan.out" | grep -q '^\[exit 0\]$'; then
+		continue # a case whose plan is refused: nothing to apply
+	fi
+	i=$((i + 1))
+	role="c$i"
+	ns_add "$role"
+	for br in $(sed -n "s/.*<bridge name='\([^'%]*\)'.*/\1/p" "$dir"/*.xml); do
+		ip -n "$(ns "$role")" link add "$br" type bridge 2>/dev/null
+	done
+	sed -e '/^sysctl /d' -e '/^\[exit /d' "$dir/plan.out" >"$VWT_TMP/expected"
+	mapfile -t files < <(cd "$dir" && ls ./*.xml)
+	if ! (cd "$dir" && vw "$role" apply "${files[@]}") >"$VWT_TMP/apply.out" 2>&1; then
+		not_ok "$name: apply"
+		sed 's/^/# /' "$VWT_TMP/apply.out"
+		continue
+	fi
+	nsx "$role" nft list table inet virtwire >"$VWT_TMP/actual" 2>/dev/null
+	if [ ! -s "$VWT_TMP/expected" ]; then
+		check "$name: no table, as planned" test ! -s "$VWT_TMP/actual"
+	else
+		check "$name: nft list table equals the plan" nft_same_table "$VWT_TMP/expected" "$VWT_TMP/actual"
+	fi
+	nsx "$role" nft list ruleset >"$VWT_TMP/before-reapply"
+	(cd "$dir" && vw "$role" apply "${files[@]}") >"$VWT_TMP/reapply.out" 2>&1
+	check "$name: re-apply reports nothing to do" sh -c "! grep -v 'up to date' '$VWT_TMP/reapply.out'"
+	nsx "$role" nft list ruleset >"$VWT_TMP/after-reapply"
+	check "$name: re-apply changes nothing" cmp "$VWT_TMP/before-reapply" "$VWT_TMP/after-reapply"
+	mapfile -t nets < <(for f in "$VWT_TMP/state-$role"/*.state; do basename "$f" .state; done)
+	check "$name: teardown" vw "$role" teardown "${nets[@]}"
+	check "$name: no trace after teardown" sh -c "! ip netns exec $(ns "$role") nft list ruleset | grep -q virtwire"
+	ip netns del "$(ns "$role")"
+done
+done_testing

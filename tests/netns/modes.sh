@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# host-only, internal and route with real packets, side by side on one host,
+# each isolated from the others.
+#
+#   wan 203.0.113.2 (routes the route network via the host)
+#    │
+#   host wan0 203.0.113.1
+#     vw-ho  192.168.160.1/24   host-only   ho1 .10, ho2 .11
+#     vw-in  10.99.0.254/24 *   internal    in1 10.99.0.1, in2 10.99.0.2
+#     vw-rt  192.168.170.1/24 2001:db8:170::1/64   route   rt1 .10 / ::10
+#   * a host address the internal network's XML does not give, to prove
+#     the host stays out of reach even so.
+. "$(dirname "$0")/lib.sh"
+need_root
+
+topo_wan || exit 1
+ip -n "$(ns wan)" route add 192.168.170.0/24 via 203.0.113.1
+ip -n "$(ns wan)" -6 route add 2001:db8:170::/64 via 2001:db8:ffff::1
+ip -n "$(ns wan)" route add 192.168.160.0/24 via 203.0.113.1
+topo_bridge vw-ho 192.168.160.1/24
+topo_bridge vw-in 10.99.0.254/24
+topo_bridge vw-rt 192.168.170.1/24 2001:db8:170::1/64
+topo_guest ho1 vw-ho 52:54:00:00:16:10 192.168.160.10/24 192.168.160.1
+topo_guest ho2 vw-ho 52:54:00:00:16:11 192.168.160.11/24 192.168.160.1
+topo_guest in1 vw-in 52:54:00:00:99:01 10.99.0.1/24 10.99.0.254
+topo_guest in2 vw-in 52:54:00:00:99:02 10.99.0.2/24 10.99.0.254
+topo_guest rt1 vw-rt 52:54:00:00:17:10 192.168.170.10/24 192.168.170.1 2001:db8:170::10/64 2001:db8:170::1
+
+cat >"$VWT_TMP/ho.xml" <<'XML'
+<network>
+  <name>ho</name>
+  <forward mode='open'/>
+  <bridge name='vw-ho'/>
+  <ip address='192.168.160.1' prefix='24'/>
+  <metadata><vw:network xmlns:vw="urn:virtwire:1" mode="host-only"/></metadata>
+</network>
+XML
+cat >"$VWT_TMP/in.xml" <<'XML'
+<network>
+  <name>in</name>
+  <forward mode='open'/>
+  <bridge name='vw-in'/>
+  <metadata><vw:network xmlns:vw="urn:virtwire:1" mode="internal"/></metadata>
+</network>
+XML
+cat >"$VWT_TMP/rt.xml" <<'XML'
+<network>
+  <name>rt</name>
+  <forward mode='open'/>
+  <bridge name='vw-rt'/>
+  <ip address='192.168.170.1' prefix='24'/>
+  <ip family='ipv6' address='2001:db8:170::1' prefix='64'/>
+  <metadata><vw:network xmlns:vw="urn:virtwire:1" mode="route"/></metadata>
+</network>
+XML
+check "apply host-only, internal and route networks" vw host apply "$VWT_TMP/ho.xml" "$VWT_TMP/in.xml" "$VWT_TMP/rt.xml"
+
+serve wan tcp4 80
+serve host tcp4 7777
+serve host udp4 53
+for g in ho1 ho2 in1 in2 rt1; do serve "$g" tcp4 22; done
+serve rt1 tcp6 22
+
+# host-only: guests ↔ host and guests ↔ guests; nothing else.
+reach "host-only: guest reaches the host" ho1 tcp4 192.168.160.1 7777 '^host 192\.168\.160\.10$'
+reach "host-only: guest reaches the host's DNS" ho1 udp4 192.168.160.1 53 '^host 192\.168\.160\.10$'
+reach "host-only: host reaches a guest" host tcp4 192.168.160.10 22 '^ho1 192\.168\.160\.1$'
+reach "host-only: guest reaches another guest" ho1 tcp4 192.168.160.11 22 '^ho2 192\.168\.160\.10$'
+unreachable "host-only: guest cannot reach wan" ho1 tcp4 203.0.113.2 80
+unreachable "host-only: wan cannot reach a guest" wan tcp4 192.168.160.10 22
+
+# internal: guests ↔ guests only.
+reach "internal: guest reaches another guest" in1 tcp4 10.99.0.2 22 '^in2 10\.99\.0\.1$'
+unreachable "internal: guest cannot reach the host" in1 tcp4 10.99.0.254 7777
+unreachable "internal: guest cannot reach the host's other address" in1 tcp4 203.0.113.1 7777
+unreachable "internal: host cannot reach a guest" host tcp4 10.99.0.1 22
+unreachable "internal: guest cannot reach wan" in1 tcp4 203.0.113.2 80
+
+# route: both ways, untranslated.
+reach "route: guest reaches wan untranslated" rt1 tcp4 203.0.113.2 80 '^wan 192\.168\.170\.10$'
+reach "route: wan reaches a guest untranslated" wan tcp4 192.168.170.10 22 '^rt1 203\.0\.113\.2$'
+reach "route: wan reaches a guest over IPv6" wan tcp6 2001:db8:170::10 22 '^rt1 2001:db8:ffff::2$'
+reach "route: guest reaches the host" rt1 tcp4 192.168.170.1 7777 '^host 192\.168\.170\.10$'
+
+# Isolation between networks.
+unreachable "route guest cannot reach a host-only guest" rt1 tcp4 192.168.160.10 22
+unreachable "host-only guest cannot reach a route guest" ho1 tcp4 192.168.170.10 22
+unreachable "internal guest cannot reach a route guest" in1 tcp4 192.168.170.10 22
+
+check "teardown all three" vw host teardown ho in rt
+check "no virtwire table left" sh -c "! ip netns exec $(ns host) nft list tables | grep -q virtwire"
+done_testing
