@@ -47,7 +47,7 @@ static void drift(VwNftResult *r, const char *object, const char *fmt, ...)
 
 /* An owner is in scope when listed, or when "NET:*" is listed and the owner
  * is NET or one of NET's ports. Skeleton elements (no owner) always are. */
-static bool owner_in_scope(const char *owner, GPtrArray *scope)
+bool vw_nft_owner_in_scope(const char *owner, GPtrArray *scope)
 {
 	if (!owner)
 		return true;
@@ -67,7 +67,7 @@ static bool owner_in_scope(const char *owner, GPtrArray *scope)
 
 /* The network a per-network chain "nw-ID-KIND" belongs to, if it is in
  * scope. */
-static bool chain_in_scope(const char *name, GPtrArray *scope)
+bool vw_nft_chain_in_scope(const char *name, GPtrArray *scope)
 {
 	static const char *const kinds[] = { "out", "in", "snat" };
 
@@ -269,7 +269,7 @@ static bool diff_elems(Diff *df, const VwSet *s, VwKSet *ks, GError **error)
 		*key = kkey_of(d);
 		g_hash_table_add(wanted, key);
 		k = ks ? g_hash_table_lookup(ks->elems, key) : NULL;
-		if (k && !owner_in_scope(k->owner, df->scope) && g_strcmp0(k->owner, d->owner) != 0) {
+		if (k && !vw_nft_owner_in_scope(k->owner, df->scope) && g_strcmp0(k->owner, d->owner) != 0) {
 			g_autofree char *msg = conflict_message(s, d, k->owner ? k->owner : "(unknown)");
 
 			g_set_error(error, VW_ERROR, VW_ERROR_CONFLICT, "%s", msg);
@@ -292,7 +292,7 @@ static bool diff_elems(Diff *df, const VwSet *s, VwKSet *ks, GError **error)
 		const VwKElem *k = kv;
 		g_autofree char *h = NULL;
 
-		if (g_hash_table_contains(wanted, k) || !owner_in_scope(k->owner, df->scope))
+		if (g_hash_table_contains(wanted, k) || !vw_nft_owner_in_scope(k->owner, df->scope))
 			continue;
 		h = hex(k->key, k->key_len);
 		drift(df->res, object, "unexpected element %s%s%s%s", h, k->owner ? " (of '" : "",
@@ -415,7 +415,7 @@ static bool diff_table(Diff *df, const VwPlan *plan, VwKTable *kt, GError **erro
 	while (g_hash_table_iter_next(&it, &name, &value)) {
 		g_autofree char *object = g_strdup_printf("chain %s", (char *)name);
 
-		if (vw_plan_find_chain(plan, name) || !chain_in_scope(name, df->scope))
+		if (vw_plan_find_chain(plan, name) || !vw_nft_chain_in_scope(name, df->scope))
 			continue;
 		drift(df->res, object, "chain %s is not expected", (char *)name);
 		if (((VwKChain *)value)->rules->len)

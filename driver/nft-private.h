@@ -37,6 +37,14 @@ struct nftnl_table *vw_nft_build_table(void);
  * "[ … ]" per expression): equal for equal bytecode. */
 char *vw_nft_rule_canon(struct nftnl_rule *r);
 
+/* ---- exec-nft.c: scopes (exported for tests) ---- */
+
+/* An owner tag in a scope: listed, or NET's port under "NET:*"; skeleton
+ * elements (no owner) always are. */
+bool vw_nft_owner_in_scope(const char *owner, GPtrArray *scope);
+/* A per-network chain "nw-ID-KIND" of a network in the scope. */
+bool vw_nft_chain_in_scope(const char *name, GPtrArray *scope);
+
 /* ---- nft-kernel.c: reading and writing the kernel ---- */
 
 typedef struct {
