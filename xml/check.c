@@ -819,6 +819,7 @@ typedef struct {
 	VwPortRange host;
 	const VwForward *fwd;
 	const char *owner; /* "network 'x'" or "domain 'y'" */
+	guint order;       /* place in the input: networks, then domains */
 } Claim;
 
 static int claim_cmp(gconstpointer pa, gconstpointer pb)
@@ -848,6 +849,7 @@ static void add_claims(GArray *claims, const VwForward *f, unsigned fams, const 
 		c.host = f->host;
 		c.fwd = f;
 		c.owner = owner;
+		c.order = claims->len;
 		g_array_append_val(claims, c);
 	}
 }
@@ -923,10 +925,10 @@ static void check_collisions(GArray *claims, VwDiags *d)
 				hit = far_any;
 		}
 		if (hit) {
-			/* Blame whichever of the two comes later in the input. */
-			int order = g_strcmp0(c->fwd->loc.file, hit->fwd->loc.file);
-
-			if (order < 0 || (order == 0 && c->fwd->loc.line < hit->fwd->loc.line))
+			/* Blame whichever of the two comes later in the input
+			 * (the networks being added come after those that
+			 * are already there). */
+			if (c->order < hit->order)
 				report_collision(hit, c, d);
 			else
 				report_collision(c, hit, d);
