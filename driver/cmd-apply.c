@@ -6,6 +6,7 @@
 
 #include <virtwire/engine.h>
 #include <virtwire/state.h>
+#include <virtwire/xml.h>
 
 #include "cli.h"
 
@@ -100,13 +101,13 @@ int vw_cmd_apply(int argc, char **argv)
 	for (guint i = 0; i < reports->len; i++) {
 		const VwApplyReport *r = reports->pdata[i];
 
-		if (r->messages == 0 && r->sysctls == 0)
+		if (r->messages == 0 && r->sysctls == 0 && r->links == 0)
 			printf("network '%s': up to date\n", r->name);
 		else
-			printf("network '%s': applied (%u difference%s repaired in one transaction of %u message%s, %u "
-			       "sysctl%s set)\n",
-			       r->name, r->drift, r->drift == 1 ? "" : "s", r->messages, r->messages == 1 ? "" : "s",
-			       r->sysctls, r->sysctls == 1 ? "" : "s");
+			printf("network '%s': applied (%u link change%s, %u sysctl%s set, %u firewall difference%s "
+			       "repaired in one transaction of %u message%s)\n",
+			       r->name, r->links, r->links == 1 ? "" : "s", r->sysctls, r->sysctls == 1 ? "" : "s",
+			       r->drift, r->drift == 1 ? "" : "s", r->messages, r->messages == 1 ? "" : "s");
 		for (guint j = 0; verbose && r->changes && j < r->changes->len; j++)
 			printf("  %s\n", (char *)r->changes->pdata[j]);
 		/* One transaction serves all networks given: list it once. */
@@ -119,34 +120,69 @@ int vw_cmd_teardown(int argc, char **argv)
 {
 	g_autofree char *state_dir = NULL;
 	g_auto(GStrv) names = NULL;
+	g_auto(GStrv) from = NULL;
 	GOptionEntry entries[] = {
 		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
 		  "where applied networks are recorded (default $VIRTWIRE_STATE_DIR or /run/virtwire)", "DIR" },
+		{ "from", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &from,
+		  "the network's XML, for a network whose state is missing or corrupt (repeatable)", "FILE" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, "NAME..." },
 		{ NULL }
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("NAME... - remove what virtwire applied");
 	g_autoptr(GPtrArray) reports = g_ptr_array_new_with_free_func((GDestroyNotify)vw_apply_report_free);
+	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	g_autoptr(GPtrArray) nets = g_ptr_array_new();
 	g_autoptr(GError) err = NULL;
+	VwTeardownRequest req = { 0 };
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_option_context_set_description(
-		ctx, "Removes exactly the named networks' objects, in one transaction; other networks stay\n"
-		     "untouched, and the table goes with the last network. Needs root.");
+		ctx, "Removes exactly the named networks' objects: their firewall elements and chains in one\n"
+		     "transaction, then the links virtwire created (never the ones it found), then the sysctls\n"
+		     "it changed. Other networks stay untouched; the table goes with the last network.\n"
+		     "Without a usable state, --from FILE derives what to remove from the XML, and removes\n"
+		     "only what the kernel shows to be virtwire's. Needs root.");
 	if (!vw_cli_parse(ctx, &argc, &argv))
 		return VW_EXIT_USAGE;
 	if (!names || !names[0]) {
-		fprintf(stderr, "virtwire teardown: no NAME given\nusage: virtwire teardown [--state-dir DIR] NAME...\n");
+		fprintf(stderr, "virtwire teardown: no NAME given\nusage: virtwire teardown [--state-dir DIR] [--from FILE] "
+				"NAME...\n");
 		return VW_EXIT_USAGE;
 	}
-	if (!vw_engine_teardown(vw_state_dir(state_dir), names, LOCK_TIMEOUT_MS, reports, &err)) {
+	for (char **f = from; f && *f; f++) {
+		g_autoptr(VwDiags) d = vw_diags_new();
+		VwDoc *doc = NULL;
+
+		if (vw_doc_load_file(*f, NULL, d, &doc) != VW_LOAD_OK || !doc->network) {
+			vw_cli_print_diags(stderr, d, false);
+			fprintf(stderr, "virtwire teardown: --from %s is not a usable network XML\n", *f);
+			vw_doc_free(doc);
+			return VW_EXIT_USAGE;
+		}
+		g_ptr_array_add(docs, doc);
+		g_ptr_array_add(nets, doc->network);
+	}
+	req.state_dir = vw_state_dir(state_dir);
+	req.names = names;
+	req.from = nets;
+	req.lock_timeout_ms = LOCK_TIMEOUT_MS;
+	if (!vw_engine_teardown(&req, reports, &err)) {
 		print_error("teardown", err);
 		if (g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND))
 			fprintf(stderr, "  hint: 'virtwire status' lists the networks virtwire manages; nothing was "
 					"changed\n");
+		else if (strstr(err->message, "corrupt") || strstr(err->message, "missing beside"))
+			fprintf(stderr, "  hint: give the network's XML with --from FILE to tear it down without the "
+					"state; nothing was changed\n");
 		return g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND) ? VW_EXIT_FINDINGS : VW_EXIT_USAGE;
 	}
-	for (guint i = 0; i < reports->len; i++)
-		printf("network '%s': torn down\n", ((VwApplyReport *)reports->pdata[i])->name);
+	for (guint i = 0; i < reports->len; i++) {
+		const VwApplyReport *r = reports->pdata[i];
+
+		printf("network '%s': torn down\n", r->name);
+		for (guint j = 0; r->changes && j < r->changes->len; j++)
+			printf("  %s\n", (char *)r->changes->pdata[j]);
+	}
 	return VW_EXIT_OK;
 }

@@ -86,6 +86,27 @@ static bool apply_sysctls(const VwPlan *plan, const char *owner, VwState *st, GP
 	return true;
 }
 
+/* Records of @prev that virtwire created and @st no longer has. */
+static void collect_stale_links(const VwState *prev, const VwState *st, GPtrArray *stale)
+{
+	for (guint i = 0; prev && i < prev->links->len; i++) {
+		const VwStateLink *p = prev->links->pdata[i];
+		bool kept = false;
+
+		if (!p->created)
+			continue;
+		for (guint j = 0; j < st->links->len && !kept; j++) {
+			const VwStateLink *l = st->links->pdata[j];
+
+			kept = strcmp(l->kind, p->kind) == 0 && strcmp(l->object, p->object) == 0 &&
+			       g_strcmp0(l->extra, p->extra) == 0;
+		}
+		/* A config change undone would put the old drift back. */
+		if (!kept && strcmp(p->kind, "link-config") != 0 && strcmp(p->kind, "port-flags") != 0)
+			g_ptr_array_add(stale, (gpointer)p);
+	}
+}
+
 static bool any_uses_table(GPtrArray *docs)
 {
 	for (guint i = 0; i < docs->len; i++)
@@ -168,6 +189,10 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 	g_autoptr(GPtrArray) scope = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) states = g_ptr_array_new_with_free_func((GDestroyNotify)vw_state_free);
 	g_autoptr(GPtrArray) undo = g_ptr_array_new();
+	g_autoptr(GPtrArray) link_undo = g_ptr_array_new();
+	g_autoptr(GPtrArray) stale = g_ptr_array_new();
+	g_autoptr(GPtrArray) prevs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_state_free);
+	g_autoptr(VwLinkBackend) be = NULL;
 	g_autoptr(VwPlan) plan = NULL;
 	g_autoptr(VwNftResult) res = NULL;
 	g_autoptr(GError) err = NULL;
@@ -212,6 +237,9 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 	plan = vw_plan_build(nets, doms, diags);
 	if (!plan)
 		goto out;
+	be = vw_link_backend_netlink(error);
+	if (!be)
+		goto out;
 
 	for (guint i = 0; i < req->items->len; i++) {
 		const VwApplyItem *it = req->items->pdata[i];
@@ -232,9 +260,21 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 		st->xml = g_strdup(it->xml);
 		g_ptr_array_add(scope, g_strdup_printf("%s:*", id));
 		vw_state_load(dir, n->name, &prev, NULL);
+		/* Links first (the bridge must exist for its sysctls), then
+		 * sysctls, then the firewall in one transaction. */
+		{
+			guint before = link_undo->len;
+
+			if (!vw_link_apply(be, plan, id, prev, st, link_undo, error))
+				goto rollback;
+			rep->links = link_undo->len - before;
+		}
 		if (!apply_sysctls(plan, id, st, undo, &rep->sysctls, error))
 			goto rollback;
 		merge_earlier_sysctls(prev, st, &rep->sysctls);
+		collect_stale_links(prev, st, stale);
+		if (prev)
+			g_ptr_array_add(prevs, g_steal_pointer(&prev));
 	}
 
 	if (!reconcile_scope(plan, scope, any_uses_table(other_docs), &res, &err)) {
@@ -266,6 +306,14 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 			g_ptr_array_add(rep->changes, g_strdup_printf("%s: %s", d->object, d->what));
 		}
 	}
+	/* What an earlier apply created and the network no longer has (an
+	 * address taken out of the XML …) goes now. */
+	if (stale->len) {
+		g_autoptr(GError) err2 = NULL;
+
+		if (!vw_link_undo(be, stale, &err2))
+			vw_warning(diags, vw_loc(NULL, 0), "stale-link", NULL, "%s", err2->message);
+	}
 	for (guint i = 0; i < states->len; i++) {
 		if (!vw_state_save(dir, states->pdata[i], error)) {
 			/* The kernel has the network; the record failed. Say
@@ -278,14 +326,70 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 	goto out;
 rollback:
 	undo_sysctls(undo);
+	if (be)
+		vw_link_undo(be, link_undo, NULL);
 out:
 	vw_state_unlock(lock);
 	return ok;
 }
 
-bool vw_engine_teardown(const char *dir, char **names, guint lock_timeout_ms, GPtrArray *reports, GError **error)
+/*
+ * Without a usable record, what virtwire created is found in the kernel
+ * itself: a bridge it made carries its alias. Returns the records to undo
+ * (bridged mode: the uplink's addresses and routes back, the uplink out,
+ * the bridge gone), and a note of what is left alone.
+ */
+static GPtrArray *links_from_kernel(const VwLinkBackend *be, const VwNetwork *net, const char *id, char **note)
 {
+	g_autoptr(VwState) st = vw_state_new(net->name);
+	g_autofree char *alias = g_strdup_printf(VW_LINK_ALIAS_PREFIX "%s", id);
+	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)vw_state_free);
+	VwLinkInfo br;
+	const char *uplink = net->vw && net->vw->mode == VW_MODE_BRIDGED ? net->vw->uplink : NULL;
+
+	*note = NULL;
+	if (!net->bridge || be->link_get(be->ctx, net->bridge, &br) != 0)
+		return out;
+	if (strcmp(br.alias, alias) != 0) {
+		*note = g_strdup_printf("bridge %s was not created by virtwire: left as it is", net->bridge);
+		return out;
+	}
+	vw_state_add_link(st, "bridge", net->bridge, true, NULL);
+	if (uplink) {
+		VwLinkInfo up;
+		g_autofree char *pair = g_strdup_printf("%s %s", net->bridge, uplink);
+		g_autofree char *port = g_strdup_printf("%s %s", uplink, net->bridge);
+		g_autoptr(GArray) addrs = g_array_new(FALSE, TRUE, sizeof(VwAddrInfo));
+		g_autoptr(GArray) routes = g_array_new(FALSE, TRUE, sizeof(VwRouteInfo));
+
+		if (be->link_get(be->ctx, uplink, &up) == 0 && up.master == br.ifindex) {
+			vw_state_add_link(st, "enslave", port, true, NULL);
+			/* Every address on the bridge came from the uplink. */
+			be->addr_list(be->ctx, net->bridge, addrs);
+			for (guint i = 0; i < addrs->len; i++) {
+				const VwAddrInfo *a = &g_array_index(addrs, VwAddrInfo, i);
+				g_autofree char *t = vw_addrinfo_to_string(a);
+
+				if (!(a->prefix.addr.family == AF_INET6 && a->prefix.addr.b[0] == 0xfe))
+					vw_state_add_link(st, "moved-addr", pair, true, t);
+			}
+			be->route_list(be->ctx, net->bridge, routes);
+			for (guint i = 0; i < routes->len; i++) {
+				g_autofree char *t = vw_route_to_string(&g_array_index(routes, VwRouteInfo, i));
+
+				vw_state_add_link(st, "moved-route", pair, true, t);
+			}
+		}
+	}
+	g_ptr_array_add(out, g_steal_pointer(&st));
+	return out;
+}
+
+bool vw_engine_teardown(const VwTeardownRequest *req, GPtrArray *reports, GError **error)
+{
+	const char *dir = req->state_dir;
 	g_autoptr(GPtrArray) states = g_ptr_array_new_with_free_func((GDestroyNotify)vw_state_free);
+	g_autoptr(GPtrArray) derived = g_ptr_array_new(); /* VwNetwork* torn down from --from */
 	g_autoptr(GPtrArray) scope = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GHashTable) going = g_hash_table_new(g_str_hash, g_str_equal);
 	g_autoptr(GPtrArray) other_docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
@@ -293,22 +397,45 @@ bool vw_engine_teardown(const char *dir, char **names, guint lock_timeout_ms, GP
 	g_autoptr(VwDiags) ignored = vw_diags_new();
 	g_autoptr(VwNftResult) res = NULL;
 	g_autoptr(VwPlan) nothing = vw_plan_new();
+	g_autoptr(VwLinkBackend) be = NULL;
 	int lock;
 	bool ok = false;
 
-	lock = vw_state_lock(dir, lock_timeout_ms, error);
+	lock = vw_state_lock(dir, req->lock_timeout_ms, error);
 	if (lock < 0)
 		return false;
 	/* Every name must be known before anything changes. */
-	for (char **n = names; *n; n++) {
+	for (char **n = req->names; *n; n++) {
 		VwState *st = NULL;
+		g_autoptr(GError) err = NULL;
+		const VwNetwork *from = NULL;
 
-		if (!vw_state_load(dir, *n, &st, error))
+		for (guint i = 0; req->from && i < req->from->len; i++)
+			if (g_strcmp0(((VwNetwork *)req->from->pdata[i])->name, *n) == 0)
+				from = req->from->pdata[i];
+		if (vw_state_load(dir, *n, &st, &err)) {
+			g_ptr_array_add(states, st);
+			g_hash_table_add(going, st->name);
+			g_ptr_array_add(scope, g_strdup_printf("%s:*", st->id));
+			continue;
+		}
+		if (!from) {
+			g_propagate_error(error, g_steal_pointer(&err));
 			goto out;
-		g_ptr_array_add(states, st);
-		g_hash_table_add(going, st->name);
-		g_ptr_array_add(scope, g_strdup_printf("%s:*", st->id));
+		}
+		/* No usable record: derive from the XML, and remove only what
+		 * the kernel shows to be virtwire's. */
+		g_ptr_array_add(derived, (gpointer)from);
+		g_hash_table_add(going, (gpointer)from->name);
+		{
+			g_autofree char *id = vw_plan_network_id(from->name);
+
+			g_ptr_array_add(scope, g_strdup_printf("%s:*", id));
+		}
 	}
+	be = vw_link_backend_netlink(error);
+	if (!be)
+		goto out;
 	/* The table stays while a remaining network needs it. */
 	load_others(dir, going, other_docs, other_states, ignored);
 	if (!reconcile_scope(nothing, scope, any_uses_table(other_docs), &res, error))
@@ -317,17 +444,48 @@ bool vw_engine_teardown(const char *dir, char **names, guint lock_timeout_ms, GP
 	for (guint i = 0; i < states->len; i++) {
 		const VwState *st = states->pdata[i];
 		VwApplyReport *rep = g_new0(VwApplyReport, 1);
+		g_autoptr(GError) err = NULL;
 
 		rep->name = g_strdup(st->name);
 		rep->messages = res->messages;
 		rep->drift = res->drift->len;
+		rep->changes = g_ptr_array_new_with_free_func(g_free);
 		g_ptr_array_add(reports, rep);
+		/* Links after the firewall (no rule refers to a bridge that is
+		 * gone); what virtwire created goes, what it found stays. */
+		if (!vw_link_undo(be, st->links, &err))
+			g_ptr_array_add(rep->changes, g_strdup_printf("warning: %s", err->message));
 		/* Restore what virtwire changed, unless someone changed it
 		 * again since. Forwarding stays on (libvirt leaves it too). */
 		for (guint j = 0; j < st->sysctls->len; j++)
 			if (restore_sysctl(st->sysctls->pdata[j]))
 				rep->sysctls++;
 		if (!vw_state_remove(dir, st->name, error))
+			goto out;
+	}
+	for (guint i = 0; i < derived->len; i++) {
+		const VwNetwork *n = derived->pdata[i];
+		g_autofree char *id = vw_plan_network_id(n->name);
+		g_autofree char *note = NULL;
+		g_autoptr(GPtrArray) links = links_from_kernel(be, n, id, &note);
+		VwApplyReport *rep = g_new0(VwApplyReport, 1);
+		g_autoptr(GError) err = NULL;
+
+		rep->name = g_strdup(n->name);
+		rep->messages = res->messages;
+		rep->drift = res->drift->len;
+		rep->changes = g_ptr_array_new_with_free_func(g_free);
+		g_ptr_array_add(reports, rep);
+		g_ptr_array_add(rep->changes, g_strdup("no usable state: torn down from the XML given with --from"));
+		if (note)
+			g_ptr_array_add(rep->changes, g_strdup(note));
+		for (guint j = 0; j < links->len; j++)
+			if (!vw_link_undo(be, ((VwState *)links->pdata[j])->links, &err))
+				g_ptr_array_add(rep->changes, g_strdup_printf("warning: %s", err->message));
+		g_ptr_array_add(rep->changes,
+				g_strdup("sysctls virtwire may have changed are left as they are (their old values "
+					 "were in the state)"));
+		if (!vw_state_remove(dir, n->name, error))
 			goto out;
 	}
 	ok = true;

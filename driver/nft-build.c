@@ -169,6 +169,8 @@ struct nftnl_set *vw_nft_build_set(const VwSet *s)
 	}
 	if (s->concat_n)
 		nftnl_set_set_data(ns, NFTNL_SET_DESC_CONCAT, s->concat, s->concat_n);
+	if (s->counter)
+		nftnl_set_add_expr(ns, nftnl_expr_alloc("counter"));
 	if (s->udata) {
 		gsize n;
 		const void *d = g_bytes_get_data(s->udata, &n);

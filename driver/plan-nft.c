@@ -130,6 +130,16 @@ static void plan_sets(VwPlan *p)
 		CONCAT3(T_INET_PROTOCOL, T_INET_SERVICE, T_IP6ADDR), 24, NFT_SET_INTERVAL | NFT_SET_CONCAT,
 		UD_CONCAT_SET, 1);
 	vw_set_set_concat(s, c6any, sizeof(c6any));
+
+	/* Traffic of forwarded connections, per target (protocol, guest
+	 * address, guest port): the packets and bytes `virtwire status`
+	 * shows, counted by the elements themselves. */
+	s = SET(p, "fwd4count", "inet_proto . ipv4_addr . inet_service", CONCAT3(T_INET_PROTOCOL, T_IPADDR, T_INET_SERVICE),
+		12, 0, UD_CONCAT_SET, 1);
+	s->counter = true;
+	s = SET(p, "fwd6count", "inet_proto . ipv6_addr . inet_service", CONCAT3(T_INET_PROTOCOL, T_IP6ADDR, T_INET_SERVICE),
+		24, 0, UD_CONCAT_SET, 1);
+	s->counter = true;
 }
 
 static void add_service(VwSet *s, uint8_t proto, uint16_t port)
@@ -228,6 +238,20 @@ static void plan_skeleton(VwPlan *p)
 		vw_rb_commit(&rb, c);
 	}
 
+	/* Both directions of forwarded connections, for the counters: the
+	 * guest is the destination one way and the source the other. */
+	c = vw_plan_add_chain(p, "count", NULL);
+	for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+		const char *set = fam == AF_INET ? "fwd4count" : "fwd6count";
+
+		rb = vw_rb_new();
+		vw_rb_addr_port_in(&rb, fam, true, set);
+		vw_rb_commit(&rb, c);
+		rb = vw_rb_new();
+		vw_rb_addr_port_in(&rb, fam, false, set);
+		vw_rb_commit(&rb, c);
+	}
+
 	c = vw_plan_add_base_chain(p, "prerouting", VW_CHAIN_NAT, NF_INET_PRE_ROUTING, -100, "dstnat");
 	rb = vw_rb_new();
 	vw_rb_fib_daddr_local(&rb);
@@ -269,6 +293,10 @@ static void plan_skeleton(VwPlan *p)
 	 * through a forward (a DNATed connection into one of virtwire's
 	 * bridges). */
 	c = vw_plan_add_base_chain(p, "forward", VW_CHAIN_FILTER, NF_INET_FORWARD, -10, "filter - 10");
+	rb = vw_rb_new();
+	vw_rb_ct_status_dnat(&rb);
+	vw_rb_verdict(&rb, NFT_JUMP, "count");
+	vw_rb_commit(&rb, c);
 	rb = vw_rb_new();
 	vw_rb_ct_state_est_rel(&rb);
 	vw_rb_verdict(&rb, NF_ACCEPT, NULL);
@@ -434,7 +462,7 @@ static void plan_forward_family(Planner *pl, const FwdCtx *fc, int family, const
 		allow = vw_plan_find_set(pl->plan,
 					 any ? (v6 ? "fwd6anyallow" : "fwd4anyallow") : (v6 ? "fwd6allow" : "fwd4allow"));
 	}
-	if (!count_elements(pl, fc->owner, n * (1 + (lo != NULL) + (keys != NULL)) + f->sources->len, fc->loc))
+	if (!count_elements(pl, fc->owner, n * (2 + (lo != NULL) + (keys != NULL)) + f->sources->len, fc->loc))
 		return;
 	vw_addr_to_string(&f->listen, lbuf);
 	vw_addr_to_string(target, tbuf);
@@ -470,6 +498,16 @@ static void plan_forward_family(Planner *pl, const FwdCtx *fc, int family, const
 		if (!vw_set_add(map, e)) {
 			collision(pl, fc, hp);
 			return;
+		}
+		{
+			/* Forwards to one target share its counter. */
+			VwElem *k = vw_elem_new(fc->owner);
+
+			vw_key_put_proto(k->key, &k->key_len, (uint8_t)f->proto);
+			vw_key_put_addr(k->key, &k->key_len, target);
+			vw_key_put_port(k->key, &k->key_len, gp);
+			k->text = g_strdup_printf("%s . %s . %u", proto, tbuf, gp);
+			vw_set_add(vw_plan_find_set(pl->plan, v6 ? "fwd6count" : "fwd4count"), k);
 		}
 		if (keys) {
 			VwElem *k = vw_elem_new(fc->owner);
@@ -817,7 +855,9 @@ VwPlan *vw_plan_build(GPtrArray *networks, GPtrArray *domains, VwDiags *diags)
 		plan_skeleton(p);
 	for (guint i = 0; i < sorted->len; i++) {
 		const VwNetwork *n = sorted->pdata[i];
+		g_autofree char *id = vw_plan_network_id(n->name);
 
+		vw_plan_links(p, n, id);
 		if (!vw_plan_network_uses_table(n))
 			continue;
 		plan_network(&pl, n);

@@ -34,6 +34,9 @@ void vw_rb_saddr_vmap(VwRuleBuf *rb, int family, const char *map);
 /* "ip daddr @set" */
 void vw_rb_daddr_in(VwRuleBuf *rb, int family, const char *set);
 
+/* "meta l4proto . ip daddr . th dport @set" (or saddr and sport). */
+void vw_rb_addr_port_in(VwRuleBuf *rb, int family, bool dst, const char *set);
+
 /* Port forward lookups; @with_daddr: the key has the destination address. */
 void vw_rb_fwd_keys_in(VwRuleBuf *rb, int family, bool with_daddr, const char *set);
 void vw_rb_fwd_allow_not_in(VwRuleBuf *rb, int family, bool with_daddr, const char *set);
@@ -67,6 +70,9 @@ void vw_key_put_proto(uint8_t *buf, uint32_t *len, uint8_t proto);
 VwChain *vw_plan_add_chain(VwPlan *p, const char *name, const char *owner);
 VwChain *vw_plan_add_base_chain(VwPlan *p, const char *name, VwChainType type, uint32_t hook, int32_t prio,
 				const char *prio_text);
+
+/* Appends the link operations of @net (plan-link.c). */
+void vw_plan_links(VwPlan *p, const VwNetwork *net, const char *id);
 
 void vw_expr_clear(VwExpr *x);
 void vw_rule_free(VwRule *r);

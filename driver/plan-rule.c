@@ -286,6 +286,19 @@ static void fwd_key(VwRuleBuf *rb, int family, bool with_daddr, bool with_saddr,
 		payload(rb, NFT_PAYLOAD_NETWORK_HEADER, addr_offset(family, false), alen, REG32(words));
 }
 
+void vw_rb_addr_port_in(VwRuleBuf *rb, int family, bool dst, const char *set)
+{
+	uint32_t alen = vw_addr_len(family);
+
+	need_nfproto(rb, family);
+	meta(rb, NFT_META_L4PROTO, NFT_REG_1);
+	payload(rb, NFT_PAYLOAD_NETWORK_HEADER, addr_offset(family, dst), alen, REG32(1));
+	payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, dst ? 2 : 0, 2, REG32(1 + alen / 4));
+	lookup(rb, set, 0, false, false);
+	text(rb, "meta l4proto . %s %s . th %s @%s", ipname(family), dst ? "daddr" : "saddr", dst ? "dport" : "sport",
+	     set);
+}
+
 void vw_rb_fwd_keys_in(VwRuleBuf *rb, int family, bool with_daddr, const char *set)
 {
 	fwd_key(rb, family, with_daddr, false, false);

@@ -74,10 +74,24 @@ static void sysctl_free(VwSysctl *s)
 	g_free(s);
 }
 
+static void link_op_free(VwLinkOp *o)
+{
+	if (!o)
+		return;
+	g_free(o->dev);
+	g_free(o->uplink);
+	g_free(o->owner);
+	g_free(o->path);
+	g_free(o->value);
+	g_free(o->text);
+	g_free(o);
+}
+
 VwPlan *vw_plan_new(void)
 {
 	VwPlan *p = g_new0(VwPlan, 1);
 
+	p->links = g_ptr_array_new_with_free_func((GDestroyNotify)link_op_free);
 	p->sets = g_ptr_array_new_with_free_func((GDestroyNotify)set_free);
 	p->chains = g_ptr_array_new_with_free_func((GDestroyNotify)chain_free);
 	p->sysctls = g_ptr_array_new_with_free_func((GDestroyNotify)sysctl_free);
@@ -89,6 +103,7 @@ void vw_plan_free(VwPlan *p)
 {
 	if (!p)
 		return;
+	g_ptr_array_unref(p->links);
 	g_ptr_array_unref(p->sets);
 	g_ptr_array_unref(p->chains);
 	g_ptr_array_unref(p->sysctls);
@@ -294,14 +309,15 @@ static void format_elements(GString *out, const VwSet *s)
 				g_string_append(out, ",\n\t\t\t     ");
 			}
 		}
-		if (e->owner && colon) {
-			g_string_append_len(out, e->text, colon - e->text);
-			g_string_append_printf(out, " comment \"%s\"%s", e->owner, colon);
-		} else if (e->owner) {
-			g_string_append_printf(out, "%s comment \"%s\"", e->text, e->owner);
-		} else {
-			g_string_append(out, e->text);
-		}
+		/* KEY [counter …] [comment "OWNER"] [: DATA], as nft lists it;
+		 * a fresh counter is zero. */
+		g_string_append_len(out, e->text, colon ? colon - e->text : (gssize)strlen(e->text));
+		if (s->counter)
+			g_string_append(out, " counter packets 0 bytes 0");
+		if (e->owner)
+			g_string_append_printf(out, " comment \"%s\"", e->owner);
+		if (colon)
+			g_string_append(out, colon);
 	}
 	g_string_append(out, " }\n");
 }
@@ -324,6 +340,8 @@ char *vw_plan_format_table(const VwPlan *p)
 				       s->type_text);
 		if (s->flags & NFT_SET_INTERVAL)
 			g_string_append(out, "\t\tflags interval\n");
+		if (s->counter)
+			g_string_append(out, "\t\tcounter\n");
 		format_elements(out, s);
 		g_string_append(out, "\t}\n");
 	}
@@ -352,6 +370,8 @@ char *vw_plan_format(const VwPlan *p)
 	g_autofree char *table = vw_plan_format_table(p);
 
 	g_string_append(out, table);
+	for (guint i = 0; i < p->links->len; i++)
+		g_string_append_printf(out, "link %s\n", ((VwLinkOp *)p->links->pdata[i])->text);
 	for (guint i = 0; i < p->sysctls->len; i++) {
 		const VwSysctl *s = p->sysctls->pdata[i];
 		g_autofree char *dotted = g_strdelimit(g_strdup(s->path), "/", '.');

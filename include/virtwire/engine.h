@@ -33,6 +33,7 @@ typedef struct {
 	guint drift;      /* differences found (and repaired) */
 	guint messages;   /* netlink messages sent */
 	guint sysctls;    /* sysctls changed */
+	guint links;      /* link changes (bridge, addresses, ports …) */
 	GPtrArray *changes; /* char*: each difference found, "OBJECT: WHAT" */
 } VwApplyReport;
 
@@ -44,8 +45,18 @@ void vw_apply_report_free(VwApplyReport *r);
  * @diags; the kernel is then as before. @reports receives VwApplyReport*. */
 bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *diags, GError **error);
 
-/* Tears the named networks down: exactly the objects they own, the table
- * when no recorded network remains. An unknown name fails before anything
- * changes (VW_ERROR_NOT_FOUND). */
-bool vw_engine_teardown(const char *state_dir, char **names, guint lock_timeout_ms, GPtrArray *reports,
-			GError **error);
+typedef struct {
+	const char *state_dir;
+	char **names;
+	/* VwNetwork*: used for a name whose state is missing or corrupt — the
+	 * firewall objects it owns go, and the links the kernel shows virtwire
+	 * created; nothing else. NULL: such a name is an error. */
+	GPtrArray *from;
+	guint lock_timeout_ms;
+} VwTeardownRequest;
+
+/* Tears the named networks down: exactly the objects they own (links
+ * created by virtwire, not the ones it found), the table when no recorded
+ * network needs it any more. An unknown name fails before anything changes
+ * (VW_ERROR_NOT_FOUND). */
+bool vw_engine_teardown(const VwTeardownRequest *req, GPtrArray *reports, GError **error);

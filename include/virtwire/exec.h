@@ -11,7 +11,9 @@
 
 #include <glib.h>
 
+#include <virtwire/link.h>
 #include <virtwire/plan.h>
+#include <virtwire/state.h>
 
 #define VW_ERROR vw_error_quark()
 GQuark vw_error_quark(void);
@@ -58,8 +60,23 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwNftResult, vw_nft_result_free)
  */
 bool vw_nft_reconcile(const VwPlan *plan, GPtrArray *scope, VwNftFlags flags, VwNftResult **ret, GError **error);
 
-/* Per-element counters of the forward maps, for status: owner → packets. */
 bool vw_nft_table_exists(bool *ret, GError **error);
+
+/*
+ * Carries out @owner's link operations of @plan through @be. Each
+ * operation looks at the kernel first: what is right already is recorded in
+ * @st->links as found, what it changes as created, with what undoes it
+ * (earlier applies' creations, per @prev, stay created). The records of
+ * this run's changes are also added to @undo. On failure, this run's
+ * changes are undone (newest first) and false is returned.
+ * VIRTWIRE_FAULT=link:N makes the Nth change fail with a kernel error.
+ */
+bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev,
+		   VwState *st, GPtrArray *undo, GError **error);
+/* Undoes the created ones of @links (VwStateLink*), newest first — except
+ * that moved routes return after the moved addresses they need. Best
+ * effort: every record is tried, the first failure is reported. */
+bool vw_link_undo(const VwLinkBackend *be, GPtrArray *links, GError **error);
 
 /* Sysctls: read and write /proc/sys (the root of /proc/sys can be moved for
  * tests with VIRTWIRE_SYSCTL_ROOT). */

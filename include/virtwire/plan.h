@@ -106,6 +106,7 @@ typedef struct {
 	GBytes *udata;       /* what nft stores, so nft lists the set as we print it */
 	const char *type_text; /* "inet_proto . ipv4_addr . inet_service : ipv4_addr . inet_service" */
 	int per_line;        /* elements per printed line, as nft wraps them */
+	bool counter;        /* every element counts its packets and bytes */
 	GPtrArray *elems;    /* VwElem* */
 	GHashTable *index;   /* key bytes (+flags) → VwElem*, for duplicate detection */
 } VwSet;
@@ -119,7 +120,41 @@ typedef struct {
 	bool revert; /* restore the old value at teardown */
 } VwSysctl;
 
+/* A link operation: "make it so", with its inverse decided at execution
+ * (an object found there is recorded as found and never removed). */
+typedef enum {
+	VW_LOP_BRIDGE,      /* the bridge exists, configured, up */
+	VW_LOP_SYSCTL,      /* a sysctl of the bridge */
+	VW_LOP_ADDR,        /* an address on the bridge */
+	VW_LOP_ENSLAVE,     /* bridged: the uplink is a port of the bridge */
+	VW_LOP_MOVE_ADDRS,  /* bridged: the uplink's addresses move to the bridge */
+	VW_LOP_MOVE_ROUTES, /* bridged: the uplink's routes move to the bridge */
+	VW_LOP_PORT_FLAGS,  /* every port of the bridge (the uplink aside) */
+} VwLinkOpKind;
+
 typedef struct {
+	VwLinkOpKind kind;
+	char *dev;      /* the bridge */
+	char *uplink;   /* bridged mode: the uplink */
+	char *owner;    /* the network's id */
+	/* VW_LOP_BRIDGE */
+	bool has_mac;
+	VwMac mac;
+	bool mac_of_uplink; /* take the uplink's MAC and MTU */
+	unsigned mtu;       /* 0: leave */
+	bool stp;
+	unsigned delay;     /* seconds */
+	/* VW_LOP_SYSCTL */
+	char *path, *value;
+	/* VW_LOP_ADDR */
+	VwPrefix addr;
+	/* VW_LOP_PORT_FLAGS: -1 leave, 0 off, 1 on */
+	int hairpin, isolated;
+	char *text;     /* the printed line */
+} VwLinkOp;
+
+typedef struct {
+	GPtrArray *links;   /* VwLinkOp*, in execution order */
 	GPtrArray *sets;    /* VwSet*, in creation order */
 	GPtrArray *chains;  /* VwChain*, in creation order */
 	GPtrArray *sysctls; /* VwSysctl* */

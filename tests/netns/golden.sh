@@ -20,10 +20,21 @@ for dir in "$VW_SRC"/tests/xml/*/; do
 	i=$((i + 1))
 	role="c$i"
 	ns_add "$role"
-	for br in $(sed -n "s/.*<bridge name='\([^'%]*\)'.*/\1/p" "$dir"/*.xml); do
-		ip -n "$(ns "$role")" link add "$br" type bridge 2>/dev/null
+	# Fixtures: the bridges libvirt would have made (not for bridged
+	# mode, where virtwire makes it), and bridged mode's uplink.
+	for f in "$dir"/*.xml; do
+		if grep -q 'mode="bridged"' "$f"; then
+			for up in $(sed -n 's/.*<vw:network[^>]*uplink="\([^"]*\)".*/\1/p' "$f"); do
+				ip -n "$(ns "$role")" link add "$up" type veth peer name "vwt-peer" 2>/dev/null
+			done
+			continue
+		fi
+		for br in $(sed -n "s/.*<bridge name='\([^'%]*\)'.*/\1/p" "$f"); do
+			ip -n "$(ns "$role")" link add "$br" type bridge 2>/dev/null
+		done
 	done
-	sed -e '/^sysctl /d' -e '/^\[exit /d' "$dir/plan.out" >"$VWT_TMP/expected"
+	ip -n "$(ns "$role")" -br link >"$VWT_TMP/links-before"
+	sed -e '/^sysctl /d' -e '/^link /d' -e '/^\[exit /d' "$dir/plan.out" >"$VWT_TMP/expected"
 	mapfile -t files < <(cd "$dir" && ls ./*.xml)
 	if ! (cd "$dir" && vw "$role" apply "${files[@]}") >"$VWT_TMP/apply.out" 2>&1; then
 		not_ok "$name: apply"
@@ -44,6 +55,8 @@ for dir in "$VW_SRC"/tests/xml/*/; do
 	mapfile -t nets < <(for f in "$VWT_TMP/state-$role"/*.state; do basename "$f" .state; done)
 	check "$name: teardown" vw "$role" teardown "${nets[@]}"
 	check "$name: no trace after teardown" sh -c "! ip netns exec $(ns "$role") nft list ruleset | grep -q virtwire"
+	ip -n "$(ns "$role")" -br link >"$VWT_TMP/links-after"
+	check "$name: links as before apply" diff "$VWT_TMP/links-before" "$VWT_TMP/links-after"
 	ip netns del "$(ns "$role")"
 done
 done_testing

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The link part of the plan: the bridge, its sysctls and addresses, the
+ * bridged mode's uplink, the ports' flags. Pure, like the rest of the
+ * planner: what to make true, not how (the executor looks at the kernel).
+ */
+#include <string.h>
+
+#include "plan-private.h"
+
+static VwLinkOp *op_new(VwPlan *p, VwLinkOpKind kind, const char *dev, const char *owner)
+{
+	VwLinkOp *o = g_new0(VwLinkOp, 1);
+
+	o->kind = kind;
+	o->dev = g_strdup(dev);
+	o->owner = g_strdup(owner);
+	o->hairpin = o->isolated = -1;
+	g_ptr_array_add(p->links, o);
+	return o;
+}
+
+static void op_sysctl(VwPlan *p, const char *br, const char *owner, const char *name, const char *value)
+{
+	VwLinkOp *o = op_new(p, VW_LOP_SYSCTL, br, owner);
+	g_autofree char *path = g_strdup_printf("net/ipv6/conf/%s/%s", br, name);
+	g_autofree char *dotted = g_strdelimit(g_strdup(path), "/", '.');
+
+	o->path = g_strdup(path);
+	o->value = g_strdup(value);
+	o->text = g_strdup_printf("sysctl %s=%s", dotted, value);
+}
+
+/* True when libvirt (or virtwire in bridged mode) has a bridge for the
+ * network, and virtwire has a say in it. */
+static bool network_has_links(const VwNetwork *net)
+{
+	if (!net->vw || !net->bridge || strchr(net->bridge, '%'))
+		return false;
+	switch (net->forward) {
+	case VW_FWD_NONE:
+	case VW_FWD_NAT:
+	case VW_FWD_ROUTE:
+	case VW_FWD_OPEN:
+	case VW_FWD_BRIDGE:
+		return true;
+	case VW_FWD_PRIVATE:
+	case VW_FWD_VEPA:
+	case VW_FWD_PASSTHROUGH:
+	case VW_FWD_HOSTDEV:
+	case VW_FWD__COUNT:
+		break;
+	}
+	return false;
+}
+
+void vw_plan_links(VwPlan *p, const VwNetwork *net, const char *id)
+{
+	const char *br = net->bridge;
+	bool bridged = vw_network_effective_mode(net) == VW_MODE_BRIDGED;
+	/* libvirt's defaults for a bridge it creates: STP on, no delay. */
+	bool stp = net->stp != VW_TRI_NO;
+	unsigned delay = net->has_delay ? net->delay : 0;
+	bool v6 = false;
+	VwLinkOp *o;
+	GString *t;
+
+	if (!network_has_links(net))
+		return;
+	if (bridged && !net->vw->uplink)
+		return;
+	for (guint i = 0; i < net->ips->len; i++)
+		v6 |= ((VwIp *)net->ips->pdata[i])->address.family == AF_INET6;
+
+	o = op_new(p, VW_LOP_BRIDGE, br, id);
+	o->stp = stp;
+	o->delay = delay;
+	o->mtu = net->mtu;
+	o->has_mac = net->has_mac;
+	o->mac = net->mac;
+	t = g_string_new(NULL);
+	g_string_append_printf(t, "bridge %s: create if missing", br);
+	if (bridged) {
+		o->mac_of_uplink = true;
+		o->uplink = g_strdup(net->vw->uplink);
+		g_string_append_printf(t, ", MAC and MTU of %s", net->vw->uplink);
+	} else {
+		char m[VW_MAC_STRLEN];
+
+		if (net->has_mac)
+			g_string_append_printf(t, ", MAC %s", vw_mac_to_string(&net->mac, m));
+		if (net->mtu)
+			g_string_append_printf(t, ", MTU %u", net->mtu);
+	}
+	g_string_append_printf(t, ", STP %s, forward delay %u s, up", stp ? "on" : "off", delay);
+	o->text = g_string_free(t, FALSE);
+
+	if (bridged) {
+		/* The bridge takes the uplink's place: MAC first (above), then
+		 * the uplink as its port, then its addresses and routes, so
+		 * the host keeps its connectivity. */
+		o = op_new(p, VW_LOP_ENSLAVE, br, id);
+		o->uplink = g_strdup(net->vw->uplink);
+		o->text = g_strdup_printf("port %s: enslave to %s", net->vw->uplink, br);
+		o = op_new(p, VW_LOP_MOVE_ADDRS, br, id);
+		o->uplink = g_strdup(net->vw->uplink);
+		o->text = g_strdup_printf("addresses of %s: move to %s", net->vw->uplink, br);
+		o = op_new(p, VW_LOP_MOVE_ROUTES, br, id);
+		o->uplink = g_strdup(net->vw->uplink);
+		o->text = g_strdup_printf("routes of %s: move to %s", net->vw->uplink, br);
+		return;
+	}
+
+	/* As libvirt sets them: no IPv6 on a network without an IPv6
+	 * address; with one, no router advertisements or autoconfiguration
+	 * from guests. */
+	if (!v6) {
+		op_sysctl(p, br, id, "disable_ipv6", "1");
+	} else {
+		op_sysctl(p, br, id, "accept_ra", "0");
+		op_sysctl(p, br, id, "autoconf", "0");
+	}
+	for (guint i = 0; i < net->ips->len; i++) {
+		const VwIp *ip = net->ips->pdata[i];
+		g_autofree char *a = NULL;
+
+		if (!ip->has_prefix || !vw_addr_is_set(&ip->address))
+			continue;
+		/* The internal mode keeps the host away: no address for it. */
+		if (vw_network_effective_mode(net) == VW_MODE_INTERNAL && net->forward == VW_FWD_OPEN)
+			continue;
+		o = op_new(p, VW_LOP_ADDR, br, id);
+		o->addr.addr = ip->address;
+		o->addr.prefix = ip->prefix;
+		a = vw_prefix_to_string(&o->addr);
+		o->text = g_strdup_printf("address %s on %s", a, br);
+	}
+	{
+		VwMode m = vw_network_effective_mode(net);
+		int hairpin = (m == VW_MODE_NAT || m == VW_MODE_ROUTE) && vw_network_hairpin(net) ? 1 : -1;
+		int isolated = net->port_isolated == VW_TRI_YES ? 1 : -1;
+
+		if (hairpin >= 0 || isolated >= 0) {
+			o = op_new(p, VW_LOP_PORT_FLAGS, br, id);
+			o->hairpin = hairpin;
+			o->isolated = isolated;
+			o->text = g_strdup_printf("ports of %s:%s%s", br, hairpin > 0 ? " hairpin on" : "",
+						  isolated > 0 ? " isolated" : "");
+		}
+	}
+}
