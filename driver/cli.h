@@ -22,6 +22,8 @@ int vw_cmd_check(int argc, char **argv);
 int vw_cmd_plan(int argc, char **argv);
 int vw_cmd_apply(int argc, char **argv);
 int vw_cmd_teardown(int argc, char **argv);
+int vw_cmd_verify(int argc, char **argv);
+int vw_cmd_status(int argc, char **argv);
 
 typedef struct {
 	char *schema_dir;

@@ -364,20 +364,24 @@ static GPtrArray *links_from_kernel(const VwLinkBackend *be, const VwNetwork *ne
 
 		if (be->link_get(be->ctx, uplink, &up) == 0 && up.master == br.ifindex) {
 			vw_state_add_link(st, "enslave", port, true, NULL);
-			/* Every address on the bridge came from the uplink. */
+			/* Every address on the bridge came from the uplink; the
+			 * records in the order apply makes them, so that their
+			 * reverse puts the uplink back. */
 			be->addr_list(be->ctx, net->bridge, addrs);
-			for (guint i = 0; i < addrs->len; i++) {
-				const VwAddrInfo *a = &g_array_index(addrs, VwAddrInfo, i);
-				g_autofree char *t = vw_addrinfo_to_string(a);
-
-				if (!(a->prefix.addr.family == AF_INET6 && a->prefix.addr.b[0] == 0xfe))
-					vw_state_add_link(st, "moved-addr", pair, true, t);
-			}
 			be->route_list(be->ctx, net->bridge, routes);
-			for (guint i = 0; i < routes->len; i++) {
-				g_autofree char *t = vw_route_to_string(&g_array_index(routes, VwRouteInfo, i));
+			for (int pass = 0; pass < 3; pass++) {
+				for (guint i = 0; pass != 1 && i < addrs->len; i++) {
+					const VwAddrInfo *a = &g_array_index(addrs, VwAddrInfo, i);
+					g_autofree char *t = vw_addrinfo_to_string(a);
 
-				vw_state_add_link(st, "moved-route", pair, true, t);
+					if (!(a->prefix.addr.family == AF_INET6 && a->prefix.addr.b[0] == 0xfe))
+						vw_state_add_link(st, pass ? "dropped-addr" : "copied-addr", pair, true, t);
+				}
+				for (guint i = 0; pass == 1 && i < routes->len; i++) {
+					g_autofree char *t = vw_route_to_string(&g_array_index(routes, VwRouteInfo, i));
+
+					vw_state_add_link(st, "moved-route", pair, true, t);
+				}
 			}
 		}
 	}

@@ -11,8 +11,9 @@
  *   sysctl       PATH  OLD-VALUE
  *   addr         "DEV PREFIX"
  *   enslave      "PORT BRIDGE"
- *   moved-addr   "TO FROM"  ADDRINFO
- *   moved-route  "TO FROM"  ROUTE
+ *   copied-addr  "BRIDGE UPLINK"  ADDRINFO  (the uplink's address, on the bridge)
+ *   moved-route  "BRIDGE UPLINK"  ROUTE     (the uplink's route, on the bridge)
+ *   dropped-addr "BRIDGE UPLINK"  ADDRINFO  (the address, off the uplink)
  *   port-flags   PORT  "hairpin=0 isolated=0" (old values)
  */
 #include <errno.h>
@@ -133,13 +134,25 @@ static bool op_bridge(Run *r, const VwLinkOp *op, GError **error)
 
 	e = be->link_get(be->ctx, op->dev, &li);
 	if (e == -ENODEV) {
-		ch.set_alias = true;
-		g_snprintf(ch.alias, sizeof(ch.alias), VW_LINK_ALIAS_PREFIX "%s", op->owner);
+		/* The kernel takes neither an alias nor a lasting MTU at
+		 * creation (an MTU given then yields to the first port with a
+		 * smaller one; one changed afterwards is the user's and
+		 * stays): both are set right after. */
+		VwLinkChange after = { .set_alias = true };
+
+		g_snprintf(after.alias, sizeof(after.alias), VW_LINK_ALIAS_PREFIX "%s", op->owner);
+		if (ch.set_mtu && !op->mac_of_uplink) {
+			after.set_mtu = true;
+			after.mtu = ch.mtu;
+			ch.set_mtu = false;
+		}
 		ch.set_up = true;
 		ch.up = true;
 		if ((e = mutate(r)) || (e = be->bridge_add(be->ctx, op->dev, &ch)))
 			return fail(r, error, e, "cannot create bridge %s", op->dev);
 		record(r, "bridge", op->dev, true, NULL);
+		if ((e = mutate(r)) || (e = be->link_change(be->ctx, op->dev, &after)))
+			return fail(r, error, e, "cannot configure bridge %s", op->dev);
 		return true;
 	}
 	if (e)
@@ -289,30 +302,27 @@ static void carry_moves(Run *r, const char *kind, const char *object)
 	}
 }
 
-static bool op_move_addrs(Run *r, const VwLinkOp *op, GError **error)
+/*
+ * Bridged mode moves the uplink's addresses and routes in three steps, in
+ * an order whose exact reverse is always safe: the addresses are copied to
+ * the bridge, the routes moved (their gateways reachable through the
+ * bridge by then), and only then the addresses dropped from the uplink
+ * (dropping one first would take the routes that use it with it).
+ */
+static bool op_copy_addrs(Run *r, const VwLinkOp *op, GArray *addrs, GError **error)
 {
-	g_autoptr(GArray) addrs = g_array_new(FALSE, TRUE, sizeof(VwAddrInfo));
 	g_autofree char *object = g_strdup_printf("%s %s", op->dev, op->uplink);
-	int e = r->be->addr_list(r->be->ctx, op->uplink, addrs);
+	int e;
 
-	if (e)
-		return fail(r, error, e, "cannot list the addresses of %s", op->uplink);
-	carry_moves(r, "moved-addr", object);
+	carry_moves(r, "copied-addr", object);
 	for (guint i = 0; i < addrs->len; i++) {
-		VwAddrInfo a = g_array_index(addrs, VwAddrInfo, i);
-		g_autofree char *text = vw_addrinfo_to_string(&a);
-		g_autofree char *p = vw_prefix_to_string(&a.prefix);
+		const VwAddrInfo *a = &g_array_index(addrs, VwAddrInfo, i);
+		g_autofree char *text = vw_addrinfo_to_string(a);
+		g_autofree char *p = vw_prefix_to_string(&a->prefix);
 
-		if (!movable_addr(&a))
-			continue;
-		/* Add on the bridge before removing from the uplink. */
-		if ((e = mutate(r)) || (e = r->be->addr_add(r->be->ctx, op->dev, &a)))
+		if ((e = mutate(r)) || (e = r->be->addr_add(r->be->ctx, op->dev, a)))
 			return fail(r, error, e, "cannot add address %s to %s", p, op->dev);
-		if ((e = mutate(r)) || (e = r->be->addr_del(r->be->ctx, op->uplink, &a))) {
-			r->be->addr_del(r->be->ctx, op->dev, &a);
-			return fail(r, error, e, "cannot remove address %s from %s", p, op->uplink);
-		}
-		record(r, "moved-addr", object, true, text);
+		record(r, "copied-addr", object, true, text);
 	}
 	return true;
 }
@@ -327,23 +337,50 @@ static bool op_move_routes(Run *r, const VwLinkOp *op, GArray *routes, GError **
 		const VwRouteInfo *rt = &g_array_index(routes, VwRouteInfo, i);
 		g_autofree char *text = vw_route_to_string(rt);
 
-		/* Removing the addresses took the routes that depended on
-		 * them: ENOENT/ESRCH means gone already. */
-		bool removed;
-
-		if ((e = mutate(r)) ||
-		    ((e = r->be->route_del(r->be->ctx, op->uplink, rt)) && e != -ESRCH && e != -ENOENT))
+		if ((e = mutate(r)) || (e = r->be->route_del(r->be->ctx, op->uplink, rt)))
 			return fail(r, error, e, "cannot remove route %s from %s", text, op->uplink);
-		removed = e == 0;
 		if ((e = mutate(r)) || (e = r->be->route_add(r->be->ctx, op->dev, rt))) {
 			/* Put it back where it was before saying why. */
-			if (removed)
-				r->be->route_add(r->be->ctx, op->uplink, rt);
+			r->be->route_add(r->be->ctx, op->uplink, rt);
 			return fail(r, error, e, "cannot add route %s to %s", text, op->dev);
 		}
 		record(r, "moved-route", object, true, text);
 	}
 	return true;
+}
+
+static bool op_drop_addrs(Run *r, const VwLinkOp *op, GArray *addrs, GError **error)
+{
+	g_autofree char *object = g_strdup_printf("%s %s", op->dev, op->uplink);
+	int e;
+
+	carry_moves(r, "dropped-addr", object);
+	for (guint i = 0; i < addrs->len; i++) {
+		const VwAddrInfo *a = &g_array_index(addrs, VwAddrInfo, i);
+		g_autofree char *text = vw_addrinfo_to_string(a);
+		g_autofree char *p = vw_prefix_to_string(&a->prefix);
+
+		if ((e = mutate(r)) || (e = r->be->addr_del(r->be->ctx, op->uplink, a)))
+			return fail(r, error, e, "cannot remove address %s from %s", p, op->uplink);
+		record(r, "dropped-addr", object, true, text);
+	}
+	return true;
+}
+
+/* The uplink's addresses that move: not the link-local ones, which are
+ * each device's own. */
+static GArray *movable_addrs(Run *r, const char *dev)
+{
+	GArray *all = g_array_new(FALSE, TRUE, sizeof(VwAddrInfo));
+	GArray *out = g_array_new(FALSE, TRUE, sizeof(VwAddrInfo));
+
+	if (r->be->addr_list(r->be->ctx, dev, all) == 0) {
+		for (guint i = 0; i < all->len; i++)
+			if (movable_addr(&g_array_index(all, VwAddrInfo, i)))
+				g_array_append_val(out, g_array_index(all, VwAddrInfo, i));
+	}
+	g_array_unref(all);
+	return out;
 }
 
 static bool op_port_flags(Run *r, const VwLinkOp *op, GError **error)
@@ -389,6 +426,7 @@ bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owne
 	const char *f = g_getenv("VIRTWIRE_FAULT");
 	Run r = { be, st, prev, undo, f && g_str_has_prefix(f, "link:") ? atoi(f + 5) : 0, 0 };
 	g_autoptr(GArray) routes = NULL;
+	g_autoptr(GArray) addrs = NULL;
 	guint first = undo->len;
 
 	for (guint i = 0; i < plan->links->len; i++) {
@@ -411,19 +449,17 @@ bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owne
 			ok = op_enslave(&r, op, error);
 			break;
 		case VW_LOP_MOVE_ADDRS:
-			/* The routes are read before the addresses move: taking
-			 * an address away takes the routes that use it. */
+			g_clear_pointer(&addrs, g_array_unref);
+			addrs = movable_addrs(&r, op->uplink);
+			ok = op_copy_addrs(&r, op, addrs, error);
+			break;
+		case VW_LOP_MOVE_ROUTES:
 			routes = g_array_new(FALSE, TRUE, sizeof(VwRouteInfo));
 			if (be->route_list(be->ctx, op->uplink, routes) != 0)
 				g_array_set_size(routes, 0);
-			ok = op_move_addrs(&r, op, error);
-			break;
-		case VW_LOP_MOVE_ROUTES:
-			if (!routes) {
-				routes = g_array_new(FALSE, TRUE, sizeof(VwRouteInfo));
-				be->route_list(be->ctx, op->uplink, routes);
-			}
 			ok = op_move_routes(&r, op, routes, error);
+			if (ok && addrs)
+				ok = op_drop_addrs(&r, op, addrs, error);
 			break;
 		case VW_LOP_PORT_FLAGS:
 			ok = op_port_flags(&r, op, error);
@@ -509,19 +545,19 @@ static int undo_one(const VwLinkBackend *be, const VwStateLink *l)
 		VwLinkChange ch = { .set_master = true, .master = 0 };
 
 		e = be->link_change(be->ctx, obj[0], &ch);
-	} else if (strcmp(l->kind, "moved-addr") == 0 && obj[0] && obj[1]) {
+	} else if ((strcmp(l->kind, "copied-addr") == 0 || strcmp(l->kind, "dropped-addr") == 0) && obj[0] && obj[1]) {
 		VwAddrInfo a;
 
 		if (!vw_addrinfo_from_string(l->extra, &a))
 			return -EINVAL;
-		e = be->addr_add(be->ctx, obj[1], &a);
-		if (e == -EEXIST)
-			e = 0;
-		if (!e) {
-			int d = be->addr_del(be->ctx, obj[0], &a);
-
-			if (d && d != -EADDRNOTAVAIL && d != -ENODEV)
-				e = d;
+		if (l->kind[0] == 'c') {
+			e = be->addr_del(be->ctx, obj[0], &a);
+			if (e == -EADDRNOTAVAIL)
+				e = 0;
+		} else {
+			e = be->addr_add(be->ctx, obj[1], &a);
+			if (e == -EEXIST)
+				e = 0;
 		}
 	} else if (strcmp(l->kind, "moved-route") == 0 && obj[0] && obj[1]) {
 		VwRouteInfo rt;
@@ -547,42 +583,18 @@ static int undo_one(const VwLinkBackend *be, const VwStateLink *l)
 
 bool vw_link_undo(const VwLinkBackend *be, GPtrArray *links, GError **error)
 {
-	g_autoptr(GPtrArray) routes = g_ptr_array_new();
 	int first_err = 0;
 	const VwStateLink *first_link = NULL;
 
-	/* Newest first, except that routes return to the uplink after its
-	 * addresses do (a route needs its gateway reachable). */
+	/* Newest first: each record was made when everything before it was
+	 * in place, so the exact reverse is always possible. */
 	for (guint i = links->len; i-- > 0;) {
 		const VwStateLink *l = links->pdata[i];
-		int e;
+		int e = undo_one(be, l);
 
-		if (strcmp(l->kind, "moved-route") == 0) {
-			g_ptr_array_add(routes, (gpointer)l);
-			continue;
-		}
-		if (strcmp(l->kind, "moved-addr") != 0 && routes->len) {
-			for (guint j = 0; j < routes->len; j++) {
-				e = undo_one(be, routes->pdata[j]);
-				if (e && !first_err) {
-					first_err = e;
-					first_link = routes->pdata[j];
-				}
-			}
-			g_ptr_array_set_size(routes, 0);
-		}
-		e = undo_one(be, l);
 		if (e && !first_err) {
 			first_err = e;
 			first_link = l;
-		}
-	}
-	for (guint j = 0; j < routes->len; j++) {
-		int e = undo_one(be, routes->pdata[j]);
-
-		if (e && !first_err) {
-			first_err = e;
-			first_link = routes->pdata[j];
 		}
 	}
 	if (first_err) {

@@ -23,14 +23,6 @@ void vw_nft_result_free(VwNftResult *r)
 	g_free(r);
 }
 
-static void drift_free(VwDrift *d)
-{
-	if (!d)
-		return;
-	g_free(d->object);
-	g_free(d->what);
-	g_free(d);
-}
 
 static void drift(VwNftResult *r, const char *object, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 static void drift(VwNftResult *r, const char *object, const char *fmt, ...)
@@ -377,7 +369,9 @@ static bool diff_table(Diff *df, const VwPlan *plan, VwKTable *kt, GError **erro
 		VwKSet *ks = g_hash_table_lookup(kt->sets, s->name);
 
 		if (!ks) {
-			drift(df->res, s->name, "%s %s is missing", s->is_map ? "map" : "set", s->name);
+			g_autofree char *obj = g_strdup_printf("%s %s", s->is_map ? "map" : "set", s->name);
+
+			drift(df->res, obj, "is missing");
 			vw_batch_add_set(df->batch, s);
 		} else if (!set_compatible(s, ks)) {
 			g_set_error(error, VW_ERROR, VW_ERROR_INCOMPATIBLE,
@@ -395,7 +389,7 @@ static bool diff_table(Diff *df, const VwPlan *plan, VwKTable *kt, GError **erro
 		char *why = NULL;
 
 		if (!kc) {
-			drift(df->res, object, "chain %s is missing", c->name);
+			drift(df->res, object, "is missing");
 			vw_batch_add_chain(df->batch, c);
 			g_ptr_array_add(df->chain_rules, (gpointer)c);
 			continue;
@@ -421,7 +415,7 @@ static bool diff_table(Diff *df, const VwPlan *plan, VwKTable *kt, GError **erro
 
 		if (vw_plan_find_chain(plan, name) || !vw_nft_chain_in_scope(name, df->scope))
 			continue;
-		drift(df->res, object, "chain %s is not expected", (char *)name);
+		drift(df->res, object, "is not in the network's plan (left over)");
 		if (((VwKChain *)value)->rules->len)
 			g_ptr_array_add(df->flush, g_strdup(name));
 		g_ptr_array_add(df->del_chains, g_strdup(name));
@@ -481,7 +475,7 @@ bool vw_nft_reconcile(const VwPlan *plan, GPtrArray *scope, VwNftFlags flags, Vw
 	Diff df = { batch, res, scope, del_elems, add_elems, chain_rules, flush, del_chains };
 	int fault = fault_point();
 
-	res->drift = g_ptr_array_new_with_free_func((GDestroyNotify)drift_free);
+	res->drift = g_ptr_array_new_with_free_func((GDestroyNotify)vw_drift_free);
 	if (fault >= 0)
 		vw_batch_set_fault(batch, (guint)fault);
 	sock = vw_nft_sock_open(error);
@@ -492,14 +486,14 @@ bool vw_nft_reconcile(const VwPlan *plan, GPtrArray *scope, VwNftFlags flags, Vw
 
 	if (flags & VW_NFT_DELETE_TABLE) {
 		if (kt->exists) {
-			drift(res, "table", "table inet " VW_NFT_TABLE " is present");
+			drift(res, "table inet " VW_NFT_TABLE, "is present");
 			vw_batch_del_table(batch);
 		}
 	} else if (!kt->exists) {
-		drift(res, "table", "table inet " VW_NFT_TABLE " is missing");
+		drift(res, "table inet " VW_NFT_TABLE, "is missing");
 		add_all(&df, plan);
 	} else if (flags & VW_NFT_REBUILD) {
-		drift(res, "table", "table inet " VW_NFT_TABLE " is rebuilt");
+		drift(res, "table inet " VW_NFT_TABLE, "is rebuilt");
 		vw_batch_del_table(batch);
 		add_all(&df, plan);
 	} else if (!diff_table(&df, plan, kt, error)) {
@@ -523,5 +517,51 @@ bool vw_nft_table_exists(bool *ret, GError **error)
 	if (!sock || !vw_nft_read(sock, true, &kt, error))
 		return false;
 	*ret = kt->exists;
+	return true;
+}
+
+void vw_counter_free(VwCounter *c)
+{
+	if (!c)
+		return;
+	g_free(c->owner);
+	g_free(c);
+}
+
+bool vw_nft_counters(GPtrArray *ret, GError **error)
+{
+	g_autoptr(VwNftSock) sock = vw_nft_sock_open(error);
+	g_autoptr(VwKTable) kt = NULL;
+
+	if (!sock || !vw_nft_read(sock, false, &kt, error))
+		return false;
+	for (int fam = AF_INET; fam && kt->exists; fam = fam == AF_INET ? AF_INET6 : 0) {
+		VwKSet *ks = g_hash_table_lookup(kt->sets, fam == AF_INET ? "fwd4count" : "fwd6count");
+		unsigned alen = vw_addr_len(fam);
+		GHashTableIter it;
+		gpointer kv;
+
+		if (!ks)
+			continue;
+		g_hash_table_iter_init(&it, ks->elems);
+		while (g_hash_table_iter_next(&it, &kv, NULL)) {
+			const VwKElem *k = kv;
+			VwCounter *c;
+
+			/* proto (4 bytes) . address . port (4 bytes) */
+			if (k->key_len != 8 + alen)
+				continue;
+			c = g_new0(VwCounter, 1);
+			c->family = fam;
+			c->proto = k->key[0];
+			c->addr.family = fam;
+			memcpy(c->addr.b, k->key + 4, alen);
+			c->port = (uint16_t)(k->key[4 + alen] << 8 | k->key[5 + alen]);
+			c->owner = g_strdup(k->owner);
+			c->packets = k->packets;
+			c->bytes = k->bytes;
+			g_ptr_array_add(ret, c);
+		}
+	}
 	return true;
 }

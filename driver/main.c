@@ -20,6 +20,8 @@ static const Command commands[] = {
 	{ "plan", vw_cmd_plan, "print the nftables ruleset and operations apply would carry out" },
 	{ "apply", vw_cmd_apply, "realise networks in the kernel, in one transaction" },
 	{ "teardown", vw_cmd_teardown, "remove what virtwire applied for networks" },
+	{ "verify", vw_cmd_verify, "compare the kernel with the networks' XML, report drift" },
+	{ "status", vw_cmd_status, "the networks virtwire manages, with traffic per forward" },
 };
 
 static void usage(FILE *out)

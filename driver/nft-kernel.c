@@ -244,6 +244,18 @@ static int comment_cb(const struct nftnl_udata *attr, void *data)
 	return 0;
 }
 
+static int counter_cb(struct nftnl_expr *x, void *data)
+{
+	VwKElem *k = data;
+
+	if (g_strcmp0(nftnl_expr_get_str(x, NFTNL_EXPR_NAME), "counter") == 0) {
+		k->has_counter = true;
+		k->packets = nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_PACKETS);
+		k->bytes = nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_BYTES);
+	}
+	return 0;
+}
+
 static int elem_cb(const struct nlmsghdr *nlh, void *data)
 {
 	VwKSet *ks = data;
@@ -280,6 +292,7 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
 		}
 		if ((p = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len)))
 			nftnl_udata_parse(p, len, comment_cb, &k->owner);
+		nftnl_set_elem_expr_foreach(e, counter_cb, k);
 		/* Interval maps report their data length on end elements too:
 		 * keep the element identity to key, key end and flags. */
 		g_hash_table_replace(ks->elems, k, k);

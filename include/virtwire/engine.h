@@ -60,3 +60,24 @@ typedef struct {
  * network needs it any more. An unknown name fails before anything changes
  * (VW_ERROR_NOT_FOUND). */
 bool vw_engine_teardown(const VwTeardownRequest *req, GPtrArray *reports, GError **error);
+
+typedef struct {
+	const char *state_dir;
+	char **names;       /* recorded networks to verify */
+	bool all;           /* every recorded network */
+	GPtrArray *networks; /* VwNetwork*: verify these (from --xml) instead */
+} VwVerifyRequest;
+
+typedef struct {
+	char *name;
+	GPtrArray *drift; /* VwDrift* */
+	char *error;      /* set when the network could not be checked */
+} VwVerifyResult;
+
+void vw_verify_result_free(VwVerifyResult *r);
+
+/* Compares the kernel with what apply would make of each network: links
+ * (libvirt's bridge included), sysctls, and its part of the table. One
+ * VwVerifyResult* per network into @results. False only when the kernel
+ * cannot be reached at all. */
+bool vw_engine_verify(const VwVerifyRequest *req, GPtrArray *results, GError **error);

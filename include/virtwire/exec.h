@@ -32,6 +32,8 @@ typedef struct {
 	char *what;     /* "element tcp . 2222 … is missing" */
 } VwDrift;
 
+void vw_drift_free(VwDrift *d);
+
 typedef enum {
 	VW_NFT_DRY_RUN = 1 << 0,      /* compare only: send nothing */
 	VW_NFT_DELETE_TABLE = 1 << 1, /* remove the whole table (the last network went) */
@@ -62,6 +64,21 @@ bool vw_nft_reconcile(const VwPlan *plan, GPtrArray *scope, VwNftFlags flags, Vw
 
 bool vw_nft_table_exists(bool *ret, GError **error);
 
+/* A counted forward target (sets fwd4count, fwd6count). */
+typedef struct {
+	int family;
+	uint8_t proto;
+	VwAddr addr;
+	uint16_t port;
+	char *owner;
+	guint64 packets, bytes;
+} VwCounter;
+
+void vw_counter_free(VwCounter *c);
+/* Every counted target in the kernel (VwCounter*); an empty list when the
+ * table is not there. */
+bool vw_nft_counters(GPtrArray *ret, GError **error);
+
 /*
  * Carries out @owner's link operations of @plan through @be. Each
  * operation looks at the kernel first: what is right already is recorded in
@@ -73,10 +90,15 @@ bool vw_nft_table_exists(bool *ret, GError **error);
  */
 bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev,
 		   VwState *st, GPtrArray *undo, GError **error);
-/* Undoes the created ones of @links (VwStateLink*), newest first — except
- * that moved routes return after the moved addresses they need. Best
+/* Undoes the created ones of @links (VwStateLink*), newest first. Best
  * effort: every record is tried, the first failure is reported. */
 bool vw_link_undo(const VwLinkBackend *be, GPtrArray *links, GError **error);
+
+/* Read-only: every difference between the kernel and @owner's link
+ * operations and sysctls in @plan, as VwDrift* into @out. False only when
+ * the kernel could not be read. */
+bool vw_verify_links(const VwLinkBackend *be, const VwPlan *plan, const char *owner, GPtrArray *out,
+		     GError **error);
 
 /* Sysctls: read and write /proc/sys (the root of /proc/sys can be moved for
  * tests with VIRTWIRE_SYSCTL_ROOT). */

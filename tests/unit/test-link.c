@@ -335,6 +335,17 @@ static int f_addr_del(void *ctx, const char *dev, const VwAddrInfo *a)
 	if ((e = change(f)))
 		return e;
 	g_array_remove_index(l->addrs, (guint)i);
+	/* As Linux does: routes whose gateway no remaining address of the
+	 * device reaches go with the address. */
+	for (guint j = l->routes->len; j-- > 0;) {
+		const VwRouteInfo *r = &g_array_index(l->routes, VwRouteInfo, j);
+		bool reachable = !vw_addr_is_set(&r->gateway);
+
+		for (guint k = 0; k < l->addrs->len && !reachable; k++)
+			reachable = vw_prefix_contains(&g_array_index(l->addrs, VwAddrInfo, k).prefix, &r->gateway);
+		if (!reachable)
+			g_array_remove_index(l->routes, j);
+	}
 	return 0;
 }
 
@@ -364,12 +375,19 @@ static int f_route_add(void *ctx, const char *dev, const VwRouteInfo *r)
 {
 	Fake *f = ctx;
 	FLink *l = find(f, dev);
+	bool reachable;
 	int e;
 
 	if (!l)
 		return -ENODEV;
 	if (find_route(l->routes, r) >= 0)
 		return -EEXIST;
+	/* A gateway must be on a subnet of the device. */
+	reachable = !vw_addr_is_set(&r->gateway);
+	for (guint k = 0; k < l->addrs->len && !reachable; k++)
+		reachable = vw_prefix_contains(&g_array_index(l->addrs, VwAddrInfo, k).prefix, &r->gateway);
+	if (!reachable)
+		return -ENETUNREACH;
 	if ((e = change(f)))
 		return e;
 	g_array_append_val(l->routes, *r);
