@@ -43,6 +43,8 @@ void vw_cli_collect(GPtrArray *docs, GPtrArray *networks, GPtrArray *domains)
 				pd->domain = doc->domain;
 				pd->network = iface->source_network;
 				pd->port_uuid = iface->portid;
+				pd->has_mac = iface->has_mac;
+				pd->mac = iface->mac;
 				g_ptr_array_add(domains, pd);
 			}
 		}

@@ -24,6 +24,9 @@ int vw_cmd_apply(int argc, char **argv);
 int vw_cmd_teardown(int argc, char **argv);
 int vw_cmd_verify(int argc, char **argv);
 int vw_cmd_status(int argc, char **argv);
+int vw_cmd_hook(int argc, char **argv);
+int vw_cmd_install_hooks(int argc, char **argv);
+int vw_cmd_uninstall_hooks(int argc, char **argv);
 
 typedef struct {
 	char *schema_dir;

@@ -10,6 +10,23 @@
 
 #include "plan-private.h"
 
+/* VIRTWIRE_DEBUG=timing: the time each phase took, on stderr. */
+static void phase(const char *what)
+{
+	static gint64 last;
+	static int on = -1;
+	gint64 now;
+
+	if (on < 0)
+		on = g_strcmp0(g_getenv("VIRTWIRE_DEBUG"), "timing") == 0;
+	if (!on)
+		return;
+	now = g_get_monotonic_time();
+	if (last)
+		g_printerr("virtwire: %-24s %6.2f ms\n", what, (double)(now - last) / 1000.0);
+	last = now;
+}
+
 void vw_apply_report_free(VwApplyReport *r)
 {
 	if (!r)
@@ -57,6 +74,33 @@ static void load_others(const char *dir, GHashTable *skip, GPtrArray *docs, GPtr
 		}
 		g_ptr_array_add(docs, doc);
 		g_ptr_array_add(states, st);
+	}
+}
+
+/* The recorded ports of @st as planner input: their domains' XML parsed
+ * into @docs (which keeps them alive), one VwPlanDomain each. A port whose
+ * domain record is gone is left out. */
+static void recorded_ports(const char *dir, const VwState *st, const char *network, GPtrArray *docs,
+			   GPtrArray *doms)
+{
+	for (guint i = 0; st && i < st->ports->len; i++) {
+		const VwStatePort *p = st->ports->pdata[i];
+		g_autofree char *xml = vw_state_load_domain(dir, p->domain_uuid, NULL);
+		g_autoptr(VwDiags) d = vw_diags_new();
+		VwDoc *doc = NULL;
+		VwPlanDomain *pd;
+
+		if (!xml || vw_doc_load_memory("domain", xml, strlen(xml), NULL, d, &doc) != VW_LOAD_OK || !doc->domain) {
+			vw_doc_free(doc);
+			continue;
+		}
+		g_ptr_array_add(docs, doc);
+		pd = g_new0(VwPlanDomain, 1);
+		pd->domain = doc->domain;
+		pd->network = g_intern_string(network);
+		pd->port_uuid = g_intern_string(p->uuid);
+		pd->has_mac = vw_mac_parse(p->mac, &pd->mac);
+		g_ptr_array_add(doms, pd);
 	}
 }
 
@@ -192,6 +236,8 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 	g_autoptr(GPtrArray) link_undo = g_ptr_array_new();
 	g_autoptr(GPtrArray) stale = g_ptr_array_new();
 	g_autoptr(GPtrArray) prevs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_state_free);
+	g_autoptr(GPtrArray) port_docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	g_autoptr(GPtrArray) port_doms = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(VwLinkBackend) be = NULL;
 	g_autoptr(VwPlan) plan = NULL;
 	g_autoptr(VwNftResult) res = NULL;
@@ -201,9 +247,11 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 	int lock;
 	bool ok = false;
 
+	phase("start");
 	lock = vw_state_lock(dir, req->lock_timeout_ms, error);
 	if (lock < 0)
 		return false;
+	phase("lock");
 
 	for (guint i = 0; i < req->items->len; i++) {
 		const VwApplyItem *it = req->items->pdata[i];
@@ -234,9 +282,24 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 
 	for (guint i = 0; req->domains && i < req->domains->len; i++)
 		g_ptr_array_add(doms, req->domains->pdata[i]);
+	/* The ports libvirt plugged keep their domain forwards across a
+	 * re-apply of their network. */
+	for (guint i = 0; i < req->items->len; i++) {
+		const VwNetwork *n = ((VwApplyItem *)req->items->pdata[i])->network;
+		VwState *p = NULL;
+
+		if (vw_state_load(dir, n->name, &p, NULL)) {
+			recorded_ports(dir, p, n->name, port_docs, port_doms);
+			g_ptr_array_add(prevs, p);
+		}
+	}
+	for (guint i = 0; i < port_doms->len; i++)
+		g_ptr_array_add(doms, port_doms->pdata[i]);
+	phase("others and ports");
 	plan = vw_plan_build(nets, doms, diags);
 	if (!plan)
 		goto out;
+	phase("plan");
 	be = vw_link_backend_netlink(error);
 	if (!be)
 		goto out;
@@ -260,24 +323,69 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 		st->xml = g_strdup(it->xml);
 		g_ptr_array_add(scope, g_strdup_printf("%s:*", id));
 		vw_state_load(dir, n->name, &prev, NULL);
+		if (prev) {
+			for (guint j = 0; j < prev->ports->len; j++) {
+				const VwStatePort *pp = prev->ports->pdata[j];
+
+				vw_state_add_port(st, pp->uuid, pp->domain_uuid, pp->mac);
+			}
+		}
 		/* Links first (the bridge must exist for its sysctls), then
 		 * sysctls, then the firewall in one transaction. */
-		{
+		if (req->links == VW_LINKS_APPLY) {
 			guint before = link_undo->len;
 
 			if (!vw_link_apply(be, plan, id, prev, st, link_undo, error))
 				goto rollback;
 			rep->links = link_undo->len - before;
+		} else if (req->links == VW_LINKS_VERIFY) {
+			/* libvirt made them: what differs from the XML is for
+			 * the user to see, not for virtwire to change. */
+			g_autoptr(GPtrArray) drift = g_ptr_array_new_with_free_func((GDestroyNotify)vw_drift_free);
+
+			if (!vw_verify_links(be, plan, id, drift, error))
+				goto rollback;
+			for (guint j = 0; j < drift->len; j++) {
+				const VwDrift *d = drift->pdata[j];
+
+				/* Sysctls are virtwire's to set (below), and the
+				 * ports' flags come with the guests. */
+				if (g_str_has_prefix(d->object, "net.") || strstr(d->what, "hairpin is") ||
+				    strstr(d->what, "isolated is"))
+					continue;
+				vw_error(diags, n->loc, "libvirt-mismatch",
+					 "libvirt's bridge does not match the network's XML: redefine the network, or let "
+					 "'virtwire verify' show every difference",
+					 "network '%s': %s: %s", n->name, d->object, d->what);
+			}
+			if (vw_diags_count(diags, VW_SEV_ERROR) > errors)
+				goto rollback;
+			for (guint j = 0; prev && j < prev->links->len; j++) {
+				const VwStateLink *l = prev->links->pdata[j];
+
+				vw_state_add_link(st, l->kind, l->object, l->created, l->extra);
+			}
+		} else if (prev) {
+			for (guint j = 0; j < prev->links->len; j++) {
+				const VwStateLink *l = prev->links->pdata[j];
+
+				vw_state_add_link(st, l->kind, l->object, l->created, l->extra);
+			}
 		}
 		if (!apply_sysctls(plan, id, st, undo, &rep->sysctls, error))
 			goto rollback;
 		merge_earlier_sysctls(prev, st, &rep->sysctls);
-		collect_stale_links(prev, st, stale);
+		if (req->links == VW_LINKS_APPLY)
+			collect_stale_links(prev, st, stale);
 		if (prev)
 			g_ptr_array_add(prevs, g_steal_pointer(&prev));
 	}
 
-	if (!reconcile_scope(plan, scope, any_uses_table(other_docs), &res, &err)) {
+	phase("links and sysctls");
+	if (req->skip_firewall) {
+		res = g_new0(VwNftResult, 1);
+		res->drift = g_ptr_array_new_with_free_func((GDestroyNotify)vw_drift_free);
+	} else if (!reconcile_scope(plan, scope, any_uses_table(other_docs), &res, &err)) {
 		if (!g_error_matches(err, VW_ERROR, VW_ERROR_INCOMPATIBLE)) {
 			g_propagate_error(error, g_steal_pointer(&err));
 			goto rollback;
@@ -306,6 +414,7 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 			g_ptr_array_add(rep->changes, g_strdup_printf("%s: %s", d->object, d->what));
 		}
 	}
+	phase("firewall");
 	/* What an earlier apply created and the network no longer has (an
 	 * address taken out of the XML …) goes now. */
 	if (stale->len) {
@@ -322,6 +431,7 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 			goto out;
 		}
 	}
+	phase("state");
 	ok = true;
 	goto out;
 rollback:
@@ -496,4 +606,172 @@ bool vw_engine_teardown(const VwTeardownRequest *req, GPtrArray *reports, GError
 out:
 	vw_state_unlock(lock);
 	return ok;
+}
+
+bool vw_engine_port(const VwPortRequest *req, GError **error)
+{
+	const char *dir = req->state_dir;
+	g_autoptr(VwState) st = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autoptr(VwDiags) diags = vw_diags_new();
+	g_autoptr(VwDoc) netdoc = NULL;
+	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	g_autoptr(GPtrArray) doms = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) nets = g_ptr_array_new();
+	g_autoptr(GPtrArray) scope = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(VwPlan) plan = NULL;
+	g_autoptr(VwNftResult) res = NULL;
+	g_autofree char *path = NULL;
+	g_autofree char *dom_xml = NULL;
+	int lock;
+	bool ok = false;
+
+	lock = vw_state_lock(dir, req->lock_timeout_ms, error);
+	if (lock < 0)
+		return false;
+	if (!vw_state_load(dir, req->network, &st, &err)) {
+		/* Not a network of virtwire's: nothing to do for its ports. */
+		ok = g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND);
+		if (!ok)
+			g_propagate_error(error, g_steal_pointer(&err));
+		goto out;
+	}
+	if (req->add) {
+		dom_xml = vw_state_load_domain(dir, req->domain_uuid, NULL);
+		if (!dom_xml) {
+			/* No record: the domain has no forwards (its prepare
+			 * hook records the ones that have). */
+			ok = true;
+			goto out;
+		}
+		vw_state_add_port(st, req->port_uuid, req->domain_uuid, req->mac);
+	} else {
+		if (!vw_state_find_port(st, req->port_uuid)) {
+			ok = true;
+			goto out;
+		}
+		vw_state_remove_port(st, req->port_uuid);
+	}
+	path = vw_state_xml_path(dir, st->name);
+	if (vw_doc_load_memory(path, st->xml, strlen(st->xml), NULL, diags, &netdoc) != VW_LOAD_OK ||
+	    !netdoc->network) {
+		g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "the record of network '%s' (%s) does not parse", req->network,
+			    path);
+		goto out;
+	}
+	g_ptr_array_add(nets, netdoc->network);
+	/* The plan holds the network with this port only; the reconcile
+	 * touches exactly this port's elements. */
+	if (req->add) {
+		VwState one = *st;
+		g_autoptr(GPtrArray) only = g_ptr_array_new();
+
+		g_ptr_array_add(only, vw_state_find_port(st, req->port_uuid));
+		one.ports = only;
+		recorded_ports(dir, &one, st->name, docs, doms);
+	}
+	plan = vw_plan_build(nets, doms, diags);
+	if (!plan) {
+		g_autofree char *t = vw_diags_format_text(diags);
+
+		g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "%s", g_strchomp(t));
+		goto out;
+	}
+	{
+		g_autofree char *id = vw_plan_network_id(st->name);
+
+		g_ptr_array_add(scope, vw_plan_port_owner(id, req->port_uuid));
+	}
+	if (plan->sets->len && !vw_nft_reconcile(plan, scope, 0, &res, error))
+		goto out;
+	if (!vw_state_save(dir, st, error))
+		goto out;
+	ok = true;
+out:
+	vw_state_unlock(lock);
+	return ok;
+}
+
+bool vw_engine_port_flags(const char *dir, const char *network, const char *tap, GError **error)
+{
+	g_autoptr(VwState) st = NULL;
+	g_autoptr(VwDoc) doc = NULL;
+	g_autoptr(VwDiags) diags = vw_diags_new();
+	g_autoptr(VwLinkBackend) be = NULL;
+	g_autofree char *path = NULL;
+	VwLinkInfo li;
+	VwMode mode;
+	int hairpin, isolated, e;
+
+	if (!vw_state_load(dir, network, &st, NULL))
+		return true;
+	path = vw_state_xml_path(dir, network);
+	if (vw_doc_load_memory(path, st->xml, strlen(st->xml), NULL, diags, &doc) != VW_LOAD_OK || !doc->network)
+		return true;
+	mode = vw_network_effective_mode(doc->network);
+	hairpin = (mode == VW_MODE_NAT || mode == VW_MODE_ROUTE) && vw_network_hairpin(doc->network) ? 1 : -1;
+	isolated = doc->network->port_isolated == VW_TRI_YES ? 1 : -1;
+	if (hairpin < 0 && isolated < 0)
+		return true;
+	be = vw_link_backend_netlink(error);
+	if (!be)
+		return false;
+	if (be->link_get(be->ctx, tap, &li) != 0)
+		return true; /* gone already */
+	if ((hairpin < 0 || li.hairpin == (hairpin > 0)) && (isolated < 0 || li.isolated == (isolated > 0)))
+		return true;
+	e = be->port_flags(be->ctx, tap, hairpin, isolated);
+	if (e) {
+		const char *k = be->last_error ? be->last_error(be->ctx) : NULL;
+
+		g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "cannot set the bridge port flags of %s: %s%s%s%s", tap,
+			    g_strerror(-e), k ? " (" : "", k ? k : "", k ? ")" : "");
+		return false;
+	}
+	return true;
+}
+
+bool vw_engine_reassert(const char *dir, guint lock_timeout_ms, GError **error)
+{
+	g_autoptr(GPtrArray) names = vw_state_list(dir);
+	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	g_autoptr(GPtrArray) states = g_ptr_array_new_with_free_func((GDestroyNotify)vw_state_free);
+	g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) reports = g_ptr_array_new_with_free_func((GDestroyNotify)vw_apply_report_free);
+	g_autoptr(VwDiags) diags = vw_diags_new();
+	VwApplyRequest req = { .state_dir = dir, .lock_timeout_ms = lock_timeout_ms, .links = VW_LINKS_SKIP };
+
+	for (guint i = 0; i < names->len; i++) {
+		VwState *st = NULL;
+		VwDoc *doc = NULL;
+		g_autofree char *path = vw_state_xml_path(dir, names->pdata[i]);
+		VwApplyItem *it;
+
+		if (!vw_state_load(dir, names->pdata[i], &st, NULL))
+			continue;
+		g_ptr_array_add(states, st);
+		if (vw_doc_load_memory(path, st->xml, strlen(st->xml), NULL, diags, &doc) != VW_LOAD_OK ||
+		    !doc->network) {
+			vw_doc_free(doc);
+			continue;
+		}
+		g_ptr_array_add(docs, doc);
+		it = g_new0(VwApplyItem, 1);
+		it->network = doc->network;
+		it->xml = st->xml;
+		it->source = st->source;
+		g_ptr_array_add(items, it);
+	}
+	if (!items->len)
+		return true;
+	req.items = items;
+	if (!vw_engine_apply(&req, reports, diags, error)) {
+		if (error && !*error) {
+			g_autofree char *t = vw_diags_format_text(diags);
+
+			g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "re-asserting the recorded networks failed: %s", t);
+		}
+		return false;
+	}
+	return true;
 }

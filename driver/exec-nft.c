@@ -260,6 +260,10 @@ static bool diff_elems(Diff *df, const VwSet *s, VwKSet *ks, GError **error)
 
 		*key = kkey_of(d);
 		g_hash_table_add(wanted, key);
+		/* Only the scope changes: a port's reconcile leaves its
+		 * network's own elements be. */
+		if (!vw_nft_owner_in_scope(d->owner, df->scope))
+			continue;
 		k = ks ? g_hash_table_lookup(ks->elems, key) : NULL;
 		/* A counter of another owner's forward to the same target is
 		 * shared, not a conflict. */

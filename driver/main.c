@@ -22,6 +22,9 @@ static const Command commands[] = {
 	{ "teardown", vw_cmd_teardown, "remove what virtwire applied for networks" },
 	{ "verify", vw_cmd_verify, "compare the kernel with the networks' XML, report drift" },
 	{ "status", vw_cmd_status, "the networks virtwire manages, with traffic per forward" },
+	{ "hook", vw_cmd_hook, "libvirt's hook entry (libvirt runs it, with the XML on stdin)" },
+	{ "install-hooks", vw_cmd_install_hooks, "install virtwire into libvirt's hook folders" },
+	{ "uninstall-hooks", vw_cmd_uninstall_hooks, "remove virtwire from libvirt's hook folders" },
 };
 
 static void usage(FILE *out)

@@ -792,7 +792,8 @@ static void plan_domain(Planner *pl, const VwNetwork *net, const VwPlanDomain *p
 			const VwInterface *x = dom->interfaces->pdata[j];
 
 			if (g_strcmp0(x->source_network, net->name) == 0 && x->has_mac &&
-			    (!f->has_mac || vw_mac_equal(&f->mac, &x->mac)))
+			    (!f->has_mac || vw_mac_equal(&f->mac, &x->mac)) &&
+			    (!pd->has_mac || vw_mac_equal(&pd->mac, &x->mac)))
 				iface = x;
 		}
 		if (!iface)

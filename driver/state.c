@@ -11,7 +11,7 @@
  *   mode MODE
  *   sysctl PATH OLD NEW revert|keep
  *   link KIND created|found OBJECT [EXTRA]   (OBJECT and EXTRA escaped)
- *   owner TAG
+ *   port UUID DOMAIN-UUID MAC
  *   end
  *
  * Every value is percent-escaped (spaces and '%' at least), so a line splits
@@ -38,6 +38,16 @@ static void sysctl_free(VwStateSysctl *s)
 	g_free(s);
 }
 
+static void port_free(VwStatePort *p)
+{
+	if (!p)
+		return;
+	g_free(p->uuid);
+	g_free(p->domain_uuid);
+	g_free(p->mac);
+	g_free(p);
+}
+
 static void link_free(VwStateLink *l)
 {
 	if (!l)
@@ -55,7 +65,7 @@ VwState *vw_state_new(const char *name)
 	s->name = g_strdup(name);
 	s->sysctls = g_ptr_array_new_with_free_func((GDestroyNotify)sysctl_free);
 	s->links = g_ptr_array_new_with_free_func((GDestroyNotify)link_free);
-	s->owners = g_ptr_array_new_with_free_func(g_free);
+	s->ports = g_ptr_array_new_with_free_func((GDestroyNotify)port_free);
 	return s;
 }
 
@@ -71,7 +81,7 @@ void vw_state_free(VwState *s)
 	g_free(s->mode);
 	g_ptr_array_unref(s->sysctls);
 	g_ptr_array_unref(s->links);
-	g_ptr_array_unref(s->owners);
+	g_ptr_array_unref(s->ports);
 	g_free(s->xml);
 	g_free(s);
 }
@@ -99,6 +109,39 @@ VwStateLink *vw_state_add_link(VwState *s, const char *kind, const char *object,
 	l->extra = g_strdup(extra);
 	g_ptr_array_add(s->links, l);
 	return l;
+}
+
+VwStatePort *vw_state_add_port(VwState *s, const char *uuid, const char *domain_uuid, const char *mac)
+{
+	VwStatePort *p = vw_state_find_port(s, uuid);
+
+	if (!p) {
+		p = g_new0(VwStatePort, 1);
+		g_ptr_array_add(s->ports, p);
+	}
+	g_free(p->uuid);
+	g_free(p->domain_uuid);
+	g_free(p->mac);
+	p->uuid = g_strdup(uuid);
+	p->domain_uuid = g_strdup(domain_uuid);
+	p->mac = g_strdup(mac);
+	return p;
+}
+
+VwStatePort *vw_state_find_port(const VwState *s, const char *uuid)
+{
+	for (guint i = 0; i < s->ports->len; i++)
+		if (g_strcmp0(((VwStatePort *)s->ports->pdata[i])->uuid, uuid) == 0)
+			return s->ports->pdata[i];
+	return NULL;
+}
+
+void vw_state_remove_port(VwState *s, const char *uuid)
+{
+	VwStatePort *p = vw_state_find_port(s, uuid);
+
+	if (p)
+		g_ptr_array_remove(s->ports, p);
 }
 
 const char *vw_state_dir(const char *opt)
@@ -220,6 +263,30 @@ static void fsync_dir(const char *dir)
 	}
 }
 
+/* The record as it would be written, but for its time, is already there:
+ * a hook re-applying an unchanged network spares the disk three fsyncs
+ * (and "applied" keeps saying when the record last changed). */
+static bool unchanged(const char *path, const char *data, const char *xml_path, const char *xml)
+{
+	g_autofree char *old = NULL, *old_xml = NULL;
+	g_auto(GStrv) a = NULL, b = NULL;
+	guint n;
+
+	if (!g_file_get_contents(path, &old, NULL, NULL) || (xml && !g_file_get_contents(xml_path, &old_xml, NULL, NULL)))
+		return false;
+	if (xml && strcmp(xml, old_xml) != 0)
+		return false;
+	a = g_strsplit(old, "\n", -1);
+	b = g_strsplit(data, "\n", -1);
+	n = g_strv_length(a);
+	if (n != g_strv_length(b))
+		return false;
+	for (guint i = 0; i < n; i++)
+		if (strcmp(a[i], b[i]) != 0 && !(g_str_has_prefix(a[i], "applied ") && g_str_has_prefix(b[i], "applied ")))
+			return false;
+	return true;
+}
+
 bool vw_state_save(const char *dir, const VwState *s, GError **error)
 {
 	g_autofree char *path = file_for(dir, s->name, ".state");
@@ -258,14 +325,17 @@ bool vw_state_save(const char *dir, const VwState *s, GError **error)
 		g_string_append_printf(out, "link %s %s %s%s%s\n", k, l->created ? "created" : "found", o, x ? " " : "",
 				       x ? x : "");
 	}
-	for (guint i = 0; i < s->owners->len; i++) {
-		g_autofree char *o = esc(s->owners->pdata[i]);
+	for (guint i = 0; i < s->ports->len; i++) {
+		const VwStatePort *p = s->ports->pdata[i];
+		g_autofree char *u = esc(p->uuid), *d = esc(p->domain_uuid), *m = esc(p->mac);
 
-		g_string_append_printf(out, "owner %s\n", o);
+		g_string_append_printf(out, "port %s %s %s\n", u, d, m);
 	}
 	g_string_append(out, "end\n");
 	len = out->len;
 	data = g_string_free(out, FALSE);
+	if (unchanged(path, data, xml_path, s->xml))
+		return true;
 	/* The XML first: a state file always has its XML beside it. */
 	if (s->xml && !write_atomic(xml_path, s->xml, strlen(s->xml), error))
 		return false;
@@ -333,8 +403,7 @@ bool vw_state_load(const char *dir, const char *name, VwState **ret, GError **er
 			ended = true;
 		} else if (n == 2 && (strcmp(f[0], "network") == 0 || strcmp(f[0], "id") == 0 ||
 				      strcmp(f[0], "applied") == 0 || strcmp(f[0], "source") == 0 ||
-				      strcmp(f[0], "bridge") == 0 || strcmp(f[0], "mode") == 0 ||
-				      strcmp(f[0], "owner") == 0)) {
+				      strcmp(f[0], "bridge") == 0 || strcmp(f[0], "mode") == 0)) {
 			char *v = unesc(f[1]);
 
 			switch (f[0][0]) {
@@ -360,9 +429,6 @@ bool vw_state_load(const char *dir, const char *name, VwState **ret, GError **er
 			case 'm':
 				s->mode = v;
 				break;
-			case 'o':
-				g_ptr_array_add(s->owners, v);
-				break;
 			default:
 				g_free(v);
 			}
@@ -372,6 +438,10 @@ bool vw_state_load(const char *dir, const char *name, VwState **ret, GError **er
 			if (strcmp(f[4], "revert") != 0 && strcmp(f[4], "keep") != 0)
 				return corrupt(error, path, lineno, "sysctl line must end in revert or keep");
 			vw_state_add_sysctl(s, p, o, v, strcmp(f[4], "revert") == 0);
+		} else if (strcmp(f[0], "port") == 0 && n == 4) {
+			g_autofree char *u = unesc(f[1]), *d = unesc(f[2]), *m = unesc(f[3]);
+
+			vw_state_add_port(s, u, d, m);
 		} else if (strcmp(f[0], "link") == 0 && (n == 4 || n == 5)) {
 			g_autofree char *k = unesc(f[1]), *o = unesc(f[3]), *x = n == 5 ? unesc(f[4]) : NULL;
 
@@ -435,4 +505,67 @@ GPtrArray *vw_state_list(const char *dir)
 	}
 	g_ptr_array_sort(names, name_cmp);
 	return names;
+}
+
+static char *domain_file(const char *dir, const char *uuid)
+{
+	g_autofree char *e = g_uri_escape_string(uuid, "-", TRUE);
+
+	return g_strdup_printf("%s/domains/%s.xml", dir, e);
+}
+
+bool vw_state_save_domain(const char *dir, const char *uuid, const char *xml, GError **error)
+{
+	g_autofree char *sub = g_build_filename(dir, "domains", NULL);
+	g_autofree char *path = domain_file(dir, uuid);
+
+	if (!ensure_dir(sub, error))
+		return false;
+	if (!write_atomic(path, xml, strlen(xml), error))
+		return false;
+	fsync_dir(sub);
+	return true;
+}
+
+char *vw_state_load_domain(const char *dir, const char *uuid, GError **error)
+{
+	g_autofree char *path = domain_file(dir, uuid);
+	char *xml = NULL;
+	g_autoptr(GError) err = NULL;
+
+	if (!g_file_get_contents(path, &xml, NULL, &err)) {
+		g_set_error(error, VW_ERROR,
+			    g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? VW_ERROR_NOT_FOUND : VW_ERROR_FAILED,
+			    "domain %s has no record in %s: %s", uuid, dir, err->message);
+		return NULL;
+	}
+	return xml;
+}
+
+bool vw_state_remove_domain(const char *dir, const char *uuid, GError **error)
+{
+	g_autofree char *path = domain_file(dir, uuid);
+
+	if (unlink(path) < 0 && errno != ENOENT) {
+		g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "cannot remove %s: %s", path, g_strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+GPtrArray *vw_state_list_domains(const char *dir)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *sub = g_build_filename(dir, "domains", NULL);
+	g_autoptr(GDir) d = g_dir_open(sub, 0, NULL);
+	const char *f;
+
+	while (d && (f = g_dir_read_name(d))) {
+		if (g_str_has_suffix(f, ".xml")) {
+			g_autofree char *base = g_strndup(f, strlen(f) - 4);
+
+			g_ptr_array_add(out, unesc(base));
+		}
+	}
+	return out;
 }

@@ -20,11 +20,19 @@ typedef struct {
 	const char *source; /* file name or "hook" */
 } VwApplyItem;
 
+typedef enum {
+	VW_LINKS_APPLY,  /* make the links so (standalone, and bridged mode) */
+	VW_LINKS_VERIFY, /* libvirt made them: a difference refuses the apply */
+	VW_LINKS_SKIP,
+} VwLinkMode;
+
 typedef struct {
 	const char *state_dir;
 	GPtrArray *items;   /* VwApplyItem* */
 	GPtrArray *domains; /* VwPlanDomain* (may be NULL) */
 	guint lock_timeout_ms;
+	VwLinkMode links;
+	bool skip_firewall; /* links only (bridged mode's start hook) */
 } VwApplyRequest;
 
 /* What happened to one network. */
@@ -44,6 +52,23 @@ void vw_apply_report_free(VwApplyReport *r);
  * state. Returns false with @error (kernel, lock, state) or with errors in
  * @diags; the kernel is then as before. @reports receives VwApplyReport*. */
 bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *diags, GError **error);
+
+/* A domain's port being plugged into or unplugged from a recorded network
+ * (the network hook's port-created / port-deleted, the domain hooks). */
+typedef struct {
+	const char *state_dir;
+	const char *network;     /* the network's name */
+	const char *port_uuid;
+	const char *domain_uuid;
+	const char *mac;         /* the port's MAC */
+	bool add;
+	guint lock_timeout_ms;
+} VwPortRequest;
+
+/* Adds or removes one port's domain forwards (exactly its elements, in one
+ * transaction), and records the port with its network. A network virtwire
+ * does not manage, or a domain without forwards there, is nothing to do. */
+bool vw_engine_port(const VwPortRequest *req, GError **error);
 
 typedef struct {
 	const char *state_dir;
@@ -81,3 +106,13 @@ void vw_verify_result_free(VwVerifyResult *r);
  * VwVerifyResult* per network into @results. False only when the kernel
  * cannot be reached at all. */
 bool vw_engine_verify(const VwVerifyRequest *req, GPtrArray *results, GError **error);
+
+/* Sets the bridge port flags a network wants (hairpin, isolated) on a
+ * guest's tap, as the domain hooks find it. Nothing for a network virtwire
+ * does not manage. */
+bool vw_engine_port_flags(const char *state_dir, const char *network, const char *tap, GError **error);
+
+/* Re-asserts table inet virtwire for every recorded network (and its
+ * ports' forwards), as the daemon hook does at libvirtd's start and reload.
+ * Links are not touched. */
+bool vw_engine_reassert(const char *state_dir, guint lock_timeout_ms, GError **error);

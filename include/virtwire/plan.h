@@ -174,6 +174,8 @@ typedef struct {
 	const VwDomain *domain;
 	const char *network;
 	const char *port_uuid; /* owner tag; may be NULL (then the domain name) */
+	bool has_mac;          /* only the interface with this MAC (the port's) */
+	VwMac mac;
 } VwPlanDomain;
 
 /*

@@ -31,6 +31,13 @@ typedef struct {
 	char *extra;  /* kind-specific: the uplink's original state … */
 } VwStateLink;
 
+/* A domain's port on the network whose forwards virtwire holds. */
+typedef struct {
+	char *uuid;        /* the networkport's uuid (the forwards' owner tag) */
+	char *domain_uuid; /* its domain, recorded in domains/UUID.xml */
+	char *mac;
+} VwStatePort;
+
 typedef struct {
 	char *name;     /* the libvirt network's name */
 	char *id;       /* its name in nftables objects */
@@ -40,7 +47,7 @@ typedef struct {
 	char *mode;
 	GPtrArray *sysctls; /* VwStateSysctl* */
 	GPtrArray *links;   /* VwStateLink*, in the order applied */
-	GPtrArray *owners;  /* char*: owner tags of domain ports with forwards */
+	GPtrArray *ports;   /* VwStatePort*: domain ports with forwards */
 	char *xml;          /* the network XML as applied (NAME.xml) */
 } VwState;
 
@@ -69,3 +76,15 @@ char *vw_state_xml_path(const char *dir, const char *name);
 VwStateSysctl *vw_state_add_sysctl(VwState *s, const char *path, const char *old_value, const char *new_value,
 				   bool revert);
 VwStateLink *vw_state_add_link(VwState *s, const char *kind, const char *object, bool created, const char *extra);
+VwStatePort *vw_state_add_port(VwState *s, const char *uuid, const char *domain_uuid, const char *mac);
+VwStatePort *vw_state_find_port(const VwState *s, const char *uuid);
+void vw_state_remove_port(VwState *s, const char *uuid);
+
+/* Domains with forwards, recorded by the qemu/lxc hooks (domains/UUID.xml):
+ * their XML is what a port's forwards are planned from. */
+bool vw_state_save_domain(const char *dir, const char *uuid, const char *xml, GError **error);
+/* NULL (and VW_ERROR_NOT_FOUND) when there is no record. */
+char *vw_state_load_domain(const char *dir, const char *uuid, GError **error);
+bool vw_state_remove_domain(const char *dir, const char *uuid, GError **error);
+/* The uuids of every recorded domain. */
+GPtrArray *vw_state_list_domains(const char *dir);
