@@ -24,8 +24,7 @@ void vw_nft_result_free(VwNftResult *r)
 }
 
 
-static void drift(VwNftResult *r, const char *object, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static void drift(VwNftResult *r, const char *object, const char *fmt, ...)
+void vw_drift_add(GPtrArray *out, const char *object, const char *fmt, ...)
 {
 	VwDrift *d = g_new0(VwDrift, 1);
 	va_list ap;
@@ -34,8 +33,10 @@ static void drift(VwNftResult *r, const char *object, const char *fmt, ...)
 	va_start(ap, fmt);
 	d->what = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	g_ptr_array_add(r->drift, d);
+	g_ptr_array_add(out, d);
 }
+
+#define drift(r, ...) vw_drift_add((r)->drift, __VA_ARGS__)
 
 /* An owner is in scope when listed, or when "NET:*" is listed and the owner
  * is NET or one of NET's ports. Skeleton elements (no owner) always are. */
@@ -504,6 +505,8 @@ bool vw_nft_reconcile(const VwPlan *plan, GPtrArray *scope, VwNftFlags flags, Vw
 		return false;
 	}
 	emit(&df);
+	if (!vw_coexist_diff(sock, plan, scope, batch, res->drift, error))
+		return false;
 
 	res->messages = vw_batch_count(batch);
 	if (!(flags & VW_NFT_DRY_RUN) && res->messages > 0 && !vw_batch_send(sock, batch, error))

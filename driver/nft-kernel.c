@@ -301,6 +301,40 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static int ignore_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return MNL_CB_OK;
+}
+
+bool vw_nft_dump_rules(VwNftSock *s, int family, const char *table, const char *chain,
+		       int (*cb)(const struct nlmsghdr *nlh, void *data), void *data, bool *exists, GError **error)
+{
+	g_autoptr(nftnl_rule) r = nftnl_rule_alloc();
+	char buf[8192];
+	struct nlmsghdr *nlh;
+	bool missing;
+
+	g_autoptr(nftnl_chain) c = nftnl_chain_alloc();
+
+	/* A dump of a table that is not there is just empty: ask for the
+	 * chain itself first. */
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, chain);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, (uint16_t)family, NLM_F_ACK, ++s->seq);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	if (!dump(s, nlh, ignore_cb, NULL, &missing, error))
+		return false;
+	*exists = !missing;
+	if (missing)
+		return true;
+
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, (uint16_t)family, NLM_F_DUMP, ++s->seq);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	return dump(s, nlh, cb, data, NULL, error);
+}
+
 bool vw_nft_read(VwNftSock *s, bool no_elems, VwKTable **ret, GError **error)
 {
 	g_autoptr(VwKTable) t = g_new0(VwKTable, 1);
@@ -428,14 +462,17 @@ guint vw_batch_count(const VwBatch *b)
 	return b->count;
 }
 
-static struct nlmsghdr *msg_start(VwBatch *b, uint16_t type, uint16_t flags, char *what)
+static struct nlmsghdr *msg_start_family(VwBatch *b, uint16_t type, uint16_t family, uint16_t flags, char *what)
 {
 	MsgInfo m = { b->seq, what };
-	struct nlmsghdr *nlh;
 
 	g_array_append_val(b->msgs, m);
-	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b->nb), type, NFPROTO_INET, flags | NLM_F_ACK, b->seq++);
-	return nlh;
+	return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b->nb), type, family, flags | NLM_F_ACK, b->seq++);
+}
+
+static struct nlmsghdr *msg_start(VwBatch *b, uint16_t type, uint16_t flags, char *what)
+{
+	return msg_start_family(b, type, NFPROTO_INET, flags, what);
 }
 
 static void add_fault(VwBatch *b);
@@ -534,6 +571,30 @@ void vw_batch_add_rule(VwBatch *b, const char *chain, const VwRule *r)
 					 g_strdup_printf("add rule to chain %s: %s", chain, r->text));
 
 	nftnl_rule_nlmsg_build_payload(nlh, nr);
+	msg_end(b, nlh);
+}
+
+void vw_batch_del_foreign_rule(VwBatch *b, int family, const char *table, const char *chain, guint64 handle,
+			       const char *what)
+{
+	g_autoptr(nftnl_rule) r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh = msg_start_family(b, NFT_MSG_DELRULE, (uint16_t)family, 0,
+						g_strdup_printf("delete virtwire's rule from %s", what));
+
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, handle);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	msg_end(b, nlh);
+}
+
+void vw_batch_insert_foreign_rule(VwBatch *b, struct nftnl_rule *r, const char *what)
+{
+	/* No NLM_F_APPEND and no position: the kernel puts it first. */
+	struct nlmsghdr *nlh = msg_start_family(b, NFT_MSG_NEWRULE, (uint16_t)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY),
+						NLM_F_CREATE, g_strdup_printf("insert virtwire's rule at the top of %s", what));
+
+	nftnl_rule_nlmsg_build_payload(nlh, r);
 	msg_end(b, nlh);
 }
 

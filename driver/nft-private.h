@@ -122,6 +122,25 @@ void vw_batch_elems(VwBatch *b, bool add, const char *set, GPtrArray *elems);
  * fewer), one message the kernel refuses: a test fault point. */
 void vw_batch_set_fault(VwBatch *b, guint after);
 
+/* Every rule of @family @table @chain, in order, to @cb; *@exists is false
+ * when the table or chain is not there. */
+bool vw_nft_dump_rules(VwNftSock *s, int family, const char *table, const char *chain,
+		       int (*cb)(const struct nlmsghdr *nlh, void *data), void *data, bool *exists, GError **error);
+/* Rules in another table (the coexistence rule, see exec-coexist.c). The
+ * inserted rule goes to the head of its chain; @what names the chain. */
+void vw_batch_del_foreign_rule(VwBatch *b, int family, const char *table, const char *chain, guint64 handle,
+			       const char *what);
+void vw_batch_insert_foreign_rule(VwBatch *b, struct nftnl_rule *r, const char *what);
+
 /* Sends the batch; the kernel commits all of it or none. On failure the
  * error names the message that failed and what the kernel said. */
 bool vw_batch_send(VwNftSock *s, VwBatch *b, GError **error);
+
+/* ---- exec-nft.c, exec-coexist.c ---- */
+
+void vw_drift_add(GPtrArray *drift, const char *object, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+/* Brings virtwire's accepts in libvirt's firewall (plan->coexist) in line
+ * for the networks in @scope (all when NULL; @plan NULL: none wanted). */
+bool vw_coexist_diff(VwNftSock *sock, const VwPlan *plan, GPtrArray *scope, VwBatch *b, GPtrArray *drift,
+		     GError **error);

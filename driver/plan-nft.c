@@ -671,6 +671,19 @@ static void plan_network(Planner *pl, const VwNetwork *net)
 			break;
 		}
 	}
+	/* libvirt's own NAT firewall rejects new connections towards the
+	 * bridge: keep one accept for the DNATed ones in front of it. */
+	if (!own && mode == VW_MODE_NAT && (has_family(net, AF_INET) || has_family(net, AF_INET6))) {
+		VwCoexist *cx = g_new0(VwCoexist, 1);
+
+		cx->id = g_strdup(id);
+		cx->bridge = g_strdup(br);
+		cx->v4 = has_family(net, AF_INET);
+		cx->v6 = has_family(net, AF_INET6);
+		cx->text = g_strdup_printf("accept connections DNATed to \"%s\" ahead of libvirt's rejects (%s%s%s)",
+					   br, cx->v4 ? "ip" : "", cx->v4 && cx->v6 ? ", " : "", cx->v6 ? "ip6" : "");
+		g_ptr_array_add(p->coexist, cx);
+	}
 	if (vw_network_localhost(net) && (mode == VW_MODE_NAT || mode == VW_MODE_ROUTE)) {
 		g_autofree char *path = g_strdup_printf("net/ipv4/conf/%s/route_localnet", br);
 

@@ -87,6 +87,14 @@ static void link_op_free(VwLinkOp *o)
 	g_free(o);
 }
 
+static void coexist_free(VwCoexist *c)
+{
+	g_free(c->id);
+	g_free(c->bridge);
+	g_free(c->text);
+	g_free(c);
+}
+
 VwPlan *vw_plan_new(void)
 {
 	VwPlan *p = g_new0(VwPlan, 1);
@@ -96,6 +104,7 @@ VwPlan *vw_plan_new(void)
 	p->chains = g_ptr_array_new_with_free_func((GDestroyNotify)chain_free);
 	p->sysctls = g_ptr_array_new_with_free_func((GDestroyNotify)sysctl_free);
 	p->networks = g_ptr_array_new_with_free_func(g_free);
+	p->coexist = g_ptr_array_new_with_free_func((GDestroyNotify)coexist_free);
 	return p;
 }
 
@@ -108,6 +117,7 @@ void vw_plan_free(VwPlan *p)
 	g_ptr_array_unref(p->chains);
 	g_ptr_array_unref(p->sysctls);
 	g_ptr_array_unref(p->networks);
+	g_ptr_array_unref(p->coexist);
 	g_free(p);
 }
 
@@ -379,6 +389,8 @@ char *vw_plan_format(const VwPlan *p)
 		g_string_append_printf(out, "sysctl %s=%s%s\n", dotted, s->value,
 				       s->revert ? " (restored at teardown)" : "");
 	}
+	for (guint i = 0; i < p->coexist->len; i++)
+		g_string_append_printf(out, "coexist %s\n", ((VwCoexist *)p->coexist->pdata[i])->text);
 	return g_string_free(out, FALSE);
 }
 

@@ -153,12 +153,22 @@ typedef struct {
 	char *text;     /* the printed line */
 } VwLinkOp;
 
+/* An accept virtwire keeps in libvirt's own firewall so that forwards reach
+ * a libvirt-managed NAT network (see docs/libvirt.md). */
+typedef struct {
+	char *id;     /* the network's id */
+	char *bridge;
+	bool v4, v6;  /* the families the network has subnets in */
+	char *text;   /* the printed line */
+} VwCoexist;
+
 typedef struct {
 	GPtrArray *links;   /* VwLinkOp*, in execution order */
 	GPtrArray *sets;    /* VwSet*, in creation order */
 	GPtrArray *chains;  /* VwChain*, in creation order */
 	GPtrArray *sysctls; /* VwSysctl* */
 	GPtrArray *networks; /* char*: names of the networks planned */
+	GPtrArray *coexist; /* VwCoexist* */
 } VwPlan;
 
 VwPlan *vw_plan_new(void);
