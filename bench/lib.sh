@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
+#
+# Shared by the benchmarks. Like tests/netns/lib.sh: every namespace is one
+# the benchmark creates (vwt-bench-<what>-<pid>[-role]), the machine's own
+# namespace is never changed, and namespaces, processes (by PID) and temp
+# files go on exit, failure included.
+
+set -u
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VW_SRC=$(cd "$BENCH_DIR/.." && pwd)
+VW_BIN=${VW_BIN:-$VW_SRC/build/virtwire}
+# Results (hyperfine JSON, summaries): bench/out/ is git-ignored.
+BENCH_OUT=${BENCH_OUT:-$BENCH_DIR/out}
+BENCH_ID="$(basename "$0" .sh)-$$"
+# BENCH_TAG=x: results go to bench/out/NAME-x.* (to keep several binaries' apart).
+BENCH_NAME="$(basename "$0" .sh)${BENCH_TAG:+-$BENCH_TAG}"
+BENCH_TMP=$(mktemp -d "/tmp/vwt-bench-$BENCH_ID.XXXXXX")
+BENCH_NS=()
+BENCH_PIDS=()
+mkdir -p "$BENCH_OUT"
+
+bench_cleanup() {
+	local pid ns
+	for pid in "${BENCH_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${BENCH_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	for ns in "${BENCH_NS[@]}"; do
+		# Anything still running in a namespace of ours is ours.
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -9 "$pid" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -rf "$BENCH_TMP"
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() {
+	echo "$(basename "$0"): $*" >&2
+	exit 1
+}
+
+need_root() {
+	[ "$(id -u)" = 0 ] || die "needs root (network namespaces): run it with sudo"
+}
+
+need_tools() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null || die "$t is not installed"
+	done
+}
+
+need_virtwire() {
+	[ -x "$VW_BIN" ] || die "no virtwire binary at $VW_BIN: build it (meson setup build && ninja -C build) or set VW_BIN"
+}
+
+# bench_ns VAR NAME: a fresh namespace vwt-bench-NAME-PID, lo up, its name in
+# VAR (not printed: a $(...) subshell would not register it for cleanup).
+bench_ns() {
+	local n="vwt-bench-$2-$$"
+	ip netns del "$n" 2>/dev/null
+	ip netns add "$n" || return 1
+	BENCH_NS+=("$n")
+	ip -n "$n" link set lo up
+	printf -v "$1" '%s' "$n"
+}
+
+# in_ns NS COMMAND...: runs a command in the namespace's network stack only
+# (setns, lighter than `ip netns exec`: virtwire, nft and iptables need no
+# more; virtwire's sysctls go through /proc/sys, which follows the netns).
+in_ns() {
+	local n=$1
+	shift
+	nsenter --net="/run/netns/$n" "$@"
+}
+
+# gen ARGS...: bench/gen-network.py.
+gen() {
+	python3 "$BENCH_DIR/gen-network.py" "$@"
+}
+
+# machine: one line describing the machine.
+machine() {
+	local cpu
+	cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+	echo "nproc $(nproc), kernel $(uname -r), CPU ${cpu:-unknown}, $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)"
+}
+
+# hf_summary JSON [INDEX]: "mean ± σ ms (min … max, n runs)" of a hyperfine
+# JSON export.
+hf_summary() {
+	python3 - "$1" "${2:-0}" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]
+sd = r["stddev"] or 0.0
+fmt = "%.1f" if r["mean"] < 10 else "%.0f"
+def ms(x): return fmt % (x * 1e3)
+print("%s ± %s ms (min %s, max %s, %d runs)" % (ms(r["mean"]), ms(sd), ms(r["min"]), ms(r["max"]), len(r["times"])))
+PY
+}
+
+# record KEY VALUE...: one line of the benchmark's summary file.
+record() {
+	local key=$1
+	shift
+	printf '%s\t%s\n' "$key" "$*" | tee -a "$BENCH_SUMMARY"
+}
+
+bench_start() {
+	BENCH_SUMMARY="$BENCH_OUT/$BENCH_NAME.tsv"
+	: >"$BENCH_SUMMARY"
+	record machine "$(machine)"
+	# VW_LABEL says which source VW_BIN was built from, when not this tree.
+	record virtwire "$VW_BIN (${VW_LABEL:-$(cd "$VW_SRC" && git describe --always --dirty 2>/dev/null || echo unknown)})"
+	record date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+}
