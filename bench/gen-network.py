@@ -11,6 +11,7 @@ command per forward (--format iptables).
     gen-network.py -n 10000 --format nft > rules.nft
     gen-network.py -n 1000 --format iptables > rules.sh
     gen-network.py --networks 100 --forwards 10 --out-dir DIR   # M networks side by side
+    gen-network.py -n 3 --hookdata > hook.xml   # as a libvirt network hook reads it on stdin
 
 Forwards (one network): tcp, one host port each from 1024 up. Past the 64,512
 ports of one protocol, the next forwards use udp (--spread udp, default) or
@@ -28,6 +29,7 @@ import argparse
 import ipaddress
 import os
 import sys
+import uuid
 
 FIRST_PORT = 1024
 PORTS_PER_PROTO = 65536 - FIRST_PORT  # 64,512
@@ -72,10 +74,24 @@ def forwards(n, spread, probe):
         yield ("probe", "tcp", listen, port, ipaddress.ip_address(addr), gport)
 
 
-def write_xml(out, name, bridge, subnet, fwds, nat_uplink=None):
+def live_ids(name):
+    """The uuid and bridge MAC libvirt would have put into the live XML
+    (made up, but the same for the same name every time)."""
+    u = uuid.uuid5(uuid.NAMESPACE_URL, "virtwire-bench:" + name)
+    return str(u), "52:54:00:%02x:%02x:%02x" % tuple(u.bytes[:3])
+
+
+def write_xml(out, name, bridge, subnet, fwds, nat_uplink=None, hookdata=False):
     gw = subnet.network_address + 1
-    out.write("<network>\n  <name>%s</name>\n  <forward mode='open'/>\n" % name)
+    if hookdata:
+        out.write("<hookData>\n")
+    out.write("<network>\n  <name>%s</name>\n" % name)
+    if hookdata:
+        out.write("  <uuid>%s</uuid>\n" % live_ids(name)[0])
+    out.write("  <forward mode='open'/>\n")
     out.write("  <bridge name='%s' stp='off' delay='0'/>\n" % bridge)
+    if hookdata:
+        out.write("  <mac address='%s'/>\n" % live_ids(name)[1])
     out.write("  <ip address='%s' prefix='%d'/>\n" % (gw, subnet.prefixlen))
     out.write("  <metadata>\n    <vw:network xmlns:vw=\"urn:virtwire:1\" mode=\"nat\">\n")
     if nat_uplink:
@@ -89,7 +105,9 @@ def write_xml(out, name, bridge, subnet, fwds, nat_uplink=None):
             out.write("".join(buf))
             buf = []
     out.write("".join(buf))
-    out.write("    </vw:network>\n  </metadata>\n</network>\n")
+    out.write("    </vw:network>\n  </metadata>\n</network>")
+    # libvirt's hookData has no newline at the end.
+    out.write("\n</hookData>" if hookdata else "\n")
 
 
 def write_nft(out, fwds, table):
@@ -134,6 +152,11 @@ def main():
     ap.add_argument("--probe", type=parse_probe, help="last forward: tcp PORT=ADDR:GPORT")
     ap.add_argument("--nat-uplink", help="<vw:nat uplink=...> (egress device)")
     ap.add_argument("--format", choices=("xml", "nft", "iptables"), default="xml")
+    ap.add_argument("--hookdata", action="store_true",
+                    help="xml as a libvirt network hook reads it on stdin: <hookData><network>, with the "
+                    "uuid and bridge MAC of a live network, no newline at the end")
+    ap.add_argument("--print-mac", action="store_true",
+                    help="print only the bridge MAC --hookdata puts into the XML (for the bridge fixture)")
     ap.add_argument("--table", default="natbench", help="nft table name for --format nft")
     ap.add_argument("--networks", type=int, metavar="M",
                     help="write M networks side by side instead (needs --out-dir)")
@@ -149,10 +172,13 @@ def main():
     bridge = a.bridge or ("vwb-" + a.name)[:15]
     if len(bridge) > 15:
         ap.error("bridge names have at most 15 characters")
+    if a.print_mac:
+        print(live_ids(a.name)[1])
+        return 0
     out = open(a.output, "w") if a.output else sys.stdout
     fwds = forwards(a.count, a.spread, a.probe)
     if a.format == "xml":
-        write_xml(out, a.name, bridge, SUBNET, fwds, a.nat_uplink)
+        write_xml(out, a.name, bridge, SUBNET, fwds, a.nat_uplink, a.hookdata)
     elif a.format == "nft":
         write_nft(out, fwds, a.table)
     else:
