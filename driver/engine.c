@@ -80,8 +80,8 @@ static void load_others(const char *dir, GHashTable *skip, GPtrArray *docs, GPtr
 /* The recorded ports of @st as planner input: their domains' XML parsed
  * into @docs (which keeps them alive), one VwPlanDomain each. A port whose
  * domain record is gone is left out. */
-static void recorded_ports(const char *dir, const VwState *st, const char *network, GPtrArray *docs,
-			   GPtrArray *doms)
+void vw_engine_recorded_ports(const char *dir, const VwState *st, const char *network, GPtrArray *docs,
+			      GPtrArray *doms)
 {
 	for (guint i = 0; st && i < st->ports->len; i++) {
 		const VwStatePort *p = st->ports->pdata[i];
@@ -178,6 +178,30 @@ static bool reconcile_scope(const VwPlan *plan, GPtrArray *scope, bool others_ne
 	}
 }
 
+/*
+ * True when every network of @items is known to be in the kernel as @plan
+ * has it: the ruleset's generation has not moved since virtwire's own
+ * reconcile made them so (state.h, firewall.gen). @digests gets each one's
+ * digest of @plan, and @ids their ids, for the record after a reconcile.
+ */
+static bool firewall_current(const char *dir, const VwPlan *plan, GPtrArray *items, GPtrArray *ids,
+			     GPtrArray *digests)
+{
+	uint32_t gen;
+	bool current = vw_nft_generation(&gen, NULL);
+
+	for (guint i = 0; i < items->len; i++) {
+		const VwNetwork *n = ((VwApplyItem *)items->pdata[i])->network;
+		char *id = vw_plan_network_id(n->name);
+		char *digest = vw_plan_digest(plan, id);
+
+		current = current && vw_state_gen_current(dir, gen, id, digest);
+		g_ptr_array_add(ids, id);
+		g_ptr_array_add(digests, digest);
+	}
+	return current;
+}
+
 static void undo_sysctls(GPtrArray *undo)
 {
 	for (guint i = undo->len; i-- > 0;) {
@@ -238,6 +262,8 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 	g_autoptr(GPtrArray) prevs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_state_free);
 	g_autoptr(GPtrArray) port_docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
 	g_autoptr(GPtrArray) port_doms = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) digests = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(VwLinkBackend) be = NULL;
 	g_autoptr(VwPlan) plan = NULL;
 	g_autoptr(VwNftResult) res = NULL;
@@ -289,7 +315,7 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 		VwState *p = NULL;
 
 		if (vw_state_load(dir, n->name, &p, NULL)) {
-			recorded_ports(dir, p, n->name, port_docs, port_doms);
+			vw_engine_recorded_ports(dir, p, n->name, port_docs, port_doms);
 			g_ptr_array_add(prevs, p);
 		}
 	}
@@ -382,10 +408,13 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 	}
 
 	phase("links and sysctls");
-	if (req->skip_firewall) {
+	if (req->skip_firewall || firewall_current(dir, plan, req->items, ids, digests)) {
+		/* Nothing can have changed since virtwire made it so. */
 		res = g_new0(VwNftResult, 1);
 		res->drift = g_ptr_array_new_with_free_func((GDestroyNotify)vw_drift_free);
-	} else if (!reconcile_scope(plan, scope, any_uses_table(other_docs), &res, &err)) {
+	} else if (reconcile_scope(plan, scope, any_uses_table(other_docs), &res, &err)) {
+		vw_state_gen_update(dir, res, ids, digests);
+	} else {
 		if (!g_error_matches(err, VW_ERROR, VW_ERROR_INCOMPATIBLE)) {
 			g_propagate_error(error, g_steal_pointer(&err));
 			goto rollback;
@@ -401,6 +430,7 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 			g_ptr_array_add(scope, g_strdup_printf("%s:*", ((VwState *)other_states->pdata[i])->id));
 		if (!vw_nft_reconcile(plan, scope, VW_NFT_REBUILD, &res, error))
 			goto rollback;
+		vw_state_gen_update(dir, res, ids, NULL);
 	}
 	for (guint i = 0; i < reports->len; i++) {
 		VwApplyReport *rep = reports->pdata[i];
@@ -554,6 +584,13 @@ bool vw_engine_teardown(const VwTeardownRequest *req, GPtrArray *reports, GError
 	load_others(dir, going, other_docs, other_states, ignored);
 	if (!reconcile_scope(nothing, scope, any_uses_table(other_docs), &res, error))
 		goto out;
+	{
+		g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+
+		for (guint i = 0; i < scope->len; i++)
+			g_ptr_array_add(ids, g_strndup(scope->pdata[i], strlen(scope->pdata[i]) - 2)); /* "ID:*" */
+		vw_state_gen_update(dir, res, ids, NULL);
+	}
 
 	for (guint i = 0; i < states->len; i++) {
 		const VwState *st = states->pdata[i];
@@ -668,7 +705,7 @@ bool vw_engine_port(const VwPortRequest *req, GError **error)
 
 		g_ptr_array_add(only, vw_state_find_port(st, req->port_uuid));
 		one.ports = only;
-		recorded_ports(dir, &one, st->name, docs, doms);
+		vw_engine_recorded_ports(dir, &one, st->name, docs, doms);
 	}
 	plan = vw_plan_build(nets, doms, diags);
 	if (!plan) {
@@ -681,9 +718,16 @@ bool vw_engine_port(const VwPortRequest *req, GError **error)
 		g_autofree char *id = vw_plan_network_id(st->name);
 
 		g_ptr_array_add(scope, vw_plan_port_owner(id, req->port_uuid));
+		if (plan->sets->len) {
+			g_autoptr(GPtrArray) ids = g_ptr_array_new();
+
+			if (!vw_nft_reconcile(plan, scope, 0, &res, error))
+				goto out;
+			/* The network's part changed with its port. */
+			g_ptr_array_add(ids, id);
+			vw_state_gen_update(dir, res, ids, NULL);
+		}
 	}
-	if (plan->sets->len && !vw_nft_reconcile(plan, scope, 0, &res, error))
-		goto out;
 	if (!vw_state_save(dir, st, error))
 		goto out;
 	ok = true;

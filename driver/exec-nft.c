@@ -486,6 +486,7 @@ bool vw_nft_reconcile(const VwPlan *plan, GPtrArray *scope, VwNftFlags flags, Vw
 	sock = vw_nft_sock_open(error);
 	if (!sock)
 		return false;
+	res->have_gen = vw_nft_sock_generation(sock, &res->gen_before, NULL);
 	if (!vw_nft_read(sock, (flags & VW_NFT_DELETE_TABLE) != 0, &kt, error))
 		return false;
 
@@ -509,8 +510,13 @@ bool vw_nft_reconcile(const VwPlan *plan, GPtrArray *scope, VwNftFlags flags, Vw
 		return false;
 
 	res->messages = vw_batch_count(batch);
-	if (!(flags & VW_NFT_DRY_RUN) && res->messages > 0 && !vw_batch_send(sock, batch, error))
-		return false;
+	if (!(flags & VW_NFT_DRY_RUN) && res->messages > 0) {
+		if (!vw_batch_send(sock, batch, error))
+			return false;
+		res->have_gen = res->have_gen && vw_nft_sock_generation(sock, &res->gen_after, NULL);
+	} else {
+		res->gen_after = res->gen_before;
+	}
 	if (ret)
 		*ret = g_steal_pointer(&res);
 	return true;

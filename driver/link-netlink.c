@@ -21,6 +21,7 @@ typedef struct {
 	/* per request */
 	int err;
 	bool done;
+	bool interrupted; /* the dump was flagged NLM_F_DUMP_INTR */
 	GArray *out;
 	int kind; /* 0 link, 1 addr, 2 route */
 	int ifindex_filter;
@@ -110,12 +111,17 @@ static int talk(Ctx *c, struct nl_msg *msg)
 
 	c->err = 0;
 	c->done = false;
+	c->interrupted = false;
 	c->error[0] = '\0';
 	r = nl_send_auto(c->sk, msg);
 	if (r < 0)
 		return -EIO;
 	while (!c->done) {
 		r = nl_recvmsgs_default(c->sk);
+		/* libnl reads an interrupted dump to its end (so c->done)
+		 * and only then says so. */
+		if (r == -NLE_DUMP_INTR)
+			c->interrupted = true;
 		if (r < 0 && !c->done)
 			return c->err ? c->err : -EIO;
 	}
@@ -149,7 +155,19 @@ static int dump(Ctx *c, int type, int family, int kind, int ifindex, GArray *out
 	c->out = out;
 	c->kind = kind;
 	c->ifindex_filter = ifindex;
-	r = talk(c, msg);
+	/* A dump interrupted by a change (NLM_F_DUMP_INTR: links or addresses
+	 * changed meanwhile, e.g. libvirt starting another network) may lack
+	 * objects or hold stale ones: dump again, from scratch. */
+	for (guint attempt = 0, len0 = out ? out->len : 0; attempt < 100; attempt++) {
+		r = talk(c, msg);
+		if (r < 0 || !c->interrupted)
+			break;
+		if (out)
+			g_array_set_size(out, len0);
+		nlh->nlmsg_seq = NL_AUTO_SEQ; /* a new sequence number */
+		r = -EAGAIN;
+		g_usleep(1000);
+	}
 	c->out = NULL;
 	return r;
 }

@@ -12,6 +12,7 @@
 #include <linux/netlink.h>
 #include <sys/uio.h>
 #include <libnftnl/batch.h>
+#include <libnftnl/gen.h>
 #include <libnftnl/udata.h>
 
 #include "nft-private.h"
@@ -120,7 +121,32 @@ gboolean vw_kelem_equal(gconstpointer a, gconstpointer b)
 
 typedef int (*DumpCb)(const struct nlmsghdr *nlh, void *data);
 
-/* Runs one request and feeds every reply to @cb. ENOENT → *missing. */
+/* A dump the kernel flagged NLM_F_DUMP_INTR: the ruleset changed while it
+ * was being read. The generation is global, so any program's transaction
+ * does it (libvirt's iptables-nft rebuilding its rules, another network's
+ * hook). What was read may be inconsistent: read again. */
+static GQuark dump_interrupted_quark(void)
+{
+	return g_quark_from_static_string("virtwire-nft-dump-interrupted");
+}
+
+#define DUMP_ATTEMPTS 100
+
+/* True when @buf (@n bytes) holds the end of the dump with @seq. */
+static bool dump_ends_in(const char *buf, ssize_t n, uint32_t seq)
+{
+	int len = (int)n;
+
+	for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(h, len);
+	     h = mnl_nlmsg_next(h, &len))
+		if (h->nlmsg_seq == seq && (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR))
+			return true;
+	return false;
+}
+
+/* Runs one request and feeds every reply to @cb. ENOENT → *missing. An
+ * interrupted dump fails with dump_interrupted_quark() once all of it has
+ * been received (the socket stays in step for the next request). */
 static bool dump(VwNftSock *s, struct nlmsghdr *nlh, DumpCb cb, void *data, bool *missing, GError **error)
 {
 	char buf[RECV_BUF_SIZE];
@@ -150,12 +176,39 @@ static bool dump(VwNftSock *s, struct nlmsghdr *nlh, DumpCb cb, void *data, bool
 				*missing = true;
 				return true;
 			}
-			if (errno == EINTR)
-				continue;
+			if (errno == EINTR) {
+				/* mnl_cb_run stopped at the flagged message: the
+				 * rest of this dump, its end included, may still
+				 * be in @buf or yet to come. Receiving again
+				 * without looking would wait forever for a dump
+				 * that has ended. */
+				while (!dump_ends_in(buf, n, seq)) {
+					n = mnl_socket_recvfrom(s->nl, buf, sizeof(buf));
+					if (n < 0 && errno != EINTR) {
+						g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "netlink receive failed: %s",
+							    g_strerror(errno));
+						return false;
+					}
+				}
+				g_set_error(error, dump_interrupted_quark(), 0,
+					    "the ruleset kept changing while virtwire read it (%d attempts)", DUMP_ATTEMPTS);
+				return false;
+			}
 			g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "reading nftables failed: %s", g_strerror(errno));
 			return false;
 		}
 	}
+}
+
+/* Whether to read again after @err (clearing it then), with a short pause
+ * so a burst of changes can pass. */
+static bool read_again(GError **err, guint attempt)
+{
+	if (!g_error_matches(*err, dump_interrupted_quark(), 0) || attempt + 1 >= DUMP_ATTEMPTS)
+		return false;
+	g_clear_error(err);
+	g_usleep(1000 * (attempt < 10 ? 1 : 10));
+	return true;
 }
 
 static int table_cb(const struct nlmsghdr *nlh, void *data)
@@ -306,8 +359,68 @@ static int ignore_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static int gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_gen *g = nftnl_gen_alloc();
+
+	if (nftnl_gen_nlmsg_parse(nlh, g) == 0 && nftnl_gen_is_set(g, NFTNL_GEN_ID)) {
+		*(uint32_t *)data = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
+	}
+	nftnl_gen_free(g);
+	return MNL_CB_OK;
+}
+
+bool vw_nft_sock_generation(VwNftSock *s, uint32_t *gen, GError **error)
+{
+	char buf[256];
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, ++s->seq);
+
+	*gen = 0;
+	return dump(s, nlh, gen_cb, gen, NULL, error);
+}
+
+bool vw_nft_generation(uint32_t *gen, GError **error)
+{
+	g_autoptr(VwNftSock) s = vw_nft_sock_open(error);
+
+	return s && vw_nft_sock_generation(s, gen, error);
+}
+
+static int collect_cb(const struct nlmsghdr *nlh, void *data)
+{
+	g_ptr_array_add(data, g_memdup2(nlh, nlh->nlmsg_len));
+	return MNL_CB_OK;
+}
+
+static bool dump_rules_once(VwNftSock *s, int family, const char *table, const char *chain, GPtrArray *msgs,
+			    bool *exists, GError **error);
+
+/* The rules of a chain to @cb, from one consistent dump: the replies are
+ * kept until the dump completed uninterrupted (read again otherwise), so
+ * @cb sees each rule once. */
 bool vw_nft_dump_rules(VwNftSock *s, int family, const char *table, const char *chain,
 		       int (*cb)(const struct nlmsghdr *nlh, void *data), void *data, bool *exists, GError **error)
+{
+	g_autoptr(GError) err = NULL;
+
+	for (guint attempt = 0;; attempt++) {
+		g_autoptr(GPtrArray) msgs = g_ptr_array_new_with_free_func(g_free);
+
+		if (dump_rules_once(s, family, table, chain, msgs, exists, &err)) {
+			for (guint i = 0; i < msgs->len; i++)
+				if (cb(msgs->pdata[i], data) <= MNL_CB_STOP)
+					break;
+			return true;
+		}
+		if (!read_again(&err, attempt))
+			break;
+	}
+	g_propagate_error(error, g_steal_pointer(&err));
+	return false;
+}
+
+static bool dump_rules_once(VwNftSock *s, int family, const char *table, const char *chain, GPtrArray *msgs,
+			    bool *exists, GError **error)
 {
 	g_autoptr(nftnl_rule) r = nftnl_rule_alloc();
 	char buf[8192];
@@ -332,10 +445,28 @@ bool vw_nft_dump_rules(VwNftSock *s, int family, const char *table, const char *
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, (uint16_t)family, NLM_F_DUMP, ++s->seq);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
-	return dump(s, nlh, cb, data, NULL, error);
+	return dump(s, nlh, collect_cb, msgs, NULL, error);
 }
 
+static bool read_once(VwNftSock *s, bool no_elems, VwKTable **ret, GError **error);
+
+/* The table as the kernel holds it, from dumps none of which was
+ * interrupted by a change (each attempt starts from scratch). */
 bool vw_nft_read(VwNftSock *s, bool no_elems, VwKTable **ret, GError **error)
+{
+	g_autoptr(GError) err = NULL;
+
+	for (guint attempt = 0;; attempt++) {
+		if (read_once(s, no_elems, ret, &err))
+			return true;
+		if (!read_again(&err, attempt))
+			break;
+	}
+	g_propagate_error(error, g_steal_pointer(&err));
+	return false;
+}
+
+static bool read_once(VwNftSock *s, bool no_elems, VwKTable **ret, GError **error)
 {
 	g_autoptr(VwKTable) t = g_new0(VwKTable, 1);
 	char buf[8192];

@@ -122,6 +122,10 @@ void vw_batch_elems(VwBatch *b, bool add, const char *set, GPtrArray *elems);
  * fewer), one message the kernel refuses: a test fault point. */
 void vw_batch_set_fault(VwBatch *b, guint after);
 
+/* The ruleset's generation: the kernel counts every committed batch, in
+ * this network namespace, by anyone. */
+bool vw_nft_sock_generation(VwNftSock *s, uint32_t *gen, GError **error);
+
 /* Every rule of @family @table @chain, in order, to @cb; *@exists is false
  * when the table or chain is not there. */
 bool vw_nft_dump_rules(VwNftSock *s, int family, const char *table, const char *chain,

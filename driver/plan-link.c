@@ -58,8 +58,13 @@ void vw_plan_links(VwPlan *p, const VwNetwork *net, const char *id)
 {
 	const char *br = net->bridge;
 	bool bridged = vw_network_effective_mode(net) == VW_MODE_BRIDGED;
-	/* libvirt's defaults for a bridge it creates: STP on, no delay. */
-	bool stp = net->stp != VW_TRI_NO;
+	/* libvirt's defaults for a bridge it creates: STP on, no delay. In
+	 * bridged mode the bridge is virtwire's, and libvirt refuses stp= and
+	 * delay= in <forward mode='bridge'/>: STP off, as VMware/VirtualBox
+	 * bridging does. With STP on the kernel holds every port, the uplink
+	 * included, in listening and learning for 2 x 2 s (its minimum forward
+	 * delay), so the host would lose its LAN at every start. */
+	bool stp = vw_network_effective_mode(net) == VW_MODE_BRIDGED ? false : net->stp != VW_TRI_NO;
 	unsigned delay = net->has_delay ? net->delay : 0;
 	bool v6 = false;
 	VwLinkOp *o;

@@ -425,3 +425,70 @@ char *vw_plan_port_owner(const char *network, const char *port_uuid)
 {
 	return g_strdup_printf("%s:%s", network, port_uuid);
 }
+
+static bool owned_by(const char *owner, const char *id)
+{
+	size_t n = strlen(id);
+
+	return owner && strncmp(owner, id, n) == 0 && (owner[n] == '\0' || owner[n] == ':');
+}
+
+static void digest_bytes(GChecksum *c, const void *data, gsize len)
+{
+	guint32 l = (guint32)len;
+
+	g_checksum_update(c, (const guchar *)&l, sizeof(l));
+	g_checksum_update(c, data, len);
+}
+
+static void digest_str(GChecksum *c, const char *s)
+{
+	digest_bytes(c, s ? s : "", s ? strlen(s) : 0);
+}
+
+char *vw_plan_digest(const VwPlan *p, const char *id)
+{
+	g_autoptr(GChecksum) c = g_checksum_new(G_CHECKSUM_SHA256);
+
+	for (guint i = 0; i < p->sets->len; i++) {
+		const VwSet *s = p->sets->pdata[i];
+		const char *owner = NULL;
+
+		digest_str(c, s->name);
+		digest_bytes(c, &s->flags, sizeof(s->flags));
+		digest_str(c, s->type_text);
+		for (guint j = 0; j < s->elems->len; j++) {
+			const VwElem *e = s->elems->pdata[j];
+
+			/* An interval's end carries no owner: it is its start's. */
+			if (!(e->flags & NFT_SET_ELEM_INTERVAL_END) || e->owner)
+				owner = e->owner;
+			if (owner && !owned_by(owner, id))
+				continue;
+			digest_str(c, owner);
+			digest_bytes(c, e->key, e->key_len);
+			digest_bytes(c, e->key_end, e->key_end_len);
+			digest_bytes(c, e->data, e->data_len);
+			digest_bytes(c, &e->flags, sizeof(e->flags));
+			digest_bytes(c, &e->verdict, e->has_verdict ? sizeof(e->verdict) : 0);
+			digest_str(c, e->chain);
+		}
+	}
+	for (guint i = 0; i < p->chains->len; i++) {
+		const VwChain *ch = p->chains->pdata[i];
+
+		if (ch->owner && !owned_by(ch->owner, id))
+			continue;
+		digest_str(c, ch->name);
+		digest_str(c, ch->prio_text);
+		for (guint j = 0; j < ch->rules->len; j++)
+			digest_str(c, ((VwRule *)ch->rules->pdata[j])->text);
+	}
+	for (guint i = 0; i < p->coexist->len; i++) {
+		const VwCoexist *x = p->coexist->pdata[i];
+
+		if (strcmp(x->id, id) == 0)
+			digest_str(c, x->text);
+	}
+	return g_strdup(g_checksum_get_string(c));
+}

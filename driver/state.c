@@ -569,3 +569,127 @@ GPtrArray *vw_state_list_domains(const char *dir)
 	}
 	return out;
 }
+
+/* ---------------------------------------------------------------------- */
+/* The firewall's generation record (firewall.gen) */
+
+#define GEN_FILE "firewall.gen"
+#define GEN_MAGIC "virtwire-firewall-gen 1"
+
+typedef struct {
+	char *netns;
+	guint32 gen;
+	GHashTable *nets; /* id → digest */
+} GenRecord;
+
+static void gen_record_free(GenRecord *r)
+{
+	if (!r)
+		return;
+	g_free(r->netns);
+	g_hash_table_unref(r->nets);
+	g_free(r);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GenRecord, gen_record_free)
+
+/* The network namespace this process is in: a generation belongs to one. */
+static char *netns_id(void)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st) != 0)
+		return NULL;
+	return g_strdup_printf("%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
+}
+
+/* The record, if it is there, readable, and of this network namespace. */
+static GenRecord *gen_load(const char *dir, const char *netns)
+{
+	g_autofree char *path = g_build_filename(dir, GEN_FILE, NULL);
+	g_autofree char *data = NULL;
+	g_auto(GStrv) lines = NULL;
+	g_autoptr(GenRecord) r = g_new0(GenRecord, 1);
+	bool have_gen = false;
+	guint64 gen;
+
+	r->nets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	if (!netns || !g_file_get_contents(path, &data, NULL, NULL))
+		return NULL;
+	lines = g_strsplit(data, "\n", -1);
+	if (!lines[0] || strcmp(lines[0], GEN_MAGIC) != 0)
+		return NULL;
+	for (guint i = 1; lines[i]; i++) {
+		g_auto(GStrv) f = g_strsplit(lines[i], " ", 3);
+		guint n = g_strv_length(f);
+
+		if (n == 2 && strcmp(f[0], "netns") == 0)
+			r->netns = g_strdup(f[1]);
+		else if (n == 2 && strcmp(f[0], "gen") == 0 &&
+			 g_ascii_string_to_unsigned(f[1], 10, 0, G_MAXUINT32, &gen, NULL)) {
+			r->gen = (guint32)gen;
+			have_gen = true;
+		}
+		else if (n == 3 && strcmp(f[0], "net") == 0)
+			g_hash_table_replace(r->nets, unesc(f[1]), g_strdup(f[2]));
+	}
+	if (!have_gen || g_strcmp0(r->netns, netns) != 0)
+		return NULL;
+	return g_steal_pointer(&r);
+}
+
+bool vw_state_gen_current(const char *dir, guint32 gen, const char *id, const char *digest)
+{
+	g_autofree char *netns = netns_id();
+	g_autoptr(GenRecord) r = gen_load(dir, netns);
+
+	return r && r->gen == gen && g_strcmp0(g_hash_table_lookup(r->nets, id), digest) == 0;
+}
+
+void vw_state_gen_update(const char *dir, const VwNftResult *res, GPtrArray *ids, GPtrArray *digests)
+{
+	g_autofree char *netns = netns_id();
+	g_autofree char *path = g_build_filename(dir, GEN_FILE, NULL);
+	g_autoptr(GenRecord) r = gen_load(dir, netns);
+	guint32 expected;
+	GString *out;
+	GHashTableIter it;
+	gpointer k, v;
+
+	if (!res->have_gen || !netns) {
+		unlink(path);
+		return;
+	}
+	/* What the record said holds on only if the ruleset was as recorded
+	 * when the reconcile read it, and nobody else committed since. */
+	expected = res->gen_before + (res->gen_after != res->gen_before ? 1 : 0);
+	if (!r || r->gen != res->gen_before || res->gen_after != expected) {
+		gen_record_free(g_steal_pointer(&r));
+		r = g_new0(GenRecord, 1);
+		r->nets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	}
+	if (res->gen_after == expected) {
+		for (guint i = 0; i < ids->len; i++) {
+			if (digests)
+				g_hash_table_replace(r->nets, g_strdup(ids->pdata[i]), g_strdup(digests->pdata[i]));
+			else
+				g_hash_table_remove(r->nets, ids->pdata[i]);
+		}
+	}
+	if (g_hash_table_size(r->nets) == 0) {
+		unlink(path);
+		return;
+	}
+	out = g_string_new(GEN_MAGIC "\n");
+	g_string_append_printf(out, "netns %s\ngen %u\n", netns, res->gen_after);
+	g_hash_table_iter_init(&it, r->nets);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		g_autofree char *e = esc(k);
+
+		g_string_append_printf(out, "net %s %s\n", e, (const char *)v);
+	}
+	/* A cache: when it cannot be written, the next apply reads the
+	 * kernel in full, as without it. */
+	if (!write_atomic(path, out->str, out->len, NULL))
+		unlink(path);
+	g_string_free(out, TRUE);
+}

@@ -210,12 +210,17 @@ void vw_verify_result_free(VwVerifyResult *r)
 }
 
 /* One network: its links and sysctls, then its part of the table (a dry
- * run of apply's reconcile, limited to it). */
-static VwVerifyResult *verify_one(const VwLinkBackend *be, const VwNetwork *net, VwDiags *diags)
+ * run of apply's reconcile, limited to it). The domain forwards of the
+ * ports recorded for it (in @state_dir) are part of what apply makes. */
+static VwVerifyResult *verify_one(const VwLinkBackend *be, const VwNetwork *net, const char *state_dir,
+				  VwDiags *diags)
 {
 	VwVerifyResult *r = g_new0(VwVerifyResult, 1);
 	g_autoptr(GPtrArray) nets = g_ptr_array_new();
 	g_autoptr(GPtrArray) scope = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) port_docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	g_autoptr(GPtrArray) port_doms = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(VwState) st = NULL;
 	g_autofree char *id = vw_plan_network_id(net->name);
 	g_autoptr(VwPlan) plan = NULL;
 	g_autoptr(VwNftResult) res = NULL;
@@ -224,7 +229,9 @@ static VwVerifyResult *verify_one(const VwLinkBackend *be, const VwNetwork *net,
 	r->name = g_strdup(net->name);
 	r->drift = g_ptr_array_new_with_free_func((GDestroyNotify)vw_drift_free);
 	g_ptr_array_add(nets, (gpointer)net);
-	plan = vw_plan_build(nets, NULL, diags);
+	if (state_dir && vw_state_load(state_dir, net->name, &st, NULL))
+		vw_engine_recorded_ports(state_dir, st, net->name, port_docs, port_doms);
+	plan = vw_plan_build(nets, port_doms, diags);
 	if (!plan) {
 		r->error = g_strdup("the network's XML could not be planned");
 		return r;
@@ -259,7 +266,7 @@ bool vw_engine_verify(const VwVerifyRequest *req, GPtrArray *results, GError **e
 		return false;
 	if (req->networks) {
 		for (guint i = 0; i < req->networks->len; i++)
-			g_ptr_array_add(results, verify_one(be, req->networks->pdata[i], diags));
+			g_ptr_array_add(results, verify_one(be, req->networks->pdata[i], req->state_dir, diags));
 		return true;
 	}
 	if (req->all) {
@@ -298,7 +305,7 @@ bool vw_engine_verify(const VwVerifyRequest *req, GPtrArray *results, GError **e
 			continue;
 		}
 		g_ptr_array_add(docs, doc);
-		g_ptr_array_add(results, verify_one(be, doc->network, diags));
+		g_ptr_array_add(results, verify_one(be, doc->network, req->state_dir, diags));
 	}
 	return true;
 }

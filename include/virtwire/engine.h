@@ -12,6 +12,7 @@
 #include <virtwire/diag.h>
 #include <virtwire/exec.h>
 #include <virtwire/model.h>
+#include <virtwire/state.h>
 
 /* One network to apply, with the XML text to record for it. */
 typedef struct {
@@ -106,6 +107,13 @@ void vw_verify_result_free(VwVerifyResult *r);
  * VwVerifyResult* per network into @results. False only when the kernel
  * cannot be reached at all. */
 bool vw_engine_verify(const VwVerifyRequest *req, GPtrArray *results, GError **error);
+
+/* The ports recorded in @st (a network's record, may be NULL) as planner
+ * input: one VwPlanDomain per port into @doms, their domains' documents into
+ * @docs (VwDoc*, which keeps them alive). Ports without a domain record are
+ * left out. */
+void vw_engine_recorded_ports(const char *state_dir, const VwState *st, const char *network, GPtrArray *docs,
+			      GPtrArray *doms);
 
 /* Sets the bridge port flags a network wants (hairpin, isolated) on a
  * guest's tap, as the domain hooks find it. Nothing for a network virtwire

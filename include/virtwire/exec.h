@@ -45,6 +45,10 @@ typedef struct {
 	GPtrArray *drift;   /* VwDrift*: every difference found */
 	guint messages;     /* netlink messages sent (0: nothing changed) */
 	guint elements_added, elements_deleted;
+	/* The ruleset's generation when the reconcile read the kernel and
+	 * when it was done (equal when nothing was sent). */
+	bool have_gen;
+	uint32_t gen_before, gen_after;
 } VwNftResult;
 
 void vw_nft_result_free(VwNftResult *r);
@@ -63,6 +67,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwNftResult, vw_nft_result_free)
 bool vw_nft_reconcile(const VwPlan *plan, GPtrArray *scope, VwNftFlags flags, VwNftResult **ret, GError **error);
 
 bool vw_nft_table_exists(bool *ret, GError **error);
+
+/* After a reconcile (@res) of the networks @ids: their @digests
+ * (vw_plan_digest) are recorded at its new generation (NULL: forgotten); the
+ * other networks' stay only if the record was right before it and nobody
+ * else committed meanwhile. See vw_state_gen_current. */
+void vw_state_gen_update(const char *dir, const VwNftResult *res, GPtrArray *ids, GPtrArray *digests);
+
+/* The generation of the network namespace's ruleset: it changes with every
+ * batch anyone commits (see vw_state_gen_current). */
+bool vw_nft_generation(uint32_t *gen, GError **error);
 
 /* A counted forward target (sets fwd4count, fwd6count). */
 typedef struct {

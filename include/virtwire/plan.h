@@ -217,5 +217,10 @@ char *vw_plan_format_table(const VwPlan *p);
  * identifier, else a short hash. */
 char *vw_plan_network_id(const char *name);
 
+/* A digest of network @id's part of the firewall in @plan: the shared
+ * skeleton, its chains, its elements (its ports' included) and its accepts
+ * in libvirt's firewall. The same whether @plan holds other networks too. */
+char *vw_plan_digest(const VwPlan *p, const char *id);
+
 /* Owner tags: the network's name, or "NETWORK:PORT-UUID" for a domain's port. */
 char *vw_plan_port_owner(const char *network, const char *port_uuid);

@@ -88,3 +88,15 @@ char *vw_state_load_domain(const char *dir, const char *uuid, GError **error);
 bool vw_state_remove_domain(const char *dir, const char *uuid, GError **error);
 /* The uuids of every recorded domain. */
 GPtrArray *vw_state_list_domains(const char *dir);
+
+/*
+ * The firewall's generation record (DIR/firewall.gen): the kernel counts
+ * every batch committed to a network namespace's ruleset, by anyone. When
+ * virtwire's own reconcile was the only commit since the record was last
+ * right, the networks it reconciled are known to match their plans at the
+ * new generation; while the generation stays, they still do, and a repeat
+ * apply (a hook at every libvirt start) need not read the table back.
+ * vw_state_gen_current: network @id matched a plan of @digest at @gen.
+ * (vw_state_gen_update, in exec.h, keeps it.)
+ */
+bool vw_state_gen_current(const char *dir, guint32 gen, const char *id, const char *digest);

@@ -179,7 +179,7 @@ static void test_modes(void)
 				"<metadata><vw:network xmlns:vw='urn:virtwire:1' mode='route'/></metadata></network>",
 				NULL };
 	const char *internal[] = { "<network><name>in</name><forward mode='open'/><bridge name='vw-in'/>"
-				   "<metadata><vw:network xmlns:vw='urn:virtwire:1' mode='internal'/></metadata>"
+				   "<ip address='10.2.0.1' prefix='24'/><metadata><vw:network xmlns:vw='urn:virtwire:1' mode='internal'/></metadata>"
 				   "</network>",
 				   NULL };
 	const char *bridged[] = { "<network><name>lan</name><forward mode='bridge'/><bridge name='vw-lan'/>"
@@ -209,6 +209,61 @@ static void test_modes(void)
 	g_assert_cmpuint(f.plan->chains->len, ==, 0);
 	g_assert_cmpstr(vw_plan_format_table(f.plan), ==, "");
 	fixture_clear(&f);
+}
+
+#define OTHER_NET(meta)                                                                                           \
+	"<network><name>other</name><forward mode='open'/><bridge name='vw-other'/>"                              \
+	"<ip address='10.9.0.1' prefix='24'/>"                                                                    \
+	"<metadata><vw:network xmlns:vw='urn:virtwire:1' mode='nat'>" meta "</vw:network></metadata></network>"
+
+static char *digest_of(const char *const *xmls, const char *id)
+{
+	Fixture f = { 0 };
+	char *d;
+
+	plan_of(&f, xmls);
+	d = vw_plan_digest(f.plan, id);
+	fixture_clear(&f);
+	return d;
+}
+
+/* A network's digest depends on its own part of the plan only: the same
+ * planned alone or beside others, and it changes with its own forwards. */
+static void test_digest(void)
+{
+	const char *web_fwd = "<vw:forward name='r' proto='tcp' host-port='7000-7002' guest-address='192.168.150.10'>"
+			      "<vw:source address='203.0.113.0/28'/></vw:forward>";
+	const char *other_fwd = "<vw:forward name='o' proto='udp' host-port='6000-6005' guest-address='10.9.0.5'>"
+				"<vw:source address='198.51.100.0/24'/></vw:forward>";
+	const char *other_fwd2 = "<vw:forward name='p' proto='tcp' host-port='6100' guest-address='10.9.0.6'/>";
+	g_autofree char *web_meta = g_strdup(web_fwd);
+	g_autofree char *web_xml = g_strdup_printf(NAT_NET("%s"), web_meta);
+	g_autofree char *web2_xml = g_strdup_printf(NAT_NET("%s<vw:forward name='s' proto='tcp' host-port='2222' "
+							    "guest-address='192.168.150.10' guest-port='22'/>"),
+						    web_meta);
+	g_autofree char *other_xml = g_strdup_printf(OTHER_NET("%s"), other_fwd);
+	g_autofree char *other2_xml = g_strdup_printf(OTHER_NET("%s%s"), other_fwd, other_fwd2);
+	const char *web_alone[] = { web_xml, NULL };
+	const char *other_alone[] = { other_xml, NULL };
+	const char *both[] = { web_xml, other_xml, NULL };
+	const char *both_other2[] = { web_xml, other2_xml, NULL };
+	const char *both_web2[] = { web2_xml, other_xml, NULL };
+	g_autofree char *w = digest_of(web_alone, "web");
+	g_autofree char *o = digest_of(other_alone, "other");
+	g_autofree char *wb = digest_of(both, "web");
+	g_autofree char *ob = digest_of(both, "other");
+	g_autofree char *wb2 = digest_of(both_other2, "web");
+	g_autofree char *ob2 = digest_of(both_other2, "other");
+	g_autofree char *w2 = digest_of(both_web2, "web");
+
+	g_assert_cmpstr(w, ==, wb);
+	g_assert_cmpstr(o, ==, ob);
+	/* Another network's change leaves this one's digest. */
+	g_assert_cmpstr(wb, ==, wb2);
+	g_assert_cmpstr(ob, !=, ob2);
+	/* A forward more changes it. */
+	g_assert_cmpstr(w, !=, w2);
+	g_assert_cmpstr(w, !=, o);
 }
 
 static void test_collision_between_plans(void)
@@ -448,6 +503,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/plan/subnet-interval", test_subnet_interval);
 	g_test_add_func("/plan/modes", test_modes);
 	g_test_add_func("/plan/collision", test_collision_between_plans);
+	g_test_add_func("/plan/digest", test_digest);
 	g_test_add_func("/plan/element-cap", test_element_cap);
 	g_test_add_func("/plan/format-wrapping", test_format_wrapping);
 	g_test_add_func("/plan/network-id", test_network_id);
