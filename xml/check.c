@@ -212,16 +212,29 @@ static void check_modes(const VwNetwork *net, VwDiags *d)
 		  net->name, vw_mode_to_string(eff));
 
 	if (net->forward == VW_FWD_OPEN && vw->mode != VW_MODE_UNSET) {
-		if (vw->mode == VW_MODE_INTERNAL && net->ips->len)
-			W(d, ((VwIp *)net->ips->pdata[0])->loc, "internal-ip",
-			  "drop <ip> (guests of an internal network talk only to each other), or use mode='host-only'",
-			  "network '%s': in mode='internal' guests cannot reach the host, so this address and its "
-			  "DHCP serve nobody",
-			  net->name);
-		else if (vw->mode != VW_MODE_INTERNAL && vw->mode != VW_MODE_BRIDGED && net->ips->len == 0)
+		if (net->ips->len == 0 && vw->mode == VW_MODE_INTERNAL)
+			E(d, vw->loc, "missing-ip",
+			  "add <ip address='192.168.100.1' prefix='24'/> (no <dhcp>): libvirt needs it for "
+			  "<forward mode='open'/>, and in mode='internal' virtwire keeps the guests away from it",
+			  "network '%s': libvirt refuses <forward mode='open'/> without an <ip>", net->name);
+		else if (net->ips->len == 0 && vw->mode != VW_MODE_BRIDGED)
 			E(d, vw->loc, "missing-ip", "add <ip address='192.168.100.1' prefix='24'>…</ip>",
 			  "network '%s': mode='%s' needs at least one <ip> (the host's address on the network)",
 			  net->name, vw_mode_to_string(vw->mode));
+		for (guint i = 0; vw->mode == VW_MODE_INTERNAL && i < net->ips->len; i++) {
+			const VwIp *ip = net->ips->pdata[i];
+
+			if (ip->has_dhcp)
+				W(d,
+				  ip->ranges->len ? ((VwDhcpRange *)ip->ranges->pdata[0])->loc
+				  : ip->hosts->len ? ((VwDhcpHost *)ip->hosts->pdata[0])->loc
+						   : ip->loc,
+				  "internal-dhcp",
+				  "drop <dhcp> and give the guests static addresses, or use mode='host-only'",
+				  "network '%s': in mode='internal' guests cannot reach the host, so its DHCP serves "
+				  "nobody",
+				  net->name);
+		}
 	}
 }
 

@@ -8,10 +8,10 @@
 #    │
 #   host wan0 203.0.113.1
 #     vw-ho  192.168.160.1/24   host-only   ho1 .10, ho2 .11
-#     vw-in  10.99.0.254/24 *   internal    in1 10.99.0.1, in2 10.99.0.2
+#     vw-in  10.99.0.254/24     internal    in1 10.99.0.1, in2 10.99.0.2
 #     vw-rt  192.168.170.1/24 2001:db8:170::1/64   route   rt1 .10 / ::10
-#   * a host address the internal network's XML does not give, to prove
-#     the host stays out of reach even so.
+#   The internal network has the host address libvirt needs for
+#   <forward mode='open'/>: the guests must not reach it all the same.
 . "$(dirname "$0")/lib.sh"
 need_root
 
@@ -42,6 +42,7 @@ cat >"$VWT_TMP/in.xml" <<'XML'
   <name>in</name>
   <forward mode='open'/>
   <bridge name='vw-in'/>
+  <ip address='10.99.0.254' prefix='24'/>
   <metadata><vw:network xmlns:vw="urn:virtwire:1" mode="internal"/></metadata>
 </network>
 XML

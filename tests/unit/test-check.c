@@ -27,6 +27,7 @@
 #define WEB2 "52:54:00:aa:bb:20"
 
 /* 192.168.150.0/24 with DHCP and a reservation for WEB (and WEB2). */
+#define IP10 "  <ip address='10.0.0.1' prefix='24'/>\n"
 #define IP150                                                                                                     \
 	"  <ip address='192.168.150.1' prefix='24'>\n"                                                            \
 	"    <dhcp>\n"                                                                                            \
@@ -165,7 +166,7 @@ static const RuleCase cases[] = {
 	  { NET("h", OPEN, "vw-h", IP150, VW("host-only", FWD("host-port='22' guest-mac='" WEB "'"))) },
 	  "forwards-mode", 0, "<vw:forward" },
 	{ "mode/forwards-on-internal",
-	  { NET("i", OPEN, "vw-i", "", VW("internal", FWD("host-port='22' guest-address='10.0.0.5'"))) },
+	  { NET("i", OPEN, "vw-i", IP10, VW("internal", FWD("host-port='22' guest-address='10.0.0.5'"))) },
 	  "forwards-mode", 0, "<vw:forward" },
 	{ "mode/route-forwards/good",
 	  { NET("r", OPEN, "vw-r", IP150, VW("route", FWD("host-port='22' guest-mac='" WEB "'"))) } },
@@ -178,13 +179,15 @@ static const RuleCase cases[] = {
 	  "<vw:hairpin", VW_SEV_WARNING },
 	{ "mode/hairpin/good", { NAT("      <vw:hairpin enabled='no'/>\n") } },
 	{ "mode/localhost-no-effect",
-	  { NET("i", OPEN, "vw-i", "", VW("internal", "      <vw:localhost enabled='yes'/>\n")) }, "no-effect", 0,
+	  { NET("i", OPEN, "vw-i", IP10, VW("internal", "      <vw:localhost enabled='yes'/>\n")) }, "no-effect", 0,
 	  "<vw:localhost", VW_SEV_WARNING },
 	{ "mode/localhost-off/good",
-	  { NET("i", OPEN, "vw-i", "", VW("internal", "      <vw:localhost enabled='no'/>\n")) } },
-	{ "mode/internal-with-ip", { NET("i", OPEN, "vw-i", IP150, VW("internal", "")) }, "internal-ip", 0, "<ip ",
+	  { NET("i", OPEN, "vw-i", IP10, VW("internal", "      <vw:localhost enabled='no'/>\n")) } },
+	{ "mode/internal-dhcp", { NET("i", OPEN, "vw-i", IP150, VW("internal", "")) }, "internal-dhcp", 0, "<range ",
 	  VW_SEV_WARNING },
-	{ "mode/internal/good", { NET("i", OPEN, "vw-i", "", VW("internal", "")) } },
+	{ "mode/internal-without-ip", { NET("i", OPEN, "vw-i", "", VW("internal", "")) }, "missing-ip", 0,
+	  "<vw:network" },
+	{ "mode/internal/good", { NET("i", OPEN, "vw-i", IP10, VW("internal", "")) } },
 	{ "mode/nat-without-ip", { NET("n", OPEN, "vw-n", "", VW("nat", "")) }, "missing-ip", 0, "<vw:network" },
 	{ "mode/host-only-without-ip", { NET("h", OPEN, "vw-h", "", VW("host-only", "")) }, "missing-ip", 0,
 	  "<vw:network" },
