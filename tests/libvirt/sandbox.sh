@@ -30,6 +30,8 @@
 #   vw_qemu_guest NAME NET MAC             define + start a diskless TCG guest.
 #   vw_wan_add NAME WAN4/PFX WAN6/PFX [SB4/PFX [SB6/PFX]]
 #                          "outside" netns vwt-NAME, veth-linked to the sandbox.
+#   vw_ns_add NAME         an empty extra netns vwt-NAME (lo up), deleted with
+#                          the sandbox, its processes killed (like a wan's).
 #   vw_cleanup_add CMD...  run CMD (eval'd) at exit, before the sandbox stops.
 #   vw_time_ms VAR CMD...  run CMD, store its wall time in ms in VAR.
 #   vw_sb_log_tail [N]     last N lines of libvirtd's log (for failures).
@@ -69,6 +71,8 @@
 #   VW_SB_START_TIMEOUT seconds for libvirtd to answer (default 30)
 #   VW_LXC_INIT=sleep   plain /bin/sleep init for vw_lxc_guest (slow destroy)
 #   VW_LXC_NOWAIT=1     vw_*_guest do not wait for the bridge port to forward
+#   VW_GUEST_METADATA=XML  vw_*_guest put XML (e.g. a <vw:domain …>) into the
+#                       domain's <metadata>; empty (default): no <metadata>
 #
 # Traps: vw_sandbox_start sets EXIT (chaining an existing EXIT trap) and makes
 # HUP/INT/TERM exit through it. bash runs traps only after the current
@@ -472,7 +476,10 @@ vw_sandbox_start() {
     VW_SB_PID=""
     VW_SB_HOLDER_PID=""
     VW_SB_OWNER=$BASHPID
-    VW_SB_OWNER_START=$(_vw_pid_start "$BASHPID")
+    # Not "$BASHPID" inside the $(...): there it is the command
+    # substitution's own subshell, and the reaper would then find every live
+    # owner's start time different and tear its sandbox down.
+    VW_SB_OWNER_START=$(_vw_pid_start "$VW_SB_OWNER")
     VW_SB_NETNS_ID=""
     VW_SB_STATE=running
     export VW_SB_NAME VW_SB_DIR VW_SB_CGNAME VW_SB_HOOKS VW_SB_SOCK VW_SB_LOG VW_SB_STATE
@@ -717,6 +724,12 @@ _vw_wait_forwarding() {
         _vw_die "bridge port $dev of $dom not forwarding after 10 s"
 }
 
+# The <metadata> element of a guest's XML from VW_GUEST_METADATA (or nothing).
+_vw_guest_metadata() {
+    [[ -n "${VW_GUEST_METADATA:-}" ]] || return 0
+    printf '<metadata>%s</metadata>' "$VW_GUEST_METADATA"
+}
+
 # vw_lxc_guest NAME NETWORK MAC IP/PREFIX [GATEWAY|-]
 # Defines and starts a container on the host filesystem (as seen in the
 # sandbox) with one NIC on NETWORK; libvirt sets its IP and route itself.
@@ -740,6 +753,7 @@ vw_lxc_guest() {
     cat >"$VW_SB_DIR/xml/$name.xml" <<EOF
 <domain type='lxc'>
   <name>$name</name>
+  $(_vw_guest_metadata)
   <memory unit='MiB'>64</memory>
   <vcpu>1</vcpu>
   <os>
@@ -773,14 +787,33 @@ EOF
     export VW_LXC_START_MS VW_LXC_READY_MS
 }
 
-# vw_lxc_exec NAME CMD... : CMD runs in all of the guest's namespaces.
-# virsh only reports success/failure (exit 0/1), not CMD's exit code.
+# The container's init, as a host PID: the only child of its libvirt_lxc
+# controller, whose PID is the domain's id.
+_vw_lxc_init() {
+    local ctl pid
+    ctl=$(vw_virsh_lxc domid "$1" 2>/dev/null) || return 1
+    [[ "$ctl" =~ ^[0-9]+$ ]] || return 1
+    for pid in $(ps -o pid= --ppid "$ctl" 2>/dev/null); do
+        echo "$pid"
+        return 0
+    done
+    return 1
+}
+
+# vw_lxc_exec NAME CMD... : CMD runs in the guest's namespaces (mount, UTS,
+# IPC, network, PID), with CMD's exit status. Not "virsh lxc-enter-namespace":
+# libvirt 9.0 sometimes never learns a container's init PID (its init event
+# from libvirt_lxc gets lost; seen for ~1 guest in 10), and then refuses with
+# "Init pid is not yet available" for as long as the guest runs. nsenter goes
+# by the init process itself. CMD dies with the guest (it is in the guest's
+# PID namespace).
 vw_lxc_exec() {
-    local name=$1 cmd=$2
+    local name=$1 cmd=$2 init
     shift 2
-    # virsh execs CMD without a PATH search; the guest shares our filesystem.
+    # The guest shares our filesystem; resolve CMD here, as before.
     [[ "$cmd" == */* ]] || cmd=$(command -v "$cmd") || _vw_die "no such command: $cmd" || return
-    vw_virsh_lxc lxc-enter-namespace "$name" --noseclabel -- "$cmd" "$@"
+    init=$(_vw_lxc_init "$name") || _vw_die "guest $name: no init process found" || return
+    nsenter -t "$init" -m -u -i -n -p -- "$cmd" "$@"
 }
 
 # vw_qemu_guest NAME NETWORK MAC : diskless TCG guest that network-boots
@@ -791,6 +824,7 @@ vw_qemu_guest() {
     cat >"$VW_SB_DIR/xml/$name.xml" <<EOF
 <domain type='qemu'>
   <name>$name</name>
+  $(_vw_guest_metadata)
   <memory unit='MiB'>96</memory>
   <vcpu>1</vcpu>
   <os>
@@ -885,4 +919,17 @@ vw_wan_add() {
     if [[ -z "$(ip -n "$VW_SB_NS" -6 route show default)" ]]; then
         ip -n "$VW_SB_NS" -6 route add default via "${w6%/*}" dev "$dev" || return
     fi
+}
+
+# vw_ns_add NAME: an extra, empty netns vwt-NAME (lo up) for the test to wire
+# up as it likes (a LAN behind a bridged uplink, a second outside); like a
+# wan it is deleted, and its processes killed, when the sandbox stops.
+vw_ns_add() {
+    local name=$1 ns="vwt-$1"
+    [[ "$name" =~ ^[A-Za-z0-9_-]{1,11}$ ]] || _vw_die "netns name must match [A-Za-z0-9_-]{1,11}" || return
+    [[ -n "${VW_SB_NS:-}" ]] || _vw_die "sandbox not started" || return
+    ip netns add "$ns" || return
+    VW_SB_WANS="$VW_SB_WANS $ns"
+    _vw_sb_save_state || return
+    ip -n "$ns" link set lo up
 }

@@ -1,0 +1,249 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# tests/libvirt/resilience.sh - virtwire across libvirtd's life: a restart
+# with guests running (every forward still works, nothing duplicated in
+# table inet virtwire or in libvirt's iptables), the table deleted by hand
+# and brought back by a SIGHUP (the daemon hook re-asserts it), and 50
+# start/stop cycles of a network with a guest (nothing left, no growth of the
+# state directory, no leftover processes).
+#
+#                      netns vwt-rswPID ("wan")  203.0.113.2/24
+#                                 │ veth
+#   ┌─ netns vwt-resPID (sandbox: libvirtd, dnsmasq, virtwire hooks) ───────┐
+#   │ wan-rswPID 203.0.113.1/24                                             │
+#   │ vwt-rnat 10.79.1.1/24 virtwire nat  r1 .10 (network fwd 2301 -> 22)   │
+#   │                                     r2 .11 (its own fwd 10070 -> 80)  │
+#   │ vwt-rlv  10.79.2.1/24 libvirt's own nat                               │
+#   │                                     r3 .10 (network fwd 2302 -> 22,   │
+#   │                                     needs the coexistence accept)     │
+#   │ vwt-rcyc 10.79.9.1/24 virtwire nat  rc .10 (fwd 2309, its own 10090): │
+#   │                                     started and stopped 50 times      │
+#   └───────────────────────────────────────────────────────────────────────┘
+#
+# The forward into libvirt's own nat network (r3, 2302) works through
+# virtwire's coexistence rule (an accept for DNATed connections at the top
+# of FORWARD in ip filter), which must survive libvirt's rebuilds.
+#
+# Exit: 0 pass, 1 fail, 77 skip. TAP on stdout.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/libvirt/lib.sh
+source "$HERE/lib.sh"
+vwt_require
+: "${VWT_CYCLES:=50}"
+
+T0=$(_vw_now_ms)
+vwt_sandbox "res$$"
+WAN="rsw$$"
+W=vwt-$WAN
+HOST=203.0.113.1
+vw_wan_add "$WAN" 203.0.113.2/24 2001:db8:113::2/64 "$HOST/24" || bail "wan namespace"
+x=$VWT_TMP
+
+cat >"$x/rnat.xml" <<'EOF'
+<network>
+  <name>rnat</name>
+  <forward mode='open'/>
+  <bridge name='vwt-rnat' stp='off'/>
+  <ip address='10.79.1.1' prefix='24'>
+    <dhcp>
+      <range start='10.79.1.100' end='10.79.1.200'/>
+      <host mac='52:54:00:79:01:10' ip='10.79.1.10'/>
+      <host mac='52:54:00:79:01:11' ip='10.79.1.11'/>
+    </dhcp>
+  </ip>
+  <metadata>
+    <vw:network xmlns:vw="urn:virtwire:1" mode="nat">
+      <vw:forward name="r1-ssh" proto="tcp" host-port="2301" guest-mac="52:54:00:79:01:10" guest-port="22"/>
+      <vw:domain-forwards allow="yes" host-ports="10000-10099"/>
+    </vw:network>
+  </metadata>
+</network>
+EOF
+cat >"$x/rlv.xml" <<'EOF'
+<network>
+  <name>rlv</name>
+  <forward mode='nat'/>
+  <bridge name='vwt-rlv' stp='off'/>
+  <ip address='10.79.2.1' prefix='24'>
+    <dhcp>
+      <range start='10.79.2.100' end='10.79.2.200'/>
+      <host mac='52:54:00:79:02:10' ip='10.79.2.10'/>
+    </dhcp>
+  </ip>
+  <metadata>
+    <vw:network xmlns:vw="urn:virtwire:1">
+      <vw:forward name="r3-ssh" proto="tcp" host-port="2302" guest-mac="52:54:00:79:02:10" guest-port="22"/>
+    </vw:network>
+  </metadata>
+</network>
+EOF
+cat >"$x/rcyc.xml" <<'EOF'
+<network>
+  <name>rcyc</name>
+  <forward mode='open'/>
+  <bridge name='vwt-rcyc' stp='off'/>
+  <ip address='10.79.9.1' prefix='24'>
+    <dhcp>
+      <range start='10.79.9.100' end='10.79.9.200'/>
+      <host mac='52:54:00:79:09:10' ip='10.79.9.10'/>
+    </dhcp>
+  </ip>
+  <metadata>
+    <vw:network xmlns:vw="urn:virtwire:1" mode="nat">
+      <vw:forward name="rc-ssh" proto="tcp" host-port="2309" guest-mac="52:54:00:79:09:10" guest-port="22"/>
+      <vw:domain-forwards allow="yes" host-ports="10000-10099"/>
+    </vw:network>
+  </metadata>
+</network>
+EOF
+dom_fwd() { # NETWORK HOST-PORT GUEST-PORT
+	printf '<vw:domain xmlns:vw="urn:virtwire:1"><vw:forward network="%s" proto="tcp" host-port="%s" guest-port="%s"/></vw:domain>' "$@"
+}
+
+for n in rnat rlv; do vwt_define_start "$x/$n.xml" || bail "net-start $n"; done
+vwt_lxc_guest r1 rnat 52:54:00:79:01:10 10.79.1.10/24 10.79.1.1 >/dev/null || bail "guest r1"
+VW_GUEST_METADATA=$(dom_fwd rnat 10070 80) vwt_lxc_guest r2 rnat 52:54:00:79:01:11 10.79.1.11/24 10.79.1.1 >/dev/null ||
+	bail "guest r2"
+vwt_lxc_guest r3 rlv 52:54:00:79:02:10 10.79.2.10/24 10.79.2.1 >/dev/null || bail "guest r3"
+vwt_serve r1 22 && vwt_serve r2 80 && vwt_serve r3 22 || bail "servers in r1, r2, r3"
+ok "networks rnat (virtwire nat) and rlv (libvirt nat), guests r1, r2, r3 with their servers"
+
+# forwards_work WHEN: every forward answers, from the wan and by hairpin.
+forwards_work() {
+	reach "$1: wan -> $HOST:2301 reaches r1 (network forward)" "$W" "$HOST" 2301 '^r1 203\.0\.113\.2$'
+	reach "$1: wan -> $HOST:10070 reaches r2 (r2's own forward)" "$W" "$HOST" 10070 '^r2 203\.0\.113\.2$'
+	reach "$1: hairpin: r2 -> $HOST:2301 reaches r1" r2 "$HOST" 2301 '^r1 '
+	reach "$1: wan -> $HOST:2302 reaches r3 in libvirt's own nat network" \
+		"$W" "$HOST" 2302 '^r3 203\.0\.113\.2$'
+}
+# libvirt's iptables rules (and virtwire's among them) as "TABLE RULE",
+# sorted, no counters.
+ipt_rules() { vw_sb_exec iptables-save 2>/dev/null | awk '/^\*/ { t = substr($0, 2) } /^-A/ { print t, $0 }' | sort; }
+ipt_no_dups() {
+	local d
+	d=$(ipt_rules | uniq -d)
+	[[ -z "$d" ]] || { echo "duplicate iptables rules:"; echo "$d"; return 1; }
+}
+same_table() {
+	local now
+	now=$(vwt_nft_canon 2>&1)
+	[[ "$now" == "$1" ]] || { diff <(echo "$1") <(echo "$now"); return 1; }
+}
+same_ipt() {
+	local now
+	now=$(ipt_rules)
+	[[ "$now" == "$1" ]] || { diff <(echo "$1") <(echo "$now"); return 1; }
+}
+coexist_count() { vwt_coexist_rules | wc -l; }
+
+forwards_work "before"
+check "before: virtwire verify --all is clean" vwt_vw verify --all
+TABLE0=$(vwt_nft_canon)
+IPT0=$(ipt_rules)
+NCO0=$(coexist_count)
+diag "virtwire's rules in iptables: $NCO0"
+check "before: no duplicate iptables rules" ipt_no_dups
+
+# --- libvirtd restart with guests running ---------------------------------------------
+INIT_R1=$(_vw_lxc_init r1)
+vw_time_ms T_RESTART vw_sandbox_restart || bail "libvirtd restarts"
+ok "libvirtd restarted (${T_RESTART} ms) with r1, r2, r3 running"
+check "restart: the guests kept running (r1's init is the same process)" \
+	eval "[[ \"\$(_vw_lxc_init r1)\" == '$INIT_R1' ]] && vw_virsh_lxc domstate r2 | matches running && vw_virsh_lxc domstate r3 | matches running"
+# libvirt rebuilds its iptables rules at start (after the port-created
+# replay); wait (bounded) until they are all back.
+_vw_wait 10 same_ipt "$IPT0" >/dev/null
+forwards_work "after restart"
+check "after restart: table inet virtwire is as before (no element or rule twice, none missing)" same_table "$TABLE0"
+check "after restart: libvirt's and virtwire's iptables rules are as before" same_ipt "$IPT0"
+check "after restart: virtwire's iptables rules: still $NCO0, no duplicates" \
+	eval "[[ \$(coexist_count) == $NCO0 ]] && ipt_no_dups"
+check "after restart: virtwire verify --all is clean" vwt_vw verify --all
+
+# --- the table deleted by hand, SIGHUP ------------------------------------------------------
+check "nft delete table inet virtwire" vw_sb_exec nft delete table inet virtwire
+unreachable "table deleted: wan -> $HOST:2301 leads nowhere" "$W" "$HOST" 2301
+table_back() { vw_sb_exec nft list table inet virtwire >/dev/null 2>&1; }
+vw_sandbox_reload || bail "SIGHUP to libvirtd"
+vw_time_ms T_BACK _vw_wait 15 table_back
+check "SIGHUP: the daemon hook re-asserts table inet virtwire (back after ${T_BACK} ms)" table_back
+_vw_wait 10 same_ipt "$IPT0" >/dev/null
+check "after SIGHUP: table inet virtwire is as before" same_table "$TABLE0"
+check "after SIGHUP: libvirt's and virtwire's iptables rules are as before (rebuilt by libvirt)" same_ipt "$IPT0"
+forwards_work "after SIGHUP"
+check "after SIGHUP: virtwire verify --all is clean" vwt_vw verify --all
+
+# --- start/stop cycles -----------------------------------------------------------------------
+state_files() { find "$VWT_STATE" -type f | sort; }
+procs() { vwt_sb_procs | awk '{print $2}' | sort | uniq -c; }
+zombies() {
+	local p n=0
+	for p in $(ip netns pids "$VW_SB_NS" 2>/dev/null); do
+		[[ "$(_vw_pid_stat "$p" 3 2>/dev/null)" == Z ]] && n=$((n + 1))
+	done
+	echo "$n"
+}
+vw_virsh net-define "$x/rcyc.xml" >/dev/null || bail "net-define rcyc"
+FILES0=$(state_files)
+PROCS0=$(procs)
+TABLE1=$(vwt_nft_canon)
+IPT1=$(ipt_rules)
+ZOMB0=$(zombies)
+
+RC_MD=$(dom_fwd rcyc 10090 22)
+cycle() { # N
+	vw_virsh net-start rcyc >/dev/null || return
+	if (($1 == 1)); then
+		VW_LXC_NOWAIT=1 VW_GUEST_METADATA=$RC_MD vw_lxc_guest rc rcyc 52:54:00:79:09:10 10.79.9.10/24 10.79.9.1 >/dev/null || return
+	else
+		vw_virsh_lxc start rc >/dev/null || return
+	fi
+	# Both of rc's forwards are in place while it runs.
+	vwt_nft_table | matches 'tcp \. 10090 comment "rcyc:' || { echo "rc's own forward missing in cycle $1"; return 1; }
+	vwt_nft_table | matches 'tcp \. 2309 comment "rcyc"' || { echo "rcyc's forward missing in cycle $1"; return 1; }
+	vw_virsh_lxc destroy rc >/dev/null || return
+	vw_virsh net-destroy rcyc >/dev/null
+}
+CYCLE_FAIL=""
+TC0=$(_vw_now_ms)
+for ((i = 1; i <= VWT_CYCLES; i++)); do
+	if ! out=$(cycle "$i" 2>&1); then
+		CYCLE_FAIL="cycle $i: $out"
+		break
+	fi
+done
+T_CYCLES=$(($(_vw_now_ms) - TC0))
+if [[ -z "$CYCLE_FAIL" ]]; then
+	ok "$VWT_CYCLES cycles of net-start rcyc, start rc, destroy rc, net-destroy rcyc in ${T_CYCLES} ms ($((T_CYCLES / VWT_CYCLES)) ms each)"
+else
+	not_ok "$VWT_CYCLES cycles of net-start rcyc, start rc, destroy rc, net-destroy rcyc"
+	diag "$CYCLE_FAIL"
+	vw_virsh_lxc destroy rc >/dev/null 2>&1
+	vw_virsh net-destroy rcyc >/dev/null 2>&1
+fi
+check "cycles: nothing of rcyc left (elements, chains, state, bridge, dnsmasq)" vwt_net_gone rcyc vwt-rcyc
+# The records (NAME.xml, NAME.state, domain records) must be exactly those of
+# before; whatever else virtwire keeps there must not have grown in number.
+records() { state_files | grep -E '\.(xml|state)$|/domains/'; }
+no_growth() {
+	local now
+	now=$(state_files)
+	diff <(grep -E '\.(xml|state)$|/domains/' <<<"$FILES0") <(records) || return 1
+	(($(wc -l <<<"$now") <= $(wc -l <<<"$FILES0"))) || { echo "more files than before:"; diff <(echo "$FILES0") <(echo "$now"); return 1; }
+}
+check "cycles: no growth in the state directory (the same records, no more files)" no_growth
+check "cycles: table inet virtwire is as before" same_table "$TABLE1"
+check "cycles: iptables rules are as before" same_ipt "$IPT1"
+# libvirt's dnsmasq and libvirt_lxc are daemonised: give the last ones a
+# moment to be gone.
+procs_back() { [[ "$(procs)" == "$PROCS0" ]]; }
+_vw_wait 5 procs_back
+check "cycles: no leftover processes in the sandbox (same programs, same count)" \
+	eval "diff <(echo \"\$PROCS0\") <(procs)"
+check "cycles: no zombies piled up ($ZOMB0 before)" eval "(( \$(zombies) <= $ZOMB0 + 1 ))"
+forwards_work "after the cycles"
+check "after the cycles: virtwire verify --all is clean" vwt_vw verify --all
+
+diag "resilience.sh took $(($(_vw_now_ms) - T0)) ms (restart ${T_RESTART} ms, table back ${T_BACK} ms after SIGHUP, cycles ${T_CYCLES} ms)"
+done_testing
