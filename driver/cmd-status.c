@@ -69,6 +69,51 @@ static char *target_text(const VwNetwork *net, const VwForward *f)
 	return g_strdup_printf("%s port %s", vw_mac_to_string(&f->guest_mac, m), ports);
 }
 
+/* One forward (of the network, or of @domain's port) with its traffic. */
+static void print_forward(GString *json, guint *n, const VwNetwork *net, const VwForward *f, const char *domain,
+			  GPtrArray *counters)
+{
+	Traffic t = forward_traffic(net, f, counters);
+	g_autofree char *what = vw_forward_describe(f);
+	g_autofree char *hp = ports_text(f->host);
+	g_autofree char *target = target_text(net, f);
+	char l[VW_ADDR_STRLEN];
+
+	if (json) {
+		g_string_append(json, (*n)++ ? ",{\"name\":" : "{\"name\":");
+		if (f->name)
+			vw_json_append_string(json, f->name);
+		else
+			g_string_append(json, "null");
+		g_string_append(json, ",\"domain\":");
+		if (domain)
+			vw_json_append_string(json, domain);
+		else
+			g_string_append(json, "null");
+		g_string_append(json, ",\"proto\":");
+		vw_json_append_string(json, vw_proto_to_string(f->proto));
+		g_string_append(json, ",\"listen\":");
+		if (vw_addr_is_set(&f->listen))
+			vw_json_append_string(json, vw_addr_to_string(&f->listen, l));
+		else
+			g_string_append(json, "null");
+		g_string_append(json, ",\"host_ports\":");
+		vw_json_append_string(json, hp);
+		g_string_append(json, ",\"target\":");
+		vw_json_append_string(json, target);
+		g_string_append_printf(json, ",\"packets\":%" G_GUINT64_FORMAT ",\"bytes\":%" G_GUINT64_FORMAT "}",
+				       t.packets, t.bytes);
+		return;
+	}
+	if (domain)
+		printf("  domain forward %s of '%s':", what, domain);
+	else
+		printf("  forward %-12s", what);
+	printf(" %s %s%s%s -> %s: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " bytes\n",
+	       vw_proto_to_string(f->proto), vw_addr_is_set(&f->listen) ? vw_addr_to_string(&f->listen, l) : "",
+	       vw_addr_is_set(&f->listen) ? ":" : "port ", hp, target, t.packets, t.bytes);
+}
+
 int vw_cmd_status(int argc, char **argv)
 {
 	g_autofree char *state_dir = NULL;
@@ -121,6 +166,7 @@ int vw_cmd_status(int argc, char **argv)
 		VwLinkInfo li = { 0 };
 		bool have_bridge;
 		GPtrArray *fwds;
+		guint nfwd = 0;
 
 		if (!vw_state_load(dir, names->pdata[i], &st, &e)) {
 			if (!as_json)
@@ -169,74 +215,25 @@ int vw_cmd_status(int argc, char **argv)
 				printf("\n");
 			}
 		}
-		for (guint j = 0; j < fwds->len; j++) {
-			const VwForward *f = fwds->pdata[j];
-			Traffic t = forward_traffic(doc->network, f, counters);
-			g_autofree char *what = vw_forward_describe(f);
-			g_autofree char *hp = ports_text(f->host);
-			g_autofree char *target = target_text(doc->network, f);
-			char l[VW_ADDR_STRLEN];
-
-			if (as_json) {
-				g_string_append(json, j ? ",{\"name\":" : "{\"name\":");
-				if (f->name)
-					vw_json_append_string(json, f->name);
-				else
-					g_string_append(json, "null");
-				g_string_append(json, ",\"proto\":");
-				vw_json_append_string(json, vw_proto_to_string(f->proto));
-				g_string_append(json, ",\"listen\":");
-				if (vw_addr_is_set(&f->listen))
-					vw_json_append_string(json, vw_addr_to_string(&f->listen, l));
-				else
-					g_string_append(json, "null");
-				g_string_append(json, ",\"host_ports\":");
-				vw_json_append_string(json, hp);
-				g_string_append(json, ",\"target\":");
-				vw_json_append_string(json, target);
-				g_string_append_printf(json, ",\"packets\":%" G_GUINT64_FORMAT ",\"bytes\":%" G_GUINT64_FORMAT "}",
-						       t.packets, t.bytes);
-			} else {
-				printf("  forward %-12s %s %s%s%s -> %s: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT
-				       " bytes\n",
-				       what, vw_proto_to_string(f->proto),
-				       vw_addr_is_set(&f->listen) ? vw_addr_to_string(&f->listen, l) : "",
-				       vw_addr_is_set(&f->listen) ? ":" : "port ", hp, target, t.packets, t.bytes);
-			}
-		}
-		/* Forwards of domains' ports, as the kernel holds them. */
+		for (guint j = 0; j < fwds->len; j++)
+			print_forward(json, &nfwd, doc->network, fwds->pdata[j], NULL, counters);
+		/* The forwards of domains' ports, from their domains' XML. */
 		{
-			g_autofree char *prefix = g_strdup_printf("%s:", st->id);
-			bool first = true;
+			g_autoptr(GPtrArray) port_docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+			g_autoptr(GPtrArray) port_doms = g_ptr_array_new_with_free_func(g_free);
 
-			for (guint c = 0; c < counters->len; c++) {
-				const VwCounter *k = counters->pdata[c];
-				char a[VW_ADDR_STRLEN];
+			vw_engine_recorded_ports(dir, st, st->name, port_docs, port_doms);
+			for (guint j = 0; j < port_doms->len; j++) {
+				const VwPlanDomain *pd = port_doms->pdata[j];
 
-				if (!k->owner || !g_str_has_prefix(k->owner, prefix))
-					continue;
-				if (as_json) {
-					g_string_append(json, fwds->len || !first ? ",{\"port\":" : "{\"port\":");
-					vw_json_append_string(json, k->owner + strlen(prefix));
-					g_string_append(json, ",\"proto\":");
-					vw_json_append_string(json, vw_proto_to_string(k->proto));
-					g_string_append(json, ",\"target\":");
-					{
-						g_autofree char *tt = g_strdup_printf("%s port %u", vw_addr_to_string(&k->addr, a),
-										      k->port);
+				for (guint k = 0; pd->domain->vw && k < pd->domain->vw->forwards->len; k++) {
+					g_autoptr(VwForward) f = vw_domain_forward_resolve(
+						pd->domain, pd->domain->vw->forwards->pdata[k], st->name,
+						pd->has_mac ? &pd->mac : NULL);
 
-						vw_json_append_string(json, tt);
-					}
-					g_string_append_printf(json,
-							       ",\"packets\":%" G_GUINT64_FORMAT ",\"bytes\":%" G_GUINT64_FORMAT "}",
-							       k->packets, k->bytes);
-				} else {
-					printf("  domain forward (%s) %s -> %s port %u: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT
-					       " bytes\n",
-					       k->owner + strlen(prefix), vw_proto_to_string(k->proto),
-					       vw_addr_to_string(&k->addr, a), k->port, k->packets, k->bytes);
+					if (f)
+						print_forward(json, &nfwd, doc->network, f, pd->domain->name, counters);
 				}
-				first = false;
 			}
 		}
 		if (as_json)

@@ -245,6 +245,73 @@ static void merge_earlier_sysctls(const VwState *prev, VwState *st, guint *chang
 	}
 }
 
+/* What an owner tag ("ID" or "ID:PORT-UUID") stands for, in words, from
+ * @st (the record being changed) or the recorded ones; NULL if unknown. */
+static char *owner_words(const char *dir, const VwState *st, const char *tag)
+{
+	g_autoptr(GPtrArray) names = vw_state_list(dir);
+	g_auto(GStrv) f = g_strsplit(tag, ":", 2);
+
+	for (guint i = 0; i <= names->len; i++) {
+		g_autoptr(VwState) loaded = NULL;
+		const VwState *x = st;
+		const VwStatePort *p;
+
+		if (i < names->len) {
+			if (!vw_state_load(dir, names->pdata[i], &loaded, NULL))
+				continue;
+			x = loaded;
+		}
+		if (!x || g_strcmp0(x->id, f[0]) != 0)
+			continue;
+		if (!f[1])
+			return g_strdup_printf("network '%s'", x->name);
+		p = vw_state_find_port(x, f[1]);
+		if (p) {
+			g_autofree char *xml = vw_state_load_domain(dir, p->domain_uuid, NULL);
+			g_autoptr(VwDiags) d = vw_diags_new();
+			g_autoptr(VwDoc) doc = NULL;
+
+			if (xml && vw_doc_load_memory("domain", xml, strlen(xml), NULL, d, &doc) == VW_LOAD_OK &&
+			    doc->domain && doc->domain->name)
+				return g_strdup_printf("domain '%s' (its port on network '%s')", doc->domain->name, x->name);
+		}
+	}
+	return NULL;
+}
+
+/* A conflict's message names owners by their tags: say whose they are. */
+static void name_owners(const char *dir, const VwState *st, GError *err)
+{
+	GString *out;
+	const char *m;
+
+	if (!err || !g_error_matches(err, VW_ERROR, VW_ERROR_CONFLICT))
+		return;
+	out = g_string_new(NULL);
+	m = err->message;
+	while (*m) {
+		const char *q = strchr(m, '\'');
+		const char *e = q ? strchr(q + 1, '\'') : NULL;
+		g_autofree char *tag = NULL, *words = NULL;
+
+		if (!e) {
+			g_string_append(out, m);
+			break;
+		}
+		tag = g_strndup(q + 1, (gsize)(e - q - 1));
+		words = owner_words(dir, st, tag);
+		g_string_append_len(out, m, q - m);
+		if (words)
+			g_string_append(out, words);
+		else
+			g_string_append_len(out, q, e - q + 1);
+		m = e + 1;
+	}
+	g_free(err->message);
+	err->message = g_string_free(out, FALSE);
+}
+
 bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *diags, GError **error)
 {
 	const char *dir = req->state_dir;
@@ -416,6 +483,7 @@ bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *dia
 		vw_state_gen_update(dir, res, ids, digests);
 	} else {
 		if (!g_error_matches(err, VW_ERROR, VW_ERROR_INCOMPATIBLE)) {
+			name_owners(dir, NULL, err);
 			g_propagate_error(error, g_steal_pointer(&err));
 			goto rollback;
 		}
@@ -721,8 +789,11 @@ bool vw_engine_port(const VwPortRequest *req, GError **error)
 		if (plan->sets->len) {
 			g_autoptr(GPtrArray) ids = g_ptr_array_new();
 
-			if (!vw_nft_reconcile(plan, scope, 0, &res, error))
+			if (!vw_nft_reconcile(plan, scope, 0, &res, &err)) {
+				name_owners(dir, st, err);
+				g_propagate_error(error, g_steal_pointer(&err));
 				goto out;
+			}
 			/* The network's part changed with its port. */
 			g_ptr_array_add(ids, id);
 			vw_state_gen_update(dir, res, ids, NULL);

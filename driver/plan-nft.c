@@ -795,38 +795,12 @@ static void plan_domain(Planner *pl, const VwNetwork *net, const VwPlanDomain *p
 	if (!dom->vw)
 		return;
 	for (guint i = 0; i < dom->vw->forwards->len; i++) {
-		const VwForward *f = dom->vw->forwards->pdata[i];
-		g_autoptr(VwForward) copy = NULL;
-		const VwInterface *iface = NULL;
+		/* Planned as a network forward to the interface's MAC. */
+		g_autoptr(VwForward) copy =
+			vw_domain_forward_resolve(dom, dom->vw->forwards->pdata[i], net->name, pd->has_mac ? &pd->mac : NULL);
 
-		if (g_strcmp0(f->network, net->name) != 0)
-			continue;
-		for (guint j = 0; j < dom->interfaces->len && !iface; j++) {
-			const VwInterface *x = dom->interfaces->pdata[j];
-
-			if (g_strcmp0(x->source_network, net->name) == 0 && x->has_mac &&
-			    (!f->has_mac || vw_mac_equal(&f->mac, &x->mac)) &&
-			    (!pd->has_mac || vw_mac_equal(&pd->mac, &x->mac)))
-				iface = x;
-		}
-		if (!iface)
-			continue;
-		/* Plan it as a network forward to the interface's MAC. */
-		copy = vw_forward_new();
-		copy->name = g_strdup(f->name);
-		copy->proto = f->proto;
-		copy->has_proto = f->has_proto;
-		copy->listen = f->listen;
-		copy->host = f->host;
-		copy->has_host_port = f->has_host_port;
-		copy->guest = f->guest;
-		copy->has_guest_port = f->has_guest_port;
-		copy->has_guest_mac = true;
-		copy->guest_mac = iface->mac;
-		copy->loc = f->loc;
-		for (guint k = 0; k < f->sources->len; k++)
-			g_ptr_array_add(copy->sources, g_memdup2(f->sources->pdata[k], sizeof(VwSource)));
-		plan_forward(pl, net, id, owner, copy);
+		if (copy)
+			plan_forward(pl, net, id, owner, copy);
 	}
 }
 

@@ -350,3 +350,37 @@ char *vw_forward_describe(const VwForward *f)
 		return g_strdup_printf("%s/%u", vw_proto_to_string(f->proto), f->host.lo);
 	return g_strdup_printf("%s/%u-%u", vw_proto_to_string(f->proto), f->host.lo, f->host.hi);
 }
+
+VwForward *vw_domain_forward_resolve(const VwDomain *dom, const VwForward *f, const char *network,
+				     const VwMac *port_mac)
+{
+	const VwInterface *iface = NULL;
+	VwForward *copy;
+
+	if (g_strcmp0(f->network, network) != 0)
+		return NULL;
+	for (guint j = 0; j < dom->interfaces->len && !iface; j++) {
+		const VwInterface *x = dom->interfaces->pdata[j];
+
+		if (g_strcmp0(x->source_network, network) == 0 && x->has_mac &&
+		    (!f->has_mac || vw_mac_equal(&f->mac, &x->mac)) && (!port_mac || vw_mac_equal(port_mac, &x->mac)))
+			iface = x;
+	}
+	if (!iface)
+		return NULL;
+	copy = vw_forward_new();
+	copy->name = g_strdup(f->name);
+	copy->proto = f->proto;
+	copy->has_proto = f->has_proto;
+	copy->listen = f->listen;
+	copy->host = f->host;
+	copy->has_host_port = f->has_host_port;
+	copy->guest = f->guest;
+	copy->has_guest_port = f->has_guest_port;
+	copy->has_guest_mac = true;
+	copy->guest_mac = iface->mac;
+	copy->loc = f->loc;
+	for (guint k = 0; k < f->sources->len; k++)
+		g_ptr_array_add(copy->sources, g_memdup2(f->sources->pdata[k], sizeof(VwSource)));
+	return copy;
+}

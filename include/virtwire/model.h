@@ -294,3 +294,9 @@ const VwIp *vw_network_find_ip(const VwNetwork *n, const VwAddr *a);
 /* A forward's display name: its name, or "PROTO/PORT" when unnamed.
  * Returns a newly allocated string. */
 char *vw_forward_describe(const VwForward *f);
+
+/* Domain @dom's forward @f as a forward of network @network to the MAC of
+ * the domain's interface on it (the one of @port_mac when given, and of
+ * f's mac= when set); NULL when the domain has no such interface. */
+VwForward *vw_domain_forward_resolve(const VwDomain *dom, const VwForward *f, const char *network,
+				     const VwMac *port_mac);

@@ -197,7 +197,7 @@ refused_dom gout good vwt-good 52:54:00:78:01:12 10.78.1.12/24 "2222.*10000-1009
 refused_dom gdeny closed vwt-clos 52:54:00:78:07:10 10.78.7.10/24 "closed" "$(dom_fwd closed 10060 80)"
 refused_dom gunman plain vwt-plain 52:54:00:78:08:10 10.78.8.10/24 "plain.*not managed by virtwire" "$(dom_fwd plain 10061 80)"
 refused_dom gnores good vwt-good 52:54:00:78:01:99 10.78.1.99/24 "52:54:00:78:01:99" "$(dom_fwd good 10062 80)"
-refused_dom gdup good vwt-good 52:54:00:78:01:13 10.78.1.13/24 "10050" "$(dom_fwd good 10050 80)"
+refused_dom gdup good vwt-good 52:54:00:78:01:13 10.78.1.13/24 "10050 of domain 'gdup' .* already taken by domain 'gok'" "$(dom_fwd good 10050 80)"
 
 check "virtwire verify --all is clean after all the refusals" vwt_vw verify --all
 check "gok's forward goes with gok (virsh destroy)" \

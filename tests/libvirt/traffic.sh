@@ -229,6 +229,8 @@ reach "network forward by guest-address, udp: wan -> $HOST:2053 reaches g1:53" \
 	"$W" "$HOST" 2053 '^g1 203\.0\.113\.2$' udp
 reach "domain forward from g2's <vw:domain> metadata: wan -> $HOST:10080 reaches g2:80" \
 	"$W" "$HOST" 10080 '^g2 203\.0\.113\.2$'
+check "virtwire status shows g2's domain forward, by domain and host port, with its traffic" \
+	eval "vwt_vw status | matches \"^  domain forward .* of 'g2': tcp port 10080 -> 10\\.77\\.1\\.11 \\(52:54:00:77:01:11\\) port 80: [1-9][0-9]* packets\""
 unreachable "nat: the wan cannot reach g1 directly, only through forwards" "$W" 10.77.1.10 22
 unreachable "nat: an unpublished host port leads nowhere" "$W" "$HOST" 2223
 reach "hairpin: g2 reaches g1's forward through the host's wan address" g2 "$HOST" 2222 '^g1 '
@@ -287,7 +289,7 @@ if ((HAVE_QEMU)); then
 	check "qemu: q1's forward is in table inet virtwire (tcp 10081 -> 10.77.1.12:80, tagged with its port)" \
 		eval "vwt_nft_table | matches 'tcp \. 10081 comment \"nat1:$Q1_PORT\" : 10\.77\.1\.12 \. 80'"
 	check "qemu: virtwire status shows nat1 with q1's domain forward" \
-		eval "vwt_vw status | matches \"^network 'nat1'\" && vwt_vw status | matches 'domain forward .* 10\.77\.1\.12 port 80'"
+		eval "vwt_vw status | matches \"^network 'nat1'\" && vwt_vw status | matches \"domain forward .* of 'q1': tcp port 10081 -> 10\\.77\\.1\\.12 \\(52:54:00:77:01:12\\) port 80\""
 	q1_lease() { vw_virsh net-dhcp-leases nat1 | matches '52:54:00:77:01:12'; }
 	check "qemu: q1's iPXE got its DHCP lease on nat1" _vw_wait 20 q1_lease
 	check "qemu: virsh destroy q1" vw_virsh destroy q1

@@ -207,7 +207,11 @@ static void test_modes(void)
 	plan_of(&f, bridged);
 	g_assert_cmpuint(f.plan->sets->len, ==, 0);
 	g_assert_cmpuint(f.plan->chains->len, ==, 0);
-	g_assert_cmpstr(vw_plan_format_table(f.plan), ==, "");
+	{
+		g_autofree char *table = vw_plan_format_table(f.plan);
+
+		g_assert_cmpstr(table, ==, "");
+	}
 	fixture_clear(&f);
 }
 
