@@ -598,7 +598,11 @@ static struct nlmsghdr *msg_start_family(VwBatch *b, uint16_t type, uint16_t fam
 	MsgInfo m = { b->seq, what };
 
 	g_array_append_val(b->msgs, m);
-	return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b->nb), type, family, flags | NLM_F_ACK, b->seq++);
+	/* No NLM_F_ACK: nfnetlink reports every message that fails (and a
+	 * failed commit, on the batch's first message) whatever the flag, so
+	 * a batch that leaves nothing in the socket was committed. An ack per
+	 * success would cost a recv() per message. */
+	return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b->nb), type, family, flags, b->seq++);
 }
 
 static struct nlmsghdr *msg_start(VwBatch *b, uint16_t type, uint16_t flags, char *what)
@@ -826,8 +830,9 @@ bool vw_batch_send(VwNftSock *s, VwBatch *b, GError **error)
 	nftnl_batch_end(nftnl_batch_buffer(b->nb), b->seq++);
 	nftnl_batch_update(b->nb);
 
-	/* The kernel handles the whole batch inside sendmsg() and queues one
-	 * ack per message: make room for the batch and for the acks. */
+	/* The kernel handles the whole batch inside sendmsg() and queues an
+	 * error for each message it refused: make room for the batch and for
+	 * the errors (each one echoes the message it refers to). */
 	bufsize = (int)MIN(b->bytes + 65536, (size_t)INT_MAX / 2);
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof(bufsize));
 	bufsize = (int)MIN((size_t)b->count * 1024 + 262144, (size_t)INT_MAX / 2);
