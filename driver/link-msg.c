@@ -29,11 +29,13 @@ static int put_link_common(struct nl_msg *msg, const VwLinkChange *ch)
 	return 0;
 }
 
-static int put_bridge_info(struct nl_msg *msg, const VwLinkChange *ch)
+/* IFLA_LINKINFO of kind bridge with the STP and forward-delay settings
+ * that ch sets; a creation needs the kind even when it sets neither. */
+static int put_bridge_info(struct nl_msg *msg, const VwLinkChange *ch, bool create)
 {
 	struct nlattr *info, *data;
 
-	if (!ch->set_stp && !ch->set_delay)
+	if (!create && !ch->set_stp && !ch->set_delay)
 		return 0;
 	info = nla_nest_start(msg, IFLA_LINKINFO);
 	if (!info)
@@ -66,7 +68,6 @@ static struct ifinfomsg *put_ifinfo(struct nl_msg *msg, int family, int ifindex,
 
 int vw_nlmsg_bridge_add(struct nl_msg *msg, const char *name, const VwLinkChange *ch)
 {
-	struct nlattr *info, *data;
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 
 	nlh->nlmsg_type = RTM_NEWLINK;
@@ -75,20 +76,7 @@ int vw_nlmsg_bridge_add(struct nl_msg *msg, const char *name, const VwLinkChange
 		return -EMSGSIZE;
 	CHECK(nla_put_string(msg, IFLA_IFNAME, name));
 	CHECK(put_link_common(msg, ch));
-	info = nla_nest_start(msg, IFLA_LINKINFO);
-	if (!info)
-		return -EMSGSIZE;
-	CHECK(nla_put_string(msg, IFLA_INFO_KIND, "bridge"));
-	data = nla_nest_start(msg, IFLA_INFO_DATA);
-	if (!data)
-		return -EMSGSIZE;
-	if (ch->set_stp)
-		CHECK(nla_put_u32(msg, IFLA_BR_STP_STATE, ch->stp ? 1 : 0));
-	if (ch->set_delay)
-		CHECK(nla_put_u32(msg, IFLA_BR_FORWARD_DELAY, ch->forward_delay));
-	nla_nest_end(msg, data);
-	nla_nest_end(msg, info);
-	return 0;
+	return put_bridge_info(msg, ch, true);
 }
 
 int vw_nlmsg_link_change(struct nl_msg *msg, int ifindex, bool is_bridge, const VwLinkChange *ch)
@@ -103,7 +91,7 @@ int vw_nlmsg_link_change(struct nl_msg *msg, int ifindex, bool is_bridge, const 
 	r = put_link_common(msg, ch);
 	if (r < 0)
 		return r;
-	return is_bridge ? put_bridge_info(msg, ch) : 0;
+	return is_bridge ? put_bridge_info(msg, ch, false) : 0;
 }
 
 int vw_nlmsg_link_del(struct nl_msg *msg, int ifindex)
