@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include <virtwire/diag.h>
+#include <virtwire/model.h>
 #include <virtwire/plan.h>
 
 /* Exit codes shared by the commands. */

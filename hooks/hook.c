@@ -18,7 +18,7 @@
 #include <virtwire/state.h>
 #include <virtwire/xml.h>
 
-#include "hooks.h"
+#include <virtwire/hooks.h>
 
 #define LOCK_TIMEOUT_MS 60000
 #define MAX_STDIN (64u << 20)

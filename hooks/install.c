@@ -14,7 +14,7 @@
 
 #include <virtwire/exec.h>
 
-#include "hooks.h"
+#include <virtwire/hooks.h>
 
 #define MARKER "# Installed by virtwire install-hooks; 'virtwire uninstall-hooks' removes it."
 

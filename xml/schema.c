@@ -9,6 +9,20 @@
 
 #include "xml-private.h"
 
+const char *vw_schema_file_for(VwDocKind kind)
+{
+	switch (kind) {
+	case VW_DOC_NETWORK:
+	case VW_DOC_HOOKDATA:
+		return "network.rng";
+	case VW_DOC_DOMAIN:
+		return "domain.rng";
+	case VW_DOC_NETWORKPORT:
+		return "networkport.rng";
+	}
+	return NULL;
+}
+
 enum { SCHEMA_NETWORK, SCHEMA_DOMAIN, SCHEMA_NETWORKPORT, SCHEMA__COUNT };
 
 struct VwSchemas {

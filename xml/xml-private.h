@@ -4,7 +4,7 @@
 
 #include <libxml/tree.h>
 
-#include <virtwire/diag.h>
+#include <virtwire/model.h>
 #include <virtwire/model.h>
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)

@@ -4,7 +4,7 @@
 
 #include <glib.h>
 
-#include <virtwire/addr.h>
+#include <virtwire/model.h>
 
 static VwAddr addr(const char *s)
 {

@@ -17,7 +17,7 @@
 #include <virtwire/plan.h>
 #include <virtwire/xml.h>
 
-#include "driver/link-private.h"
+#include "link-private.h"
 
 /* ---------------------------------------------------------------------- */
 /* Messages */

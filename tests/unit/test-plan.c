@@ -16,8 +16,8 @@
 #include <virtwire/plan.h>
 #include <virtwire/xml.h>
 
-#include "driver/nft-private.h"
-#include "driver/plan-private.h"
+#include "nft-private.h"
+#include "plan-private.h"
 
 #define NAT_NET(meta)                                                                                             \
 	"<network>\n"                                                                                             \

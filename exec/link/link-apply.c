@@ -1,0 +1,609 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Executing the link operations of a plan through a VwLinkBackend. Each
+ * operation looks at the kernel first: what is already right is recorded as
+ * found (and never removed later), what virtwire changes is recorded with
+ * what undoes it. On any failure, what this run did is undone, newest first.
+ *
+ * Records (VwStateLink): kind, object, created|found, extra:
+ *   bridge       NAME                      (created: deleted at teardown)
+ *   link-config  NAME  "up=0 mtu=1500 …"   (old values of a found link)
+ *   sysctl       PATH  OLD-VALUE
+ *   addr         "DEV PREFIX"
+ *   enslave      "PORT BRIDGE"
+ *   copied-addr  "BRIDGE UPLINK"  ADDRINFO  (the uplink's address, on the bridge)
+ *   moved-route  "BRIDGE UPLINK"  ROUTE     (the uplink's route, on the bridge)
+ *   dropped-addr "BRIDGE UPLINK"  ADDRINFO  (the address, off the uplink)
+ *   port-flags   PORT  "hairpin=0 isolated=0" (old values)
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <virtwire/exec.h>
+#include <virtwire/exec.h>
+#include <virtwire/state.h>
+
+
+typedef struct {
+	const VwLinkBackend *be;
+	VwState *st;          /* the new record */
+	const VwState *prev;  /* the previous one, or NULL */
+	GPtrArray *undo;      /* VwStateLink* of this run (owned by st->links) */
+	int fault;            /* VIRTWIRE_FAULT=link:N: fail mutation N */
+	int mutations;
+} Run;
+
+static bool fail(Run *r, GError **error, int err, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+static bool fail(Run *r, GError **error, int err, const char *fmt, ...)
+{
+	g_autofree char *what = NULL;
+	const char *kernel = r->be->last_error ? r->be->last_error(r->be->ctx) : NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	what = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "%s: %s%s%s%s", what, g_strerror(-err), kernel ? " (" : "",
+		    kernel ? kernel : "", kernel ? ")" : "");
+	return false;
+}
+
+/* Every change to the kernel goes through here: counted, so a test can
+ * make the Nth one fail with a real kernel error (a request for a device
+ * that does not exist). */
+static int mutate(Run *r)
+{
+	r->mutations++;
+	if (r->fault > 0 && r->mutations == r->fault) {
+		VwLinkChange ch = { .set_up = true, .up = true };
+		int e = r->be->link_change(r->be->ctx, "vw-fault-inj", &ch);
+
+		return e ? e : -EIO;
+	}
+	return 0;
+}
+
+static VwStateLink *record(Run *r, const char *kind, const char *object, bool created, const char *extra)
+{
+	VwStateLink *l = vw_state_add_link(r->st, kind, object, created, extra);
+
+	if (created)
+		g_ptr_array_add(r->undo, l);
+	return l;
+}
+
+/* The previous run's record of the same object, if any. */
+static const VwStateLink *prev_record(const Run *r, const char *kind, const char *object)
+{
+	for (guint i = 0; r->prev && i < r->prev->links->len; i++) {
+		const VwStateLink *l = r->prev->links->pdata[i];
+
+		if (strcmp(l->kind, kind) == 0 && strcmp(l->object, object) == 0)
+			return l;
+	}
+	return NULL;
+}
+
+/* Found now, but created by an earlier apply: still virtwire's. */
+static void record_found(Run *r, const char *kind, const char *object, const char *extra)
+{
+	const VwStateLink *p = prev_record(r, kind, object);
+
+	if (p && p->created)
+		vw_state_add_link(r->st, kind, object, true, p->extra);
+	else
+		vw_state_add_link(r->st, kind, object, false, extra);
+}
+
+static char *link_config_string(const VwLinkInfo *li)
+{
+	char m[VW_MAC_STRLEN];
+
+	return g_strdup_printf("up=%d mtu=%u mac=%s stp=%d delay=%u", li->up, li->mtu, vw_mac_to_string(&li->mac, m),
+			       li->stp, li->forward_delay);
+}
+
+static bool op_bridge(Run *r, const VwLinkOp *op, GError **error)
+{
+	const VwLinkBackend *be = r->be;
+	VwLinkInfo li, up;
+	VwLinkChange ch = { 0 };
+	int e;
+
+	ch.set_stp = true;
+	ch.stp = op->stp;
+	ch.set_delay = true;
+	ch.forward_delay = op->delay * 100;
+	if (op->mac_of_uplink) {
+		e = be->link_get(be->ctx, op->uplink, &up);
+		if (e)
+			return fail(r, error, e, "uplink %s", op->uplink);
+		if (up.has_mac) {
+			ch.set_mac = true;
+			ch.mac = up.mac;
+		}
+		ch.set_mtu = true;
+		ch.mtu = up.mtu;
+	} else {
+		ch.set_mac = op->has_mac;
+		ch.mac = op->mac;
+		ch.set_mtu = op->mtu != 0;
+		ch.mtu = op->mtu;
+	}
+
+	e = be->link_get(be->ctx, op->dev, &li);
+	if (e == -ENODEV) {
+		/* The kernel takes neither an alias nor a lasting MTU at
+		 * creation (an MTU given then yields to the first port with a
+		 * smaller one; one changed afterwards is the user's and
+		 * stays): both are set right after. */
+		VwLinkChange after = { .set_alias = true };
+
+		g_snprintf(after.alias, sizeof(after.alias), VW_LINK_ALIAS_PREFIX "%s", op->owner);
+		if (ch.set_mtu && !op->mac_of_uplink) {
+			after.set_mtu = true;
+			after.mtu = ch.mtu;
+			ch.set_mtu = false;
+		}
+		ch.set_up = true;
+		ch.up = true;
+		if ((e = mutate(r)) || (e = be->bridge_add(be->ctx, op->dev, &ch)))
+			return fail(r, error, e, "cannot create bridge %s", op->dev);
+		record(r, "bridge", op->dev, true, NULL);
+		if ((e = mutate(r)) || (e = be->link_change(be->ctx, op->dev, &after)))
+			return fail(r, error, e, "cannot configure bridge %s", op->dev);
+		return true;
+	}
+	if (e)
+		return fail(r, error, e, "cannot read link %s", op->dev);
+	if (strcmp(li.kind, "bridge") != 0)
+		return fail(r, error, -EEXIST, "%s exists and is not a bridge (%s)", op->dev, li.kind[0] ? li.kind : "a device");
+	record_found(r, "bridge", op->dev, NULL);
+
+	/* Found: repair what differs from the XML (libvirt's bridge drifted,
+	 * or ours did), remembering the old values for a rollback. */
+	{
+		VwLinkChange fix = { 0 };
+
+		if (ch.set_mac && (!li.has_mac || !vw_mac_equal(&li.mac, &ch.mac))) {
+			fix.set_mac = true;
+			fix.mac = ch.mac;
+		}
+		if (ch.set_mtu && li.mtu != ch.mtu) {
+			fix.set_mtu = true;
+			fix.mtu = ch.mtu;
+		}
+		if (li.stp != ch.stp) {
+			fix.set_stp = true;
+			fix.stp = ch.stp;
+		}
+		/* The kernel refuses a delay under 2 s with STP on; only a
+		 * bridge without STP takes any delay. */
+		if (li.forward_delay != ch.forward_delay && (!ch.stp || ch.forward_delay >= 200)) {
+			fix.set_delay = true;
+			fix.forward_delay = ch.forward_delay;
+		}
+		if (!li.up) {
+			fix.set_up = true;
+			fix.up = true;
+		}
+		const VwStateLink *earlier = prev_record(r, "link-config", op->dev);
+
+		if (fix.set_mac || fix.set_mtu || fix.set_stp || fix.set_delay || fix.set_up) {
+			/* The values before virtwire's first change are the
+			 * ones to restore. */
+			g_autofree char *old = earlier && earlier->created ? g_strdup(earlier->extra)
+									   : link_config_string(&li);
+
+			if ((e = mutate(r)) || (e = be->link_change(be->ctx, op->dev, &fix)))
+				return fail(r, error, e, "cannot configure bridge %s", op->dev);
+			record(r, "link-config", op->dev, true, old);
+		} else if (earlier && earlier->created) {
+			vw_state_add_link(r->st, "link-config", op->dev, true, earlier->extra);
+		}
+	}
+	return true;
+}
+
+static bool op_sysctl(Run *r, const VwLinkOp *op, GError **error)
+{
+	g_autofree char *old = NULL;
+	int e = r->be->sysctl_get(r->be->ctx, op->path, &old);
+
+	if (e)
+		return fail(r, error, e, "cannot read sysctl %s", op->path);
+	if (strcmp(old, op->value) == 0) {
+		record_found(r, "sysctl", op->path, old);
+		return true;
+	}
+	if ((e = mutate(r)) || (e = r->be->sysctl_set(r->be->ctx, op->path, op->value)))
+		return fail(r, error, e, "cannot set sysctl %s to %s", op->path, op->value);
+	record(r, "sysctl", op->path, true, old);
+	return true;
+}
+
+static bool has_addr(GArray *addrs, const VwPrefix *p)
+{
+	for (guint i = 0; i < addrs->len; i++) {
+		const VwAddrInfo *a = &g_array_index(addrs, VwAddrInfo, i);
+
+		if (a->prefix.prefix == p->prefix && vw_addr_equal(&a->prefix.addr, &p->addr))
+			return true;
+	}
+	return false;
+}
+
+static bool op_addr(Run *r, const VwLinkOp *op, GError **error)
+{
+	g_autoptr(GArray) addrs = g_array_new(FALSE, TRUE, sizeof(VwAddrInfo));
+	g_autofree char *p = vw_prefix_to_string(&op->addr);
+	g_autofree char *object = g_strdup_printf("%s %s", op->dev, p);
+	VwAddrInfo a = { .prefix = op->addr, .valid_lft = 0xffffffffu, .preferred_lft = 0xffffffffu };
+	int e = r->be->addr_list(r->be->ctx, op->dev, addrs);
+
+	if (e)
+		return fail(r, error, e, "cannot list the addresses of %s", op->dev);
+	if (has_addr(addrs, &op->addr)) {
+		record_found(r, "addr", object, NULL);
+		return true;
+	}
+	/* The host owns this address: no duplicate detection (which would
+	 * keep an IPv6 address tentative until a guest plugs in). */
+	if (op->addr.addr.family == AF_INET6)
+		a.flags = 0x02; /* IFA_F_NODAD */
+	if ((e = mutate(r)) || (e = r->be->addr_add(r->be->ctx, op->dev, &a)))
+		return fail(r, error, e, "cannot add address %s to %s", p, op->dev);
+	record(r, "addr", object, true, NULL);
+	return true;
+}
+
+static bool op_enslave(Run *r, const VwLinkOp *op, GError **error)
+{
+	VwLinkInfo up, br;
+	g_autofree char *object = g_strdup_printf("%s %s", op->uplink, op->dev);
+	VwLinkChange ch = { .set_master = true };
+	int e;
+
+	if ((e = r->be->link_get(r->be->ctx, op->uplink, &up)))
+		return fail(r, error, e, "uplink %s", op->uplink);
+	if ((e = r->be->link_get(r->be->ctx, op->dev, &br)))
+		return fail(r, error, e, "bridge %s", op->dev);
+	if (up.master == br.ifindex) {
+		record_found(r, "enslave", object, NULL);
+		return true;
+	}
+	if (up.master)
+		return fail(r, error, -EBUSY, "uplink %s is already a port of another device", op->uplink);
+	ch.master = br.ifindex;
+	if ((e = mutate(r)) || (e = r->be->link_change(r->be->ctx, op->uplink, &ch)))
+		return fail(r, error, e, "cannot enslave %s to %s", op->uplink, op->dev);
+	record(r, "enslave", object, true, NULL);
+	return true;
+}
+
+static bool movable_addr(const VwAddrInfo *a)
+{
+	/* Link-local addresses are each device's own (the kernel makes them). */
+	if (a->prefix.addr.family == AF_INET6 && a->prefix.addr.b[0] == 0xfe && (a->prefix.addr.b[1] & 0xc0) == 0x80)
+		return false;
+	return a->scope != 253 /* RT_SCOPE_LINK */ || a->prefix.addr.family == AF_INET;
+}
+
+/* Moves are carried over from the previous record when already done, so a
+ * re-apply keeps knowing what to move back. */
+static void carry_moves(Run *r, const char *kind, const char *object)
+{
+	for (guint i = 0; r->prev && i < r->prev->links->len; i++) {
+		const VwStateLink *l = r->prev->links->pdata[i];
+
+		if (strcmp(l->kind, kind) == 0 && strcmp(l->object, object) == 0)
+			vw_state_add_link(r->st, kind, object, true, l->extra);
+	}
+}
+
+/*
+ * Bridged mode moves the uplink's addresses and routes in three steps, in
+ * an order whose exact reverse is always safe: the addresses are copied to
+ * the bridge, the routes moved (their gateways reachable through the
+ * bridge by then), and only then the addresses dropped from the uplink
+ * (dropping one first would take the routes that use it with it).
+ */
+static bool op_copy_addrs(Run *r, const VwLinkOp *op, GArray *addrs, GError **error)
+{
+	g_autofree char *object = g_strdup_printf("%s %s", op->dev, op->uplink);
+	int e;
+
+	carry_moves(r, "copied-addr", object);
+	for (guint i = 0; i < addrs->len; i++) {
+		const VwAddrInfo *a = &g_array_index(addrs, VwAddrInfo, i);
+		g_autofree char *text = vw_addrinfo_to_string(a);
+		g_autofree char *p = vw_prefix_to_string(&a->prefix);
+
+		if ((e = mutate(r)) || (e = r->be->addr_add(r->be->ctx, op->dev, a)))
+			return fail(r, error, e, "cannot add address %s to %s", p, op->dev);
+		record(r, "copied-addr", object, true, text);
+	}
+	return true;
+}
+
+static bool op_move_routes(Run *r, const VwLinkOp *op, GArray *routes, GError **error)
+{
+	g_autofree char *object = g_strdup_printf("%s %s", op->dev, op->uplink);
+	int e;
+
+	carry_moves(r, "moved-route", object);
+	for (guint i = 0; i < routes->len; i++) {
+		const VwRouteInfo *rt = &g_array_index(routes, VwRouteInfo, i);
+		g_autofree char *text = vw_route_to_string(rt);
+
+		if ((e = mutate(r)) || (e = r->be->route_del(r->be->ctx, op->uplink, rt)))
+			return fail(r, error, e, "cannot remove route %s from %s", text, op->uplink);
+		if ((e = mutate(r)) || (e = r->be->route_add(r->be->ctx, op->dev, rt))) {
+			/* Put it back where it was before saying why. */
+			r->be->route_add(r->be->ctx, op->uplink, rt);
+			return fail(r, error, e, "cannot add route %s to %s", text, op->dev);
+		}
+		record(r, "moved-route", object, true, text);
+	}
+	return true;
+}
+
+static bool op_drop_addrs(Run *r, const VwLinkOp *op, GArray *addrs, GError **error)
+{
+	g_autofree char *object = g_strdup_printf("%s %s", op->dev, op->uplink);
+	int e;
+
+	carry_moves(r, "dropped-addr", object);
+	for (guint i = 0; i < addrs->len; i++) {
+		const VwAddrInfo *a = &g_array_index(addrs, VwAddrInfo, i);
+		g_autofree char *text = vw_addrinfo_to_string(a);
+		g_autofree char *p = vw_prefix_to_string(&a->prefix);
+
+		if ((e = mutate(r)) || (e = r->be->addr_del(r->be->ctx, op->uplink, a)))
+			return fail(r, error, e, "cannot remove address %s from %s", p, op->uplink);
+		record(r, "dropped-addr", object, true, text);
+	}
+	return true;
+}
+
+/* The uplink's addresses that move: not the link-local ones, which are
+ * each device's own. */
+static GArray *movable_addrs(Run *r, const char *dev)
+{
+	GArray *all = g_array_new(FALSE, TRUE, sizeof(VwAddrInfo));
+	GArray *out = g_array_new(FALSE, TRUE, sizeof(VwAddrInfo));
+
+	if (r->be->addr_list(r->be->ctx, dev, all) == 0) {
+		for (guint i = 0; i < all->len; i++)
+			if (movable_addr(&g_array_index(all, VwAddrInfo, i)))
+				g_array_append_val(out, g_array_index(all, VwAddrInfo, i));
+	}
+	g_array_unref(all);
+	return out;
+}
+
+static bool op_port_flags(Run *r, const VwLinkOp *op, GError **error)
+{
+	g_autoptr(GArray) links = g_array_new(FALSE, TRUE, sizeof(VwLinkInfo));
+	VwLinkInfo br;
+	int e;
+
+	if ((e = r->be->link_get(r->be->ctx, op->dev, &br)))
+		return fail(r, error, e, "bridge %s", op->dev);
+	if ((e = r->be->link_list(r->be->ctx, links)))
+		return fail(r, error, e, "cannot list links");
+	for (guint i = 0; i < links->len; i++) {
+		VwLinkInfo p = g_array_index(links, VwLinkInfo, i);
+		g_autofree char *old = NULL;
+
+		if (p.master != br.ifindex)
+			continue;
+		/* The list has no port flags: read the port itself. */
+		if ((e = r->be->link_get(r->be->ctx, p.name, &p)))
+			continue;
+		if ((op->hairpin < 0 || p.hairpin == (op->hairpin > 0)) &&
+		    (op->isolated < 0 || p.isolated == (op->isolated > 0))) {
+			record_found(r, "port-flags", p.name, NULL);
+			continue;
+		}
+		{
+			const VwStateLink *earlier = prev_record(r, "port-flags", p.name);
+
+			old = earlier && earlier->created ? g_strdup(earlier->extra)
+							  : g_strdup_printf("hairpin=%d isolated=%d", p.hairpin, p.isolated);
+		}
+		if ((e = mutate(r)) || (e = r->be->port_flags(r->be->ctx, p.name, op->hairpin, op->isolated)))
+			return fail(r, error, e, "cannot set the flags of bridge port %s", p.name);
+		record(r, "port-flags", p.name, true, old);
+	}
+	return true;
+}
+
+bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev,
+		   VwState *st, GPtrArray *undo, GError **error)
+{
+	const char *f = g_getenv("VIRTWIRE_FAULT");
+	Run r = { be, st, prev, undo, f && g_str_has_prefix(f, "link:") ? atoi(f + 5) : 0, 0 };
+	g_autoptr(GArray) routes = NULL;
+	g_autoptr(GArray) addrs = NULL;
+	guint first = undo->len;
+
+	for (guint i = 0; i < plan->links->len; i++) {
+		const VwLinkOp *op = plan->links->pdata[i];
+		bool ok = true;
+
+		if (g_strcmp0(op->owner, owner) != 0)
+			continue;
+		switch (op->kind) {
+		case VW_LOP_BRIDGE:
+			ok = op_bridge(&r, op, error);
+			break;
+		case VW_LOP_SYSCTL:
+			ok = op_sysctl(&r, op, error);
+			break;
+		case VW_LOP_ADDR:
+			ok = op_addr(&r, op, error);
+			break;
+		case VW_LOP_ENSLAVE:
+			ok = op_enslave(&r, op, error);
+			break;
+		case VW_LOP_MOVE_ADDRS:
+			g_clear_pointer(&addrs, g_array_unref);
+			addrs = movable_addrs(&r, op->uplink);
+			ok = op_copy_addrs(&r, op, addrs, error);
+			break;
+		case VW_LOP_MOVE_ROUTES:
+			routes = g_array_new(FALSE, TRUE, sizeof(VwRouteInfo));
+			if (be->route_list(be->ctx, op->uplink, routes) != 0)
+				g_array_set_size(routes, 0);
+			ok = op_move_routes(&r, op, routes, error);
+			if (ok && addrs)
+				ok = op_drop_addrs(&r, op, addrs, error);
+			break;
+		case VW_LOP_PORT_FLAGS:
+			ok = op_port_flags(&r, op, error);
+			break;
+		}
+		if (!ok) {
+			g_autoptr(GPtrArray) mine = g_ptr_array_new();
+
+			for (guint j = first; j < undo->len; j++)
+				g_ptr_array_add(mine, undo->pdata[j]);
+			vw_link_undo(be, mine, NULL);
+			g_ptr_array_set_size(undo, first);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Undo */
+
+static bool parse_kv(const char *extra, const char *key, unsigned *ret)
+{
+	g_auto(GStrv) f = g_strsplit(extra ? extra : "", " ", -1);
+	size_t n = strlen(key);
+
+	for (char **p = f; *p; p++) {
+		if (strncmp(*p, key, n) == 0 && (*p)[n] == '=') {
+			guint64 v;
+
+			if (!g_ascii_string_to_unsigned(*p + n + 1, 10, 0, G_MAXUINT32, &v, NULL))
+				return false;
+			*ret = (unsigned)v;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int undo_one(const VwLinkBackend *be, const VwStateLink *l)
+{
+	g_auto(GStrv) obj = g_strsplit(l->object, " ", 2);
+	int e = 0;
+
+	if (!l->created)
+		return 0;
+	if (strcmp(l->kind, "bridge") == 0) {
+		e = be->link_del(be->ctx, l->object);
+	} else if (strcmp(l->kind, "link-config") == 0) {
+		VwLinkChange ch = { 0 };
+		unsigned v;
+		g_auto(GStrv) f = g_strsplit(l->extra ? l->extra : "", " ", -1);
+
+		if (parse_kv(l->extra, "up", &v)) {
+			ch.set_up = true;
+			ch.up = v;
+		}
+		if (parse_kv(l->extra, "mtu", &v)) {
+			ch.set_mtu = true;
+			ch.mtu = v;
+		}
+		if (parse_kv(l->extra, "stp", &v)) {
+			ch.set_stp = true;
+			ch.stp = v;
+		}
+		if (parse_kv(l->extra, "delay", &v)) {
+			ch.set_delay = true;
+			ch.forward_delay = v;
+		}
+		for (char **p = f; *p; p++)
+			if (g_str_has_prefix(*p, "mac="))
+				ch.set_mac = vw_mac_parse(*p + 4, &ch.mac);
+		e = be->link_change(be->ctx, l->object, &ch);
+	} else if (strcmp(l->kind, "sysctl") == 0) {
+		e = be->sysctl_set(be->ctx, l->object, l->extra ? l->extra : "0");
+	} else if (strcmp(l->kind, "addr") == 0 && obj[0] && obj[1]) {
+		VwAddrInfo a = { 0 };
+
+		if (!vw_prefix_parse(obj[1], &a.prefix))
+			return -EINVAL;
+		e = be->addr_del(be->ctx, obj[0], &a);
+	} else if (strcmp(l->kind, "enslave") == 0 && obj[0]) {
+		VwLinkChange ch = { .set_master = true, .master = 0 };
+
+		e = be->link_change(be->ctx, obj[0], &ch);
+	} else if ((strcmp(l->kind, "copied-addr") == 0 || strcmp(l->kind, "dropped-addr") == 0) && obj[0] && obj[1]) {
+		VwAddrInfo a;
+
+		if (!vw_addrinfo_from_string(l->extra, &a))
+			return -EINVAL;
+		if (l->kind[0] == 'c') {
+			e = be->addr_del(be->ctx, obj[0], &a);
+			if (e == -EADDRNOTAVAIL)
+				e = 0;
+		} else {
+			e = be->addr_add(be->ctx, obj[1], &a);
+			if (e == -EEXIST)
+				e = 0;
+		}
+	} else if (strcmp(l->kind, "moved-route") == 0 && obj[0] && obj[1]) {
+		VwRouteInfo rt;
+
+		if (!vw_route_from_string(l->extra, &rt))
+			return -EINVAL;
+		be->route_del(be->ctx, obj[0], &rt);
+		e = be->route_add(be->ctx, obj[1], &rt);
+		if (e == -EEXIST)
+			e = 0;
+	} else if (strcmp(l->kind, "port-flags") == 0) {
+		unsigned h = 0, i = 0;
+
+		parse_kv(l->extra, "hairpin", &h);
+		parse_kv(l->extra, "isolated", &i);
+		e = be->port_flags(be->ctx, l->object, (int)h, (int)i);
+	}
+	/* What is gone already needs no undoing. */
+	if (e == -ENODEV)
+		e = 0;
+	return e;
+}
+
+bool vw_link_undo(const VwLinkBackend *be, GPtrArray *links, GError **error)
+{
+	int first_err = 0;
+	const VwStateLink *first_link = NULL;
+
+	/* Newest first: each record was made when everything before it was
+	 * in place, so the exact reverse is always possible. */
+	for (guint i = links->len; i-- > 0;) {
+		const VwStateLink *l = links->pdata[i];
+		int e = undo_one(be, l);
+
+		if (e && !first_err) {
+			first_err = e;
+			first_link = l;
+		}
+	}
+	if (first_err) {
+		const char *kernel = be->last_error ? be->last_error(be->ctx) : NULL;
+
+		g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "could not undo %s %s: %s%s%s%s", first_link->kind,
+			    first_link->object, g_strerror(-first_err), kernel ? " (" : "", kernel ? kernel : "",
+			    kernel ? ")" : "");
+		return false;
+	}
+	return true;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * rtnetlink messages for links, bridge ports, addresses and routes. Filling
+ * a message is apart from sending it: these functions only fill (and parse),
+ * so unit tests build every message into a buffer and read it back.
+ */
+#pragma once
+
+#include <netlink/msg.h>
+
+#include <virtwire/exec.h>
+
+typedef struct nl_msg nl_msg;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(nl_msg, nlmsg_free)
+
+/* RTM_NEWLINK creating a bridge (@ch: address, MTU, STP, delay, alias, up). */
+int vw_nlmsg_bridge_add(struct nl_msg *msg, const char *name, const VwLinkChange *ch);
+/* RTM_NEWLINK changing an existing link; the bridge attributes (STP,
+ * delay) only when @is_bridge. */
+int vw_nlmsg_link_change(struct nl_msg *msg, int ifindex, bool is_bridge, const VwLinkChange *ch);
+int vw_nlmsg_link_del(struct nl_msg *msg, int ifindex);
+/* RTM_SETLINK (AF_BRIDGE) with IFLA_PROTINFO: hairpin (IFLA_BRPORT_MODE)
+ * and isolated (IFLA_BRPORT_ISOLATED); -1 leaves a flag alone. */
+int vw_nlmsg_port_flags(struct nl_msg *msg, int ifindex, int hairpin, int isolated);
+int vw_nlmsg_addr(struct nl_msg *msg, bool add, int ifindex, const VwAddrInfo *a);
+int vw_nlmsg_route(struct nl_msg *msg, bool add, int ifindex, const VwRouteInfo *r);
+
+/* Parsers for the kernel's RTM_NEWLINK (AF_UNSPEC or AF_BRIDGE), RTM_NEWADDR
+ * and RTM_NEWROUTE messages, and for the ones above. 0 or -EINVAL. */
+int vw_nlmsg_link_parse(const struct nlmsghdr *nlh, VwLinkInfo *ret);
+int vw_nlmsg_addr_parse(const struct nlmsghdr *nlh, int *ifindex, VwAddrInfo *ret);
+int vw_nlmsg_route_parse(const struct nlmsghdr *nlh, int *oif, VwRouteInfo *ret);

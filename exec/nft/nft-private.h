@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The nftables boundary: libnftnl objects from the plan, the kernel's table
+ * read back, and batches sent. */
+#pragma once
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+
+#include <virtwire/exec.h>
+#include <virtwire/plan.h>
+
+typedef struct nftnl_rule nftnl_rule;
+typedef struct nftnl_set nftnl_set;
+typedef struct nftnl_set_elem nftnl_set_elem;
+typedef struct nftnl_chain nftnl_chain;
+typedef struct nftnl_table nftnl_table;
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(nftnl_rule, nftnl_rule_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(nftnl_set, nftnl_set_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(nftnl_set_elem, nftnl_set_elem_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(nftnl_chain, nftnl_chain_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(nftnl_table, nftnl_table_free)
+
+/* ---- nft-build.c: plan → libnftnl (no sockets) ---- */
+
+struct nftnl_rule *vw_nft_build_rule(const char *chain, const VwRule *r);
+struct nftnl_chain *vw_nft_build_chain(const VwChain *c);
+struct nftnl_set *vw_nft_build_set(const VwSet *s);
+struct nftnl_set_elem *vw_nft_build_elem(const VwElem *e);
+struct nftnl_table *vw_nft_build_table(void);
+
+/* The canonical text of a rule's expressions (libnftnl's own notation, one
+ * "[ … ]" per expression): equal for equal bytecode. */
+char *vw_nft_rule_canon(struct nftnl_rule *r);
+
+/* ---- exec-nft.c: scopes (exported for tests) ---- */
+
+/* An owner tag in a scope: listed, or NET's port under "NET:*"; skeleton
+ * elements (no owner) always are. */
+bool vw_nft_owner_in_scope(const char *owner, GPtrArray *scope);
+/* A per-network chain "nw-ID-KIND" of a network in the scope. */
+bool vw_nft_chain_in_scope(const char *name, GPtrArray *scope);
+
+/* ---- nft-kernel.c: reading and writing the kernel ---- */
+
+typedef struct {
+	uint32_t hook;
+	int32_t prio;
+	char *type;
+	bool base;
+	GPtrArray *rules; /* char*: canonical rule text */
+	guint64 handle;
+} VwKChain;
+
+typedef struct {
+	uint8_t key[VW_NFT_DATA_MAX];
+	uint32_t key_len;
+	uint8_t key_end[VW_NFT_DATA_MAX];
+	uint32_t key_end_len;
+	uint32_t flags;
+	uint8_t data[VW_NFT_DATA_MAX];
+	uint32_t data_len;
+	bool has_verdict;
+	int32_t verdict;
+	char *chain;
+	char *owner; /* the element's comment */
+	guint64 packets, bytes;
+	bool has_counter;
+} VwKElem;
+
+typedef struct {
+	uint32_t flags, key_type, key_len, data_type, data_len;
+	GHashTable *elems; /* VwKElem* (hashed by key, key end, flags) → itself */
+} VwKSet;
+
+/* The kernel's table inet virtwire. */
+typedef struct {
+	bool exists;
+	GHashTable *chains; /* name → VwKChain* */
+	GPtrArray *chain_order; /* char*: names in kernel order */
+	GHashTable *sets;   /* name → VwKSet* */
+} VwKTable;
+
+void vw_ktable_free(VwKTable *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwKTable, vw_ktable_free)
+
+guint vw_kelem_hash(gconstpointer p);
+gboolean vw_kelem_equal(gconstpointer a, gconstpointer b);
+
+typedef struct VwNftSock VwNftSock;
+
+VwNftSock *vw_nft_sock_open(GError **error);
+void vw_nft_sock_close(VwNftSock *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwNftSock, vw_nft_sock_close)
+
+/* Reads table inet virtwire: chains, rules, sets and (unless @no_elems)
+ * their elements. */
+bool vw_nft_read(VwNftSock *s, bool no_elems, VwKTable **ret, GError **error);
+
+/* A batch under construction; each message has a description for errors. */
+typedef struct VwBatch VwBatch;
+
+VwBatch *vw_batch_new(void);
+void vw_batch_free(VwBatch *b);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwBatch, vw_batch_free)
+guint vw_batch_count(const VwBatch *b);
+
+void vw_batch_add_table(VwBatch *b);
+void vw_batch_del_table(VwBatch *b);
+void vw_batch_add_set(VwBatch *b, const VwSet *s);
+void vw_batch_add_chain(VwBatch *b, const VwChain *c);
+void vw_batch_flush_chain(VwBatch *b, const char *chain);
+void vw_batch_del_chain(VwBatch *b, const char *chain);
+void vw_batch_add_rule(VwBatch *b, const char *chain, const VwRule *r);
+/* Elements (VwElem*) of one set, packed into as few messages as fit. */
+void vw_batch_elems(VwBatch *b, bool add, const char *set, GPtrArray *elems);
+/* Makes the batch carry, after its @after-th message (or last, if it has
+ * fewer), one message the kernel refuses: a test fault point. */
+void vw_batch_set_fault(VwBatch *b, guint after);
+
+/* The ruleset's generation: the kernel counts every committed batch, in
+ * this network namespace, by anyone. */
+bool vw_nft_sock_generation(VwNftSock *s, uint32_t *gen, GError **error);
+
+/* Every rule of @family @table @chain, in order, to @cb; *@exists is false
+ * when the table or chain is not there. */
+bool vw_nft_dump_rules(VwNftSock *s, int family, const char *table, const char *chain,
+		       int (*cb)(const struct nlmsghdr *nlh, void *data), void *data, bool *exists, GError **error);
+/* Rules in another table (the coexistence rule, see exec-coexist.c). The
+ * inserted rule goes to the head of its chain; @what names the chain. */
+void vw_batch_del_foreign_rule(VwBatch *b, int family, const char *table, const char *chain, guint64 handle,
+			       const char *what);
+void vw_batch_insert_foreign_rule(VwBatch *b, struct nftnl_rule *r, const char *what);
+
+/* Sends the batch; the kernel commits all of it or none. On failure the
+ * error names the message that failed and what the kernel said. */
+bool vw_batch_send(VwNftSock *s, VwBatch *b, GError **error);
+
+/* ---- exec-nft.c, exec-coexist.c ---- */
+
+/* Brings virtwire's accepts in libvirt's firewall (plan->coexist) in line
+ * for the networks in @scope (all when NULL; @plan NULL: none wanted). */
+bool vw_coexist_diff(VwNftSock *sock, const VwPlan *plan, GPtrArray *scope, VwBatch *b, GPtrArray *drift,
+		     GError **error);

@@ -1,0 +1,567 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Reconciling table inet virtwire with a plan: read the kernel's table, list
+ * every difference within the scope, and turn the differences into one
+ * batch. Order inside the batch: table, sets, chains; stale elements out;
+ * chains' rules replaced; stale chains out; new elements in. The kernel
+ * checks the whole batch before it commits any of it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "nft-private.h"
+
+void vw_nft_result_free(VwNftResult *r)
+{
+	if (!r)
+		return;
+	g_ptr_array_unref(r->drift);
+	g_free(r);
+}
+
+
+#define drift(r, ...) vw_drift_add((r)->drift, __VA_ARGS__)
+
+/* An owner is in scope when listed, or when "NET:*" is listed and the owner
+ * is NET or one of NET's ports. Skeleton elements (no owner) always are. */
+bool vw_nft_owner_in_scope(const char *owner, GPtrArray *scope)
+{
+	if (!owner)
+		return true;
+	for (guint i = 0; scope && i < scope->len; i++) {
+		const char *s = scope->pdata[i];
+		size_t n = strlen(s);
+
+		if (n >= 2 && strcmp(s + n - 2, ":*") == 0) {
+			if (strncmp(owner, s, n - 2) == 0 && (owner[n - 2] == '\0' || owner[n - 2] == ':'))
+				return true;
+		} else if (strcmp(owner, s) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The network a per-network chain "nw-ID-KIND" belongs to, if it is in
+ * scope. */
+bool vw_nft_chain_in_scope(const char *name, GPtrArray *scope)
+{
+	static const char *const kinds[] = { "out", "in", "snat" };
+
+	if (!g_str_has_prefix(name, "nw-"))
+		return false;
+	for (guint i = 0; scope && i < scope->len; i++) {
+		g_autofree char *id = g_strdup(scope->pdata[i]);
+		char *colon = strchr(id, ':');
+
+		if (colon && strcmp(colon, ":*") != 0)
+			continue; /* a port owns no chains */
+		if (colon)
+			*colon = '\0';
+		for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+			g_autofree char *full = g_strdup_printf("nw-%s-%s", id, kinds[k]);
+
+			if (strcmp(name, full) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+static VwKElem kkey_of(const VwElem *e)
+{
+	VwKElem k = { 0 };
+
+	memcpy(k.key, e->key, e->key_len);
+	k.key_len = e->key_len;
+	memcpy(k.key_end, e->key_end, e->key_end_len);
+	k.key_end_len = e->key_end_len;
+	k.flags = e->flags;
+	return k;
+}
+
+static bool elem_same(const VwElem *d, const VwKElem *k)
+{
+	if (g_strcmp0(d->owner, k->owner) != 0)
+		return false;
+	if (d->has_verdict != k->has_verdict)
+		return false;
+	if (d->has_verdict)
+		return d->verdict == k->verdict && g_strcmp0(d->chain, k->chain) == 0;
+	return d->data_len == k->data_len && memcmp(d->data, k->data, d->data_len) == 0;
+}
+
+/* A kernel element as a plan element (for deleting it). */
+static VwElem *elem_from_kernel(const VwKElem *k, const char *text)
+{
+	VwElem *e = vw_elem_new(NULL);
+
+	memcpy(e->key, k->key, k->key_len);
+	e->key_len = k->key_len;
+	memcpy(e->key_end, k->key_end, k->key_end_len);
+	e->key_end_len = k->key_end_len;
+	e->flags = k->flags;
+	e->text = g_strdup(text);
+	return e;
+}
+
+static char *hex(const uint8_t *b, uint32_t n)
+{
+	GString *s = g_string_new("0x");
+
+	for (uint32_t i = 0; i < n; i++)
+		g_string_append_printf(s, "%02x", b[i]);
+	return g_string_free(s, FALSE);
+}
+
+/* Description of a conflicting element, in the user's terms. */
+static char *conflict_message(const VwSet *s, const VwElem *d, const char *other)
+{
+	const char *t = d->text ? d->text : "(interval end)";
+	g_autofree char *key = g_strndup(t, strstr(t, " : ") ? (gsize)(strstr(t, " : ") - t) : strlen(t));
+
+	if (g_str_has_prefix(s->name, "fwd"))
+		return g_strdup_printf("the forward %s of '%s' is already taken by '%s'", key, d->owner, other);
+	if (strcmp(s->name, "bridges") == 0)
+		return g_strdup_printf("bridge %s of '%s' already belongs to '%s'", key, d->owner, other);
+	if (g_str_has_prefix(s->name, "gw"))
+		return g_strdup_printf("address %s of '%s' already belongs to '%s'", key, d->owner, other);
+	if (g_str_has_prefix(s->name, "snat"))
+		return g_strdup_printf("subnet %s of '%s' overlaps '%s'", key, d->owner, other);
+	return g_strdup_printf("%s %s of '%s' already belongs to '%s'", s->name, key, d->owner, other);
+}
+
+typedef struct {
+	VwBatch *batch;
+	VwNftResult *res;
+	GPtrArray *scope;
+	GPtrArray *del_elems; /* per set: (set name, GPtrArray VwElem*) */
+	GPtrArray *add_elems;
+	GPtrArray *chain_rules; /* VwChain* whose rules are (re)added */
+	GPtrArray *flush;       /* char* chains flushed first */
+	GPtrArray *del_chains;  /* char* */
+} Diff;
+
+typedef struct {
+	char *set;
+	GPtrArray *elems;
+} SetElems;
+
+static void set_elems_free(SetElems *se)
+{
+	g_free(se->set);
+	g_ptr_array_unref(se->elems);
+	g_free(se);
+}
+
+static GPtrArray *elems_for(GPtrArray *list, const char *set)
+{
+	SetElems *se;
+
+	for (guint i = 0; i < list->len; i++) {
+		se = list->pdata[i];
+		if (strcmp(se->set, set) == 0)
+			return se->elems;
+	}
+	se = g_new0(SetElems, 1);
+	se->set = g_strdup(set);
+	se->elems = g_ptr_array_new_with_free_func((GDestroyNotify)vw_elem_free);
+	g_ptr_array_add(list, se);
+	return se->elems;
+}
+
+static VwElem *elem_copy(const VwElem *d)
+{
+	VwElem *e = vw_elem_new(d->owner);
+
+	memcpy(e->key, d->key, sizeof(e->key));
+	e->key_len = d->key_len;
+	memcpy(e->key_end, d->key_end, sizeof(e->key_end));
+	e->key_end_len = d->key_end_len;
+	memcpy(e->data, d->data, sizeof(e->data));
+	e->data_len = d->data_len;
+	e->verdict = d->verdict;
+	e->has_verdict = d->has_verdict;
+	e->chain = g_strdup(d->chain);
+	e->flags = d->flags;
+	e->text = g_strdup(d->text);
+	return e;
+}
+
+static int kelem_key_cmp(gconstpointer pa, gconstpointer pb)
+{
+	const VwKElem *a = *(VwKElem *const *)pa, *b = *(VwKElem *const *)pb;
+	int c = memcmp(a->key, b->key, MIN(a->key_len, b->key_len));
+
+	if (c)
+		return c;
+	/* At one key, an interval's end sorts before the next one's start. */
+	return (int)(b->flags & NFT_SET_ELEM_INTERVAL_END) - (int)(a->flags & NFT_SET_ELEM_INTERVAL_END);
+}
+
+/* The end elements of a (non-concatenated) interval set carry no comment:
+ * each belongs to the start element before it. */
+static void infer_end_owners(VwKSet *ks)
+{
+	g_autoptr(GPtrArray) sorted = g_ptr_array_new();
+	const VwKElem *start = NULL;
+	GHashTableIter it;
+	gpointer kv;
+
+	if (!(ks->flags & NFT_SET_INTERVAL) || (ks->flags & NFT_SET_CONCAT))
+		return;
+	g_hash_table_iter_init(&it, ks->elems);
+	while (g_hash_table_iter_next(&it, &kv, NULL))
+		g_ptr_array_add(sorted, kv);
+	g_ptr_array_sort(sorted, kelem_key_cmp);
+	for (guint i = 0; i < sorted->len; i++) {
+		VwKElem *k = sorted->pdata[i];
+
+		if (!(k->flags & NFT_SET_ELEM_INTERVAL_END)) {
+			start = k;
+		} else if (!k->owner && start) {
+			k->owner = g_strdup(start->owner);
+			start = NULL;
+		}
+	}
+}
+
+/* Desired elements vs the kernel's, for one set. */
+static bool diff_elems(Diff *df, const VwSet *s, VwKSet *ks, GError **error)
+{
+	g_autoptr(GHashTable) wanted = g_hash_table_new(vw_kelem_hash, vw_kelem_equal);
+	g_autoptr(GArray) keys = g_array_sized_new(FALSE, FALSE, sizeof(VwKElem), s->elems->len);
+	g_autofree char *object = g_strdup_printf("%s %s", s->is_map ? "map" : "set", s->name);
+	GHashTableIter it;
+	gpointer kv;
+
+	g_array_set_size(keys, s->elems->len);
+	if (ks)
+		infer_end_owners(ks);
+	for (guint i = 0; i < s->elems->len; i++) {
+		const VwElem *d = s->elems->pdata[i];
+		VwKElem *key = &g_array_index(keys, VwKElem, i);
+		const VwKElem *k;
+
+		*key = kkey_of(d);
+		g_hash_table_add(wanted, key);
+		/* Only the scope changes: a port's reconcile leaves its
+		 * network's own elements be. */
+		if (!vw_nft_owner_in_scope(d->owner, df->scope))
+			continue;
+		k = ks ? g_hash_table_lookup(ks->elems, key) : NULL;
+		/* A counter of another owner's forward to the same target is
+		 * shared, not a conflict. */
+		if (k && s->counter && !vw_nft_owner_in_scope(k->owner, df->scope) && g_strcmp0(k->owner, d->owner) != 0)
+			continue;
+		if (k && !vw_nft_owner_in_scope(k->owner, df->scope) && g_strcmp0(k->owner, d->owner) != 0) {
+			g_autofree char *msg = conflict_message(s, d, k->owner ? k->owner : "(unknown)");
+
+			g_set_error(error, VW_ERROR, VW_ERROR_CONFLICT, "%s", msg);
+			return false;
+		}
+		if (k && elem_same(d, k))
+			continue;
+		if (k) {
+			drift(df->res, object, "element %s differs", d->text ? d->text : "(interval end)");
+			g_ptr_array_add(elems_for(df->del_elems, s->name), elem_from_kernel(k, d->text));
+		} else if (ks) {
+			drift(df->res, object, "element %s is missing", d->text ? d->text : "(interval end)");
+		}
+		g_ptr_array_add(elems_for(df->add_elems, s->name), elem_copy(d));
+	}
+	if (!ks)
+		return true;
+	g_hash_table_iter_init(&it, ks->elems);
+	while (g_hash_table_iter_next(&it, &kv, NULL)) {
+		const VwKElem *k = kv;
+		g_autofree char *h = NULL;
+
+		if (g_hash_table_contains(wanted, k) || !vw_nft_owner_in_scope(k->owner, df->scope))
+			continue;
+		h = hex(k->key, k->key_len);
+		drift(df->res, object, "unexpected element %s%s%s%s", h, k->owner ? " (of '" : "",
+		      k->owner ? k->owner : "", k->owner ? "')" : "");
+		g_ptr_array_add(elems_for(df->del_elems, s->name), elem_from_kernel(k, NULL));
+	}
+	return true;
+}
+
+static bool set_compatible(const VwSet *s, const VwKSet *ks)
+{
+	return ks->flags == s->flags && ks->key_type == s->key_type && ks->key_len == s->key_len &&
+	       ks->data_type == s->data_type && ks->data_len == s->data_len;
+}
+
+static bool chain_compatible(const VwChain *c, const VwKChain *kc)
+{
+	if ((c->type != VW_CHAIN_REGULAR) != kc->base)
+		return false;
+	if (!kc->base)
+		return true;
+	return kc->hook == c->hook && kc->prio == c->prio &&
+	       g_strcmp0(kc->type, c->type == VW_CHAIN_NAT ? "nat" : "filter") == 0;
+}
+
+/* Compares rule by rule; describes the first difference in @why. */
+static bool rules_equal(const VwChain *c, const VwKChain *kc, char **why)
+{
+	for (guint i = 0; i < c->rules->len; i++) {
+		const VwRule *rule = c->rules->pdata[i];
+		g_autoptr(nftnl_rule) r = vw_nft_build_rule(c->name, rule);
+		g_autofree char *canon = vw_nft_rule_canon(r);
+
+		if (i >= kc->rules->len) {
+			*why = g_strdup_printf("rule %u is missing: %s", i + 1, rule->text);
+			return false;
+		}
+		if (strcmp(canon, kc->rules->pdata[i]) != 0) {
+			if (g_getenv("VIRTWIRE_DEBUG"))
+				g_printerr("kernel:   %s\nexpected: %s\n", (char *)kc->rules->pdata[i], canon);
+			*why = g_strdup_printf("rule %u differs from: %s", i + 1, rule->text);
+			return false;
+		}
+	}
+	if (kc->rules->len > c->rules->len) {
+		*why = g_strdup_printf("%u unexpected rule%s after the %u expected", kc->rules->len - c->rules->len,
+				       kc->rules->len - c->rules->len == 1 ? "" : "s", c->rules->len);
+		return false;
+	}
+	return true;
+}
+
+/* Everything of the plan, as for an empty kernel. */
+static void add_all(Diff *df, const VwPlan *plan)
+{
+	vw_batch_add_table(df->batch);
+	for (guint i = 0; i < plan->sets->len; i++)
+		vw_batch_add_set(df->batch, plan->sets->pdata[i]);
+	for (guint i = 0; i < plan->chains->len; i++) {
+		vw_batch_add_chain(df->batch, plan->chains->pdata[i]);
+		g_ptr_array_add(df->chain_rules, plan->chains->pdata[i]);
+	}
+	for (guint i = 0; i < plan->sets->len; i++) {
+		const VwSet *s = plan->sets->pdata[i];
+
+		for (guint j = 0; j < s->elems->len; j++)
+			g_ptr_array_add(elems_for(df->add_elems, s->name), elem_copy(s->elems->pdata[j]));
+	}
+}
+
+static bool diff_table(Diff *df, const VwPlan *plan, VwKTable *kt, GError **error)
+{
+	GHashTableIter it;
+	gpointer name, value;
+
+	for (guint i = 0; i < plan->sets->len; i++) {
+		const VwSet *s = plan->sets->pdata[i];
+		VwKSet *ks = g_hash_table_lookup(kt->sets, s->name);
+
+		if (!ks) {
+			g_autofree char *obj = g_strdup_printf("%s %s", s->is_map ? "map" : "set", s->name);
+
+			drift(df->res, obj, "is missing");
+			vw_batch_add_set(df->batch, s);
+		} else if (!set_compatible(s, ks)) {
+			g_set_error(error, VW_ERROR, VW_ERROR_INCOMPATIBLE,
+				    "%s %s in table inet " VW_NFT_TABLE " has another type than this virtwire's",
+				    s->is_map ? "map" : "set", s->name);
+			return false;
+		}
+		if (!diff_elems(df, s, ks, error))
+			return false;
+	}
+	for (guint i = 0; i < plan->chains->len; i++) {
+		const VwChain *c = plan->chains->pdata[i];
+		VwKChain *kc = g_hash_table_lookup(kt->chains, c->name);
+		g_autofree char *object = g_strdup_printf("chain %s", c->name);
+		char *why = NULL;
+
+		if (!kc) {
+			drift(df->res, object, "is missing");
+			vw_batch_add_chain(df->batch, c);
+			g_ptr_array_add(df->chain_rules, (gpointer)c);
+			continue;
+		}
+		if (!chain_compatible(c, kc)) {
+			g_set_error(error, VW_ERROR, VW_ERROR_INCOMPATIBLE,
+				    "chain %s in table inet " VW_NFT_TABLE " has another hook or priority than this "
+				    "virtwire's",
+				    c->name);
+			return false;
+		}
+		if (!rules_equal(c, kc, &why)) {
+			drift(df->res, object, "%s", why);
+			g_clear_pointer(&why, g_free);
+			if (kc->rules->len)
+				g_ptr_array_add(df->flush, g_strdup(c->name));
+			g_ptr_array_add(df->chain_rules, (gpointer)c);
+		}
+	}
+	g_hash_table_iter_init(&it, kt->chains);
+	while (g_hash_table_iter_next(&it, &name, &value)) {
+		g_autofree char *object = g_strdup_printf("chain %s", (char *)name);
+
+		if (vw_plan_find_chain(plan, name) || !vw_nft_chain_in_scope(name, df->scope))
+			continue;
+		drift(df->res, object, "is not in the network's plan (left over)");
+		if (((VwKChain *)value)->rules->len)
+			g_ptr_array_add(df->flush, g_strdup(name));
+		g_ptr_array_add(df->del_chains, g_strdup(name));
+	}
+	return true;
+}
+
+static void emit(Diff *df)
+{
+	for (guint i = 0; i < df->del_elems->len; i++) {
+		SetElems *se = df->del_elems->pdata[i];
+
+		df->res->elements_deleted += se->elems->len;
+		vw_batch_elems(df->batch, false, se->set, se->elems);
+	}
+	for (guint i = 0; i < df->flush->len; i++)
+		vw_batch_flush_chain(df->batch, df->flush->pdata[i]);
+	for (guint i = 0; i < df->chain_rules->len; i++) {
+		const VwChain *c = df->chain_rules->pdata[i];
+
+		for (guint j = 0; j < c->rules->len; j++)
+			vw_batch_add_rule(df->batch, c->name, c->rules->pdata[j]);
+	}
+	for (guint i = 0; i < df->del_chains->len; i++)
+		vw_batch_del_chain(df->batch, df->del_chains->pdata[i]);
+	for (guint i = 0; i < df->add_elems->len; i++) {
+		SetElems *se = df->add_elems->pdata[i];
+
+		df->res->elements_added += se->elems->len;
+		vw_batch_elems(df->batch, true, se->set, se->elems);
+	}
+}
+
+/* VIRTWIRE_FAULT=nft:N makes the batch carry, after its Nth message, one
+ * the kernel refuses: tests prove with it that a failed batch changes
+ * nothing. */
+static int fault_point(void)
+{
+	const char *f = g_getenv("VIRTWIRE_FAULT");
+
+	if (!f || !g_str_has_prefix(f, "nft:"))
+		return -1;
+	return atoi(f + 4);
+}
+
+bool vw_nft_reconcile(const VwPlan *plan, GPtrArray *scope, VwNftFlags flags, VwNftResult **ret, GError **error)
+{
+	g_autoptr(VwNftSock) sock = NULL;
+	g_autoptr(VwKTable) kt = NULL;
+	g_autoptr(VwBatch) batch = vw_batch_new();
+	g_autoptr(VwNftResult) res = g_new0(VwNftResult, 1);
+	g_autoptr(GPtrArray) del_elems = g_ptr_array_new_with_free_func((GDestroyNotify)set_elems_free);
+	g_autoptr(GPtrArray) add_elems = g_ptr_array_new_with_free_func((GDestroyNotify)set_elems_free);
+	g_autoptr(GPtrArray) chain_rules = g_ptr_array_new();
+	g_autoptr(GPtrArray) flush = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) del_chains = g_ptr_array_new_with_free_func(g_free);
+	Diff df = { batch, res, scope, del_elems, add_elems, chain_rules, flush, del_chains };
+	int fault = fault_point();
+
+	res->drift = g_ptr_array_new_with_free_func((GDestroyNotify)vw_drift_free);
+	if (fault >= 0)
+		vw_batch_set_fault(batch, (guint)fault);
+	sock = vw_nft_sock_open(error);
+	if (!sock)
+		return false;
+	res->have_gen = vw_nft_sock_generation(sock, &res->gen_before, NULL);
+	if (!vw_nft_read(sock, (flags & VW_NFT_DELETE_TABLE) != 0, &kt, error))
+		return false;
+
+	if (flags & VW_NFT_DELETE_TABLE) {
+		if (kt->exists) {
+			drift(res, "table inet " VW_NFT_TABLE, "is present");
+			vw_batch_del_table(batch);
+		}
+	} else if (!kt->exists) {
+		drift(res, "table inet " VW_NFT_TABLE, "is missing");
+		add_all(&df, plan);
+	} else if (flags & VW_NFT_REBUILD) {
+		drift(res, "table inet " VW_NFT_TABLE, "is rebuilt");
+		vw_batch_del_table(batch);
+		add_all(&df, plan);
+	} else if (!diff_table(&df, plan, kt, error)) {
+		return false;
+	}
+	emit(&df);
+	if (!vw_coexist_diff(sock, plan, scope, batch, res->drift, error))
+		return false;
+
+	res->messages = vw_batch_count(batch);
+	if (!(flags & VW_NFT_DRY_RUN) && res->messages > 0) {
+		if (!vw_batch_send(sock, batch, error))
+			return false;
+		res->have_gen = res->have_gen && vw_nft_sock_generation(sock, &res->gen_after, NULL);
+	} else {
+		res->gen_after = res->gen_before;
+	}
+	if (ret)
+		*ret = g_steal_pointer(&res);
+	return true;
+}
+
+bool vw_nft_table_exists(bool *ret, GError **error)
+{
+	g_autoptr(VwNftSock) sock = vw_nft_sock_open(error);
+	g_autoptr(VwKTable) kt = NULL;
+
+	if (!sock || !vw_nft_read(sock, true, &kt, error))
+		return false;
+	*ret = kt->exists;
+	return true;
+}
+
+void vw_counter_free(VwCounter *c)
+{
+	if (!c)
+		return;
+	g_free(c->owner);
+	g_free(c);
+}
+
+bool vw_nft_counters(GPtrArray *ret, GError **error)
+{
+	g_autoptr(VwNftSock) sock = vw_nft_sock_open(error);
+	g_autoptr(VwKTable) kt = NULL;
+
+	if (!sock || !vw_nft_read(sock, false, &kt, error))
+		return false;
+	for (int fam = AF_INET; fam && kt->exists; fam = fam == AF_INET ? AF_INET6 : 0) {
+		VwKSet *ks = g_hash_table_lookup(kt->sets, fam == AF_INET ? "fwd4count" : "fwd6count");
+		unsigned alen = vw_addr_len(fam);
+		GHashTableIter it;
+		gpointer kv;
+
+		if (!ks)
+			continue;
+		g_hash_table_iter_init(&it, ks->elems);
+		while (g_hash_table_iter_next(&it, &kv, NULL)) {
+			const VwKElem *k = kv;
+			VwCounter *c;
+
+			/* proto (4 bytes) . address . port (4 bytes) */
+			if (k->key_len != 8 + alen)
+				continue;
+			c = g_new0(VwCounter, 1);
+			c->family = fam;
+			c->proto = k->key[0];
+			c->addr.family = fam;
+			memcpy(c->addr.b, k->key + 4, alen);
+			c->port = (uint16_t)(k->key[4 + alen] << 8 | k->key[5 + alen]);
+			c->owner = g_strdup(k->owner);
+			c->packets = k->packets;
+			c->bytes = k->bytes;
+			g_ptr_array_add(ret, c);
+		}
+	}
+	return true;
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The plan: what virtwire wants in the kernel, as data. The planner builds it
+ * from the model without touching the system; `virtwire plan` prints it; the
+ * executor sends it; `verify` compares the kernel with it.
+ *
+ * The nftables part is the whole desired content of table inet virtwire for
+ * the networks planned: sets with their elements, chains with their rules.
+ * Every rule is a list of expressions (VwExpr) mirroring nftables' own
+ * expressions one to one, together with the text nft prints for it, so the
+ * printed plan and `nft list table inet virtwire` are the same text.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <virtwire/model.h>
+
+#define VW_NFT_TABLE "virtwire"
+/* The conntrack mark bit set on every connection virtwire admits. */
+#define VW_CT_MARK 0x10000000u
+/* The largest key or data of a set element (two IPv6 concatenations). */
+#define VW_NFT_DATA_MAX 64
+/* Expanded elements (a shifted or plain port range counts one per port)
+ * per network: a hard cap, so a typo cannot ask the kernel for millions. */
+#define VW_MAX_ELEMENTS_PER_NETWORK (1u << 20)
+
+/* One nftables expression. Field use depends on the kind; unused fields are
+ * zero. Register numbers are nftables' (NFT_REG_1 = 1, NFT_REG32_01 = 9 …). */
+typedef enum {
+	VW_X_META,      /* key → dreg */
+	VW_X_PAYLOAD,   /* base, offset, len → dreg */
+	VW_X_CMP,       /* sreg, op, data */
+	VW_X_BITWISE,   /* sreg, dreg, len, mask, xor */
+	VW_X_LOOKUP,    /* sreg, set, [dreg], flags (1 = invert) */
+	VW_X_VERDICT,   /* verdict, [chain] */
+	VW_X_IMMEDIATE, /* dreg, data */
+	VW_X_CT_LOAD,   /* key → dreg */
+	VW_X_CT_SET,    /* key ← sreg */
+	VW_X_NAT,       /* type, family, addr reg, proto reg */
+	VW_X_MASQ,
+	VW_X_REJECT,    /* type, code */
+	VW_X_FIB,       /* flags, result → dreg */
+	VW_X_BYTEORDER, /* sreg, dreg, op, len, size */
+	VW_X_COUNTER,
+} VwExprKind;
+
+typedef struct {
+	VwExprKind kind;
+	uint32_t key;   /* meta/ct key, payload base, nat type, fib result, byteorder op */
+	uint32_t sreg, dreg;
+	uint32_t op;    /* cmp op, lookup flags, nat family, fib flags, byteorder size */
+	uint32_t offset, len;
+	int32_t verdict;
+	uint32_t reg2;  /* nat proto_min register */
+	uint8_t data[16], mask[16], xor_[16];
+	char *name;     /* lookup set, verdict chain */
+} VwExpr;
+
+typedef struct {
+	GArray *exprs; /* VwExpr */
+	char *text;    /* as nft lists it */
+} VwRule;
+
+typedef enum {
+	VW_CHAIN_REGULAR,
+	VW_CHAIN_FILTER,
+	VW_CHAIN_NAT,
+} VwChainType;
+
+typedef struct {
+	char *name;
+	VwChainType type;
+	uint32_t hook;  /* NF_INET_* for base chains */
+	int32_t prio;
+	const char *prio_text; /* "filter - 10", "dstnat", "-100" */
+	char *owner;    /* network name for per-network chains; NULL: shared */
+	GPtrArray *rules; /* VwRule* */
+} VwChain;
+
+typedef struct {
+	uint8_t key[VW_NFT_DATA_MAX];
+	uint32_t key_len;
+	uint8_t key_end[VW_NFT_DATA_MAX]; /* concatenated intervals */
+	uint32_t key_end_len;
+	uint8_t data[VW_NFT_DATA_MAX];
+	uint32_t data_len;
+	int32_t verdict;  /* verdict maps */
+	bool has_verdict;
+	char *chain;      /* jump target of a verdict */
+	uint32_t flags;   /* NFT_SET_ELEM_INTERVAL_END for interval ends */
+	char *owner;      /* stored as the element's comment */
+	char *text;       /* "tcp . 2222 : 192.168.100.10 . 22"; NULL for interval ends */
+} VwElem;
+
+typedef struct {
+	char *name;
+	bool is_map;
+	uint32_t flags;      /* NFT_SET_* */
+	uint32_t key_type, key_len;
+	uint32_t data_type, data_len;
+	uint8_t concat[8];   /* field lengths of a concatenated interval key */
+	uint32_t concat_n;
+	GBytes *udata;       /* what nft stores, so nft lists the set as we print it */
+	const char *type_text; /* "inet_proto . ipv4_addr . inet_service : ipv4_addr . inet_service" */
+	int per_line;        /* elements per printed line, as nft wraps them */
+	bool counter;        /* every element counts its packets and bytes */
+	GPtrArray *elems;    /* VwElem* */
+	GHashTable *index;   /* key bytes (+flags) → VwElem*, for duplicate detection */
+} VwSet;
+
+/* A sysctl the network needs: written at apply, never reverted for
+ * forwarding (libvirt does not either). */
+typedef struct {
+	char *path;  /* "net/ipv4/ip_forward" under /proc/sys */
+	char *value;
+	char *owner;
+	bool revert; /* restore the old value at teardown */
+} VwSysctl;
+
+/* A link operation: "make it so", with its inverse decided at execution
+ * (an object found there is recorded as found and never removed). */
+typedef enum {
+	VW_LOP_BRIDGE,      /* the bridge exists, configured, up */
+	VW_LOP_SYSCTL,      /* a sysctl of the bridge */
+	VW_LOP_ADDR,        /* an address on the bridge */
+	VW_LOP_ENSLAVE,     /* bridged: the uplink is a port of the bridge */
+	VW_LOP_MOVE_ADDRS,  /* bridged: the uplink's addresses move to the bridge */
+	VW_LOP_MOVE_ROUTES, /* bridged: the uplink's routes move to the bridge */
+	VW_LOP_PORT_FLAGS,  /* every port of the bridge (the uplink aside) */
+} VwLinkOpKind;
+
+typedef struct {
+	VwLinkOpKind kind;
+	char *dev;      /* the bridge */
+	char *uplink;   /* bridged mode: the uplink */
+	char *owner;    /* the network's id */
+	/* VW_LOP_BRIDGE */
+	bool has_mac;
+	VwMac mac;
+	bool mac_of_uplink; /* take the uplink's MAC and MTU */
+	unsigned mtu;       /* 0: leave */
+	bool stp;
+	unsigned delay;     /* seconds */
+	/* VW_LOP_SYSCTL */
+	char *path, *value;
+	/* VW_LOP_ADDR */
+	VwPrefix addr;
+	/* VW_LOP_PORT_FLAGS: -1 leave, 0 off, 1 on */
+	int hairpin, isolated;
+	char *text;     /* the printed line */
+} VwLinkOp;
+
+/* An accept virtwire keeps in libvirt's own firewall so that forwards reach
+ * a libvirt-managed NAT network (see docs/libvirt.md). */
+typedef struct {
+	char *id;     /* the network's id */
+	char *bridge;
+	bool v4, v6;  /* the families the network has subnets in */
+	char *text;   /* the printed line */
+} VwCoexist;
+
+typedef struct {
+	GPtrArray *links;   /* VwLinkOp*, in execution order */
+	GPtrArray *sets;    /* VwSet*, in creation order */
+	GPtrArray *chains;  /* VwChain*, in creation order */
+	GPtrArray *sysctls; /* VwSysctl* */
+	GPtrArray *networks; /* char*: names of the networks planned */
+	GPtrArray *coexist; /* VwCoexist* */
+} VwPlan;
+
+VwPlan *vw_plan_new(void);
+void vw_plan_free(VwPlan *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwPlan, vw_plan_free)
+
+/* A set element of @owner (may be NULL), empty; and its destructor. */
+VwElem *vw_elem_new(const char *owner);
+void vw_elem_free(VwElem *e);
+
+VwSet *vw_plan_find_set(const VwPlan *p, const char *name);
+VwChain *vw_plan_find_chain(const VwPlan *p, const char *name);
+
+/* A domain's forwards on one of the planned networks, as resolved by the
+ * hooks (the interface's MAC, the port uuid that owns them). */
+typedef struct {
+	const VwDomain *domain;
+	const char *network;
+	const char *port_uuid; /* owner tag; may be NULL (then the domain name) */
+	bool has_mac;          /* only the interface with this MAC (the port's) */
+	VwMac mac;
+} VwPlanDomain;
+
+/*
+ * Plans the ruleset for @networks (VwNetwork*) and @domains (VwPlanDomain*,
+ * may be NULL). Pure: no files, no sockets. Fails (with findings) when the
+ * input needs more than the hard caps allow. The input is expected to have
+ * passed vw_check_*: the planner skips what it cannot resolve.
+ */
+VwPlan *vw_plan_build(GPtrArray *networks, GPtrArray *domains, VwDiags *diags);
+
+/* True when virtwire has anything of the network's in table inet virtwire
+ * (its firewall, or forwards into a libvirt network). */
+bool vw_plan_network_uses_table(const VwNetwork *net);
+
+/* The shared skeleton alone (sets, maps and base chains, no network). */
+VwPlan *vw_plan_skeleton(void);
+
+/* The plan as text: the table exactly as `nft list table inet virtwire`
+ * prints it, then one line per other operation. */
+char *vw_plan_format(const VwPlan *p);
+/* Only the nftables table (or "" when the plan has no network that needs
+ * one). */
+char *vw_plan_format_table(const VwPlan *p);
+
+/* The canonical form of one expression, as libnftnl prints it (used to
+ * compare rules with the kernel's). Implemented by the executor. */
+
+/* The nftables name fragment for a network: its name when it is a plain
+ * identifier, else a short hash. */
+char *vw_plan_network_id(const char *name);
+
+/* A digest of network @id's part of the firewall in @plan: the shared
+ * skeleton, its chains, its elements (its ports' included) and its accepts
+ * in libvirt's firewall. The same whether @plan holds other networks too. */
+char *vw_plan_digest(const VwPlan *p, const char *id);
+
+/* Owner tags: the network's name, or "NETWORK:PORT-UUID" for a domain's port. */
+char *vw_plan_port_owner(const char *network, const char *port_uuid);

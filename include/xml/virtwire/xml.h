@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libvirt XML in, model out. The only interface to libxml2: no libxml2 type
+ * crosses this header.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include <virtwire/model.h>
+
+#define VW_SCHEMA_DIR_DEFAULT "/usr/share/libvirt/schemas"
+
+/* libvirt's RelaxNG schemas, each parsed on first use. */
+typedef struct VwSchemas VwSchemas;
+
+/* @dir: the folder holding network.rng, domain.rng and networkport.rng.
+ * Never fails: a missing schema is reported once, as a warning, when it is
+ * first needed, and validation against it is skipped. */
+VwSchemas *vw_schemas_new(const char *dir);
+void vw_schemas_free(VwSchemas *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwSchemas, vw_schemas_free)
+
+typedef enum {
+	VW_LOAD_OK,        /* parsed; findings (if any) are in the diagnostics */
+	VW_LOAD_UNREADABLE, /* the file could not be read */
+	VW_LOAD_MALFORMED, /* not well-formed XML, or not a libvirt document */
+} VwLoadStatus;
+
+/* Parses one document from a file or from memory (@name is what diagnostics
+ * call it, e.g. "<stdin>"). With @schemas, also validates it against
+ * libvirt's schema. Findings go to @diags; the document is returned in @ret
+ * only with VW_LOAD_OK. */
+VwLoadStatus vw_doc_load_file(const char *path, VwSchemas *schemas, VwDiags *diags, VwDoc **ret);
+VwLoadStatus vw_doc_load_memory(const char *name, const char *buf, size_t len, VwSchemas *schemas,
+				VwDiags *diags, VwDoc **ret);
+
+/* The libvirt schema file name for a document kind ("network.rng" ...). */
+const char *vw_schema_file_for(VwDocKind kind);
