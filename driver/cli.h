@@ -1,54 +1,70 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The virtwire command line: one function per command. */
+/* The virtwire command line: one function per command, thin callers of
+ * the engine that parse options and print. */
 #pragma once
 
 #include <glib.h>
-
 #include <stdio.h>
 
-#include <virtwire/model.h>
-#include <virtwire/plan.h>
+#include <virtwire/engine.h>
 
 /* Exit codes shared by the commands. */
 enum {
 	VW_EXIT_OK = 0,
-	VW_EXIT_FINDINGS = 1, /* errors in the input, or drift */
-	VW_EXIT_USAGE = 2,    /* bad usage, unreadable or malformed input, could not check */
+	VW_EXIT_FINDINGS = 1, /* errors in the input, drift, an unknown network */
+	VW_EXIT_USAGE = 2,    /* bad usage, unreadable or malformed input, could not check or change */
 };
 
-typedef int (*VwCommandFn)(int argc, char **argv);
+/*
+ * The whole CLI. @base is how the engine reaches the system: NULL in the
+ * production binary; the test build's binary passes its faults and
+ * backends. Commands add their own options (--state-dir …) to it.
+ */
+int vw_cli_main(int argc, char **argv, const VwEngineConfig *base);
 
-int vw_cmd_check(int argc, char **argv);
-int vw_cmd_plan(int argc, char **argv);
-int vw_cmd_apply(int argc, char **argv);
-int vw_cmd_teardown(int argc, char **argv);
-int vw_cmd_verify(int argc, char **argv);
-int vw_cmd_status(int argc, char **argv);
-int vw_cmd_hook(int argc, char **argv);
-int vw_cmd_install_hooks(int argc, char **argv);
-int vw_cmd_uninstall_hooks(int argc, char **argv);
+typedef int (*VwCommandFn)(int argc, char **argv, const VwEngineConfig *base);
 
+int vw_cmd_check(int argc, char **argv, const VwEngineConfig *base);
+int vw_cmd_plan(int argc, char **argv, const VwEngineConfig *base);
+int vw_cmd_apply(int argc, char **argv, const VwEngineConfig *base);
+int vw_cmd_teardown(int argc, char **argv, const VwEngineConfig *base);
+int vw_cmd_verify(int argc, char **argv, const VwEngineConfig *base);
+int vw_cmd_status(int argc, char **argv, const VwEngineConfig *base);
+int vw_cmd_hook(int argc, char **argv, const VwEngineConfig *base);
+int vw_cmd_install_hooks(int argc, char **argv, const VwEngineConfig *base);
+int vw_cmd_uninstall_hooks(int argc, char **argv, const VwEngineConfig *base);
+
+/* Options every command that reads input or state shares. */
 typedef struct {
 	char *schema_dir;
 	gboolean no_schema;
-} VwLoadOptions;
+	char *state_dir;
+} VwCliOptions;
 
-/* GOption entries for --schema-dir and --no-schema filling @o. */
-#define VW_LOAD_OPTION_ENTRIES(o)                                                                            \
+#define VW_CLI_SCHEMA_ENTRIES(o)                                                                            \
 	{ "schema-dir", 0, 0, G_OPTION_ARG_FILENAME, &(o).schema_dir,                                         \
-	  "libvirt's RelaxNG schemas (default /usr/share/libvirt/schemas)", "DIR" },                          \
+	  "libvirt's RelaxNG schemas (default " VW_SCHEMA_DIR_DEFAULT ")", "DIR" },                           \
 	{ "no-schema", 0, 0, G_OPTION_ARG_NONE, &(o).no_schema, "skip validation against libvirt's schemas", NULL }
+#define VW_CLI_STATE_ENTRY(o)                                                                               \
+	{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &(o).state_dir,                                           \
+	  "where applied networks are recorded (default " VW_STATE_DIR_DEFAULT ")", "DIR" }
 
-/* Parses and checks @files (documents go to @docs, findings to @diags,
- * sorted). Returns VW_EXIT_USAGE when a file is unreadable or malformed. */
-int vw_cli_load(char **files, const VwLoadOptions *opts, VwDiags *diags, GPtrArray *docs);
-/* The networks (VwNetwork*) and the domain forwards per interface
- * (VwPlanDomain*, newly allocated: free with g_free) of @docs. */
-void vw_cli_collect(GPtrArray *docs, GPtrArray *networks, GPtrArray *domains);
+/* An engine for a command: @base with the command's options. */
+VwEngine *vw_cli_engine(const VwEngineConfig *base, const VwCliOptions *o);
+void vw_cli_options_clear(VwCliOptions *o);
 
-/* Parses options with GOption; prints the error and the usage line on
- * failure. Returns false when the command must exit with VW_EXIT_USAGE. */
+/* Parses options with GOption; prints the error and the usage on failure.
+ * Returns false when the command must exit with VW_EXIT_USAGE. */
 bool vw_cli_parse(GOptionContext *ctx, int *argc, char ***argv);
+/* --format text|json. */
+bool vw_cli_parse_format(const char *cmd, const char *format, bool *json);
 
 /* Prints findings (text or JSON) to @out. */
-void vw_cli_print_diags(FILE *out, VwDiags *d, bool json);
+void vw_cli_print_diags(FILE *out, const VwDiags *d, bool json);
+/*
+ * The one place a failure is reported: the findings, then "virtwire CMD:
+ * MESSAGE" and a hint for the error's code. Returns the exit status:
+ * VW_EXIT_FINDINGS for errors in the input (VW_ERROR_INVALID) and an
+ * unknown network (VW_ERROR_NOT_FOUND), VW_EXIT_USAGE for the rest.
+ */
+int vw_cli_fail(const char *cmd, const VwDiags *diags, const GError *err);

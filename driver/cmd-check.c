@@ -1,21 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtwire check: libvirt's schemas plus virtwire's semantic rules. */
 #include <stdio.h>
-#include <string.h>
-
-#include <virtwire/check.h>
-#include <virtwire/xml.h>
 
 #include "cli.h"
 
-int vw_cmd_check(int argc, char **argv)
+int vw_cmd_check(int argc, char **argv, const VwEngineConfig *base)
 {
-	VwLoadOptions lo = { 0 };
+	VwCliOptions o = { 0 };
 	g_autofree char *format = NULL;
 	gboolean strict = FALSE;
 	g_auto(GStrv) files = NULL;
 	GOptionEntry entries[] = {
-		VW_LOAD_OPTION_ENTRIES(lo),
+		VW_CLI_SCHEMA_ENTRIES(o),
 		{ "format", 0, 0, G_OPTION_ARG_STRING, &format, "text (default) or json", "FORMAT" },
 		{ "strict", 0, 0, G_OPTION_ARG_NONE, &strict, "fail on warnings too", NULL },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
@@ -24,9 +20,9 @@ int vw_cmd_check(int argc, char **argv)
 	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE... - validate libvirt XML");
 	g_autoptr(VwDiags) diags = vw_diags_new();
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
-	bool json;
-	int rc;
-	guint errors, warnings;
+	g_autoptr(VwEngine) engine = NULL;
+	bool json, readable;
+	guint errors, warnings, n;
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_option_context_set_description(
@@ -34,30 +30,26 @@ int vw_cmd_check(int argc, char **argv)
 		     "and all together (forward collisions, overlapping subnets, domain forward policies).\n"
 		     "Exit status: 0 clean (warnings allowed unless --strict), 1 errors, 2 usage or\n"
 		     "unreadable/malformed file.");
-	if (!vw_cli_parse(ctx, &argc, &argv))
+	if (!vw_cli_parse(ctx, &argc, &argv) || !vw_cli_parse_format("check", format, &json))
 		return VW_EXIT_USAGE;
-	if (format && strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
-		fprintf(stderr, "virtwire check: --format must be 'text' or 'json', not '%s'\n", format);
-		return VW_EXIT_USAGE;
-	}
-	json = format && strcmp(format, "json") == 0;
 	if (!files || !files[0]) {
 		fprintf(stderr, "virtwire check: no FILE given\nusage: virtwire check [--schema-dir DIR] "
 				"[--format text|json] [--strict] FILE...\n");
 		return VW_EXIT_USAGE;
 	}
-	rc = vw_cli_load(files, &lo, diags, docs);
-	g_free(lo.schema_dir);
+	engine = vw_cli_engine(base, &o);
+	readable = vw_engine_load(engine, files, !o.no_schema, docs, diags);
+	vw_cli_options_clear(&o);
 	vw_cli_print_diags(stdout, diags, json);
 	errors = vw_diags_count(diags, VW_SEV_ERROR);
 	warnings = vw_diags_count(diags, VW_SEV_WARNING);
+	n = g_strv_length(files);
 	if (!json)
-		printf("%u file%s checked: %u error%s, %u warning%s\n", g_strv_length(files),
-		       g_strv_length(files) == 1 ? "" : "s", errors, errors == 1 ? "" : "s", warnings,
-		       warnings == 1 ? "" : "s");
-	if (rc != VW_EXIT_OK)
-		return rc;
-	if (vw_diags_has_errors(diags) || (strict && warnings))
+		printf("%u file%s checked: %u error%s, %u warning%s\n", n, n == 1 ? "" : "s", errors,
+		       errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
+	if (!readable)
+		return VW_EXIT_USAGE;
+	if (errors || (strict && warnings))
 		return VW_EXIT_FINDINGS;
 	return VW_EXIT_OK;
 }

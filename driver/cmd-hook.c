@@ -4,15 +4,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <virtwire/state.h>
-#include <virtwire/xml.h>
-
-#include "cli.h"
 #include <virtwire/hooks.h>
 
-int vw_cmd_hook(int argc, char **argv)
+#include "cli.h"
+
+int vw_cmd_hook(int argc, char **argv, const VwEngineConfig *base)
 {
 	const char *state_dir = NULL, *schema_dir = NULL, *driver;
+	VwEngineConfig cfg;
 	int i = 1;
 
 	/* Parsed by hand: libvirt's arguments may be "-", and must reach
@@ -41,7 +40,12 @@ int vw_cmd_hook(int argc, char **argv)
 			break;
 		i += 2;
 	}
-	return vw_hook_main(driver, argc - i, argv + i, vw_state_dir(state_dir), schema_dir);
+	cfg = *base;
+	if (state_dir)
+		cfg.state_dir = state_dir;
+	if (schema_dir)
+		cfg.schema_dir = schema_dir;
+	return vw_hook_main(driver, argc - i, argv + i, &cfg);
 }
 
 static char *self_path(void)
@@ -51,7 +55,7 @@ static char *self_path(void)
 	return p ? g_steal_pointer(&p) : g_strdup("/usr/bin/virtwire");
 }
 
-int vw_cmd_install_hooks(int argc, char **argv)
+int vw_cmd_install_hooks(int argc, char **argv, const VwEngineConfig *base)
 {
 	g_autofree char *hooks_dir = NULL;
 	g_autofree char *binary = NULL;
@@ -86,7 +90,7 @@ int vw_cmd_install_hooks(int argc, char **argv)
 	return VW_EXIT_OK;
 }
 
-int vw_cmd_uninstall_hooks(int argc, char **argv)
+int vw_cmd_uninstall_hooks(int argc, char **argv, const VwEngineConfig *base)
 {
 	g_autofree char *hooks_dir = NULL;
 	GOptionEntry entries[] = {

@@ -2,27 +2,25 @@
 /* virtwire plan: what apply would do, as text; no root needed. */
 #include <stdio.h>
 
-#include <virtwire/plan.h>
-
 #include "cli.h"
 
-int vw_cmd_plan(int argc, char **argv)
+int vw_cmd_plan(int argc, char **argv, const VwEngineConfig *base)
 {
-	VwLoadOptions lo = { 0 };
+	VwCliOptions o = { 0 };
 	g_auto(GStrv) files = NULL;
 	GOptionEntry entries[] = {
-		VW_LOAD_OPTION_ENTRIES(lo),
+		VW_CLI_SCHEMA_ENTRIES(o),
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
 		{ NULL }
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE... - print what apply would do");
 	g_autoptr(VwDiags) diags = vw_diags_new();
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
-	g_autoptr(GPtrArray) networks = g_ptr_array_new();
-	g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(VwEngine) engine = NULL;
 	g_autoptr(VwPlan) plan = NULL;
+	g_autoptr(GError) err = NULL;
 	g_autofree char *text = NULL;
-	int rc;
+	bool readable;
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_option_context_set_description(
@@ -35,18 +33,16 @@ int vw_cmd_plan(int argc, char **argv)
 		fprintf(stderr, "virtwire plan: no FILE given\nusage: virtwire plan [--schema-dir DIR] FILE...\n");
 		return VW_EXIT_USAGE;
 	}
-	rc = vw_cli_load(files, &lo, diags, docs);
-	g_free(lo.schema_dir);
-	if (rc == VW_EXIT_OK && !vw_diags_has_errors(diags)) {
-		vw_cli_collect(docs, networks, domains);
-		plan = vw_plan_build(networks, domains, diags);
-	}
+	engine = vw_cli_engine(base, &o);
+	readable = vw_engine_load(engine, files, !o.no_schema, docs, diags);
+	vw_cli_options_clear(&o);
+	if (!readable)
+		return vw_cli_fail("plan", diags, NULL);
+	plan = vw_engine_plan(engine, docs, diags, &err);
+	if (!plan)
+		return vw_cli_fail("plan", diags, err);
 	/* Warnings are shown too, but only errors stop the plan. */
 	vw_cli_print_diags(stderr, diags, false);
-	if (rc != VW_EXIT_OK)
-		return rc;
-	if (!plan)
-		return VW_EXIT_FINDINGS;
 	text = vw_plan_format(plan);
 	fputs(text, stdout);
 	return VW_EXIT_OK;

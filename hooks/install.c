@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <virtwire/exec.h>
 
 #include <virtwire/hooks.h>
 

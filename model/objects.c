@@ -351,6 +351,19 @@ char *vw_forward_describe(const VwForward *f)
 	return g_strdup_printf("%s/%u-%u", vw_proto_to_string(f->proto), f->host.lo, f->host.hi);
 }
 
+VwForward *vw_forward_copy(const VwForward *f)
+{
+	VwForward *copy = g_new0(VwForward, 1);
+
+	*copy = *f;
+	copy->name = g_strdup(f->name);
+	copy->network = g_strdup(f->network);
+	copy->sources = g_ptr_array_new_with_free_func(g_free);
+	for (guint k = 0; k < f->sources->len; k++)
+		g_ptr_array_add(copy->sources, g_memdup2(f->sources->pdata[k], sizeof(VwSource)));
+	return copy;
+}
+
 VwForward *vw_domain_forward_resolve(const VwDomain *dom, const VwForward *f, const char *network,
 				     const VwMac *port_mac)
 {
@@ -368,19 +381,11 @@ VwForward *vw_domain_forward_resolve(const VwDomain *dom, const VwForward *f, co
 	}
 	if (!iface)
 		return NULL;
-	copy = vw_forward_new();
-	copy->name = g_strdup(f->name);
-	copy->proto = f->proto;
-	copy->has_proto = f->has_proto;
-	copy->listen = f->listen;
-	copy->host = f->host;
-	copy->has_host_port = f->has_host_port;
-	copy->guest = f->guest;
-	copy->has_guest_port = f->has_guest_port;
+	copy = vw_forward_copy(f);
+	g_clear_pointer(&copy->network, g_free);
+	copy->has_mac = false;
+	copy->guest_addr = (VwAddr){ 0 };
 	copy->has_guest_mac = true;
 	copy->guest_mac = iface->mac;
-	copy->loc = f->loc;
-	for (guint k = 0; k < f->sources->len; k++)
-		g_ptr_array_add(copy->sources, g_memdup2(f->sources->pdata[k], sizeof(VwSource)));
 	return copy;
 }

@@ -139,6 +139,23 @@ static void plan_sets(VwPlan *p)
 	s = SET(p, "fwd6count", "inet_proto . ipv6_addr . inet_service", CONCAT3(T_INET_PROTOCOL, T_IP6ADDR, T_INET_SERVICE),
 		24, 0, UD_CONCAT_SET, 1);
 	s->counter = true;
+
+	for (guint i = 0; i < p->sets->len; i++) {
+		VwSet *x = p->sets->pdata[i];
+
+		if (strcmp(x->name, "bridges") == 0)
+			x->kind = VW_SET_BRIDGES;
+		else if (g_str_has_prefix(x->name, "gw"))
+			x->kind = VW_SET_GATEWAYS;
+		else if (g_str_has_prefix(x->name, "snat"))
+			x->kind = VW_SET_SUBNETS;
+		else if (strcmp(x->name, "host-services") == 0)
+			x->kind = VW_SET_SERVICES;
+		else if (x->counter)
+			x->kind = VW_SET_COUNTERS;
+		else if (g_str_has_prefix(x->name, "fwd"))
+			x->kind = VW_SET_FORWARDS;
+	}
 }
 
 static void add_service(VwSet *s, uint8_t proto, uint16_t port)

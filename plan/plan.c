@@ -11,6 +11,7 @@ void vw_expr_clear(VwExpr *x)
 {
 	g_free(x->name);
 	x->name = NULL;
+	g_clear_pointer(&x->info, g_bytes_unref);
 }
 
 void vw_rule_free(VwRule *r)
@@ -21,6 +22,7 @@ void vw_rule_free(VwRule *r)
 		vw_expr_clear(&g_array_index(r->exprs, VwExpr, i));
 	g_array_unref(r->exprs);
 	g_free(r->text);
+	g_free(r->comment);
 	g_free(r);
 }
 
@@ -87,8 +89,16 @@ static void link_op_free(VwLinkOp *o)
 	g_free(o);
 }
 
+void vw_foreign_rule_free(VwForeignRule *f)
+{
+	vw_rule_free(f->rule);
+	g_free(f);
+}
+
 static void coexist_free(VwCoexist *c)
 {
+	if (c->rules)
+		g_ptr_array_unref(c->rules);
 	g_free(c->id);
 	g_free(c->bridge);
 	g_free(c->text);
@@ -491,4 +501,28 @@ char *vw_plan_digest(const VwPlan *p, const char *id)
 			digest_str(c, x->text);
 	}
 	return g_strdup(g_checksum_get_string(c));
+}
+
+char *vw_plan_conflict_message(const VwSet *s, const VwElem *e, const char *mine, const char *theirs)
+{
+	const char *t = e->text ? e->text : "(interval end)";
+	g_autofree char *key =
+		e->key_text ? g_strdup(e->key_text)
+			    : g_strndup(t, strstr(t, " : ") ? (gsize)(strstr(t, " : ") - t) : strlen(t));
+
+	switch (s->kind) {
+	case VW_SET_FORWARDS:
+	case VW_SET_COUNTERS:
+		return g_strdup_printf("the forward %s of %s is already taken by %s", key, mine, theirs);
+	case VW_SET_BRIDGES:
+		return g_strdup_printf("bridge %s of %s already belongs to %s", key, mine, theirs);
+	case VW_SET_GATEWAYS:
+		return g_strdup_printf("address %s of %s already belongs to %s", key, mine, theirs);
+	case VW_SET_SUBNETS:
+		return g_strdup_printf("subnet %s of %s overlaps %s", key, mine, theirs);
+	case VW_SET_INTERFACES:
+	case VW_SET_SERVICES:
+		break;
+	}
+	return g_strdup_printf("%s %s of %s already belongs to %s", s->name, key, mine, theirs);
 }

@@ -119,3 +119,32 @@ void vw_state_remove_port(VwState *s, const char *uuid)
 	if (p)
 		g_ptr_array_remove(s->ports, p);
 }
+
+VwState *vw_state_copy(const VwState *s)
+{
+	VwState *c = vw_state_new(s->name);
+
+	c->id = g_strdup(s->id);
+	c->applied = g_strdup(s->applied);
+	c->source = g_strdup(s->source);
+	c->bridge = g_strdup(s->bridge);
+	c->mode = g_strdup(s->mode);
+	c->pending = s->pending;
+	c->xml = g_strdup(s->xml);
+	for (guint i = 0; i < s->sysctls->len; i++) {
+		const VwStateSysctl *x = s->sysctls->pdata[i];
+
+		vw_state_add_sysctl(c, x->path, x->old_value, x->new_value, x->revert);
+	}
+	for (guint i = 0; i < s->links->len; i++) {
+		const VwStateLink *l = s->links->pdata[i];
+
+		vw_state_add_link(c, l->kind, l->object, l->created, l->extra);
+	}
+	for (guint i = 0; i < s->ports->len; i++) {
+		const VwStatePort *p = s->ports->pdata[i];
+
+		vw_state_add_port(c, p->uuid, p->domain_uuid, p->mac);
+	}
+	return c;
+}

@@ -30,7 +30,7 @@ typedef struct {
 	VwState *st;          /* the new record */
 	const VwState *prev;  /* the previous one, or NULL */
 	GPtrArray *undo;      /* VwStateLink* of this run (owned by st->links) */
-	int fault;            /* VIRTWIRE_FAULT=link:N: fail mutation N */
+	guint fault;          /* a test fault: mutation N fails (0: none) */
 	int mutations;
 } Run;
 
@@ -55,7 +55,7 @@ static bool fail(Run *r, GError **error, int err, const char *fmt, ...)
 static int mutate(Run *r)
 {
 	r->mutations++;
-	if (r->fault > 0 && r->mutations == r->fault) {
+	if (r->fault > 0 && (guint)r->mutations == r->fault) {
 		VwLinkChange ch = { .set_up = true, .up = true };
 		int e = r->be->link_change(r->be->ctx, "vw-fault-inj", &ch);
 
@@ -421,10 +421,9 @@ static bool op_port_flags(Run *r, const VwLinkOp *op, GError **error)
 }
 
 bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev,
-		   VwState *st, GPtrArray *undo, GError **error)
+		   VwState *st, GPtrArray *undo, const VwFaults *faults, GError **error)
 {
-	const char *f = g_getenv("VIRTWIRE_FAULT");
-	Run r = { be, st, prev, undo, f && g_str_has_prefix(f, "link:") ? atoi(f + 5) : 0, 0 };
+	Run r = { be, st, prev, undo, faults ? faults->link : 0, 0 };
 	g_autoptr(GArray) routes = NULL;
 	g_autoptr(GArray) addrs = NULL;
 	guint first = undo->len;
@@ -470,7 +469,7 @@ bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owne
 
 			for (guint j = first; j < undo->len; j++)
 				g_ptr_array_add(mine, undo->pdata[j]);
-			vw_link_undo(be, mine, NULL);
+			vw_link_undo(be, owner, mine, NULL, NULL);
 			g_ptr_array_set_size(undo, first);
 			return false;
 		}
@@ -581,7 +580,7 @@ static int undo_one(const VwLinkBackend *be, const VwStateLink *l)
 	return e;
 }
 
-bool vw_link_undo(const VwLinkBackend *be, GPtrArray *links, GError **error)
+bool vw_link_undo(const VwLinkBackend *be, const char *id, GPtrArray *links, GPtrArray *notes, GError **error)
 {
 	int first_err = 0;
 	const VwStateLink *first_link = NULL;

@@ -404,24 +404,14 @@ static int nl_route_del(void *ctx, const char *dev, const VwRouteInfo *r)
 
 static int nl_sysctl_get(void *ctx, const char *path, char **ret)
 {
-	g_autoptr(GError) err = NULL;
-
-	if (!vw_sysctl_read(path, ret, &err)) {
-		g_strlcpy(((Ctx *)ctx)->error, err->message, sizeof(((Ctx *)ctx)->error));
-		return -ENOENT;
-	}
-	return 0;
+	((Ctx *)ctx)->error[0] = '\0';
+	return vw_proc_sysctl_get(path, ret);
 }
 
 static int nl_sysctl_set(void *ctx, const char *path, const char *value)
 {
-	g_autoptr(GError) err = NULL;
-
-	if (!vw_sysctl_write(path, value, &err)) {
-		g_strlcpy(((Ctx *)ctx)->error, err->message, sizeof(((Ctx *)ctx)->error));
-		return -EIO;
-	}
-	return 0;
+	((Ctx *)ctx)->error[0] = '\0';
+	return vw_proc_sysctl_set(path, value);
 }
 
 static const char *nl_last_error(void *ctx)

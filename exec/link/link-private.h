@@ -30,3 +30,8 @@ int vw_nlmsg_route(struct nl_msg *msg, bool add, int ifindex, const VwRouteInfo 
 int vw_nlmsg_link_parse(const struct nlmsghdr *nlh, VwLinkInfo *ret);
 int vw_nlmsg_addr_parse(const struct nlmsghdr *nlh, int *ifindex, VwAddrInfo *ret);
 int vw_nlmsg_route_parse(const struct nlmsghdr *nlh, int *oif, VwRouteInfo *ret);
+
+/* /proc/sys/PATH read (trimmed) and written: 0 or -errno; -EINVAL for a
+ * path that would leave /proc/sys. */
+int vw_proc_sysctl_get(const char *path, char **ret);
+int vw_proc_sysctl_set(const char *path, const char *value);

@@ -21,7 +21,7 @@ static bool check_bridge(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray 
 	int e = be->link_get(be->ctx, op->dev, &li);
 
 	if (e == -ENODEV) {
-		vw_drift_add(out, op->dev, "the bridge is missing");
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "the bridge is missing");
 		return true;
 	}
 	if (e) {
@@ -29,34 +29,34 @@ static bool check_bridge(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray 
 		return false;
 	}
 	if (strcmp(li.kind, "bridge") != 0) {
-		vw_drift_add(out, op->dev, "is a %s, expected a bridge", li.kind[0] ? li.kind : "device");
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "is a %s, expected a bridge", li.kind[0] ? li.kind : "device");
 		return true;
 	}
 	if (!li.up)
-		vw_drift_add(out, op->dev, "is down, expected up");
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "is down, expected up");
 	if (op->mac_of_uplink) {
 		if (be->link_get(be->ctx, op->uplink, &up) == 0) {
 			if (up.has_mac && (!li.has_mac || !vw_mac_equal(&li.mac, &up.mac)))
-				vw_drift_add(out, op->dev, "MAC is %s, expected %s (the uplink's)", vw_mac_to_string(&li.mac, a),
+				vw_drift_add(out, VW_DRIFT_LINK, op->dev, "MAC is %s, expected %s (the uplink's)", vw_mac_to_string(&li.mac, a),
 				      vw_mac_to_string(&up.mac, b));
 			if (li.mtu != up.mtu)
-				vw_drift_add(out, op->dev, "mtu is %u, expected %u (the uplink's)", li.mtu, up.mtu);
+				vw_drift_add(out, VW_DRIFT_LINK, op->dev, "mtu is %u, expected %u (the uplink's)", li.mtu, up.mtu);
 		} else {
-			vw_drift_add(out, op->uplink, "the uplink is missing");
+			vw_drift_add(out, VW_DRIFT_LINK, op->uplink, "the uplink is missing");
 		}
 	} else {
 		if (op->has_mac && (!li.has_mac || !vw_mac_equal(&li.mac, &op->mac)))
-			vw_drift_add(out, op->dev, "MAC is %s, expected %s", vw_mac_to_string(&li.mac, a),
+			vw_drift_add(out, VW_DRIFT_LINK, op->dev, "MAC is %s, expected %s", vw_mac_to_string(&li.mac, a),
 			      vw_mac_to_string(&op->mac, b));
 		if (op->mtu && li.mtu != op->mtu)
-			vw_drift_add(out, op->dev, "mtu is %u, expected %u", li.mtu, op->mtu);
+			vw_drift_add(out, VW_DRIFT_LINK, op->dev, "mtu is %u, expected %u", li.mtu, op->mtu);
 	}
 	if (li.stp != op->stp)
-		vw_drift_add(out, op->dev, "STP is %s, expected %s", onoff(li.stp), onoff(op->stp));
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "STP is %s, expected %s", onoff(li.stp), onoff(op->stp));
 	/* With STP on the kernel keeps at least 2 s: compare only what can be
 	 * set. */
 	if (li.forward_delay != op->delay * 100 && (!op->stp || op->delay >= 2))
-		vw_drift_add(out, op->dev, "forward delay is %u s, expected %u s", li.forward_delay / 100, op->delay);
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "forward delay is %u s, expected %u s", li.forward_delay / 100, op->delay);
 	return true;
 }
 
@@ -66,9 +66,9 @@ static void check_sysctl(const VwLinkBackend *be, const char *path, const char *
 	g_autofree char *dotted = g_strdelimit(g_strdup(path), "/", '.');
 
 	if (be->sysctl_get(be->ctx, path, &cur) != 0)
-		vw_drift_add(out, dotted, "cannot be read (is the device there?), expected %s", value);
+		vw_drift_add(out, VW_DRIFT_SYSCTL, dotted, "cannot be read (is the device there?), expected %s", value);
 	else if (strcmp(cur, value) != 0)
-		vw_drift_add(out, dotted, "is %s, expected %s", cur, value);
+		vw_drift_add(out, VW_DRIFT_SYSCTL, dotted, "is %s, expected %s", cur, value);
 }
 
 static void check_addr(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray *out)
@@ -84,7 +84,7 @@ static void check_addr(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray *o
 		if (a->prefix.prefix == op->addr.prefix && vw_addr_equal(&a->prefix.addr, &op->addr.addr))
 			return;
 	}
-	vw_drift_add(out, op->dev, "address %s is missing", p);
+	vw_drift_add(out, VW_DRIFT_LINK, op->dev, "address %s is missing", p);
 }
 
 static void check_enslave(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray *out)
@@ -94,7 +94,7 @@ static void check_enslave(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray
 	if (be->link_get(be->ctx, op->uplink, &up) != 0 || be->link_get(be->ctx, op->dev, &br) != 0)
 		return;
 	if (up.master != br.ifindex)
-		vw_drift_add(out, op->uplink, "is not a port of %s", op->dev);
+		vw_drift_add(out, VW_DRIFT_LINK, op->uplink, "is not a port of %s", op->dev);
 }
 
 static void check_moved_addrs(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray *out)
@@ -109,7 +109,7 @@ static void check_moved_addrs(const VwLinkBackend *be, const VwLinkOp *op, GPtrA
 
 		if (a->prefix.addr.family == AF_INET6 && a->prefix.addr.b[0] == 0xfe && (a->prefix.addr.b[1] & 0xc0) == 0x80)
 			continue;
-		vw_drift_add(out, op->uplink, "still has address %s, expected it on %s", p, op->dev);
+		vw_drift_add(out, VW_DRIFT_LINK, op->uplink, "still has address %s, expected it on %s", p, op->dev);
 	}
 }
 
@@ -126,9 +126,9 @@ static void check_ports(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray *
 		if (p.master != br.ifindex || be->link_get(be->ctx, p.name, &p) != 0)
 			continue;
 		if (op->hairpin >= 0 && p.hairpin != (op->hairpin > 0))
-			vw_drift_add(out, p.name, "hairpin is %s, expected %s", onoff(p.hairpin), onoff(op->hairpin > 0));
+			vw_drift_add(out, VW_DRIFT_PORT, p.name, "hairpin is %s, expected %s", onoff(p.hairpin), onoff(op->hairpin > 0));
 		if (op->isolated >= 0 && p.isolated != (op->isolated > 0))
-			vw_drift_add(out, p.name, "isolated is %s, expected %s", onoff(p.isolated), onoff(op->isolated > 0));
+			vw_drift_add(out, VW_DRIFT_PORT, p.name, "isolated is %s, expected %s", onoff(p.isolated), onoff(op->isolated > 0));
 	}
 }
 

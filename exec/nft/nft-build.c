@@ -137,6 +137,17 @@ static struct nftnl_expr *build_expr(const VwExpr *x)
 	case VW_X_COUNTER:
 		e = nftnl_expr_alloc("counter");
 		break;
+	case VW_X_MATCH: {
+		gsize n = 0;
+		const void *d = x->info ? g_bytes_get_data(x->info, &n) : NULL;
+
+		e = nftnl_expr_alloc("match");
+		nftnl_expr_set_str(e, NFTNL_EXPR_MT_NAME, x->name);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_MT_REV, x->key);
+		/* libnftnl keeps (and frees) the buffer: it must be the heap's. */
+		nftnl_expr_set(e, NFTNL_EXPR_MT_INFO, g_memdup2(d, n), (uint32_t)n);
+		break;
+	}
 	}
 	return e;
 }
@@ -150,6 +161,26 @@ struct nftnl_rule *vw_nft_build_rule(const char *chain, const VwRule *r)
 	nftnl_rule_set_u32(nr, NFTNL_RULE_FAMILY, NFPROTO_INET);
 	for (guint i = 0; i < r->exprs->len; i++)
 		nftnl_rule_add_expr(nr, build_expr(&g_array_index(r->exprs, VwExpr, i)));
+	if (r->compat) {
+		nftnl_rule_set_u32(nr, NFTNL_RULE_COMPAT_PROTO, 0);
+		nftnl_rule_set_u32(nr, NFTNL_RULE_COMPAT_FLAGS, 0);
+	}
+	if (r->comment) {
+		struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+
+		nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, r->comment);
+		nftnl_rule_set_data(nr, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud), nftnl_udata_buf_len(ud));
+		nftnl_udata_buf_free(ud);
+	}
+	return nr;
+}
+
+struct nftnl_rule *vw_nft_build_foreign_rule(const VwForeignRule *f)
+{
+	struct nftnl_rule *nr = vw_nft_build_rule(f->chain, f->rule);
+
+	nftnl_rule_set_str(nr, NFTNL_RULE_TABLE, f->table);
+	nftnl_rule_set_u32(nr, NFTNL_RULE_FAMILY, (uint32_t)f->family);
 	return nr;
 }
 

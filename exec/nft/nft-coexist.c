@@ -270,7 +270,7 @@ static const VwCoexist *wanted(const VwPlan *plan, const char *id, int family)
 	return NULL;
 }
 
-bool vw_coexist_diff(VwNftSock *sock, const VwPlan *plan, GPtrArray *scope, VwBatch *b, GPtrArray *drift,
+bool vw_coexist_diff(const VwNftBackend *be, const VwPlan *plan, GPtrArray *scope, VwBatch *b, GPtrArray *drift,
 		     GError **error)
 {
 	for (size_t pi = 0; pi < G_N_ELEMENTS(places); pi++) {
@@ -282,7 +282,7 @@ bool vw_coexist_diff(VwNftSock *sock, const VwPlan *plan, GPtrArray *scope, VwBa
 		bool exists;
 		guint top = 0;
 
-		if (!vw_nft_dump_rules(sock, p->family, p->table, p->chain, read_cb, &rc, &exists, error))
+		if (!vw_nft_dump_rules(be, p->family, p->table, p->chain, read_cb, &rc, &exists, error))
 			return false;
 		if (!exists)
 			continue; /* that backend of libvirt's is not in use */
@@ -299,7 +299,7 @@ bool vw_coexist_diff(VwNftSock *sock, const VwPlan *plan, GPtrArray *scope, VwBa
 			object = g_strdup(p->label);
 			c = wanted(plan, f->id, p->family);
 			if (!c) {
-				vw_drift_add(drift, object, "virtwire's accept for network %s is not in its plan", f->id);
+				vw_drift_add(drift, VW_DRIFT_FIREWALL, object, "virtwire's accept for network %s is not in its plan", f->id);
 				vw_batch_del_foreign_rule(b, p->family, p->table, p->chain, f->handle, object);
 				continue;
 			}
@@ -311,7 +311,7 @@ bool vw_coexist_diff(VwNftSock *sock, const VwPlan *plan, GPtrArray *scope, VwBa
 					g_hash_table_add(done, f->id);
 					continue;
 				}
-				vw_drift_add(drift, object, "virtwire's accept for network %s is %s", f->id,
+				vw_drift_add(drift, VW_DRIFT_FIREWALL, object, "virtwire's accept for network %s is %s", f->id,
 					     i >= top ? "below other rules" : "not the expected rule");
 				g_hash_table_add(replaced, f->id);
 				vw_batch_del_foreign_rule(b, p->family, p->table, p->chain, f->handle, object);
@@ -325,7 +325,7 @@ bool vw_coexist_diff(VwNftSock *sock, const VwPlan *plan, GPtrArray *scope, VwBa
 			    !id_in_scope(c->id, scope, false))
 				continue;
 			if (!g_hash_table_contains(replaced, c->id))
-				vw_drift_add(drift, p->label, "virtwire's accept for network %s is missing", c->id);
+				vw_drift_add(drift, VW_DRIFT_FIREWALL, p->label, "virtwire's accept for network %s is missing", c->id);
 			r = build(p, c->id, c->bridge);
 			vw_batch_insert_foreign_rule(b, r, p->label);
 		}

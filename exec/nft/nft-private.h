@@ -28,6 +28,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(nftnl_table, nftnl_table_free)
 /* ---- nft-build.c: plan → libnftnl (no sockets) ---- */
 
 struct nftnl_rule *vw_nft_build_rule(const char *chain, const VwRule *r);
+/* A rule of another table (virtwire's accepts in libvirt's firewall). */
+struct nftnl_rule *vw_nft_build_foreign_rule(const VwForeignRule *f);
 struct nftnl_chain *vw_nft_build_chain(const VwChain *c);
 struct nftnl_set *vw_nft_build_set(const VwSet *s);
 struct nftnl_set_elem *vw_nft_build_elem(const VwElem *e);
@@ -37,7 +39,7 @@ struct nftnl_table *vw_nft_build_table(void);
  * "[ … ]" per expression): equal for equal bytecode. */
 char *vw_nft_rule_canon(struct nftnl_rule *r);
 
-/* ---- exec-nft.c: scopes (exported for tests) ---- */
+/* ---- nft-reconcile.c: scopes (exported for tests) ---- */
 
 /* An owner tag in a scope: listed, or NET's port under "NET:*"; skeleton
  * elements (no owner) always are. */
@@ -91,15 +93,18 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwKTable, vw_ktable_free)
 guint vw_kelem_hash(gconstpointer p);
 gboolean vw_kelem_equal(gconstpointer a, gconstpointer b);
 
-typedef struct VwNftSock VwNftSock;
-
-VwNftSock *vw_nft_sock_open(GError **error);
-void vw_nft_sock_close(VwNftSock *s);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwNftSock, vw_nft_sock_close)
+/* ---- nft-read.c: reading the kernel through a backend ---- */
 
 /* Reads table inet virtwire: chains, rules, sets and (unless @no_elems)
- * their elements. */
-bool vw_nft_read(VwNftSock *s, bool no_elems, VwKTable **ret, GError **error);
+ * their elements, from dumps none of which a change interrupted. */
+bool vw_nft_read(const VwNftBackend *be, bool no_elems, VwKTable **ret, GError **error);
+
+/* Every rule of @family @table @chain, in order, to @cb; *@exists is false
+ * when the table or chain is not there. */
+bool vw_nft_dump_rules(const VwNftBackend *be, int family, const char *table, const char *chain, VwNftReplyFn cb,
+		       void *data, bool *exists, GError **error);
+
+/* ---- nft-batch.c ---- */
 
 /* A batch under construction; each message has a description for errors. */
 typedef struct VwBatch VwBatch;
@@ -122,15 +127,7 @@ void vw_batch_elems(VwBatch *b, bool add, const char *set, GPtrArray *elems);
  * fewer), one message the kernel refuses: a test fault point. */
 void vw_batch_set_fault(VwBatch *b, guint after);
 
-/* The ruleset's generation: the kernel counts every committed batch, in
- * this network namespace, by anyone. */
-bool vw_nft_sock_generation(VwNftSock *s, uint32_t *gen, GError **error);
-
-/* Every rule of @family @table @chain, in order, to @cb; *@exists is false
- * when the table or chain is not there. */
-bool vw_nft_dump_rules(VwNftSock *s, int family, const char *table, const char *chain,
-		       int (*cb)(const struct nlmsghdr *nlh, void *data), void *data, bool *exists, GError **error);
-/* Rules in another table (the coexistence rule, see exec-coexist.c). The
+/* Rules in another table (the coexistence rule, see nft-coexist.c). The
  * inserted rule goes to the head of its chain; @what names the chain. */
 void vw_batch_del_foreign_rule(VwBatch *b, int family, const char *table, const char *chain, guint64 handle,
 			       const char *what);
@@ -138,11 +135,11 @@ void vw_batch_insert_foreign_rule(VwBatch *b, struct nftnl_rule *r, const char *
 
 /* Sends the batch; the kernel commits all of it or none. On failure the
  * error names the message that failed and what the kernel said. */
-bool vw_batch_send(VwNftSock *s, VwBatch *b, GError **error);
+bool vw_batch_send(const VwNftBackend *be, VwBatch *b, GError **error);
 
-/* ---- exec-nft.c, exec-coexist.c ---- */
+/* ---- nft-coexist.c ---- */
 
 /* Brings virtwire's accepts in libvirt's firewall (plan->coexist) in line
  * for the networks in @scope (all when NULL; @plan NULL: none wanted). */
-bool vw_coexist_diff(VwNftSock *sock, const VwPlan *plan, GPtrArray *scope, VwBatch *b, GPtrArray *drift,
+bool vw_coexist_diff(const VwNftBackend *be, const VwPlan *plan, GPtrArray *scope, VwBatch *b, GPtrArray *drift,
 		     GError **error);

@@ -23,7 +23,7 @@ void vw_nft_result_free(VwNftResult *r)
 }
 
 
-#define drift(r, ...) vw_drift_add((r)->drift, __VA_ARGS__)
+#define drift(r, ...) vw_drift_add((r)->drift, VW_DRIFT_FIREWALL, __VA_ARGS__)
 
 /* An owner is in scope when listed, or when "NET:*" is listed and the owner
  * is NET or one of NET's ports. Skeleton elements (no owner) always are. */
@@ -117,21 +117,12 @@ static char *hex(const uint8_t *b, uint32_t n)
 	return g_string_free(s, FALSE);
 }
 
-/* Description of a conflicting element, in the user's terms. */
-static char *conflict_message(const VwSet *s, const VwElem *d, const char *other)
+/* An owner tag in words, as the caller knows it. */
+static char *owner_words(const VwNftRequest *req, const char *tag)
 {
-	const char *t = d->text ? d->text : "(interval end)";
-	g_autofree char *key = g_strndup(t, strstr(t, " : ") ? (gsize)(strstr(t, " : ") - t) : strlen(t));
+	char *w = tag && req->owner_words ? req->owner_words(tag, req->data) : NULL;
 
-	if (g_str_has_prefix(s->name, "fwd"))
-		return g_strdup_printf("the forward %s of '%s' is already taken by '%s'", key, d->owner, other);
-	if (strcmp(s->name, "bridges") == 0)
-		return g_strdup_printf("bridge %s of '%s' already belongs to '%s'", key, d->owner, other);
-	if (g_str_has_prefix(s->name, "gw"))
-		return g_strdup_printf("address %s of '%s' already belongs to '%s'", key, d->owner, other);
-	if (g_str_has_prefix(s->name, "snat"))
-		return g_strdup_printf("subnet %s of '%s' overlaps '%s'", key, d->owner, other);
-	return g_strdup_printf("%s %s of '%s' already belongs to '%s'", s->name, key, d->owner, other);
+	return w ? w : g_strdup_printf("'%s'", tag ? tag : "(unknown)");
 }
 
 typedef struct {
@@ -143,6 +134,7 @@ typedef struct {
 	GPtrArray *chain_rules; /* VwChain* whose rules are (re)added */
 	GPtrArray *flush;       /* char* chains flushed first */
 	GPtrArray *del_chains;  /* char* */
+	const VwNftRequest *req;
 } Diff;
 
 typedef struct {
@@ -258,7 +250,9 @@ static bool diff_elems(Diff *df, const VwSet *s, VwKSet *ks, GError **error)
 		if (k && s->counter && !vw_nft_owner_in_scope(k->owner, df->scope) && g_strcmp0(k->owner, d->owner) != 0)
 			continue;
 		if (k && !vw_nft_owner_in_scope(k->owner, df->scope) && g_strcmp0(k->owner, d->owner) != 0) {
-			g_autofree char *msg = conflict_message(s, d, k->owner ? k->owner : "(unknown)");
+			g_autofree char *mine = owner_words(df->req, d->owner);
+			g_autofree char *theirs = owner_words(df->req, k->owner);
+			g_autofree char *msg = vw_plan_conflict_message(s, d, mine, theirs);
 
 			g_set_error(error, VW_ERROR, VW_ERROR_CONFLICT, "%s", msg);
 			return false;
@@ -319,8 +313,6 @@ static bool rules_equal(const VwChain *c, const VwKChain *kc, char **why)
 			return false;
 		}
 		if (strcmp(canon, kc->rules->pdata[i]) != 0) {
-			if (g_getenv("VIRTWIRE_DEBUG"))
-				g_printerr("kernel:   %s\nexpected: %s\n", (char *)kc->rules->pdata[i], canon);
 			*why = g_strdup_printf("rule %u differs from: %s", i + 1, rule->text);
 			return false;
 		}
@@ -441,21 +433,31 @@ static void emit(Diff *df)
 	}
 }
 
-/* VIRTWIRE_FAULT=nft:N makes the batch carry, after its Nth message, one
- * the kernel refuses: tests prove with it that a failed batch changes
- * nothing. */
-static int fault_point(void)
+/* The batch for the differences between @kt and @plan. */
+static bool diff(Diff *df, const VwPlan *plan, VwKTable *kt, VwNftFlags flags, GError **error)
 {
-	const char *f = g_getenv("VIRTWIRE_FAULT");
-
-	if (!f || !g_str_has_prefix(f, "nft:"))
-		return -1;
-	return atoi(f + 4);
+	if (flags & VW_NFT_DELETE_TABLE) {
+		if (kt->exists) {
+			drift(df->res, "table inet " VW_NFT_TABLE, "is present");
+			vw_batch_del_table(df->batch);
+		}
+	} else if (!kt->exists) {
+		drift(df->res, "table inet " VW_NFT_TABLE, "is missing");
+		add_all(df, plan);
+	} else if (flags & VW_NFT_REBUILD) {
+		drift(df->res, "table inet " VW_NFT_TABLE, "is rebuilt");
+		vw_batch_del_table(df->batch);
+		add_all(df, plan);
+	} else if (!diff_table(df, plan, kt, error)) {
+		return false;
+	}
+	emit(df);
+	return true;
 }
 
-bool vw_nft_reconcile(const VwPlan *plan, GPtrArray *scope, VwNftFlags flags, VwNftResult **ret, GError **error)
+bool vw_nft_reconcile(const VwNftBackend *be, const VwPlan *plan, const VwNftRequest *req, VwNftResult **ret,
+		      GError **error)
 {
-	g_autoptr(VwNftSock) sock = NULL;
 	g_autoptr(VwKTable) kt = NULL;
 	g_autoptr(VwBatch) batch = vw_batch_new();
 	g_autoptr(VwNftResult) res = g_new0(VwNftResult, 1);
@@ -464,43 +466,21 @@ bool vw_nft_reconcile(const VwPlan *plan, GPtrArray *scope, VwNftFlags flags, Vw
 	g_autoptr(GPtrArray) chain_rules = g_ptr_array_new();
 	g_autoptr(GPtrArray) flush = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) del_chains = g_ptr_array_new_with_free_func(g_free);
-	Diff df = { batch, res, scope, del_elems, add_elems, chain_rules, flush, del_chains };
-	int fault = fault_point();
+	Diff df = { batch, res, req->scope, del_elems, add_elems, chain_rules, flush, del_chains, req };
 
 	res->drift = g_ptr_array_new_with_free_func((GDestroyNotify)vw_drift_free);
-	if (fault >= 0)
-		vw_batch_set_fault(batch, (guint)fault);
-	sock = vw_nft_sock_open(error);
-	if (!sock)
+	if (req->faults && req->faults->nft)
+		vw_batch_set_fault(batch, req->faults->nft);
+	res->have_gen = vw_nft_generation(be, &res->gen_before, NULL);
+	if (!vw_nft_read(be, (req->flags & VW_NFT_DELETE_TABLE) != 0, &kt, error) ||
+	    !diff(&df, plan, kt, req->flags, error) ||
+	    !vw_coexist_diff(be, plan, req->scope, batch, res->drift, error))
 		return false;
-	res->have_gen = vw_nft_sock_generation(sock, &res->gen_before, NULL);
-	if (!vw_nft_read(sock, (flags & VW_NFT_DELETE_TABLE) != 0, &kt, error))
-		return false;
-
-	if (flags & VW_NFT_DELETE_TABLE) {
-		if (kt->exists) {
-			drift(res, "table inet " VW_NFT_TABLE, "is present");
-			vw_batch_del_table(batch);
-		}
-	} else if (!kt->exists) {
-		drift(res, "table inet " VW_NFT_TABLE, "is missing");
-		add_all(&df, plan);
-	} else if (flags & VW_NFT_REBUILD) {
-		drift(res, "table inet " VW_NFT_TABLE, "is rebuilt");
-		vw_batch_del_table(batch);
-		add_all(&df, plan);
-	} else if (!diff_table(&df, plan, kt, error)) {
-		return false;
-	}
-	emit(&df);
-	if (!vw_coexist_diff(sock, plan, scope, batch, res->drift, error))
-		return false;
-
 	res->messages = vw_batch_count(batch);
-	if (!(flags & VW_NFT_DRY_RUN) && res->messages > 0) {
-		if (!vw_batch_send(sock, batch, error))
+	if (!(req->flags & VW_NFT_DRY_RUN) && res->messages > 0) {
+		if (!vw_batch_send(be, batch, error))
 			return false;
-		res->have_gen = res->have_gen && vw_nft_sock_generation(sock, &res->gen_after, NULL);
+		res->have_gen = res->have_gen && vw_nft_generation(be, &res->gen_after, NULL);
 	} else {
 		res->gen_after = res->gen_before;
 	}
@@ -509,14 +489,49 @@ bool vw_nft_reconcile(const VwPlan *plan, GPtrArray *scope, VwNftFlags flags, Vw
 	return true;
 }
 
-bool vw_nft_table_exists(bool *ret, GError **error)
+static int str_cmp(gconstpointer a, gconstpointer b)
 {
-	g_autoptr(VwNftSock) sock = vw_nft_sock_open(error);
-	g_autoptr(VwKTable) kt = NULL;
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
-	if (!sock || !vw_nft_read(sock, true, &kt, error))
+/* The network id of an owner tag ("ID" or "ID:PORT"). */
+static void add_owner_id(GHashTable *ids, const char *owner)
+{
+	const char *colon = owner ? strchr(owner, ':') : NULL;
+
+	if (owner)
+		g_hash_table_add(ids, colon ? g_strndup(owner, (gsize)(colon - owner)) : g_strdup(owner));
+}
+
+bool vw_nft_table_owners(const VwNftBackend *be, bool *exists, GPtrArray *ids, GError **error)
+{
+	g_autoptr(VwKTable) kt = NULL;
+	g_autoptr(GHashTable) found = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GHashTableIter it, eit;
+	gpointer k, v;
+
+	if (!vw_nft_read(be, ids == NULL, &kt, error))
 		return false;
-	*ret = kt->exists;
+	*exists = kt->exists;
+	if (!ids || !kt->exists)
+		return true;
+	g_hash_table_iter_init(&it, kt->sets);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		g_hash_table_iter_init(&eit, ((VwKSet *)v)->elems);
+		while (g_hash_table_iter_next(&eit, &k, NULL))
+			add_owner_id(found, ((VwKElem *)k)->owner);
+	}
+	for (guint i = 0; i < kt->chain_order->len; i++) {
+		const char *name = kt->chain_order->pdata[i];
+		const char *last = strrchr(name, '-');
+
+		if (g_str_has_prefix(name, "nw-") && last && last > name + 3)
+			g_hash_table_add(found, g_strndup(name + 3, (gsize)(last - name - 3)));
+	}
+	g_hash_table_iter_init(&it, found);
+	while (g_hash_table_iter_next(&it, &k, NULL))
+		g_ptr_array_add(ids, g_strdup(k));
+	g_ptr_array_sort(ids, str_cmp);
 	return true;
 }
 
@@ -528,12 +543,11 @@ void vw_counter_free(VwCounter *c)
 	g_free(c);
 }
 
-bool vw_nft_counters(GPtrArray *ret, GError **error)
+bool vw_nft_counters(const VwNftBackend *be, GPtrArray *ret, GError **error)
 {
-	g_autoptr(VwNftSock) sock = vw_nft_sock_open(error);
 	g_autoptr(VwKTable) kt = NULL;
 
-	if (!sock || !vw_nft_read(sock, false, &kt, error))
+	if (!vw_nft_read(be, false, &kt, error))
 		return false;
 	for (int fam = AF_INET; fam && kt->exists; fam = fam == AF_INET ? AF_INET6 : 0) {
 		VwKSet *ks = g_hash_table_lookup(kt->sets, fam == AF_INET ? "fwd4count" : "fwd6count");

@@ -1,22 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The state directory. NAME.state is line-oriented text:
+ * The state directory (docs/state.md): NAME.state (the record, state/),
+ * NAME.xml (the XML applied), domains/UUID.xml, firewall.gen, lock.
  *
- *   virtwire-state 1
- *   network NAME
- *   id ID
- *   applied 2026-11-22T04:00:00Z
- *   source FILE
- *   bridge BR
- *   mode MODE
- *   sysctl PATH OLD NEW revert|keep
- *   link KIND created|found OBJECT [EXTRA]   (OBJECT and EXTRA escaped)
- *   port UUID DOMAIN-UUID MAC
- *   end
- *
- * Every value is percent-escaped (spaces and '%' at least), so a line splits
- * on spaces. "end" marks a complete file.
+ * It decides what teardown deletes as root, so it is trusted only as far as
+ * it is safe: the directory must be the user's own and writable by nobody
+ * else; every file is opened relative to it with O_NOFOLLOW, new files with
+ * O_EXCL under a random name and renamed into place, so a planted link or
+ * file cannot make virtwire write or read anywhere else.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,453 +20,562 @@
 
 #include <virtwire/exec.h>
 
-const char *vw_state_dir(const char *opt)
+#include "store-private.h"
+
+struct VwStore {
+	char *dir;
+	int dirfd;
+	int lockfd;
+	VwFaults faults;
+	guint writes;
+};
+
+/* ---------------------------------------------------------------------- */
+/* The directory */
+
+/* The directory (or a folder in it) is safe when it is a directory of the
+ * user virtwire runs as that nobody else may write to. */
+static bool dir_safe(int fd, const char *path, GError **error)
 {
-	const char *env = g_getenv("VIRTWIRE_STATE_DIR");
+	struct stat st;
 
-	if (opt && *opt)
-		return opt;
-	if (env && *env)
-		return env;
-	return VW_STATE_DIR_DEFAULT;
-}
-
-static char *esc(const char *s)
-{
-	/* Keep printable ASCII readable; escape space, '%' and the rest. */
-	return g_uri_escape_string(s ? s : "", "/:@=+,.-_~[]!$&'()*;", TRUE);
-}
-
-static char *file_for(const char *dir, const char *name, const char *suffix)
-{
-	g_autofree char *e = g_uri_escape_string(name, "-_.", TRUE);
-
-	return g_strdup_printf("%s/%s%s", dir, e, suffix);
-}
-
-char *vw_state_xml_path(const char *dir, const char *name)
-{
-	return file_for(dir, name, ".xml");
-}
-
-static bool ensure_dir(const char *dir, GError **error)
-{
-	if (g_mkdir_with_parents(dir, 0700) < 0) {
-		g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "cannot create the state directory %s: %s", dir,
-			    g_strerror(errno));
+	if (fstat(fd, &st) < 0)
+		return vw_set_errno(error, -errno, NULL, "cannot examine the state directory %s", path);
+	if (st.st_uid != geteuid()) {
+		g_set_error(error, VW_ERROR, VW_ERROR_STATE,
+			    "the state directory %s belongs to user %u, not to the user virtwire runs as (%u): it is "
+			    "not used; give it to that user (chown) with mode 0700, or choose another with --state-dir",
+			    path, (unsigned)st.st_uid, (unsigned)geteuid());
+		return false;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		g_set_error(error, VW_ERROR, VW_ERROR_STATE,
+			    "the state directory %s is writable by others (mode %04o): it is not used; make it 0700 "
+			    "(chmod 700 %s)",
+			    path, (unsigned)(st.st_mode & 07777), path);
 		return false;
 	}
 	return true;
 }
 
-int vw_state_lock(const char *dir, guint timeout_ms, GError **error)
+/* Opens @name in @parent (AT_FDCWD: a path) as a directory, not through a
+ * symbolic link, creating it 0700 with @create. */
+static int open_dir(int parent, const char *name, const char *path, bool create, GError **error)
 {
-	g_autofree char *path = g_build_filename(dir, "lock", NULL);
-	int fd;
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (!ensure_dir(dir, error))
-		return -1;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT && create) {
+		if (parent == AT_FDCWD) {
+			g_autofree char *up = g_path_get_dirname(path);
+
+			if (g_mkdir_with_parents(up, 0755) < 0)
+				return vw_set_errno(error, -errno, NULL, "cannot create %s", up), -1;
+		}
+		if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
+			return vw_set_errno(error, -errno, NULL, "cannot create the state directory %s", path), -1;
+		fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
 	if (fd < 0) {
-		g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "cannot open the lock %s: %s", path, g_strerror(errno));
+		if (errno == ENOENT)
+			g_set_error(error, VW_ERROR, VW_ERROR_NOT_FOUND, "the state directory %s does not exist", path);
+		else if (errno == ELOOP || errno == ENOTDIR)
+			g_set_error(error, VW_ERROR, VW_ERROR_STATE,
+				    "the state directory %s is a symbolic link or not a directory: it is not used", path);
+		else
+			vw_set_errno(error, -errno, NULL, "cannot open the state directory %s", path);
 		return -1;
 	}
+	if (!dir_safe(fd, path, error)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+bool vw_store_open(const char *dir, bool create, VwStore **ret, GError **error)
+{
+	g_autofree char *path = g_canonicalize_filename(dir ? dir : VW_STATE_DIR_DEFAULT, NULL);
+	VwStore *s;
+	int fd = open_dir(AT_FDCWD, path, path, create, error);
+
+	if (fd < 0)
+		return false;
+	s = g_new0(VwStore, 1);
+	s->dir = g_steal_pointer(&path);
+	s->dirfd = fd;
+	s->lockfd = -1;
+	*ret = s;
+	return true;
+}
+
+void vw_store_close(VwStore *s)
+{
+	if (!s)
+		return;
+	vw_store_unlock(s);
+	close(s->dirfd);
+	g_free(s->dir);
+	g_free(s);
+}
+
+const char *vw_store_dir(const VwStore *s)
+{
+	return s->dir;
+}
+
+void vw_store_set_faults(VwStore *s, const VwFaults *faults)
+{
+	if (faults)
+		s->faults = *faults;
+}
+
+bool vw_store_lock(VwStore *s, guint timeout_ms, GError **error)
+{
+	struct stat st;
+
+	if (s->lockfd >= 0)
+		return true;
+	s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (s->lockfd < 0)
+		return vw_set_errno(error, -errno, NULL, "cannot open the lock %s/lock", s->dir);
+	if (fstat(s->lockfd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		vw_store_unlock(s);
+		g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s/lock is not a file of virtwire's: remove it", s->dir);
+		return false;
+	}
 	for (guint waited = 0;; waited += 10) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return fd;
+		if (flock(s->lockfd, LOCK_EX | LOCK_NB) == 0)
+			return true;
 		if (errno != EWOULDBLOCK && errno != EINTR) {
-			g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "cannot lock %s: %s", path, g_strerror(errno));
+			vw_set_errno(error, -errno, NULL, "cannot lock %s/lock", s->dir);
 			break;
 		}
 		if (waited >= timeout_ms) {
 			g_set_error(error, VW_ERROR, VW_ERROR_BUSY,
-				    "another virtwire has held the lock %s for %u s; try again when it is done", path,
+				    "another virtwire has held the lock %s/lock for %u s; try again when it is done", s->dir,
 				    timeout_ms / 1000);
 			break;
 		}
 		g_usleep(10000);
 	}
-	close(fd);
-	return -1;
+	vw_store_unlock(s);
+	return false;
 }
 
-void vw_state_unlock(int fd)
+void vw_store_unlock(VwStore *s)
 {
-	if (fd >= 0)
-		close(fd); /* releases the flock */
+	if (s->lockfd >= 0)
+		close(s->lockfd); /* releases the flock */
+	s->lockfd = -1;
 }
 
-/* Writes @data to @path atomically: a reader sees the old file or the new
- * one, never half of either. */
-static bool write_atomic(const char *path, const char *data, gsize len, GError **error)
+/* ---------------------------------------------------------------------- */
+/* Files */
+
+/* Reads @name in @dirfd: a regular file, not through a link, at most @max
+ * bytes. -ENOENT when it is not there. */
+static int read_file(int dirfd, const char *name, gsize max, char **ret, gsize *len)
 {
-	g_autofree char *tmp = g_strdup_printf("%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	g_autofree char *buf = NULL;
+	struct stat st;
 	gsize done = 0;
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0)
-		goto fail;
-	while (done < len) {
-		ssize_t n = write(fd, data + done, len - done);
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (gsize)st.st_size > max) {
+		int e = !S_ISREG(st.st_mode) ? -EINVAL : -EFBIG;
+
+		close(fd);
+		return e;
+	}
+	buf = g_malloc((gsize)st.st_size + 1);
+	while (done < (gsize)st.st_size) {
+		ssize_t n = read(fd, buf + done, (gsize)st.st_size - done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			goto fail_close;
+		if (n <= 0)
+			break;
 		done += (gsize)n;
 	}
-	if (fsync(fd) < 0)
-		goto fail_close;
 	close(fd);
-	if (rename(tmp, path) < 0)
-		goto fail;
-	return true;
-fail_close:
+	buf[done] = '\0';
+	*len = done;
+	*ret = g_steal_pointer(&buf);
+	return 0;
+}
+
+/* Writes @data as @name in @dirfd atomically and durably: a new file under
+ * a random name (O_EXCL), fsync, rename over @name, fsync the directory. */
+static int write_file(VwStore *s, int dirfd, const char *name, const char *data, gsize len, bool counted)
+{
+	g_autofree char *tmp = NULL;
+	gsize done = 0;
+	int fd = -1, e = 0;
+
+	if (counted && s->faults.store && ++s->writes == s->faults.store)
+		return -ENOSPC;
+	for (int attempt = 0; fd < 0 && attempt < 16; attempt++) {
+		g_free(tmp);
+		tmp = g_strdup_printf(".%s.%08x.tmp", name, g_random_int());
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			return -errno;
+	}
+	if (fd < 0)
+		return -EEXIST;
+	while (done < len && !e) {
+		ssize_t n = write(fd, data + done, len - done);
+
+		if (n < 0 && errno != EINTR)
+			e = -errno;
+		else if (n > 0)
+			done += (gsize)n;
+	}
+	if (!e && fsync(fd) < 0)
+		e = -errno;
 	close(fd);
-fail:
-	g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "cannot write %s: %s", path, g_strerror(errno));
-	unlink(tmp);
-	return false;
-}
-
-static void fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
+	if (!e && renameat(dirfd, tmp, dirfd, name) < 0)
+		e = -errno;
+	if (e) {
+		unlinkat(dirfd, tmp, 0);
+		return e;
 	}
+	fsync(dirfd);
+	return 0;
 }
 
-/* The record as it would be written, but for its time, is already there:
- * a hook re-applying an unchanged network spares the disk three fsyncs
- * (and "applied" keeps saying when the record last changed). */
-static bool unchanged(const char *path, const char *data, const char *xml_path, const char *xml)
+static int remove_file(int dirfd, const char *name)
 {
-	g_autofree char *old = NULL, *old_xml = NULL;
-	g_auto(GStrv) a = NULL, b = NULL;
-	guint n;
-
-	if (!g_file_get_contents(path, &old, NULL, NULL) || (xml && !g_file_get_contents(xml_path, &old_xml, NULL, NULL)))
-		return false;
-	if (xml && strcmp(xml, old_xml) != 0)
-		return false;
-	a = g_strsplit(old, "\n", -1);
-	b = g_strsplit(data, "\n", -1);
-	n = g_strv_length(a);
-	if (n != g_strv_length(b))
-		return false;
-	for (guint i = 0; i < n; i++)
-		if (strcmp(a[i], b[i]) != 0 && !(g_str_has_prefix(a[i], "applied ") && g_str_has_prefix(b[i], "applied ")))
-			return false;
-	return true;
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
-bool vw_state_save(const char *dir, const VwState *s, GError **error)
+/* ---------------------------------------------------------------------- */
+/* Records */
+
+char *vw_store_file_base(const char *name)
 {
-	g_autofree char *path = file_for(dir, s->name, ".state");
-	g_autofree char *xml_path = file_for(dir, s->name, ".xml");
-	GString *out = g_string_new(NULL);
+	bool plain = *name && strlen(name) <= 100 && name[0] != '.' && name[0] != '=';
+
+	for (const char *c = name; plain && *c; c++)
+		plain = g_ascii_isalnum(*c) || *c == '_' || *c == '-' || *c == '.';
+	if (plain)
+		return g_strdup(name);
+	/* Any other name, of any length, has a file name of fixed length
+	 * (the network's name is inside the record). */
+	return g_strdup_printf("=%s", g_compute_checksum_for_string(G_CHECKSUM_SHA256, name, -1));
+}
+
+static char *file_name(const char *name, const char *suffix)
+{
+	g_autofree char *base = vw_store_file_base(name);
+
+	return g_strconcat(base, suffix, NULL);
+}
+
+char *vw_store_xml_path(const VwStore *s, const char *name)
+{
+	g_autofree char *f = file_name(name, ".xml");
+
+	return g_build_filename(s->dir, f, NULL);
+}
+
+static char *record_path(const VwStore *s, const char *name)
+{
+	g_autofree char *f = file_name(name, ".state");
+
+	return g_build_filename(s->dir, f, NULL);
+}
+
+bool vw_store_load(VwStore *s, const char *name, VwState **ret, GError **error)
+{
+	g_autofree char *f = file_name(name, ".state");
+	g_autofree char *xf = file_name(name, ".xml");
+	g_autofree char *path = record_path(s, name);
 	g_autofree char *data = NULL;
-	gsize len;
+	g_autoptr(VwState) st = NULL;
+	gsize len = 0, xlen = 0;
+	int e = read_file(s->dirfd, f, VW_STATE_MAX_SIZE, &data, &len);
 
-	if (!ensure_dir(dir, error))
+	if (e == -ENOENT) {
+		g_set_error(error, VW_ERROR, VW_ERROR_NOT_FOUND, "network '%s' has no record in %s", name, s->dir);
 		return false;
-	g_string_append_printf(out, "virtwire-state %d\n", VW_STATE_VERSION);
-#define FIELD(key, value)                                                           \
-	do {                                                                        \
-		if (value) {                                                        \
-			g_autofree char *e_ = esc(value);                           \
-			g_string_append_printf(out, "%s %s\n", key, e_);            \
-		}                                                                   \
-	} while (0)
-	FIELD("network", s->name);
-	FIELD("id", s->id);
-	FIELD("applied", s->applied);
-	FIELD("source", s->source);
-	FIELD("bridge", s->bridge);
-	FIELD("mode", s->mode);
-#undef FIELD
-	for (guint i = 0; i < s->sysctls->len; i++) {
-		const VwStateSysctl *x = s->sysctls->pdata[i];
-		g_autofree char *p = esc(x->path), *o = esc(x->old_value), *n = esc(x->new_value);
-
-		g_string_append_printf(out, "sysctl %s %s %s %s\n", p, o, n, x->revert ? "revert" : "keep");
 	}
-	for (guint i = 0; i < s->links->len; i++) {
-		const VwStateLink *l = s->links->pdata[i];
-		g_autofree char *k = esc(l->kind), *o = esc(l->object), *x = l->extra ? esc(l->extra) : NULL;
-
-		g_string_append_printf(out, "link %s %s %s%s%s\n", k, l->created ? "created" : "found", o, x ? " " : "",
-				       x ? x : "");
-	}
-	for (guint i = 0; i < s->ports->len; i++) {
-		const VwStatePort *p = s->ports->pdata[i];
-		g_autofree char *u = esc(p->uuid), *d = esc(p->domain_uuid), *m = esc(p->mac);
-
-		g_string_append_printf(out, "port %s %s %s\n", u, d, m);
-	}
-	g_string_append(out, "end\n");
-	len = out->len;
-	data = g_string_free(out, FALSE);
-	if (unchanged(path, data, xml_path, s->xml))
-		return true;
-	/* The XML first: a state file always has its XML beside it. */
-	if (s->xml && !write_atomic(xml_path, s->xml, strlen(s->xml), error))
+	if (e) {
+		g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s: cannot read the record of network '%s': %s", path, name,
+			    e == -ELOOP ? "it is a symbolic link" : e == -EINVAL ? "not a regular file" : g_strerror(-e));
 		return false;
-	if (!write_atomic(path, data, len, error))
+	}
+	if (!vw_state_parse(data, len, name, path, &st, error))
 		return false;
-	fsync_dir(dir);
+	e = read_file(s->dirfd, xf, VW_MAX_FILE_SIZE, &st->xml, &xlen);
+	if (e) {
+		g_autofree char *xp = vw_store_xml_path(s, name);
+
+		g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s: the XML of network '%s' that goes with %s: %s", xp,
+			    name, path, e == -ENOENT ? "it is missing" : g_strerror(-e));
+		return false;
+	}
+	*ret = g_steal_pointer(&st);
 	return true;
 }
 
-static char *unesc(const char *s)
+/* The file @name already holds exactly @data (a hook re-applying an
+ * unchanged network spares the disk its fsyncs). */
+static bool holds(VwStore *s, const char *name, const char *data, gsize len)
 {
-	char *r = g_uri_unescape_string(s, NULL);
+	g_autofree char *old = NULL;
+	gsize olen = 0;
 
-	return r ? r : g_strdup(s);
+	return read_file(s->dirfd, name, len, &old, &olen) == 0 && olen == len && memcmp(old, data, len) == 0;
 }
 
-static bool corrupt(GError **error, const char *path, int line, const char *why)
+/* A record unchanged but for its "applied" time. */
+static bool same_record(VwStore *s, const char *name, const VwState *st)
 {
-	g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "%s:%d: corrupt state file: %s", path, line, why);
-	return false;
+	g_autofree char *old = NULL;
+	g_autoptr(VwState) was = NULL;
+	g_autofree char *a = NULL, *b = NULL;
+	gsize olen = 0;
+
+	if (read_file(s->dirfd, name, VW_STATE_MAX_SIZE, &old, &olen) != 0 ||
+	    !vw_state_parse(old, olen, st->name, name, &was, NULL))
+		return false;
+	g_free(was->applied);
+	was->applied = g_strdup(st->applied);
+	a = vw_state_format(was);
+	b = vw_state_format(st);
+	return strcmp(a, b) == 0;
 }
 
-bool vw_state_load(const char *dir, const char *name, VwState **ret, GError **error)
+bool vw_store_save(VwStore *s, const VwState *st, GError **error)
 {
-	g_autofree char *path = file_for(dir, name, ".state");
-	g_autofree char *xml_path = file_for(dir, name, ".xml");
-	g_autofree char *data = NULL;
-	g_autoptr(GError) err = NULL;
-	g_autoptr(VwState) s = vw_state_new(name);
-	g_auto(GStrv) lines = NULL;
-	bool ended = false;
-	int lineno = 0;
+	g_autofree char *f = file_name(st->name, ".state");
+	g_autofree char *xf = file_name(st->name, ".xml");
+	g_autofree char *data = vw_state_format(st);
+	int e = 0;
 
-	if (!g_file_get_contents(path, &data, NULL, &err)) {
-		if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-			g_set_error(error, VW_ERROR, VW_ERROR_NOT_FOUND, "network '%s' has no state in %s", name, dir);
-		else
-			g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "cannot read %s: %s", path, err->message);
-		return false;
+	/* The XML first: a record always has its XML beside it. */
+	if (st->xml && !holds(s, xf, st->xml, strlen(st->xml)))
+		e = write_file(s, s->dirfd, xf, st->xml, strlen(st->xml), true);
+	if (!e && !same_record(s, f, st))
+		e = write_file(s, s->dirfd, f, data, strlen(data), true);
+	if (e) {
+		g_autofree char *path = record_path(s, st->name);
+
+		return vw_set_errno(error, e, NULL, "cannot write the record of network '%s' (%s)", st->name, path);
 	}
-	lines = g_strsplit(data, "\n", -1);
-	for (char **l = lines; *l; l++) {
-		g_auto(GStrv) f = NULL;
-		guint n;
-
-		lineno++;
-		if (!**l)
-			continue;
-		if (ended)
-			return corrupt(error, path, lineno, "text after 'end'");
-		f = g_strsplit(*l, " ", -1);
-		n = g_strv_length(f);
-		if (lineno == 1) {
-			if (n != 2 || strcmp(f[0], "virtwire-state") != 0)
-				return corrupt(error, path, lineno, "not a virtwire state file");
-			if (strcmp(f[1], "1") != 0) {
-				g_set_error(error, VW_ERROR, VW_ERROR_FAILED,
-					    "%s: state format version %s is not this virtwire's (%d)", path, f[1],
-					    VW_STATE_VERSION);
-				return false;
-			}
-			continue;
-		}
-		if (strcmp(f[0], "end") == 0 && n == 1) {
-			ended = true;
-		} else if (n == 2 && (strcmp(f[0], "network") == 0 || strcmp(f[0], "id") == 0 ||
-				      strcmp(f[0], "applied") == 0 || strcmp(f[0], "source") == 0 ||
-				      strcmp(f[0], "bridge") == 0 || strcmp(f[0], "mode") == 0)) {
-			char *v = unesc(f[1]);
-
-			switch (f[0][0]) {
-			case 'n':
-				if (strcmp(v, name) != 0) {
-					g_free(v);
-					return corrupt(error, path, lineno, "the network's name does not match the file");
-				}
-				g_free(v);
-				break;
-			case 'i':
-				s->id = v;
-				break;
-			case 'a':
-				s->applied = v;
-				break;
-			case 's':
-				s->source = v;
-				break;
-			case 'b':
-				s->bridge = v;
-				break;
-			case 'm':
-				s->mode = v;
-				break;
-			default:
-				g_free(v);
-			}
-		} else if (strcmp(f[0], "sysctl") == 0 && n == 5) {
-			g_autofree char *p = unesc(f[1]), *o = unesc(f[2]), *v = unesc(f[3]);
-
-			if (strcmp(f[4], "revert") != 0 && strcmp(f[4], "keep") != 0)
-				return corrupt(error, path, lineno, "sysctl line must end in revert or keep");
-			vw_state_add_sysctl(s, p, o, v, strcmp(f[4], "revert") == 0);
-		} else if (strcmp(f[0], "port") == 0 && n == 4) {
-			g_autofree char *u = unesc(f[1]), *d = unesc(f[2]), *m = unesc(f[3]);
-
-			vw_state_add_port(s, u, d, m);
-		} else if (strcmp(f[0], "link") == 0 && (n == 4 || n == 5)) {
-			g_autofree char *k = unesc(f[1]), *o = unesc(f[3]), *x = n == 5 ? unesc(f[4]) : NULL;
-
-			if (strcmp(f[2], "created") != 0 && strcmp(f[2], "found") != 0)
-				return corrupt(error, path, lineno, "link line must say created or found");
-			vw_state_add_link(s, k, o, strcmp(f[2], "created") == 0, x);
-		} else {
-			g_autofree char *why = g_strdup_printf("unknown line '%.40s'", *l);
-
-			return corrupt(error, path, lineno, why);
-		}
-	}
-	if (!ended)
-		return corrupt(error, path, lineno, "it ends early (no 'end' line)");
-	if (!s->id)
-		return corrupt(error, path, lineno, "no 'id' line");
-	if (!g_file_get_contents(xml_path, &s->xml, NULL, NULL)) {
-		g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "%s is missing beside %s", xml_path, path);
-		return false;
-	}
-	*ret = g_steal_pointer(&s);
 	return true;
 }
 
-bool vw_state_remove(const char *dir, const char *name, GError **error)
+bool vw_store_remove(VwStore *s, const char *name, GError **error)
 {
-	g_autofree char *path = file_for(dir, name, ".state");
-	g_autofree char *xml_path = file_for(dir, name, ".xml");
+	g_autofree char *f = file_name(name, ".state");
+	g_autofree char *xf = file_name(name, ".xml");
+	int e;
 
 	/* The record first: an XML without a record is ignored, a record
-	 * without its XML would be corrupt. */
-	if (unlink(path) < 0 && errno != ENOENT) {
-		g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "cannot remove %s: %s", path, g_strerror(errno));
-		return false;
+	 * without its XML would be damaged. */
+	if ((e = remove_file(s->dirfd, f)) || (e = remove_file(s->dirfd, xf))) {
+		g_autofree char *path = record_path(s, name);
+
+		return vw_set_errno(error, e, NULL, "cannot remove the record %s", path);
 	}
-	if (unlink(xml_path) < 0 && errno != ENOENT) {
-		g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "cannot remove %s: %s", xml_path, g_strerror(errno));
-		return false;
-	}
-	fsync_dir(dir);
+	fsync(s->dirfd);
 	return true;
 }
 
-static int name_cmp(gconstpointer a, gconstpointer b)
+/* The network a record file is of: its base name, or for a hashed one
+ * the name inside it (NULL when unreadable). */
+static char *record_name(VwStore *s, const char *file)
+{
+	g_autofree char *base = g_strndup(file, strlen(file) - strlen(".state"));
+	g_autofree char *data = NULL;
+	g_auto(GStrv) lines = NULL;
+	gsize len;
+
+	if (base[0] != '=')
+		return g_steal_pointer(&base);
+	if (read_file(s->dirfd, file, VW_STATE_MAX_SIZE, &data, &len) != 0)
+		return NULL;
+	lines = g_strsplit(data, "\n", 3);
+	if (lines[0] && lines[1] && g_str_has_prefix(lines[1], "network ")) {
+		g_autofree char *name = g_uri_unescape_string(lines[1] + strlen("network "), "\n");
+		g_autofree char *want = name ? vw_store_file_base(name) : NULL;
+
+		/* Only the name that leads back to this file. */
+		if (want && strcmp(want, base) == 0)
+			return g_steal_pointer(&name);
+	}
+	return NULL;
+}
+
+static int str_cmp(gconstpointer a, gconstpointer b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-GPtrArray *vw_state_list(const char *dir)
+/* The entries of @dirfd ending in @suffix (regular files only). */
+static GPtrArray *list_files(int dirfd, const char *suffix)
 {
-	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const char *f;
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
 
-	while (d && (f = g_dir_read_name(d))) {
-		if (g_str_has_suffix(f, ".state")) {
-			g_autofree char *base = g_strndup(f, strlen(f) - strlen(".state"));
-
-			g_ptr_array_add(names, unesc(base));
-		}
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return out;
 	}
-	g_ptr_array_sort(names, name_cmp);
+	while ((e = readdir(d))) {
+		struct stat st;
+
+		if (e->d_name[0] == '.' || !g_str_has_suffix(e->d_name, suffix) || strlen(e->d_name) == strlen(suffix))
+			continue;
+		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			g_ptr_array_add(out, g_strdup(e->d_name));
+	}
+	closedir(d);
+	return out;
+}
+
+GPtrArray *vw_store_list(VwStore *s)
+{
+	g_autoptr(GPtrArray) files = list_files(s->dirfd, ".state");
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; i < files->len; i++) {
+		char *n = record_name(s, files->pdata[i]);
+
+		if (n)
+			g_ptr_array_add(names, n);
+	}
+	g_ptr_array_sort(names, str_cmp);
 	return names;
 }
 
-static char *domain_file(const char *dir, const char *uuid)
+/* ---------------------------------------------------------------------- */
+/* Domains */
+
+static bool uuid_safe(const char *uuid)
 {
-	g_autofree char *e = g_uri_escape_string(uuid, "-", TRUE);
+	size_t n = uuid ? strlen(uuid) : 0;
 
-	return g_strdup_printf("%s/domains/%s.xml", dir, e);
-}
-
-bool vw_state_save_domain(const char *dir, const char *uuid, const char *xml, GError **error)
-{
-	g_autofree char *sub = g_build_filename(dir, "domains", NULL);
-	g_autofree char *path = domain_file(dir, uuid);
-
-	if (!ensure_dir(sub, error))
+	if (n == 0 || n > 64)
 		return false;
-	if (!write_atomic(path, xml, strlen(xml), error))
-		return false;
-	fsync_dir(sub);
+	for (const char *c = uuid; *c; c++)
+		if (!g_ascii_isxdigit(*c) && *c != '-')
+			return false;
 	return true;
 }
 
-char *vw_state_load_domain(const char *dir, const char *uuid, GError **error)
+static int domains_dir(VwStore *s, bool create, GError **error)
 {
-	g_autofree char *path = domain_file(dir, uuid);
-	char *xml = NULL;
+	g_autofree char *path = g_build_filename(s->dir, "domains", NULL);
+
+	return open_dir(s->dirfd, "domains", path, create, error);
+}
+
+static bool bad_uuid(const char *uuid, GError **error)
+{
+	g_set_error(error, VW_ERROR, VW_ERROR_INVALID, "'%.64s' is not a domain uuid", uuid ? uuid : "");
+	return false;
+}
+
+bool vw_store_save_domain(VwStore *s, const char *uuid, const char *xml, GError **error)
+{
+	g_autofree char *f = g_strconcat(uuid, ".xml", NULL);
+	int fd, e;
+
+	if (!uuid_safe(uuid))
+		return bad_uuid(uuid, error);
+	fd = domains_dir(s, true, error);
+	if (fd < 0)
+		return false;
+	e = write_file(s, fd, f, xml, strlen(xml), true);
+	close(fd);
+	if (e)
+		return vw_set_errno(error, e, NULL, "cannot record domain %s in %s/domains", uuid, s->dir);
+	return true;
+}
+
+bool vw_store_load_domain(VwStore *s, const char *uuid, char **ret, GError **error)
+{
+	g_autofree char *f = g_strconcat(uuid, ".xml", NULL);
 	g_autoptr(GError) err = NULL;
+	gsize len;
+	int fd, e;
 
-	if (!g_file_get_contents(path, &xml, NULL, &err)) {
-		g_set_error(error, VW_ERROR,
-			    g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? VW_ERROR_NOT_FOUND : VW_ERROR_FAILED,
-			    "domain %s has no record in %s: %s", uuid, dir, err->message);
-		return NULL;
+	if (!uuid_safe(uuid))
+		return bad_uuid(uuid, error);
+	fd = domains_dir(s, false, &err);
+	if (fd < 0) {
+		if (g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND))
+			g_set_error(error, VW_ERROR, VW_ERROR_NOT_FOUND, "domain %s has no record in %s", uuid, s->dir);
+		else
+			g_propagate_error(error, g_steal_pointer(&err));
+		return false;
 	}
-	return xml;
-}
-
-bool vw_state_remove_domain(const char *dir, const char *uuid, GError **error)
-{
-	g_autofree char *path = domain_file(dir, uuid);
-
-	if (unlink(path) < 0 && errno != ENOENT) {
-		g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "cannot remove %s: %s", path, g_strerror(errno));
+	e = read_file(fd, f, VW_MAX_FILE_SIZE, ret, &len);
+	close(fd);
+	if (e) {
+		g_set_error(error, VW_ERROR, e == -ENOENT ? VW_ERROR_NOT_FOUND : VW_ERROR_STATE,
+			    "domain %s has no usable record in %s/domains: %s", uuid, s->dir, g_strerror(-e));
 		return false;
 	}
 	return true;
 }
 
-GPtrArray *vw_state_list_domains(const char *dir)
+bool vw_store_remove_domain(VwStore *s, const char *uuid, GError **error)
+{
+	g_autofree char *f = g_strconcat(uuid, ".xml", NULL);
+	g_autoptr(GError) err = NULL;
+	int fd, e;
+
+	if (!uuid_safe(uuid))
+		return bad_uuid(uuid, error);
+	fd = domains_dir(s, false, &err);
+	if (fd < 0) {
+		if (g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND))
+			return true;
+		g_propagate_error(error, g_steal_pointer(&err));
+		return false;
+	}
+	e = remove_file(fd, f);
+	close(fd);
+	if (e)
+		return vw_set_errno(error, e, NULL, "cannot remove the record of domain %s", uuid);
+	return true;
+}
+
+GPtrArray *vw_store_list_domains(VwStore *s)
 {
 	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-	g_autofree char *sub = g_build_filename(dir, "domains", NULL);
-	g_autoptr(GDir) d = g_dir_open(sub, 0, NULL);
-	const char *f;
+	g_autoptr(GPtrArray) files = NULL;
+	int fd = domains_dir(s, false, NULL);
 
-	while (d && (f = g_dir_read_name(d))) {
-		if (g_str_has_suffix(f, ".xml")) {
-			g_autofree char *base = g_strndup(f, strlen(f) - 4);
+	if (fd < 0)
+		return out;
+	files = list_files(fd, ".xml");
+	close(fd);
+	for (guint i = 0; i < files->len; i++) {
+		char *f = files->pdata[i];
 
-			g_ptr_array_add(out, unesc(base));
-		}
+		f[strlen(f) - 4] = '\0';
+		if (uuid_safe(f))
+			g_ptr_array_add(out, g_strdup(f));
 	}
 	return out;
 }
 
 /* ---------------------------------------------------------------------- */
-/* The firewall's generation record (firewall.gen) */
+/* The firewall's generation record */
 
 #define GEN_FILE "firewall.gen"
-#define GEN_MAGIC "virtwire-firewall-gen 1"
-
-typedef struct {
-	char *netns;
-	guint32 gen;
-	GHashTable *nets; /* id → digest */
-} GenRecord;
-
-static void gen_record_free(GenRecord *r)
-{
-	if (!r)
-		return;
-	g_free(r->netns);
-	g_hash_table_unref(r->nets);
-	g_free(r);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(GenRecord, gen_record_free)
 
 /* The network namespace this process is in: a generation belongs to one. */
 static char *netns_id(void)
@@ -485,94 +587,63 @@ static char *netns_id(void)
 	return g_strdup_printf("%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
 }
 
-/* The record, if it is there, readable, and of this network namespace. */
-static GenRecord *gen_load(const char *dir, const char *netns)
+/* The record, if it is there, whole, and of this network namespace. */
+static VwGenRecord *gen_load(VwStore *s, const char *netns)
 {
-	g_autofree char *path = g_build_filename(dir, GEN_FILE, NULL);
 	g_autofree char *data = NULL;
-	g_auto(GStrv) lines = NULL;
-	g_autoptr(GenRecord) r = g_new0(GenRecord, 1);
-	bool have_gen = false;
-	guint64 gen;
+	g_autoptr(VwGenRecord) r = NULL;
+	gsize len;
 
-	r->nets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	if (!netns || !g_file_get_contents(path, &data, NULL, NULL))
+	if (!netns || read_file(s->dirfd, GEN_FILE, 16u << 20, &data, &len) != 0)
 		return NULL;
-	lines = g_strsplit(data, "\n", -1);
-	if (!lines[0] || strcmp(lines[0], GEN_MAGIC) != 0)
-		return NULL;
-	for (guint i = 1; lines[i]; i++) {
-		g_auto(GStrv) f = g_strsplit(lines[i], " ", 3);
-		guint n = g_strv_length(f);
-
-		if (n == 2 && strcmp(f[0], "netns") == 0)
-			r->netns = g_strdup(f[1]);
-		else if (n == 2 && strcmp(f[0], "gen") == 0 &&
-			 g_ascii_string_to_unsigned(f[1], 10, 0, G_MAXUINT32, &gen, NULL)) {
-			r->gen = (guint32)gen;
-			have_gen = true;
-		}
-		else if (n == 3 && strcmp(f[0], "net") == 0)
-			g_hash_table_replace(r->nets, unesc(f[1]), g_strdup(f[2]));
-	}
-	if (!have_gen || g_strcmp0(r->netns, netns) != 0)
+	r = vw_gen_record_parse(data, len);
+	if (!r || g_strcmp0(r->netns, netns) != 0)
 		return NULL;
 	return g_steal_pointer(&r);
 }
 
-bool vw_state_gen_current(const char *dir, guint32 gen, const char *id, const char *digest)
+bool vw_store_gen_current(VwStore *s, guint32 gen, const char *id, const char *digest)
 {
 	g_autofree char *netns = netns_id();
-	g_autoptr(GenRecord) r = gen_load(dir, netns);
+	g_autoptr(VwGenRecord) r = gen_load(s, netns);
 
 	return r && r->gen == gen && g_strcmp0(g_hash_table_lookup(r->nets, id), digest) == 0;
 }
 
-void vw_state_gen_update(const char *dir, const VwNftResult *res, GPtrArray *ids, GPtrArray *digests)
+void vw_store_gen_update(VwStore *s, const VwNftResult *res, GPtrArray *ids, GPtrArray *digests)
 {
 	g_autofree char *netns = netns_id();
-	g_autofree char *path = g_build_filename(dir, GEN_FILE, NULL);
-	g_autoptr(GenRecord) r = gen_load(dir, netns);
+	g_autoptr(VwGenRecord) r = gen_load(s, netns);
+	g_autofree char *text = NULL;
 	guint32 expected;
-	GString *out;
-	GHashTableIter it;
-	gpointer k, v;
 
 	if (!res->have_gen || !netns) {
-		unlink(path);
+		remove_file(s->dirfd, GEN_FILE);
 		return;
 	}
 	/* What the record said holds on only if the ruleset was as recorded
 	 * when the reconcile read it, and nobody else committed since. */
 	expected = res->gen_before + (res->gen_after != res->gen_before ? 1 : 0);
 	if (!r || r->gen != res->gen_before || res->gen_after != expected) {
-		gen_record_free(g_steal_pointer(&r));
-		r = g_new0(GenRecord, 1);
-		r->nets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+		g_clear_pointer(&r, vw_gen_record_free);
+		r = vw_gen_record_new();
 	}
-	if (res->gen_after == expected) {
-		for (guint i = 0; i < ids->len; i++) {
-			if (digests)
-				g_hash_table_replace(r->nets, g_strdup(ids->pdata[i]), g_strdup(digests->pdata[i]));
-			else
-				g_hash_table_remove(r->nets, ids->pdata[i]);
-		}
+	for (guint i = 0; res->gen_after == expected && i < ids->len; i++) {
+		if (digests)
+			g_hash_table_replace(r->nets, g_strdup(ids->pdata[i]), g_strdup(digests->pdata[i]));
+		else
+			g_hash_table_remove(r->nets, ids->pdata[i]);
 	}
 	if (g_hash_table_size(r->nets) == 0) {
-		unlink(path);
+		remove_file(s->dirfd, GEN_FILE);
 		return;
 	}
-	out = g_string_new(GEN_MAGIC "\n");
-	g_string_append_printf(out, "netns %s\ngen %u\n", netns, res->gen_after);
-	g_hash_table_iter_init(&it, r->nets);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		g_autofree char *e = esc(k);
-
-		g_string_append_printf(out, "net %s %s\n", e, (const char *)v);
-	}
+	g_free(r->netns);
+	r->netns = g_strdup(netns);
+	r->gen = res->gen_after;
+	text = vw_gen_record_format(r);
 	/* A cache: when it cannot be written, the next apply reads the
 	 * kernel in full, as without it. */
-	if (!write_atomic(path, out->str, out->len, NULL))
-		unlink(path);
-	g_string_free(out, TRUE);
+	if (write_file(s, s->dirfd, GEN_FILE, text, strlen(text), false) != 0)
+		remove_file(s->dirfd, GEN_FILE);
 }

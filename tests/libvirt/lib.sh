@@ -152,7 +152,12 @@ vwt_sandbox() {
 }
 
 vwt_vw() {
-	VIRTWIRE_STATE_DIR=$VWT_STATE vw_sb_exec "$VW_BIN" "$@"
+	local cmd=$1
+	shift
+	case $cmd in
+	apply | teardown | verify | status | hook) vw_sb_exec "$VW_BIN" "$cmd" --state-dir "$VWT_STATE" "$@" ;;
+	*) vw_sb_exec "$VW_BIN" "$cmd" "$@" ;;
+	esac
 }
 
 # vwt_define_start FILE: net-define + net-start, output on failure.

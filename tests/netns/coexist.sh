@@ -108,7 +108,7 @@ libvirt9_rules 6 | nsx host ip6tables-restore || exit 1
 libvirt_saved >"$VWT_TMP/libvirt.before"
 
 check "plan shows the accept in libvirt's firewall" sh -c \
-	"VIRTWIRE_STATE_DIR=$VWT_TMP/state-host ip netns exec $(ns host) $VW_BIN plan $VWT_TMP/net.xml | grep -F 'coexist accept connections DNATed to \"$BR\" ahead of libvirt'\''s rejects (ip, ip6)'"
+	"ip netns exec $(ns host) $VW_BIN plan $VWT_TMP/net.xml | grep -F 'coexist accept connections DNATed to \"$BR\" ahead of libvirt'\''s rejects (ip, ip6)'"
 check "apply" vw host apply "$VWT_TMP/net.xml"
 expect="-A FORWARD -o $BR -m conntrack --ctstate DNAT -m comment --comment \"virtwire: network $NET\" -j ACCEPT"
 check "iptables reads virtwire's rule, first in FORWARD" \
@@ -122,7 +122,7 @@ reach "a forward reaches the guest (IPv6)" wan tcp6 2001:db8:ffff::1 2223 "^gues
 unreachable "libvirt still rejects what virtwire did not DNAT" wan tcp4 192.168.160.10 22
 check "verify: no drift" vw host verify "$NET"
 check "re-apply sends nothing" sh -c \
-	"VIRTWIRE_STATE_DIR=$VWT_TMP/state-host ip netns exec $(ns host) $VW_BIN apply $VWT_TMP/net.xml | grep -q 'up to date'"
+	"ip netns exec $(ns host) $VW_BIN apply --state-dir $VWT_TMP/state-host $VWT_TMP/net.xml | grep -q 'up to date'"
 
 # Without the accept, libvirt's reject wins: the rule is what makes it work.
 nsx host iptables -D FORWARD 1
@@ -139,7 +139,7 @@ nsx host iptables -I FORWARD 1 -j LIBVIRT_FWI
 check_fails "verify fails" verify_to "$VWT_TMP/verify.out"
 check "verify sees the accept below libvirt's jump" grep -q "iptables FORWARD: virtwire's accept for network $NET is below other rules" "$VWT_TMP/verify.out"
 check "the daemon hook's reassert moves it back to the top" sh -c \
-	"VIRTWIRE_STATE_DIR=$VWT_TMP/state-host ip netns exec $(ns host) $VW_BIN hook daemon - reload begin - </dev/null"
+	"ip netns exec $(ns host) $VW_BIN hook --state-dir $VWT_TMP/state-host daemon - reload begin - </dev/null"
 check "… first in FORWARD again, and only once" sh -c \
 	"test \"\$(ip netns exec $(ns host) iptables -S FORWARD | sed -n 2p)\" = '$expect' &&
 	 test \"\$(ip netns exec $(ns host) iptables -S FORWARD | grep -c virtwire)\" = 1"

@@ -34,13 +34,13 @@ net ga vw-ga 192.168.170 2201 2202 >"$VWT_TMP/ga.xml"
 net ga vw-ga 192.168.170 2201 2202 2203 >"$VWT_TMP/ga3.xml"
 net gb vw-gb 192.168.171 2301 >"$VWT_TMP/gb.xml"
 ST=$VWT_TMP/state
-va() { VIRTWIRE_STATE_DIR=$ST ip netns exec "$(ns host-a)" "$VW_BIN" "$@"; }
-vb() { VIRTWIRE_STATE_DIR=$ST ip netns exec "$(ns host-b)" "$VW_BIN" "$@"; }
+va() { vw_in "$(ns host-a)" "$ST" "$@"; }
+vb() { vw_in "$(ns host-b)" "$ST" "$@"; }
 elems() { ip netns exec "$(ns "$1")" nft list map inet virtwire fwd4any 2>/dev/null | grep -o 'tcp \. [0-9]*' | sort | tr '\n' ' '; }
 
 check "apply ga" va apply "$VWT_TMP/ga.xml"
 check "the record names ga" grep -q '^net ga ' "$ST/firewall.gen"
-check "re-apply: up to date" sh -c "VIRTWIRE_STATE_DIR=$ST ip netns exec $(ns host-a) $VW_BIN apply $VWT_TMP/ga.xml | grep -qx \"network 'ga': up to date\""
+check "re-apply: up to date" sh -c "ip netns exec $(ns host-a) $VW_BIN apply --state-dir $ST $VWT_TMP/ga.xml | grep -qx \"network 'ga': up to date\""
 
 # A change of someone else's, in the same commit as a drift of virtwire's
 # table: the generation moved, so the repeat reads the kernel and repairs.
@@ -59,7 +59,7 @@ check "… it is in the kernel" test "$(elems host-a)" = "tcp . 2201 tcp . 2202 
 # Another network's apply keeps ga's entry (virtwire's commit was the only one).
 check "apply gb" va apply "$VWT_TMP/gb.xml"
 check "the record names ga and gb" sh -c "grep -q '^net ga ' $ST/firewall.gen && grep -q '^net gb ' $ST/firewall.gen"
-check "re-apply ga: up to date" sh -c "VIRTWIRE_STATE_DIR=$ST ip netns exec $(ns host-a) $VW_BIN apply $VWT_TMP/ga3.xml | grep -qx \"network 'ga': up to date\""
+check "re-apply ga: up to date" sh -c "ip netns exec $(ns host-a) $VW_BIN apply --state-dir $ST $VWT_TMP/ga3.xml | grep -qx \"network 'ga': up to date\""
 
 # The same state directory from another network namespace whose ruleset is
 # at the same generation number: the record is not this one's. A new
@@ -73,7 +73,7 @@ done
 # the generations are equal and only the namespace tells them apart).
 cp -r "$ST" "$VWT_TMP/forged"
 sed -i "s/^netns .*/netns $(stat -L -c '%d:%i' "/run/netns/$(ns host-b)")/" "$VWT_TMP/forged/firewall.gen"
-VIRTWIRE_STATE_DIR=$VWT_TMP/forged ip netns exec "$(ns host-b)" "$VW_BIN" apply "$VWT_TMP/ga3.xml" >"$VWT_TMP/forged.out" 2>&1
+vw_in "$(ns host-b)" "$VWT_TMP/forged" apply "$VWT_TMP/ga3.xml" >"$VWT_TMP/forged.out" 2>&1
 check "control: host-b is at the recorded generation (the forged record kept its table out)" \
 	sh -c "! ip netns exec $(ns host-b) nft list table inet virtwire >/dev/null 2>&1"
 check "apply ga in host-b with the same state directory" vb apply "$VWT_TMP/ga3.xml"

@@ -11,6 +11,7 @@
 set -u
 
 VW_BIN=${VW_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/virtwire}
+VW_TEST_BIN=${VW_TEST_BIN:-$(dirname "$VW_BIN")/tests/virtwire-test}
 VW_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VWT_ID="$(basename "$0" .sh | tr -c 'a-z0-9\n' '-' | cut -c1-12)-$$"
 VWT_TMP=$(mktemp -d "/tmp/vwt-$VWT_ID.XXXXXX")
@@ -127,11 +128,26 @@ nsx() {
 	ip netns exec "$(ns "$role")" "$@"
 }
 
-# vw ROLE ARGS...: virtwire in a namespace, with the test's own state dir.
+# vw_in NETNS STATEDIR COMMAND ARGS...: virtwire in a namespace, with a
+# state directory for the commands that keep one; with VIRTWIRE_FAULT set,
+# the test build's binary, which injects the fault.
+vw_in() {
+	local netns=$1 dir=$2 cmd=$3 bin=$VW_BIN
+	shift 3
+	[ -n "${VIRTWIRE_FAULT:-}" ] && bin=$VW_TEST_BIN
+	case $cmd in
+	apply | teardown | verify | status | hook) set -- "$cmd" --state-dir "$dir" "$@" ;;
+	*) set -- "$cmd" "$@" ;;
+	esac
+	ip netns exec "$netns" "$bin" "$@"
+}
+
+# vw ROLE ARGS...: virtwire in a role's namespace, with the test's own
+# state directory.
 vw() {
 	local role=$1
 	shift
-	VIRTWIRE_STATE_DIR="$VWT_TMP/state-$role" ip netns exec "$(ns "$role")" "$VW_BIN" "$@"
+	vw_in "$(ns "$role")" "$VWT_TMP/state-$role" "$@"
 }
 
 # --- topology ------------------------------------------------------------

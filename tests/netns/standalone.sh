@@ -56,8 +56,8 @@ serve guest1 tcp4 22
 reach "guest reaches wan through virtwire's bridge" guest1 tcp4 203.0.113.2 80 '^wan 203\.0\.113\.1$'
 reach "a forward reaches the guest" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
 reach "the host reaches the forward on 127.0.0.1" host tcp4 127.0.0.1 2222 '^guest1 192\.168\.190\.1$'
-check "re-apply: up to date" sh -c "VIRTWIRE_STATE_DIR='$VWT_TMP/state-host' ip netns exec $(ns host) $VW_BIN apply '$VWT_TMP/std.xml' | grep -q 'up to date'"
-check "status shows the forward's traffic" sh -c "VIRTWIRE_STATE_DIR='$VWT_TMP/state-host' ip netns exec $(ns host) $VW_BIN status | grep -E \"forward 'ssh'.*: [1-9][0-9]* packets\""
+check "re-apply: up to date" sh -c "ip netns exec $(ns host) $VW_BIN apply --state-dir '$VWT_TMP/state-host' '$VWT_TMP/std.xml' | grep -q 'up to date'"
+check "status shows the forward's traffic" sh -c "ip netns exec $(ns host) $VW_BIN status --state-dir '$VWT_TMP/state-host' | grep -E \"forward 'ssh'.*: [1-9][0-9]* packets\""
 
 # The guest's port goes before teardown, as libvirt unplugs taps first.
 ip -n "$(ns host)" link del g-guest1

@@ -30,7 +30,7 @@ check "apply both" vw host apply "$VWT_TMP/st.xml" "$VWT_TMP/found.xml"
 check "the state file is mode 0600" test "$(stat -c %a "$VWT_TMP/state-host/st.state")" = 600
 check "the XML copy is mode 0600" test "$(stat -c %a "$VWT_TMP/state-host/st.xml")" = 600
 check "the state directory is mode 0700" test "$(stat -c %a "$VWT_TMP/state-host")" = 700
-check "the state file is versioned" test "$(head -1 "$VWT_TMP/state-host/st.state")" = "virtwire-state 1"
+check "the state file is versioned" test "$(head -1 "$VWT_TMP/state-host/st.state")" = "virtwire-state 2"
 check "it records the bridge as created" grep -qx "link bridge created vw-st" "$VWT_TMP/state-host/st.state"
 check "… and libvirt's bridge as found" grep -qx "link bridge found vw-found" "$VWT_TMP/state-host/found.state"
 check "it ends with 'end'" test "$(tail -1 "$VWT_TMP/state-host/st.state")" = "end"
@@ -41,12 +41,12 @@ snapshot() {
 	nsx host nft list ruleset
 }
 
-# Corrupt: truncated in the middle.
+# Damaged: truncated in the middle.
 head -3 "$VWT_TMP/state-host/st.state" >"$VWT_TMP/trunc" && cp "$VWT_TMP/trunc" "$VWT_TMP/state-host/st.state"
 snapshot >"$VWT_TMP/before"
 vw host teardown st >"$VWT_TMP/out" 2>&1
-check "a corrupt state: teardown fails (exit 2)" test $? = 2
-check "… saying the file is corrupt" grep -q "corrupt state file" "$VWT_TMP/out"
+check "a damaged record: teardown fails (exit 2)" test $? = 2
+check "… saying the record is damaged" grep -q "damaged record" "$VWT_TMP/out"
 check "… and suggesting --from" grep -q -- "--from FILE" "$VWT_TMP/out"
 snapshot >"$VWT_TMP/after"
 check "… having changed nothing" diff "$VWT_TMP/before" "$VWT_TMP/after"
@@ -54,19 +54,19 @@ check "teardown --from the XML" vw host teardown --from "$VWT_TMP/st.xml" st
 check "… removed the bridge virtwire had created" sh -c "! ip -n $(ns host) link show vw-st 2>/dev/null"
 check "… removed its table elements" sh -c "! ip netns exec $(ns host) nft list table inet virtwire | grep -q 'comment \"st\"'"
 check "… kept the other network's" sh -c "ip netns exec $(ns host) nft list table inet virtwire | grep -q 'comment \"found\"'"
-check "… and removed the corrupt state" sh -c "! ls '$VWT_TMP/state-host/st.state' 2>/dev/null"
+check "… and removed the damaged record" sh -c "! ls '$VWT_TMP/state-host/st.state' 2>/dev/null"
 
 # Missing: the record is gone.
 rm "$VWT_TMP/state-host/found.state"
 snapshot >"$VWT_TMP/before"
 vw host teardown found >"$VWT_TMP/out" 2>&1
-check "a missing state: teardown fails (exit 1)" test $? = 1
-check "… saying there is no state" grep -q "has no state" "$VWT_TMP/out"
+check "a missing record: teardown fails (exit 1)" test $? = 1
+check "… saying there is no record" grep -q "has no record" "$VWT_TMP/out"
 snapshot >"$VWT_TMP/after"
 check "… having changed nothing" diff "$VWT_TMP/before" "$VWT_TMP/after"
 check "teardown --from the XML" vw host teardown --from "$VWT_TMP/found.xml" found
 cp "$VWT_TMP/check.out" "$VWT_TMP/from.out"
 check "… left libvirt's bridge alone" sh -c "ip -n $(ns host) link show vw-found >/dev/null"
-check "… and says so" grep -q "was not created by virtwire" "$VWT_TMP/from.out"
+check "… and says so" grep -q "does not carry virtwire's marker" "$VWT_TMP/from.out"
 check "no table left" sh -c "! ip netns exec $(ns host) nft list tables | grep -q virtwire"
 done_testing

@@ -580,9 +580,9 @@ static bool apply_all(const VwLinkBackend *be, const VwPlan *plan, GPtrArray *st
 		g_autoptr(GError) err = NULL;
 
 		g_ptr_array_add(states, st);
-		if (!vw_link_apply(be, plan, id, NULL, st, undo, &err)) {
+		if (!vw_link_apply(be, plan, id, NULL, st, undo, NULL, &err)) {
 			g_assert_nonnull(err);
-			g_assert_true(vw_link_undo(be, undo, NULL));
+			g_assert_true(vw_link_undo(be, id, undo, NULL, NULL));
 			return false;
 		}
 	}
@@ -638,7 +638,7 @@ static void test_rollback_every_step(void)
 				for (guint j = 0; j < st->links->len; j++)
 					g_ptr_array_add(ordered, st->links->pdata[j]);
 			}
-			g_assert_true(vw_link_undo(&be, ordered, NULL));
+			g_assert_true(vw_link_undo(&be, "net", ordered, NULL, NULL));
 		}
 		undone = snapshot(&f);
 		g_assert_cmpstr(undone, ==, start);
@@ -681,12 +681,12 @@ static void test_reapply_keeps_ownership(void)
 	host_setup(&f);
 	be = fake_backend(&f);
 	start = snapshot(&f);
-	g_assert_true(vw_link_apply(&be, plan, "new", NULL, first, undo, NULL));
+	g_assert_true(vw_link_apply(&be, plan, "new", NULL, first, undo, NULL, NULL));
 	f.mutations = 0;
 	g_ptr_array_set_size(undo, 0);
 	/* The second apply finds everything, changes nothing, and still knows
 	 * the bridge and its address are virtwire's. */
-	g_assert_true(vw_link_apply(&be, plan, "new", first, second, undo, NULL));
+	g_assert_true(vw_link_apply(&be, plan, "new", first, second, undo, NULL, NULL));
 	g_assert_cmpint(f.mutations, ==, 0);
 	g_assert_cmpuint(undo->len, ==, 0);
 	for (guint i = 0; i < second->links->len; i++) {
@@ -695,7 +695,7 @@ static void test_reapply_keeps_ownership(void)
 		if (strcmp(l->kind, "bridge") == 0 || strcmp(l->kind, "addr") == 0)
 			g_assert_true(l->created);
 	}
-	g_assert_true(vw_link_undo(&be, second->links, NULL));
+	g_assert_true(vw_link_undo(&be, "new", second->links, NULL, NULL));
 	{
 		g_autofree char *end = snapshot(&f);
 

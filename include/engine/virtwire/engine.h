@@ -1,23 +1,78 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Apply and teardown of whole networks: what the CLI and the hooks call.
- * Each runs under the state directory's lock, plans, changes the kernel in
- * one transaction (rolling back what it did itself on failure), and records
- * the result.
+ * The engine: the only code that orders the stages. Documents are parsed
+ * (xml), checked (check), planned (plan) and carried out (exec) under the
+ * state directory's lock, with what was applied recorded (state) — the
+ * record durable before the kernel changes. What the CLI and the hooks
+ * call; they only print.
+ *
+ * Errors: every call that fails returns false with a GError of VW_ERROR.
+ * Findings about the input go to the VwDiags given; a call that fails
+ * because of them sets VW_ERROR_INVALID.
  */
 #pragma once
 
 #include <glib.h>
 
-#include <virtwire/model.h>
+#include <virtwire/check.h>
 #include <virtwire/exec.h>
+#include <virtwire/model.h>
+#include <virtwire/plan.h>
 #include <virtwire/state.h>
+#include <virtwire/xml.h>
+
+#define VW_LOCK_TIMEOUT_MS_DEFAULT 60000
+
+/* How an engine reaches the system. Zero is the production setting. */
+typedef struct {
+	const char *state_dir;  /* NULL: VW_STATE_DIR_DEFAULT */
+	const char *schema_dir; /* NULL: VW_SCHEMA_DIR_DEFAULT */
+	guint lock_timeout_ms;  /* 0: VW_LOCK_TIMEOUT_MS_DEFAULT */
+	/* Tests: backends in place of the kernel's (the engine does not own
+	 * them), and faults to inject. */
+	const VwLinkBackend *links;
+	const VwNftBackend *nft;
+	const VwFaults *faults;
+	/* Benchmarks: called after each stage of an apply with its name. */
+	void (*stage)(const char *name, void *data);
+	void *stage_data;
+} VwEngineConfig;
+
+typedef struct VwEngine VwEngine;
+
+/* Nothing is opened until a call needs it. */
+VwEngine *vw_engine_new(const VwEngineConfig *cfg);
+void vw_engine_free(VwEngine *e);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwEngine, vw_engine_free)
+const char *vw_engine_state_dir(const VwEngine *e);
+
+/* ---------------------------------------------------------------------- */
+/* Input */
+
+/*
+ * Parses @files (VwDoc* into @docs) and checks them, each alone and all
+ * together (findings into @diags, sorted). With @schema, each is also
+ * validated against libvirt's schemas. False when a file could not be read
+ * or is not a libvirt document at all (then the findings say which).
+ */
+bool vw_engine_load(VwEngine *e, char **files, bool schema, GPtrArray *docs, VwDiags *diags);
+
+/* The networks (VwNetwork*) and the domain forwards per interface
+ * (VwPlanDomain*, newly allocated: free with g_free) of @docs. */
+void vw_engine_collect(GPtrArray *docs, GPtrArray *networks, GPtrArray *domains);
+
+/* The plan of @docs, as `virtwire plan` prints it (findings into @diags;
+ * VW_ERROR_INVALID when they stop it). */
+VwPlan *vw_engine_plan(VwEngine *e, GPtrArray *docs, VwDiags *diags, GError **error);
+
+/* ---------------------------------------------------------------------- */
+/* Apply and teardown */
 
 /* One network to apply, with the XML text to record for it. */
 typedef struct {
 	const VwNetwork *network;
 	const char *xml;    /* the document text as given */
-	const char *source; /* file name or "hook" */
+	const char *source; /* file name or "libvirt network hook" */
 } VwApplyItem;
 
 typedef enum {
@@ -27,76 +82,105 @@ typedef enum {
 } VwLinkMode;
 
 typedef struct {
-	const char *state_dir;
 	GPtrArray *items;   /* VwApplyItem* */
 	GPtrArray *domains; /* VwPlanDomain* (may be NULL) */
-	guint lock_timeout_ms;
 	VwLinkMode links;
 	bool skip_firewall; /* links only (bridged mode's start hook) */
+	/* A network whose record is missing or damaged although the kernel
+	 * shows it as virtwire's is refused (VW_ERROR_STATE); with @adopt, what
+	 * the kernel shows as virtwire's for it is taken over as created. */
+	bool adopt;
 } VwApplyRequest;
 
 /* What happened to one network. */
 typedef struct {
 	char *name;
-	guint drift;      /* differences found (and repaired) */
-	guint messages;   /* netlink messages sent */
-	guint sysctls;    /* sysctls changed */
-	guint links;      /* link changes (bridge, addresses, ports …) */
+	guint drift;        /* differences found (and repaired) */
+	guint messages;     /* netlink messages sent */
+	guint sysctls;      /* sysctls changed */
+	guint links;        /* link changes (bridge, addresses, ports …) */
 	GPtrArray *changes; /* char*: each difference found, "OBJECT: WHAT" */
 } VwApplyReport;
 
 void vw_apply_report_free(VwApplyReport *r);
 
-/* Applies the networks: checks them against the ones already recorded
- * (findings into @diags), plans, sets sysctls, reconciles nftables, records
- * state. Returns false with @error (kernel, lock, state) or with errors in
- * @diags; the kernel is then as before. @reports receives VwApplyReport*. */
-bool vw_engine_apply(const VwApplyRequest *req, GPtrArray *reports, VwDiags *diags, GError **error);
+/*
+ * Applies the networks: checks them against the ones already recorded
+ * (findings into @diags), plans, records the intent, makes the links,
+ * sets sysctls, records the result, and reconciles nftables in one
+ * transaction. On any failure what this call did is undone and the
+ * records are as before. @reports receives VwApplyReport*.
+ */
+bool vw_engine_apply(VwEngine *e, const VwApplyRequest *req, GPtrArray *reports, VwDiags *diags, GError **error);
+
+typedef struct {
+	char **names;
+	/* VwNetwork*: used for a name whose record is missing or damaged —
+	 * the firewall objects it owns go, and the links the kernel shows
+	 * virtwire created; nothing else. NULL: such a name is an error. */
+	GPtrArray *from;
+} VwTeardownRequest;
+
+/* Tears the named networks down: exactly the objects they own, where the
+ * kernel proves them virtwire's (see vw_link_undo); the table when no
+ * recorded network needs it any more. An unknown name fails before
+ * anything changes (VW_ERROR_NOT_FOUND), a damaged record without --from
+ * too (VW_ERROR_STATE). */
+bool vw_engine_teardown(VwEngine *e, const VwTeardownRequest *req, GPtrArray *reports, GError **error);
+
+/* Re-asserts table inet virtwire for every recorded network (and its
+ * ports' forwards), as the daemon hook does at libvirtd's start and reload.
+ * Links are not touched. */
+bool vw_engine_reassert(VwEngine *e, GError **error);
+
+/* ---------------------------------------------------------------------- */
+/* Guests' ports (the hooks) */
 
 /* A domain's port being plugged into or unplugged from a recorded network
  * (the network hook's port-created / port-deleted, the domain hooks). */
 typedef struct {
-	const char *state_dir;
-	const char *network;     /* the network's name */
+	const char *network; /* the network's name */
 	const char *port_uuid;
 	const char *domain_uuid;
-	const char *mac;         /* the port's MAC */
+	const char *mac;     /* the port's MAC */
 	bool add;
-	guint lock_timeout_ms;
 } VwPortRequest;
 
 /* Adds or removes one port's domain forwards (exactly its elements, in one
  * transaction), and records the port with its network. A network virtwire
  * does not manage, or a domain without forwards there, is nothing to do. */
-bool vw_engine_port(const VwPortRequest *req, GError **error);
+bool vw_engine_port(VwEngine *e, const VwPortRequest *req, GError **error);
+
+/* Sets the bridge port flags a network wants (hairpin, isolated) on a
+ * guest's tap, as the domain hooks find it. Nothing for a network virtwire
+ * does not manage. */
+bool vw_engine_port_flags(VwEngine *e, const char *network, const char *tap, GError **error);
+
+/* Checks a network about to start (the network hook's 'start'), given as
+ * @xml (@len bytes), against libvirt's schema, virtwire's rules and the
+ * networks already recorded: findings about it into @diags. */
+bool vw_engine_check_start(VwEngine *e, const char *xml, gsize len, VwDiags *diags);
+
+/* Checks a domain's forwards against the policies of the recorded networks
+ * they name, and records the domain (@xml) for its ports' forwards. */
+bool vw_engine_prepare_domain(VwEngine *e, const VwDomain *dom, const char *xml, VwDiags *diags, GError **error);
+
+/* Forgets a domain: its ports' forwards go, and its record. */
+bool vw_engine_release_domain(VwEngine *e, const char *uuid, GError **error);
+
+/* ---------------------------------------------------------------------- */
+/* Reading the kernel back */
 
 typedef struct {
-	const char *state_dir;
-	char **names;
-	/* VwNetwork*: used for a name whose state is missing or corrupt — the
-	 * firewall objects it owns go, and the links the kernel shows virtwire
-	 * created; nothing else. NULL: such a name is an error. */
-	GPtrArray *from;
-	guint lock_timeout_ms;
-} VwTeardownRequest;
-
-/* Tears the named networks down: exactly the objects they own (links
- * created by virtwire, not the ones it found), the table when no recorded
- * network needs it any more. An unknown name fails before anything changes
- * (VW_ERROR_NOT_FOUND). */
-bool vw_engine_teardown(const VwTeardownRequest *req, GPtrArray *reports, GError **error);
-
-typedef struct {
-	const char *state_dir;
-	char **names;       /* recorded networks to verify */
-	bool all;           /* every recorded network */
+	char **names;        /* recorded networks to verify */
+	bool all;            /* every recorded network */
 	GPtrArray *networks; /* VwNetwork*: verify these (from --xml) instead */
 } VwVerifyRequest;
 
 typedef struct {
 	char *name;
 	GPtrArray *drift; /* VwDrift* */
-	char *error;      /* set when the network could not be checked */
+	GError *error;    /* set when the network could not be checked */
 } VwVerifyResult;
 
 void vw_verify_result_free(VwVerifyResult *r);
@@ -105,21 +189,28 @@ void vw_verify_result_free(VwVerifyResult *r);
  * (libvirt's bridge included), sysctls, and its part of the table. One
  * VwVerifyResult* per network into @results. False only when the kernel
  * cannot be reached at all. */
-bool vw_engine_verify(const VwVerifyRequest *req, GPtrArray *results, GError **error);
+bool vw_engine_verify(VwEngine *e, const VwVerifyRequest *req, GPtrArray *results, GError **error);
 
-/* The ports recorded in @st (a network's record, may be NULL) as planner
- * input: one VwPlanDomain per port into @doms, their domains' documents into
- * @docs (VwDoc*, which keeps them alive). Ports without a domain record are
- * left out. */
-void vw_engine_recorded_ports(const char *state_dir, const VwState *st, const char *network, GPtrArray *docs,
-			      GPtrArray *doms);
+/* One forward of a network, as `virtwire status` shows it. */
+typedef struct {
+	VwForward *forward; /* a domain's resolved to its interface's MAC */
+	char *domain;       /* the domain's name; NULL for the network's own */
+	bool has_target;
+	VwAddr target;      /* the guest's address (IPv4 first) */
+	guint64 packets, bytes;
+} VwStatusForward;
 
-/* Sets the bridge port flags a network wants (hairpin, isolated) on a
- * guest's tap, as the domain hooks find it. Nothing for a network virtwire
- * does not manage. */
-bool vw_engine_port_flags(const char *state_dir, const char *network, const char *tap, GError **error);
+typedef struct {
+	char *name;
+	GError *error; /* the record could not be read: nothing else is set */
+	char *mode, *bridge, *applied;
+	bool bridge_present, up;
+	GPtrArray *addresses; /* char*: "ADDR/LEN" as the kernel has them */
+	GPtrArray *forwards;  /* VwStatusForward* */
+} VwStatusNetwork;
 
-/* Re-asserts table inet virtwire for every recorded network (and its
- * ports' forwards), as the daemon hook does at libvirtd's start and reload.
- * Links are not touched. */
-bool vw_engine_reassert(const char *state_dir, guint lock_timeout_ms, GError **error);
+void vw_status_network_free(VwStatusNetwork *n);
+
+/* Every recorded network, with its forwards' traffic (VwStatusNetwork*
+ * into @networks). */
+bool vw_engine_status(VwEngine *e, GPtrArray *networks, GError **error);

@@ -122,23 +122,131 @@ char *vw_addrinfo_to_string(const VwAddrInfo *a);
 bool vw_addrinfo_from_string(const char *s, VwAddrInfo *ret);
 
 /* ====================================================================== */
-/* nftables */
+/* Test switches */
+
+/* Faults a test build injects (tests/virtwire-test, the unit tests); the
+ * production CLI and hooks never set any. Zero: no fault. */
+typedef struct {
+	guint link;  /* the Nth link change fails with a real kernel error */
+	guint nft;   /* the batch carries, after its Nth message, one the kernel refuses */
+	guint store; /* the Nth record written fails as on a full disk (ENOSPC) */
+} VwFaults;
+
+/* ====================================================================== */
+/* Link operations */
+
+/*
+ * Carries out @owner's link operations of @plan through @be. Each
+ * operation looks at the kernel first: what is right already is recorded in
+ * @st->links as found, what it changes as created, with what undoes it
+ * (earlier applies' creations, per @prev, stay created). The records of
+ * this run's changes are also added to @undo. On failure, this run's
+ * changes are undone (newest first) and false is returned.
+ */
+bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev,
+		   VwState *st, GPtrArray *undo, const VwFaults *faults, GError **error);
+
+/*
+ * Undoes the created ones of @links (VwStateLink*) of network @id, newest
+ * first, each only where the kernel proves it virtwire's: a link is deleted
+ * only when it is of the kind recorded and carries virtwire's marker for
+ * @id (VW_LINK_ALIAS_PREFIX ID); an address goes only from such a link or
+ * when it carries virtwire's address marker; a sysctl is written only when
+ * it is one of those virtwire sets (vw_sysctl_is_virtwires). Anything else
+ * is left as it is and named in @notes (char*). Best effort: every record
+ * is tried; the first failure is reported.
+ */
+bool vw_link_undo(const VwLinkBackend *be, const char *id, GPtrArray *links, GPtrArray *notes, GError **error);
+
+/* Read-only: every difference between the kernel and @owner's link
+ * operations and sysctls in @plan, as VwDrift* into @out. False only when
+ * the kernel could not be read. */
+bool vw_verify_links(const VwLinkBackend *be, const VwPlan *plan, const char *owner, GPtrArray *out,
+		     GError **error);
+
+/* True for the sysctls virtwire ever writes (paths under /proc/sys, as
+ * "net/ipv4/ip_forward"): forwarding, and a bridge's disable_ipv6,
+ * accept_ra, autoconf and route_localnet. Nothing else is ever written,
+ * whatever a record says. */
+bool vw_sysctl_is_virtwires(const char *path);
+
+/* ====================================================================== */
+/* Differences */
+
+/* What a difference is about. */
+typedef enum {
+	VW_DRIFT_FIREWALL, /* table inet virtwire, or virtwire's rules in libvirt's tables */
+	VW_DRIFT_LINK,     /* a bridge, its MAC, MTU, STP, addresses; bridged mode's uplink */
+	VW_DRIFT_SYSCTL,   /* a sysctl virtwire sets */
+	VW_DRIFT_PORT,     /* a bridge port's flags (set as guests plug in) */
+} VwDriftKind;
 
 /* One difference between the kernel and the plan. */
 typedef struct {
+	VwDriftKind kind;
 	char *object;   /* "map fwd4", "chain forward", "table" */
 	char *what;     /* "element tcp . 2222 … is missing" */
 } VwDrift;
 
 void vw_drift_free(VwDrift *d);
-/* Appends a VwDrift to @drift. */
-void vw_drift_add(GPtrArray *drift, const char *object, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* Appends a VwDrift of @kind to @drift. */
+void vw_drift_add(GPtrArray *drift, VwDriftKind kind, const char *object, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+
+/* ====================================================================== */
+/* nftables */
+
+struct nlmsghdr;
+struct iovec;
+
+/* Receives one reply message; returns as libmnl's callbacks do (MNL_CB_OK
+ * to go on, MNL_CB_STOP to stop, MNL_CB_ERROR on failure). */
+typedef int (*VwNftReplyFn)(const struct nlmsghdr *nlh, void *data);
+
+/*
+ * The kernel's nftables as the executor reaches it, through a small table
+ * of functions like VwLinkBackend: the netlink one for real, and in the unit
+ * tests a fake that keeps rulesets in memory and answers the same messages.
+ * Everything above it — reading the table, diffing it against the plan,
+ * building the batch, generations, the rules in libvirt's tables — is the
+ * same code for both.
+ */
+typedef struct {
+	void *ctx;
+	/* Sends one request (a get, or a dump) and hands every reply message to
+	 * @cb. 0; -ENOENT when what was asked for is not there; -EINTR when a
+	 * dump was interrupted by a change (read it again); another -errno. */
+	int (*request)(void *ctx, const struct nlmsghdr *req, VwNftReplyFn cb, void *data);
+	/* Commits a batch (@iov: its messages, batch begin and end included):
+	 * all of it or none. 0, or the -errno of the first message refused,
+	 * with its sequence number in *@seq and the kernel's explanation (its
+	 * extended ack, newly allocated) in *@ext, or NULL. */
+	int (*commit)(void *ctx, const struct iovec *iov, size_t n, uint32_t *seq, char **ext);
+	void (*free)(void *ctx);
+} VwNftBackend;
+
+/* The real backend: nfnetlink in the current network namespace. */
+VwNftBackend *vw_nft_backend_netlink(GError **error);
+void vw_nft_backend_free(VwNftBackend *be);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwNftBackend, vw_nft_backend_free)
 
 typedef enum {
 	VW_NFT_DRY_RUN = 1 << 0,      /* compare only: send nothing */
 	VW_NFT_DELETE_TABLE = 1 << 1, /* remove the whole table (the last network went) */
 	VW_NFT_REBUILD = 1 << 2,      /* delete and re-create the table in the same batch */
 } VwNftFlags;
+
+/* What to reconcile, and how. */
+typedef struct {
+	/* Owner tags (see vw_plan_port_owner; "NAME:*" matches every port of
+	 * NAME) whose chains and elements are made to match the plan. */
+	GPtrArray *scope;
+	VwNftFlags flags;
+	/* Words for an owner tag in a conflict's message ("network 'web'");
+	 * NULL, or NULL returned: the tag itself. */
+	char *(*owner_words)(const char *tag, void *data);
+	void *data;
+	const VwFaults *faults; /* may be NULL */
+} VwNftRequest;
 
 /* What a reconcile did. */
 typedef struct {
@@ -155,28 +263,27 @@ void vw_nft_result_free(VwNftResult *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwNftResult, vw_nft_result_free)
 
 /*
- * Makes table inet virtwire match @plan for the owners in @scope (owner
- * tags, see vw_plan_port_owner; "NAME:*" matches every port of NAME): their
- * chains and elements are added, replaced or deleted; the shared skeleton is
- * repaired; everything else is left alone. A desired element whose key
- * another owner holds in the kernel fails with VW_ERROR_CONFLICT before
- * anything is sent. A skeleton of another layout fails with
- * VW_ERROR_INCOMPATIBLE (the caller may retry with VW_NFT_REBUILD and a plan
- * of every network).
+ * Makes table inet virtwire match @plan for the owners in @req->scope:
+ * their chains and elements are added, replaced or deleted; the shared
+ * skeleton is repaired; virtwire's rules in libvirt's tables (plan->coexist)
+ * too; everything else is left alone. A desired element whose key another
+ * owner holds in the kernel fails with VW_ERROR_CONFLICT before anything is
+ * sent, worded with vw_plan_conflict_message. A skeleton of another layout
+ * fails with VW_ERROR_INCOMPATIBLE (the caller may retry with
+ * VW_NFT_REBUILD and a plan of every network). @plan may be NULL with
+ * VW_NFT_DELETE_TABLE.
  */
-bool vw_nft_reconcile(const VwPlan *plan, GPtrArray *scope, VwNftFlags flags, VwNftResult **ret, GError **error);
-
-bool vw_nft_table_exists(bool *ret, GError **error);
-
-/* After a reconcile (@res) of the networks @ids: their @digests
- * (vw_plan_digest) are recorded at its new generation (NULL: forgotten); the
- * other networks' stay only if the record was right before it and nobody
- * else committed meanwhile. See vw_state_gen_current. */
-void vw_state_gen_update(const char *dir, const VwNftResult *res, GPtrArray *ids, GPtrArray *digests);
+bool vw_nft_reconcile(const VwNftBackend *be, const VwPlan *plan, const VwNftRequest *req, VwNftResult **ret,
+		      GError **error);
 
 /* The generation of the network namespace's ruleset: it changes with every
- * batch anyone commits (see vw_state_gen_current). */
-bool vw_nft_generation(uint32_t *gen, GError **error);
+ * batch anyone commits. */
+bool vw_nft_generation(const VwNftBackend *be, uint32_t *gen, GError **error);
+
+/* Whether table inet virtwire exists, and (when @ids is not NULL) the ids
+ * of the networks that own anything in it (elements' owners, chains
+ * nw-ID-*), as char* into @ids. */
+bool vw_nft_table_owners(const VwNftBackend *be, bool *exists, GPtrArray *ids, GError **error);
 
 /* A counted forward target (sets fwd4count, fwd6count). */
 typedef struct {
@@ -191,30 +298,69 @@ typedef struct {
 void vw_counter_free(VwCounter *c);
 /* Every counted target in the kernel (VwCounter*); an empty list when the
  * table is not there. */
-bool vw_nft_counters(GPtrArray *ret, GError **error);
+bool vw_nft_counters(const VwNftBackend *be, GPtrArray *ret, GError **error);
+
+/* ====================================================================== */
+/* The state directory */
 
 /*
- * Carries out @owner's link operations of @plan through @be. Each
- * operation looks at the kernel first: what is right already is recorded in
- * @st->links as found, what it changes as created, with what undoes it
- * (earlier applies' creations, per @prev, stay created). The records of
- * this run's changes are also added to @undo. On failure, this run's
- * changes are undone (newest first) and false is returned.
- * VIRTWIRE_FAULT=link:N makes the Nth change fail with a kernel error.
+ * Where virtwire records what it applied (default /run/virtwire; see
+ * docs/state.md). It is root's alone: created 0700 and owned by the user
+ * virtwire runs as; an existing one owned by anybody else, or writable by
+ * group or others, is refused (VW_ERROR_STATE). Every file is opened
+ * relative to the directory, never through a symbolic link, new ones
+ * exclusively, and written atomically (temporary file, fsync, rename). A
+ * record's file name does not depend on the length of the network's name.
  */
-bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev,
-		   VwState *st, GPtrArray *undo, GError **error);
-/* Undoes the created ones of @links (VwStateLink*), newest first. Best
- * effort: every record is tried, the first failure is reported. */
-bool vw_link_undo(const VwLinkBackend *be, GPtrArray *links, GError **error);
+typedef struct VwStore VwStore;
 
-/* Read-only: every difference between the kernel and @owner's link
- * operations and sysctls in @plan, as VwDrift* into @out. False only when
- * the kernel could not be read. */
-bool vw_verify_links(const VwLinkBackend *be, const VwPlan *plan, const char *owner, GPtrArray *out,
-		     GError **error);
+/* Opens the directory @dir; @create makes it (0700) when it is missing.
+ * Without @create, a missing directory is VW_ERROR_NOT_FOUND. */
+bool vw_store_open(const char *dir, bool create, VwStore **ret, GError **error);
+void vw_store_close(VwStore *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwStore, vw_store_close)
+const char *vw_store_dir(const VwStore *s);
+void vw_store_set_faults(VwStore *s, const VwFaults *faults);
 
-/* Sysctls: read and write /proc/sys (the root of /proc/sys can be moved for
- * tests with VIRTWIRE_SYSCTL_ROOT). */
-bool vw_sysctl_read(const char *path, char **ret, GError **error);
-bool vw_sysctl_write(const char *path, const char *value, GError **error);
+/* Takes the directory's lock, waiting up to @timeout_ms for another
+ * virtwire (VW_ERROR_BUSY after that). Held until vw_store_unlock or
+ * vw_store_close. */
+bool vw_store_lock(VwStore *s, guint timeout_ms, GError **error);
+void vw_store_unlock(VwStore *s);
+
+/* NAME's record, with its XML. VW_ERROR_NOT_FOUND when there is none;
+ * VW_ERROR_STATE when it is damaged, truncated, of another version, or its
+ * XML is missing (the message names the file). */
+bool vw_store_load(VwStore *s, const char *name, VwState **ret, GError **error);
+/* Writes @st (and its XML) durably: when it returns true, the record is on
+ * disk; when false, the previous record (if any) is still there, whole. */
+bool vw_store_save(VwStore *s, const VwState *st, GError **error);
+bool vw_store_remove(VwStore *s, const char *name, GError **error);
+/* The names of every network with a record (or a damaged record), sorted. */
+GPtrArray *vw_store_list(VwStore *s);
+/* The file that holds NAME's XML copy, for messages. */
+char *vw_store_xml_path(const VwStore *s, const char *name);
+
+/* Domains with forwards, recorded by the qemu/lxc hooks (domains/UUID.xml):
+ * their XML is what a port's forwards are planned from. */
+bool vw_store_save_domain(VwStore *s, const char *uuid, const char *xml, GError **error);
+/* VW_ERROR_NOT_FOUND when there is no record. */
+bool vw_store_load_domain(VwStore *s, const char *uuid, char **ret, GError **error);
+bool vw_store_remove_domain(VwStore *s, const char *uuid, GError **error);
+GPtrArray *vw_store_list_domains(VwStore *s);
+
+/*
+ * The firewall's generation record (firewall.gen): the kernel counts every
+ * batch committed to a network namespace's ruleset, by anyone. When
+ * virtwire's own reconcile was the only commit since the record was last
+ * right, the networks it reconciled are known to match their plans at the
+ * new generation; while the generation stays, they still do, and a repeat
+ * apply need not read the table back.
+ */
+/* Network @id matched a plan of @digest at generation @gen. */
+bool vw_store_gen_current(VwStore *s, guint32 gen, const char *id, const char *digest);
+/* After a reconcile (@res) of the networks @ids: their @digests are
+ * recorded at its new generation (NULL: forgotten); the other networks'
+ * stay only if the record was right before it and nobody else committed
+ * meanwhile. A cache: a failure to write it only costs a full read later. */
+void vw_store_gen_update(VwStore *s, const VwNftResult *res, GPtrArray *ids, GPtrArray *digests);

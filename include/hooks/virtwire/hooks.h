@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* libvirt hook entry points and their installer. */
+/* libvirt's hook protocol, mapped onto the engine, and the hook installer. */
 #pragma once
 
 #include <glib.h>
 #include <stdbool.h>
 
+#include <virtwire/engine.h>
+
+#define VW_HOOKS_DIR_DEFAULT "/etc/libvirt/hooks"
+#define VW_HOOK_ENTRY "50-virtwire"
+
 /* Runs one hook call: @driver is network, qemu, lxc or daemon; @argv holds
  * libvirt's OBJECT OP SUBOP EXTRA; the XML is read from stdin. Returns the
  * exit status for libvirt. */
-int vw_hook_main(const char *driver, int argc, char **argv, const char *state_dir, const char *schema_dir);
+int vw_hook_main(const char *driver, int argc, char **argv, const VwEngineConfig *cfg);
 
 /* Puts virtwire's entry into HOOKS_DIR/{network,qemu,lxc,daemon}.d/, never
  * touching other hooks or the main scripts; @binary is the virtwire to run,
@@ -16,6 +21,3 @@ int vw_hook_main(const char *driver, int argc, char **argv, const char *state_di
 bool vw_hooks_install(const char *hooks_dir, const char *binary, const char *state_dir, GError **error);
 /* Removes exactly the entries vw_hooks_install made. */
 bool vw_hooks_uninstall(const char *hooks_dir, GError **error);
-
-#define VW_HOOKS_DIR_DEFAULT "/etc/libvirt/hooks"
-#define VW_HOOK_ENTRY "50-virtwire"

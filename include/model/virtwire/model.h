@@ -482,6 +482,9 @@ const VwIp *vw_network_find_ip(const VwNetwork *n, const VwAddr *a);
  * Returns a newly allocated string. */
 char *vw_forward_describe(const VwForward *f);
 
+/* A deep copy of @f. */
+VwForward *vw_forward_copy(const VwForward *f);
+
 /* Domain @dom's forward @f as a forward of network @network to the MAC of
  * the domain's interface on it (the one of @port_mac when given, and of
  * f's mac= when set); NULL when the domain has no such interface. */

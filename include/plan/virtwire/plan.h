@@ -45,6 +45,7 @@ typedef enum {
 	VW_X_FIB,       /* flags, result → dreg */
 	VW_X_BYTEORDER, /* sreg, dreg, op, len, size */
 	VW_X_COUNTER,
+	VW_X_MATCH,     /* an xtables match, as iptables-nft writes it: name, rev (key), info (blob) */
 } VwExprKind;
 
 typedef struct {
@@ -56,12 +57,15 @@ typedef struct {
 	int32_t verdict;
 	uint32_t reg2;  /* nat proto_min register */
 	uint8_t data[16], mask[16], xor_[16];
-	char *name;     /* lookup set, verdict chain */
+	char *name;     /* lookup set, verdict chain, match name */
+	GBytes *info;   /* match info */
 } VwExpr;
 
 typedef struct {
-	GArray *exprs; /* VwExpr */
-	char *text;    /* as nft lists it */
+	GArray *exprs;  /* VwExpr */
+	char *text;     /* as nft lists it (iptables-nft rules: as iptables-save writes it) */
+	char *comment;  /* the rule's comment (user data), or NULL */
+	bool compat;    /* iptables-nft's rule attributes (NFTA_RULE_COMPAT, zero) */
 } VwRule;
 
 typedef enum {
@@ -93,10 +97,23 @@ typedef struct {
 	uint32_t flags;   /* NFT_SET_ELEM_INTERVAL_END for interval ends */
 	char *owner;      /* stored as the element's comment */
 	char *text;       /* "tcp . 2222 : 192.168.100.10 . 22"; NULL for interval ends */
+	char *key_text;   /* its key alone: "tcp . 2222"; NULL for interval ends */
 } VwElem;
+
+/* What a set's elements stand for: how a conflict over one is worded. */
+typedef enum {
+	VW_SET_INTERFACES, /* interfaces by role (closed, served, localnet, egress …) */
+	VW_SET_BRIDGES,    /* every bridge of virtwire's networks */
+	VW_SET_GATEWAYS,   /* the host's addresses on guest networks */
+	VW_SET_SUBNETS,    /* guest subnets (source NAT dispatch) */
+	VW_SET_SERVICES,   /* what guests may ask the host for */
+	VW_SET_FORWARDS,   /* port forwards: keys, allow-lists */
+	VW_SET_COUNTERS,   /* per-target counters, shared by forwards to one target */
+} VwSetKind;
 
 typedef struct {
 	char *name;
+	VwSetKind kind;
 	bool is_map;
 	uint32_t flags;      /* NFT_SET_* */
 	uint32_t key_type, key_len;
@@ -153,13 +170,29 @@ typedef struct {
 	char *text;     /* the printed line */
 } VwLinkOp;
 
+/* A rule virtwire keeps at the top of a chain of another table: where,
+ * and what. */
+typedef struct {
+	int family;         /* NFPROTO_IPV4, NFPROTO_IPV6 */
+	const char *table;  /* "filter", "libvirt_network" */
+	const char *chain;  /* "FORWARD", "forward" */
+	const char *label;  /* for messages: "iptables FORWARD" */
+	VwRule *rule;
+} VwForeignRule;
+
+void vw_foreign_rule_free(VwForeignRule *f);
+
 /* An accept virtwire keeps in libvirt's own firewall so that forwards reach
- * a libvirt-managed NAT network (see docs/libvirt.md). */
+ * a libvirt-managed NAT network (see docs/libvirt.md): one rule for each
+ * place libvirt may keep its rejects (iptables-nft's FORWARD, libvirt's
+ * nftables backend), of each family the network has; the executor puts it
+ * in those of the places that exist. */
 typedef struct {
 	char *id;     /* the network's id */
 	char *bridge;
 	bool v4, v6;  /* the families the network has subnets in */
 	char *text;   /* the printed line */
+	GPtrArray *rules; /* VwForeignRule* */
 } VwCoexist;
 
 typedef struct {
@@ -214,9 +247,6 @@ char *vw_plan_format(const VwPlan *p);
  * one). */
 char *vw_plan_format_table(const VwPlan *p);
 
-/* The canonical form of one expression, as libnftnl prints it (used to
- * compare rules with the kernel's). Implemented by the executor. */
-
 /* The nftables name fragment for a network: its name when it is a plain
  * identifier, else a short hash. */
 char *vw_plan_network_id(const char *name);
@@ -225,6 +255,10 @@ char *vw_plan_network_id(const char *name);
  * skeleton, its chains, its elements (its ports' included) and its accepts
  * in libvirt's firewall. The same whether @plan holds other networks too. */
 char *vw_plan_digest(const VwPlan *p, const char *id);
+
+/* The message for a conflict over element @e of set @s, which owner @mine
+ * wants and @theirs holds (each in words: "network 'web'"). */
+char *vw_plan_conflict_message(const VwSet *s, const VwElem *e, const char *mine, const char *theirs);
 
 /* Owner tags: the network's name, or "NETWORK:PORT-UUID" for a domain's port. */
 char *vw_plan_port_owner(const char *network, const char *port_uuid);

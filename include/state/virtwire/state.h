@@ -1,18 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * What virtwire applied, per network, under the state directory (default
- * /run/virtwire): NAME.xml is the network XML as applied, NAME.state a
- * versioned text record of what was done (docs/state.md describes the
- * format). Files are written atomically (temporary file, fsync, rename) with
- * mode 0600; a lock file serialises virtwire processes.
+ * Records: what virtwire applied for a network (its links, sysctls, ports
+ * and the XML it applied), and the firewall's generation record, as values
+ * and as the versioned text of docs/state.md. Pure: parsing and formatting
+ * only; the state directory itself (files, locks) is the executor's.
+ *
+ * Records are input that virtwire did not just write (a damaged disk, an
+ * older or newer virtwire, a careless edit): the parsers check every line,
+ * refuse duplicates and unknown versions, and cap every count.
  */
 #pragma once
 
 #include <glib.h>
 #include <stdbool.h>
 
+#include <virtwire/model.h>
+
 #define VW_STATE_DIR_DEFAULT "/run/virtwire"
-#define VW_STATE_VERSION 1
+/* Written: 2 ("status" line). Read: 1 and 2. */
+#define VW_STATE_VERSION 2
+/* Caps on what a record may hold. */
+#define VW_STATE_MAX_LINES 65536
+#define VW_STATE_MAX_SIZE (4u << 20)
 
 /* A sysctl virtwire wrote: the value before and the value set. */
 typedef struct {
@@ -45,6 +54,10 @@ typedef struct {
 	char *source;   /* where the XML came from */
 	char *bridge;
 	char *mode;
+	/* Written before the kernel changes: an apply under way, or one that
+	 * was interrupted. The links recorded are those of the apply before;
+	 * what the kernel shows as virtwire's for the network may be more. */
+	bool pending;
 	GPtrArray *sysctls; /* VwStateSysctl* */
 	GPtrArray *links;   /* VwStateLink*, in the order applied */
 	GPtrArray *ports;   /* VwStatePort*: domain ports with forwards */
@@ -54,24 +67,8 @@ typedef struct {
 VwState *vw_state_new(const char *name);
 void vw_state_free(VwState *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwState, vw_state_free)
-
-/* The state directory: @opt, else $VIRTWIRE_STATE_DIR, else the default. */
-const char *vw_state_dir(const char *opt);
-
-/* Takes the directory's lock (creating the directory, mode 0700), waiting
- * up to @timeout_ms for another virtwire to finish. Returns the lock's fd. */
-int vw_state_lock(const char *dir, guint timeout_ms, GError **error);
-void vw_state_unlock(int fd);
-
-/* Loads NAME's record. VW_ERROR_NOT_FOUND when there is none; a corrupt or
- * unknown-version file is VW_ERROR_FAILED naming the file and line. */
-bool vw_state_load(const char *dir, const char *name, VwState **ret, GError **error);
-bool vw_state_save(const char *dir, const VwState *s, GError **error);
-bool vw_state_remove(const char *dir, const char *name, GError **error);
-/* The names of every recorded network, sorted. */
-GPtrArray *vw_state_list(const char *dir);
-/* The path of NAME's XML copy (for diagnostics). */
-char *vw_state_xml_path(const char *dir, const char *name);
+/* A deep copy. */
+VwState *vw_state_copy(const VwState *s);
 
 VwStateSysctl *vw_state_add_sysctl(VwState *s, const char *path, const char *old_value, const char *new_value,
 				   bool revert);
@@ -80,23 +77,30 @@ VwStatePort *vw_state_add_port(VwState *s, const char *uuid, const char *domain_
 VwStatePort *vw_state_find_port(const VwState *s, const char *uuid);
 void vw_state_remove_port(VwState *s, const char *uuid);
 
-/* Domains with forwards, recorded by the qemu/lxc hooks (domains/UUID.xml):
- * their XML is what a port's forwards are planned from. */
-bool vw_state_save_domain(const char *dir, const char *uuid, const char *xml, GError **error);
-/* NULL (and VW_ERROR_NOT_FOUND) when there is no record. */
-char *vw_state_load_domain(const char *dir, const char *uuid, GError **error);
-bool vw_state_remove_domain(const char *dir, const char *uuid, GError **error);
-/* The uuids of every recorded domain. */
-GPtrArray *vw_state_list_domains(const char *dir);
-
+/* The record as text (version VW_STATE_VERSION; the XML is not part of it). */
+char *vw_state_format(const VwState *s);
 /*
- * The firewall's generation record (DIR/firewall.gen): the kernel counts
- * every batch committed to a network namespace's ruleset, by anyone. When
- * virtwire's own reconcile was the only commit since the record was last
- * right, the networks it reconciled are known to match their plans at the
- * new generation; while the generation stays, they still do, and a repeat
- * apply (a hook at every libvirt start) need not read the table back.
- * vw_state_gen_current: network @id matched a plan of @digest at @gen.
- * (vw_state_gen_update, in exec.h, keeps it.)
+ * Parses a record of network @name (@len bytes of @text); @where names it
+ * in messages ("/run/virtwire/web.state"). Anything damaged — truncated, an
+ * unknown or repeated line, another network's name, an unknown version —
+ * fails with VW_ERROR_STATE, naming the line. The XML is not part of it
+ * (st->xml is NULL).
  */
-bool vw_state_gen_current(const char *dir, guint32 gen, const char *id, const char *digest);
+bool vw_state_parse(const char *text, gsize len, const char *name, const char *where, VwState **ret,
+		    GError **error);
+
+/* The firewall's generation record: at generation @gen of the ruleset of
+ * network namespace @netns, the networks' parts (id → digest) matched
+ * their plans. */
+typedef struct {
+	char *netns;
+	guint32 gen;
+	GHashTable *nets; /* char* id → char* digest */
+} VwGenRecord;
+
+VwGenRecord *vw_gen_record_new(void);
+void vw_gen_record_free(VwGenRecord *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwGenRecord, vw_gen_record_free)
+char *vw_gen_record_format(const VwGenRecord *r);
+/* NULL when @text is not a whole, valid generation record. */
+VwGenRecord *vw_gen_record_parse(const char *text, gsize len);

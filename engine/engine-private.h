@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What the engine's files share. */
+#pragma once
+
+#include <virtwire/engine.h>
+
+struct VwEngine {
+	VwEngineConfig cfg; /* its strings are the engine's own copies */
+	char *state_dir, *schema_dir;
+	VwStore *store;           /* opened on first use */
+	VwLinkBackend *own_links; /* the netlink ones, when the config has none */
+	VwNftBackend *own_nft;
+};
+
+/* The state directory (created with @create); NULL with @error. */
+VwStore *vw_eng_store(VwEngine *e, bool create, GError **error);
+/* Takes the state directory's lock (creating the directory). */
+bool vw_eng_lock(VwEngine *e, GError **error);
+void vw_eng_unlock(VwEngine *e);
+const VwLinkBackend *vw_eng_links(VwEngine *e, GError **error);
+const VwNftBackend *vw_eng_nft(VwEngine *e, GError **error);
+void vw_eng_stage(VwEngine *e, const char *name);
+
+/* A recorded network: its record and its XML parsed. */
+typedef struct {
+	VwState *st;
+	VwDoc *doc;
+} VwRecorded;
+
+void vw_recorded_free(VwRecorded *r);
+
+/* The network of a record, parsed from the XML it holds; NULL (with
+ * VW_ERROR_STATE) when that does not parse. */
+VwDoc *vw_eng_parse_record(VwEngine *e, const VwState *st, GError **error);
+
+/* Every recorded network but those named in @skip (may be NULL), as
+ * VwRecorded*. A record that cannot be read or parsed is reported in
+ * @diags (as a warning) and left out. */
+GPtrArray *vw_eng_load_recorded(VwEngine *e, GHashTable *skip, VwDiags *diags);
+
+/* The recorded ports of @st as planner input: their domains' XML parsed
+ * into @docs (which keeps them alive), one VwPlanDomain each into @doms
+ * (free with g_free). A port whose domain record is gone is left out. */
+void vw_eng_recorded_ports(VwEngine *e, const VwState *st, GPtrArray *docs, GPtrArray *doms);
+
+/* Owner tags in words, for conflicts: @data is a VwOwnerWords. */
+typedef struct {
+	VwEngine *engine;
+	GPtrArray *states; /* const VwState*: networks not recorded yet (may be NULL) */
+} VwOwnerWords;
+
+char *vw_eng_owner_words(const char *tag, void *data);
+
+/* "ID:*": every owner tag of network @id. */
+char *vw_eng_scope_of(const char *id);
+
+/* The kernel shows network @id as virtwire's: its bridge @bridge (may be
+ * NULL) carries virtwire's marker for it, or table inet virtwire holds
+ * something of it. What it found goes to @what (for messages). */
+bool vw_eng_in_kernel(VwEngine *e, const char *id, const char *bridge, char **what, GError **error);
+
+/* The records of what virtwire created for network @net (id @id) as the
+ * kernel shows it, for a network without a usable record: a bridge with
+ * its marker, and bridged mode's uplink moved onto it. @note gets what is
+ * left alone, or NULL. */
+VwState *vw_eng_links_from_kernel(VwEngine *e, const VwNetwork *net, const char *id, char **note);
