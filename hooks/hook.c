@@ -23,7 +23,7 @@
 typedef struct {
 	VwEngine *engine;
 	const char *object, *op, *subop;
-	char *xml;
+	const char *xml;
 	gsize xml_len;
 } Hook;
 
@@ -60,7 +60,7 @@ static int fail(const VwDiags *diags, const GError *err, int status)
 	return status;
 }
 
-static bool read_stdin(Hook *h)
+static bool read_stdin(char **ret, gsize *len)
 {
 	GString *buf = g_string_new(NULL);
 	char chunk[65536];
@@ -74,8 +74,8 @@ static bool read_stdin(Hook *h)
 		}
 		g_string_append_len(buf, chunk, (gssize)n);
 	}
-	h->xml_len = buf->len;
-	h->xml = g_string_free(buf, FALSE);
+	*len = buf->len;
+	*ret = g_string_free(buf, FALSE);
 	return true;
 }
 
@@ -245,11 +245,10 @@ static int hook_daemon(Hook *h)
 	return 0;
 }
 
-int vw_hook_main(const char *driver, int argc, char **argv, const VwEngineConfig *cfg)
+int vw_hook_run(const char *driver, int argc, char **argv, const char *xml, gsize len, const VwEngineConfig *cfg)
 {
 	g_autoptr(VwEngine) engine = NULL;
 	Hook h = { 0 };
-	int rc;
 
 	if (argc < 4) {
 		fprintf(stderr, "virtwire hook: expected OBJECT OP SUBOP EXTRA, as libvirt passes them\n");
@@ -263,15 +262,24 @@ int vw_hook_main(const char *driver, int argc, char **argv, const VwEngineConfig
 	h.object = argv[0];
 	h.op = argv[1];
 	h.subop = argv[2];
-	if (!read_stdin(&h))
-		return 1;
+	h.xml = (char *)xml;
+	h.xml_len = len;
 	engine = h.engine = vw_engine_new(cfg);
 	if (strcmp(driver, "network") == 0)
-		rc = hook_network(&h);
-	else if (strcmp(driver, "daemon") == 0)
-		rc = hook_daemon(&h);
-	else
-		rc = hook_domain(&h);
-	g_free(h.xml);
+		return hook_network(&h);
+	if (strcmp(driver, "daemon") == 0)
+		return hook_daemon(&h);
+	return hook_domain(&h);
+}
+
+int vw_hook_main(const char *driver, int argc, char **argv, const VwEngineConfig *cfg)
+{
+	g_autofree char *xml = NULL;
+	gsize len = 0;
+	int rc;
+
+	if (!read_stdin(&xml, &len))
+		return 1;
+	rc = vw_hook_run(driver, argc, argv, xml, len, cfg);
 	return rc;
 }

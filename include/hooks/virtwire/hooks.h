@@ -14,6 +14,8 @@
  * libvirt's OBJECT OP SUBOP EXTRA; the XML is read from stdin. Returns the
  * exit status for libvirt. */
 int vw_hook_main(const char *driver, int argc, char **argv, const VwEngineConfig *cfg);
+/* The same with the XML given (@len bytes of @xml) instead of stdin. */
+int vw_hook_run(const char *driver, int argc, char **argv, const char *xml, gsize len, const VwEngineConfig *cfg);
 
 /* Puts virtwire's entry into HOOKS_DIR/{network,qemu,lxc,daemon}.d/, never
  * touching other hooks or the main scripts; @binary is the virtwire to run,
