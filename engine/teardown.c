@@ -155,7 +155,7 @@ static void links_and_sysctls(Teardown *t, Going *g, const VwLinkBackend *be)
 
 	g->rep->messages = t->res->messages;
 	g->rep->drift = t->res->drift->len;
-	if (!vw_link_undo(be, g->id, g->st->links, g->rep->changes, &err))
+	if (!vw_link_undo(be, g->id, g->st->links, true, g->rep->changes, &err))
 		g_ptr_array_add(g->rep->changes, g_strdup_printf("warning: %s", err->message));
 	for (guint j = 0; j < g->st->sysctls->len; j++) {
 		const VwStateSysctl *s = g->st->sysctls->pdata[j];

@@ -104,106 +104,132 @@ static char *link_config_string(const VwLinkInfo *li)
 			       li->stp, li->forward_delay);
 }
 
-static bool op_bridge(Run *r, const VwLinkOp *op, GError **error)
+/* What the bridge of @op must have: MAC, MTU (the uplink's in bridged
+ * mode), STP, forward delay. */
+static bool bridge_wanted(Run *r, const VwLinkOp *op, VwLinkChange *ch, GError **error)
 {
-	const VwLinkBackend *be = r->be;
-	VwLinkInfo li, up;
-	VwLinkChange ch = { 0 };
+	VwLinkInfo up;
 	int e;
 
-	ch.set_stp = true;
-	ch.stp = op->stp;
-	ch.set_delay = true;
-	ch.forward_delay = op->delay * 100;
-	if (op->mac_of_uplink) {
-		e = be->link_get(be->ctx, op->uplink, &up);
-		if (e)
-			return fail(r, error, e, "uplink %s", op->uplink);
-		if (up.has_mac) {
-			ch.set_mac = true;
-			ch.mac = up.mac;
-		}
-		ch.set_mtu = true;
-		ch.mtu = up.mtu;
-	} else {
-		ch.set_mac = op->has_mac;
-		ch.mac = op->mac;
-		ch.set_mtu = op->mtu != 0;
-		ch.mtu = op->mtu;
-	}
-
-	e = be->link_get(be->ctx, op->dev, &li);
-	if (e == -ENODEV) {
-		/* The kernel takes neither an alias nor a lasting MTU at
-		 * creation (an MTU given then yields to the first port with a
-		 * smaller one; one changed afterwards is the user's and
-		 * stays): both are set right after. */
-		VwLinkChange after = { .set_alias = true };
-
-		g_snprintf(after.alias, sizeof(after.alias), VW_LINK_ALIAS_PREFIX "%s", op->owner);
-		if (ch.set_mtu && !op->mac_of_uplink) {
-			after.set_mtu = true;
-			after.mtu = ch.mtu;
-			ch.set_mtu = false;
-		}
-		ch.set_up = true;
-		ch.up = true;
-		if ((e = mutate(r)) || (e = be->bridge_add(be->ctx, op->dev, &ch)))
-			return fail(r, error, e, "cannot create bridge %s", op->dev);
-		record(r, "bridge", op->dev, true, NULL);
-		if ((e = mutate(r)) || (e = be->link_change(be->ctx, op->dev, &after)))
-			return fail(r, error, e, "cannot configure bridge %s", op->dev);
+	*ch = (VwLinkChange){ .set_stp = true, .stp = op->stp, .set_delay = true, .forward_delay = op->delay * 100 };
+	if (!op->mac_of_uplink) {
+		ch->set_mac = op->has_mac;
+		ch->mac = op->mac;
+		ch->set_mtu = op->mtu != 0;
+		ch->mtu = op->mtu;
 		return true;
 	}
+	if ((e = r->be->link_get(r->be->ctx, op->uplink, &up)))
+		return fail(r, error, e, "uplink %s", op->uplink);
+	ch->set_mac = up.has_mac;
+	ch->mac = up.mac;
+	ch->set_mtu = true;
+	ch->mtu = up.mtu;
+	return true;
+}
+
+static bool bridge_create(Run *r, const VwLinkOp *op, VwLinkChange *ch, GError **error)
+{
+	/* The kernel takes neither an alias nor a lasting MTU at creation (an
+	 * MTU given then yields to the first port with a smaller one; one
+	 * changed afterwards is the user's and stays): both are set right
+	 * after. The alias is virtwire's marker: teardown deletes only a
+	 * bridge that carries it. */
+	VwLinkChange after = { .set_alias = true };
+	int e;
+
+	g_snprintf(after.alias, sizeof(after.alias), VW_LINK_ALIAS_PREFIX "%s", op->owner);
+	if (ch->set_mtu && !op->mac_of_uplink) {
+		after.set_mtu = true;
+		after.mtu = ch->mtu;
+		ch->set_mtu = false;
+	}
+	ch->set_up = true;
+	ch->up = true;
+	if ((e = mutate(r)) || (e = r->be->bridge_add(r->be->ctx, op->dev, ch)))
+		return fail(r, error, e, "cannot create bridge %s", op->dev);
+	record(r, "bridge", op->dev, true, NULL);
+	if ((e = mutate(r)) || (e = r->be->link_change(r->be->ctx, op->dev, &after)))
+		return fail(r, error, e, "cannot configure bridge %s", op->dev);
+	return true;
+}
+
+/* What of @want differs on the found bridge @li. */
+static bool bridge_fix(const VwLinkInfo *li, const VwLinkChange *want, VwLinkChange *fix)
+{
+	*fix = (VwLinkChange){ 0 };
+	if (want->set_mac && (!li->has_mac || !vw_mac_equal(&li->mac, &want->mac))) {
+		fix->set_mac = true;
+		fix->mac = want->mac;
+	}
+	if (want->set_mtu && li->mtu != want->mtu) {
+		fix->set_mtu = true;
+		fix->mtu = want->mtu;
+	}
+	if (li->stp != want->stp) {
+		fix->set_stp = true;
+		fix->stp = want->stp;
+	}
+	/* The kernel refuses a delay under 2 s with STP on; only a bridge
+	 * without STP takes any delay. */
+	if (li->forward_delay != want->forward_delay && (!want->stp || want->forward_delay >= 200)) {
+		fix->set_delay = true;
+		fix->forward_delay = want->forward_delay;
+	}
+	if (!li->up) {
+		fix->set_up = true;
+		fix->up = true;
+	}
+	return fix->set_mac || fix->set_mtu || fix->set_stp || fix->set_delay || fix->set_up;
+}
+
+/* Found: repair what differs from the XML (libvirt's bridge drifted, or
+ * ours did), remembering the old values for a rollback. */
+static bool bridge_repair(Run *r, const VwLinkOp *op, const VwLinkInfo *li, const VwLinkChange *want,
+			  GError **error)
+{
+	const VwStateLink *earlier = prev_record(r, "link-config", op->dev);
+	g_autofree char *old = NULL;
+	VwLinkChange fix;
+	int e;
+
+	if (!bridge_fix(li, want, &fix)) {
+		if (earlier && earlier->created)
+			vw_state_add_link(r->st, "link-config", op->dev, true, earlier->extra);
+		return true;
+	}
+	/* The values before virtwire's first change are the ones to restore. */
+	old = earlier && earlier->created ? g_strdup(earlier->extra) : link_config_string(li);
+	if ((e = mutate(r)) || (e = r->be->link_change(r->be->ctx, op->dev, &fix)))
+		return fail(r, error, e, "cannot configure bridge %s", op->dev);
+	record(r, "link-config", op->dev, true, old);
+	return true;
+}
+
+static bool op_bridge(Run *r, const VwLinkOp *op, GError **error)
+{
+	g_autofree char *alias = g_strdup_printf(VW_LINK_ALIAS_PREFIX "%s", op->owner);
+	VwLinkChange want;
+	VwLinkInfo li;
+	int e;
+
+	if (!bridge_wanted(r, op, &want, error))
+		return false;
+	e = r->be->link_get(r->be->ctx, op->dev, &li);
+	if (e == -ENODEV)
+		return bridge_create(r, op, &want, error);
 	if (e)
 		return fail(r, error, e, "cannot read link %s", op->dev);
 	if (strcmp(li.kind, "bridge") != 0)
-		return fail(r, error, -EEXIST, "%s exists and is not a bridge (%s)", op->dev, li.kind[0] ? li.kind : "a device");
-	record_found(r, "bridge", op->dev, NULL);
-
-	/* Found: repair what differs from the XML (libvirt's bridge drifted,
-	 * or ours did), remembering the old values for a rollback. */
-	{
-		VwLinkChange fix = { 0 };
-
-		if (ch.set_mac && (!li.has_mac || !vw_mac_equal(&li.mac, &ch.mac))) {
-			fix.set_mac = true;
-			fix.mac = ch.mac;
-		}
-		if (ch.set_mtu && li.mtu != ch.mtu) {
-			fix.set_mtu = true;
-			fix.mtu = ch.mtu;
-		}
-		if (li.stp != ch.stp) {
-			fix.set_stp = true;
-			fix.stp = ch.stp;
-		}
-		/* The kernel refuses a delay under 2 s with STP on; only a
-		 * bridge without STP takes any delay. */
-		if (li.forward_delay != ch.forward_delay && (!ch.stp || ch.forward_delay >= 200)) {
-			fix.set_delay = true;
-			fix.forward_delay = ch.forward_delay;
-		}
-		if (!li.up) {
-			fix.set_up = true;
-			fix.up = true;
-		}
-		const VwStateLink *earlier = prev_record(r, "link-config", op->dev);
-
-		if (fix.set_mac || fix.set_mtu || fix.set_stp || fix.set_delay || fix.set_up) {
-			/* The values before virtwire's first change are the
-			 * ones to restore. */
-			g_autofree char *old = earlier && earlier->created ? g_strdup(earlier->extra)
-									   : link_config_string(&li);
-
-			if ((e = mutate(r)) || (e = be->link_change(be->ctx, op->dev, &fix)))
-				return fail(r, error, e, "cannot configure bridge %s", op->dev);
-			record(r, "link-config", op->dev, true, old);
-		} else if (earlier && earlier->created) {
-			vw_state_add_link(r->st, "link-config", op->dev, true, earlier->extra);
-		}
-	}
-	return true;
+		return fail(r, error, -EEXIST, "%s exists and is not a bridge (%s)", op->dev,
+			    li.kind[0] ? li.kind : "a device");
+	/* A bridge with virtwire's marker for this network is virtwire's,
+	 * whatever the records say. */
+	if (strcmp(li.alias, alias) == 0)
+		vw_state_add_link(r->st, "bridge", op->dev, true, NULL);
+	else
+		record_found(r, "bridge", op->dev, NULL);
+	return bridge_repair(r, op, &li, &want, error);
 }
 
 static bool op_sysctl(Run *r, const VwLinkOp *op, GError **error)
@@ -239,7 +265,8 @@ static bool op_addr(Run *r, const VwLinkOp *op, GError **error)
 	g_autoptr(GArray) addrs = g_array_new(FALSE, TRUE, sizeof(VwAddrInfo));
 	g_autofree char *p = vw_prefix_to_string(&op->addr);
 	g_autofree char *object = g_strdup_printf("%s %s", op->dev, p);
-	VwAddrInfo a = { .prefix = op->addr, .valid_lft = 0xffffffffu, .preferred_lft = 0xffffffffu };
+	VwAddrInfo a = { .prefix = op->addr, .proto = VW_ADDR_PROTO, .valid_lft = 0xffffffffu,
+			 .preferred_lft = 0xffffffffu };
 	int e = r->be->addr_list(r->be->ctx, op->dev, addrs);
 
 	if (e)
@@ -469,7 +496,7 @@ bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owne
 
 			for (guint j = first; j < undo->len; j++)
 				g_ptr_array_add(mine, undo->pdata[j]);
-			vw_link_undo(be, owner, mine, NULL, NULL);
+			vw_link_undo(be, owner, mine, false, NULL, NULL);
 			g_ptr_array_set_size(undo, first);
 			return false;
 		}
@@ -477,132 +504,3 @@ bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owne
 	return true;
 }
 
-/* ---------------------------------------------------------------------- */
-/* Undo */
-
-static bool parse_kv(const char *extra, const char *key, unsigned *ret)
-{
-	g_auto(GStrv) f = g_strsplit(extra ? extra : "", " ", -1);
-	size_t n = strlen(key);
-
-	for (char **p = f; *p; p++) {
-		if (strncmp(*p, key, n) == 0 && (*p)[n] == '=') {
-			guint64 v;
-
-			if (!g_ascii_string_to_unsigned(*p + n + 1, 10, 0, G_MAXUINT32, &v, NULL))
-				return false;
-			*ret = (unsigned)v;
-			return true;
-		}
-	}
-	return false;
-}
-
-static int undo_one(const VwLinkBackend *be, const VwStateLink *l)
-{
-	g_auto(GStrv) obj = g_strsplit(l->object, " ", 2);
-	int e = 0;
-
-	if (!l->created)
-		return 0;
-	if (strcmp(l->kind, "bridge") == 0) {
-		e = be->link_del(be->ctx, l->object);
-	} else if (strcmp(l->kind, "link-config") == 0) {
-		VwLinkChange ch = { 0 };
-		unsigned v;
-		g_auto(GStrv) f = g_strsplit(l->extra ? l->extra : "", " ", -1);
-
-		if (parse_kv(l->extra, "up", &v)) {
-			ch.set_up = true;
-			ch.up = v;
-		}
-		if (parse_kv(l->extra, "mtu", &v)) {
-			ch.set_mtu = true;
-			ch.mtu = v;
-		}
-		if (parse_kv(l->extra, "stp", &v)) {
-			ch.set_stp = true;
-			ch.stp = v;
-		}
-		if (parse_kv(l->extra, "delay", &v)) {
-			ch.set_delay = true;
-			ch.forward_delay = v;
-		}
-		for (char **p = f; *p; p++)
-			if (g_str_has_prefix(*p, "mac="))
-				ch.set_mac = vw_mac_parse(*p + 4, &ch.mac);
-		e = be->link_change(be->ctx, l->object, &ch);
-	} else if (strcmp(l->kind, "sysctl") == 0) {
-		e = be->sysctl_set(be->ctx, l->object, l->extra ? l->extra : "0");
-	} else if (strcmp(l->kind, "addr") == 0 && obj[0] && obj[1]) {
-		VwAddrInfo a = { 0 };
-
-		if (!vw_prefix_parse(obj[1], &a.prefix))
-			return -EINVAL;
-		e = be->addr_del(be->ctx, obj[0], &a);
-	} else if (strcmp(l->kind, "enslave") == 0 && obj[0]) {
-		VwLinkChange ch = { .set_master = true, .master = 0 };
-
-		e = be->link_change(be->ctx, obj[0], &ch);
-	} else if ((strcmp(l->kind, "copied-addr") == 0 || strcmp(l->kind, "dropped-addr") == 0) && obj[0] && obj[1]) {
-		VwAddrInfo a;
-
-		if (!vw_addrinfo_from_string(l->extra, &a))
-			return -EINVAL;
-		if (l->kind[0] == 'c') {
-			e = be->addr_del(be->ctx, obj[0], &a);
-			if (e == -EADDRNOTAVAIL)
-				e = 0;
-		} else {
-			e = be->addr_add(be->ctx, obj[1], &a);
-			if (e == -EEXIST)
-				e = 0;
-		}
-	} else if (strcmp(l->kind, "moved-route") == 0 && obj[0] && obj[1]) {
-		VwRouteInfo rt;
-
-		if (!vw_route_from_string(l->extra, &rt))
-			return -EINVAL;
-		be->route_del(be->ctx, obj[0], &rt);
-		e = be->route_add(be->ctx, obj[1], &rt);
-		if (e == -EEXIST)
-			e = 0;
-	} else if (strcmp(l->kind, "port-flags") == 0) {
-		unsigned h = 0, i = 0;
-
-		parse_kv(l->extra, "hairpin", &h);
-		parse_kv(l->extra, "isolated", &i);
-		e = be->port_flags(be->ctx, l->object, (int)h, (int)i);
-	}
-	/* What is gone already needs no undoing. */
-	if (e == -ENODEV)
-		e = 0;
-	return e;
-}
-
-bool vw_link_undo(const VwLinkBackend *be, const char *id, GPtrArray *links, GPtrArray *notes, GError **error)
-{
-	int first_err = 0;
-	const VwStateLink *first_link = NULL;
-
-	/* Newest first: each record was made when everything before it was
-	 * in place, so the exact reverse is always possible. */
-	for (guint i = links->len; i-- > 0;) {
-		const VwStateLink *l = links->pdata[i];
-		int e = undo_one(be, l);
-
-		if (e && !first_err) {
-			first_err = e;
-			first_link = l;
-		}
-	}
-	if (first_err) {
-		const char *kernel = be->last_error ? be->last_error(be->ctx) : NULL;
-
-		g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "could not undo %s %s: %s%s%s%s", first_link->kind,
-			    first_link->object, g_strerror(-first_err), kernel ? " (" : "", kernel ? kernel : "",
-			    kernel ? ")" : "");
-		return false;
-	}
-	return true;
-}

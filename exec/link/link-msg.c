@@ -146,6 +146,8 @@ int vw_nlmsg_addr(struct nl_msg *msg, bool add, int ifindex, const VwAddrInfo *a
 	CHECK(nla_put(msg, IFA_ADDRESS, (int)len, a->prefix.addr.b));
 	if (add) {
 		CHECK(nla_put_u32(msg, IFA_FLAGS, a->flags));
+		if (a->proto)
+			CHECK(nla_put_u8(msg, IFA_PROTO, a->proto));
 		if (a->valid_lft != 0xffffffffu || a->preferred_lft != 0xffffffffu) {
 			struct ifa_cacheinfo ci = { .ifa_prefered = a->preferred_lft, .ifa_valid = a->valid_lft };
 
@@ -281,6 +283,8 @@ int vw_nlmsg_addr_parse(const struct nlmsghdr *nlh, int *ifindex, VwAddrInfo *re
 	ret->scope = ifa->ifa_scope;
 	ret->flags = tb[IFA_FLAGS] ? nla_get_u32(tb[IFA_FLAGS]) : ifa->ifa_flags;
 	ret->valid_lft = ret->preferred_lft = 0xffffffffu;
+	if (tb[IFA_PROTO] && nla_len(tb[IFA_PROTO]) >= 1)
+		ret->proto = nla_get_u8(tb[IFA_PROTO]);
 	/* IFA_LOCAL is the address itself (IFA_ADDRESS is the peer on
 	 * point-to-point links); IPv6 has only IFA_ADDRESS. */
 	a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
@@ -395,8 +399,10 @@ char *vw_addrinfo_to_string(const VwAddrInfo *a)
 {
 	g_autofree char *p = vw_prefix_to_string(&a->prefix);
 
-	return g_strdup_printf("%s flags %u scope %u valid %u preferred %u", p, a->flags, a->scope, a->valid_lft,
-			       a->preferred_lft);
+	g_autofree char *proto = a->proto ? g_strdup_printf(" proto %u", a->proto) : g_strdup("");
+
+	return g_strdup_printf("%s flags %u scope %u valid %u preferred %u%s", p, a->flags, a->scope, a->valid_lft,
+			       a->preferred_lft, proto);
 }
 
 bool vw_addrinfo_from_string(const char *s, VwAddrInfo *ret)
@@ -420,6 +426,8 @@ bool vw_addrinfo_from_string(const char *s, VwAddrInfo *ret)
 			a.valid_lft = (uint32_t)x;
 		else if (strcmp(f[i], "preferred") == 0)
 			a.preferred_lft = (uint32_t)x;
+		else if (strcmp(f[i], "proto") == 0 && x < 256)
+			a.proto = (uint8_t)x;
 		else
 			return false;
 	}

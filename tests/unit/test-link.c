@@ -17,6 +17,7 @@
 #include <virtwire/plan.h>
 #include <virtwire/xml.h>
 
+#include "fake-link.h"
 #include "link-private.h"
 
 /* ---------------------------------------------------------------------- */
@@ -111,411 +112,12 @@ static void test_msg_route(void)
 	g_assert_cmpuint(r.metric, ==, 100);
 }
 
-/* ---------------------------------------------------------------------- */
-/* The fake kernel */
-
-typedef struct {
-	VwLinkInfo info;
-	GArray *addrs;  /* VwAddrInfo */
-	GArray *routes; /* VwRouteInfo */
-} FLink;
-
-typedef struct {
-	GPtrArray *links; /* FLink* */
-	GHashTable *sysctls;
-	int next_index;
-	int mutations;
-	int fail_at;
-} Fake;
-
-static void flink_free(FLink *l)
-{
-	g_array_unref(l->addrs);
-	g_array_unref(l->routes);
-	g_free(l);
-}
-
-static FLink *find(Fake *f, const char *name)
-{
-	for (guint i = 0; i < f->links->len; i++) {
-		FLink *l = f->links->pdata[i];
-
-		if (strcmp(l->info.name, name) == 0)
-			return l;
-	}
-	return NULL;
-}
-
-static FLink *fake_add(Fake *f, const char *name, const char *kind)
-{
-	FLink *l = g_new0(FLink, 1);
-
-	g_strlcpy(l->info.name, name, sizeof(l->info.name));
-	g_strlcpy(l->info.kind, kind, sizeof(l->info.kind));
-	l->info.ifindex = f->next_index++;
-	l->info.mtu = 1500;
-	l->info.has_mac = true;
-	l->info.mac.b[0] = 0x02;
-	l->info.mac.b[5] = (uint8_t)l->info.ifindex;
-	l->addrs = g_array_new(FALSE, TRUE, sizeof(VwAddrInfo));
-	l->routes = g_array_new(FALSE, TRUE, sizeof(VwRouteInfo));
-	g_ptr_array_add(f->links, l);
-	return l;
-}
-
-/* Counts a change; the fail_at-th one fails and changes nothing. */
-static int change(Fake *f)
-{
-	return ++f->mutations == f->fail_at ? -EIO : 0;
-}
-
-static int f_link_get(void *ctx, const char *name, VwLinkInfo *ret)
-{
-	FLink *l = find(ctx, name);
-
-	if (!l)
-		return -ENODEV;
-	*ret = l->info;
-	ret->is_port = l->info.master != 0;
-	return 0;
-}
-
-static int f_link_list(void *ctx, GArray *ret)
-{
-	Fake *f = ctx;
-
-	for (guint i = 0; i < f->links->len; i++)
-		g_array_append_val(ret, ((FLink *)f->links->pdata[i])->info);
-	return 0;
-}
-
-static void apply_change(VwLinkInfo *li, const VwLinkChange *ch)
-{
-	if (ch->set_mac) {
-		li->mac = ch->mac;
-		li->has_mac = true;
-	}
-	if (ch->set_mtu)
-		li->mtu = ch->mtu;
-	if (ch->set_up)
-		li->up = ch->up;
-	if (ch->set_master)
-		li->master = ch->master;
-	if (ch->set_stp)
-		li->stp = ch->stp;
-	if (ch->set_delay)
-		li->forward_delay = ch->forward_delay;
-	if (ch->set_alias)
-		g_strlcpy(li->alias, ch->alias, sizeof(li->alias));
-}
-
-static int f_bridge_add(void *ctx, const char *name, const VwLinkChange *conf)
-{
-	Fake *f = ctx;
-	int e;
-
-	if (find(f, name))
-		return -EEXIST;
-	if ((e = change(f)))
-		return e;
-	apply_change(&fake_add(f, name, "bridge")->info, conf);
-	return 0;
-}
-
-static int f_link_del(void *ctx, const char *name)
-{
-	Fake *f = ctx;
-	FLink *l = find(f, name);
-	int e;
-
-	if (!l)
-		return -ENODEV;
-	if ((e = change(f)))
-		return e;
-	for (guint i = 0; i < f->links->len; i++) {
-		FLink *p = f->links->pdata[i];
-
-		if (p->info.master == l->info.ifindex)
-			p->info.master = 0;
-	}
-	/* Its sysctls go with it, as /proc/sys/net/…/conf/NAME does. */
-	{
-		g_autofree char *dir = g_strdup_printf("/%s/", l->info.name);
-		GHashTableIter it;
-		gpointer k;
-
-		g_hash_table_iter_init(&it, f->sysctls);
-		while (g_hash_table_iter_next(&it, &k, NULL))
-			if (strstr(k, dir))
-				g_hash_table_iter_remove(&it);
-	}
-	g_ptr_array_remove(f->links, l);
-	return 0;
-}
-
-static int f_link_change(void *ctx, const char *name, const VwLinkChange *ch)
-{
-	Fake *f = ctx;
-	FLink *l = find(f, name);
-	int e;
-
-	if (!l)
-		return -ENODEV;
-	if ((e = change(f)))
-		return e;
-	apply_change(&l->info, ch);
-	return 0;
-}
-
-static int f_port_flags(void *ctx, const char *port, int hairpin, int isolated)
-{
-	Fake *f = ctx;
-	FLink *l = find(f, port);
-	int e;
-
-	if (!l)
-		return -ENODEV;
-	if ((e = change(f)))
-		return e;
-	if (hairpin >= 0)
-		l->info.hairpin = hairpin;
-	if (isolated >= 0)
-		l->info.isolated = isolated;
-	return 0;
-}
-
-static int find_addr(GArray *a, const VwPrefix *p)
-{
-	for (guint i = 0; i < a->len; i++) {
-		const VwAddrInfo *x = &g_array_index(a, VwAddrInfo, i);
-
-		if (vw_addr_equal(&x->prefix.addr, &p->addr) && x->prefix.prefix == p->prefix)
-			return (int)i;
-	}
-	return -1;
-}
-
-static int f_addr_list(void *ctx, const char *dev, GArray *ret)
-{
-	FLink *l = find(ctx, dev);
-
-	if (!l)
-		return -ENODEV;
-	g_array_append_vals(ret, l->addrs->data, l->addrs->len);
-	return 0;
-}
-
-static int f_addr_add(void *ctx, const char *dev, const VwAddrInfo *a)
-{
-	Fake *f = ctx;
-	FLink *l = find(f, dev);
-	int e;
-
-	if (!l)
-		return -ENODEV;
-	if (find_addr(l->addrs, &a->prefix) >= 0)
-		return -EEXIST;
-	if ((e = change(f)))
-		return e;
-	g_array_append_val(l->addrs, *a);
-	return 0;
-}
-
-static int f_addr_del(void *ctx, const char *dev, const VwAddrInfo *a)
-{
-	Fake *f = ctx;
-	FLink *l = find(f, dev);
-	int i, e;
-
-	if (!l)
-		return -ENODEV;
-	i = find_addr(l->addrs, &a->prefix);
-	if (i < 0)
-		return -EADDRNOTAVAIL;
-	if ((e = change(f)))
-		return e;
-	g_array_remove_index(l->addrs, (guint)i);
-	/* As Linux does: routes whose gateway no remaining address of the
-	 * device reaches go with the address. */
-	for (guint j = l->routes->len; j-- > 0;) {
-		const VwRouteInfo *r = &g_array_index(l->routes, VwRouteInfo, j);
-		bool reachable = !vw_addr_is_set(&r->gateway);
-
-		for (guint k = 0; k < l->addrs->len && !reachable; k++)
-			reachable = vw_prefix_contains(&g_array_index(l->addrs, VwAddrInfo, k).prefix, &r->gateway);
-		if (!reachable)
-			g_array_remove_index(l->routes, j);
-	}
-	return 0;
-}
-
-static int find_route(GArray *rs, const VwRouteInfo *r)
-{
-	for (guint i = 0; i < rs->len; i++) {
-		const VwRouteInfo *x = &g_array_index(rs, VwRouteInfo, i);
-
-		if (vw_addr_equal(&x->dst.addr, &r->dst.addr) && x->dst.prefix == r->dst.prefix &&
-		    x->metric == r->metric)
-			return (int)i;
-	}
-	return -1;
-}
-
-static int f_route_list(void *ctx, const char *dev, GArray *ret)
-{
-	FLink *l = find(ctx, dev);
-
-	if (!l)
-		return -ENODEV;
-	g_array_append_vals(ret, l->routes->data, l->routes->len);
-	return 0;
-}
-
-static int f_route_add(void *ctx, const char *dev, const VwRouteInfo *r)
-{
-	Fake *f = ctx;
-	FLink *l = find(f, dev);
-	bool reachable;
-	int e;
-
-	if (!l)
-		return -ENODEV;
-	if (find_route(l->routes, r) >= 0)
-		return -EEXIST;
-	/* A gateway must be on a subnet of the device. */
-	reachable = !vw_addr_is_set(&r->gateway);
-	for (guint k = 0; k < l->addrs->len && !reachable; k++)
-		reachable = vw_prefix_contains(&g_array_index(l->addrs, VwAddrInfo, k).prefix, &r->gateway);
-	if (!reachable)
-		return -ENETUNREACH;
-	if ((e = change(f)))
-		return e;
-	g_array_append_val(l->routes, *r);
-	return 0;
-}
-
-static int f_route_del(void *ctx, const char *dev, const VwRouteInfo *r)
-{
-	Fake *f = ctx;
-	FLink *l = find(f, dev);
-	int i, e;
-
-	if (!l)
-		return -ENODEV;
-	i = find_route(l->routes, r);
-	if (i < 0)
-		return -ESRCH;
-	if ((e = change(f)))
-		return e;
-	g_array_remove_index(l->routes, (guint)i);
-	return 0;
-}
-
-static int f_sysctl_get(void *ctx, const char *path, char **ret)
-{
-	const char *v = g_hash_table_lookup(((Fake *)ctx)->sysctls, path);
-
-	*ret = g_strdup(v ? v : "0");
-	return 0;
-}
-
-static int f_sysctl_set(void *ctx, const char *path, const char *value)
-{
-	Fake *f = ctx;
-	int e;
-
-	if ((e = change(f)))
-		return e;
-	g_hash_table_replace(f->sysctls, g_strdup(path), g_strdup(value));
-	return 0;
-}
-
-static VwLinkBackend fake_backend(Fake *f)
-{
-	VwLinkBackend be = {
-		.ctx = f,
-		.link_get = f_link_get,
-		.link_list = f_link_list,
-		.bridge_add = f_bridge_add,
-		.link_del = f_link_del,
-		.link_change = f_link_change,
-		.port_flags = f_port_flags,
-		.addr_list = f_addr_list,
-		.addr_add = f_addr_add,
-		.addr_del = f_addr_del,
-		.route_list = f_route_list,
-		.route_add = f_route_add,
-		.route_del = f_route_del,
-		.sysctl_get = f_sysctl_get,
-		.sysctl_set = f_sysctl_set,
-	};
-
-	return be;
-}
-
-static int cmp_str(gconstpointer a, gconstpointer b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Everything the fake kernel holds, as text (order-independent). */
-static char *snapshot(Fake *f)
-{
-	g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
-	GHashTableIter it;
-	gpointer k, v;
-	GString *out = g_string_new(NULL);
-
-	for (guint i = 0; i < f->links->len; i++) {
-		const FLink *l = f->links->pdata[i];
-		char m[VW_MAC_STRLEN];
-
-		g_ptr_array_add(lines, g_strdup_printf("link %s %s mac=%s mtu=%u up=%d master=%d stp=%d delay=%u alias=%s "
-						       "hairpin=%d isolated=%d",
-						       l->info.name, l->info.kind, vw_mac_to_string(&l->info.mac, m),
-						       l->info.mtu, l->info.up, l->info.master, l->info.stp,
-						       l->info.forward_delay, l->info.alias, l->info.hairpin,
-						       l->info.isolated));
-		for (guint j = 0; j < l->addrs->len; j++) {
-			g_autofree char *a = vw_addrinfo_to_string(&g_array_index(l->addrs, VwAddrInfo, j));
-
-			g_ptr_array_add(lines, g_strdup_printf("addr %s %s", l->info.name, a));
-		}
-		for (guint j = 0; j < l->routes->len; j++) {
-			g_autofree char *r = vw_route_to_string(&g_array_index(l->routes, VwRouteInfo, j));
-
-			g_ptr_array_add(lines, g_strdup_printf("route %s %s", l->info.name, r));
-		}
-	}
-	g_hash_table_iter_init(&it, f->sysctls);
-	while (g_hash_table_iter_next(&it, &k, &v))
-		g_ptr_array_add(lines, g_strdup_printf("sysctl %s=%s", (char *)k, (char *)v));
-	g_ptr_array_sort(lines, cmp_str);
-	for (guint i = 0; i < lines->len; i++)
-		g_string_append_printf(out, "%s\n", (char *)lines->pdata[i]);
-	return g_string_free(out, FALSE);
-}
-
-static void fake_init(Fake *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->links = g_ptr_array_new_with_free_func((GDestroyNotify)flink_free);
-	f->sysctls = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	f->next_index = 1;
-}
-
-static void fake_clear(Fake *f)
-{
-	g_ptr_array_unref(f->links);
-	g_hash_table_unref(f->sysctls);
-}
-
 /* A host with an uplink carrying addresses and routes, and a bridge
  * libvirt made (down, another MTU) with two guest ports. */
-static void host_setup(Fake *f)
+static void host_setup(FakeLinks *f)
 {
-	FLink *eth0 = fake_add(f, "eth0", "veth");
-	FLink *virbr = fake_add(f, "vw-web", "bridge");
+	FLink *eth0 = fake_links_add(f, "eth0", "veth");
+	FLink *virbr = fake_links_add(f, "vw-web", "bridge");
 	FLink *p;
 	VwAddrInfo a = { .valid_lft = 0xffffffffu, .preferred_lft = 0xffffffffu };
 	VwRouteInfo r = { .table = RT_TABLE_MAIN, .protocol = RTPROT_STATIC, .type = RTN_UNICAST, .metric = 100 };
@@ -536,7 +138,7 @@ static void host_setup(Fake *f)
 	for (int i = 0; i < 2; i++) {
 		g_autofree char *n = g_strdup_printf("vnet%d", i);
 
-		p = fake_add(f, n, "tun");
+		p = fake_links_add(f, n, "tun");
 		p->info.master = virbr->info.ifindex;
 	}
 }
@@ -582,7 +184,7 @@ static bool apply_all(const VwLinkBackend *be, const VwPlan *plan, GPtrArray *st
 		g_ptr_array_add(states, st);
 		if (!vw_link_apply(be, plan, id, NULL, st, undo, NULL, &err)) {
 			g_assert_nonnull(err);
-			g_assert_true(vw_link_undo(be, id, undo, NULL, NULL));
+			g_assert_true(vw_link_undo(be, id, undo, false, NULL, NULL));
 			return false;
 		}
 	}
@@ -594,24 +196,24 @@ static void test_rollback_every_step(void)
 	const char *xmls[] = { WEB_XML, NEW_XML, LAN_XML, NULL };
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
 	g_autoptr(VwPlan) plan = plan_for(xmls, docs);
-	Fake f;
+	FakeLinks f;
 	VwLinkBackend be;
 	g_autofree char *start = NULL, *done = NULL, *undone = NULL;
 	int total;
 
 	g_assert_nonnull(plan);
 	/* A complete run, to count the changes it makes. */
-	fake_init(&f);
+	fake_links_init(&f);
 	host_setup(&f);
-	be = fake_backend(&f);
-	start = snapshot(&f);
+	be = fake_links_backend(&f);
+	start = fake_links_snapshot(&f);
 	{
 		g_autoptr(GPtrArray) states = g_ptr_array_new_with_free_func((GDestroyNotify)vw_state_free);
 		g_autoptr(GPtrArray) all = g_ptr_array_new();
 
 		g_assert_true(apply_all(&be, plan, states));
 		total = f.mutations;
-		done = snapshot(&f);
+		done = fake_links_snapshot(&f);
 		/* What it made: the new bridges, the uplink's move, the fixes. */
 		g_assert_nonnull(strstr(done, "link vw-new bridge"));
 		g_assert_nonnull(strstr(done, "link vw-lan bridge mac=02:00:00:00:00:01 mtu=1500 up=1"));
@@ -638,12 +240,12 @@ static void test_rollback_every_step(void)
 				for (guint j = 0; j < st->links->len; j++)
 					g_ptr_array_add(ordered, st->links->pdata[j]);
 			}
-			g_assert_true(vw_link_undo(&be, "net", ordered, NULL, NULL));
+			g_assert_true(vw_link_undo(&be, "net", ordered, false, NULL, NULL));
 		}
-		undone = snapshot(&f);
+		undone = fake_links_snapshot(&f);
 		g_assert_cmpstr(undone, ==, start);
 	}
-	fake_clear(&f);
+	fake_links_clear(&f);
 	g_assert_cmpint(total, >, 15);
 
 	/* Now fail the Nth change, for every N: nothing may remain. */
@@ -651,17 +253,17 @@ static void test_rollback_every_step(void)
 		g_autoptr(GPtrArray) states = g_ptr_array_new_with_free_func((GDestroyNotify)vw_state_free);
 		g_autofree char *before = NULL, *after = NULL;
 
-		fake_init(&f);
+		fake_links_init(&f);
 		host_setup(&f);
-		be = fake_backend(&f);
-		before = snapshot(&f);
+		be = fake_links_backend(&f);
+		before = fake_links_snapshot(&f);
 		f.fail_at = n;
 		g_assert_false(apply_all(&be, plan, states));
-		after = snapshot(&f);
+		after = fake_links_snapshot(&f);
 		if (strcmp(before, after) != 0)
 			g_error("after a failure at change %d of %d the fake kernel differs:\nbefore:\n%s\nafter:\n%s", n,
 				total, before, after);
-		fake_clear(&f);
+		fake_links_clear(&f);
 	}
 }
 
@@ -674,13 +276,13 @@ static void test_reapply_keeps_ownership(void)
 	g_autoptr(VwState) second = vw_state_new("new");
 	g_autoptr(GPtrArray) undo = g_ptr_array_new();
 	g_autofree char *start = NULL;
-	Fake f;
+	FakeLinks f;
 	VwLinkBackend be;
 
-	fake_init(&f);
+	fake_links_init(&f);
 	host_setup(&f);
-	be = fake_backend(&f);
-	start = snapshot(&f);
+	be = fake_links_backend(&f);
+	start = fake_links_snapshot(&f);
 	g_assert_true(vw_link_apply(&be, plan, "new", NULL, first, undo, NULL, NULL));
 	f.mutations = 0;
 	g_ptr_array_set_size(undo, 0);
@@ -695,13 +297,112 @@ static void test_reapply_keeps_ownership(void)
 		if (strcmp(l->kind, "bridge") == 0 || strcmp(l->kind, "addr") == 0)
 			g_assert_true(l->created);
 	}
-	g_assert_true(vw_link_undo(&be, "new", second->links, NULL, NULL));
+	g_assert_true(vw_link_undo(&be, "new", second->links, true, NULL, NULL));
 	{
-		g_autofree char *end = snapshot(&f);
+		g_autofree char *end = fake_links_snapshot(&f);
 
 		g_assert_cmpstr(end, ==, start);
 	}
-	fake_clear(&f);
+	fake_links_clear(&f);
+}
+
+/* A record is a file: teardown undoes only what the kernel proves to be
+ * virtwire's for the network, and says what it leaves. */
+static void test_undo_needs_proof(void)
+{
+	g_autoptr(VwState) forged = vw_state_new("net");
+	g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *before = NULL, *after = NULL;
+	FLink *victim, *plain, *ours;
+	VwAddrInfo a = { .valid_lft = 0xffffffffu, .preferred_lft = 0xffffffffu };
+	FakeLinks f;
+	VwLinkBackend be;
+
+	fake_links_init(&f);
+	victim = fake_links_add(&f, "victim0", "veth");
+	victim->info.up = true;
+	plain = fake_links_add(&f, "br-other", "bridge");
+	ours = fake_links_add(&f, "vw-net", "bridge");
+	g_strlcpy(ours->info.alias, VW_LINK_ALIAS_PREFIX "net", sizeof(ours->info.alias));
+	g_assert_true(vw_prefix_parse("198.51.100.5/24", &a.prefix));
+	g_array_append_val(victim->addrs, a);
+	g_array_append_val(plain->addrs, a);
+	g_hash_table_insert(f.sysctls, g_strdup("net/ipv4/conf/all/rp_filter"), g_strdup("1"));
+	be = fake_links_backend(&f);
+	before = fake_links_snapshot(&f);
+
+	vw_state_add_link(forged, "bridge", "victim0", true, NULL);
+	vw_state_add_link(forged, "bridge", "br-other", true, NULL);
+	vw_state_add_link(forged, "addr", "victim0 198.51.100.5/24", true, NULL);
+	vw_state_add_link(forged, "addr", "br-other 198.51.100.5/24", true, NULL);
+	vw_state_add_link(forged, "link-config", "victim0", true, "up=0 mtu=68");
+	vw_state_add_link(forged, "sysctl", "../../../tmp/x", true, "1");
+	vw_state_add_link(forged, "sysctl", "net/ipv4/conf/all/rp_filter", true, "0");
+	vw_state_add_link(forged, "port-flags", "victim0", true, "hairpin=1 isolated=1");
+	vw_state_add_link(forged, "mystery", "victim0", true, NULL);
+	g_assert_true(vw_link_undo(&be, "net", forged->links, true, notes, NULL));
+	after = fake_links_snapshot(&f);
+	g_assert_cmpstr(after, ==, before);
+	g_assert_cmpuint(f.mutations, ==, 0);
+	g_assert_cmpuint(notes->len, ==, forged->links->len);
+
+	/* The network's own bridge, with its marker, goes; an address with
+	 * virtwire's marker goes from a bridge that is not virtwire's. */
+	a.proto = VW_ADDR_PROTO;
+	g_assert_true(vw_prefix_parse("192.0.2.1/24", &a.prefix));
+	g_array_append_val(plain->addrs, a);
+	g_ptr_array_set_size(forged->links, 0);
+	g_ptr_array_set_size(notes, 0);
+	vw_state_add_link(forged, "addr", "br-other 192.0.2.1/24", true, NULL);
+	vw_state_add_link(forged, "bridge", "vw-net", true, NULL);
+	g_assert_true(vw_link_undo(&be, "net", forged->links, true, notes, NULL));
+	g_assert_cmpuint(notes->len, ==, 0);
+	g_free(after);
+	after = fake_links_snapshot(&f);
+	g_assert_null(strstr(after, "link vw-net "));
+	g_assert_null(strstr(after, "192.0.2.1/24"));
+	g_assert_nonnull(strstr(after, "addr br-other 198.51.100.5/24"));
+	fake_links_clear(&f);
+}
+
+/* A bridge carrying virtwire's marker for the network is virtwire's, even
+ * when no record says so (a record lost or written before the bridge). */
+static void test_marker_means_created(void)
+{
+	const char *xmls[] = { NEW_XML, NULL };
+	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	g_autoptr(VwPlan) plan = plan_for(xmls, docs);
+	g_autoptr(VwState) st = vw_state_new("new");
+	g_autoptr(GPtrArray) undo = g_ptr_array_new();
+	FakeLinks f;
+	VwLinkBackend be;
+	FLink *br;
+	bool found = false;
+
+	fake_links_init(&f);
+	br = fake_links_add(&f, "vw-new", "bridge");
+	g_strlcpy(br->info.alias, VW_LINK_ALIAS_PREFIX "new", sizeof(br->info.alias));
+	be = fake_links_backend(&f);
+	g_assert_true(vw_link_apply(&be, plan, "new", NULL, st, undo, NULL, NULL));
+	for (guint i = 0; i < st->links->len; i++) {
+		const VwStateLink *l = st->links->pdata[i];
+
+		if (strcmp(l->kind, "bridge") == 0) {
+			g_assert_true(l->created);
+			found = true;
+		}
+		/* The address virtwire adds carries its marker. */
+		if (strcmp(l->kind, "addr") == 0)
+			g_assert_true(l->created);
+	}
+	g_assert_true(found);
+	{
+		g_autofree char *snap = fake_links_snapshot(&f);
+
+		g_assert_nonnull(strstr(snap, "addr vw-new 192.168.151.1/24 flags 0 scope 0 valid 4294967295 preferred "
+					      "4294967295 proto 118"));
+	}
+	fake_links_clear(&f);
 }
 
 int main(int argc, char **argv)
@@ -714,5 +415,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/link/msg/route", test_msg_route);
 	g_test_add_func("/link/exec/rollback-every-step", test_rollback_every_step);
 	g_test_add_func("/link/exec/reapply-keeps-ownership", test_reapply_keeps_ownership);
+	g_test_add_func("/link/exec/undo-needs-proof", test_undo_needs_proof);
+	g_test_add_func("/link/exec/marker-means-created", test_marker_means_created);
 	return g_test_run();
 }

@@ -53,8 +53,15 @@ typedef struct {
 	VwPrefix prefix;   /* address and prefix length */
 	uint32_t flags;    /* IFA_F_* */
 	uint8_t scope;
+	uint8_t proto;     /* IFA_PROTO: who added it (VW_ADDR_PROTO: virtwire) */
 	uint32_t valid_lft, preferred_lft; /* seconds; 0xffffffff forever */
 } VwAddrInfo;
+
+/* The address protocol (IFA_PROTO, Linux >= 6.1) virtwire gives the
+ * addresses it adds to a bridge: `ip addr` shows "proto 118". Teardown
+ * removes an address from a bridge it did not create only when it carries
+ * this marker. */
+#define VW_ADDR_PROTO 118
 
 typedef struct {
 	VwPrefix dst;
@@ -148,15 +155,18 @@ bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owne
 
 /*
  * Undoes the created ones of @links (VwStateLink*) of network @id, newest
- * first, each only where the kernel proves it virtwire's: a link is deleted
- * only when it is of the kind recorded and carries virtwire's marker for
- * @id (VW_LINK_ALIAS_PREFIX ID); an address goes only from such a link or
- * when it carries virtwire's address marker; a sysctl is written only when
+ * first. With @recorded (the records come from the state directory, not
+ * from this process's own apply), each only where the kernel proves it
+ * virtwire's: a link is deleted only when it is of the kind recorded and
+ * carries virtwire's marker for @id (VW_LINK_ALIAS_PREFIX ID); an address
+ * goes only from such a link or when it carries VW_ADDR_PROTO; settings are
+ * restored only on bridges and bridge ports; a sysctl is written only when
  * it is one of those virtwire sets (vw_sysctl_is_virtwires). Anything else
- * is left as it is and named in @notes (char*). Best effort: every record
- * is tried; the first failure is reported.
+ * is left as it is and named in @notes (char*, may be NULL). Best effort:
+ * every record is tried; the first failure is reported.
  */
-bool vw_link_undo(const VwLinkBackend *be, const char *id, GPtrArray *links, GPtrArray *notes, GError **error);
+bool vw_link_undo(const VwLinkBackend *be, const char *id, GPtrArray *links, bool recorded, GPtrArray *notes,
+		  GError **error);
 
 /* Read-only: every difference between the kernel and @owner's link
  * operations and sysctls in @plan, as VwDrift* into @out. False only when
