@@ -348,12 +348,13 @@ if [ "$SPACED_RUNS" -gt 0 ]; then
 	timer spaced "$SPACED_RUNS" 1050 "$MAX_SECONDS" "$T" "${ALL_CASES[@]}" || die "the spaced runs failed"
 fi
 
-# Where the time of a repeat goes after start-up (virtwire's own phase
-# times, VIRTWIRE_DEBUG=timing): the median over 9 runs of each phase.
+# Where the time of a repeat goes after start-up (the stage times of the
+# test build of the CLI, VIRTWIRE_DEBUG=timing): the median over 9 runs of
+# each stage.
 for n in $HOOK_SIZES; do
 	for _ in 1 2 3 4 5 6 7 8 9; do
 		in_ns "vwt-bench-hook-$$-$n" env -i LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin VIRTWIRE_DEBUG=timing \
-			"$VW_BIN" hook network --state-dir "$STATES/$n" bench started begin - <"$T/hook-$n.xml" 2>>"$T/phases-$n" ||
+			"$VW_TEST_BIN" hook network --state-dir "$STATES/$n" bench started begin - <"$T/hook-$n.xml" 2>>"$T/phases-$n" ||
 			die "timing run failed"
 	done
 	record "phases-repeat-$n" "$(python3 - "$T/phases-$n" <<'PY'

@@ -11,6 +11,8 @@ set -u
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VW_SRC=$(cd "$BENCH_DIR/.." && pwd)
 VW_BIN=${VW_BIN:-$VW_SRC/build/virtwire}
+# The test build of the CLI (stage timing with VIRTWIRE_DEBUG=timing).
+VW_TEST_BIN=${VW_TEST_BIN:-$(dirname "$VW_BIN")/tests/virtwire-test}
 # Results (hyperfine JSON, summaries): bench/out/ is git-ignored.
 BENCH_OUT=${BENCH_OUT:-$BENCH_DIR/out}
 BENCH_ID="$(basename "$0" .sh)-$$"
