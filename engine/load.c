@@ -111,22 +111,29 @@ static void domain_networks(VwEngine *e, const VwDomain *dom, GPtrArray *out, Vw
 	for (guint i = 0; i < dom->vw->forwards->len; i++) {
 		const VwForward *f = dom->vw->forwards->pdata[i];
 		g_autofree char *what = vw_forward_describe(f);
+		g_autoptr(GError) err = NULL;
 		VwRecorded *r;
 		bool seen = false;
 		VwState *st = NULL;
-		VwDoc *doc;
+		VwDoc *doc = NULL;
 
 		for (guint j = 0; j < out->len && f->network; j++)
 			seen |= g_strcmp0(((VwRecorded *)out->pdata[j])->st->name, f->network) == 0;
 		if (!f->network || seen)
 			continue;
-		if (!s || !vw_store_load(s, f->network, &st, NULL) || !(doc = vw_eng_parse_record(e, st, NULL))) {
+		if (s && vw_store_load(s, f->network, &st, &err))
+			doc = vw_eng_parse_record(e, st, &err);
+		if (!doc) {
 			vw_state_free(st);
-			vw_error(diags, f->loc, "domain-forwards-denied",
-				 "the network's owner allows domain forwards with <vw:domain-forwards allow='yes' …/> in "
-				 "the network's virtwire metadata",
-				 "domain '%s': forward %s: network '%s' is not managed by virtwire (or not running)",
-				 dom->name, what, f->network);
+			if (err && !g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND))
+				vw_error(diags, f->loc, "state-unreadable", NULL, "domain '%s': forward %s: %s", dom->name,
+					 what, err->message);
+			else
+				vw_error(diags, f->loc, "domain-forwards-denied",
+					 "the network's owner allows domain forwards with <vw:domain-forwards allow='yes' "
+					 "…/> in the network's virtwire metadata",
+					 "domain '%s': forward %s: network '%s' is not managed by virtwire (or not running)",
+					 dom->name, what, f->network);
 			continue;
 		}
 		r = g_new0(VwRecorded, 1);

@@ -117,14 +117,20 @@ bool vw_engine_port_flags(VwEngine *e, const char *network, const char *tap, GEr
 {
 	g_autoptr(VwState) st = NULL;
 	g_autoptr(VwDoc) doc = NULL;
+	g_autoptr(GError) lerr = NULL;
 	const VwLinkBackend *be;
 	VwLinkInfo li;
 	VwMode mode;
 	int hairpin, isolated, err;
 
-	if (!vw_eng_store(e, false, NULL) || !vw_store_load(e->store, network, &st, NULL) ||
-	    !(doc = vw_eng_parse_record(e, st, NULL)))
-		return true; /* not a network of virtwire's */
+	if (!vw_eng_store(e, false, &lerr) || !vw_store_load(e->store, network, &st, &lerr) ||
+	    !(doc = vw_eng_parse_record(e, st, &lerr))) {
+		/* Not a network of virtwire's: nothing to do. */
+		if (g_error_matches(lerr, VW_ERROR, VW_ERROR_NOT_FOUND))
+			return true;
+		g_propagate_error(error, g_steal_pointer(&lerr));
+		return false;
+	}
 	mode = vw_network_effective_mode(doc->network);
 	hairpin = (mode == VW_MODE_NAT || mode == VW_MODE_ROUTE) && vw_network_hairpin(doc->network) ? 1 : -1;
 	isolated = doc->network->port_isolated == VW_TRI_YES ? 1 : -1;
@@ -155,8 +161,11 @@ bool vw_engine_release_domain(VwEngine *e, const char *uuid, GError **error)
 	names = vw_store_list(e->store);
 	for (guint i = 0; i < names->len; i++) {
 		g_autoptr(VwState) st = NULL;
+		g_autoptr(GError) lerr = NULL;
 
-		if (!vw_store_load(e->store, names->pdata[i], &st, NULL))
+		/* A damaged record names no port of the domain's that could be
+		 * removed: its network's teardown goes by the kernel. */
+		if (!vw_store_load(e->store, names->pdata[i], &st, &lerr))
 			continue;
 		for (guint j = 0; j < st->ports->len; j++) {
 			const VwStatePort *p = st->ports->pdata[j];
