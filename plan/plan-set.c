@@ -220,6 +220,19 @@ static void addr_of(VwAddr *a, VwNftType t, const uint8_t *b)
 	memcpy(a->b, b, vw_addr_len(a->family));
 }
 
+/* Decimal, without printf: planning writes a few of these per forward. */
+static void append_uint(GString *out, unsigned v)
+{
+	char buf[10];
+	int i = sizeof(buf);
+
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	g_string_append_len(out, buf + i, (gssize)sizeof(buf) - i);
+}
+
 static void value_text(GString *out, VwNftType t, const uint8_t *b)
 {
 	char buf[VW_ADDR_STRLEN];
@@ -228,9 +241,17 @@ static void value_text(GString *out, VwNftType t, const uint8_t *b)
 
 	switch (t) {
 	case VW_NFT_IFNAME:
-		g_string_append_printf(out, "\"%.*s\"", (int)strnlen((const char *)b, 16), (const char *)b);
+		g_string_append_c(out, '"');
+		g_string_append_len(out, (const char *)b, (gssize)strnlen((const char *)b, 16));
+		g_string_append_c(out, '"');
 		break;
 	case VW_NFT_IPV4_ADDR:
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				g_string_append_c(out, '.');
+			append_uint(out, b[i]);
+		}
+		break;
 	case VW_NFT_IPV6_ADDR:
 		addr_of(&a, t, b);
 		g_string_append(out, vw_addr_to_string(&a, buf));
@@ -238,12 +259,12 @@ static void value_text(GString *out, VwNftType t, const uint8_t *b)
 	case VW_NFT_INET_PROTO:
 		proto = vw_proto_to_string(b[0]);
 		if (strcmp(proto, "?") == 0)
-			g_string_append_printf(out, "%u", b[0]);
+			append_uint(out, b[0]);
 		else
 			g_string_append(out, proto);
 		break;
 	case VW_NFT_INET_SERVICE:
-		g_string_append_printf(out, "%u", (unsigned)b[0] << 8 | b[1]);
+		append_uint(out, (unsigned)b[0] << 8 | b[1]);
 		break;
 	case VW_NFT_NONE:
 	case VW_NFT_VERDICT:
