@@ -19,144 +19,93 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
-
 #include "plan-private.h"
 
-/* nftables datatype ids, as in nft's datatype.h. */
-enum {
-	T_IPADDR = 7,
-	T_IP6ADDR = 8,
-	T_INET_PROTOCOL = 12,
-	T_INET_SERVICE = 13,
-	T_IFNAME = 41,
+#define IFNAME VW_NFT_IFNAME
+#define IPV4 VW_NFT_IPV4_ADDR
+#define IPV6 VW_NFT_IPV6_ADDR
+#define PROTO VW_NFT_INET_PROTO
+#define SERVICE VW_NFT_INET_SERVICE
+#define VERDICT VW_NFT_VERDICT
+
+/* The skeleton's sets and maps, in the order nft lists them. */
+static const VwSetDesc skeleton_sets[] = {
+	/* Interfaces by role. */
+	{ "bridges", VW_SET_BRIDGES, { IFNAME } },
+	{ "closed", VW_SET_INTERFACES, { IFNAME } },
+	{ "served", VW_SET_INTERFACES, { IFNAME } },
+	{ "localnet", VW_SET_INTERFACES, { IFNAME } },
+	/* "BR" . "BR": guests of one bridge talking to each other, which the
+	 * forward hook sees when the host has br_netfilter enabled. */
+	{ "intra", VW_SET_INTERFACES, { IFNAME, IFNAME } },
+	{ "egress", VW_SET_INTERFACES, { IFNAME }, { VERDICT } },
+	{ "ingress", VW_SET_INTERFACES, { IFNAME }, { VERDICT } },
+	/* Source NAT, by the guests' subnet. */
+	{ "snat4", VW_SET_SUBNETS, { IPV4 }, { VERDICT }, .interval = true },
+	{ "snat6", VW_SET_SUBNETS, { IPV6 }, { VERDICT }, .interval = true },
+	/* The host's own addresses on guest networks. */
+	{ "gw4", VW_SET_GATEWAYS, { IPV4 } },
+	{ "gw6", VW_SET_GATEWAYS, { IPV6 } },
+	/* What guests may ask the host for in every mode with a host address. */
+	{ "host-services", VW_SET_SERVICES, { PROTO, SERVICE } },
+	/* Port forwards, IPv4: on one address, on any address, on 127.0.0.0/8;
+	 * the keys that have an allow-list, and the allow-lists. */
+	{ "fwd4", VW_SET_FORWARDS, { PROTO, IPV4, SERVICE }, { IPV4, SERVICE } },
+	{ "fwd4any", VW_SET_FORWARDS, { PROTO, SERVICE }, { IPV4, SERVICE } },
+	{ "fwd4lo", VW_SET_FORWARDS, { PROTO, SERVICE }, { IPV4, SERVICE } },
+	{ "fwd4src", VW_SET_FORWARDS, { PROTO, IPV4, SERVICE } },
+	{ "fwd4anysrc", VW_SET_FORWARDS, { PROTO, SERVICE } },
+	{ "fwd4allow", VW_SET_FORWARDS, { PROTO, IPV4, SERVICE, IPV4 }, .interval = true },
+	{ "fwd4anyallow", VW_SET_FORWARDS, { PROTO, SERVICE, IPV4 }, .interval = true },
+	/* The same for IPv6 (no loopback forwards: ::1 cannot be DNATed). */
+	{ "fwd6", VW_SET_FORWARDS, { PROTO, IPV6, SERVICE }, { IPV6, SERVICE } },
+	{ "fwd6any", VW_SET_FORWARDS, { PROTO, SERVICE }, { IPV6, SERVICE } },
+	{ "fwd6src", VW_SET_FORWARDS, { PROTO, IPV6, SERVICE } },
+	{ "fwd6anysrc", VW_SET_FORWARDS, { PROTO, SERVICE } },
+	{ "fwd6allow", VW_SET_FORWARDS, { PROTO, IPV6, SERVICE, IPV6 }, .interval = true },
+	{ "fwd6anyallow", VW_SET_FORWARDS, { PROTO, SERVICE, IPV6 }, .interval = true },
+	/* Traffic of forwarded connections, per target (protocol, guest
+	 * address, guest port): the packets and bytes `virtwire status`
+	 * shows, counted by the elements themselves. */
+	{ "fwd4count", VW_SET_COUNTERS, { PROTO, IPV4, SERVICE }, .counter = true },
+	{ "fwd6count", VW_SET_COUNTERS, { PROTO, IPV6, SERVICE }, .counter = true },
 };
-#define CONCAT2(a, b) (((a) << 6) | (b))
-#define CONCAT3(a, b, c) (((((a) << 6) | (b)) << 6) | (c))
-#define CONCAT4(a, b, c, d) (((((((a) << 6) | (b)) << 6) | (c)) << 6) | (d))
 
-/* The user data nft stores with each kind of set (key byte order, data byte
- * order, concatenation info). With it, nft lists the sets exactly as virtwire
- * prints them. */
-static const uint8_t UD_IFNAME_SET[] = { 0x00, 0x04, 0x01, 0, 0, 0 };
-static const uint8_t UD_ADDR_SET[] = { 0x00, 0x04, 0x02, 0, 0, 0 };
-static const uint8_t UD_IFNAME_VMAP[] = { 0x00, 0x04, 0x01, 0, 0, 0, 0x01, 0x04, 0, 0, 0, 0, 0x06, 0x04, 0, 0, 0, 0 };
-static const uint8_t UD_ADDR_VMAP[] = { 0x00, 0x04, 0x02, 0, 0, 0, 0x01, 0x04, 0, 0, 0, 0, 0x06, 0x04, 0, 0, 0, 0 };
-static const uint8_t UD_CONCAT_SET[] = { 0x00, 0x04, 0, 0, 0, 0, 0x03, 0x08, 0x00, 0x04, 0x0d, 0, 0, 0, 0x01, 0x00 };
-static const uint8_t UD_CONCAT_MAP[] = { 0x00, 0x04, 0, 0, 0, 0, 0x01, 0x04, 0, 0, 0, 0,
-					 0x03, 0x08, 0x00, 0x04, 0x0d, 0, 0, 0, 0x01, 0x00,
-					 0x04, 0x08, 0x00, 0x04, 0x0d, 0, 0, 0, 0x01, 0x00,
-					 0x06, 0x04, 0, 0, 0, 0 };
-
-#define SET(p, name, text, kt, kl, fl, ud, pl) vw_plan_add_set((p), (name), (text), (kt), (kl), (fl), (ud), sizeof(ud), (pl))
+/* The sets one family's forwards go to; [0] on one address, [1] on any. */
+typedef struct {
+	VwSet *map[2], *src[2], *allow[2];
+	VwSet *lo;    /* loopback forwards (IPv4 only) */
+	VwSet *count;
+} FwdSets;
 
 typedef struct {
 	VwPlan *plan;
 	VwDiags *diags;
 	GHashTable *elem_count; /* owner → guint elements planned */
+	FwdSets fwd[2];         /* IPv4, IPv6 */
 } Planner;
+
+/* A set of the skeleton. */
+static VwSet *set_of(const VwPlan *p, const char *name)
+{
+	VwSet *s = vw_plan_find_set(p, name);
+
+	g_assert(s);
+	return s;
+}
+
+/* The rule in @rb, ending in @verdict (to @chain), appended to @c. */
+static void commit_verdict(VwRuleBuf *rb, VwChain *c, int verdict, const char *chain)
+{
+	vw_rb_verdict(rb, verdict, chain);
+	vw_rb_commit(rb, c);
+}
+
+static const VwPrefix lo4 = { .addr = { .family = AF_INET, .b = { 127 } }, .prefix = 8 };
+static const VwPrefix lo6 = { .addr = { .family = AF_INET6, .b = { [15] = 1 } }, .prefix = 128 };
 
 /* ---------------------------------------------------------------------- */
 /* The skeleton */
-
-static void plan_sets(VwPlan *p)
-{
-	static const uint8_t c4[] = { 1, 4, 2, 4 }, c4any[] = { 1, 2, 4 };
-	static const uint8_t c6[] = { 1, 16, 2, 16 }, c6any[] = { 1, 2, 16 };
-	const char *fwd4_type = "inet_proto . ipv4_addr . inet_service : ipv4_addr . inet_service";
-	const char *fwd4any_type = "inet_proto . inet_service : ipv4_addr . inet_service";
-	const char *fwd6_type = "inet_proto . ipv6_addr . inet_service : ipv6_addr . inet_service";
-	const char *fwd6any_type = "inet_proto . inet_service : ipv6_addr . inet_service";
-	VwSet *s;
-
-	/* Interfaces by role. */
-	SET(p, "bridges", "ifname", T_IFNAME, 16, 0, UD_IFNAME_SET, 1);
-	SET(p, "closed", "ifname", T_IFNAME, 16, 0, UD_IFNAME_SET, 1);
-	SET(p, "served", "ifname", T_IFNAME, 16, 0, UD_IFNAME_SET, 1);
-	SET(p, "localnet", "ifname", T_IFNAME, 16, 0, UD_IFNAME_SET, 1);
-	/* "BR" . "BR": guests of one bridge talking to each other, which the
-	 * forward hook sees when the host has br_netfilter enabled. */
-	SET(p, "intra", "ifname . ifname", CONCAT2(T_IFNAME, T_IFNAME), 32, 0, UD_CONCAT_SET, 1);
-	s = SET(p, "egress", "ifname : verdict", T_IFNAME, 16, 0, UD_IFNAME_VMAP, 1);
-	vw_set_make_map(s, NFT_DATA_VERDICT, 16);
-	s = SET(p, "ingress", "ifname : verdict", T_IFNAME, 16, 0, UD_IFNAME_VMAP, 1);
-	vw_set_make_map(s, NFT_DATA_VERDICT, 16);
-	s = SET(p, "snat4", "ipv4_addr : verdict", T_IPADDR, 4, NFT_SET_INTERVAL, UD_ADDR_VMAP, 2);
-	vw_set_make_map(s, NFT_DATA_VERDICT, 16);
-	s = SET(p, "snat6", "ipv6_addr : verdict", T_IP6ADDR, 16, NFT_SET_INTERVAL, UD_ADDR_VMAP, 2);
-	vw_set_make_map(s, NFT_DATA_VERDICT, 16);
-	/* The host's own addresses on guest networks. */
-	SET(p, "gw4", "ipv4_addr", T_IPADDR, 4, 0, UD_ADDR_SET, 2);
-	SET(p, "gw6", "ipv6_addr", T_IP6ADDR, 16, 0, UD_ADDR_SET, 2);
-	/* What guests may ask the host for in every mode with a host address. */
-	SET(p, "host-services", "inet_proto . inet_service", CONCAT2(T_INET_PROTOCOL, T_INET_SERVICE), 8, 0,
-	    UD_CONCAT_SET, 1);
-
-	/* Port forwards, IPv4: on one address, on any address, on 127.0.0.0/8;
-	 * the keys that have an allow-list, and the allow-lists. */
-	s = SET(p, "fwd4", fwd4_type, CONCAT3(T_INET_PROTOCOL, T_IPADDR, T_INET_SERVICE), 12, 0, UD_CONCAT_MAP, 1);
-	vw_set_make_map(s, CONCAT2(T_IPADDR, T_INET_SERVICE), 8);
-	s = SET(p, "fwd4any", fwd4any_type, CONCAT2(T_INET_PROTOCOL, T_INET_SERVICE), 8, 0, UD_CONCAT_MAP, 1);
-	vw_set_make_map(s, CONCAT2(T_IPADDR, T_INET_SERVICE), 8);
-	s = SET(p, "fwd4lo", fwd4any_type, CONCAT2(T_INET_PROTOCOL, T_INET_SERVICE), 8, 0, UD_CONCAT_MAP, 1);
-	vw_set_make_map(s, CONCAT2(T_IPADDR, T_INET_SERVICE), 8);
-	SET(p, "fwd4src", "inet_proto . ipv4_addr . inet_service", CONCAT3(T_INET_PROTOCOL, T_IPADDR, T_INET_SERVICE),
-	    12, 0, UD_CONCAT_SET, 1);
-	SET(p, "fwd4anysrc", "inet_proto . inet_service", CONCAT2(T_INET_PROTOCOL, T_INET_SERVICE), 8, 0,
-	    UD_CONCAT_SET, 1);
-	s = SET(p, "fwd4allow", "inet_proto . ipv4_addr . inet_service . ipv4_addr",
-		CONCAT4(T_INET_PROTOCOL, T_IPADDR, T_INET_SERVICE, T_IPADDR), 16, NFT_SET_INTERVAL | NFT_SET_CONCAT,
-		UD_CONCAT_SET, 1);
-	vw_set_set_concat(s, c4, sizeof(c4));
-	s = SET(p, "fwd4anyallow", "inet_proto . inet_service . ipv4_addr",
-		CONCAT3(T_INET_PROTOCOL, T_INET_SERVICE, T_IPADDR), 12, NFT_SET_INTERVAL | NFT_SET_CONCAT,
-		UD_CONCAT_SET, 1);
-	vw_set_set_concat(s, c4any, sizeof(c4any));
-
-	/* The same for IPv6 (no loopback forwards: ::1 cannot be DNATed). */
-	s = SET(p, "fwd6", fwd6_type, CONCAT3(T_INET_PROTOCOL, T_IP6ADDR, T_INET_SERVICE), 24, 0, UD_CONCAT_MAP, 1);
-	vw_set_make_map(s, CONCAT2(T_IP6ADDR, T_INET_SERVICE), 20);
-	s = SET(p, "fwd6any", fwd6any_type, CONCAT2(T_INET_PROTOCOL, T_INET_SERVICE), 8, 0, UD_CONCAT_MAP, 1);
-	vw_set_make_map(s, CONCAT2(T_IP6ADDR, T_INET_SERVICE), 20);
-	SET(p, "fwd6src", "inet_proto . ipv6_addr . inet_service", CONCAT3(T_INET_PROTOCOL, T_IP6ADDR, T_INET_SERVICE),
-	    24, 0, UD_CONCAT_SET, 1);
-	SET(p, "fwd6anysrc", "inet_proto . inet_service", CONCAT2(T_INET_PROTOCOL, T_INET_SERVICE), 8, 0,
-	    UD_CONCAT_SET, 1);
-	s = SET(p, "fwd6allow", "inet_proto . ipv6_addr . inet_service . ipv6_addr",
-		CONCAT4(T_INET_PROTOCOL, T_IP6ADDR, T_INET_SERVICE, T_IP6ADDR), 40, NFT_SET_INTERVAL | NFT_SET_CONCAT,
-		UD_CONCAT_SET, 1);
-	vw_set_set_concat(s, c6, sizeof(c6));
-	s = SET(p, "fwd6anyallow", "inet_proto . inet_service . ipv6_addr",
-		CONCAT3(T_INET_PROTOCOL, T_INET_SERVICE, T_IP6ADDR), 24, NFT_SET_INTERVAL | NFT_SET_CONCAT,
-		UD_CONCAT_SET, 1);
-	vw_set_set_concat(s, c6any, sizeof(c6any));
-
-	/* Traffic of forwarded connections, per target (protocol, guest
-	 * address, guest port): the packets and bytes `virtwire status`
-	 * shows, counted by the elements themselves. */
-	s = SET(p, "fwd4count", "inet_proto . ipv4_addr . inet_service", CONCAT3(T_INET_PROTOCOL, T_IPADDR, T_INET_SERVICE),
-		12, 0, UD_CONCAT_SET, 1);
-	s->counter = true;
-	s = SET(p, "fwd6count", "inet_proto . ipv6_addr . inet_service", CONCAT3(T_INET_PROTOCOL, T_IP6ADDR, T_INET_SERVICE),
-		24, 0, UD_CONCAT_SET, 1);
-	s->counter = true;
-
-	for (guint i = 0; i < p->sets->len; i++) {
-		VwSet *x = p->sets->pdata[i];
-
-		if (strcmp(x->name, "bridges") == 0)
-			x->kind = VW_SET_BRIDGES;
-		else if (g_str_has_prefix(x->name, "gw"))
-			x->kind = VW_SET_GATEWAYS;
-		else if (g_str_has_prefix(x->name, "snat"))
-			x->kind = VW_SET_SUBNETS;
-		else if (strcmp(x->name, "host-services") == 0)
-			x->kind = VW_SET_SERVICES;
-		else if (x->counter)
-			x->kind = VW_SET_COUNTERS;
-		else if (g_str_has_prefix(x->name, "fwd"))
-			x->kind = VW_SET_FORWARDS;
-	}
-}
 
 static void add_service(VwSet *s, uint8_t proto, uint16_t port)
 {
@@ -164,8 +113,197 @@ static void add_service(VwSet *s, uint8_t proto, uint16_t port)
 
 	vw_key_put_proto(e->key, &e->key_len, proto);
 	vw_key_put_port(e->key, &e->key_len, port);
-	e->text = g_strdup_printf("%s . %u", vw_proto_to_string(proto), port);
 	vw_set_add(s, e);
+}
+
+static void plan_sets(VwPlan *p)
+{
+	VwSet *svc;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(skeleton_sets); i++)
+		vw_plan_add_set(p, &skeleton_sets[i]);
+	svc = set_of(p, "host-services");
+	add_service(svc, VW_PROTO_UDP, 53); /* DNS */
+	add_service(svc, VW_PROTO_TCP, 53);
+	add_service(svc, VW_PROTO_UDP, 67); /* DHCP */
+	add_service(svc, VW_PROTO_UDP, 547); /* DHCPv6 */
+}
+
+/* Port forwards on one of the host's addresses, of both families. */
+static void forwards_on_address(VwPlan *p, VwChain *c)
+{
+	for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+		const char *m = fam == AF_INET ? "fwd4" : "fwd6";
+		g_autofree char *src = g_strdup_printf("%ssrc", m);
+		g_autofree char *allow = g_strdup_printf("%sallow", m);
+		VwRuleBuf rb = vw_rb_new();
+
+		vw_rb_fwd_keys_in(&rb, fam, true, set_of(p, src));
+		vw_rb_fwd_allow_not_in(&rb, fam, true, set_of(p, allow));
+		commit_verdict(&rb, c, NFT_RETURN, NULL);
+		rb = vw_rb_new();
+		vw_rb_dnat_map(&rb, fam, true, set_of(p, m));
+		vw_rb_commit(&rb, c);
+	}
+}
+
+/* "Any address" forwards, which skip the host's addresses on guest
+ * networks, and loopback unless a network enables it. */
+static void forwards_on_any(VwPlan *p, VwChain *c)
+{
+	VwRuleBuf rb = vw_rb_new();
+
+	vw_rb_daddr_in(&rb, AF_INET, set_of(p, "gw4"));
+	commit_verdict(&rb, c, NFT_RETURN, NULL);
+	rb = vw_rb_new();
+	vw_rb_daddr_in(&rb, AF_INET6, set_of(p, "gw6"));
+	commit_verdict(&rb, c, NFT_RETURN, NULL);
+	rb = vw_rb_new();
+	vw_rb_fwd_keys_in(&rb, AF_INET, false, set_of(p, "fwd4anysrc"));
+	vw_rb_fwd_allow_not_in(&rb, AF_INET, false, set_of(p, "fwd4anyallow"));
+	commit_verdict(&rb, c, NFT_RETURN, NULL);
+	rb = vw_rb_new();
+	vw_rb_prefix(&rb, true, &lo4, false);
+	vw_rb_dnat_map(&rb, AF_INET, false, set_of(p, "fwd4lo"));
+	vw_rb_commit(&rb, c);
+	rb = vw_rb_new();
+	vw_rb_prefix(&rb, true, &lo4, false);
+	commit_verdict(&rb, c, NFT_RETURN, NULL);
+	rb = vw_rb_new();
+	vw_rb_dnat_map(&rb, AF_INET, false, set_of(p, "fwd4any"));
+	vw_rb_commit(&rb, c);
+	rb = vw_rb_new();
+	vw_rb_fwd_keys_in(&rb, AF_INET6, false, set_of(p, "fwd6anysrc"));
+	vw_rb_fwd_allow_not_in(&rb, AF_INET6, false, set_of(p, "fwd6anyallow"));
+	commit_verdict(&rb, c, NFT_RETURN, NULL);
+	rb = vw_rb_new();
+	vw_rb_prefix(&rb, true, &lo6, false);
+	commit_verdict(&rb, c, NFT_RETURN, NULL);
+	rb = vw_rb_new();
+	vw_rb_dnat_map(&rb, AF_INET6, false, set_of(p, "fwd6any"));
+	vw_rb_commit(&rb, c);
+}
+
+/* Port forwards, for packets addressed to the host (from outside, from
+ * guests, or from the host itself): specific listen addresses first. */
+static void chain_forwards(VwPlan *p)
+{
+	VwChain *c = vw_plan_add_chain(p, "forwards", NULL);
+	VwRuleBuf rb = vw_rb_new();
+
+	vw_rb_ifname_in(&rb, false, set_of(p, "closed"));
+	commit_verdict(&rb, c, NFT_RETURN, NULL);
+	forwards_on_address(p, c);
+	forwards_on_any(p, c);
+}
+
+/* Both directions of forwarded connections, for the counters: the guest is
+ * the destination one way and the source the other. */
+static void chain_count(VwPlan *p)
+{
+	VwChain *c = vw_plan_add_chain(p, "count", NULL);
+
+	for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+		const VwSet *set = set_of(p, fam == AF_INET ? "fwd4count" : "fwd6count");
+		VwRuleBuf rb = vw_rb_new();
+
+		vw_rb_addr_port_in(&rb, fam, true, set);
+		vw_rb_commit(&rb, c);
+		rb = vw_rb_new();
+		vw_rb_addr_port_in(&rb, fam, false, set);
+		vw_rb_commit(&rb, c);
+	}
+}
+
+static void chains_nat(VwPlan *p)
+{
+	VwChain *c = vw_plan_add_base_chain(p, "prerouting", VW_CHAIN_NAT, NF_INET_PRE_ROUTING, -100, "dstnat");
+	VwRuleBuf rb = vw_rb_new();
+
+	vw_rb_fib_daddr_local(&rb);
+	commit_verdict(&rb, c, NFT_JUMP, "forwards");
+
+	/* The host itself reaching a forward through one of its addresses. */
+	c = vw_plan_add_base_chain(p, "output-nat", VW_CHAIN_NAT, NF_INET_LOCAL_OUT, -100, "-100");
+	rb = vw_rb_new();
+	vw_rb_fib_daddr_local(&rb);
+	commit_verdict(&rb, c, NFT_JUMP, "forwards");
+
+	/* Source NAT, dispatched by the guest's source subnet (postrouting
+	 * knows no input interface). Loopback forwards need their 127.0.0.1
+	 * source replaced, or the guest's reply has nowhere to go. */
+	c = vw_plan_add_base_chain(p, "postrouting", VW_CHAIN_NAT, NF_INET_POST_ROUTING, 100, "srcnat");
+	rb = vw_rb_new();
+	vw_rb_ifname_in(&rb, true, set_of(p, "localnet"));
+	vw_rb_prefix(&rb, false, &lo4, false);
+	vw_rb_ct_status_dnat(&rb);
+	vw_rb_masquerade(&rb);
+	vw_rb_commit(&rb, c);
+	rb = vw_rb_new();
+	vw_rb_saddr_vmap(&rb, AF_INET, set_of(p, "snat4"));
+	vw_rb_commit(&rb, c);
+	rb = vw_rb_new();
+	vw_rb_saddr_vmap(&rb, AF_INET6, set_of(p, "snat6"));
+	vw_rb_commit(&rb, c);
+}
+
+/* Forwarded traffic. The priority runs it before a host firewall's chains
+ * at the standard filter priority, so the mark is there when they look.
+ * Guests of one bridge may talk (with br_netfilter their frames pass here
+ * too); networks never reach each other except through a forward (a
+ * DNATed connection into one of virtwire's bridges). */
+static void chain_forward(VwPlan *p)
+{
+	VwChain *c = vw_plan_add_base_chain(p, "forward", VW_CHAIN_FILTER, NF_INET_FORWARD, -10, "filter - 10");
+	const VwSet *bridges = set_of(p, "bridges");
+	VwRuleBuf rb = vw_rb_new();
+
+	vw_rb_ct_status_dnat(&rb);
+	commit_verdict(&rb, c, NFT_JUMP, "count");
+	rb = vw_rb_new();
+	vw_rb_ct_state_est_rel(&rb);
+	commit_verdict(&rb, c, NF_ACCEPT, NULL);
+	rb = vw_rb_new();
+	vw_rb_ifname_in(&rb, true, bridges);
+	vw_rb_ct_status_dnat(&rb);
+	vw_rb_ct_mark_or(&rb, VW_CT_MARK);
+	commit_verdict(&rb, c, NF_ACCEPT, NULL);
+	rb = vw_rb_new();
+	vw_rb_ifpair_in(&rb, set_of(p, "intra"));
+	vw_rb_ct_mark_or(&rb, VW_CT_MARK);
+	commit_verdict(&rb, c, NF_ACCEPT, NULL);
+	rb = vw_rb_new();
+	vw_rb_ifname_in(&rb, false, bridges);
+	vw_rb_ifname_in(&rb, true, bridges);
+	commit_verdict(&rb, c, NFT_JUMP, "guest-reject");
+	rb = vw_rb_new();
+	vw_rb_ifname_vmap(&rb, false, set_of(p, "egress"));
+	vw_rb_commit(&rb, c);
+	rb = vw_rb_new();
+	vw_rb_ifname_vmap(&rb, true, set_of(p, "ingress"));
+	vw_rb_commit(&rb, c);
+}
+
+/* Traffic to and from the host: internal networks are kept out; DHCP and
+ * DNS from guests are admitted (and marked). */
+static void chains_local(VwPlan *p)
+{
+	VwChain *c = vw_plan_add_base_chain(p, "input", VW_CHAIN_FILTER, NF_INET_LOCAL_IN, -10, "filter - 10");
+	const VwSet *closed = set_of(p, "closed");
+	VwRuleBuf rb = vw_rb_new();
+
+	vw_rb_ifname_in(&rb, false, closed);
+	commit_verdict(&rb, c, NF_DROP, NULL);
+	rb = vw_rb_new();
+	vw_rb_ifname_in(&rb, false, set_of(p, "served"));
+	vw_rb_proto_port_in(&rb, set_of(p, "host-services"));
+	vw_rb_ct_mark_or(&rb, VW_CT_MARK);
+	commit_verdict(&rb, c, NF_ACCEPT, NULL);
+
+	c = vw_plan_add_base_chain(p, "output", VW_CHAIN_FILTER, NF_INET_LOCAL_OUT, -10, "filter - 10");
+	rb = vw_rb_new();
+	vw_rb_ifname_in(&rb, true, closed);
+	commit_verdict(&rb, c, NF_DROP, NULL);
 }
 
 static void plan_skeleton(VwPlan *p)
@@ -174,191 +312,39 @@ static void plan_skeleton(VwPlan *p)
 	VwRuleBuf rb;
 
 	plan_sets(p);
-	{
-		VwSet *svc = vw_plan_find_set(p, "host-services");
-
-		add_service(svc, VW_PROTO_UDP, 53); /* DNS */
-		add_service(svc, VW_PROTO_TCP, 53);
-		add_service(svc, VW_PROTO_UDP, 67); /* DHCP */
-		add_service(svc, VW_PROTO_UDP, 547); /* DHCPv6 */
-	}
-
 	/* Guests sent away are told so (rather than left to time out). */
 	c = vw_plan_add_chain(p, "guest-reject", NULL);
 	rb = vw_rb_new();
 	vw_rb_reject_admin(&rb);
 	vw_rb_commit(&rb, c);
+	chain_forwards(p);
+	chain_count(p);
+	chains_nat(p);
+	chain_forward(p);
+	chains_local(p);
+}
 
-	/* Port forwards, for packets addressed to the host (from outside, from
-	 * guests, or from the host itself). Specific listen addresses first;
-	 * then "any address" forwards, which skip the host's addresses on guest
-	 * networks, and loopback unless a network enables it. */
-	c = vw_plan_add_chain(p, "forwards", NULL);
-	rb = vw_rb_new();
-	vw_rb_ifname_in(&rb, false, "closed");
-	vw_rb_verdict(&rb, NFT_RETURN, NULL);
-	vw_rb_commit(&rb, c);
-	for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
-		const char *m = fam == AF_INET ? "fwd4" : "fwd6";
+static void find_fwd_sets(Planner *pl)
+{
+	for (int v6 = 0; v6 < 2; v6++) {
+		FwdSets *fs = &pl->fwd[v6];
+		const char *m = v6 ? "fwd6" : "fwd4";
+		g_autofree char *any = g_strdup_printf("%sany", m);
 		g_autofree char *src = g_strdup_printf("%ssrc", m);
+		g_autofree char *anysrc = g_strdup_printf("%sanysrc", m);
 		g_autofree char *allow = g_strdup_printf("%sallow", m);
+		g_autofree char *anyallow = g_strdup_printf("%sanyallow", m);
+		g_autofree char *count = g_strdup_printf("%scount", m);
 
-		rb = vw_rb_new();
-		vw_rb_fwd_keys_in(&rb, fam, true, src);
-		vw_rb_fwd_allow_not_in(&rb, fam, true, allow);
-		vw_rb_verdict(&rb, NFT_RETURN, NULL);
-		vw_rb_commit(&rb, c);
-		rb = vw_rb_new();
-		vw_rb_dnat_map(&rb, fam, true, m);
-		vw_rb_commit(&rb, c);
+		fs->map[0] = set_of(pl->plan, m);
+		fs->map[1] = set_of(pl->plan, any);
+		fs->src[0] = set_of(pl->plan, src);
+		fs->src[1] = set_of(pl->plan, anysrc);
+		fs->allow[0] = set_of(pl->plan, allow);
+		fs->allow[1] = set_of(pl->plan, anyallow);
+		fs->lo = v6 ? NULL : set_of(pl->plan, "fwd4lo");
+		fs->count = set_of(pl->plan, count);
 	}
-	rb = vw_rb_new();
-	vw_rb_daddr_in(&rb, AF_INET, "gw4");
-	vw_rb_verdict(&rb, NFT_RETURN, NULL);
-	vw_rb_commit(&rb, c);
-	rb = vw_rb_new();
-	vw_rb_daddr_in(&rb, AF_INET6, "gw6");
-	vw_rb_verdict(&rb, NFT_RETURN, NULL);
-	vw_rb_commit(&rb, c);
-	{
-		VwPrefix lo4 = { .addr = { .family = AF_INET, .b = { 127 } }, .prefix = 8 };
-		VwPrefix lo6 = { .addr = { .family = AF_INET6, .b = { [15] = 1 } }, .prefix = 128 };
-
-		rb = vw_rb_new();
-		vw_rb_fwd_keys_in(&rb, AF_INET, false, "fwd4anysrc");
-		vw_rb_fwd_allow_not_in(&rb, AF_INET, false, "fwd4anyallow");
-		vw_rb_verdict(&rb, NFT_RETURN, NULL);
-		vw_rb_commit(&rb, c);
-		rb = vw_rb_new();
-		vw_rb_prefix(&rb, true, &lo4, false);
-		vw_rb_dnat_map(&rb, AF_INET, false, "fwd4lo");
-		vw_rb_commit(&rb, c);
-		rb = vw_rb_new();
-		vw_rb_prefix(&rb, true, &lo4, false);
-		vw_rb_verdict(&rb, NFT_RETURN, NULL);
-		vw_rb_commit(&rb, c);
-		rb = vw_rb_new();
-		vw_rb_dnat_map(&rb, AF_INET, false, "fwd4any");
-		vw_rb_commit(&rb, c);
-		rb = vw_rb_new();
-		vw_rb_fwd_keys_in(&rb, AF_INET6, false, "fwd6anysrc");
-		vw_rb_fwd_allow_not_in(&rb, AF_INET6, false, "fwd6anyallow");
-		vw_rb_verdict(&rb, NFT_RETURN, NULL);
-		vw_rb_commit(&rb, c);
-		rb = vw_rb_new();
-		vw_rb_prefix(&rb, true, &lo6, false);
-		vw_rb_verdict(&rb, NFT_RETURN, NULL);
-		vw_rb_commit(&rb, c);
-		rb = vw_rb_new();
-		vw_rb_dnat_map(&rb, AF_INET6, false, "fwd6any");
-		vw_rb_commit(&rb, c);
-	}
-
-	/* Both directions of forwarded connections, for the counters: the
-	 * guest is the destination one way and the source the other. */
-	c = vw_plan_add_chain(p, "count", NULL);
-	for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
-		const char *set = fam == AF_INET ? "fwd4count" : "fwd6count";
-
-		rb = vw_rb_new();
-		vw_rb_addr_port_in(&rb, fam, true, set);
-		vw_rb_commit(&rb, c);
-		rb = vw_rb_new();
-		vw_rb_addr_port_in(&rb, fam, false, set);
-		vw_rb_commit(&rb, c);
-	}
-
-	c = vw_plan_add_base_chain(p, "prerouting", VW_CHAIN_NAT, NF_INET_PRE_ROUTING, -100, "dstnat");
-	rb = vw_rb_new();
-	vw_rb_fib_daddr_local(&rb);
-	vw_rb_verdict(&rb, NFT_JUMP, "forwards");
-	vw_rb_commit(&rb, c);
-
-	/* The host itself reaching a forward through one of its addresses. */
-	c = vw_plan_add_base_chain(p, "output-nat", VW_CHAIN_NAT, NF_INET_LOCAL_OUT, -100, "-100");
-	rb = vw_rb_new();
-	vw_rb_fib_daddr_local(&rb);
-	vw_rb_verdict(&rb, NFT_JUMP, "forwards");
-	vw_rb_commit(&rb, c);
-
-	/* Source NAT, dispatched by the guest's source subnet (postrouting
-	 * knows no input interface). Loopback forwards need their 127.0.0.1
-	 * source replaced, or the guest's reply has nowhere to go. */
-	c = vw_plan_add_base_chain(p, "postrouting", VW_CHAIN_NAT, NF_INET_POST_ROUTING, 100, "srcnat");
-	{
-		VwPrefix lo4 = { .addr = { .family = AF_INET, .b = { 127 } }, .prefix = 8 };
-
-		rb = vw_rb_new();
-		vw_rb_ifname_in(&rb, true, "localnet");
-		vw_rb_prefix(&rb, false, &lo4, false);
-		vw_rb_ct_status_dnat(&rb);
-		vw_rb_masquerade(&rb);
-		vw_rb_commit(&rb, c);
-	}
-	rb = vw_rb_new();
-	vw_rb_saddr_vmap(&rb, AF_INET, "snat4");
-	vw_rb_commit(&rb, c);
-	rb = vw_rb_new();
-	vw_rb_saddr_vmap(&rb, AF_INET6, "snat6");
-	vw_rb_commit(&rb, c);
-
-	/* Forwarded traffic. The priority runs it before a host firewall's
-	 * chains at the standard filter priority, so the mark is there when
-	 * they look. Guests of one bridge may talk (with br_netfilter their
-	 * frames pass here too); networks never reach each other except
-	 * through a forward (a DNATed connection into one of virtwire's
-	 * bridges). */
-	c = vw_plan_add_base_chain(p, "forward", VW_CHAIN_FILTER, NF_INET_FORWARD, -10, "filter - 10");
-	rb = vw_rb_new();
-	vw_rb_ct_status_dnat(&rb);
-	vw_rb_verdict(&rb, NFT_JUMP, "count");
-	vw_rb_commit(&rb, c);
-	rb = vw_rb_new();
-	vw_rb_ct_state_est_rel(&rb);
-	vw_rb_verdict(&rb, NF_ACCEPT, NULL);
-	vw_rb_commit(&rb, c);
-	rb = vw_rb_new();
-	vw_rb_ifname_in(&rb, true, "bridges");
-	vw_rb_ct_status_dnat(&rb);
-	vw_rb_ct_mark_or(&rb, VW_CT_MARK);
-	vw_rb_verdict(&rb, NF_ACCEPT, NULL);
-	vw_rb_commit(&rb, c);
-	rb = vw_rb_new();
-	vw_rb_ifpair_in(&rb, "intra");
-	vw_rb_ct_mark_or(&rb, VW_CT_MARK);
-	vw_rb_verdict(&rb, NF_ACCEPT, NULL);
-	vw_rb_commit(&rb, c);
-	rb = vw_rb_new();
-	vw_rb_ifname_in(&rb, false, "bridges");
-	vw_rb_ifname_in(&rb, true, "bridges");
-	vw_rb_verdict(&rb, NFT_JUMP, "guest-reject");
-	vw_rb_commit(&rb, c);
-	rb = vw_rb_new();
-	vw_rb_ifname_vmap(&rb, false, "egress");
-	vw_rb_commit(&rb, c);
-	rb = vw_rb_new();
-	vw_rb_ifname_vmap(&rb, true, "ingress");
-	vw_rb_commit(&rb, c);
-
-	/* Traffic to the host: internal networks are kept out; DHCP and DNS
-	 * from guests are admitted (and marked). */
-	c = vw_plan_add_base_chain(p, "input", VW_CHAIN_FILTER, NF_INET_LOCAL_IN, -10, "filter - 10");
-	rb = vw_rb_new();
-	vw_rb_ifname_in(&rb, false, "closed");
-	vw_rb_verdict(&rb, NF_DROP, NULL);
-	vw_rb_commit(&rb, c);
-	rb = vw_rb_new();
-	vw_rb_ifname_in(&rb, false, "served");
-	vw_rb_proto_port_in(&rb, "host-services");
-	vw_rb_ct_mark_or(&rb, VW_CT_MARK);
-	vw_rb_verdict(&rb, NF_ACCEPT, NULL);
-	vw_rb_commit(&rb, c);
-
-	c = vw_plan_add_base_chain(p, "output", VW_CHAIN_FILTER, NF_INET_LOCAL_OUT, -10, "filter - 10");
-	rb = vw_rb_new();
-	vw_rb_ifname_in(&rb, true, "closed");
-	vw_rb_verdict(&rb, NF_DROP, NULL);
-	vw_rb_commit(&rb, c);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -385,8 +371,7 @@ static void add_ifname(VwPlan *p, const char *set, const char *ifname, const cha
 	VwElem *e = vw_elem_new(owner);
 
 	vw_key_ifname(e, ifname);
-	e->text = g_strdup_printf("\"%s\"", ifname);
-	vw_set_add(vw_plan_find_set(p, set), e);
+	vw_set_add(set_of(p, set), e);
 }
 
 static void add_ifname_verdict(VwPlan *p, const char *map, const char *ifname, int verdict, const char *chain,
@@ -398,50 +383,29 @@ static void add_ifname_verdict(VwPlan *p, const char *map, const char *ifname, i
 	e->has_verdict = true;
 	e->verdict = verdict;
 	e->chain = g_strdup(chain);
-	if (verdict == NFT_JUMP)
-		e->text = g_strdup_printf("\"%s\" : jump %s", ifname, chain);
-	else
-		e->text = g_strdup_printf("\"%s\" : %s", ifname, verdict == NF_DROP ? "drop" : "accept");
-	vw_set_add(vw_plan_find_set(p, map), e);
+	vw_set_add(set_of(p, map), e);
 }
 
 static void add_addr(VwPlan *p, const char *set, const VwAddr *a, const char *owner)
 {
 	VwElem *e = vw_elem_new(owner);
-	char buf[VW_ADDR_STRLEN];
 
 	vw_key_put_addr(e->key, &e->key_len, a);
-	e->text = g_strdup(vw_addr_to_string(a, buf));
-	vw_set_add(vw_plan_find_set(p, set), e);
+	vw_set_add(set_of(p, set), e);
 }
 
-/* An interval of a single-field interval map: the start element carries the
- * data; an end element (flagged, key one past the last address) closes it,
- * unless the interval runs to the end of the address space. */
+/* A subnet of a single-field interval map, jumping to @chain. */
 static void add_subnet_jump(VwPlan *p, const char *map, const VwPrefix *sub, const char *chain, const char *owner)
 {
 	VwElem *e = vw_elem_new(owner);
-	VwAddr end = vw_addr_broadcast(&sub->addr, sub->prefix);
 	VwAddr net = vw_addr_network(&sub->addr, sub->prefix);
-	g_autofree char *t = vw_prefix_nft_text(sub);
-	int i;
+	VwAddr last = vw_addr_broadcast(&sub->addr, sub->prefix);
 
 	vw_key_put_addr(e->key, &e->key_len, &net);
 	e->has_verdict = true;
 	e->verdict = NFT_JUMP;
 	e->chain = g_strdup(chain);
-	e->text = g_strdup_printf("%s : jump %s", t, chain);
-	vw_set_add(vw_plan_find_set(p, map), e);
-
-	for (i = (int)vw_addr_len(end.family) - 1; i >= 0; i--)
-		if (++end.b[i] != 0)
-			break;
-	if (i < 0)
-		return;
-	e = vw_elem_new(owner);
-	vw_key_put_addr(e->key, &e->key_len, &end);
-	e->flags = NFT_SET_ELEM_INTERVAL_END;
-	vw_set_add(vw_plan_find_set(p, map), e);
+	vw_set_add_range(set_of(p, map), e, last.b);
 }
 
 typedef struct {
@@ -461,96 +425,75 @@ static void collision(Planner *pl, const FwdCtx *fc, uint16_t port)
 		 vw_proto_to_string(fc->fwd->proto));
 }
 
-static void plan_forward_family(Planner *pl, const FwdCtx *fc, int family, const VwAddr *target)
+/* The key of a forward on host port @hp: protocol [. listen address] . port. */
+static VwElem *fwd_key_elem(const FwdCtx *fc, bool any, uint16_t hp)
+{
+	VwElem *e = vw_elem_new(fc->owner);
+
+	vw_key_put_proto(e->key, &e->key_len, (uint8_t)fc->fwd->proto);
+	if (!any)
+		vw_key_put_addr(e->key, &e->key_len, &fc->fwd->listen);
+	vw_key_put_port(e->key, &e->key_len, hp);
+	return e;
+}
+
+/* One host port's elements: its map entry (a shifted range maps port by
+ * port, and an exact-match map keeps every lookup O(1)), its loopback twin,
+ * its target's counter, its key in the allow-listed keys. False when the
+ * port is taken. */
+static bool fwd_port_elems(Planner *pl, const FwdCtx *fc, const FwdSets *fs, VwSet *lo, const VwAddr *target,
+			   unsigned i)
 {
 	const VwForward *f = fc->fwd;
 	bool any = !vw_addr_is_set(&f->listen);
-	bool v6 = family == AF_INET6;
-	VwSet *map = vw_plan_find_set(pl->plan, any ? (v6 ? "fwd6any" : "fwd4any") : (v6 ? "fwd6" : "fwd4"));
-	VwSet *lo = any && !v6 && vw_network_localhost(fc->net) ? vw_plan_find_set(pl->plan, "fwd4lo") : NULL;
-	VwSet *keys = NULL, *allow = NULL;
-	unsigned n = vw_port_range_len(f->host);
-	char lbuf[VW_ADDR_STRLEN], tbuf[VW_ADDR_STRLEN];
-	const char *proto = vw_proto_to_string(f->proto);
+	uint16_t hp = (uint16_t)(f->host.lo + i);
+	uint16_t gp = f->has_guest_port ? (uint16_t)(f->guest.lo + (vw_port_range_len(f->guest) > 1 ? i : 0)) : hp;
+	VwElem *e = fwd_key_elem(fc, any, hp);
+	VwElem *k;
 
-	if (f->sources->len) {
-		keys = vw_plan_find_set(pl->plan, any ? (v6 ? "fwd6anysrc" : "fwd4anysrc") : (v6 ? "fwd6src" : "fwd4src"));
-		allow = vw_plan_find_set(pl->plan,
-					 any ? (v6 ? "fwd6anyallow" : "fwd4anyallow") : (v6 ? "fwd6allow" : "fwd4allow"));
-	}
-	if (!count_elements(pl, fc->owner, n * (2 + (lo != NULL) + (keys != NULL)) + f->sources->len, fc->loc))
-		return;
-	vw_addr_to_string(&f->listen, lbuf);
-	vw_addr_to_string(target, tbuf);
+	vw_key_put_addr(e->data, &e->data_len, target);
+	vw_key_put_port(e->data, &e->data_len, gp);
+	if (lo) {
+		VwElem *l = vw_elem_new(fc->owner);
 
-	/* One map entry per port: a shifted range maps port by port, and an
-	 * exact-match map keeps every lookup O(1). */
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t hp = (uint16_t)(f->host.lo + i);
-		uint16_t gp = f->has_guest_port ? (uint16_t)(f->guest.lo + (vw_port_range_len(f->guest) > 1 ? i : 0)) : hp;
-		VwElem *e = vw_elem_new(fc->owner);
-
-		vw_key_put_proto(e->key, &e->key_len, (uint8_t)f->proto);
-		if (!any)
-			vw_key_put_addr(e->key, &e->key_len, &f->listen);
-		vw_key_put_port(e->key, &e->key_len, hp);
-		vw_key_put_addr(e->data, &e->data_len, target);
-		vw_key_put_port(e->data, &e->data_len, gp);
-		if (any)
-			e->text = g_strdup_printf("%s . %u : %s . %u", proto, hp, tbuf, gp);
-		else
-			e->text = g_strdup_printf("%s . %s . %u : %s . %u", proto, lbuf, hp, tbuf, gp);
-		if (lo) {
-			VwElem *l = vw_elem_new(fc->owner);
-
-			memcpy(l->key, e->key, e->key_len);
-			l->key_len = e->key_len;
-			memcpy(l->data, e->data, e->data_len);
-			l->data_len = e->data_len;
-			l->text = g_strdup(e->text);
-			if (!vw_set_add(lo, l))
-				collision(pl, fc, hp);
-		}
-		if (!vw_set_add(map, e)) {
+		memcpy(l->key, e->key, e->key_len);
+		l->key_len = e->key_len;
+		memcpy(l->data, e->data, e->data_len);
+		l->data_len = e->data_len;
+		if (!vw_set_add(lo, l))
 			collision(pl, fc, hp);
-			return;
-		}
-		{
-			/* Forwards to one target share its counter. */
-			VwElem *k = vw_elem_new(fc->owner);
-
-			vw_key_put_proto(k->key, &k->key_len, (uint8_t)f->proto);
-			vw_key_put_addr(k->key, &k->key_len, target);
-			vw_key_put_port(k->key, &k->key_len, gp);
-			k->text = g_strdup_printf("%s . %s . %u", proto, tbuf, gp);
-			vw_set_add(vw_plan_find_set(pl->plan, v6 ? "fwd6count" : "fwd4count"), k);
-		}
-		if (keys) {
-			VwElem *k = vw_elem_new(fc->owner);
-
-			vw_key_put_proto(k->key, &k->key_len, (uint8_t)f->proto);
-			if (!any)
-				vw_key_put_addr(k->key, &k->key_len, &f->listen);
-			vw_key_put_port(k->key, &k->key_len, hp);
-			k->text = any ? g_strdup_printf("%s . %u", proto, hp)
-				      : g_strdup_printf("%s . %s . %u", proto, lbuf, hp);
-			vw_set_add(keys, k);
-		}
 	}
-	for (guint i = 0; allow && i < f->sources->len; i++) {
+	if (!vw_set_add(fs->map[any], e)) {
+		collision(pl, fc, hp);
+		return false;
+	}
+	/* Forwards to one target share its counter. */
+	k = vw_elem_new(fc->owner);
+	vw_key_put_proto(k->key, &k->key_len, (uint8_t)f->proto);
+	vw_key_put_addr(k->key, &k->key_len, target);
+	vw_key_put_port(k->key, &k->key_len, gp);
+	vw_set_add(fs->count, k);
+	if (f->sources->len)
+		vw_set_add(fs->src[any], fwd_key_elem(fc, any, hp));
+	return true;
+}
+
+/* The allow-list of a forward: a concatenated interval per source, from the
+ * first of each field's range (the key) to the last (the key end). */
+static void fwd_allow_elems(const FwdCtx *fc, const FwdSets *fs, int family)
+{
+	const VwForward *f = fc->fwd;
+	bool any = !vw_addr_is_set(&f->listen);
+
+	for (guint i = 0; i < f->sources->len; i++) {
 		const VwSource *src = f->sources->pdata[i];
 		VwAddr first = vw_addr_network(&src->prefix.addr, src->prefix.prefix);
 		VwAddr last = vw_addr_broadcast(&src->prefix.addr, src->prefix.prefix);
-		g_autofree char *st = vw_prefix_nft_text(&src->prefix);
-		g_autofree char *ports = n > 1 ? g_strdup_printf("%u-%u", f->host.lo, f->host.hi)
-					       : g_strdup_printf("%u", f->host.lo);
 		VwElem *e;
 
 		if (src->prefix.addr.family != family)
 			continue;
 		e = vw_elem_new(fc->owner);
-		/* A concatenated interval: the key is the first of each field's
-		 * range, the key end the last. */
 		vw_key_put_proto(e->key, &e->key_len, (uint8_t)f->proto);
 		vw_key_put_proto(e->key_end, &e->key_end_len, (uint8_t)f->proto);
 		if (!any) {
@@ -561,10 +504,25 @@ static void plan_forward_family(Planner *pl, const FwdCtx *fc, int family, const
 		vw_key_put_port(e->key_end, &e->key_end_len, f->host.hi);
 		vw_key_put_addr(e->key, &e->key_len, &first);
 		vw_key_put_addr(e->key_end, &e->key_end_len, &last);
-		e->text = any ? g_strdup_printf("%s . %s . %s", proto, ports, st)
-			      : g_strdup_printf("%s . %s . %s . %s", proto, lbuf, ports, st);
-		vw_set_add(allow, e);
+		vw_set_add(fs->allow[any], e);
 	}
+}
+
+static void plan_forward_family(Planner *pl, const FwdCtx *fc, int family, const VwAddr *target)
+{
+	const VwForward *f = fc->fwd;
+	const FwdSets *fs = &pl->fwd[family == AF_INET6];
+	bool any = !vw_addr_is_set(&f->listen);
+	VwSet *lo = any && fs->lo && vw_network_localhost(fc->net) ? fs->lo : NULL;
+	unsigned n = vw_port_range_len(f->host);
+
+	if (!count_elements(pl, fc->owner, n * (2 + (lo != NULL) + (f->sources->len > 0)) + f->sources->len, fc->loc))
+		return;
+	for (unsigned i = 0; i < n; i++)
+		if (!fwd_port_elems(pl, fc, fs, lo, target, i))
+			return;
+	if (f->sources->len)
+		fwd_allow_elems(fc, fs, family);
 }
 
 static void plan_forward(Planner *pl, const VwNetwork *net, const char *id, const char *owner, const VwForward *f)
@@ -618,187 +576,210 @@ bool vw_plan_network_uses_table(const VwNetwork *net)
 	       (net->vw->forwards->len > 0 || net->vw->domain_forwards == VW_TRI_YES);
 }
 
+/* One network, as the planner sees it. */
+typedef struct {
+	const VwNetwork *net;
+	const char *id;
+	const char *br;
+	VwMode mode;
+	bool own;         /* virtwire writes the network's firewall */
+	bool hairpin;
+	GPtrArray *fwds;  /* VwForward* */
+} NetCtx;
+
+/* The subnet of the network's @i-th address, or false if it has none. */
+static bool subnet_of(const VwNetwork *net, guint i, VwPrefix *ret)
+{
+	const VwIp *ip = net->ips->pdata[i];
+
+	ret->addr = ip->address;
+	ret->prefix = ip->prefix;
+	return ip->has_prefix;
+}
+
+/* The bridge, its pair for intra-bridge traffic, the host's addresses. */
+static void network_elements(VwPlan *p, const NetCtx *nc)
+{
+	VwElem *e = vw_elem_new(nc->id);
+
+	add_ifname(p, "bridges", nc->br, nc->id);
+	vw_key_ifname(e, nc->br);
+	memcpy(e->key + 16, e->key, 16);
+	e->key_len = 32;
+	vw_set_add(set_of(p, "intra"), e);
+	for (guint i = 0; i < nc->net->ips->len; i++) {
+		const VwIp *ip = nc->net->ips->pdata[i];
+
+		if (vw_addr_is_set(&ip->address))
+			add_addr(p, ip->address.family == AF_INET6 ? "gw6" : "gw4", &ip->address, nc->id);
+	}
+}
+
+/* The bridge in the role sets and dispatch maps of its mode: guests of nat
+ * and routed networks leave through the network's chain, the others are
+ * sent away; only routed networks are reached from outside; internal
+ * networks are closed to the host. */
+static void network_roles(VwPlan *p, const NetCtx *nc, const char *out_chain, const char *in_chain)
+{
+	const char *br = nc->br, *id = nc->id;
+	bool routed = nc->mode == VW_MODE_NAT || nc->mode == VW_MODE_ROUTE;
+
+	if (!routed && nc->mode != VW_MODE_HOST_ONLY && nc->mode != VW_MODE_INTERNAL)
+		return;
+	add_ifname_verdict(p, "egress", br, NFT_JUMP, routed ? out_chain : "guest-reject", id);
+	if (nc->mode == VW_MODE_ROUTE)
+		add_ifname_verdict(p, "ingress", br, NFT_JUMP, in_chain, id);
+	else
+		add_ifname_verdict(p, "ingress", br, NF_DROP, NULL, id);
+	if (nc->mode == VW_MODE_INTERNAL)
+		add_ifname(p, "closed", br, id);
+	else if (nc->net->ips->len)
+		add_ifname(p, "served", br, id);
+}
+
+/* A chain accepting (and marking) the network's subnets as source (@daddr
+ * false) or destination, then @verdict. */
+static void subnet_chain(VwPlan *p, const NetCtx *nc, const char *name, bool daddr, int verdict,
+			 const char *target)
+{
+	VwChain *c = vw_plan_add_chain(p, name, nc->id);
+	VwRuleBuf rb;
+
+	for (guint i = 0; i < nc->net->ips->len; i++) {
+		VwPrefix sub;
+
+		if (!subnet_of(nc->net, i, &sub))
+			continue;
+		rb = vw_rb_new();
+		vw_rb_prefix(&rb, daddr, &sub, false);
+		vw_rb_ct_mark_or(&rb, VW_CT_MARK);
+		commit_verdict(&rb, c, NF_ACCEPT, NULL);
+	}
+	rb = vw_rb_new();
+	commit_verdict(&rb, c, verdict, target);
+}
+
+/* Outgoing source NAT of a nat network: masquerade, or SNAT to the chosen
+ * address, per subnet (and per egress uplink, if given). */
+static void snat_egress(VwChain *c, const NetCtx *nc)
+{
+	GPtrArray *ups = nc->net->vw->nat_uplinks;
+	const VwAddr *to = &nc->net->vw->nat_address;
+	guint nups = ups ? ups->len : 0;
+
+	for (guint i = 0; i < nc->net->ips->len; i++) {
+		VwPrefix sub;
+
+		if (!subnet_of(nc->net, i, &sub))
+			continue;
+		for (guint u = 0; u < MAX(nups, 1u); u++) {
+			VwRuleBuf rb = vw_rb_new();
+
+			vw_rb_prefix(&rb, true, &sub, true);
+			if (nups)
+				vw_rb_ifname_eq(&rb, true, ups->pdata[u]);
+			if (vw_addr_is_set(to) && to->family == sub.addr.family)
+				vw_rb_snat_to(&rb, to);
+			else
+				vw_rb_masquerade(&rb);
+			vw_rb_commit(&rb, c);
+		}
+	}
+}
+
+/* The network's source NAT chain and its subnets in the dispatch maps. */
+static void snat_chain(VwPlan *p, const NetCtx *nc, const char *name, bool snat)
+{
+	VwChain *c = vw_plan_add_chain(p, name, nc->id);
+
+	for (guint i = 0; i < nc->net->ips->len; i++) {
+		VwPrefix sub;
+		VwRuleBuf rb;
+
+		if (!subnet_of(nc->net, i, &sub))
+			continue;
+		add_subnet_jump(p, sub.addr.family == AF_INET6 ? "snat6" : "snat4", &sub, name, nc->id);
+		/* Hairpin: a guest reaching a forward to its own subnet
+		 * through the host's address must see the reply come from the
+		 * host, not from the other guest. */
+		if (!nc->hairpin)
+			continue;
+		rb = vw_rb_new();
+		vw_rb_prefix(&rb, true, &sub, false);
+		vw_rb_ct_status_dnat(&rb);
+		vw_rb_masquerade(&rb);
+		vw_rb_commit(&rb, c);
+	}
+	if (snat)
+		snat_egress(c, nc);
+}
+
+/* Per-network chains come after the skeleton: that is where the kernel
+ * lists chains created by a later apply, too. */
+static void network_chains(VwPlan *p, const NetCtx *nc, const char *out_chain, const char *in_chain)
+{
+	g_autofree char *snat_name = g_strdup_printf("nw-%s-snat", nc->id);
+	bool routed = nc->mode == VW_MODE_NAT || nc->mode == VW_MODE_ROUTE;
+	bool snat = nc->own && nc->mode == VW_MODE_NAT;
+	bool dom = nc->net->vw && nc->net->vw->domain_forwards == VW_TRI_YES;
+
+	if (nc->own && routed)
+		subnet_chain(p, nc, out_chain, false, NFT_JUMP, "guest-reject");
+	if (nc->own && nc->mode == VW_MODE_ROUTE)
+		subnet_chain(p, nc, in_chain, true, NF_DROP, NULL);
+	if (snat || (nc->hairpin && (nc->fwds->len || dom)))
+		snat_chain(p, nc, snat_name, snat);
+}
+
+static void network_sysctls(VwPlan *p, const NetCtx *nc)
+{
+	const char *id = nc->id;
+
+	if (vw_network_localhost(nc->net) && (nc->mode == VW_MODE_NAT || nc->mode == VW_MODE_ROUTE)) {
+		g_autofree char *path = g_strdup_printf("net/ipv4/conf/%s/route_localnet", nc->br);
+
+		add_sysctl(p, path, "1", id, true);
+	}
+	if (nc->own && (nc->mode == VW_MODE_NAT || nc->mode == VW_MODE_ROUTE)) {
+		if (has_family(nc->net, AF_INET) || nc->fwds->len)
+			add_sysctl(p, "net/ipv4/ip_forward", "1", id, false);
+		if (has_family(nc->net, AF_INET6))
+			add_sysctl(p, "net/ipv6/conf/all/forwarding", "1", id, false);
+	} else if (nc->fwds->len) {
+		add_sysctl(p, "net/ipv4/ip_forward", "1", id, false);
+	}
+}
+
 static void plan_network(Planner *pl, const VwNetwork *net)
 {
 	VwPlan *p = pl->plan;
 	g_autofree char *id = vw_plan_network_id(net->name);
 	g_autofree char *out_chain = g_strdup_printf("nw-%s-out", id);
 	g_autofree char *in_chain = g_strdup_printf("nw-%s-in", id);
-	g_autofree char *snat_chain = g_strdup_printf("nw-%s-snat", id);
-	bool own = vw_network_virtwire_owns_firewall(net);
-	VwMode mode = vw_network_effective_mode(net);
-	const char *br = net->bridge;
-	GPtrArray *fwds = vw_network_forwards(net);
-	bool hairpin = vw_network_hairpin(net) && (mode == VW_MODE_NAT || mode == VW_MODE_ROUTE);
-	bool snat = own && mode == VW_MODE_NAT;
-	VwChain *c;
-	VwRuleBuf rb;
+	NetCtx nc = { net, id, net->bridge, vw_network_effective_mode(net), vw_network_virtwire_owns_firewall(net) };
 
-	if (!br || strchr(br, '%')) {
+	if (!nc.br || strchr(nc.br, '%')) {
 		vw_error(pl->diags, net->loc, "missing-bridge",
 			 "give <bridge name='…'/>, or pass the live XML (virsh net-dumpxml NAME) in which libvirt "
 			 "has filled it in",
 			 "network '%s': virtwire needs the bridge's name", net->name);
 		return;
 	}
-	add_ifname(p, "bridges", br, id);
-	{
-		VwElem *e = vw_elem_new(id);
-
-		vw_key_ifname(e, br);
-		memcpy(e->key + 16, e->key, 16);
-		e->key_len = 32;
-		e->text = g_strdup_printf("\"%s\" . \"%s\"", br, br);
-		vw_set_add(vw_plan_find_set(p, "intra"), e);
-	}
-	for (guint i = 0; i < net->ips->len; i++) {
-		const VwIp *ip = net->ips->pdata[i];
-
-		if (vw_addr_is_set(&ip->address))
-			add_addr(p, ip->address.family == AF_INET6 ? "gw6" : "gw4", &ip->address, id);
-	}
-
-	if (own) {
-		switch (mode) {
-		case VW_MODE_NAT:
-		case VW_MODE_ROUTE:
-			add_ifname_verdict(p, "egress", br, NFT_JUMP, out_chain, id);
-			if (mode == VW_MODE_ROUTE)
-				add_ifname_verdict(p, "ingress", br, NFT_JUMP, in_chain, id);
-			else
-				add_ifname_verdict(p, "ingress", br, NF_DROP, NULL, id);
-			if (net->ips->len)
-				add_ifname(p, "served", br, id);
-			break;
-		case VW_MODE_HOST_ONLY:
-			add_ifname_verdict(p, "egress", br, NFT_JUMP, "guest-reject", id);
-			add_ifname_verdict(p, "ingress", br, NF_DROP, NULL, id);
-			if (net->ips->len)
-				add_ifname(p, "served", br, id);
-			break;
-		case VW_MODE_INTERNAL:
-			add_ifname_verdict(p, "egress", br, NFT_JUMP, "guest-reject", id);
-			add_ifname_verdict(p, "ingress", br, NF_DROP, NULL, id);
-			add_ifname(p, "closed", br, id);
-			break;
-		case VW_MODE_BRIDGED:
-		case VW_MODE_UNSET:
-		case VW_MODE__COUNT:
-			break;
-		}
-	}
+	nc.hairpin = vw_network_hairpin(net) && (nc.mode == VW_MODE_NAT || nc.mode == VW_MODE_ROUTE);
+	nc.fwds = vw_network_forwards(net);
+	network_elements(p, &nc);
+	if (nc.own)
+		network_roles(p, &nc, out_chain, in_chain);
 	/* libvirt's own NAT firewall rejects new connections towards the
 	 * bridge: keep one accept for the DNATed ones in front of it. */
-	if (!own && mode == VW_MODE_NAT && (has_family(net, AF_INET) || has_family(net, AF_INET6))) {
-		VwCoexist *cx = g_new0(VwCoexist, 1);
-
-		cx->id = g_strdup(id);
-		cx->bridge = g_strdup(br);
-		cx->v4 = has_family(net, AF_INET);
-		cx->v6 = has_family(net, AF_INET6);
-		cx->text = g_strdup_printf("accept connections DNATed to \"%s\" ahead of libvirt's rejects (%s%s%s)",
-					   br, cx->v4 ? "ip" : "", cx->v4 && cx->v6 ? ", " : "", cx->v6 ? "ip6" : "");
-		g_ptr_array_add(p->coexist, cx);
-	}
-	if (vw_network_localhost(net) && (mode == VW_MODE_NAT || mode == VW_MODE_ROUTE)) {
-		g_autofree char *path = g_strdup_printf("net/ipv4/conf/%s/route_localnet", br);
-
-		add_ifname(p, "localnet", br, id);
-		add_sysctl(p, path, "1", id, true);
-	}
-
-	/* Per-network chains come after the skeleton: that is where the kernel
-	 * lists chains created by a later apply, too. */
-	if (own && (mode == VW_MODE_NAT || mode == VW_MODE_ROUTE)) {
-		c = vw_plan_add_chain(p, out_chain, id);
-		for (guint i = 0; i < net->ips->len; i++) {
-			const VwIp *ip = net->ips->pdata[i];
-			VwPrefix sub = { ip->address, ip->prefix };
-
-			if (!ip->has_prefix)
-				continue;
-			rb = vw_rb_new();
-			vw_rb_prefix(&rb, false, &sub, false);
-			vw_rb_ct_mark_or(&rb, VW_CT_MARK);
-			vw_rb_verdict(&rb, NF_ACCEPT, NULL);
-			vw_rb_commit(&rb, c);
-		}
-		rb = vw_rb_new();
-		vw_rb_verdict(&rb, NFT_JUMP, "guest-reject");
-		vw_rb_commit(&rb, c);
-	}
-	if (own && mode == VW_MODE_ROUTE) {
-		c = vw_plan_add_chain(p, in_chain, id);
-		for (guint i = 0; i < net->ips->len; i++) {
-			const VwIp *ip = net->ips->pdata[i];
-			VwPrefix sub = { ip->address, ip->prefix };
-
-			if (!ip->has_prefix)
-				continue;
-			rb = vw_rb_new();
-			vw_rb_prefix(&rb, true, &sub, false);
-			vw_rb_ct_mark_or(&rb, VW_CT_MARK);
-			vw_rb_verdict(&rb, NF_ACCEPT, NULL);
-			vw_rb_commit(&rb, c);
-		}
-		rb = vw_rb_new();
-		vw_rb_verdict(&rb, NF_DROP, NULL);
-		vw_rb_commit(&rb, c);
-	}
-	if (snat || (hairpin && (fwds->len || (net->vw && net->vw->domain_forwards == VW_TRI_YES)))) {
-		c = vw_plan_add_chain(p, snat_chain, id);
-		for (guint i = 0; i < net->ips->len; i++) {
-			const VwIp *ip = net->ips->pdata[i];
-			VwPrefix sub = { ip->address, ip->prefix };
-
-			if (!ip->has_prefix)
-				continue;
-			add_subnet_jump(p, ip->address.family == AF_INET6 ? "snat6" : "snat4", &sub, snat_chain, id);
-			/* Hairpin: a guest reaching a forward to its own
-			 * subnet through the host's address must see the
-			 * reply come from the host, not from the other guest. */
-			if (hairpin) {
-				rb = vw_rb_new();
-				vw_rb_prefix(&rb, true, &sub, false);
-				vw_rb_ct_status_dnat(&rb);
-				vw_rb_masquerade(&rb);
-				vw_rb_commit(&rb, c);
-			}
-		}
-		for (guint i = 0; snat && i < net->ips->len; i++) {
-			const VwIp *ip = net->ips->pdata[i];
-			VwPrefix sub = { ip->address, ip->prefix };
-			GPtrArray *ups = net->vw->nat_uplinks;
-			const VwAddr *to = &net->vw->nat_address;
-			guint nups = ups ? ups->len : 0;
-
-			if (!ip->has_prefix)
-				continue;
-			for (guint u = 0; u < MAX(nups, 1u); u++) {
-				rb = vw_rb_new();
-				vw_rb_prefix(&rb, true, &sub, true);
-				if (nups)
-					vw_rb_ifname_eq(&rb, true, ups->pdata[u]);
-				if (vw_addr_is_set(to) && to->family == ip->address.family)
-					vw_rb_snat_to(&rb, to);
-				else
-					vw_rb_masquerade(&rb);
-				vw_rb_commit(&rb, c);
-			}
-		}
-	}
-
-	if (own && (mode == VW_MODE_NAT || mode == VW_MODE_ROUTE)) {
-		if (has_family(net, AF_INET) || fwds->len)
-			add_sysctl(p, "net/ipv4/ip_forward", "1", id, false);
-		if (has_family(net, AF_INET6))
-			add_sysctl(p, "net/ipv6/conf/all/forwarding", "1", id, false);
-	} else if (fwds->len) {
-		add_sysctl(p, "net/ipv4/ip_forward", "1", id, false);
-	}
-
-	for (guint i = 0; i < fwds->len; i++)
-		plan_forward(pl, net, id, id, fwds->pdata[i]);
+	if (!nc.own && nc.mode == VW_MODE_NAT && (has_family(net, AF_INET) || has_family(net, AF_INET6)))
+		vw_plan_coexist(p, id, nc.br, has_family(net, AF_INET), has_family(net, AF_INET6));
+	if (vw_network_localhost(net) && (nc.mode == VW_MODE_NAT || nc.mode == VW_MODE_ROUTE))
+		add_ifname(p, "localnet", nc.br, id);
+	network_chains(p, &nc, out_chain, in_chain);
+	network_sysctls(p, &nc);
+	for (guint i = 0; i < nc.fwds->len; i++)
+		plan_forward(pl, net, id, id, nc.fwds->pdata[i]);
 }
 
 /* The domain's forwards on @net, targeting its interface's reservation. */
@@ -835,16 +816,12 @@ static int network_name_cmp(gconstpointer a, gconstpointer b)
 	return g_strcmp0(x->name, y->name);
 }
 
-VwPlan *vw_plan_build(GPtrArray *networks, GPtrArray *domains, VwDiags *diags)
+/* The networks to plan, in name order: the plan must not depend on file
+ * order. True when any of them needs the table. */
+static bool sorted_networks(VwPlan *p, GPtrArray *networks, GPtrArray *sorted)
 {
-	g_autoptr(VwPlan) p = vw_plan_new();
-	g_autoptr(GPtrArray) sorted = g_ptr_array_new();
-	g_autoptr(GHashTable) counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	Planner pl = { p, diags, counts };
-	guint errors = vw_diags_count(diags, VW_SEV_ERROR);
 	bool table = false;
 
-	/* Networks in name order: the plan must not depend on file order. */
 	for (guint i = 0; i < networks->len; i++) {
 		const VwNetwork *n = networks->pdata[i];
 
@@ -855,8 +832,21 @@ VwPlan *vw_plan_build(GPtrArray *networks, GPtrArray *domains, VwDiags *diags)
 		table |= vw_plan_network_uses_table(n);
 	}
 	g_ptr_array_sort(sorted, network_name_cmp);
-	if (table)
+	return table;
+}
+
+VwPlan *vw_plan_build(GPtrArray *networks, GPtrArray *domains, VwDiags *diags)
+{
+	g_autoptr(VwPlan) p = vw_plan_new();
+	g_autoptr(GPtrArray) sorted = g_ptr_array_new();
+	g_autoptr(GHashTable) counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	Planner pl = { .plan = p, .diags = diags, .elem_count = counts };
+	guint errors = vw_diags_count(diags, VW_SEV_ERROR);
+
+	if (sorted_networks(p, networks, sorted)) {
 		plan_skeleton(p);
+		find_fwd_sets(&pl);
+	}
 	for (guint i = 0; i < sorted->len; i++) {
 		const VwNetwork *n = sorted->pdata[i];
 		g_autofree char *id = vw_plan_network_id(n->name);

@@ -1,62 +1,175 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Building blocks of the planner, shared by driver/plan*.c and their tests. */
+/* Building blocks of the planner, shared by the files of plan/ and their tests. */
 #pragma once
 
 #include <virtwire/plan.h>
 
-/* A rule under construction: expressions and the text nft prints for them. */
+/* ---------------------------------------------------------------------- */
+/* Rules: one description, two generators (rule-linearize.c, rule-print.c)
+ *
+ * As in nftables, a rule is a list of statements: matches, lookups and
+ * actions, each naming what it reads with selectors. rule-linearize.c turns
+ * the list into expressions as nft's netlink_linearize.c does (registers,
+ * the dependencies nft adds), rule-print.c into the text nft lists for it
+ * (or the words iptables-save writes, for iptables-nft's rules). Nothing
+ * else writes a rule's bytecode or its text. */
+
+/* What a statement reads: the left side of a match, a field of a key. */
+typedef enum {
+	VW_SEL_IIFNAME,
+	VW_SEL_OIFNAME,
+	VW_SEL_L4PROTO,  /* meta l4proto */
+	VW_SEL_SADDR,    /* ip saddr, ip6 saddr: of the statement's family */
+	VW_SEL_DADDR,
+	VW_SEL_SPORT,    /* th sport: any transport header */
+	VW_SEL_DPORT,
+	VW_SEL_CT_STATE,
+	VW_SEL_CT_STATUS,
+	VW_SEL_CT_MARK,
+	VW_SEL_FIB_DADDR_TYPE,
+} VwSel;
+
+typedef enum {
+	VW_ST_MATCH,      /* SEL [!=] VALUE */
+	VW_ST_PREFIX,     /* ADDR [!=] PREFIX */
+	VW_ST_FLAGS,      /* ct state / ct status: any of @bits */
+	VW_ST_LOOKUP,     /* KEY [!=] @set */
+	VW_ST_VMAP,       /* KEY vmap @map */
+	VW_ST_DNAT_MAP,   /* dnat FAMILY to KEY map @map */
+	VW_ST_SNAT,       /* snat FAMILY to ADDR */
+	VW_ST_MASQ,
+	VW_ST_CT_MARK_OR, /* ct mark set ct mark | BITS */
+	VW_ST_REJECT,     /* reject with icmpx admin-prohibited */
+	VW_ST_COUNTER,
+	VW_ST_VERDICT,
+	VW_ST_XT_CONNTRACK, /* iptables' -m conntrack --ctstate (XT_CONNTRACK_STATE_* in @bits) */
+	VW_ST_XT_COMMENT,   /* iptables' -m comment --comment @str */
+	VW_ST_COMMENT,      /* nft's rule comment @str */
+} VwStmtKind;
+
+/* Selectors of one key: a concatenation of up to this many. */
+#define VW_KEY_MAX 4
+
 typedef struct {
-	VwRule *rule;
-	GString *text;
-	/* The protocol (NFPROTO_*) the rule already checked: nft adds that
-	 * dependency once per rule, before the first IP header match. */
-	int nfproto;
+	VwStmtKind kind;
+	int family;            /* AF_INET, AF_INET6: address selectors, NAT */
+	VwSel key[VW_KEY_MAX]; /* MATCH, PREFIX, FLAGS: key[0] */
+	unsigned nkey;
+	bool neg;              /* "!=" */
+	const VwSet *set;      /* LOOKUP, VMAP, DNAT_MAP */
+	uint8_t value[16];     /* MATCH: as the selector loads it */
+	uint32_t value_len;
+	VwPrefix prefix;       /* PREFIX */
+	uint32_t bits;         /* FLAGS, CT_MARK_OR, XT_CONNTRACK */
+	VwAddr addr;           /* SNAT */
+	int verdict;           /* VERDICT */
+	char *str;             /* VERDICT: the chain; XT_COMMENT, COMMENT: the text */
+} VwStmt;
+
+/* A rule under construction. */
+typedef struct {
+	GArray *stmts;  /* VwStmt */
+	bool iptables;  /* iptables-nft's: its encoding, iptables-save's words */
 } VwRuleBuf;
 
 VwRuleBuf vw_rb_new(void);
-/* Appends the rule to @chain and resets nothing: the buffer is consumed. */
+VwRuleBuf vw_rb_new_iptables(void);
+/* Generates the rule (expressions and text) and appends it to @chain; the
+ * buffer is consumed. */
 void vw_rb_commit(VwRuleBuf *rb, VwChain *chain);
+/* The same, as a rule of its own. */
+VwRule *vw_rb_finish(VwRuleBuf *rb);
 
 /* Matches. @neg turns "==" into "!=". */
 void vw_rb_prefix(VwRuleBuf *rb, bool daddr, const VwPrefix *p, bool neg);
-void vw_rb_ifname_in(VwRuleBuf *rb, bool oif, const char *set);
+void vw_rb_ifname_in(VwRuleBuf *rb, bool oif, const VwSet *set);
+/* "oifname "NAME"" (iptables-nft: "-o NAME", compared with its NUL). */
 void vw_rb_ifname_eq(VwRuleBuf *rb, bool oif, const char *name);
 /* "iifname . oifname @set" */
-void vw_rb_ifpair_in(VwRuleBuf *rb, const char *set);
-void vw_rb_ifname_vmap(VwRuleBuf *rb, bool oif, const char *map);
+void vw_rb_ifpair_in(VwRuleBuf *rb, const VwSet *set);
+void vw_rb_ifname_vmap(VwRuleBuf *rb, bool oif, const VwSet *map);
 void vw_rb_ct_state_est_rel(VwRuleBuf *rb);
 void vw_rb_ct_status_dnat(VwRuleBuf *rb);
 void vw_rb_fib_daddr_local(VwRuleBuf *rb);
 /* "meta l4proto . th dport @set" */
-void vw_rb_proto_port_in(VwRuleBuf *rb, const char *set);
+void vw_rb_proto_port_in(VwRuleBuf *rb, const VwSet *set);
 /* "ip saddr vmap @map" */
-void vw_rb_saddr_vmap(VwRuleBuf *rb, int family, const char *map);
+void vw_rb_saddr_vmap(VwRuleBuf *rb, int family, const VwSet *map);
 /* "ip daddr @set" */
-void vw_rb_daddr_in(VwRuleBuf *rb, int family, const char *set);
-
+void vw_rb_daddr_in(VwRuleBuf *rb, int family, const VwSet *set);
 /* "meta l4proto . ip daddr . th dport @set" (or saddr and sport). */
-void vw_rb_addr_port_in(VwRuleBuf *rb, int family, bool dst, const char *set);
-
+void vw_rb_addr_port_in(VwRuleBuf *rb, int family, bool dst, const VwSet *set);
 /* Port forward lookups; @with_daddr: the key has the destination address. */
-void vw_rb_fwd_keys_in(VwRuleBuf *rb, int family, bool with_daddr, const char *set);
-void vw_rb_fwd_allow_not_in(VwRuleBuf *rb, int family, bool with_daddr, const char *set);
-void vw_rb_dnat_map(VwRuleBuf *rb, int family, bool with_daddr, const char *map);
+void vw_rb_fwd_keys_in(VwRuleBuf *rb, int family, bool with_daddr, const VwSet *set);
+void vw_rb_fwd_allow_not_in(VwRuleBuf *rb, int family, bool with_daddr, const VwSet *set);
+void vw_rb_dnat_map(VwRuleBuf *rb, int family, bool with_daddr, const VwSet *map);
 
 /* Statements and verdicts. */
 void vw_rb_ct_mark_or(VwRuleBuf *rb, uint32_t bits);
 void vw_rb_masquerade(VwRuleBuf *rb);
 void vw_rb_snat_to(VwRuleBuf *rb, const VwAddr *a);
 void vw_rb_reject_admin(VwRuleBuf *rb);
+void vw_rb_counter(VwRuleBuf *rb);
 void vw_rb_verdict(VwRuleBuf *rb, int verdict, const char *chain);
+/* The rule's comment: nft's, or iptables' comment match. */
+void vw_rb_comment(VwRuleBuf *rb, const char *text);
+/* iptables' "-m conntrack --ctstate" with XT_CONNTRACK_STATE_* @states. */
+void vw_rb_xt_ctstate(VwRuleBuf *rb, uint32_t states);
 
-/* Sets and elements. */
-VwSet *vw_plan_add_set(VwPlan *p, const char *name, const char *type_text, uint32_t key_type, uint32_t key_len,
-		       uint32_t flags, const uint8_t *udata, size_t udata_len, int per_line);
-void vw_set_make_map(VwSet *s, uint32_t data_type, uint32_t data_len);
-void vw_set_set_concat(VwSet *s, const uint8_t *lens, uint32_t n);
-/* Adds an element; returns false (and adds nothing) when an element with the
- * same key is already there. The element is taken over. */
+/* The generators (rule-linearize.c, rule-print.c). */
+void vw_rule_linearize(const VwRuleBuf *rb, VwRule *out);
+char *vw_rule_print(const VwRuleBuf *rb);
+/* A verdict as nft prints it: "accept", "jump" (its chain follows) … */
+const char *vw_verdict_name(int verdict);
+
+/* What nft knows of a selector: its text, datatype, size and byte order. */
+typedef struct {
+	const char *text;   /* "th dport"; address selectors: "saddr" (after "ip"/"ip6") */
+	VwNftType type;     /* VW_NFT_NONE: a value of its own kind (ct state, fib type) */
+	uint32_t len;       /* bytes loaded (addresses: IPv4's) */
+	bool host_order;
+	bool address;       /* ip/ip6 by family, and nft adds "meta nfproto" first */
+} VwSelInfo;
+
+const VwSelInfo *vw_sel_info(VwSel sel);
+uint32_t vw_sel_len(VwSel sel, int family);
+
+/* ---------------------------------------------------------------------- */
+/* Sets (plan-set.c) */
+
+/* A set as the planner describes it: its fields' types say the rest. */
+typedef struct {
+	const char *name;
+	VwSetKind kind;
+	VwNftType key[VW_SET_KEY_FIELDS];
+	VwNftType data[VW_SET_DATA_FIELDS];
+	bool interval;
+	bool counter;
+} VwSetDesc;
+
+/* What nft knows of a datatype. */
+typedef struct {
+	const char *name; /* "ipv4_addr" */
+	uint32_t id;      /* nft's TYPE_* */
+	uint32_t size;    /* bytes of a value (a key field takes it rounded up to 4) */
+	uint8_t byteorder; /* nft's BYTEORDER_*: 0 none, 1 host, 2 big endian */
+} VwNftTypeInfo;
+
+const VwNftTypeInfo *vw_nft_type_info(VwNftType t);
+
+VwSet *vw_plan_add_set(VwPlan *p, const VwSetDesc *d);
+/* Adds an element, its text made from its key (and key end) and data by
+ * the set's field types; returns false (and adds nothing) when an element
+ * with the same key is already there. The element is taken over. */
 bool vw_set_add(VwSet *s, VwElem *e);
+/* Adds the interval of a single-field interval set from @e's key to @last
+ * (a value of the key's size): @e, then the element that ends it (one past
+ * @last, flagged) unless it runs to the end of the key's range. */
+bool vw_set_add_range(VwSet *s, VwElem *e, const uint8_t *last);
+
+/* The text of a key or data of @types in @buf (@end: the last values of a
+ * concatenated interval, or NULL), as nft prints it. */
+void vw_values_text(GString *out, const VwNftType *types, guint ntypes, const uint8_t *buf, const uint8_t *end);
 
 /* Key building: fields are padded to 4 bytes, as nftables registers are. */
 void vw_key_ifname(VwElem *e, const char *name);
@@ -71,6 +184,10 @@ VwChain *vw_plan_add_base_chain(VwPlan *p, const char *name, VwChainType type, u
 
 /* Appends the link operations of @net (plan-link.c). */
 void vw_plan_links(VwPlan *p, const VwNetwork *net, const char *id);
+
+/* Adds the accepts for network @id's bridge @br in libvirt's firewall, of
+ * the families asked for (plan-coexist.c). */
+void vw_plan_coexist(VwPlan *p, const char *id, const char *br, bool v4, bool v6);
 
 void vw_expr_clear(VwExpr *x);
 void vw_rule_free(VwRule *r);

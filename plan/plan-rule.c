@@ -1,410 +1,301 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Rule fragments. Each appends the expressions nft itself would generate for
- * a piece of nft syntax (as `nft --debug=netlink` shows) and that piece of
- * syntax, so a rule's bytecode and its printed form cannot drift apart. The
- * golden tests check both against a real kernel and nft.
+ * Rules as descriptions: each vw_rb_* call appends one statement (a match, a
+ * lookup, an action) in nft's own terms. vw_rb_commit then generates the
+ * expressions (rule-linearize.c) and the text (rule-print.c) from the same
+ * list, so a rule's bytecode and its printed form cannot drift apart; the
+ * unit test test-nft-payload holds both against what nft makes of the text.
  */
 #include <string.h>
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/rtnetlink.h>
 
 #include "plan-private.h"
 
-#define REG32(n) (NFT_REG32_00 + (n))
+static const VwSelInfo sel_infos[] = {
+	[VW_SEL_IIFNAME] = { "iifname", VW_NFT_IFNAME, 16, false, false },
+	[VW_SEL_OIFNAME] = { "oifname", VW_NFT_IFNAME, 16, false, false },
+	[VW_SEL_L4PROTO] = { "meta l4proto", VW_NFT_INET_PROTO, 1, true, false },
+	[VW_SEL_SADDR] = { "saddr", VW_NFT_IPV4_ADDR, 4, false, true },
+	[VW_SEL_DADDR] = { "daddr", VW_NFT_IPV4_ADDR, 4, false, true },
+	[VW_SEL_SPORT] = { "th sport", VW_NFT_INET_SERVICE, 2, false, false },
+	[VW_SEL_DPORT] = { "th dport", VW_NFT_INET_SERVICE, 2, false, false },
+	[VW_SEL_CT_STATE] = { "ct state", VW_NFT_NONE, 4, true, false },
+	[VW_SEL_CT_STATUS] = { "ct status", VW_NFT_NONE, 4, true, false },
+	[VW_SEL_CT_MARK] = { "ct mark", VW_NFT_NONE, 4, true, false },
+	[VW_SEL_FIB_DADDR_TYPE] = { "fib daddr type", VW_NFT_NONE, 4, true, false },
+};
+
+const VwSelInfo *vw_sel_info(VwSel sel)
+{
+	return &sel_infos[sel];
+}
+
+uint32_t vw_sel_len(VwSel sel, int family)
+{
+	return sel_infos[sel].address ? vw_addr_len(family) : sel_infos[sel].len;
+}
+
+static VwNftType sel_type(VwSel sel, int family)
+{
+	if (sel_infos[sel].address)
+		return family == AF_INET6 ? VW_NFT_IPV6_ADDR : VW_NFT_IPV4_ADDR;
+	return sel_infos[sel].type;
+}
+
+static VwRuleBuf rb_new(bool iptables)
+{
+	VwRuleBuf rb = { g_array_new(FALSE, TRUE, sizeof(VwStmt)), iptables };
+
+	return rb;
+}
 
 VwRuleBuf vw_rb_new(void)
 {
-	VwRuleBuf rb;
+	return rb_new(false);
+}
 
-	rb.rule = g_new0(VwRule, 1);
-	rb.rule->exprs = g_array_new(FALSE, TRUE, sizeof(VwExpr));
-	rb.text = g_string_new(NULL);
-	rb.nfproto = 0;
-	return rb;
+VwRuleBuf vw_rb_new_iptables(void)
+{
+	return rb_new(true);
+}
+
+VwRule *vw_rb_finish(VwRuleBuf *rb)
+{
+	VwRule *r = g_new0(VwRule, 1);
+
+	r->exprs = g_array_new(FALSE, TRUE, sizeof(VwExpr));
+	vw_rule_linearize(rb, r);
+	r->text = vw_rule_print(rb);
+	for (guint i = 0; i < rb->stmts->len; i++)
+		g_free(g_array_index(rb->stmts, VwStmt, i).str);
+	g_clear_pointer(&rb->stmts, g_array_unref);
+	return r;
 }
 
 void vw_rb_commit(VwRuleBuf *rb, VwChain *chain)
 {
-	rb->rule->text = g_string_free(rb->text, FALSE);
-	rb->text = NULL;
-	g_ptr_array_add(chain->rules, rb->rule);
-	rb->rule = NULL;
+	g_ptr_array_add(chain->rules, vw_rb_finish(rb));
 }
 
-static VwExpr *push(VwRuleBuf *rb, VwExprKind kind)
+static VwStmt *add(VwRuleBuf *rb, VwStmtKind kind)
 {
-	VwExpr x = { .kind = kind };
+	VwStmt st = { .kind = kind };
 
-	g_array_append_val(rb->rule->exprs, x);
-	return &g_array_index(rb->rule->exprs, VwExpr, rb->rule->exprs->len - 1);
+	g_array_append_val(rb->stmts, st);
+	return &g_array_index(rb->stmts, VwStmt, rb->stmts->len - 1);
 }
 
-static void text(VwRuleBuf *rb, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static void text(VwRuleBuf *rb, const char *fmt, ...)
+/* A statement reading @n selectors of @family. */
+static VwStmt *add_key(VwRuleBuf *rb, VwStmtKind kind, int family, const VwSel *key, unsigned n)
 {
-	va_list ap;
+	VwStmt *st = add(rb, kind);
 
-	if (rb->text->len)
-		g_string_append_c(rb->text, ' ');
-	va_start(ap, fmt);
-	g_string_append_vprintf(rb->text, fmt, ap);
-	va_end(ap);
+	g_assert(n <= VW_KEY_MAX);
+	st->family = family;
+	memcpy(st->key, key, n * sizeof(*key));
+	st->nkey = n;
+	return st;
 }
 
-static void meta(VwRuleBuf *rb, uint32_t key, uint32_t dreg)
+/* A lookup's key must be the set's: the same fields, of the same types. */
+static void add_lookup(VwRuleBuf *rb, VwStmtKind kind, int family, const VwSel *key, unsigned n, const VwSet *set,
+		       bool neg)
 {
-	VwExpr *x = push(rb, VW_X_META);
+	VwStmt *st = add_key(rb, kind, family, key, n);
 
-	x->key = key;
-	x->dreg = dreg;
-}
-
-static void payload(VwRuleBuf *rb, uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg)
-{
-	VwExpr *x = push(rb, VW_X_PAYLOAD);
-
-	x->key = base;
-	x->offset = offset;
-	x->len = len;
-	x->dreg = dreg;
-}
-
-static void cmp(VwRuleBuf *rb, uint32_t op, const void *data, uint32_t len)
-{
-	VwExpr *x = push(rb, VW_X_CMP);
-
-	x->sreg = NFT_REG_1;
-	x->op = op;
-	x->len = len;
-	memcpy(x->data, data, len);
-}
-
-static void cmp_u32(VwRuleBuf *rb, uint32_t op, uint32_t v)
-{
-	cmp(rb, op, &v, 4);
-}
-
-static void bitwise(VwRuleBuf *rb, const void *mask, const void *xor_, uint32_t len)
-{
-	VwExpr *x = push(rb, VW_X_BITWISE);
-
-	x->sreg = x->dreg = NFT_REG_1;
-	x->len = len;
-	memcpy(x->mask, mask, len);
-	memcpy(x->xor_, xor_, len);
-}
-
-static void lookup(VwRuleBuf *rb, const char *set, uint32_t dreg, bool has_dreg, bool invert)
-{
-	VwExpr *x = push(rb, VW_X_LOOKUP);
-
-	x->sreg = NFT_REG_1;
-	x->dreg = has_dreg ? dreg : 0;
-	x->op = invert ? NFT_LOOKUP_F_INV : 0;
-	x->len = has_dreg; /* marks "dreg present" */
-	x->name = g_strdup(set);
-}
-
-/* The dependency nft adds before matching on an IPv4 or IPv6 header in an
- * inet table. */
-static void need_nfproto(VwRuleBuf *rb, int family)
-{
-	uint8_t proto = family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
-
-	if (rb->nfproto == proto)
-		return;
-	rb->nfproto = proto;
-	meta(rb, NFT_META_NFPROTO, NFT_REG_1);
-	cmp(rb, NFT_CMP_EQ, &proto, 1);
-}
-
-static const char *ipname(int family)
-{
-	return family == AF_INET6 ? "ip6" : "ip";
-}
-
-static uint32_t addr_offset(int family, bool daddr)
-{
-	if (family == AF_INET6)
-		return daddr ? 24 : 8;
-	return daddr ? 16 : 12;
+	g_assert(set);
+	for (unsigned i = 0; i < n; i++)
+		g_assert(set->key[i] == sel_type(key[i], family));
+	g_assert(n == VW_SET_KEY_FIELDS || set->key[n] == VW_NFT_NONE);
+	g_assert(kind != VW_ST_VMAP || set->data[0] == VW_NFT_VERDICT);
+	st->set = set;
+	st->neg = neg;
 }
 
 void vw_rb_prefix(VwRuleBuf *rb, bool daddr, const VwPrefix *p, bool neg)
 {
-	int family = p->addr.family;
-	uint32_t full = vw_addr_len(family);
-	VwAddr net = vw_addr_network(&p->addr, p->prefix);
-	g_autofree char *t = vw_prefix_nft_text(p);
+	VwSel sel = daddr ? VW_SEL_DADDR : VW_SEL_SADDR;
+	VwStmt *st = add_key(rb, VW_ST_PREFIX, p->addr.family, &sel, 1);
 
-	need_nfproto(rb, family);
-	if (p->prefix % 8 == 0) {
-		/* Whole bytes: compare just the prefix. */
-		uint32_t n = p->prefix / 8;
-
-		payload(rb, NFT_PAYLOAD_NETWORK_HEADER, addr_offset(family, daddr), n, NFT_REG_1);
-		cmp(rb, neg ? NFT_CMP_NEQ : NFT_CMP_EQ, net.b, n);
-	} else {
-		uint8_t mask[16] = { 0 }, zero[16] = { 0 };
-
-		for (unsigned i = 0; i < p->prefix; i++)
-			mask[i / 8] |= (uint8_t)(0x80 >> (i % 8));
-		payload(rb, NFT_PAYLOAD_NETWORK_HEADER, addr_offset(family, daddr), full, NFT_REG_1);
-		bitwise(rb, mask, zero, full);
-		cmp(rb, neg ? NFT_CMP_NEQ : NFT_CMP_EQ, net.b, full);
-	}
-	text(rb, "%s %s %s%s", ipname(family), daddr ? "daddr" : "saddr", neg ? "!= " : "", t);
+	st->prefix = *p;
+	st->neg = neg;
 }
 
-void vw_rb_ifname_in(VwRuleBuf *rb, bool oif, const char *set)
+void vw_rb_ifname_in(VwRuleBuf *rb, bool oif, const VwSet *set)
 {
-	meta(rb, oif ? NFT_META_OIFNAME : NFT_META_IIFNAME, NFT_REG_1);
-	lookup(rb, set, 0, false, false);
-	text(rb, "%s @%s", oif ? "oifname" : "iifname", set);
+	VwSel sel = oif ? VW_SEL_OIFNAME : VW_SEL_IIFNAME;
+
+	add_lookup(rb, VW_ST_LOOKUP, 0, &sel, 1, set, false);
 }
 
-void vw_rb_ifpair_in(VwRuleBuf *rb, const char *set)
+void vw_rb_ifpair_in(VwRuleBuf *rb, const VwSet *set)
 {
-	/* Two 16-byte names: the second starts in register 2. */
-	meta(rb, NFT_META_IIFNAME, NFT_REG_1);
-	meta(rb, NFT_META_OIFNAME, NFT_REG_2);
-	lookup(rb, set, 0, false, false);
-	text(rb, "iifname . oifname @%s", set);
+	static const VwSel key[] = { VW_SEL_IIFNAME, VW_SEL_OIFNAME };
+
+	add_lookup(rb, VW_ST_LOOKUP, 0, key, G_N_ELEMENTS(key), set, false);
 }
 
 void vw_rb_ifname_eq(VwRuleBuf *rb, bool oif, const char *name)
 {
-	uint8_t buf[16] = { 0 };
+	VwSel sel = oif ? VW_SEL_OIFNAME : VW_SEL_IIFNAME;
+	VwStmt *st = add_key(rb, VW_ST_MATCH, 0, &sel, 1);
+	size_t n = MIN(strlen(name), 15);
 
-	memcpy(buf, name, MIN(strlen(name), 15));
-	meta(rb, oif ? NFT_META_OIFNAME : NFT_META_IIFNAME, NFT_REG_1);
-	cmp(rb, NFT_CMP_EQ, buf, 16);
-	text(rb, "%s \"%s\"", oif ? "oifname" : "iifname", name);
+	/* nft compares the whole IFNAMSIZ buffer; iptables the name and its
+	 * NUL ("-o br", exactly: "+" would make a prefix). */
+	memcpy(st->value, name, n);
+	st->value_len = rb->iptables ? (uint32_t)n + 1 : 16;
 }
 
-void vw_rb_ifname_vmap(VwRuleBuf *rb, bool oif, const char *map)
+void vw_rb_ifname_vmap(VwRuleBuf *rb, bool oif, const VwSet *map)
 {
-	meta(rb, oif ? NFT_META_OIFNAME : NFT_META_IIFNAME, NFT_REG_1);
-	lookup(rb, map, NFT_REG_VERDICT, true, false);
-	text(rb, "%s vmap @%s", oif ? "oifname" : "iifname", map);
+	VwSel sel = oif ? VW_SEL_OIFNAME : VW_SEL_IIFNAME;
+
+	add_lookup(rb, VW_ST_VMAP, 0, &sel, 1, map, false);
 }
 
-static void ct_load(VwRuleBuf *rb, uint32_t key)
+static void flags(VwRuleBuf *rb, VwSel sel, uint32_t bits)
 {
-	VwExpr *x = push(rb, VW_X_CT_LOAD);
-
-	x->key = key;
-	x->dreg = NFT_REG_1;
-}
-
-static void ct_bits_set(VwRuleBuf *rb, uint32_t key, uint32_t bits)
-{
-	uint32_t mask = bits, zero = 0;
-
-	ct_load(rb, key);
-	bitwise(rb, &mask, &zero, 4);
-	cmp_u32(rb, NFT_CMP_NEQ, 0);
+	add_key(rb, VW_ST_FLAGS, 0, &sel, 1)->bits = bits;
 }
 
 void vw_rb_ct_state_est_rel(VwRuleBuf *rb)
 {
-	/* NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED) */
-	ct_bits_set(rb, NFT_CT_STATE, 0x2 | 0x4);
-	text(rb, "ct state established,related");
+	flags(rb, VW_SEL_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
 }
 
 void vw_rb_ct_status_dnat(VwRuleBuf *rb)
 {
-	ct_bits_set(rb, NFT_CT_STATUS, 1u << 5 /* IPS_DST_NAT */);
-	text(rb, "ct status dnat");
+	flags(rb, VW_SEL_CT_STATUS, IPS_DST_NAT);
 }
 
 void vw_rb_fib_daddr_local(VwRuleBuf *rb)
 {
-	VwExpr *x = push(rb, VW_X_FIB);
+	VwSel sel = VW_SEL_FIB_DADDR_TYPE;
+	VwStmt *st = add_key(rb, VW_ST_MATCH, 0, &sel, 1);
+	uint32_t local = RTN_LOCAL;
 
-	x->op = NFTA_FIB_F_DADDR;
-	x->key = NFT_FIB_RESULT_ADDRTYPE;
-	x->dreg = NFT_REG_1;
-	cmp_u32(rb, NFT_CMP_EQ, 2 /* RTN_LOCAL */);
-	text(rb, "fib daddr type local");
+	memcpy(st->value, &local, 4);
+	st->value_len = 4;
 }
 
-void vw_rb_proto_port_in(VwRuleBuf *rb, const char *set)
+void vw_rb_proto_port_in(VwRuleBuf *rb, const VwSet *set)
 {
-	meta(rb, NFT_META_L4PROTO, NFT_REG_1);
-	payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, REG32(1));
-	lookup(rb, set, 0, false, false);
-	text(rb, "meta l4proto . th dport @%s", set);
+	static const VwSel key[] = { VW_SEL_L4PROTO, VW_SEL_DPORT };
+
+	add_lookup(rb, VW_ST_LOOKUP, 0, key, G_N_ELEMENTS(key), set, false);
 }
 
-void vw_rb_saddr_vmap(VwRuleBuf *rb, int family, const char *map)
+void vw_rb_saddr_vmap(VwRuleBuf *rb, int family, const VwSet *map)
 {
-	need_nfproto(rb, family);
-	payload(rb, NFT_PAYLOAD_NETWORK_HEADER, addr_offset(family, false), vw_addr_len(family), NFT_REG_1);
-	lookup(rb, map, NFT_REG_VERDICT, true, false);
-	text(rb, "%s saddr vmap @%s", ipname(family), map);
+	VwSel sel = VW_SEL_SADDR;
+
+	add_lookup(rb, VW_ST_VMAP, family, &sel, 1, map, false);
 }
 
-void vw_rb_daddr_in(VwRuleBuf *rb, int family, const char *set)
+void vw_rb_daddr_in(VwRuleBuf *rb, int family, const VwSet *set)
 {
-	need_nfproto(rb, family);
-	payload(rb, NFT_PAYLOAD_NETWORK_HEADER, addr_offset(family, true), vw_addr_len(family), NFT_REG_1);
-	lookup(rb, set, 0, false, false);
-	text(rb, "%s daddr @%s", ipname(family), set);
+	VwSel sel = VW_SEL_DADDR;
+
+	add_lookup(rb, VW_ST_LOOKUP, family, &sel, 1, set, false);
 }
 
-/*
- * The key "meta l4proto [. ip daddr] . th dport [. ip saddr]" in registers
- * 1, 9, 10 … (each field padded to 32 bits). Interval (pipapo) sets want
- * the protocol byte in network order, hence the byteorder nft inserts.
- */
-static void fwd_key(VwRuleBuf *rb, int family, bool with_daddr, bool with_saddr, bool interval)
+void vw_rb_addr_port_in(VwRuleBuf *rb, int family, bool dst, const VwSet *set)
 {
-	uint32_t words = 1, alen = vw_addr_len(family);
+	VwSel key[] = { VW_SEL_L4PROTO, dst ? VW_SEL_DADDR : VW_SEL_SADDR, dst ? VW_SEL_DPORT : VW_SEL_SPORT };
 
-	if (with_daddr || with_saddr)
-		need_nfproto(rb, family);
-	meta(rb, NFT_META_L4PROTO, NFT_REG_1);
-	if (interval) {
-		VwExpr *x = push(rb, VW_X_BYTEORDER);
+	add_lookup(rb, VW_ST_LOOKUP, family, key, G_N_ELEMENTS(key), set, false);
+}
 
-		x->sreg = x->dreg = NFT_REG_1;
-		x->key = NFT_BYTEORDER_HTON;
-		x->op = 2; /* size */
-		x->len = 1;
-	}
-	if (with_daddr) {
-		payload(rb, NFT_PAYLOAD_NETWORK_HEADER, addr_offset(family, true), alen, REG32(words));
-		words += alen / 4;
-	}
-	payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, REG32(words));
-	words++;
+/* "meta l4proto [. ip daddr] . th dport [. ip saddr]": a forward's key. */
+static unsigned fwd_key(VwSel *key, bool with_daddr, bool with_saddr)
+{
+	unsigned n = 0;
+
+	key[n++] = VW_SEL_L4PROTO;
+	if (with_daddr)
+		key[n++] = VW_SEL_DADDR;
+	key[n++] = VW_SEL_DPORT;
 	if (with_saddr)
-		payload(rb, NFT_PAYLOAD_NETWORK_HEADER, addr_offset(family, false), alen, REG32(words));
+		key[n++] = VW_SEL_SADDR;
+	return n;
 }
 
-void vw_rb_addr_port_in(VwRuleBuf *rb, int family, bool dst, const char *set)
+void vw_rb_fwd_keys_in(VwRuleBuf *rb, int family, bool with_daddr, const VwSet *set)
 {
-	uint32_t alen = vw_addr_len(family);
+	VwSel key[VW_KEY_MAX];
+	unsigned n = fwd_key(key, with_daddr, false);
 
-	need_nfproto(rb, family);
-	meta(rb, NFT_META_L4PROTO, NFT_REG_1);
-	payload(rb, NFT_PAYLOAD_NETWORK_HEADER, addr_offset(family, dst), alen, REG32(1));
-	payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, dst ? 2 : 0, 2, REG32(1 + alen / 4));
-	lookup(rb, set, 0, false, false);
-	text(rb, "meta l4proto . %s %s . th %s @%s", ipname(family), dst ? "daddr" : "saddr", dst ? "dport" : "sport",
-	     set);
+	add_lookup(rb, VW_ST_LOOKUP, family, key, n, set, false);
 }
 
-void vw_rb_fwd_keys_in(VwRuleBuf *rb, int family, bool with_daddr, const char *set)
+void vw_rb_fwd_allow_not_in(VwRuleBuf *rb, int family, bool with_daddr, const VwSet *set)
 {
-	fwd_key(rb, family, with_daddr, false, false);
-	lookup(rb, set, 0, false, false);
-	if (with_daddr)
-		text(rb, "meta l4proto . %s daddr . th dport @%s", ipname(family), set);
-	else
-		text(rb, "meta l4proto . th dport @%s", set);
+	VwSel key[VW_KEY_MAX];
+	unsigned n = fwd_key(key, with_daddr, true);
+
+	add_lookup(rb, VW_ST_LOOKUP, family, key, n, set, true);
 }
 
-void vw_rb_fwd_allow_not_in(VwRuleBuf *rb, int family, bool with_daddr, const char *set)
+void vw_rb_dnat_map(VwRuleBuf *rb, int family, bool with_daddr, const VwSet *map)
 {
-	fwd_key(rb, family, with_daddr, true, true);
-	lookup(rb, set, 0, false, true);
-	if (with_daddr)
-		text(rb, "meta l4proto . %s daddr . th dport . %s saddr != @%s", ipname(family), ipname(family),
-		     set);
-	else
-		text(rb, "meta l4proto . th dport . %s saddr != @%s", ipname(family), set);
-}
+	VwSel key[VW_KEY_MAX];
+	unsigned n = fwd_key(key, with_daddr, false);
 
-void vw_rb_dnat_map(VwRuleBuf *rb, int family, bool with_daddr, const char *map)
-{
-	VwExpr *x;
-
-	fwd_key(rb, family, with_daddr, false, false);
-	lookup(rb, map, NFT_REG_1, true, false);
-	x = push(rb, VW_X_NAT);
-	x->key = NFT_NAT_DNAT;
-	x->op = family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
-	x->sreg = NFT_REG_1;
-	/* The port follows the address in the map's data: in the next 32-bit
-	 * register for IPv4, in register 2 (after 128 bits) for IPv6. */
-	x->reg2 = family == AF_INET6 ? NFT_REG_2 : REG32(1);
-	if (with_daddr)
-		text(rb, "dnat %s to meta l4proto . %s daddr . th dport map @%s", ipname(family), ipname(family), map);
-	else
-		text(rb, "dnat %s to meta l4proto . th dport map @%s", ipname(family), map);
+	add_lookup(rb, VW_ST_DNAT_MAP, family, key, n, map, false);
+	/* The map gives the address, then the port. */
+	g_assert(map->data[0] == (family == AF_INET6 ? VW_NFT_IPV6_ADDR : VW_NFT_IPV4_ADDR));
+	g_assert(map->data[1] == VW_NFT_INET_SERVICE);
 }
 
 void vw_rb_ct_mark_or(VwRuleBuf *rb, uint32_t bits)
 {
-	uint32_t mask = ~bits, xor_ = bits;
-	VwExpr *x;
-
-	ct_load(rb, NFT_CT_MARK);
-	bitwise(rb, &mask, &xor_, 4);
-	x = push(rb, VW_X_CT_SET);
-	x->key = NFT_CT_MARK;
-	x->sreg = NFT_REG_1;
-	text(rb, "ct mark set ct mark | 0x%08x", bits);
+	add(rb, VW_ST_CT_MARK_OR)->bits = bits;
 }
 
 void vw_rb_masquerade(VwRuleBuf *rb)
 {
-	push(rb, VW_X_MASQ);
-	text(rb, "masquerade");
+	add(rb, VW_ST_MASQ);
 }
 
 void vw_rb_snat_to(VwRuleBuf *rb, const VwAddr *a)
 {
-	char buf[VW_ADDR_STRLEN];
-	VwExpr *x = push(rb, VW_X_IMMEDIATE);
+	VwStmt *st = add(rb, VW_ST_SNAT);
 
-	x->dreg = NFT_REG_1;
-	x->len = vw_addr_len(a->family);
-	memcpy(x->data, a->b, x->len);
-	x = push(rb, VW_X_NAT);
-	x->key = NFT_NAT_SNAT;
-	x->op = a->family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
-	x->sreg = NFT_REG_1;
-	text(rb, "snat %s to %s", ipname(a->family), vw_addr_to_string(a, buf));
+	st->family = a->family;
+	st->addr = *a;
 }
 
 void vw_rb_reject_admin(VwRuleBuf *rb)
 {
-	VwExpr *x = push(rb, VW_X_REJECT);
+	add(rb, VW_ST_REJECT);
+}
 
-	x->key = NFT_REJECT_ICMPX_UNREACH;
-	x->op = NFT_REJECT_ICMPX_ADMIN_PROHIBITED;
-	text(rb, "reject with icmpx admin-prohibited");
+void vw_rb_counter(VwRuleBuf *rb)
+{
+	add(rb, VW_ST_COUNTER);
 }
 
 void vw_rb_verdict(VwRuleBuf *rb, int verdict, const char *chain)
 {
-	VwExpr *x = push(rb, VW_X_VERDICT);
+	VwStmt *st = add(rb, VW_ST_VERDICT);
 
-	x->verdict = verdict;
-	x->name = g_strdup(chain);
-	switch (verdict) {
-	case NF_ACCEPT:
-		text(rb, "accept");
-		break;
-	case NF_DROP:
-		text(rb, "drop");
-		break;
-	case NFT_RETURN:
-		text(rb, "return");
-		break;
-	case NFT_JUMP:
-		text(rb, "jump %s", chain);
-		break;
-	case NFT_GOTO:
-		text(rb, "goto %s", chain);
-		break;
-	default:
-		g_assert_not_reached();
-	}
+	g_assert((chain != NULL) == (verdict == NFT_JUMP || verdict == NFT_GOTO));
+	st->verdict = verdict;
+	st->str = g_strdup(chain);
+}
+
+void vw_rb_comment(VwRuleBuf *rb, const char *text)
+{
+	add(rb, rb->iptables ? VW_ST_XT_COMMENT : VW_ST_COMMENT)->str = g_strdup(text);
+}
+
+void vw_rb_xt_ctstate(VwRuleBuf *rb, uint32_t states)
+{
+	g_assert(rb->iptables);
+	add(rb, VW_ST_XT_CONNTRACK)->bits = states;
 }

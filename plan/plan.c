@@ -51,6 +51,7 @@ void vw_elem_free(VwElem *e)
 	g_free(e->chain);
 	g_free(e->owner);
 	g_free(e->text);
+	g_free(e->key_text);
 	g_free(e);
 }
 
@@ -59,6 +60,7 @@ static void set_free(VwSet *s)
 	if (!s)
 		return;
 	g_free(s->name);
+	g_free(s->type_text);
 	if (s->udata)
 		g_bytes_unref(s->udata);
 	g_hash_table_unref(s->index);
@@ -147,105 +149,6 @@ VwChain *vw_plan_find_chain(const VwPlan *p, const char *name)
 	return NULL;
 }
 
-/* Elements are indexed by key and interval-end flag: an interval's end and
- * the next interval's start may share a key. */
-static guint elem_hash(gconstpointer p)
-{
-	const VwElem *e = p;
-	guint h = e->flags;
-
-	for (uint32_t i = 0; i < e->key_len; i++)
-		h = h * 31 + e->key[i];
-	return h;
-}
-
-static gboolean elem_equal(gconstpointer a, gconstpointer b)
-{
-	const VwElem *x = a, *y = b;
-
-	return x->flags == y->flags && x->key_len == y->key_len && memcmp(x->key, y->key, x->key_len) == 0 &&
-	       x->key_end_len == y->key_end_len && memcmp(x->key_end, y->key_end, x->key_end_len) == 0;
-}
-
-VwSet *vw_plan_add_set(VwPlan *p, const char *name, const char *type_text, uint32_t key_type, uint32_t key_len,
-		       uint32_t flags, const uint8_t *udata, size_t udata_len, int per_line)
-{
-	VwSet *s = g_new0(VwSet, 1);
-
-	s->name = g_strdup(name);
-	s->type_text = type_text;
-	s->key_type = key_type;
-	s->key_len = key_len;
-	s->flags = flags;
-	s->udata = udata ? g_bytes_new(udata, udata_len) : NULL;
-	s->per_line = per_line;
-	s->elems = g_ptr_array_new_with_free_func((GDestroyNotify)vw_elem_free);
-	s->index = g_hash_table_new(elem_hash, elem_equal);
-	g_ptr_array_add(p->sets, s);
-	return s;
-}
-
-void vw_set_make_map(VwSet *s, uint32_t data_type, uint32_t data_len)
-{
-	s->is_map = true;
-	s->flags |= NFT_SET_MAP;
-	s->data_type = data_type;
-	s->data_len = data_len;
-}
-
-void vw_set_set_concat(VwSet *s, const uint8_t *lens, uint32_t n)
-{
-	g_assert(n <= G_N_ELEMENTS(s->concat));
-	memcpy(s->concat, lens, n);
-	s->concat_n = n;
-}
-
-bool vw_set_add(VwSet *s, VwElem *e)
-{
-	if (g_hash_table_contains(s->index, e)) {
-		vw_elem_free(e);
-		return false;
-	}
-	g_ptr_array_add(s->elems, e);
-	g_hash_table_add(s->index, e);
-	return true;
-}
-
-void vw_key_put(uint8_t *buf, uint32_t *len, const void *data, uint32_t n)
-{
-	uint32_t padded = (n + 3) & ~3u;
-
-	g_assert(*len + padded <= VW_NFT_DATA_MAX);
-	memset(buf + *len, 0, padded);
-	memcpy(buf + *len, data, n);
-	*len += padded;
-}
-
-void vw_key_put_addr(uint8_t *buf, uint32_t *len, const VwAddr *a)
-{
-	vw_key_put(buf, len, a->b, vw_addr_len(a->family));
-}
-
-void vw_key_put_port(uint8_t *buf, uint32_t *len, uint16_t port)
-{
-	uint8_t be[2] = { (uint8_t)(port >> 8), (uint8_t)port };
-
-	vw_key_put(buf, len, be, 2);
-}
-
-void vw_key_put_proto(uint8_t *buf, uint32_t *len, uint8_t proto)
-{
-	vw_key_put(buf, len, &proto, 1);
-}
-
-void vw_key_ifname(VwElem *e, const char *name)
-{
-	/* IFNAMSIZ bytes, zero padded: memcmp order is strcmp order. */
-	memset(e->key, 0, 16);
-	memcpy(e->key, name, MIN(strlen(name), 15));
-	e->key_len = 16;
-}
-
 VwChain *vw_plan_add_chain(VwPlan *p, const char *name, const char *owner)
 {
 	VwChain *c = g_new0(VwChain, 1);
@@ -318,7 +221,7 @@ static void format_elements(GString *out, const VwSet *s)
 	g_string_append(out, "\t\telements = { ");
 	for (guint i = 0; i < shown->len; i++) {
 		const VwElem *e = shown->pdata[i];
-		const char *colon = e->has_verdict || e->data_len ? strstr(e->text, " : ") : NULL;
+		size_t key_len = strlen(e->key_text);
 
 		if (i) {
 			/* nft's line breaking: a few short elements per line. */
@@ -331,13 +234,12 @@ static void format_elements(GString *out, const VwSet *s)
 		}
 		/* KEY [counter …] [comment "OWNER"] [: DATA], as nft lists it;
 		 * a fresh counter is zero. */
-		g_string_append_len(out, e->text, colon ? colon - e->text : (gssize)strlen(e->text));
+		g_string_append_len(out, e->text, (gssize)key_len);
 		if (s->counter)
 			g_string_append(out, " counter packets 0 bytes 0");
 		if (e->owner)
 			g_string_append_printf(out, " comment \"%s\"", e->owner);
-		if (colon)
-			g_string_append(out, colon);
+		g_string_append(out, e->text + key_len);
 	}
 	g_string_append(out, " }\n");
 }
@@ -505,10 +407,7 @@ char *vw_plan_digest(const VwPlan *p, const char *id)
 
 char *vw_plan_conflict_message(const VwSet *s, const VwElem *e, const char *mine, const char *theirs)
 {
-	const char *t = e->text ? e->text : "(interval end)";
-	g_autofree char *key =
-		e->key_text ? g_strdup(e->key_text)
-			    : g_strndup(t, strstr(t, " : ") ? (gsize)(strstr(t, " : ") - t) : strlen(t));
+	const char *key = e->key_text ? e->key_text : "(unknown)";
 
 	switch (s->kind) {
 	case VW_SET_FORWARDS:
@@ -516,13 +415,14 @@ char *vw_plan_conflict_message(const VwSet *s, const VwElem *e, const char *mine
 		return g_strdup_printf("the forward %s of %s is already taken by %s", key, mine, theirs);
 	case VW_SET_BRIDGES:
 		return g_strdup_printf("bridge %s of %s already belongs to %s", key, mine, theirs);
+	case VW_SET_INTERFACES:
+		return g_strdup_printf("interface %s of %s already belongs to %s", key, mine, theirs);
 	case VW_SET_GATEWAYS:
 		return g_strdup_printf("address %s of %s already belongs to %s", key, mine, theirs);
 	case VW_SET_SUBNETS:
 		return g_strdup_printf("subnet %s of %s overlaps %s", key, mine, theirs);
-	case VW_SET_INTERFACES:
 	case VW_SET_SERVICES:
-		break;
+		return g_strdup_printf("host service %s of %s already belongs to %s", key, mine, theirs);
 	}
-	return g_strdup_printf("%s %s of %s already belongs to %s", s->name, key, mine, theirs);
+	g_assert_not_reached();
 }

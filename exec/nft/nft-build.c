@@ -135,7 +135,10 @@ static struct nftnl_expr *build_expr(const VwExpr *x)
 		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, x->op);
 		break;
 	case VW_X_COUNTER:
+		/* A new counter, spelled out as iptables-nft sends it. */
 		e = nftnl_expr_alloc("counter");
+		nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 0);
+		nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
 		break;
 	case VW_X_MATCH: {
 		gsize n = 0;
@@ -244,10 +247,16 @@ struct nftnl_set_elem *vw_nft_build_elem(const VwElem *e)
 static int canon_expr(struct nftnl_expr *e, void *data)
 {
 	GString *out = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
 	char buf[512];
 
+	/* Counters move with traffic: leave their values out. */
+	if (g_strcmp0(name, "counter") == 0) {
+		g_string_append(out, "[ counter ] ");
+		return 0;
+	}
 	nftnl_expr_snprintf(buf, sizeof(buf), e, NFTNL_OUTPUT_DEFAULT, 0);
-	g_string_append_printf(out, "[ %s %s] ", nftnl_expr_get_str(e, NFTNL_EXPR_NAME), buf);
+	g_string_append_printf(out, "[ %s %s] ", name, buf);
 	return 0;
 }
 

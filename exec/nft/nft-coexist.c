@@ -1,52 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Forwards into libvirt's own NAT networks. libvirt rejects new connections
- * towards such a network's bridge in its own table, and a reject there wins
- * over any accept elsewhere. So, for each of these networks with forwards,
- * virtwire keeps exactly one accept for connections DNATed to the bridge
- * where libvirt's rebuilds cannot get ahead of it — the only place virtwire
- * writes outside its own table:
- *
- *  - libvirt's iptables backend (libvirt 9, iptables-nft): at the top of the
- *    built-in FORWARD chain of `ip filter` (and `ip6 filter`), above
- *    libvirt's jumps, encoded exactly as iptables-nft encodes
- *      -o BR -m conntrack --ctstate DNAT -m comment --comment "virtwire: network ID" -j ACCEPT
- *    so iptables and libvirt keep reading the table;
- *  - libvirt's nftables backend (libvirt >= 10.4): at the top of the base
- *    chain `forward` of `ip libvirt_network` (and ip6), as
- *      oifname "BR" ct status dnat counter accept comment "virtwire: network ID"
- *
- * libvirt deletes and re-inserts only its own rules (inside its own
- * chains), and adds its jumps only when they are missing, so the rule stays
- * first. virtwire finds its rules by their comment and changes nothing else.
+ * virtwire's accepts in libvirt's own firewall (see plan/plan-coexist.c for
+ * what and why): the plan holds a rule for each place of each network's
+ * families; here each place that exists gets exactly the planned rules of
+ * the networks in scope, above every other rule. libvirt deletes and
+ * re-inserts only its own rules (inside its own chains), and adds its jumps
+ * only when they are missing, so the rules stay first. virtwire finds its
+ * rules by their comment and changes nothing else.
  */
 #include <string.h>
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_comment.h>
-#include <linux/netfilter/xt_conntrack.h>
 #include <libnftnl/udata.h>
 
 #include "nft-private.h"
-
-#define COMMENT_PREFIX "virtwire: network "
-
-typedef struct {
-	int family;          /* NFPROTO_IPV4, NFPROTO_IPV6 */
-	const char *table;
-	const char *chain;
-	bool iptables;       /* xt encoding (iptables-nft) or native */
-	const char *label;   /* for messages */
-} Place;
-
-static const Place places[] = {
-	{ NFPROTO_IPV4, "filter", "FORWARD", true, "iptables FORWARD" },
-	{ NFPROTO_IPV6, "filter", "FORWARD", true, "ip6tables FORWARD" },
-	{ NFPROTO_IPV4, "libvirt_network", "forward", false, "chain forward of ip libvirt_network" },
-	{ NFPROTO_IPV6, "libvirt_network", "forward", false, "chain forward of ip6 libvirt_network" },
-};
 
 /* One rule found in a place: its handle, position and owner. */
 typedef struct {
@@ -60,94 +29,6 @@ static void found_free(Found *f)
 	g_free(f->id);
 	g_free(f->canon);
 	g_free(f);
-}
-
-static struct nftnl_expr *xt_match(const char *name, uint32_t rev, void *info, uint32_t len)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("match");
-
-	nftnl_expr_set_str(e, NFTNL_EXPR_MT_NAME, name);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_MT_REV, rev);
-	/* libnftnl keeps (and frees) the buffer: it must be the heap's. */
-	nftnl_expr_set(e, NFTNL_EXPR_MT_INFO, info, len);
-	return e;
-}
-
-static void add_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-	nftnl_rule_add_expr(r, e);
-}
-
-/* The rule for network @id's bridge @br in @p. */
-static struct nftnl_rule *build(const Place *p, const char *id, const char *br)
-{
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct nftnl_expr *e;
-	g_autofree char *comment = g_strdup_printf(COMMENT_PREFIX "%s", id);
-
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, p->table);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, p->chain);
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, (uint32_t)p->family);
-
-	e = nftnl_expr_alloc("meta");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_OIFNAME);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-	nftnl_rule_add_expr(r, e);
-	if (p->iptables) {
-		/* iptables compares the name with its NUL: "-o br", exactly. */
-		add_cmp(r, NFT_CMP_EQ, br, (uint32_t)strlen(br) + 1);
-	} else {
-		char name[16] = { 0 };
-
-		memcpy(name, br, MIN(strlen(br), 15));
-		add_cmp(r, NFT_CMP_EQ, name, 16);
-	}
-
-	if (p->iptables) {
-		struct xt_conntrack_mtinfo3 *ct = g_malloc0(XT_ALIGN(sizeof(*ct)));
-		struct xt_comment_info *ci = g_malloc0(sizeof(*ci));
-
-		ct->match_flags = XT_CONNTRACK_STATE;
-		ct->state_mask = XT_CONNTRACK_STATE_DNAT;
-		nftnl_rule_add_expr(r, xt_match("conntrack", 3, ct, XT_ALIGN(sizeof(*ct))));
-		g_strlcpy(ci->comment, comment, sizeof(ci->comment));
-		nftnl_rule_add_expr(r, xt_match("comment", 0, ci, sizeof(*ci)));
-		nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_PROTO, 0);
-		nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_FLAGS, 0);
-	} else {
-		uint32_t mask = 1u << 5 /* IPS_DST_NAT */, zero = 0;
-		struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-
-		e = nftnl_expr_alloc("ct");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-		nftnl_rule_add_expr(r, e);
-		e = nftnl_expr_alloc("bitwise");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
-		nftnl_rule_add_expr(r, e);
-		add_cmp(r, NFT_CMP_NEQ, &zero, 4);
-		nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, comment);
-		nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud), nftnl_udata_buf_len(ud));
-		nftnl_udata_buf_free(ud);
-	}
-	e = nftnl_expr_alloc("counter");
-	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 0);
-	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
-	nftnl_rule_add_expr(r, e);
-	e = nftnl_expr_alloc("immediate");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
-	nftnl_rule_add_expr(r, e);
-	return r;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -174,30 +55,6 @@ static int xt_comment_cb(struct nftnl_expr *e, void *data)
 	return 0;
 }
 
-/* Counters move with traffic: leave them out of the comparison. */
-static int canon_cb(struct nftnl_expr *e, void *data)
-{
-	GString *out = data;
-	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-	char buf[512];
-
-	if (g_strcmp0(name, "counter") == 0) {
-		g_string_append(out, "[ counter ] ");
-		return 0;
-	}
-	nftnl_expr_snprintf(buf, sizeof(buf), e, NFTNL_OUTPUT_DEFAULT, 0);
-	g_string_append_printf(out, "[ %s %s] ", name, buf);
-	return 0;
-}
-
-static char *canon(struct nftnl_rule *r)
-{
-	GString *out = g_string_new(NULL);
-
-	nftnl_expr_foreach(r, canon_cb, out);
-	return g_string_free(out, FALSE);
-}
-
 static char *rule_id(struct nftnl_rule *r)
 {
 	const char *comment = NULL;
@@ -210,14 +67,14 @@ static char *rule_id(struct nftnl_rule *r)
 	}
 	if (!comment)
 		nftnl_expr_foreach(r, xt_comment_cb, &comment);
-	if (comment && g_str_has_prefix(comment, COMMENT_PREFIX))
-		return g_strdup(comment + strlen(COMMENT_PREFIX));
+	if (comment && g_str_has_prefix(comment, VW_COEXIST_COMMENT_PREFIX))
+		return g_strdup(comment + strlen(VW_COEXIST_COMMENT_PREFIX));
 	return NULL;
 }
 
 typedef struct {
 	GPtrArray *rules; /* Found*, in chain order */
-	const Place *place;
+	const VwForeignPlace *place;
 } ReadCtx;
 
 static int read_cb(const struct nlmsghdr *nlh, void *data)
@@ -234,7 +91,7 @@ static int read_cb(const struct nlmsghdr *nlh, void *data)
 	f = g_new0(Found, 1);
 	f->handle = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
 	f->id = rule_id(r);
-	f->canon = canon(r);
+	f->canon = vw_nft_rule_canon(r);
 	g_ptr_array_add(rc->rules, f);
 	return MNL_CB_OK;
 }
@@ -259,76 +116,112 @@ static bool id_in_scope(const char *id, GPtrArray *scope, bool for_removal)
 	return false;
 }
 
-static const VwCoexist *wanted(const VwPlan *plan, const char *id, int family)
+/* The planned rule of network @id in @p, or NULL. */
+static const VwForeignRule *wanted(const VwPlan *plan, const char *id, const VwForeignPlace *p)
 {
 	for (guint i = 0; plan && i < plan->coexist->len; i++) {
 		const VwCoexist *c = plan->coexist->pdata[i];
 
-		if (strcmp(c->id, id) == 0 && (family == NFPROTO_IPV4 ? c->v4 : c->v6))
-			return c;
+		if (strcmp(c->id, id) != 0)
+			continue;
+		for (guint j = 0; j < c->rules->len; j++) {
+			const VwForeignRule *f = c->rules->pdata[j];
+
+			if (f->family == p->family && strcmp(f->table, p->table) == 0 && strcmp(f->chain, p->chain) == 0)
+				return f;
+		}
 	}
 	return NULL;
+}
+
+typedef struct {
+	const VwForeignPlace *place;
+	GPtrArray *scope;
+	VwBatch *batch;
+	GPtrArray *drift;
+	GHashTable *done;     /* ids whose rule is in place */
+	GHashTable *replaced; /* ids whose rule is taken out to be put back */
+} PlaceDiff;
+
+/* virtwire's rules found in the place: kept when first and as planned,
+ * else taken out. */
+static void diff_found(PlaceDiff *pd, const VwPlan *plan, GPtrArray *rules)
+{
+	const VwForeignPlace *p = pd->place;
+	guint top = 0;
+
+	/* virtwire's rules must all come before the first other one. */
+	while (top < rules->len && ((Found *)rules->pdata[top])->id)
+		top++;
+	for (guint i = 0; i < rules->len; i++) {
+		const Found *f = rules->pdata[i];
+		const VwForeignRule *want;
+		g_autoptr(nftnl_rule) built = NULL;
+		g_autofree char *wc = NULL;
+
+		if (!f->id || !id_in_scope(f->id, pd->scope, true))
+			continue;
+		want = wanted(plan, f->id, p);
+		if (!want) {
+			vw_drift_add(pd->drift, VW_DRIFT_FIREWALL, p->label, "virtwire's accept for network %s is not in its plan",
+				     f->id);
+			vw_batch_del_foreign_rule(pd->batch, p->family, p->table, p->chain, f->handle, p->label);
+			continue;
+		}
+		built = vw_nft_build_foreign_rule(want);
+		wc = vw_nft_rule_canon(built);
+		if (i < top && strcmp(wc, f->canon) == 0 && !g_hash_table_contains(pd->done, f->id)) {
+			g_hash_table_add(pd->done, f->id);
+			continue;
+		}
+		vw_drift_add(pd->drift, VW_DRIFT_FIREWALL, p->label, "virtwire's accept for network %s is %s", f->id,
+			     i >= top ? "below other rules" : "not the expected rule");
+		g_hash_table_add(pd->replaced, f->id);
+		vw_batch_del_foreign_rule(pd->batch, p->family, p->table, p->chain, f->handle, p->label);
+	}
+}
+
+/* The planned rules not in place (any more), inserted at the top. */
+static void insert_missing(PlaceDiff *pd, const VwPlan *plan)
+{
+	const VwForeignPlace *p = pd->place;
+
+	for (guint i = 0; plan && i < plan->coexist->len; i++) {
+		const VwCoexist *c = plan->coexist->pdata[i];
+		const VwForeignRule *want = wanted(plan, c->id, p);
+		g_autoptr(nftnl_rule) r = NULL;
+
+		if (!want || g_hash_table_contains(pd->done, c->id) || !id_in_scope(c->id, pd->scope, false))
+			continue;
+		if (!g_hash_table_contains(pd->replaced, c->id))
+			vw_drift_add(pd->drift, VW_DRIFT_FIREWALL, p->label, "virtwire's accept for network %s is missing",
+				     c->id);
+		r = vw_nft_build_foreign_rule(want);
+		vw_batch_insert_foreign_rule(pd->batch, r, p->label);
+	}
 }
 
 bool vw_coexist_diff(const VwNftBackend *be, const VwPlan *plan, GPtrArray *scope, VwBatch *b, GPtrArray *drift,
 		     GError **error)
 {
-	for (size_t pi = 0; pi < G_N_ELEMENTS(places); pi++) {
-		const Place *p = &places[pi];
+	size_t n;
+	const VwForeignPlace *places = vw_plan_foreign_places(&n);
+
+	for (size_t pi = 0; pi < n; pi++) {
 		g_autoptr(GPtrArray) rules = g_ptr_array_new_with_free_func((GDestroyNotify)found_free);
-		ReadCtx rc = { rules, p };
 		g_autoptr(GHashTable) done = g_hash_table_new(g_str_hash, g_str_equal);
 		g_autoptr(GHashTable) replaced = g_hash_table_new(g_str_hash, g_str_equal);
+		ReadCtx rc = { rules, &places[pi] };
+		PlaceDiff pd = { &places[pi], scope, b, drift, done, replaced };
 		bool exists;
-		guint top = 0;
 
-		if (!vw_nft_dump_rules(be, p->family, p->table, p->chain, read_cb, &rc, &exists, error))
+		if (!vw_nft_dump_rules(be, places[pi].family, places[pi].table, places[pi].chain, read_cb, &rc, &exists,
+				       error))
 			return false;
 		if (!exists)
 			continue; /* that backend of libvirt's is not in use */
-		/* virtwire's rules must all come before the first other one. */
-		while (top < rules->len && ((Found *)rules->pdata[top])->id)
-			top++;
-		for (guint i = 0; i < rules->len; i++) {
-			const Found *f = rules->pdata[i];
-			const VwCoexist *c;
-			g_autofree char *object = NULL;
-
-			if (!f->id || !id_in_scope(f->id, scope, true))
-				continue;
-			object = g_strdup(p->label);
-			c = wanted(plan, f->id, p->family);
-			if (!c) {
-				vw_drift_add(drift, VW_DRIFT_FIREWALL, object, "virtwire's accept for network %s is not in its plan", f->id);
-				vw_batch_del_foreign_rule(b, p->family, p->table, p->chain, f->handle, object);
-				continue;
-			}
-			{
-				g_autoptr(nftnl_rule) want = build(p, c->id, c->bridge);
-				g_autofree char *wc = canon(want);
-
-				if (i < top && strcmp(wc, f->canon) == 0 && !g_hash_table_contains(done, f->id)) {
-					g_hash_table_add(done, f->id);
-					continue;
-				}
-				vw_drift_add(drift, VW_DRIFT_FIREWALL, object, "virtwire's accept for network %s is %s", f->id,
-					     i >= top ? "below other rules" : "not the expected rule");
-				g_hash_table_add(replaced, f->id);
-				vw_batch_del_foreign_rule(b, p->family, p->table, p->chain, f->handle, object);
-			}
-		}
-		for (guint i = 0; plan && i < plan->coexist->len; i++) {
-			const VwCoexist *c = plan->coexist->pdata[i];
-			g_autoptr(nftnl_rule) r = NULL;
-
-			if (!(p->family == NFPROTO_IPV4 ? c->v4 : c->v6) || g_hash_table_contains(done, c->id) ||
-			    !id_in_scope(c->id, scope, false))
-				continue;
-			if (!g_hash_table_contains(replaced, c->id))
-				vw_drift_add(drift, VW_DRIFT_FIREWALL, p->label, "virtwire's accept for network %s is missing", c->id);
-			r = build(p, c->id, c->bridge);
-			vw_batch_insert_foreign_rule(b, r, p->label);
-		}
+		diff_found(&pd, plan, rules);
+		insert_missing(&pd, plan);
 	}
 	return true;
 }

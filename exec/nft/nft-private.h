@@ -36,7 +36,8 @@ struct nftnl_set_elem *vw_nft_build_elem(const VwElem *e);
 struct nftnl_table *vw_nft_build_table(void);
 
 /* The canonical text of a rule's expressions (libnftnl's own notation, one
- * "[ … ]" per expression): equal for equal bytecode. */
+ * "[ … ]" per expression, a counter without its values): equal for equal
+ * bytecode. */
 char *vw_nft_rule_canon(struct nftnl_rule *r);
 
 /* ---- nft-reconcile.c: scopes (exported for tests) ---- */

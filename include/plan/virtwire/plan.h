@@ -8,7 +8,9 @@
  * the networks planned: sets with their elements, chains with their rules.
  * Every rule is a list of expressions (VwExpr) mirroring nftables' own
  * expressions one to one, together with the text nft prints for it, so the
- * printed plan and `nft list table inet virtwire` are the same text.
+ * printed plan and `nft list table inet virtwire` are the same text. Both
+ * come from one description of the rule (plan/rule-*.c); a set's attributes
+ * and its elements' text come from the datatypes of its fields.
  */
 #pragma once
 
@@ -97,8 +99,23 @@ typedef struct {
 	uint32_t flags;   /* NFT_SET_ELEM_INTERVAL_END for interval ends */
 	char *owner;      /* stored as the element's comment */
 	char *text;       /* "tcp . 2222 : 192.168.100.10 . 22"; NULL for interval ends */
-	char *key_text;   /* its key alone: "tcp . 2222"; NULL for interval ends */
+	char *key_text;   /* its key alone: "tcp . 2222"; an interval end: its interval's */
 } VwElem;
+
+/* The datatypes of set keys and data, as nft names them (its datatype.h). */
+typedef enum {
+	VW_NFT_NONE,        /* ends a shorter field list */
+	VW_NFT_IFNAME,      /* "ifname" */
+	VW_NFT_IPV4_ADDR,   /* "ipv4_addr" */
+	VW_NFT_IPV6_ADDR,   /* "ipv6_addr" */
+	VW_NFT_INET_PROTO,  /* "inet_proto" */
+	VW_NFT_INET_SERVICE, /* "inet_service" */
+	VW_NFT_VERDICT,     /* "verdict" */
+} VwNftType;
+
+/* Fields of a concatenated key (nft allows more; virtwire uses four). */
+#define VW_SET_KEY_FIELDS 4
+#define VW_SET_DATA_FIELDS 2
 
 /* What a set's elements stand for: how a conflict over one is worded. */
 typedef enum {
@@ -111,9 +128,13 @@ typedef enum {
 	VW_SET_COUNTERS,   /* per-target counters, shared by forwards to one target */
 } VwSetKind;
 
+/* A set or map. Everything from key_type to per_line follows from the field
+ * types (key, data) and the interval flag: see vw_plan_add_set. */
 typedef struct {
 	char *name;
 	VwSetKind kind;
+	VwNftType key[VW_SET_KEY_FIELDS];   /* the key's fields, VW_NFT_NONE after the last */
+	VwNftType data[VW_SET_DATA_FIELDS]; /* a map's data fields; VW_NFT_NONE: a set */
 	bool is_map;
 	uint32_t flags;      /* NFT_SET_* */
 	uint32_t key_type, key_len;
@@ -121,7 +142,7 @@ typedef struct {
 	uint8_t concat[8];   /* field lengths of a concatenated interval key */
 	uint32_t concat_n;
 	GBytes *udata;       /* what nft stores, so nft lists the set as we print it */
-	const char *type_text; /* "inet_proto . ipv4_addr . inet_service : ipv4_addr . inet_service" */
+	char *type_text;     /* "inet_proto . ipv4_addr . inet_service : ipv4_addr . inet_service" */
 	int per_line;        /* elements per printed line, as nft wraps them */
 	bool counter;        /* every element counts its packets and bytes */
 	GPtrArray *elems;    /* VwElem* */
@@ -170,6 +191,23 @@ typedef struct {
 	char *text;     /* the printed line */
 } VwLinkOp;
 
+/* A chain of another table where virtwire may keep a rule. */
+typedef struct {
+	int family;         /* NFPROTO_IPV4, NFPROTO_IPV6 */
+	const char *table;  /* "filter", "libvirt_network" */
+	const char *chain;  /* "FORWARD", "forward" */
+	const char *label;  /* for messages: "iptables FORWARD" */
+	bool iptables;      /* iptables-nft's table: its encoding, iptables-save's words */
+} VwForeignPlace;
+
+/* Every place of libvirt's firewall where virtwire keeps its accepts
+ * (@n of them): the executor looks in each, the planner fills each. */
+const VwForeignPlace *vw_plan_foreign_places(size_t *n);
+
+/* How virtwire's rules in other tables begin their comment; the network's
+ * id follows. The executor finds its rules there by it. */
+#define VW_COEXIST_COMMENT_PREFIX "virtwire: network "
+
 /* A rule virtwire keeps at the top of a chain of another table: where,
  * and what. */
 typedef struct {
@@ -192,7 +230,7 @@ typedef struct {
 	char *bridge;
 	bool v4, v6;  /* the families the network has subnets in */
 	char *text;   /* the printed line */
-	GPtrArray *rules; /* VwForeignRule* */
+	GPtrArray *rules; /* VwForeignRule*: one per place, of the network's families */
 } VwCoexist;
 
 typedef struct {
@@ -257,7 +295,8 @@ char *vw_plan_network_id(const char *name);
 char *vw_plan_digest(const VwPlan *p, const char *id);
 
 /* The message for a conflict over element @e of set @s, which owner @mine
- * wants and @theirs holds (each in words: "network 'web'"). */
+ * wants and @theirs holds (each in words: "network 'web'"): worded from the
+ * set's kind and the element's key_text. */
 char *vw_plan_conflict_message(const VwSet *s, const VwElem *e, const char *mine, const char *theirs);
 
 /* Owner tags: the network's name, or "NETWORK:PORT-UUID" for a domain's port. */
