@@ -447,7 +447,7 @@ static bool fwd_port_elems(Planner *pl, const FwdCtx *fc, const FwdSets *fs, VwS
 	const VwForward *f = fc->fwd;
 	bool any = !vw_addr_is_set(&f->listen);
 	uint16_t hp = (uint16_t)(f->host.lo + i);
-	uint16_t gp = f->has_guest_port ? (uint16_t)(f->guest.lo + (vw_port_range_len(f->guest) > 1 ? i : 0)) : hp;
+	uint16_t gp = vw_forward_guest_port(f, i);
 	VwElem *e = fwd_key_elem(fc, any, hp);
 	VwElem *k;
 
