@@ -455,34 +455,65 @@ static bool diff(Diff *df, const VwPlan *plan, VwKTable *kt, VwNftFlags flags, G
 	return true;
 }
 
-bool vw_nft_reconcile(const VwNftBackend *be, const VwPlan *plan, const VwNftRequest *req, VwNftResult **ret,
-		      GError **error)
+/* Readings of the kernel when the ruleset keeps changing between a reading
+ * and its batch. */
+#define RECONCILE_ATTEMPTS 10
+
+/* One reading of the kernel and the batch made from it, for the generation
+ * read first: *@stale when the kernel refused it because someone committed
+ * since. */
+static bool reconcile_once(const VwNftBackend *be, const VwPlan *plan, const VwNftRequest *req, VwNftResult **ret,
+			   bool *stale, GError **error)
 {
 	g_autoptr(VwKTable) kt = NULL;
-	g_autoptr(VwBatch) batch = vw_batch_new();
+	g_autoptr(VwBatch) batch = NULL;
 	g_autoptr(VwNftResult) res = g_new0(VwNftResult, 1);
 	g_autoptr(GPtrArray) del_elems = g_ptr_array_new_with_free_func((GDestroyNotify)set_elems_free);
 	g_autoptr(GPtrArray) add_elems = g_ptr_array_new_with_free_func((GDestroyNotify)set_elems_free);
 	g_autoptr(GPtrArray) chain_rules = g_ptr_array_new();
 	g_autoptr(GPtrArray) flush = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) del_chains = g_ptr_array_new_with_free_func(g_free);
-	Diff df = { batch, res, req->scope, del_elems, add_elems, chain_rules, flush, del_chains, req };
+	Diff df;
 
 	res->drift = g_ptr_array_new_with_free_func((GDestroyNotify)vw_drift_free);
+	res->have_gen = vw_nft_generation(be, &res->gen_before, NULL);
+	batch = vw_batch_new(res->have_gen ? res->gen_before : 0);
+	df = (Diff){ batch, res, req->scope, del_elems, add_elems, chain_rules, flush, del_chains, req };
 	if (req->faults && req->faults->nft)
 		vw_batch_set_fault(batch, req->faults->nft);
-	res->have_gen = vw_nft_generation(be, &res->gen_before, NULL);
 	if (!vw_nft_read(be, (req->flags & VW_NFT_DELETE_TABLE) != 0, &kt, error) ||
 	    !diff(&df, plan, kt, req->flags, error) ||
 	    !vw_coexist_diff(be, plan, req->scope, batch, res->drift, error))
 		return false;
 	res->messages = vw_batch_count(batch);
 	if (!(req->flags & VW_NFT_DRY_RUN) && res->messages > 0) {
-		if (!vw_batch_send(be, batch, error))
+		if (!vw_batch_send(be, batch, stale, error))
 			return false;
 		res->have_gen = res->have_gen && vw_nft_generation(be, &res->gen_after, NULL);
 	} else {
 		res->gen_after = res->gen_before;
+	}
+	*ret = g_steal_pointer(&res);
+	return true;
+}
+
+bool vw_nft_reconcile(const VwNftBackend *be, const VwPlan *plan, const VwNftRequest *req, VwNftResult **ret,
+		      GError **error)
+{
+	g_autoptr(VwNftResult) res = NULL;
+
+	for (guint attempt = 1;; attempt++) {
+		g_autoptr(GError) err = NULL;
+		bool stale = false;
+
+		if (reconcile_once(be, plan, req, &res, &stale, &err))
+			break;
+		if (!stale || attempt >= RECONCILE_ATTEMPTS) {
+			g_propagate_error(error, g_steal_pointer(&err));
+			return false;
+		}
+		/* A short pause lets a burst of changes pass. */
+		g_usleep(1000);
 	}
 	if (ret)
 		*ret = g_steal_pointer(&res);

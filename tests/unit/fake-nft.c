@@ -1223,6 +1223,26 @@ static int msg_apply(Msg *m, const struct nlmsghdr *nlh)
 	}
 }
 
+/* The batch's begin: for nf_tables, and (when it names the generation it
+ * was made for) made for this one, or refused whole with ERESTART. */
+static int batch_begin(FakeNft *f, const struct nlmsghdr *nlh, int left, uint32_t *seq, char **ext)
+{
+	const struct nlattr *tb[NFNL_BATCH_MAX + 1] = { 0 };
+	Attrs at = { tb, NFNL_BATCH_MAX };
+
+	if (!mnl_nlmsg_ok(nlh, left) || nlh->nlmsg_type != NFNL_MSG_BATCH_BEGIN ||
+	    ntohs(((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->res_id) != NFNL_SUBSYS_NFTABLES ||
+	    mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, &at) < 0)
+		return -EINVAL;
+	if (tb[NFNL_BATCH_GENID] && ntohl(mnl_attr_get_u32(tb[NFNL_BATCH_GENID])) != f->gen) {
+		*seq = nlh->nlmsg_seq;
+		*ext = g_strdup_printf("the batch was made for generation %u, the ruleset is at %u",
+				       ntohl(mnl_attr_get_u32(tb[NFNL_BATCH_GENID])), f->gen);
+		return -ERESTART;
+	}
+	return 0;
+}
+
 /* Applies the batch in @buf to a copy of the ruleset, which replaces it when
  * every message was accepted. */
 static int batch_run(FakeNft *f, const void *buf, size_t len, uint32_t *seq, char **ext)
@@ -1231,14 +1251,12 @@ static int batch_run(FakeNft *f, const void *buf, size_t len, uint32_t *seq, cha
 	int left = (int)len;
 	Msg m = { 0 };
 	bool ended = false;
+	int e = batch_begin(f, nlh, left, seq, ext);
 
-	if (!mnl_nlmsg_ok(nlh, left) || nlh->nlmsg_type != NFNL_MSG_BATCH_BEGIN ||
-	    ntohs(((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->res_id) != NFNL_SUBSYS_NFTABLES)
-		return -EINVAL;
+	if (e)
+		return e;
 	m.rs = ruleset_copy(f->rs);
 	for (nlh = mnl_nlmsg_next(nlh, &left); mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-		int e;
-
 		if (nlh->nlmsg_type == NFNL_MSG_BATCH_END) {
 			ended = true;
 			break;

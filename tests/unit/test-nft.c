@@ -1050,6 +1050,103 @@ static void test_dump_interrupted(void)
 	env_free(env);
 }
 
+/* A backend in front of another that commits someone else's batch just
+ * before the first batch it is given: a change between virtwire's reading
+ * of the ruleset and its commit. */
+typedef struct {
+	const VwNftBackend *inner;
+	NftOther *first; /* committed before the next batch, once */
+	bool churn;      /* before every batch, a table comes or goes */
+	guint batches;
+} Race;
+
+static int race_request(void *ctx, const struct nlmsghdr *req, VwNftReplyFn cb, void *data)
+{
+	Race *r = ctx;
+
+	return r->inner->request(r->inner->ctx, req, cb, data);
+}
+
+static int race_commit(void *ctx, const struct iovec *iov, size_t n, uint32_t *seq, char **ext)
+{
+	Race *r = ctx;
+	g_autoptr(NftOther) first = g_steal_pointer(&r->first);
+
+	if (first)
+		g_assert_cmpint(nft_other_commit(first, r->inner), ==, 0);
+	if (r->churn) {
+		first = nft_other_new();
+		nft_other_table(first, r->batches % 2 == 0, NFPROTO_IPV4, "churn");
+		g_assert_cmpint(nft_other_commit(first, r->inner), ==, 0);
+	}
+	r->batches++;
+	return r->inner->commit(r->inner->ctx, iov, n, seq, ext);
+}
+
+/* Someone else changes the ruleset after virtwire read it and before its
+ * batch lands: the batch, made for what was read, must not land on what is
+ * there now; virtwire reads again and makes it right. */
+static void test_race(void)
+{
+	Env *env = env_new();
+	const VwPlan *plan = PLAN(env, NULL, web_xml);
+	const VwSet *fwd = vw_plan_find_set(plan, "fwd4any");
+	Race race = { env->be, NULL, false, 0 };
+	g_autoptr(GError) err = NULL;
+	VwNftBackend racing = { &race, race_request, race_commit, NULL };
+	VwNftBackend *own = env->be;
+	NftElemText mine, theirs;
+	VwNftResult *res = apply(env, plan, "web:*");
+
+	vw_nft_result_free(res);
+	elem_text_of(fwd, plan_elem(plan, "fwd4any", "tcp . 8000 : 192.168.150.12 . 9000"), &mine);
+	elem_text_of(fwd, plan_elem(plan, "fwd4any", "tcp . 2222 : 192.168.150.10 . 22"), &theirs);
+	other_elem(env, false, "fwd4any", &mine);
+
+	/* An element goes while virtwire puts back another. */
+	race.first = nft_other_new();
+	nft_other_elem(race.first, false, "fwd4any", &theirs);
+	env->be = &racing;
+	res = apply(env, plan, "web:*");
+	assert_drift(res, "map fwd4any", "element tcp . 8000 : 192.168.150.12 . 9000 is missing");
+	assert_drift(res, "map fwd4any", "element tcp . 2222 : 192.168.150.10 . 22 is missing");
+	g_assert_cmpuint(res->gen_after, ==, res->gen_before + 1);
+	g_assert_cmpuint(race.batches, ==, 2);
+	vw_nft_result_free(res);
+	env->be = own;
+	assert_table_is(env, plan, false);
+
+	/* The whole table goes while virtwire repairs an element. */
+	other_elem(env, false, "fwd4any", &mine);
+	race.first = nft_other_new();
+	nft_other_table(race.first, false, NFPROTO_INET, VW_NFT_TABLE);
+	env->be = &racing;
+	res = apply(env, plan, "web:*");
+	assert_drift(res, "table inet virtwire", "is missing");
+	vw_nft_result_free(res);
+	env->be = own;
+	assert_table_is(env, plan, true);
+
+	/* Someone commits before every batch: virtwire gives up, and its
+	 * batches changed nothing. */
+	other_elem(env, false, "fwd4any", &mine);
+	race.churn = true;
+	race.batches = 0;
+	env->be = &racing;
+	g_assert_null(reconcile(env, plan, "web:*", 0, 0, &err));
+	env->be = own;
+	g_assert_error(err, VW_ERROR, VW_ERROR_FAILED);
+	g_assert_cmpstr(err->message, ==,
+			"the ruleset kept changing between virtwire's reading and its batch (nothing was changed)");
+	g_assert_cmpuint(race.batches, ==, 10);
+	{
+		g_autofree char *text = nft_elem_text(&mine);
+
+		g_assert_false(holds(v_elems(env, "fwd4any"), text));
+	}
+	env_free(env);
+}
+
 /* ---------------------------------------------------------------------- */
 /* The rules in other tables */
 
@@ -1400,6 +1497,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/nft/fault", test_fault);
 	g_test_add_func("/nft/generation", test_generation);
 	g_test_add_func("/nft/dump-interrupted", test_dump_interrupted);
+	g_test_add_func("/nft/race", test_race);
 	g_test_add_func("/nft/coexist", test_coexist);
 	g_test_add_func("/nft/kernel-semantics", test_kernel_semantics);
 	g_test_add_func("/nft/owners-counters", test_owners_counters);
