@@ -72,6 +72,7 @@ typedef struct {
 	char *owner; /* the element's comment */
 	guint64 packets, bytes;
 	bool has_counter;
+	bool lone_end; /* an interval's end without its start right below it */
 } VwKElem;
 
 typedef struct {

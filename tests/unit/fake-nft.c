@@ -61,6 +61,7 @@ typedef struct {
 	uint32_t flags, klen, dlen;
 	bool map, verdict_map, counter;
 	GPtrArray *elems; /* FElem*, in insertion order */
+	GPtrArray *gone;  /* FElem* the batch being applied deleted */
 } FSet;
 
 typedef struct {
@@ -127,6 +128,8 @@ static void fset_free(FSet *s)
 	g_free(s->name);
 	nftnl_set_free(s->s);
 	g_ptr_array_unref(s->elems);
+	if (s->gone)
+		g_ptr_array_unref(s->gone);
 	g_free(s);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FSet, fset_free)
@@ -217,6 +220,7 @@ static FSet *fset_copy(const FSet *s)
 	n->name = g_strdup(s->name);
 	n->s = set_clone(s->s);
 	n->elems = g_ptr_array_new_with_free_func((GDestroyNotify)felem_free);
+	n->gone = g_ptr_array_new_with_free_func((GDestroyNotify)felem_free);
 	for (guint i = 0; i < s->elems->len; i++)
 		g_ptr_array_add(n->elems, felem_copy(s->elems->pdata[i]));
 	return n;
@@ -630,6 +634,7 @@ static GPtrArray *strv_new(void)
 
 typedef struct {
 	Ruleset *rs;
+	const Ruleset *before; /* as it was before the batch */
 	const struct nlmsghdr *nlh;
 	int family;
 	uint16_t flags;
@@ -987,6 +992,7 @@ static int set_from(Msg *m, struct nftnl_set *ns, FSet **ret)
 	s->verdict_map = vmap;
 	s->counter = set_counts(ns);
 	s->elems = g_ptr_array_new_with_free_func((GDestroyNotify)felem_free);
+	s->gone = g_ptr_array_new_with_free_func((GDestroyNotify)felem_free);
 	if (map)
 		nftnl_set_set_u32(ns, NFTNL_SET_DATA_LEN, dlen);
 	nftnl_set_unset(ns, NFTNL_SET_ID);
@@ -1147,16 +1153,43 @@ static int elem_add(Msg *m, const FTable *t, FSet *s, FElem *e)
 	return 0;
 }
 
-static int elem_del(Msg *m, FSet *s, const FElem *e)
+/* The element right below key @key among @elems, or @best. */
+static const NftElemText *below(GPtrArray *elems, const NftElemText *key, const NftElemText *best)
+{
+	for (guint i = 0; elems && i < elems->len; i++) {
+		const NftElemText *x = &((FElem *)elems->pdata[i])->t;
+
+		if (memcmp(x->key, key->key, key->key_len) < 0 && (!best || memcmp(x->key, best->key, key->key_len) > 0))
+			best = x;
+	}
+	return best;
+}
+
+/* The kernel deletes an interval's end (of an interval set that is not a
+ * concatenation) only with a start right below it: one there before the
+ * batch, added by it, or deleted by it. A lone end stays. */
+static bool end_deletable(Msg *m, const FTable *t, const FSet *s, const NftElemText *end)
+{
+	const FTable *bt = table_find(m->before, t->family, t->name);
+	const FSet *bs = bt ? set_find(bt, s->name) : NULL;
+	const NftElemText *x = NULL;
+
+	if (!(end->flags & NFT_SET_ELEM_INTERVAL_END) || (s->flags & NFT_SET_CONCAT))
+		return true;
+	x = below(s->elems, end, below(s->gone, end, below(bs ? bs->elems : NULL, end, NULL)));
+	return x && !(x->flags & NFT_SET_ELEM_INTERVAL_END);
+}
+
+static int elem_del(Msg *m, const FTable *t, FSet *s, const FElem *e)
 {
 	int i = elem_index(s, &e->t);
+	g_autofree char *text = i < 0 || !end_deletable(m, t, s, &e->t) ? nft_elem_text(&e->t) : NULL;
 
-	if (i < 0) {
-		g_autofree char *text = nft_elem_text(&e->t);
-
+	if (i < 0)
 		return refuse(m, -ENOENT, "set %s: no element %s", s->name, text);
-	}
-	g_ptr_array_remove_index(s->elems, (guint)i);
+	if (text)
+		return refuse(m, -ENOENT, "set %s: the interval end %s has no start", s->name, text);
+	g_ptr_array_add(s->gone, g_ptr_array_steal_index(s->elems, (guint)i));
 	m->changed = true;
 	return 0;
 }
@@ -1184,7 +1217,7 @@ static int msg_elems(Msg *m, bool add)
 		return 0;
 	}
 	for (guint i = 0; i < l.elems->len && !e; i++)
-		e = add ? elem_add(m, t, s, l.elems->pdata[i]) : elem_del(m, s, l.elems->pdata[i]);
+		e = add ? elem_add(m, t, s, l.elems->pdata[i]) : elem_del(m, t, s, l.elems->pdata[i]);
 	return e;
 }
 
@@ -1256,6 +1289,7 @@ static int batch_run(FakeNft *f, const void *buf, size_t len, uint32_t *seq, cha
 	if (e)
 		return e;
 	m.rs = ruleset_copy(f->rs);
+	m.before = f->rs;
 	for (nlh = mnl_nlmsg_next(nlh, &left); mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 		if (nlh->nlmsg_type == NFNL_MSG_BATCH_END) {
 			ended = true;

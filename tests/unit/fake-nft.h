@@ -11,7 +11,8 @@
  * and an explanation are reported); ENOENT for anything missing; EEXIST or
  * EBUSY for an element whose key is there with other data, nothing when it
  * is there with the same data; ERESTART for a batch made for a generation
- * the ruleset has left (NFNL_BATCH_GENID); a table's deletion takes all it holds; a
+ * the ruleset has left (NFNL_BATCH_GENID); an interval's end deleted only
+ * with a start right below it; a table's deletion takes all it holds; a
  * chain that is still jumped to cannot be deleted; rule handles; rules
  * inserted at the head or appended; a generation counted up by every batch
  * that changed something.

@@ -558,6 +558,68 @@ static void test_apply_fresh(void)
 	env_free(env);
 }
 
+/* The element of @set whose plan text is @text, or (@end) the end of the
+ * interval that element starts. */
+static void elem_at(const VwPlan *plan, const char *set, const char *text, bool end, NftElemText *t)
+{
+	const VwSet *s = vw_plan_find_set(plan, set);
+
+	for (guint i = 0; i < s->elems->len; i++) {
+		if (g_strcmp0(((VwElem *)s->elems->pdata[i])->text, text) == 0) {
+			g_assert_true(!end || i + 1 < s->elems->len);
+			elem_text_of(s, s->elems->pdata[end ? i + 1 : i], t);
+			return;
+		}
+	}
+	g_error("the plan has no element %s in %s", text, set);
+}
+
+/* Elements of every kind of set: an interval's end, a verdict, a
+ * concatenated interval, a skeleton element (no owner). */
+static void drift_kinds(Env *env, const VwPlan *plan)
+{
+	static const struct {
+		const char *set, *text;
+		bool end;
+		const char *object, *what;
+	} cases[] = {
+		{ "snat4", "192.168.150.0/24 : jump nw-web-snat", true, "map snat4", "element (interval end) is missing" },
+		{ "snat6", "2001:db8:150::/64 : jump nw-web-snat", false, "map snat6",
+		  "element 2001:db8:150::/64 : jump nw-web-snat is missing" },
+		{ "fwd4anyallow", "tcp . 8443 . 198.51.100.0/24", false, "set fwd4anyallow",
+		  "element tcp . 8443 . 198.51.100.0/24 is missing" },
+		{ "host-services", "udp . 67", false, "set host-services", "element udp . 67 is missing" },
+	};
+	NftElemText t, drop;
+	VwNftResult *res;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		elem_at(plan, cases[i].set, cases[i].text, cases[i].end, &t);
+		other_elem(env, false, cases[i].set, &t);
+		res = apply(env, plan, "web:*");
+		assert_drift(res, cases[i].object, cases[i].what);
+		g_assert_cmpuint(res->drift->len, ==, 1);
+		vw_nft_result_free(res);
+		assert_table_is(env, plan, false);
+	}
+	/* A jump turned into a drop. */
+	elem_at(plan, "egress", "\"vw-web\" : jump nw-web-out", false, &t);
+	drop = t;
+	drop.verdict = NF_DROP;
+	drop.chain = NULL;
+	{
+		g_autoptr(NftOther) b = nft_other_new();
+
+		nft_other_elem(b, false, "egress", &t);
+		nft_other_elem(b, true, "egress", &drop);
+		g_assert_cmpint(commit(env, b), ==, 0);
+	}
+	res = apply(env, plan, "web:*");
+	assert_drift(res, "map egress", "element \"vw-web\" : jump nw-web-out differs");
+	vw_nft_result_free(res);
+	assert_table_is(env, plan, false);
+}
+
 /* An element removed, changed, added or left by someone else. */
 static void test_drift_element(void)
 {
@@ -626,6 +688,8 @@ static void test_drift_element(void)
 
 		g_assert_true(holds(v_elems(env, "fwd4any"), theirs));
 	}
+	other_elem(env, false, "fwd4any", &other);
+	drift_kinds(env, plan);
 	env_free(env);
 }
 
@@ -782,6 +846,26 @@ static void test_incompatible(void)
 	g_assert_cmpuint(gen(env), ==, g1 + 1);
 	vw_nft_result_free(res);
 	assert_table_is(env, plan, true);
+
+	/* A base chain at another priority. */
+	{
+		g_autoptr(NftOther) c = nft_other_new();
+
+		nft_other_chain(c, false, NFPROTO_INET, VW_NFT_TABLE, "output", NULL, 0, 0);
+		nft_other_chain(c, true, NFPROTO_INET, VW_NFT_TABLE, "output", "filter", NF_INET_LOCAL_OUT, 10);
+		g_assert_cmpint(commit(env, c), ==, 0);
+	}
+	g_clear_error(&err);
+	g1 = gen(env);
+	g_assert_null(reconcile(env, plan, "web:*", 0, 0, &err));
+	g_assert_error(err, VW_ERROR, VW_ERROR_INCOMPATIBLE);
+	g_assert_cmpstr(err->message, ==,
+			"chain output in table inet virtwire has another hook or priority than this virtwire's");
+	g_assert_cmpuint(gen(env), ==, g1);
+	res = reconcile(env, plan, "web:*", VW_NFT_REBUILD, 0, NULL);
+	g_assert_nonnull(res);
+	vw_nft_result_free(res);
+	assert_table_is(env, plan, true);
 	env_free(env);
 }
 
@@ -832,11 +916,18 @@ static void test_network_leaves(void)
 	const VwPlan *both = PLAN(env, NULL, web_xml, db_xml);
 	const VwPlan *db = PLAN(env, NULL, db_xml);
 	VwNftResult *res = apply(env, both, "web:*,db:*");
+	NftElemText start;
 
 	vw_nft_result_free(res);
+	/* Someone deleted the start of web's interval alone: its end stays in
+	 * the kernel, lone, and goes only with a start. */
+	elem_at(both, "snat4", "192.168.150.0/24 : jump nw-web-snat", false, &start);
+	other_elem(env, false, "snat4", &start);
 	res = apply(env, db, "web:*");
+	assert_drift(res, "map snat4", "unexpected element 0xc0a89700 (an interval end without its start)");
 	assert_drift(res, "chain nw-web-out", "is not in the network's plan (left over)");
 	assert_drift(res, "chain nw-web-snat", "is not in the network's plan (left over)");
+	/* Less the start, plus the start added to delete the lone end. */
 	g_assert_cmpuint(res->elements_deleted, ==, plan_count(both, "web"));
 	g_assert_cmpuint(res->elements_added, ==, 0);
 	vw_nft_result_free(res);
@@ -1315,6 +1406,35 @@ static void test_coexist(void)
 /* ---------------------------------------------------------------------- */
 /* What virtwire relies on, the same on the fake and the kernel */
 
+/* An interval's end goes only with a start right below it (there, or added
+ * or deleted in the same batch); an end without its start stays. */
+static void interval_ends(Env *env, const VwPlan *plan)
+{
+	static const struct {
+		const char *ops; /* +/- start (s) or end (e), in one batch */
+		int err;
+		guint left;      /* elements of the set after it */
+	} steps[] = {
+		{ "-s-e", 0, 0 }, { "+s+e", 0, 2 }, { "-e-s", 0, 0 }, { "+s+e", 0, 2 }, { "-s", 0, 1 },
+		{ "-e", -ENOENT, 1 }, { "+s-s-e", 0, 0 }, { "+s+e", 0, 2 }, { "-s", 0, 1 }, { "+s-e", 0, 1 },
+		{ "+e", 0, 2 },
+	};
+	NftElemText pair[2];
+
+	elem_at(plan, "snat6", "2001:db8:150::/64 : jump nw-web-snat", false, &pair[0]);
+	elem_at(plan, "snat6", "2001:db8:150::/64 : jump nw-web-snat", true, &pair[1]);
+	for (size_t i = 0; i < G_N_ELEMENTS(steps); i++) {
+		g_autoptr(NftOther) b = nft_other_new();
+		g_autoptr(GPtrArray) left = NULL;
+
+		for (const char *o = steps[i].ops; *o; o += 2)
+			nft_other_elem(b, o[0] == '+', "snat6", &pair[o[1] == 'e']);
+		g_assert_cmpint(commit(env, b), ==, steps[i].err);
+		left = v_elems(env, "snat6");
+		g_assert_cmpuint(left->len, ==, steps[i].left);
+	}
+}
+
 static void test_kernel_semantics(void)
 {
 	Env *env = env_new();
@@ -1410,6 +1530,7 @@ static void test_kernel_semantics(void)
 		g_assert_cmpint(commit(env, b), ==, 0);
 		g_assert_null(v_chains(env, NFPROTO_IPV4, "t"));
 	}
+	interval_ends(env, plan);
 	env_free(env);
 }
 
