@@ -80,6 +80,13 @@ static const char web1_xml[] = "<domain type='kvm'>\n  <name>web1</name>\n  <dev
 			       "      <vw:forward network='public' proto='udp' host-port='10053' guest-port='53'/>\n"
 			       "    </vw:domain>\n  </metadata>\n</domain>\n";
 
+/* Thousands of elements: batches of many messages, dumps of many parts. */
+static const char big_xml[] =
+	NAT_OPEN("big", "vw-big", "  <ip address='192.168.153.1' prefix='24'/>\n",
+		 "    <vw:forward proto='tcp' host-port='20000-22999' guest-address='192.168.153.10'/>\n"
+		 "    <vw:forward proto='udp' host-port='20000-22999' guest-address='192.168.153.11' "
+		 "guest-port='30000-32999'/>\n");
+
 static const char lvnat_xml[] =
 	LIBVIRT_NAT("lvnat", "vwtlv0",
 		    "  <ip address='192.168.160.1' prefix='24'/>\n"
@@ -218,8 +225,8 @@ static VwDoc *load(Env *env, const char *xml, GPtrArray *docs, VwDiags *diags)
 }
 
 /* Plans the networks @xmls (NULL-terminated) and, with @domain, its
- * forwards on port PORT_UUID of network "public". */
-static const VwPlan *plan_of(Env *env, const char *const *xmls, const char *domain)
+ * forwards on port @port of network "public". */
+static const VwPlan *plan_of(Env *env, const char *const *xmls, const char *domain, const char *port)
 {
 	g_autoptr(VwDiags) diags = vw_diags_new();
 	g_autoptr(GPtrArray) docs = g_ptr_array_new();
@@ -234,7 +241,7 @@ static const VwPlan *plan_of(Env *env, const char *const *xmls, const char *doma
 
 		pd->domain = load(env, domain, docs, diags)->domain;
 		pd->network = "public";
-		pd->port_uuid = PORT_UUID;
+		pd->port_uuid = port;
 		pd->has_mac = vw_mac_parse(PORT_MAC, &pd->mac);
 		g_ptr_array_add(doms, pd);
 	}
@@ -250,7 +257,7 @@ static const VwPlan *plan_of(Env *env, const char *const *xmls, const char *doma
 	return plan;
 }
 
-#define PLAN(env, domain, ...) plan_of((env), (const char *const[]){ __VA_ARGS__, NULL }, (domain))
+#define PLAN(env, domain, ...) plan_of((env), (const char *const[]){ __VA_ARGS__, NULL }, (domain), PORT_UUID)
 
 static char *owner_words(const char *tag, void *data)
 {
@@ -938,6 +945,26 @@ static void test_network_leaves(void)
 	env_free(env);
 }
 
+/* The same forwards on another port of the same domain: taken. */
+static void port_conflict(Env *env, const VwPlan *with_port)
+{
+	static const char other[] = "0c5b1e4e-7c1f-4f43-9f6e-2a1d3c4b5a69";
+	const VwPlan *twice = plan_of(env, (const char *const[]){ public_xml, NULL }, web1_xml, other);
+	g_autofree char *tag = g_strdup_printf("public:%s", other);
+	g_autoptr(GError) err = NULL;
+	uint32_t g1;
+	VwNftResult *res = apply(env, with_port, "public:" PORT_UUID);
+
+	vw_nft_result_free(res);
+	g1 = gen(env);
+	g_assert_null(reconcile(env, twice, tag, 0, 0, &err));
+	g_assert_error(err, VW_ERROR, VW_ERROR_CONFLICT);
+	g_assert_cmpstr(err->message, ==,
+			"the forward tcp . 10080 of port 0c5b1e4e-7c1f-4f43-9f6e-2a1d3c4b5a69 of network 'public' is "
+			"already taken by port " PORT_UUID " of network 'public'");
+	g_assert_cmpuint(gen(env), ==, g1);
+}
+
 /* A port's reconcile touches its own elements and nothing else. */
 static void test_port_scope(void)
 {
@@ -987,6 +1014,7 @@ static void test_port_scope(void)
 	assert_drift(res, "set gw4", "element 192.168.152.1 is missing");
 	vw_nft_result_free(res);
 	assert_table_is(env, net, false);
+	port_conflict(env, with_port);
 	env_free(env);
 }
 
@@ -1403,6 +1431,40 @@ static void test_coexist(void)
 	env_free(env);
 }
 
+/* Thousands of elements, in and out. */
+static void test_scale(void)
+{
+	Env *env = env_new();
+	const VwPlan *plan = PLAN(env, NULL, big_xml);
+	guint n = plan_count(plan, "big");
+	NftElemText t;
+	VwNftResult *res = apply(env, plan, "big:*");
+
+	g_assert_cmpuint(n, >, 12000);
+	g_assert_cmpuint(res->elements_added, ==, plan_count(plan, NULL));
+	g_assert_cmpuint(res->messages, >, 48);
+	vw_nft_result_free(res);
+	assert_table_is(env, plan, true);
+	res = apply(env, plan, "big:*");
+	assert_nothing_to_do(res);
+	vw_nft_result_free(res);
+
+	elem_at(plan, "fwd4any", "udp . 21500 : 192.168.153.11 . 31500", false, &t);
+	other_elem(env, false, "fwd4any", &t);
+	res = apply(env, plan, "big:*");
+	assert_drift(res, "map fwd4any", "element udp . 21500 : 192.168.153.11 . 31500 is missing");
+	g_assert_cmpuint(res->drift->len, ==, 1);
+	vw_nft_result_free(res);
+
+	/* It goes; the skeleton stays (as for another network). */
+	g_ptr_array_add(env->plans, vw_plan_skeleton());
+	res = apply(env, g_ptr_array_index(env->plans, env->plans->len - 1), "big:*");
+	g_assert_cmpuint(res->elements_deleted, ==, n);
+	vw_nft_result_free(res);
+	assert_table_is(env, g_ptr_array_index(env->plans, env->plans->len - 1), false);
+	env_free(env);
+}
+
 /* ---------------------------------------------------------------------- */
 /* What virtwire relies on, the same on the fake and the kernel */
 
@@ -1622,5 +1684,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/nft/coexist", test_coexist);
 	g_test_add_func("/nft/kernel-semantics", test_kernel_semantics);
 	g_test_add_func("/nft/owners-counters", test_owners_counters);
+	g_test_add_func("/nft/scale", test_scale);
 	return g_test_run();
 }
