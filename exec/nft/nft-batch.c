@@ -6,8 +6,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <sys/uio.h>
 #include <libnftnl/batch.h>
 
@@ -25,6 +27,7 @@ typedef struct {
 struct VwBatch {
 	struct nftnl_batch *nb;
 	GArray *msgs; /* MsgInfo */
+	uint32_t begin_seq;
 	uint32_t seq;
 	guint count;
 	size_t bytes;
@@ -37,10 +40,11 @@ static void msginfo_clear(MsgInfo *m)
 	g_free(m->what);
 }
 
-VwBatch *vw_batch_new(void)
+VwBatch *vw_batch_new(uint32_t genid)
 {
 	VwBatch *b = g_new0(VwBatch, 1);
 	long page = sysconf(_SC_PAGESIZE);
+	struct nlmsghdr *begin;
 
 	/* Pages of 32 memory pages; a single message (a nest of set elements)
 	 * can reach 64 KiB, which the overrun room must hold. */
@@ -49,7 +53,12 @@ VwBatch *vw_batch_new(void)
 	g_array_set_clear_func(b->msgs, (GDestroyNotify)msginfo_clear);
 	b->seq = (uint32_t)time(NULL) << 8;
 	b->fault_after = -1;
-	nftnl_batch_begin(nftnl_batch_buffer(b->nb), b->seq++);
+	b->begin_seq = b->seq;
+	begin = nftnl_batch_begin(nftnl_batch_buffer(b->nb), b->seq++);
+	/* The kernel refuses the whole batch (ERESTART) when anyone committed
+	 * since that generation: the batch was made for what was read then. */
+	if (genid)
+		mnl_attr_put_u32(begin, NFNL_BATCH_GENID, htonl(genid));
 	nftnl_batch_update(b->nb);
 	return b;
 }
@@ -265,7 +274,7 @@ static const char *msg_what(const VwBatch *b, uint32_t seq)
 	return NULL;
 }
 
-bool vw_batch_send(const VwNftBackend *be, VwBatch *b, GError **error)
+bool vw_batch_send(const VwNftBackend *be, VwBatch *b, bool *stale, GError **error)
 {
 	g_autofree struct iovec *iov = NULL;
 	g_autofree char *ext = NULL;
@@ -283,6 +292,12 @@ bool vw_batch_send(const VwNftBackend *be, VwBatch *b, GError **error)
 	iov = g_new(struct iovec, niov);
 	nftnl_batch_iovec(b->nb, iov, niov);
 	e = be->commit(be->ctx, iov, niov, &seq, &ext);
+	*stale = e == -ERESTART && seq == b->begin_seq;
+	if (*stale)
+		return g_set_error(error, VW_ERROR, VW_ERROR_FAILED,
+				   "the ruleset kept changing between virtwire's reading and its batch "
+				   "(nothing was changed)"),
+		       false;
 	if (e == -ENOBUFS && !seq)
 		return g_set_error(error, VW_ERROR, VW_ERROR_FAILED,
 				   "the kernel's replies to the nftables batch overflowed the socket"),

@@ -35,124 +35,215 @@ struct nftnl_chain *vw_nft_build_chain(const VwChain *c)
 	return ch;
 }
 
+static struct nftnl_expr *build_meta(const VwExpr *x)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, x->key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, x->dreg);
+	return e;
+}
+
+static struct nftnl_expr *build_payload(const VwExpr *x)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, x->key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, x->offset);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, x->len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, x->dreg);
+	return e;
+}
+
+static struct nftnl_expr *build_cmp(const VwExpr *x)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, x->sreg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, x->op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, x->data, x->len);
+	return e;
+}
+
+static struct nftnl_expr *build_bitwise(const VwExpr *x)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, x->sreg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, x->dreg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, x->len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, x->mask, x->len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, x->xor_, x->len);
+	return e;
+}
+
+static struct nftnl_expr *build_lookup(const VwExpr *x)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, x->sreg);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, x->name);
+	if (x->len)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, x->dreg);
+	/* Always sent, as the kernel always reports it back. */
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, x->op);
+	return e;
+}
+
+static struct nftnl_expr *build_verdict(const VwExpr *x)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)x->verdict);
+	if (x->name)
+		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, x->name);
+	return e;
+}
+
+static struct nftnl_expr *build_immediate(const VwExpr *x)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, x->dreg);
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, x->data, x->len);
+	return e;
+}
+
+static struct nftnl_expr *build_ct_load(const VwExpr *x)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("ct");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, x->key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, x->dreg);
+	return e;
+}
+
+static struct nftnl_expr *build_ct_set(const VwExpr *x)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("ct");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, x->key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, x->sreg);
+	return e;
+}
+
+static struct nftnl_expr *build_nat(const VwExpr *x)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("nat");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, x->key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, x->op);
+	/* Spelled out as the kernel reports it back: the range is one
+	 * address (and one port), and the flags say what is mapped. */
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, x->sreg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, x->sreg);
+	if (x->reg2) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, x->reg2);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX, x->reg2);
+	}
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS,
+			   NF_NAT_RANGE_MAP_IPS | (x->reg2 ? NF_NAT_RANGE_PROTO_SPECIFIED : 0));
+	return e;
+}
+
+static struct nftnl_expr *build_masq(const VwExpr *x)
+{
+	return nftnl_expr_alloc("masq");
+}
+
+static struct nftnl_expr *build_reject(const VwExpr *x)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("reject");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, x->key);
+	nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, (uint8_t)x->op);
+	return e;
+}
+
+static struct nftnl_expr *build_fib(const VwExpr *x)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("fib");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, x->op);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, x->key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, x->dreg);
+	return e;
+}
+
+static struct nftnl_expr *build_byteorder(const VwExpr *x)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("byteorder");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, x->sreg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, x->dreg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, x->key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, x->len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, x->op);
+	return e;
+}
+
+static struct nftnl_expr *build_counter(const VwExpr *x)
+{
+	/* A new counter, spelled out as iptables-nft sends it. */
+	struct nftnl_expr *e = nftnl_expr_alloc("counter");
+
+	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 0);
+	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
+	return e;
+}
+
+static struct nftnl_expr *build_match(const VwExpr *x)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("match");
+	gsize n = 0;
+	const void *d = x->info ? g_bytes_get_data(x->info, &n) : NULL;
+
+	nftnl_expr_set_str(e, NFTNL_EXPR_MT_NAME, x->name);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_MT_REV, x->key);
+	/* libnftnl keeps (and frees) the buffer: it must be the heap's. */
+	nftnl_expr_set(e, NFTNL_EXPR_MT_INFO, g_memdup2(d, n), (uint32_t)n);
+	return e;
+}
+
+/* One expression of the plan as libnftnl's. */
 static struct nftnl_expr *build_expr(const VwExpr *x)
 {
-	struct nftnl_expr *e = NULL;
-
 	switch (x->kind) {
 	case VW_X_META:
-		e = nftnl_expr_alloc("meta");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, x->key);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, x->dreg);
-		break;
+		return build_meta(x);
 	case VW_X_PAYLOAD:
-		e = nftnl_expr_alloc("payload");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, x->key);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, x->offset);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, x->len);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, x->dreg);
-		break;
+		return build_payload(x);
 	case VW_X_CMP:
-		e = nftnl_expr_alloc("cmp");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, x->sreg);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, x->op);
-		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, x->data, x->len);
-		break;
+		return build_cmp(x);
 	case VW_X_BITWISE:
-		e = nftnl_expr_alloc("bitwise");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, x->sreg);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, x->dreg);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, x->len);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, x->mask, x->len);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, x->xor_, x->len);
-		break;
+		return build_bitwise(x);
 	case VW_X_LOOKUP:
-		e = nftnl_expr_alloc("lookup");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, x->sreg);
-		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, x->name);
-		if (x->len)
-			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, x->dreg);
-		/* Always sent, as the kernel always reports it back. */
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, x->op);
-		break;
+		return build_lookup(x);
 	case VW_X_VERDICT:
-		e = nftnl_expr_alloc("immediate");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)x->verdict);
-		if (x->name)
-			nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, x->name);
-		break;
+		return build_verdict(x);
 	case VW_X_IMMEDIATE:
-		e = nftnl_expr_alloc("immediate");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, x->dreg);
-		nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, x->data, x->len);
-		break;
+		return build_immediate(x);
 	case VW_X_CT_LOAD:
-		e = nftnl_expr_alloc("ct");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, x->key);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, x->dreg);
-		break;
+		return build_ct_load(x);
 	case VW_X_CT_SET:
-		e = nftnl_expr_alloc("ct");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, x->key);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, x->sreg);
-		break;
+		return build_ct_set(x);
 	case VW_X_NAT:
-		e = nftnl_expr_alloc("nat");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, x->key);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, x->op);
-		/* Spelled out as the kernel reports it back: the range is one
-		 * address (and one port), and the flags say what is mapped. */
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, x->sreg);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, x->sreg);
-		if (x->reg2) {
-			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, x->reg2);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX, x->reg2);
-		}
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS,
-				   NF_NAT_RANGE_MAP_IPS | (x->reg2 ? NF_NAT_RANGE_PROTO_SPECIFIED : 0));
-		break;
+		return build_nat(x);
 	case VW_X_MASQ:
-		e = nftnl_expr_alloc("masq");
-		break;
+		return build_masq(x);
 	case VW_X_REJECT:
-		e = nftnl_expr_alloc("reject");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, x->key);
-		nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, (uint8_t)x->op);
-		break;
+		return build_reject(x);
 	case VW_X_FIB:
-		e = nftnl_expr_alloc("fib");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, x->op);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, x->key);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, x->dreg);
-		break;
+		return build_fib(x);
 	case VW_X_BYTEORDER:
-		e = nftnl_expr_alloc("byteorder");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, x->sreg);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, x->dreg);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, x->key);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, x->len);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, x->op);
-		break;
+		return build_byteorder(x);
 	case VW_X_COUNTER:
-		/* A new counter, spelled out as iptables-nft sends it. */
-		e = nftnl_expr_alloc("counter");
-		nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 0);
-		nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
-		break;
-	case VW_X_MATCH: {
-		gsize n = 0;
-		const void *d = x->info ? g_bytes_get_data(x->info, &n) : NULL;
-
-		e = nftnl_expr_alloc("match");
-		nftnl_expr_set_str(e, NFTNL_EXPR_MT_NAME, x->name);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_MT_REV, x->key);
-		/* libnftnl keeps (and frees) the buffer: it must be the heap's. */
-		nftnl_expr_set(e, NFTNL_EXPR_MT_INFO, g_memdup2(d, n), (uint32_t)n);
-		break;
+		return build_counter(x);
+	case VW_X_MATCH:
+		return build_match(x);
 	}
-	}
-	return e;
+	return NULL;
 }
 
 struct nftnl_rule *vw_nft_build_rule(const char *chain, const VwRule *r)

@@ -73,6 +73,7 @@ typedef struct {
 	char *owner; /* the element's comment */
 	guint64 packets, bytes;
 	bool has_counter;
+	bool lone_end; /* an interval's end without its start right below it */
 } VwKElem;
 
 typedef struct {
@@ -110,7 +111,8 @@ bool vw_nft_dump_rules(const VwNftBackend *be, int family, const char *table, co
 /* A batch under construction; each message has a description for errors. */
 typedef struct VwBatch VwBatch;
 
-VwBatch *vw_batch_new(void);
+/* A batch made for generation @genid of the ruleset (0: for any). */
+VwBatch *vw_batch_new(uint32_t genid);
 void vw_batch_free(VwBatch *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwBatch, vw_batch_free)
 guint vw_batch_count(const VwBatch *b);
@@ -135,8 +137,10 @@ void vw_batch_del_foreign_rule(VwBatch *b, int family, const char *table, const 
 void vw_batch_insert_foreign_rule(VwBatch *b, struct nftnl_rule *r, const char *what);
 
 /* Sends the batch; the kernel commits all of it or none. On failure the
- * error names the message that failed and what the kernel said. */
-bool vw_batch_send(const VwNftBackend *be, VwBatch *b, GError **error);
+ * error names the message that failed and what the kernel said; *@stale
+ * says the kernel refused it because the ruleset is no longer at the
+ * batch's generation (read it again, and make the batch again). */
+bool vw_batch_send(const VwNftBackend *be, VwBatch *b, bool *stale, GError **error);
 
 /* ---- nft-coexist.c ---- */
 

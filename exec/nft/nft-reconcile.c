@@ -85,6 +85,10 @@ static VwKElem kkey_of(const VwElem *e)
 
 static bool elem_same(const VwElem *d, const VwKElem *k)
 {
+	/* An interval's end has no data and keeps no comment: its key says
+	 * all (its owner is only inferred, see infer_end_owners). */
+	if (d->flags & NFT_SET_ELEM_INTERVAL_END)
+		return true;
 	if (g_strcmp0(d->owner, k->owner) != 0)
 		return false;
 	if (d->has_verdict != k->has_verdict)
@@ -131,6 +135,7 @@ typedef struct {
 	GPtrArray *scope;
 	GPtrArray *del_elems; /* per set: (set name, GPtrArray VwElem*) */
 	GPtrArray *add_elems;
+	GPtrArray *lone_starts; /* per set: starts added to delete lone ends */
 	GPtrArray *chain_rules; /* VwChain* whose rules are (re)added */
 	GPtrArray *flush;       /* char* chains flushed first */
 	GPtrArray *del_chains;  /* char* */
@@ -195,11 +200,12 @@ static int kelem_key_cmp(gconstpointer pa, gconstpointer pb)
 }
 
 /* The end elements of a (non-concatenated) interval set carry no comment:
- * each belongs to the start element before it. */
+ * each belongs to the start element right below it. An end without one
+ * (someone deleted its start alone) is lone. */
 static void infer_end_owners(VwKSet *ks)
 {
 	g_autoptr(GPtrArray) sorted = g_ptr_array_new();
-	const VwKElem *start = NULL;
+	const VwKElem *prev = NULL;
 	GHashTableIter it;
 	gpointer kv;
 
@@ -211,13 +217,70 @@ static void infer_end_owners(VwKSet *ks)
 	g_ptr_array_sort(sorted, kelem_key_cmp);
 	for (guint i = 0; i < sorted->len; i++) {
 		VwKElem *k = sorted->pdata[i];
+		bool after_start = prev && !(prev->flags & NFT_SET_ELEM_INTERVAL_END);
 
-		if (!(k->flags & NFT_SET_ELEM_INTERVAL_END)) {
-			start = k;
-		} else if (!k->owner && start) {
-			k->owner = g_strdup(start->owner);
-			start = NULL;
+		if (k->flags & NFT_SET_ELEM_INTERVAL_END) {
+			k->lone_end = !after_start;
+			if (!k->owner && after_start)
+				k->owner = g_strdup(prev->owner);
 		}
+		prev = k;
+	}
+}
+
+/* A start right below lone end @k, to add and delete in the batch that
+ * deletes @k: the kernel deletes an interval's end only with its start.
+ * NULL when the end is at the lowest key. */
+static VwElem *start_below(const VwSet *s, const VwKElem *k)
+{
+	VwElem *e;
+	int i = (int)k->key_len - 1;
+
+	while (i >= 0 && k->key[i] == 0)
+		i--;
+	if (i < 0)
+		return NULL;
+	e = vw_elem_new(NULL);
+	memcpy(e->key, k->key, k->key_len);
+	e->key_len = k->key_len;
+	/* The key minus one, big-endian. */
+	e->key[i]--;
+	memset(e->key + i + 1, 0xff, k->key_len - (uint32_t)i - 1);
+	e->has_verdict = s->is_map && s->data_type == NFT_DATA_VERDICT;
+	e->verdict = NF_ACCEPT;
+	e->data_len = s->is_map && !e->has_verdict ? s->data_len : 0;
+	e->text = g_strdup("(a start, for a lone interval end)");
+	return e;
+}
+
+/* The kernel's elements of @s that are not in the plan (@wanted), within
+ * the scope: deleted. */
+static void diff_unexpected(Diff *df, const VwSet *s, VwKSet *ks, GHashTable *wanted, const char *object)
+{
+	GHashTableIter it;
+	gpointer kv;
+
+	g_hash_table_iter_init(&it, ks->elems);
+	while (g_hash_table_iter_next(&it, &kv, NULL)) {
+		const VwKElem *k = kv;
+		g_autofree char *h = NULL;
+		VwElem *start = NULL;
+
+		if (g_hash_table_contains(wanted, k) || !vw_nft_owner_in_scope(k->owner, df->scope))
+			continue;
+		h = hex(k->key, k->key_len);
+		if (k->lone_end && !(start = start_below(s, k))) {
+			drift(df->res, object, "unexpected element %s: an interval end without its start, which the "
+			      "kernel does not delete", h);
+			continue;
+		}
+		drift(df->res, object, "unexpected element %s%s%s%s%s", h, k->owner ? " (of '" : "",
+		      k->owner ? k->owner : "", k->owner ? "')" : "", start ? " (an interval end without its start)" : "");
+		if (start) {
+			g_ptr_array_add(elems_for(df->lone_starts, s->name), elem_copy(start));
+			g_ptr_array_add(elems_for(df->del_elems, s->name), start);
+		}
+		g_ptr_array_add(elems_for(df->del_elems, s->name), elem_from_kernel(k, NULL));
 	}
 }
 
@@ -227,8 +290,6 @@ static bool diff_elems(Diff *df, const VwSet *s, VwKSet *ks, GError **error)
 	g_autoptr(GHashTable) wanted = g_hash_table_new(vw_kelem_hash, vw_kelem_equal);
 	g_autoptr(GArray) keys = g_array_sized_new(FALSE, FALSE, sizeof(VwKElem), s->elems->len);
 	g_autofree char *object = g_strdup_printf("%s %s", s->is_map ? "map" : "set", s->name);
-	GHashTableIter it;
-	gpointer kv;
 
 	g_array_set_size(keys, s->elems->len);
 	if (ks)
@@ -267,20 +328,8 @@ static bool diff_elems(Diff *df, const VwSet *s, VwKSet *ks, GError **error)
 		}
 		g_ptr_array_add(elems_for(df->add_elems, s->name), elem_copy(d));
 	}
-	if (!ks)
-		return true;
-	g_hash_table_iter_init(&it, ks->elems);
-	while (g_hash_table_iter_next(&it, &kv, NULL)) {
-		const VwKElem *k = kv;
-		g_autofree char *h = NULL;
-
-		if (g_hash_table_contains(wanted, k) || !vw_nft_owner_in_scope(k->owner, df->scope))
-			continue;
-		h = hex(k->key, k->key_len);
-		drift(df->res, object, "unexpected element %s%s%s%s", h, k->owner ? " (of '" : "",
-		      k->owner ? k->owner : "", k->owner ? "')" : "");
-		g_ptr_array_add(elems_for(df->del_elems, s->name), elem_from_kernel(k, NULL));
-	}
+	if (ks)
+		diff_unexpected(df, s, ks, wanted, object);
 	return true;
 }
 
@@ -409,6 +458,11 @@ static bool diff_table(Diff *df, const VwPlan *plan, VwKTable *kt, GError **erro
 
 static void emit(Diff *df)
 {
+	for (guint i = 0; i < df->lone_starts->len; i++) {
+		SetElems *se = df->lone_starts->pdata[i];
+
+		vw_batch_elems(df->batch, true, se->set, se->elems);
+	}
 	for (guint i = 0; i < df->del_elems->len; i++) {
 		SetElems *se = df->del_elems->pdata[i];
 
@@ -455,34 +509,66 @@ static bool diff(Diff *df, const VwPlan *plan, VwKTable *kt, VwNftFlags flags, G
 	return true;
 }
 
-bool vw_nft_reconcile(const VwNftBackend *be, const VwPlan *plan, const VwNftRequest *req, VwNftResult **ret,
-		      GError **error)
+/* Readings of the kernel when the ruleset keeps changing between a reading
+ * and its batch. */
+#define RECONCILE_ATTEMPTS 10
+
+/* One reading of the kernel and the batch made from it, for the generation
+ * read first: *@stale when the kernel refused it because someone committed
+ * since. */
+static bool reconcile_once(const VwNftBackend *be, const VwPlan *plan, const VwNftRequest *req, VwNftResult **ret,
+			   bool *stale, GError **error)
 {
 	g_autoptr(VwKTable) kt = NULL;
-	g_autoptr(VwBatch) batch = vw_batch_new();
+	g_autoptr(VwBatch) batch = NULL;
 	g_autoptr(VwNftResult) res = g_new0(VwNftResult, 1);
 	g_autoptr(GPtrArray) del_elems = g_ptr_array_new_with_free_func((GDestroyNotify)set_elems_free);
 	g_autoptr(GPtrArray) add_elems = g_ptr_array_new_with_free_func((GDestroyNotify)set_elems_free);
+	g_autoptr(GPtrArray) lone_starts = g_ptr_array_new_with_free_func((GDestroyNotify)set_elems_free);
 	g_autoptr(GPtrArray) chain_rules = g_ptr_array_new();
 	g_autoptr(GPtrArray) flush = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) del_chains = g_ptr_array_new_with_free_func(g_free);
-	Diff df = { batch, res, req->scope, del_elems, add_elems, chain_rules, flush, del_chains, req };
+	Diff df;
 
 	res->drift = g_ptr_array_new_with_free_func((GDestroyNotify)vw_drift_free);
+	res->have_gen = vw_nft_generation(be, &res->gen_before, NULL);
+	batch = vw_batch_new(res->have_gen ? res->gen_before : 0);
+	df = (Diff){ batch, res, req->scope, del_elems, add_elems, lone_starts, chain_rules, flush, del_chains, req };
 	if (req->faults && req->faults->nft)
 		vw_batch_set_fault(batch, req->faults->nft);
-	res->have_gen = vw_nft_generation(be, &res->gen_before, NULL);
 	if (!vw_nft_read(be, (req->flags & VW_NFT_DELETE_TABLE) != 0, &kt, error) ||
 	    !diff(&df, plan, kt, req->flags, error) ||
 	    !vw_coexist_diff(be, plan, req->scope, batch, res->drift, error))
 		return false;
 	res->messages = vw_batch_count(batch);
 	if (!(req->flags & VW_NFT_DRY_RUN) && res->messages > 0) {
-		if (!vw_batch_send(be, batch, error))
+		if (!vw_batch_send(be, batch, stale, error))
 			return false;
 		res->have_gen = res->have_gen && vw_nft_generation(be, &res->gen_after, NULL);
 	} else {
 		res->gen_after = res->gen_before;
+	}
+	*ret = g_steal_pointer(&res);
+	return true;
+}
+
+bool vw_nft_reconcile(const VwNftBackend *be, const VwPlan *plan, const VwNftRequest *req, VwNftResult **ret,
+		      GError **error)
+{
+	g_autoptr(VwNftResult) res = NULL;
+
+	for (guint attempt = 1;; attempt++) {
+		g_autoptr(GError) err = NULL;
+		bool stale = false;
+
+		if (reconcile_once(be, plan, req, &res, &stale, &err))
+			break;
+		if (!stale || attempt >= RECONCILE_ATTEMPTS) {
+			g_propagate_error(error, g_steal_pointer(&err));
+			return false;
+		}
+		/* A short pause lets a burst of changes pass. */
+		g_usleep(1000);
 	}
 	if (ret)
 		*ret = g_steal_pointer(&res);
