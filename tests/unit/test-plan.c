@@ -391,9 +391,9 @@ static void test_sets_roundtrip(void)
 		if (s->is_map)
 			g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_DATA_LEN), ==, s->data_len);
 
-		/* Elements: each in a message of its own (libnftnl 1.2.4 cannot
-		 * parse an element without data right after a verdict element
-		 * in one message; the kernel never sends that order). */
+		/* Elements: each in a message of its own (libnftnl 1.2.4's
+		 * builder numbers a message's elements 1, 2, 3 … and its parser
+		 * takes only 1, which is what the kernel always sends). */
 		for (guint j = 0; j < s->elems->len; j++) {
 			const VwElem *want = s->elems->pdata[j];
 			g_autoptr(nftnl_set) one = vw_nft_build_set(s);

@@ -282,6 +282,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwNftResult, vw_nft_result_free)
  * fails with VW_ERROR_INCOMPATIBLE (the caller may retry with
  * VW_NFT_REBUILD and a plan of every network). @plan may be NULL with
  * VW_NFT_DELETE_TABLE.
+ *
+ * The batch is tied to the ruleset's generation virtwire read (the kernel
+ * refuses it whole if anyone committed in between): then the table is read
+ * and diffed again, a few times, before giving up with nothing changed.
  */
 bool vw_nft_reconcile(const VwNftBackend *be, const VwPlan *plan, const VwNftRequest *req, VwNftResult **ret,
 		      GError **error);
