@@ -428,10 +428,21 @@ static bool net_sysctls(Apply *a, Net *n, const VwLinkBackend *be, GError **erro
 	return true;
 }
 
+static bool plan_wants_sysctl(const VwPlan *plan, const char *id, const char *path)
+{
+	for (guint i = 0; i < plan->sysctls->len; i++) {
+		const VwSysctl *s = plan->sysctls->pdata[i];
+
+		if (g_strcmp0(s->owner, id) == 0 && strcmp(s->path, path) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Carries over what an earlier apply recorded: a sysctl still needed keeps
  * the value from before virtwire (for teardown); one no longer needed is
  * restored now. */
-static void merge_earlier_sysctls(Net *n, const VwLinkBackend *be)
+static void merge_earlier_sysctls(Apply *a, Net *n, const VwLinkBackend *be)
 {
 	for (guint i = 0; n->prev && i < n->prev->sysctls->len; i++) {
 		const VwStateSysctl *p = n->prev->sysctls->pdata[i];
@@ -447,7 +458,11 @@ static void merge_earlier_sysctls(Net *n, const VwLinkBackend *be)
 				still = true;
 			}
 		}
-		if (!still && restore_sysctl(be, p))
+		if (still)
+			continue;
+		if (plan_wants_sysctl(a->plan, n->id, p->path))
+			vw_state_add_sysctl(n->st, p->path, p->old_value, p->new_value, p->revert);
+		else if (restore_sysctl(be, p))
 			n->rep->sysctls++;
 	}
 }
@@ -471,7 +486,7 @@ static bool step_sysctls(Apply *a, GError **error)
 
 		if (!net_sysctls(a, n, be, error))
 			return false;
-		merge_earlier_sysctls(n, be);
+		merge_earlier_sysctls(a, n, be);
 	}
 	return true;
 }

@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The engine against fakes at both kernel seams and a state directory of
+ * its own: the order of apply (the record before the kernel), its one way
+ * back, records that are missing, damaged or pending, teardown, ports.
+ * No root: the fakes are the kernel.
+ */
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include <linux/netfilter.h>
+
+#include <virtwire/engine.h>
+
+#include "fake-link.h"
+#include "fake-nft.h"
+
+#define NET_XML(name, br, sub, port)                                                                                    \
+	"<network><name>" name "</name><forward mode='open'/><bridge name='" br "' stp='off'/>"                 \
+	"<ip address='" sub ".1' prefix='24'><dhcp><host mac='52:54:00:00:00:10' ip='" sub ".10'/></dhcp></ip>" \
+	"<metadata><vw:network xmlns:vw='urn:virtwire:1' mode='nat'>"                                          \
+	"<vw:forward proto='tcp' host-port='" port "' guest-mac='52:54:00:00:00:10' guest-port='22'/>"          \
+	"<vw:domain-forwards allow='yes' host-ports='8000-8999'/>"                                             \
+	"</vw:network></metadata></network>"
+
+static const char WEB[] = NET_XML("web", "vw-web", "192.168.150", "2222");
+static const char WEB2[] = NET_XML("web", "vw-web", "192.168.152", "2222");
+static const char DB[] = NET_XML("db", "vw-db", "192.168.151", "2223");
+/* db forwarding the port web forwards */
+static const char DB_SAME[] = NET_XML("db", "vw-db", "192.168.151", "2222");
+
+typedef struct {
+	char *dir;
+	FakeLinks links;
+	VwLinkBackend lbe;
+	VwNftBackend *nft;
+	FakeNft *fake;
+	VwFaults faults;
+	VwEngine *engine;
+	GPtrArray *docs;
+} Fx;
+
+static void fx_engine(Fx *f)
+{
+	VwEngineConfig cfg = { .state_dir = f->dir, .links = &f->lbe, .nft = f->nft, .faults = &f->faults,
+			       .lock_timeout_ms = 1000 };
+
+	g_clear_pointer(&f->engine, vw_engine_free);
+	f->engine = vw_engine_new(&cfg);
+}
+
+static void fx_init(Fx *f)
+{
+	g_autofree char *tmp = g_dir_make_tmp("vw-engine-XXXXXX", NULL);
+
+	memset(f, 0, sizeof(*f));
+	f->dir = g_build_filename(tmp, "state", NULL);
+	fake_links_init(&f->links);
+	g_hash_table_insert(f->links.sysctls, g_strdup("net/ipv4/ip_forward"), g_strdup("0"));
+	g_hash_table_insert(f->links.sysctls, g_strdup("net/ipv6/conf/all/forwarding"), g_strdup("0"));
+	f->lbe = fake_links_backend(&f->links);
+	f->nft = fake_nft_new(&f->fake);
+	f->docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	fx_engine(f);
+}
+
+static void rm_rf(const char *path)
+{
+	g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
+	const char *n;
+
+	while (d && (n = g_dir_read_name(d))) {
+		g_autofree char *p = g_build_filename(path, n, NULL);
+
+		if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+			rm_rf(p);
+		else
+			g_unlink(p);
+	}
+	g_rmdir(path);
+}
+
+static void fx_clear(Fx *f)
+{
+	g_autofree char *up = g_path_get_dirname(f->dir);
+
+	vw_engine_free(f->engine);
+	vw_nft_backend_free(f->nft);
+	fake_links_clear(&f->links);
+	g_ptr_array_unref(f->docs);
+	rm_rf(up);
+	g_free(f->dir);
+}
+
+static const VwNetwork *fx_net(Fx *f, const char *xml)
+{
+	g_autoptr(VwDiags) d = vw_diags_new();
+	VwDoc *doc = NULL;
+
+	g_assert_cmpint(vw_doc_load_memory("t.xml", xml, strlen(xml), NULL, d, &doc), ==, VW_LOAD_OK);
+	g_ptr_array_add(f->docs, doc);
+	return doc->network;
+}
+
+/* Applies the networks of @xmls (NULL-terminated) standalone. */
+static bool fx_apply(Fx *f, const char *const *xmls, bool adopt, GError **error)
+{
+	g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) reports = g_ptr_array_new_with_free_func((GDestroyNotify)vw_apply_report_free);
+	g_autoptr(VwDiags) diags = vw_diags_new();
+	VwApplyRequest req = { .items = items, .links = VW_LINKS_APPLY, .adopt = adopt };
+
+	for (guint i = 0; xmls[i]; i++) {
+		VwApplyItem *it = g_new0(VwApplyItem, 1);
+
+		it->network = fx_net(f, xmls[i]);
+		it->xml = xmls[i];
+		it->source = "test";
+		g_ptr_array_add(items, it);
+	}
+	return vw_engine_apply(f->engine, &req, reports, diags, error);
+}
+
+static bool fx_teardown(Fx *f, const char *name, const char *from, GError **error)
+{
+	g_autoptr(GPtrArray) reports = g_ptr_array_new_with_free_func((GDestroyNotify)vw_apply_report_free);
+	g_autoptr(GPtrArray) nets = g_ptr_array_new();
+	char *names[] = { (char *)name, NULL };
+	VwTeardownRequest req = { names, from ? nets : NULL };
+
+	if (from)
+		g_ptr_array_add(nets, (gpointer)fx_net(f, from));
+	return vw_engine_teardown(f->engine, &req, reports, error);
+}
+
+static char *read_file(Fx *f, const char *name)
+{
+	g_autofree char *p = g_build_filename(f->dir, name, NULL);
+	char *text = NULL;
+
+	if (!g_file_get_contents(p, &text, NULL, NULL))
+		return NULL;
+	return text;
+}
+
+static void write_file(Fx *f, const char *name, const char *text)
+{
+	g_autofree char *p = g_build_filename(f->dir, name, NULL);
+
+	g_assert_true(g_file_set_contents(p, text, -1, NULL));
+}
+
+/* The whole "kernel" and the records, as one text. */
+static char *world(Fx *f)
+{
+	g_autofree char *links = fake_links_snapshot(&f->links);
+	g_autoptr(GPtrArray) sets = fake_nft_sets(f->fake, NFPROTO_INET, "virtwire");
+	g_autoptr(GPtrArray) chains = fake_nft_chains(f->fake, NFPROTO_INET, "virtwire");
+	g_autofree char *web = read_file(f, "web.state");
+	g_autofree char *db = read_file(f, "db.state");
+	GString *out = g_string_new(links);
+
+	for (guint i = 0; sets && i < sets->len; i++) {
+		g_auto(GStrv) w = g_strsplit(sets->pdata[i], " ", 2);
+		g_autoptr(GPtrArray) elems = fake_nft_elems(f->fake, NFPROTO_INET, "virtwire", w[0]);
+
+		g_string_append_printf(out, "set %s\n", (char *)sets->pdata[i]);
+		for (guint j = 0; elems && j < elems->len; j++)
+			g_string_append_printf(out, "  %s\n", (char *)elems->pdata[j]);
+	}
+	for (guint i = 0; chains && i < chains->len; i++)
+		g_string_append_printf(out, "chain %s\n", (char *)chains->pdata[i]);
+	g_string_append_printf(out, "record web:\n%s\nrecord db:\n%s\n", web ? web : "-", db ? db : "-");
+	return g_string_free(out, FALSE);
+}
+
+/* A record's "applied" time changes with every write: leave it out. */
+static char *timeless(char *text)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	GString *out = g_string_new(NULL);
+
+	for (char **l = lines; *l; l++)
+		if (!g_str_has_prefix(*l, "applied "))
+			g_string_append_printf(out, "%s\n", *l);
+	g_free(text);
+	return g_string_free(out, FALSE);
+}
+
+static void test_apply_and_reapply(void)
+{
+	const char *xmls[] = { WEB, NULL };
+	g_autoptr(GError) err = NULL;
+	g_autofree char *rec = NULL, *once = NULL, *twice = NULL;
+	Fx f;
+	guint batches;
+
+	fx_init(&f);
+	g_assert_true(fx_apply(&f, xmls, false, &err));
+	g_assert_no_error(err);
+	rec = read_file(&f, "web.state");
+	g_assert_nonnull(strstr(rec, "virtwire-state 2\n"));
+	g_assert_nonnull(strstr(rec, "status applied\n"));
+	g_assert_nonnull(strstr(rec, "link bridge created vw-web\n"));
+	once = timeless(world(&f));
+	g_assert_nonnull(strstr(once, "alias=virtwire:web"));
+	g_assert_nonnull(strstr(once, "comment \"web\""));
+	/* Again: nothing changes, nothing is sent. */
+	batches = fake_nft_batches(f.fake);
+	g_assert_true(fx_apply(&f, xmls, false, &err));
+	g_assert_cmpuint(fake_nft_batches(f.fake), ==, batches);
+	twice = timeless(world(&f));
+	g_assert_cmpstr(twice, ==, once);
+	fx_clear(&f);
+}
+
+/* A fault at every record write and at the batch: the apply fails, and the
+ * kernel and the records are exactly as before it. Run over a first apply
+ * (nothing before) and over a change of XML (a network applied before). */
+static void faults_leave_nothing(const char *const *before, const char *const *xmls)
+{
+	guint n;
+
+	for (n = 1;; n++) {
+		g_autoptr(GError) err = NULL;
+		g_autofree char *was = NULL, *is = NULL;
+		Fx f;
+		bool ok;
+
+		fx_init(&f);
+		if (before)
+			g_assert_true(fx_apply(&f, before, false, NULL));
+		was = world(&f);
+		f.faults.store = n;
+		fx_engine(&f);
+		ok = fx_apply(&f, xmls, false, &err);
+		is = world(&f);
+		fx_clear(&f);
+		if (ok) {
+			g_assert_no_error(err);
+			break; /* fewer writes than n: every one was tried */
+		}
+		g_assert_error(err, VW_ERROR, VW_ERROR_FAILED);
+		g_assert_nonnull(strstr(err->message, g_strerror(ENOSPC)));
+		g_assert_cmpstr(is, ==, was);
+	}
+	g_assert_cmpuint(n, >=, 3); /* intent, XML, record */
+	for (n = 1; n < 6; n++) {
+		g_autoptr(GError) err = NULL;
+		g_autofree char *was = NULL, *is = NULL;
+		Fx f;
+
+		fx_init(&f);
+		if (before)
+			g_assert_true(fx_apply(&f, before, false, NULL));
+		was = world(&f);
+		f.faults.nft = n;
+		fx_engine(&f);
+		g_assert_false(fx_apply(&f, xmls, false, &err));
+		is = world(&f);
+		g_assert_cmpstr(is, ==, was);
+		fx_clear(&f);
+	}
+}
+
+static void test_faults_leave_nothing(void)
+{
+	const char *web[] = { WEB, NULL };
+	const char *web2[] = { WEB2, NULL };
+
+	faults_leave_nothing(NULL, web);
+	faults_leave_nothing(web, web2);
+}
+
+/* The kernel shows a network as virtwire's but its record is gone or
+ * damaged: apply refuses and says the way out; --adopt takes it over; the
+ * bridge is never left behind as "found". */
+static void test_unusable_records(void)
+{
+	static const char *const damage[] = { NULL, "garbage\n", "virtwire-state 2\nnetwork web\n",
+					      "virtwire-state 99\nnetwork web\nid web\nend\n" };
+	const char *xmls[] = { WEB, NULL };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(damage); i++) {
+		g_autoptr(GError) err = NULL;
+		g_autofree char *was = NULL, *is = NULL, *rec = NULL;
+		g_autofree char *path = NULL;
+		Fx f;
+
+		fx_init(&f);
+		g_assert_true(fx_apply(&f, xmls, false, NULL));
+		path = g_build_filename(f.dir, "web.state", NULL);
+		if (damage[i])
+			write_file(&f, "web.state", damage[i]);
+		else
+			g_assert_cmpint(g_unlink(path), ==, 0);
+		was = world(&f);
+		g_assert_false(fx_apply(&f, xmls, false, &err));
+		g_assert_error(err, VW_ERROR, VW_ERROR_STATE);
+		g_assert_nonnull(strstr(err->message, "teardown"));
+		g_assert_nonnull(strstr(err->message, "--adopt"));
+		is = world(&f);
+		g_assert_cmpstr(is, ==, was);
+		/* Without --from, teardown cannot either; with it, it can. */
+		g_clear_error(&err);
+		g_assert_false(fx_teardown(&f, "web", NULL, &err));
+		g_clear_error(&err);
+		if (i % 2) {
+			g_assert_true(fx_teardown(&f, "web", WEB, &err));
+		} else {
+			g_assert_true(fx_apply(&f, xmls, true, &err));
+			rec = read_file(&f, "web.state");
+			g_assert_nonnull(strstr(rec, "link bridge created vw-web\n"));
+			g_assert_true(fx_teardown(&f, "web", NULL, &err));
+		}
+		g_assert_no_error(err);
+		g_free(is);
+		is = fake_links_snapshot(&f.links);
+		g_assert_null(strstr(is, "vw-web"));
+		g_assert_null(fake_nft_sets(f.fake, NFPROTO_INET, "virtwire"));
+		fx_clear(&f);
+	}
+}
+
+/* An apply that stopped after its intent (a crash): the record says
+ * pending; the bridge the kernel shows with virtwire's marker is
+ * virtwire's, for the next apply and for teardown. */
+static void test_pending_record(void)
+{
+	const char *xmls[] = { WEB, NULL };
+	g_autoptr(GError) err = NULL;
+	g_autofree char *rec = NULL;
+	FLink *br;
+	Fx f;
+
+	fx_init(&f);
+	g_mkdir_with_parents(f.dir, 0700);
+	write_file(&f, "web.xml", WEB);
+	write_file(&f, "web.state", "virtwire-state 2\nnetwork web\nid web\nstatus pending\nend\n");
+	br = fake_links_add(&f.links, "vw-web", "bridge");
+	g_strlcpy(br->info.alias, VW_LINK_ALIAS_PREFIX "web", sizeof(br->info.alias));
+	g_assert_true(fx_teardown(&f, "web", NULL, &err));
+	g_assert_no_error(err);
+	rec = fake_links_snapshot(&f.links);
+	g_assert_null(strstr(rec, "vw-web"));
+
+	/* And an apply over a pending record completes it. */
+	write_file(&f, "web.xml", WEB);
+	write_file(&f, "web.state", "virtwire-state 2\nnetwork web\nid web\nstatus pending\nend\n");
+	br = fake_links_add(&f.links, "vw-web", "bridge");
+	g_strlcpy(br->info.alias, VW_LINK_ALIAS_PREFIX "web", sizeof(br->info.alias));
+	if (!fx_apply(&f, xmls, false, &err))
+		g_error("%s", err->message);
+	g_free(rec);
+	rec = read_file(&f, "web.state");
+	g_assert_nonnull(strstr(rec, "status applied\n"));
+	g_assert_nonnull(strstr(rec, "link bridge created vw-web\n"));
+	fx_clear(&f);
+}
+
+static void test_teardown_one_of_two(void)
+{
+	const char *xmls[] = { WEB, DB, NULL };
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GPtrArray) chains = NULL;
+	g_autofree char *links = NULL, *rec = NULL;
+	Fx f;
+
+	fx_init(&f);
+	g_assert_true(fx_apply(&f, xmls, false, &err));
+	g_assert_true(fx_teardown(&f, "web", NULL, &err));
+	g_assert_no_error(err);
+	links = fake_links_snapshot(&f.links);
+	g_assert_null(strstr(links, "vw-web"));
+	g_assert_nonnull(strstr(links, "vw-db"));
+	chains = fake_nft_chains(f.fake, NFPROTO_INET, "virtwire");
+	g_assert_nonnull(chains);
+	for (guint i = 0; i < chains->len; i++)
+		g_assert_null(strstr(chains->pdata[i], "nw-web-"));
+	rec = read_file(&f, "web.state");
+	g_assert_null(rec);
+	/* An unknown name changes nothing and says so. */
+	g_assert_false(fx_teardown(&f, "web", NULL, &err));
+	g_assert_error(err, VW_ERROR, VW_ERROR_NOT_FOUND);
+	g_clear_error(&err);
+	g_assert_true(fx_teardown(&f, "db", NULL, &err));
+	g_assert_null(fake_nft_sets(f.fake, NFPROTO_INET, "virtwire"));
+	fx_clear(&f);
+}
+
+/* A key another owner holds in the kernel: refused before anything is
+ * sent, in words the records give. */
+static void test_conflict_words(void)
+{
+	const char *web[] = { WEB, NULL };
+	const char *db[] = { DB_SAME, NULL };
+	g_autoptr(GError) err = NULL;
+	g_autofree char *was = NULL, *is = NULL;
+	Fx f;
+
+	fx_init(&f);
+	g_assert_true(fx_apply(&f, web, false, NULL));
+	/* Forget db's own check against web: the records no longer show web,
+	 * but the kernel still holds its forward. */
+	{
+		g_autofree char *p = g_build_filename(f.dir, "web.state", NULL);
+		g_autofree char *x = g_build_filename(f.dir, "web.xml", NULL);
+		g_autofree char *rec = read_file(&f, "web.state");
+		g_autofree char *moved = g_build_filename(f.dir, "..", "web.state", NULL);
+
+		g_assert_true(g_file_set_contents(moved, rec, -1, NULL));
+		g_unlink(p);
+		g_unlink(x);
+	}
+	was = world(&f);
+	{
+		/* DB forwards the same host port. */
+		g_autofree char *dbx = g_strdup(db[0]);
+		const char *xmls[] = { dbx, NULL };
+
+		g_assert_false(fx_apply(&f, xmls, false, &err));
+	}
+	g_assert_error(err, VW_ERROR, VW_ERROR_CONFLICT);
+	g_assert_nonnull(strstr(err->message, "network 'db'"));
+	g_assert_nonnull(strstr(err->message, "tcp . 2222"));
+	is = world(&f);
+	g_assert_cmpstr(is, ==, was);
+	fx_clear(&f);
+}
+
+/* A domain's port: its forwards come with it, exactly its elements, and
+ * go with it. */
+static void test_port(void)
+{
+	static const char dom[] =
+		"<domain type='kvm'><name>vm1</name><uuid>8d3e1c5a-6f0b-4a52-9a0e-0c2f7f6b1d11</uuid>"
+		"<devices><interface type='network'><mac address='52:54:00:00:00:10'/><source network='web'/>"
+		"</interface></devices><metadata><vw:domain xmlns:vw='urn:virtwire:1'>"
+		"<vw:forward network='web' proto='tcp' host-port='8080' guest-port='80'/></vw:domain></metadata>"
+		"</domain>";
+	const char *xmls[] = { WEB, NULL };
+	VwPortRequest add = { "web", "3068240c-3b1b-4df5-a592-1b6565c9244f", "8d3e1c5a-6f0b-4a52-9a0e-0c2f7f6b1d11",
+			      "52:54:00:00:00:10", true };
+	VwPortRequest del = add;
+	g_autoptr(GError) err = NULL;
+	g_autoptr(VwDiags) diags = vw_diags_new();
+	g_autoptr(GPtrArray) elems = NULL;
+	g_autofree char *owner = g_strdup_printf("web:%s", add.port_uuid);
+	g_autofree char *rec = NULL;
+	guint with_port = 0;
+	Fx f;
+	VwDoc *doc = NULL;
+
+	fx_init(&f);
+	g_assert_true(fx_apply(&f, xmls, false, NULL));
+	g_assert_cmpint(vw_doc_load_memory("dom.xml", dom, strlen(dom), NULL, diags, &doc), ==, VW_LOAD_OK);
+	g_ptr_array_add(f.docs, doc);
+	g_assert_true(vw_engine_prepare_domain(f.engine, doc->domain, dom, diags, &err));
+	g_assert_no_error(err);
+	g_assert_true(vw_engine_port(f.engine, &add, &err));
+	g_assert_no_error(err);
+	rec = read_file(&f, "web.state");
+	g_assert_nonnull(strstr(rec, add.port_uuid));
+	elems = fake_nft_elems(f.fake, NFPROTO_INET, "virtwire", "fwd4any");
+	for (guint i = 0; i < elems->len; i++)
+		with_port += strstr(elems->pdata[i], owner) != NULL;
+	g_assert_cmpuint(with_port, ==, 1);
+	/* Again: idempotent (libvirt repeats port-created). */
+	g_assert_true(vw_engine_port(f.engine, &add, &err));
+	del.add = false;
+	g_assert_true(vw_engine_port(f.engine, &del, &err));
+	g_clear_pointer(&elems, g_ptr_array_unref);
+	elems = fake_nft_elems(f.fake, NFPROTO_INET, "virtwire", "fwd4any");
+	for (guint i = 0; i < elems->len; i++)
+		g_assert_null(strstr(elems->pdata[i], owner));
+	g_assert_true(vw_engine_release_domain(f.engine, add.domain_uuid, &err));
+	g_assert_no_error(err);
+	fx_clear(&f);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/engine/apply-and-reapply", test_apply_and_reapply);
+	g_test_add_func("/engine/faults-leave-nothing", test_faults_leave_nothing);
+	g_test_add_func("/engine/unusable-records", test_unusable_records);
+	g_test_add_func("/engine/pending-record", test_pending_record);
+	g_test_add_func("/engine/teardown-one-of-two", test_teardown_one_of_two);
+	g_test_add_func("/engine/conflict-words", test_conflict_words);
+	g_test_add_func("/engine/port", test_port);
+	return g_test_run();
+}
