@@ -215,6 +215,7 @@ bool vw_state_parse(const char *text, gsize len, const char *name, const char *w
 	g_autofree char *copy = NULL;
 	g_auto(GStrv) lines = NULL;
 	Parse p = { where, name, s, 0, 0, 0, false };
+	guint n;
 
 	if (len > VW_STATE_MAX_SIZE)
 		return damaged(&p, error, "it is larger than %u bytes", VW_STATE_MAX_SIZE);
@@ -222,11 +223,15 @@ bool vw_state_parse(const char *text, gsize len, const char *name, const char *w
 		return damaged(&p, error, "it holds a NUL byte");
 	copy = g_strndup(text, len);
 	lines = g_strsplit(copy, "\n", VW_STATE_MAX_LINES + 2);
-	if (g_strv_length(lines) > VW_STATE_MAX_LINES)
+	n = g_strv_length(lines);
+	if (n > VW_STATE_MAX_LINES && (n > VW_STATE_MAX_LINES + 1 || *lines[n - 1]))
 		return damaged(&p, error, "it has more than %u lines", VW_STATE_MAX_LINES);
 	for (char **l = lines; *l; l++) {
 		g_auto(GStrv) f = NULL;
 
+		/* The newline that ends the last line is not one more line. */
+		if (!**l && !l[1])
+			break;
 		p.line++;
 		if (!**l)
 			continue;
