@@ -9,7 +9,8 @@
  * fails leaves the previous record whole.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -280,20 +281,15 @@ static void dir_setup(Dir *d, gconstpointer data)
 	g_assert_true(g_file_set_contents(d->outside, "not virtwire's\n", -1, NULL));
 }
 
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* Removes @path and everything below it, never following a link. */
 static void rm_rf(const char *path)
 {
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	const char *e;
-
-	while (dir && (e = g_dir_read_name(dir))) {
-		g_autofree char *p = g_build_filename(path, e, NULL);
-
-		if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-			rm_rf(p);
-		else
-			g_unlink(p);
-	}
-	g_rmdir(path);
+	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void dir_teardown(Dir *d, gconstpointer data)
