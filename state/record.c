@@ -95,8 +95,12 @@ static bool damaged(const Parse *p, GError **error, const char *fmt, ...)
 	va_start(ap, fmt);
 	why = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s:%d: damaged record of network '%s': %s", p->where, p->line,
-		    p->name, why);
+	if (p->line)
+		g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s:%d: damaged record of network '%s': %s", p->where,
+			    p->line, p->name, why);
+	else /* about the whole file (empty, too large …) */
+		g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s: damaged record of network '%s': %s", p->where, p->name,
+			    why);
 	return false;
 }
 
@@ -202,9 +206,9 @@ static bool parse_magic(Parse *p, const char *l, GError **error)
 		return true;
 	}
 	g_set_error(error, VW_ERROR, VW_ERROR_STATE,
-		    "%s: the record of network '%s' is of format version %.16s, which this virtwire (format %d) "
+		    "%s:%d: the record of network '%s' is of format version %.16s, which this virtwire (format %d) "
 		    "does not know",
-		    p->where, p->name, f[1], VW_STATE_VERSION);
+		    p->where, p->line, p->name, f[1], VW_STATE_VERSION);
 	return false;
 }
 

@@ -149,9 +149,9 @@ static void test_record_refused(void)
 	refused_text("garbage\n", 1, "not a virtwire record");
 	refused_text("\nvirtwire-state 2\nnetwork web\nid web\nend\n", 2, "unknown line");
 	/* Versions: a future one is named as such; version 1 has no status. */
-	refused_text("virtwire-state 99\nnetwork web\nid web\nend\n", 0,
+	refused_text("virtwire-state 99\nnetwork web\nid web\nend\n", 1,
 		     "format version 99, which this virtwire (format 2) does not know");
-	refused_text("virtwire-state 3\nnetwork web\nid web\nend\n", 0, "format version 3");
+	refused_text("virtwire-state 3\nnetwork web\nid web\nend\n", 1, "format version 3");
 	refused_text("virtwire-state 1\nnetwork web\nid web\nstatus applied\nend\n", 4, "not part of version 1");
 	refused_text(HEAD "status maybe\nend\n", 4, "'applied' or 'pending'");
 }
