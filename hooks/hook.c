@@ -156,8 +156,9 @@ static int hook_network(Hook *h)
 		return fail(diags, NULL, is_op(h, "start") || is_op(h, "started") ? 1 : 0);
 	if (is_op(h, "stopped"))
 		return network_stopped(h, doc->network);
-	/* Only networks with virtwire's metadata are virtwire's business. */
-	if (!doc->network->vw)
+	/* Only networks with virtwire's metadata are virtwire's business (and
+	 * libvirt never sends one without a name: the engine needs it). */
+	if (!doc->network->vw || !doc->network->name)
 		return 0;
 	bridged = vw_network_effective_mode(doc->network) == VW_MODE_BRIDGED;
 	if (is_op(h, "start"))
