@@ -58,6 +58,13 @@ failed() {
 	return 1
 }
 
+# says PATTERN FILE: the output says it (else it is shown).
+says() {
+	grep -q -- "$1" "$2" && return 0
+	head -30 "$2"
+	return 1
+}
+
 no_bridge() {
 	! ip -n "$HOST" link show "$1" >/dev/null 2>&1
 }
@@ -303,10 +310,10 @@ vw host teardown vic >"$VWT_TMP/r6.out" 2>&1
 echo $? >"$VWT_TMP/r6.rc"
 check "R6: teardown removes virtwire's own bridge" no_bridge vw-vic
 check "… leaves the unrelated veth victim0" sh -c "ip -n $HOST link show victim0 >/dev/null 2>&1"
-check "… and says so" grep -q victim0 "$VWT_TMP/r6.out"
+check "… and says so" says victim0 "$VWT_TMP/r6.out"
 check "… writes nothing outside /proc/sys/net" test "$(cat "$VWT_TMP/x")" = new
-check "… and says so" grep -q "tmp.*/x" "$VWT_TMP/r6.out"
+check "… and says so" says "tmp.*/x" "$VWT_TMP/r6.out"
 check "… leaves rp_filter, which virtwire never sets" test "$(nsx host sysctl -n net.ipv4.conf.all.rp_filter)" = 0
-check "… and says so" grep -q "rp_filter" "$VWT_TMP/r6.out"
+check "… and says so" says rp_filter "$VWT_TMP/r6.out"
 check "… and removes the record" test ! -e "$VWT_TMP/state-host/vic.state"
 done_testing
