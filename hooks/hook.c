@@ -156,8 +156,9 @@ static int hook_network(Hook *h)
 		return fail(diags, NULL, is_op(h, "start") || is_op(h, "started") ? 1 : 0);
 	if (is_op(h, "stopped"))
 		return network_stopped(h, doc->network);
-	/* Only networks with virtwire's metadata are virtwire's business. */
-	if (!doc->network->vw)
+	/* Only networks with virtwire's metadata are virtwire's business (and
+	 * libvirt never sends one without a name: the engine needs it). */
+	if (!doc->network->vw || !doc->network->name)
 		return 0;
 	bridged = vw_network_effective_mode(doc->network) == VW_MODE_BRIDGED;
 	if (is_op(h, "start"))
@@ -248,6 +249,7 @@ static int hook_daemon(Hook *h)
 int vw_hook_run(const char *driver, int argc, char **argv, const char *xml, gsize len, const VwEngineConfig *cfg)
 {
 	g_autoptr(VwEngine) engine = NULL;
+	g_autofree char *text = NULL;
 	Hook h = { 0 };
 
 	if (argc < 4) {
@@ -262,7 +264,11 @@ int vw_hook_run(const char *driver, int argc, char **argv, const char *xml, gsiz
 	h.object = argv[0];
 	h.op = argv[1];
 	h.subop = argv[2];
-	h.xml = (char *)xml;
+	/* The engine records the XML as a string: @len bytes, terminated. */
+	text = g_malloc(len + 1);
+	memcpy(text, xml, len);
+	text[len] = '\0';
+	h.xml = text;
 	h.xml_len = len;
 	engine = h.engine = vw_engine_new(cfg);
 	if (strcmp(driver, "network") == 0)

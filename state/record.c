@@ -95,8 +95,12 @@ static bool damaged(const Parse *p, GError **error, const char *fmt, ...)
 	va_start(ap, fmt);
 	why = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s:%d: damaged record of network '%s': %s", p->where, p->line,
-		    p->name, why);
+	if (p->line)
+		g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s:%d: damaged record of network '%s': %s", p->where,
+			    p->line, p->name, why);
+	else /* about the whole file (empty, too large …) */
+		g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s: damaged record of network '%s': %s", p->where, p->name,
+			    why);
 	return false;
 }
 
@@ -202,9 +206,9 @@ static bool parse_magic(Parse *p, const char *l, GError **error)
 		return true;
 	}
 	g_set_error(error, VW_ERROR, VW_ERROR_STATE,
-		    "%s: the record of network '%s' is of format version %.16s, which this virtwire (format %d) "
+		    "%s:%d: the record of network '%s' is of format version %.16s, which this virtwire (format %d) "
 		    "does not know",
-		    p->where, p->name, f[1], VW_STATE_VERSION);
+		    p->where, p->line, p->name, f[1], VW_STATE_VERSION);
 	return false;
 }
 
@@ -215,6 +219,7 @@ bool vw_state_parse(const char *text, gsize len, const char *name, const char *w
 	g_autofree char *copy = NULL;
 	g_auto(GStrv) lines = NULL;
 	Parse p = { where, name, s, 0, 0, 0, false };
+	guint n;
 
 	if (len > VW_STATE_MAX_SIZE)
 		return damaged(&p, error, "it is larger than %u bytes", VW_STATE_MAX_SIZE);
@@ -222,11 +227,15 @@ bool vw_state_parse(const char *text, gsize len, const char *name, const char *w
 		return damaged(&p, error, "it holds a NUL byte");
 	copy = g_strndup(text, len);
 	lines = g_strsplit(copy, "\n", VW_STATE_MAX_LINES + 2);
-	if (g_strv_length(lines) > VW_STATE_MAX_LINES)
+	n = g_strv_length(lines);
+	if (n > VW_STATE_MAX_LINES && (n > VW_STATE_MAX_LINES + 1 || *lines[n - 1]))
 		return damaged(&p, error, "it has more than %u lines", VW_STATE_MAX_LINES);
 	for (char **l = lines; *l; l++) {
 		g_auto(GStrv) f = NULL;
 
+		/* The newline that ends the last line is not one more line. */
+		if (!**l && !l[1])
+			break;
 		p.line++;
 		if (!**l)
 			continue;

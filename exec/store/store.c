@@ -136,6 +136,11 @@ bool vw_store_lock(VwStore *s, guint timeout_ms, GError **error)
 	if (s->lockfd >= 0)
 		return true;
 	s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (s->lockfd < 0 && errno == ELOOP) {
+		g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s/lock is a symbolic link: it is not used; remove it",
+			    s->dir);
+		return false;
+	}
 	if (s->lockfd < 0)
 		return vw_set_errno(error, -errno, NULL, "cannot open the lock %s/lock", s->dir);
 	if (fstat(s->lockfd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
@@ -179,13 +184,17 @@ static int read_file(int dirfd, const char *name, gsize max, char **ret, gsize *
 	g_autofree char *buf = NULL;
 	struct stat st;
 	gsize done = 0;
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	int e = 0, fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (gsize)st.st_size > max) {
-		int e = !S_ISREG(st.st_mode) ? -EINVAL : -EFBIG;
-
+	if (fstat(fd, &st) < 0)
+		e = -errno;
+	else if (!S_ISREG(st.st_mode))
+		e = -EINVAL;
+	else if ((gsize)st.st_size > max)
+		e = -EFBIG;
+	if (e) {
 		close(fd);
 		return e;
 	}
@@ -206,44 +215,78 @@ static int read_file(int dirfd, const char *name, gsize max, char **ret, gsize *
 	return 0;
 }
 
-/* Writes @data as @name in @dirfd atomically and durably: a new file under
- * a random name (O_EXCL), fsync, rename over @name, fsync the directory. */
-static int write_file(VwStore *s, int dirfd, const char *name, const char *data, gsize len, bool counted)
+/* Writes @data durably to a new file of @dirfd beside @name, under a
+ * random name (O_EXCL: never an existing file or link), into *@tmp; nothing
+ * is left behind on failure. @counted: a record's write, which the faults
+ * of a test may make fail. */
+static int stage_file(VwStore *s, int dirfd, const char *name, const char *data, gsize len, bool counted,
+		      char **tmp)
 {
-	g_autofree char *tmp = NULL;
 	gsize done = 0;
 	int fd = -1, e = 0;
 
 	if (counted && s->faults.store && ++s->writes == s->faults.store)
 		return -ENOSPC;
 	for (int attempt = 0; fd < 0 && attempt < 16; attempt++) {
-		g_free(tmp);
-		tmp = g_strdup_printf(".%s.%08x.tmp", name, g_random_int());
-		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		g_free(*tmp);
+		*tmp = g_strdup_printf(".%s.%08x.tmp", name, g_random_int());
+		fd = openat(dirfd, *tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 && errno != EEXIST)
-			return -errno;
+			e = -errno;
 	}
 	if (fd < 0)
-		return -EEXIST;
-	while (done < len && !e) {
+		e = e ? e : -EEXIST;
+	while (!e && done < len) {
 		ssize_t n = write(fd, data + done, len - done);
 
-		if (n < 0 && errno != EINTR)
-			e = -errno;
-		else if (n > 0)
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			e = n < 0 ? -errno : -EIO;
+		else
 			done += (gsize)n;
 	}
 	if (!e && fsync(fd) < 0)
 		e = -errno;
-	close(fd);
-	if (!e && renameat(dirfd, tmp, dirfd, name) < 0)
-		e = -errno;
+	if (fd >= 0)
+		close(fd);
 	if (e) {
-		unlinkat(dirfd, tmp, 0);
-		return e;
+		if (fd >= 0)
+			unlinkat(dirfd, *tmp, 0);
+		g_clear_pointer(tmp, g_free);
 	}
+	return e;
+}
+
+/* Puts a staged file in place of @name (a link there is replaced, never
+ * followed) and makes that durable. */
+static int commit_file(int dirfd, char **tmp, const char *name)
+{
+	if (renameat(dirfd, *tmp, dirfd, name) < 0)
+		return -errno;
+	g_clear_pointer(tmp, g_free);
 	fsync(dirfd);
 	return 0;
+}
+
+/* A staged file that will not be committed. */
+static void drop_file(int dirfd, char **tmp)
+{
+	if (*tmp)
+		unlinkat(dirfd, *tmp, 0);
+	g_clear_pointer(tmp, g_free);
+}
+
+/* Writes @data as @name in @dirfd atomically and durably. */
+static int write_file(VwStore *s, int dirfd, const char *name, const char *data, gsize len, bool counted)
+{
+	g_autofree char *tmp = NULL;
+	int e = stage_file(s, dirfd, name, data, len, counted, &tmp);
+
+	if (!e)
+		e = commit_file(dirfd, &tmp, name);
+	drop_file(dirfd, &tmp);
+	return e;
 }
 
 static int remove_file(int dirfd, const char *name)
@@ -259,6 +302,7 @@ static int remove_file(int dirfd, const char *name)
 char *vw_store_file_base(const char *name)
 {
 	bool plain = *name && strlen(name) <= 100 && name[0] != '.' && name[0] != '=';
+	g_autofree char *sum = NULL;
 
 	for (const char *c = name; plain && *c; c++)
 		plain = g_ascii_isalnum(*c) || *c == '_' || *c == '-' || *c == '.';
@@ -266,7 +310,8 @@ char *vw_store_file_base(const char *name)
 		return g_strdup(name);
 	/* Any other name, of any length, has a file name of fixed length
 	 * (the network's name is inside the record). */
-	return g_strdup_printf("=%s", g_compute_checksum_for_string(G_CHECKSUM_SHA256, name, -1));
+	sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, name, -1);
+	return g_strdup_printf("=%s", sum);
 }
 
 static char *file_name(const char *name, const char *suffix)
@@ -290,6 +335,20 @@ static char *record_path(const VwStore *s, const char *name)
 	return g_build_filename(s->dir, f, NULL);
 }
 
+/* A record names the network's firewall objects by its id: one that names
+ * another network's would make teardown remove those. */
+static bool own_id(const VwState *st, const char *path, GError **error)
+{
+	g_autofree char *id = vw_plan_network_id(st->name);
+
+	if (strcmp(st->id, id) == 0)
+		return true;
+	g_set_error(error, VW_ERROR, VW_ERROR_STATE,
+		    "%s: damaged record of network '%s': its id '%.64s' is not the network's ('%s')", path, st->name,
+		    st->id, id);
+	return false;
+}
+
 bool vw_store_load(VwStore *s, const char *name, VwState **ret, GError **error)
 {
 	g_autofree char *f = file_name(name, ".state");
@@ -310,6 +369,8 @@ bool vw_store_load(VwStore *s, const char *name, VwState **ret, GError **error)
 		return false;
 	}
 	if (!vw_state_parse(data, len, name, path, &st, error))
+		return false;
+	if (!own_id(st, path, error))
 		return false;
 	e = read_file(s->dirfd, xf, VW_MAX_FILE_SIZE, &st->xml, &xlen);
 	if (e) {
@@ -356,13 +417,23 @@ bool vw_store_save(VwStore *s, const VwState *st, GError **error)
 	g_autofree char *f = file_name(st->name, ".state");
 	g_autofree char *xf = file_name(st->name, ".xml");
 	g_autofree char *data = vw_state_format(st);
+	g_autofree char *xtmp = NULL, *tmp = NULL;
 	int e = 0;
 
-	/* The XML first: a record always has its XML beside it. */
+	/* Both files are written out before either takes its old one's place:
+	 * a write that fails (a full disk) leaves the previous record whole,
+	 * its XML included. The XML is put in place first: a record always
+	 * has its XML beside it. */
 	if (st->xml && !holds(s, xf, st->xml, strlen(st->xml)))
-		e = write_file(s, s->dirfd, xf, st->xml, strlen(st->xml), true);
+		e = stage_file(s, s->dirfd, xf, st->xml, strlen(st->xml), true, &xtmp);
 	if (!e && !same_record(s, f, st))
-		e = write_file(s, s->dirfd, f, data, strlen(data), true);
+		e = stage_file(s, s->dirfd, f, data, strlen(data), true, &tmp);
+	if (!e && xtmp)
+		e = commit_file(s->dirfd, &xtmp, xf);
+	if (!e && tmp)
+		e = commit_file(s->dirfd, &tmp, f);
+	drop_file(s->dirfd, &xtmp);
+	drop_file(s->dirfd, &tmp);
 	if (e) {
 		g_autofree char *path = record_path(s, st->name);
 
@@ -397,8 +468,12 @@ static char *record_name(VwStore *s, const char *file)
 	g_auto(GStrv) lines = NULL;
 	gsize len;
 
-	if (base[0] != '=')
-		return g_steal_pointer(&base);
+	if (base[0] != '=') {
+		g_autofree char *want = vw_store_file_base(base);
+
+		/* Only a name whose record this file is (load finds it). */
+		return strcmp(want, base) == 0 ? g_steal_pointer(&base) : NULL;
+	}
 	if (read_file(s->dirfd, file, VW_STATE_MAX_SIZE, &data, &len) != 0)
 		return NULL;
 	lines = g_strsplit(data, "\n", 3);

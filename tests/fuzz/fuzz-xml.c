@@ -30,10 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	g_ptr_array_add(docs, doc);
 	vw_check_docs(docs, diags);
-	{
-		g_autofree char *text = vw_diags_format_text(diags);
-		g_autofree char *json = vw_diags_format_json(diags);
-	}
+	g_free(vw_diags_format_text(diags));
+	g_free(vw_diags_format_json(diags));
 	if (vw_diags_has_errors(diags))
 		return 0;
 	if (doc->network)
@@ -49,8 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	plan = vw_plan_build(networks, domains, diags);
-	if (plan) {
-		g_autofree char *text = vw_plan_format(plan);
-	}
+	if (plan)
+		g_free(vw_plan_format(plan));
 	return 0;
 }
