@@ -188,8 +188,14 @@ static void check_items(Apply *a)
 {
 	g_autoptr(VwDiags) own = vw_diags_new();
 
-	for (guint i = 0; i < a->nets->len; i++)
-		vw_check_network(((Net *)a->nets->pdata[i])->item->network, own);
+	for (guint i = 0; i < a->req->items->len; i++) {
+		const VwNetwork *net = ((VwApplyItem *)a->req->items->pdata[i])->network;
+
+		if (!net->name)
+			vw_error(own, net->loc, "missing-name", "libvirt's networks have <name>NAME</name>",
+				 "the network has no name");
+		vw_check_network(net, own);
+	}
 	for (guint i = 0; i < own->items->len; i++) {
 		const VwDiag *d = own->items->pdata[i];
 
@@ -198,14 +204,18 @@ static void check_items(Apply *a)
 	}
 }
 
+/* Each network's own rules, before anything else looks at it. */
+static bool step_check_items(Apply *a, GError **error)
+{
+	check_items(a);
+	return vw_diags_count(a->diags, VW_SEV_ERROR) == a->errors || invalid(a, error);
+}
+
 static bool step_check(Apply *a, GError **error)
 {
 	g_autoptr(GHashTable) given = g_hash_table_new(g_str_hash, g_str_equal);
 	g_autoptr(GPtrArray) all = g_ptr_array_new();
 
-	check_items(a);
-	if (vw_diags_count(a->diags, VW_SEV_ERROR) > a->errors)
-		return invalid(a, error);
 	for (guint i = 0; i < a->nets->len; i++)
 		g_hash_table_add(given, ((Net *)a->nets->pdata[i])->item->network->name);
 	/* Networks applied earlier are checked against: a forward or a
@@ -671,7 +681,8 @@ bool vw_engine_apply(VwEngine *e, const VwApplyRequest *req, GPtrArray *reports,
 	bool locked = false, ok;
 
 	vw_eng_stage(e, "start");
-	ok = (locked = vw_eng_lock(e, error)) && step_previous(&a, error) && step_check(&a, error) &&
+	ok = step_check_items(&a, error) && (locked = vw_eng_lock(e, error)) && step_previous(&a, error) &&
+	     step_check(&a, error) &&
 	     step_plan(&a, error) && step_intent(&a, error) && step_links(&a, error) && step_sysctls(&a, error) &&
 	     step_record(&a, error) && step_firewall(&a, error);
 	if (ok) {

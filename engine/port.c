@@ -95,6 +95,8 @@ bool vw_engine_port(VwEngine *e, const VwPortRequest *req, GError **error)
 	g_autoptr(GError) err = NULL;
 	bool ok = false;
 
+	if (!req->network || !req->port_uuid || !req->domain_uuid || !req->mac)
+		return true; /* not a port of anything virtwire could manage */
 	if (!vw_eng_lock(e, error))
 		return false;
 	if (!port_record(&p, &err)) {

@@ -24,7 +24,6 @@ static bool path_safe(const char *path)
 int vw_proc_sysctl_get(const char *path, char **ret)
 {
 	g_autofree char *full = NULL;
-	g_autofree char *buf = NULL;
 	char data[256];
 	ssize_t n;
 	int fd;
