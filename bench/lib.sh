@@ -15,6 +15,7 @@ VWT_ID="bench-$(basename "$0" .sh)-$$"
 BENCH_OUT=${BENCH_OUT:-$BENCH_DIR/out}
 # BENCH_TAG=x: results go to bench/out/NAME-x.* (to keep several binaries' apart).
 BENCH_NAME="$(basename "$0" .sh)${BENCH_TAG:+-$BENCH_TAG}"
+# shellcheck disable=SC2034 # the benchmarks' scratch directory
 BENCH_TMP=$VWT_TMP
 mkdir -p "$BENCH_OUT"
 

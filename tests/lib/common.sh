@@ -26,8 +26,8 @@
 #   virtwire    vw_in WHERE STATEDIR CMD ARGS...
 #   traffic     serve WHERE PROTO PORT; probe FROM PROTO ADDR PORT;
 #               reach DESC FROM PROTO ADDR PORT REGEX;
-#               blocked DESC FROM PROTO ADDR PORT HOW [CONTROL];
-#               hits WHERE PROTO PORT   (FROM: WHERE, or WHERE@SOURCE-ADDRESS)
+#               blocked DESC FROM PROTO ADDR PORT HOW [CONTROL]
+#               (FROM: WHERE, or WHERE@SOURCE-ADDRESS)
 #   text        CMD | matches ERE; every_line ERE FILE
 
 set -u
@@ -292,7 +292,8 @@ _vwt_serve_log() {
 # datagram with "WHERE PEER" (PEER: the source address it saw), on every
 # address; PROTO: tcp4 tcp6 udp4 udp6 sctp4 sctp6. Waits (bounded) until
 # it listens; a server that does not is a failed setup step (Bail out!).
-# What reached it: `hits WHERE PROTO PORT`.
+# Its log ($VWT_TMP/serve-WHERE-PROTO-PORT.log) has a line "hit PEER" for
+# every connection it answered.
 serve() {
 	local where=$1 proto=$2 port=$3 log i pid
 	log=$(_vwt_serve_log "$where" "$proto" "$port")
@@ -309,18 +310,12 @@ serve() {
 	bail "server $where $proto $port listens"
 }
 
-# hits WHERE PROTO PORT: the source address of every connection the server
-# answered, one a line.
-hits() {
-	sed -n 's/^hit //p' "$(_vwt_serve_log "$@")"
-}
-
 # probe FROM PROTO ADDR PORT: what came back (tests/lib/probe.py): the
 # answer's first line, or !refused !rejected !no-route !denied !timeout
 # !closed !silent !error:NAME. FROM is WHERE, or WHERE@ADDRESS to send from
 # that source address.
 probe() {
-	local where=${1%@*} proto=$2 addr=$3 port=$4 bind= got
+	local where=${1%@*} proto=$2 addr=$3 port=$4 bind='' got
 	[[ $1 == *@* ]] && bind=${1#*@}
 	got=$(vwt_in "$where" timeout $((VWT_PROBE_TIMEOUT + 3)) python3 -c "$VWT_PROBE_PY" \
 		probe "$proto" "$addr" "$port" "$VWT_PROBE_TIMEOUT" ${bind:+"$bind"} 2>&1 | head -1)

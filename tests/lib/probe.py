@@ -5,8 +5,8 @@
       Listens on every address (PROTO: tcp4 tcp6 udp4 udp6 sctp4 sctp6) and
       answers each connection or datagram with one line "NAME PEER", PEER
       being the source address it saw. Prints "ready" once it listens and
-      "hit PEER" for every connection it answered, so that a test can tell
-      what reached it.
+      "hit PEER" for every connection it answered (in the test's log: what
+      reached it).
 
   probe PROTO ADDR PORT TIMEOUT [BIND]
       Sends one line and prints what came back: the first line of the
