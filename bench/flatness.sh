@@ -78,7 +78,7 @@ done
 
 # The server, bounded in time (it exits by itself after 20 minutes).
 in_ns "$GUEST" $PIN_SERVER "$CONNRATE" serve -p 80 -T 1200 >"$T/server.out" 2>&1 &
-BENCH_PIDS+=($!)
+VWT_PIDS+=($!)
 for _ in $(seq 1 50); do
 	grep -q listening "$T/server.out" 2>/dev/null && break
 	sleep 0.1

@@ -78,13 +78,8 @@ if [ -z "${STATE_BASE:-}" ]; then
 		STATE_BASE=$T
 	fi
 fi
-STATES=""
-hook_cleanup() {
-	[ -n "$STATES" ] && rm -rf "$STATES"
-	bench_cleanup
-}
-trap hook_cleanup EXIT
 STATES=$(mktemp -d "$STATE_BASE/vwt-bench-hook-$$.XXXXXX") || die "cannot create a state directory in $STATE_BASE"
+vwt_cleanup_add 'rm -rf "$STATES"'
 record state-dirs "$STATES ($(stat -f -c %T "$STATES"))"
 
 cat >"$T/hooktimer.c" <<'EOF'
@@ -219,10 +214,10 @@ timer() {
 	local pid rc
 	"$T/hooktimer" "$@" &
 	pid=$!
-	BENCH_PIDS+=("$pid")
+	VWT_PIDS+=("$pid")
 	wait "$pid"
 	rc=$?
-	unset 'BENCH_PIDS[-1]'
+	unset 'VWT_PIDS[-1]'
 	if [ "$rc" != 0 ]; then
 		for f in "$T"/stderr-*; do
 			[ -s "$f" ] && { echo "--- ${f##*/stderr-}:"; tail -n 5 "$f"; } >&2
@@ -241,10 +236,7 @@ ENTRY=$T/hooks/network.d/50-virtwire
 fixture() {
 	local ns="vwt-bench-hook-$$-$1" mac
 	mac=$(gen --print-mac)
-	ip netns del "$ns" 2>/dev/null
-	ip netns add "$ns" || return 1
-	BENCH_NS+=("$ns")
-	ip -n "$ns" link set lo up &&
+	vwt_ns_add "$ns" &&
 		ip -n "$ns" link add vwb-bench address "$mac" type bridge stp_state 0 forward_delay 0 &&
 		ip -n "$ns" addr add 198.18.0.1/16 dev vwb-bench &&
 		ip -n "$ns" link set vwb-bench up
@@ -313,14 +305,14 @@ for n in $HOOK_SIZES; do
 	ns="vwt-bench-hook-$$-$n"
 	in_ns "$ns" timeout 10 nft monitor >"$T/monitor-$n" 2>&1 &
 	mon=$!
-	BENCH_PIDS+=("$mon")
+	VWT_PIDS+=("$mon")
 	sleep 0.3
 	in_ns "$ns" env -i LC_ALL=C PATH=/usr/bin:/bin "$VW_BIN" hook network --state-dir "$STATES/$n" bench started begin - \
 		<"$T/hook-$n.xml" || die "repeat of $n failed"
 	sleep 0.3
 	kill "$mon" 2>/dev/null
 	wait "$mon" 2>/dev/null
-	unset 'BENCH_PIDS[-1]'
+	unset 'VWT_PIDS[-1]'
 	if [ -s "$T/monitor-$n" ]; then
 		record "repeat-changes-$n" "the repeat changed the ruleset: $(head -c 300 "$T/monitor-$n")"
 	else

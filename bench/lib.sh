@@ -1,62 +1,32 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 #
-# Shared by the benchmarks. Like tests/netns/lib.sh: every namespace is one
-# the benchmark creates (vwt-bench-<what>-<pid>[-role]), the machine's own
-# namespace is never changed, and namespaces, processes (by PID) and temp
-# files go on exit, failure included.
-
-set -u
+# Shared by the benchmarks. Cleanup, namespaces and prerequisites come from
+# tests/lib/common.sh, as for the tests: every namespace is one the
+# benchmark creates (vwt-bench-<what>-<pid>[-role]), the machine's own
+# namespace is never changed, and namespaces, processes (VWT_PIDS) and temp
+# files go on exit, failure included (vwt_cleanup_add for more).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-VW_SRC=$(cd "$BENCH_DIR/.." && pwd)
-VW_BIN=${VW_BIN:-$VW_SRC/build/virtwire}
-# The test build of the CLI (stage timing with VIRTWIRE_DEBUG=timing).
-VW_TEST_BIN=${VW_TEST_BIN:-$(dirname "$VW_BIN")/tests/virtwire-test}
+VWT_ID="bench-$(basename "$0" .sh)-$$"
+# shellcheck source=tests/lib/common.sh
+. "$BENCH_DIR/../tests/lib/common.sh"
 # Results (hyperfine JSON, summaries): bench/out/ is git-ignored.
 BENCH_OUT=${BENCH_OUT:-$BENCH_DIR/out}
-BENCH_ID="$(basename "$0" .sh)-$$"
 # BENCH_TAG=x: results go to bench/out/NAME-x.* (to keep several binaries' apart).
 BENCH_NAME="$(basename "$0" .sh)${BENCH_TAG:+-$BENCH_TAG}"
-BENCH_TMP=$(mktemp -d "/tmp/vwt-bench-$BENCH_ID.XXXXXX")
-BENCH_NS=()
-BENCH_PIDS=()
+# shellcheck disable=SC2034 # the benchmarks' scratch directory
+BENCH_TMP=$VWT_TMP
 mkdir -p "$BENCH_OUT"
-
-bench_cleanup() {
-	local pid ns
-	for pid in "${BENCH_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	for pid in "${BENCH_PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
-	for ns in "${BENCH_NS[@]}"; do
-		# Anything still running in a namespace of ours is ours.
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -9 "$pid" 2>/dev/null
-		done
-		ip netns del "$ns" 2>/dev/null
-	done
-	rm -rf "$BENCH_TMP"
-}
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
 
 die() {
 	echo "$(basename "$0"): $*" >&2
 	exit 1
 }
 
-need_root() {
-	[ "$(id -u)" = 0 ] || die "needs root (network namespaces): run it with sudo"
-}
-
-need_tools() {
-	local t
-	for t in "$@"; do
-		command -v "$t" >/dev/null || die "$t is not installed"
-	done
+# A benchmark that cannot run is an error, not a skip.
+vwt_unmet() {
+	die "$*"
 }
 
 need_virtwire() {
@@ -67,10 +37,7 @@ need_virtwire() {
 # VAR (not printed: a $(...) subshell would not register it for cleanup).
 bench_ns() {
 	local n="vwt-bench-$2-$$"
-	ip netns del "$n" 2>/dev/null
-	ip netns add "$n" || return 1
-	BENCH_NS+=("$n")
-	ip -n "$n" link set lo up
+	vwt_ns_add "$n" || return 1
 	printf -v "$1" '%s' "$n"
 }
 

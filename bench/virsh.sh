@@ -52,13 +52,8 @@ record libvirt "$(/usr/sbin/libvirtd --version)"
 if [ -z "${STATE_BASE:-}" ]; then
 	if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then STATE_BASE=/dev/shm; else STATE_BASE=$T; fi
 fi
-STATE=""
-virsh_cleanup() {
-	[ -n "$STATE" ] && rm -rf "$STATE"
-	bench_cleanup
-}
-trap virsh_cleanup EXIT
 STATE=$(mktemp -d "$STATE_BASE/vwt-bench-virsh-$$.XXXXXX") || die "cannot create a state directory"
+vwt_cleanup_add 'rm -rf "$STATE"'
 rmdir "$STATE" # virtwire makes it (0700)
 
 # The sandbox library chains our EXIT trap: its stop runs first, then ours.

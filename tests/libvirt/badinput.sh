@@ -116,16 +116,10 @@ cat >"$x/badbridged.xml" <<'EOF'
 EOF
 
 for n in good closed plain; do
-	vwt_define_start "$x/$n.xml" || bail "net-start $n"
+	setup "net-start $n" vwt_define_start "$x/$n.xml"
 done
-ok "networks good, closed (virtwire nat) and plain (libvirt nat, no metadata) run"
-
-dom_fwd() { # NETWORK HOST-PORT GUEST-PORT
-	printf '<vw:domain xmlns:vw="urn:virtwire:1"><vw:forward network="%s" proto="tcp" host-port="%s" guest-port="%s"/></vw:domain>' "$@"
-}
-VW_GUEST_METADATA=$(dom_fwd good 10050 80) vwt_lxc_guest gok good 52:54:00:78:01:11 10.78.1.11/24 10.78.1.1 >/dev/null ||
-	bail "gok (its forward 10050 is within good's policy) starts"
-ok "gok with its own forward 10050 on good starts"
+VW_GUEST_METADATA=$(dom_fwd good 10050 80) \
+	setup "gok (its forward 10050 is within good's policy) starts" vwt_lxc_guest gok good 52:54:00:78:01:11 10.78.1.11/24 10.78.1.1
 
 # What must stay exactly as it is through every refusal below: the table
 # (good's elements and chains, gok's port) and the state directory.
@@ -133,10 +127,11 @@ table_now() { vwt_nft_table 2>&1; }
 state_now() { (cd "$VWT_STATE" && find . -type f ! -name lock -exec sha256sum {} + | sort); }
 TABLE0=$(table_now)
 STATE0=$(state_now)
-[[ "$TABLE0" == *'tcp . 10050 comment "good:'* ]] || bail "gok's forward 10050 is in table inet virtwire"
+setup "gok's forward 10050 is in table inet virtwire" matches 'tcp \. 10050 comment "good:' <<<"$TABLE0"
+setup "the state directory holds good's record" matches '/good\.state$' <<<"$STATE0"
 unchanged() {
 	local rc=0
-	python3 "$VWT_SRC/tests/netns/nftnorm.py" <(echo "$TABLE0") <(table_now) || rc=1
+	python3 "$VW_SRC/tests/lib/nftnorm.py" <(echo "$TABLE0") <(table_now) || rc=1
 	[[ "$(state_now)" == "$STATE0" ]] || { echo "state directory changed:"; diff <(echo "$STATE0") <(state_now); rc=1; }
 	return $rc
 }
@@ -146,7 +141,7 @@ unchanged() {
 # (matching ERE), and nothing of NAME is left; the rest is unchanged.
 refused_net() {
 	local n=$1 br=$2 want=$3 out rc=0
-	vw_virsh net-define "$x/$n.xml" >/dev/null || { not_ok "$n: net-define"; return; }
+	setup "$n: net-define" vw_virsh net-define "$x/$n.xml"
 	if out=$(vw_virsh net-start "$n" 2>&1); then
 		not_ok "$n: virsh net-start fails"
 		diag "$out"
@@ -169,14 +164,14 @@ refused_net badtypo vwt-badt "unknown attribute 'guest-adress'.*did you mean 'gu
 refused_net badiso vwt-badi "isolated .*cannot have port forwards"
 refused_net badcoll vwt-badc "3000.*(good|web)"
 refused_net badbridged vwt-badb "nosuch0"
-check "badbridged: no bridge of virtwire's is left" eval '[[ -z "$(vwt_vw_bridges)" ]]'
+lacks "badbridged: no bridge of virtwire's is left" 'alias virtwire:' vw_sb_exec ip -d -o link show type bridge
 
 # --- domains outside the policy -------------------------------------------------------
 # refused_dom NAME NET BRIDGE MAC IP ERE METADATA: virsh start fails with virtwire's
 # message; the domain is not running; nothing of it is left.
 refused_dom() {
 	local g=$1 net=$2 br=$3 mac=$4 ip=$5 want=$6 md=$7 out ports0
-	ports0=$(vw_sb_exec ip -o link show master "$br" 2>/dev/null | wc -l)
+	ports0=$(bridge_ports "$br") || bail "list the ports of $br"
 	if out=$(VW_GUEST_METADATA=$md vw_lxc_guest "$g" "$net" "$mac" "$ip" - 2>&1); then
 		not_ok "$g: virsh start fails"
 		diag "$out"
@@ -191,7 +186,13 @@ refused_dom() {
 	fi
 	check "$g: the domain is not running" eval "vw_virsh_lxc domstate $g | matches '^shut off'"
 	check "$g: nothing half-applied (table, state directory, domain record unchanged)" unchanged
-	check "$g: no bridge port of it is left" eval "vw_sb_exec ip -o link show master $br 2>/dev/null | wc -l | matches '^$ports0\$'"
+	check "$g: no bridge port of it is left ($ports0 on $br, as before)" eval "[[ \"\$(bridge_ports $br)\" == $ports0 ]]"
+}
+# bridge_ports BR: how many ports BR has (fails when the listing does).
+bridge_ports() {
+	local out
+	out=$(vw_sb_exec ip -o link show master "$1") || return 1
+	grep -c . <<<"$out" || true
 }
 refused_dom gout good vwt-good 52:54:00:78:01:12 10.78.1.12/24 "2222.*10000-10099|10000-10099.*2222" "$(dom_fwd good 2222 22)"
 refused_dom gdeny closed vwt-clos 52:54:00:78:07:10 10.78.7.10/24 "closed" "$(dom_fwd closed 10060 80)"
@@ -200,19 +201,10 @@ refused_dom gnores good vwt-good 52:54:00:78:01:99 10.78.1.99/24 "52:54:00:78:01
 refused_dom gdup good vwt-good 52:54:00:78:01:13 10.78.1.13/24 "10050 of domain 'gdup' .* already taken by domain 'gok'" "$(dom_fwd good 10050 80)"
 
 check "virtwire verify --all is clean after all the refusals" vwt_vw verify --all
-check "gok's forward goes with gok (virsh destroy)" \
-	eval "vw_virsh_lxc destroy gok >/dev/null && ! vwt_nft_table | matches '10050'"
-for n in good closed plain; do vw_virsh net-destroy "$n" >/dev/null 2>&1 || diag "net-destroy $n failed"; done
-all_gone() {
-	local rc=0 b
-	vwt_table_gone || rc=1
-	vwt_state_empty || rc=1
-	b=$(vwt_vw_bridges)
-	[[ -z "$b" ]] || { echo "bridges of virtwire left: $b"; rc=1; }
-	[[ -z "$(vwt_coexist_rules)" ]] || { echo "virtwire rules left in iptables:"; vwt_coexist_rules; rc=1; }
-	return $rc
-}
-check "everything destroyed: nothing of virtwire left" all_gone
+setup "virsh destroy gok" vw_virsh_lxc destroy gok
+lacks "gok's forward goes with gok" 'tcp \. 10050 ' vwt_nft_table
+for n in good closed plain; do setup "net-destroy $n" vw_virsh net-destroy "$n"; done
+check "everything destroyed: nothing of virtwire left" vwt_all_gone
 
 diag "badinput.sh took $(($(_vw_now_ms) - T0)) ms"
 done_testing

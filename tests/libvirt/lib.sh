@@ -10,123 +10,54 @@
 # $VW_SB_DIR/vwstate. "Outside" namespaces are vwt-* too, on TEST-NET
 # addresses only. Results are TAP on stdout (one ok/not ok per check, the plan
 # last); progress and diagnostics of the sandbox go to stderr. Cleanup runs on
-# every exit (sandbox.sh's EXIT trap, plus vw_cleanup_add).
+# every exit (sandbox.sh's EXIT trap, then tests/lib/common.sh's).
+#
+# TAP (check, says, lacks, setup, bail …), vw_in and the traffic helpers
+# (serve, probe, reach, blocked) come from tests/lib/common.sh; WHERE there is
+# a guest name, "sb" (the sandbox) or a netns name "vwt-…". Here:
 #
 #   vwt_require [qemu]      skip (77, "1..0 # SKIP why") unless root, libvirtd,
 #                           its LXC driver, the tools, and (qemu) TCG qemu
 #   vwt_sandbox NAME        sandbox with virtwire's hooks; sets VWT_STATE
 #   vwt_vw ARGS...          virtwire inside the sandbox, on the hooks' state dir
-#   ok/not_ok/check/check_fails/diag/done_testing/bail    TAP
-#   vwt_in WHERE CMD...     run CMD in WHERE: a guest name, "sb" (the
-#                           sandbox), or a netns name "vwt-…"
-#   vwt_serve WHERE PORT [tcp|udp]   answer each connection with
-#                           "WHERE PEER" (bounded by VWT_SERVE_SECS)
-#   vwt_probe WHERE ADDR PORT [tcp|udp]   print the answer (empty: none)
-#   reach DESC WHERE ADDR PORT REGEX [tcp|udp] / unreachable DESC WHERE ADDR PORT
+#   vwt_in WHERE CMD...     run CMD in WHERE
 #   vwt_pings WHERE ADDR    one ping, 1 s
 #   vwt_lxc_guest ARGS...   vw_lxc_guest, and wait until it can be entered
+#   dom_fwd NET HOST-PORT GUEST-PORT   a <vw:domain> with one forward
 #   vwt_net_gone NAME [BRIDGE]   nothing of network NAME left (prints what is)
 #   vwt_table_gone          table inet virtwire absent
 #   vwt_nft_table           nft -s list table inet virtwire (stateless)
 #   vwt_nft_canon           the same, canonical (for comparing two states)
 #   vwt_coexist_rules       virtwire's rules in iptables (the coexistence accept)
-#   CMD | matches ERE       like grep -Eq, safe with pipefail
+#   ipt_rules / ipt_no_dups the sandbox's iptables rules, "TABLE RULE" sorted
+#
+# Every "nothing left" helper fails when the listing it reads fails: a
+# sandbox that does not answer has not shown that anything is gone.
 
 set -u -o pipefail
 
-VWT_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-VWT_HERE=$VWT_SRC/tests/libvirt
-VW_BIN=$(readlink -f "${VW_BIN:-$VWT_SRC/build/virtwire}")
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+VWT_HERE=$VW_SRC/tests/libvirt
+VW_BIN=$(readlink -f "$VW_BIN")
 export VW_BIN
-VWT_N=0
-VWT_FAILED=0
-# Servers in guests and namespaces die after this many seconds at the latest.
-: "${VWT_SERVE_SECS:=240}"
-# Probes give up after this many seconds.
-: "${VWT_PROBE_TIMEOUT:=2}"
 
-# CMD | matches ERE: whether CMD's output has a line matching ERE. Reads all
-# of it first: "grep -q" in a pipe exits at the first match, the writer then
-# dies of SIGPIPE, and pipefail turns the match into a failure.
-matches() {
-	local in
-	in=$(cat)
-	grep -Eq -- "$1" <<<"$in"
-}
-
-# --- TAP -------------------------------------------------------------------
-
-ok() {
-	VWT_N=$((VWT_N + 1))
-	echo "ok $VWT_N - $*"
-}
-
-not_ok() {
-	VWT_N=$((VWT_N + 1))
-	VWT_FAILED=$((VWT_FAILED + 1))
-	echo "not ok $VWT_N - $*"
-}
-
-diag() {
-	printf '%s\n' "$*" | sed 's/^/# /'
-}
-
-# check DESC CMD...: one TAP line from CMD's status; its output as diagnostics on failure.
-check() {
-	local desc=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		diag "$(head -40 <<<"$out")"
-	fi
-}
-
-# check_fails DESC CMD...: CMD must fail.
-check_fails() {
-	local desc=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		not_ok "$desc"
-		diag "$(head -40 <<<"$out")"
-	else
-		ok "$desc"
-	fi
-}
-
-done_testing() {
-	echo "1..$VWT_N"
-	[[ $VWT_FAILED -eq 0 ]]
-}
-
-# bail DESC: a failed step the rest of the test cannot do without.
-bail() {
-	not_ok "$*"
-	diag "giving up: the remaining checks depend on this"
-	vw_sb_log_tail 15 2>/dev/null | sed 's/^/# libvirtd: /'
-	echo "1..$VWT_N"
-	exit 1
+# Before "Bail out!": what libvirtd said last.
+vwt_on_bail() {
+	echo "libvirtd's log, last lines:"
+	vw_sb_log_tail 15
 }
 
 # --- prerequisites -----------------------------------------------------------
 
-_vwt_skip() {
-	echo "1..0 # SKIP $*"
-	exit 77
-}
-
 vwt_require() {
-	local c
-	[[ $EUID == 0 ]] || _vwt_skip "needs root (network namespaces, a real libvirtd)"
-	[[ -x /usr/sbin/libvirtd ]] || _vwt_skip "/usr/sbin/libvirtd is missing (libvirt-daemon)"
-	[[ -x /usr/lib/libvirt/libvirt_lxc ]] || _vwt_skip "libvirt's LXC driver is missing (libvirt-daemon-driver-lxc)"
-	for c in virsh ip nsenter unshare nft iptables-save socat ss timeout ping python3; do
-		command -v "$c" >/dev/null || _vwt_skip "$c is not installed"
-	done
-	[[ -x "$VW_BIN" ]] || _vwt_skip "virtwire binary $VW_BIN not built"
+	need_root "a real libvirtd in network namespaces"
+	[[ -x /usr/sbin/libvirtd ]] || vwt_skip "/usr/sbin/libvirtd is missing (libvirt-daemon)"
+	[[ -x /usr/lib/libvirt/libvirt_lxc ]] || vwt_skip "libvirt's LXC driver is missing (libvirt-daemon-driver-lxc)"
+	need_tools virsh ip nsenter unshare nft iptables-save ss timeout ping python3
+	[[ -x "$VW_BIN" ]] || vwt_skip "virtwire binary $VW_BIN not built"
 	if [[ "${1:-}" == qemu ]]; then
-		[[ -x /usr/bin/qemu-system-x86_64 ]] || _vwt_skip "qemu-system-x86_64 is missing"
+		[[ -x /usr/bin/qemu-system-x86_64 ]] || vwt_skip "qemu-system-x86_64 is missing"
 	fi
 	return 0
 }
@@ -144,7 +75,7 @@ _vwt_install_hooks() {
 vwt_sandbox() {
 	# Sandboxes of tests that were SIGKILLed: their owner is gone.
 	: # (no vw_sandbox_reap_stale here: other sessions share this machine)
-	vw_sandbox_start "$1" _vwt_install_hooks || bail "sandboxed libvirtd with virtwire's hooks starts"
+	vw_sandbox_start "$1" _vwt_install_hooks || bail "a sandboxed libvirtd with virtwire's hooks starts"
 	VWT_STATE=$VW_SB_DIR/vwstate
 	export VWT_STATE
 	VWT_TMP=$VW_SB_DIR/t
@@ -152,12 +83,7 @@ vwt_sandbox() {
 }
 
 vwt_vw() {
-	local cmd=$1
-	shift
-	case $cmd in
-	apply | teardown | verify | status | hook) vw_sb_exec "$VW_BIN" "$cmd" --state-dir "$VWT_STATE" "$@" ;;
-	*) vw_sb_exec "$VW_BIN" "$cmd" "$@" ;;
-	esac
+	vw_in sb "$VWT_STATE" "$@"
 }
 
 # vwt_define_start FILE: net-define + net-start, output on failure.
@@ -179,92 +105,6 @@ vwt_in() {
 	vwt-*) ip netns exec "$where" "$@" ;;
 	*) vw_lxc_exec "$where" "$@" ;;
 	esac
-}
-
-# vwt_serve WHERE PORT [tcp|udp]: a server in the background answering every
-# connection (datagram) with "WHERE PEER". Waits until it listens.
-vwt_serve() {
-	local where=$1 port=$2 proto=${3:-tcp} i pid opt=-Hltn
-	local log=$VWT_TMP/serve-$where-$port-$proto.log
-	case $proto in
-	tcp)
-		# nofork: the shell writes the answer straight into the
-		# connection. Through socat's own relay a child's short output
-		# could be lost when the client's EOF came first (seen: the
-		# connection closed without data, about 1 probe in 300).
-		vwt_in "$where" "$(command -v timeout)" "$VWT_SERVE_SECS" "$(command -v socat)" \
-			"TCP4-LISTEN:$port,reuseaddr,fork" SYSTEM:"echo $where \$SOCAT_PEERADDR,nofork" \
-			</dev/null >"$log" 2>&1 &
-		;;
-	udp)
-		# Not socat's UDP4-RECVFROM,fork: it lost or refused about half
-		# of the datagrams here. One socket, one answer per datagram.
-		opt=-Hlun
-		vwt_in "$where" "$(command -v timeout)" "$VWT_SERVE_SECS" /usr/bin/python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[1])))
-while True:
-    d, a = s.recvfrom(4096)
-    s.sendto(("%s %s\n" % (sys.argv[2], a[0])).encode(), a)
-' "$port" "$where" </dev/null >"$log" 2>&1 &
-		;;
-	*) return 1 ;;
-	esac
-	pid=$!
-	vw_cleanup_add "kill $pid 2>/dev/null"
-	for ((i = 0; i < 100; i++)); do
-		vwt_in "$where" "$(command -v ss)" "$opt" 2>/dev/null | matches "[:.]$port " && return 0
-		if ! kill -0 "$pid" 2>/dev/null; then
-			echo "server $where:$port exited:" >&2
-			cat "$log" >&2
-			return 1
-		fi
-		sleep 0.05
-	done
-	echo "server $where:$port does not listen after 100 polls" >&2
-	vwt_in "$where" "$(command -v ss)" -Hlntu >&2
-	cat "$log" >&2
-	return 1
-}
-
-# vwt_probe WHERE ADDR PORT [tcp|udp]: the first line of the answer.
-vwt_probe() {
-	local where=$1 addr=$2 port=$3 proto=${4:-tcp} target
-	case $proto in
-	tcp) target="TCP4:$addr:$port,connect-timeout=$VWT_PROBE_TIMEOUT" ;;
-	udp) target="UDP4:$addr:$port" ;;
-	*) return 1 ;;
-	esac
-	# -t: after sending, wait that long for the answer (default 0.5 s).
-	echo probe | vwt_in "$where" "$(command -v timeout)" $((VWT_PROBE_TIMEOUT + 2)) \
-		"$(command -v socat)" -T"$VWT_PROBE_TIMEOUT" -t"$VWT_PROBE_TIMEOUT" - "$target" 2>/dev/null | head -1
-}
-
-# reach DESC WHERE ADDR PORT REGEX [PROTO]: the answer matches REGEX (ERE).
-reach() {
-	local desc=$1 got
-	got=$(vwt_probe "$2" "$3" "$4" "${6:-tcp}")
-	if grep -Eq "$5" <<<"$got"; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		diag "from $2 to $3:$4: expected /$5/, got '$got'"
-		diag "a second try: '$(vwt_probe "$2" "$3" "$4" "${6:-tcp}")'"
-	fi
-}
-
-# unreachable DESC WHERE ADDR PORT [PROTO]: no answer at all.
-unreachable() {
-	local desc=$1 got
-	got=$(vwt_probe "$2" "$3" "$4" "${5:-tcp}")
-	if [[ -z "$got" ]]; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		diag "from $2 to $3:$4: expected no answer, got '$got'"
-	fi
 }
 
 # vwt_lxc_guest ARGS...: vw_lxc_guest, then wait (bounded) until the guest
@@ -327,42 +167,78 @@ for chain in sorted(rules):
 }
 
 vwt_table_gone() {
-	if vw_sb_exec nft list table inet virtwire >/dev/null 2>&1; then
+	local t
+	t=$(vw_sb_exec nft list tables) || { echo "nft list tables failed: no answer"; return 1; }
+	if grep -q 'inet virtwire' <<<"$t"; then
 		echo "table inet virtwire still exists:"
 		vw_sb_exec nft list table inet virtwire | head -30
 		return 1
 	fi
 }
 
-# The sandbox's iptables rules that carry virtwire's tag.
+# ipt_rules: the sandbox's iptables rules as "TABLE -A CHAIN …", sorted (no
+# counters); fails when iptables-save does.
+ipt_rules() {
+	local out
+	out=$(vw_sb_exec iptables-save) || { echo "iptables-save failed" >&2; return 1; }
+	awk '/^\*/ { t = substr($0, 2) } /^-A/ { print t, $0 }' <<<"$out" | sort
+}
+
+# ipt_no_dups: there are rules (libvirt's), and none of them twice.
+ipt_no_dups() {
+	local r d
+	r=$(ipt_rules) || return 1
+	[[ -n "$r" ]] || { echo "no iptables rules at all: nothing to compare"; return 1; }
+	d=$(uniq -d <<<"$r")
+	[[ -z "$d" ]] || { echo "duplicate iptables rules:"; echo "$d"; return 1; }
+}
+
+# The sandbox's iptables rules that carry virtwire's tag; fails when
+# iptables-save does.
 vwt_coexist_rules() {
-	vw_sb_exec iptables-save 2>/dev/null | grep -E '^-A .*virtwire' || true
+	local r
+	r=$(ipt_rules) || return 1
+	grep -E '^[a-z]+ -A .*virtwire' <<<"$r" || true
+}
+
+# Bridges in the sandbox that virtwire made (alias virtwire:ID); fails when
+# the listing does.
+vwt_vw_bridges() {
+	local out
+	out=$(vw_sb_exec ip -d -o link show type bridge) || { echo "ip link failed" >&2; return 1; }
+	grep -o 'alias virtwire:[^ ]*' <<<"$out" || true
 }
 
 # vwt_net_gone NAME [BRIDGE]: nothing of network NAME is left: no element or
 # chain of it in the table, no state files, no bridge, no tagged iptables
-# rule, no dnsmasq. Prints what it finds.
+# rule, no dnsmasq. Prints what it finds; every listing must answer.
 vwt_net_gone() {
-	local name=$1 br=${2:-} rc=0 t p
-	if t=$(vw_sb_exec nft list table inet virtwire 2>/dev/null); then
+	local name=$1 br=${2:-} rc=0 t p links pids rules
+	t=$(vw_sb_exec nft list tables) || { echo "nft list tables failed"; return 1; }
+	if grep -q 'inet virtwire' <<<"$t"; then
+		t=$(vw_sb_exec nft list table inet virtwire) || { echo "nft list table failed"; return 1; }
 		if grep -E "comment \"$name(:[^\"]*)?\"|nw-$name-" <<<"$t"; then
 			echo "^ left in table inet virtwire"
 			rc=1
 		fi
 	fi
+	[[ -d "$VWT_STATE" ]] || { echo "no state directory $VWT_STATE"; return 1; }
 	for p in "$VWT_STATE/$name.xml" "$VWT_STATE/$name.state"; do
 		[[ -e "$p" ]] && { echo "state file $p left"; rc=1; }
 	done
-	if [[ -n "$br" ]] && vw_sb_exec ip link show "$br" >/dev/null 2>&1; then
+	links=$(vw_sb_exec ip -br link) || { echo "ip link failed"; return 1; }
+	if [[ -n "$br" ]] && grep -Eq "^$br(@| )" <<<"$links"; then
 		echo "bridge $br left:"
 		vw_sb_exec ip -d link show "$br"
 		rc=1
 	fi
-	if vwt_coexist_rules | grep -F -- "$name"; then
+	rules=$(vwt_coexist_rules) || return 1
+	if grep -F -- "$name" <<<"$rules"; then
 		echo "^ iptables rule of $name left"
 		rc=1
 	fi
-	for p in $(ip netns pids "$VW_SB_NS" 2>/dev/null); do
+	pids=$(ip netns pids "$VW_SB_NS") || { echo "ip netns pids failed"; return 1; }
+	for p in $pids; do
 		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | matches "dnsmasq/$name.conf"; then
 			echo "dnsmasq of $name (pid $p) left"
 			rc=1
@@ -371,16 +247,31 @@ vwt_net_gone() {
 	return $rc
 }
 
-# The state directory holds nothing but its lock (and an empty domains dir).
+# The state directory (it must exist) holds nothing but its lock (and an
+# empty domains dir).
 vwt_state_empty() {
 	local left
-	left=$(cd "$VWT_STATE" 2>/dev/null && find . -mindepth 1 ! -name lock ! -path ./domains | sort)
+	left=$(cd "$VWT_STATE" && find . -mindepth 1 ! -name lock ! -path ./domains | sort) ||
+		{ echo "cannot read $VWT_STATE"; return 1; }
 	[[ -z "$left" ]] || { echo "left in $VWT_STATE:"; echo "$left"; return 1; }
 }
 
-# Bridges in the sandbox that virtwire made (alias virtwire:ID).
-vwt_vw_bridges() {
-	vw_sb_exec ip -d -o link show type bridge 2>/dev/null | grep -o 'alias virtwire:[^ ]*' || true
+# vwt_all_gone: nothing of virtwire at all: no table, no state, no bridge
+# it made, no tagged iptables rule.
+vwt_all_gone() {
+	local rc=0 b r
+	vwt_table_gone || rc=1
+	vwt_state_empty || rc=1
+	b=$(vwt_vw_bridges) || return 1
+	[[ -z "$b" ]] || { echo "bridges of virtwire left: $b"; rc=1; }
+	r=$(vwt_coexist_rules) || return 1
+	[[ -z "$r" ]] || { echo "iptables rules of virtwire left:"; echo "$r"; rc=1; }
+	return $rc
+}
+
+# dom_fwd NETWORK HOST-PORT GUEST-PORT: a domain's <vw:domain> with one forward.
+dom_fwd() {
+	printf '<vw:domain xmlns:vw="urn:virtwire:1"><vw:forward network="%s" proto="tcp" host-port="%s" guest-port="%s"/></vw:domain>' "$@"
 }
 
 # Live processes in the sandbox netns (not zombies), one "PID COMM" a line.

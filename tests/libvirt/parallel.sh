@@ -30,11 +30,10 @@ vwt_require
 T0=$(_vw_now_ms)
 vwt_sandbox "par$$"
 LAN="pl$$"
-vw_ns_add "$LAN" || bail "LAN namespace"
-ip -n "$VW_SB_NS" link add pup0 type veth peer name eth0 netns "vwt-$LAN" &&
+setup "LAN namespace" vw_ns_add "$LAN"
+setup "uplink pup0" eval 'ip -n "$VW_SB_NS" link add pup0 type veth peer name eth0 netns "vwt-$LAN" &&
 	ip -n "vwt-$LAN" addr add 198.51.100.1/24 dev eth0 && ip -n "vwt-$LAN" link set eth0 up &&
-	ip -n "$VW_SB_NS" addr add 198.51.100.2/24 dev pup0 && ip -n "$VW_SB_NS" link set pup0 up ||
-	bail "uplink pup0"
+	ip -n "$VW_SB_NS" addr add 198.51.100.2/24 dev pup0 && ip -n "$VW_SB_NS" link set pup0 up'
 x=$VWT_TMP
 
 # mknet NAME FORWARD-ELEMENT VW-ATTRS VW-CHILDREN I [DHCP-HOSTS]
@@ -81,10 +80,10 @@ cat >"$x/p11.xml" <<'EOF'
 </network>
 EOF
 NETS+=(p6 p7 p8 p9 p10 p11)
-for n in "${NETS[@]}"; do vw_virsh net-define "$x/$n.xml" >/dev/null || bail "net-define $n"; done
-ok "${#NETS[@]} networks defined: nat p0..p5, route p6, host-only p7, libvirt nat p8 p9, internal p10, bridged p11"
+for n in "${NETS[@]}"; do setup "net-define $n" vw_virsh net-define "$x/$n.xml"; done
 
 UPLINK0=$(ip -n "$VW_SB_NS" -4 -o addr show dev pup0 | awk '{print $4}')
+setup "pup0 has its address" test "$UPLINK0" = 198.51.100.2/24
 
 # in_parallel OP: `virsh OP NAME` for every network at once, each bounded in
 # time; prints the failures.
@@ -142,24 +141,22 @@ all_present() {
 	return $rc
 }
 coexist_present() {
-	local n rc=0
+	local n rc=0 r
+	r=$(vwt_coexist_rules) || return 1
 	for n in p8 p9; do
-		vwt_coexist_rules | matches "$n" || { echo "$n: no coexistence rule of virtwire's in iptables"; rc=1; }
+		matches "virtwire: network $n\"" <<<"$r" || { echo "$n: no coexistence rule of virtwire's in iptables"; rc=1; }
 	done
-	vwt_coexist_rules
+	echo "$r"
 	return $rc
 }
 nothing_left() {
-	local n rc=0 b
+	local n rc=0 l
 	for n in "${NETS[@]}"; do vwt_net_gone "$n" "vwt-$n" || rc=1; done
-	vwt_table_gone || rc=1
-	vwt_state_empty || rc=1
-	b=$(vwt_vw_bridges)
-	[[ -z "$b" ]] || { echo "bridges of virtwire left: $b"; rc=1; }
-	[[ -z "$(vwt_coexist_rules)" ]] || { echo "virtwire rules left in iptables:"; vwt_coexist_rules; rc=1; }
+	vwt_all_gone || rc=1
 	[[ "$(ip -n "$VW_SB_NS" -4 -o addr show dev pup0 | awk '{print $4}')" == "$UPLINK0" ]] ||
 		{ echo "pup0 did not get $UPLINK0 back"; rc=1; }
-	! vw_sb_exec ip -d link show pup0 | matches master || { echo "pup0 still enslaved"; rc=1; }
+	l=$(vw_sb_exec ip -d link show pup0) || { echo "pup0 is gone"; return 1; }
+	! matches master <<<"$l" || { echo "pup0 still enslaved"; rc=1; }
 	return $rc
 }
 
@@ -179,8 +176,7 @@ for ((r = 1; r <= VWT_ROUNDS; r++)); do
 	check "round $r: virtwire verify --all is clean and covers all ${#NETS[@]} networks" verify_all
 	check "round $r: every network's elements, chains, records and bridge are there" all_present
 	check "round $r: a coexistence rule for each of p8, p9 (libvirt nat with forwards)" coexist_present
-	check "round $r: no duplicate iptables rules" \
-		eval "[[ -z \"\$(vw_sb_exec iptables-save | awk '/^\\*/ { t = \$0 } /^-A/ { print t, \$0 }' | sort | uniq -d)\" ]]"
+	check "round $r: no duplicate iptables rules" ipt_no_dups
 	vw_time_ms T_STOP in_parallel net-destroy >"$x/round.out" 2>&1
 	if [[ $? == 0 ]]; then
 		ok "round $r: ${#NETS[@]} concurrent virsh net-destroy all succeed (${T_STOP} ms)"

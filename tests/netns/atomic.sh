@@ -9,9 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 
-ns_add host || exit 1
-ip -n "$(ns host)" link add vw-a type bridge
-ip -n "$(ns host)" link add vw-b type bridge
+setup "namespace host with bridges vw-a and vw-b" eval 'ns_add host &&
+	ip -n "$(ns host)" link add vw-a type bridge && ip -n "$(ns host)" link add vw-b type bridge'
 cat >"$VWT_TMP/a.xml" <<'XML'
 <network>
   <name>a</name>
@@ -43,40 +42,49 @@ snapshot() {
 	cat "$VWT_TMP/state-host"/*.state | grep -v '^applied '
 }
 
+# faulted KIND:N COMMAND ARGS...: virtwire in host with that fault; true
+# when it failed (exit 2) on the injected fault, as its message says (a
+# failure of any other kind, or a binary that injects nothing, is not this).
+faulted() {
+	local fault=$1 rc
+	shift
+	VIRTWIRE_FAULT=$fault vw host "$@" >"$VWT_TMP/out" 2>&1
+	rc=$?
+	cat "$VWT_TMP/out"
+	echo "exit $rc"
+	[ "$rc" = 2 ] && grep -q "the kernel refused to add rule to chain vw-fault-injected" "$VWT_TMP/out"
+}
+
 # The first apply itself: a fault leaves no table at all.
 for n in 1 2 30 60; do
-	VIRTWIRE_FAULT=nft:$n vw host apply "$VWT_TMP/a.xml" >"$VWT_TMP/out" 2>&1
-	rc=$?
-	check "fault at message $n of a first apply: apply fails" test "$rc" -ne 0
-	check "… and says which message the kernel refused" grep -q "the kernel refused to add rule to chain vw-fault-injected" "$VWT_TMP/out"
-	check "… and no table exists" sh -c "! ip netns exec $(ns host) nft list tables | grep -q virtwire"
+	check "fault at message $n of a first apply: apply fails on it, saying which message the kernel refused" \
+		faulted "nft:$n" apply "$VWT_TMP/a.xml"
+	lacks "… and no table exists" virtwire nsx host nft list tables
 done
 
 check "apply network a" vw host apply "$VWT_TMP/a.xml"
 snapshot >"$VWT_TMP/before"
+setup "the snapshot holds network a" grep -q 'table inet virtwire' "$VWT_TMP/before"
 
 for n in 1 3 8 20; do
-	VIRTWIRE_FAULT=nft:$n vw host apply "$VWT_TMP/b.xml" >"$VWT_TMP/out" 2>&1
-	check "fault at message $n while adding network b: apply fails" test $? -ne 0
+	check "fault at message $n while adding network b: apply fails on it" faulted "nft:$n" apply "$VWT_TMP/b.xml"
 	snapshot >"$VWT_TMP/after"
 	check "… kernel and state exactly as before" cmp "$VWT_TMP/before" "$VWT_TMP/after"
 done
 
 for n in 1 4 9 15; do
-	VIRTWIRE_FAULT=nft:$n vw host apply "$VWT_TMP/a2.xml" >"$VWT_TMP/out" 2>&1
-	check "fault at message $n while replacing network a: apply fails" test $? -ne 0
+	check "fault at message $n while replacing network a: apply fails on it" faulted "nft:$n" apply "$VWT_TMP/a2.xml"
 	snapshot >"$VWT_TMP/after"
 	check "… the old network a stands, whole" cmp "$VWT_TMP/before" "$VWT_TMP/after"
 done
 
-VIRTWIRE_FAULT=nft:5 vw host teardown a >"$VWT_TMP/out" 2>&1
-check "fault during teardown: teardown fails" test $? -ne 0
+check "fault during teardown: teardown fails on it" faulted nft:5 teardown a
 snapshot >"$VWT_TMP/after"
 check "… network a is still there, and still recorded" cmp "$VWT_TMP/before" "$VWT_TMP/after"
 
 check "without the fault, the replacement goes through" vw host apply "$VWT_TMP/a2.xml"
-check "the new forward is there" sh -c "ip netns exec $(ns host) nft list map inet virtwire fwd4any | grep -q 'tcp . 3333'"
-check "the old forward is gone" sh -c "! ip netns exec $(ns host) nft list map inet virtwire fwd4any | grep -q 'tcp . 2222'"
+says "the new forward is there" 'tcp \. 3333' nsx host nft list map inet virtwire fwd4any
+lacks "the old forward is gone" 'tcp \. 2222' nsx host nft list map inet virtwire fwd4any
 check "teardown" vw host teardown a
-check "nothing left" sh -c "! ip netns exec $(ns host) nft list ruleset | grep -q virtwire"
+lacks "nothing left" virtwire nsx host nft list ruleset
 done_testing

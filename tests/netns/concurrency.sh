@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 
-ns_add host || exit 1
+setup "namespace host" ns_add host
 for i in $(seq 1 12); do
 	cat >"$VWT_TMP/c$i.xml" <<XML
 <network>
@@ -63,7 +63,7 @@ check "exactly their forwards are in the map" test "$(nsx host nft list map inet
 check "bridges of 1-4 gone, 5-12 there" test "$(nsx host ip -br link | grep -o '^vw-c[0-9]*' | sort -V | tr '\n' ' ')" = "vw-c5 vw-c6 vw-c7 vw-c8 vw-c9 vw-c10 vw-c11 vw-c12 "
 
 check "8 teardowns at once all succeed" parallel teardown 5 6 7 8 9 10 11 12
-check "no table left" sh -c "! ip netns exec $(ns host) nft list tables | grep -q virtwire"
-check "no bridge left" sh -c "! ip -n $(ns host) -br link | grep -q '^vw-c'"
-check "no state left" sh -c "! ls '$VWT_TMP/state-host'/*.state 2>/dev/null"
+lacks "no table left" virtwire nsx host nft list tables
+lacks "no bridge left" '^vw-c' nsx host ip -br link
+lacks "no state left" '\.state$' ls "$VWT_TMP/state-host"
 done_testing

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 
-ns_add host || exit 1
+setup "namespace host" ns_add host
 cat >"$VWT_TMP/dr.xml" <<'XML'
 <network>
   <name>dr</name>
@@ -32,7 +32,7 @@ check "verify is clean after apply" vw host verify dr
 drift() {
 	local name=$1 cmd=$2 rc
 	shift 2
-	nsx host sh -c "$cmd" || { not_ok "$name: could not make the drift"; return; }
+	setup "$name: make the drift" nsx host sh -c "$cmd"
 	vw host verify dr >"$VWT_TMP/verify.out" 2>&1
 	rc=$?
 	check "$name: verify exits 1" test "$rc" = 1
@@ -61,6 +61,7 @@ mapfile -t want < <(while read -r c; do
 	first=$(nsx host nft list chain inet virtwire "$c" | sed -n '/^\t\t[a-z]/{/^\t\ttype /d;p}' | head -1 | sed 's/^\t\t//')
 	[ -n "$first" ] && echo "drift: chain $c: rule 1 is missing: $first"
 done <"$VWT_TMP/chains")
+setup "the first rule of each chain is known" test "${#want[@]}" -gt 0
 drift "table flushed" "nft flush table inet virtwire" "${want[@]}"
 
 check "teardown" vw host teardown dr

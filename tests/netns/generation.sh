@@ -11,11 +11,15 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 
-ns_add host-a && ns_add host-b || exit 1
-for r in host-a host-b; do
-	ip -n "$(ns "$r")" link add vw-ga type bridge && ip -n "$(ns "$r")" link set vw-ga up
-done
-ip -n "$(ns host-a)" link add vw-gb type bridge && ip -n "$(ns host-a)" link set vw-gb up
+topology() {
+	local r
+	ns_add host-a && ns_add host-b || return 1
+	for r in host-a host-b; do
+		ip -n "$(ns "$r")" link add vw-ga type bridge && ip -n "$(ns "$r")" link set vw-ga up || return 1
+	done
+	ip -n "$(ns host-a)" link add vw-gb type bridge && ip -n "$(ns host-a)" link set vw-gb up
+}
+setup "namespaces host-a and host-b with their bridges" topology
 
 net() { # NAME BRIDGE SUBNET-PREFIX HOSTPORT...
 	local name=$1 br=$2 sub=$3 fw="" p
@@ -34,17 +38,17 @@ net ga vw-ga 192.168.170 2201 2202 >"$VWT_TMP/ga.xml"
 net ga vw-ga 192.168.170 2201 2202 2203 >"$VWT_TMP/ga3.xml"
 net gb vw-gb 192.168.171 2301 >"$VWT_TMP/gb.xml"
 ST=$VWT_TMP/state
-va() { vw_in "$(ns host-a)" "$ST" "$@"; }
-vb() { vw_in "$(ns host-b)" "$ST" "$@"; }
+va() { vw_in host-a "$ST" "$@"; }
+vb() { vw_in host-b "$ST" "$@"; }
 elems() { ip netns exec "$(ns "$1")" nft list map inet virtwire fwd4any 2>/dev/null | grep -o 'tcp \. [0-9]*' | sort | tr '\n' ' '; }
 
 check "apply ga" va apply "$VWT_TMP/ga.xml"
 check "the record names ga" grep -q '^net ga ' "$ST/firewall.gen"
-check "re-apply: up to date" sh -c "ip netns exec $(ns host-a) $VW_BIN apply --state-dir $ST $VWT_TMP/ga.xml | grep -qx \"network 'ga': up to date\""
+says "re-apply: up to date" "^network 'ga': up to date$" va apply "$VWT_TMP/ga.xml"
 
 # A change of someone else's, in the same commit as a drift of virtwire's
 # table: the generation moved, so the repeat reads the kernel and repairs.
-nsx host-a nft -f - <<'NFT'
+setup "a foreign commit that also deletes one of virtwire's elements" nsx host-a nft -f - <<'NFT'
 add table ip other
 delete element inet virtwire fwd4any { tcp . 2202 }
 NFT
@@ -59,28 +63,35 @@ check "… it is in the kernel" test "$(elems host-a)" = "tcp . 2201 tcp . 2202 
 # Another network's apply keeps ga's entry (virtwire's commit was the only one).
 check "apply gb" va apply "$VWT_TMP/gb.xml"
 check "the record names ga and gb" sh -c "grep -q '^net ga ' $ST/firewall.gen && grep -q '^net gb ' $ST/firewall.gen"
-check "re-apply ga: up to date" sh -c "ip netns exec $(ns host-a) $VW_BIN apply --state-dir $ST $VWT_TMP/ga3.xml | grep -qx \"network 'ga': up to date\""
+says "re-apply ga: up to date" "^network 'ga': up to date$" va apply "$VWT_TMP/ga3.xml"
 
 # The same state directory from another network namespace whose ruleset is
 # at the same generation number: the record is not this one's. A new
 # namespace's ruleset starts at generation 1; host-b is brought to the
 # recorded one with commits of its own.
 gen=$(sed -n 's/^gen //p' "$ST/firewall.gen")
-for i in $(seq 2 "$gen"); do
-	if [ $((i % 2)) = 0 ]; then nsx host-b nft add table ip pad; else nsx host-b nft delete table ip pad; fi
-done
+pad() {
+	local i
+	for i in $(seq 2 "$gen"); do
+		if [ $((i % 2)) = 0 ]; then nsx host-b nft add table ip pad; else nsx host-b nft delete table ip pad; fi || return 1
+	done
+}
+setup "the recorded generation is a number" test "$gen" -gt 1
+setup "host-b brought to generation $gen" pad
 # Control: the record, claimed for host-b, is taken there as it stands (so
-# the generations are equal and only the namespace tells them apart).
-cp -r "$ST" "$VWT_TMP/forged"
-sed -i "s/^netns .*/netns $(stat -L -c '%d:%i' "/run/netns/$(ns host-b)")/" "$VWT_TMP/forged/firewall.gen"
-vw_in "$(ns host-b)" "$VWT_TMP/forged" apply "$VWT_TMP/ga3.xml" >"$VWT_TMP/forged.out" 2>&1
-check "control: host-b is at the recorded generation (the forged record kept its table out)" \
-	sh -c "! ip netns exec $(ns host-b) nft list table inet virtwire >/dev/null 2>&1"
+# the generations are equal and only the namespace tells them apart): the
+# apply trusts it for the firewall and sends no message to nftables.
+setup "a copy of the record claimed for host-b" eval 'cp -r "$ST" "$VWT_TMP/forged" &&
+	sed -i "s/^netns .*/netns $(stat -L -c "%d:%i" "/run/netns/$(ns host-b)")/" "$VWT_TMP/forged/firewall.gen"'
+says "control: host-b is at the recorded generation (a record claimed for it is trusted: no firewall message)" \
+	"^network 'ga': .* 0 firewall differences repaired in one transaction of 0 messages" \
+	vw_in host-b "$VWT_TMP/forged" apply "$VWT_TMP/ga3.xml"
+lacks "… and so it sent nothing: no table in host-b" virtwire nsx host-b nft list tables
 check "apply ga in host-b with the same state directory" vb apply "$VWT_TMP/ga3.xml"
 check "… table inet virtwire is there in host-b" test "$(elems host-b)" = "tcp . 2201 tcp . 2202 tcp . 2203 "
 
 check "verify ga in host-a: no drift" va verify ga
 check "teardown gb and ga in host-a" va teardown gb ga
-check "no record is left" test ! -e "$ST/firewall.gen"
+lacks "no record is left" '^firewall\.gen$' ls "$ST"
 
 done_testing

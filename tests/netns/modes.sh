@@ -15,18 +15,21 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 
-topo_wan || exit 1
-ip -n "$(ns wan)" route add 192.168.170.0/24 via 203.0.113.1
-ip -n "$(ns wan)" -6 route add 2001:db8:170::/64 via 2001:db8:ffff::1
-ip -n "$(ns wan)" route add 192.168.160.0/24 via 203.0.113.1
-topo_bridge vw-ho 192.168.160.1/24
-topo_bridge vw-in 10.99.0.254/24
-topo_bridge vw-rt 192.168.170.1/24 2001:db8:170::1/64
-topo_guest ho1 vw-ho 52:54:00:00:16:10 192.168.160.10/24 192.168.160.1
-topo_guest ho2 vw-ho 52:54:00:00:16:11 192.168.160.11/24 192.168.160.1
-topo_guest in1 vw-in 52:54:00:00:99:01 10.99.0.1/24 10.99.0.254
-topo_guest in2 vw-in 52:54:00:00:99:02 10.99.0.2/24 10.99.0.254
-topo_guest rt1 vw-rt 52:54:00:00:17:10 192.168.170.10/24 192.168.170.1 2001:db8:170::10/64 2001:db8:170::1
+topology() {
+	topo_wan &&
+		ip -n "$(ns wan)" route add 192.168.170.0/24 via 203.0.113.1 &&
+		ip -n "$(ns wan)" -6 route add 2001:db8:170::/64 via 2001:db8:ffff::1 &&
+		ip -n "$(ns wan)" route add 192.168.160.0/24 via 203.0.113.1 &&
+		topo_bridge vw-ho 192.168.160.1/24 &&
+		topo_bridge vw-in 10.99.0.254/24 &&
+		topo_bridge vw-rt 192.168.170.1/24 2001:db8:170::1/64 &&
+		topo_guest ho1 vw-ho 52:54:00:00:16:10 192.168.160.10/24 192.168.160.1 &&
+		topo_guest ho2 vw-ho 52:54:00:00:16:11 192.168.160.11/24 192.168.160.1 &&
+		topo_guest in1 vw-in 52:54:00:00:99:01 10.99.0.1/24 10.99.0.254 &&
+		topo_guest in2 vw-in 52:54:00:00:99:02 10.99.0.2/24 10.99.0.254 &&
+		topo_guest rt1 vw-rt 52:54:00:00:17:10 192.168.170.10/24 192.168.170.1 2001:db8:170::10/64 2001:db8:170::1
+}
+setup "topology: wan, host, three bridges, five guests" topology
 
 cat >"$VWT_TMP/ho.xml" <<'XML'
 <network>
@@ -69,15 +72,15 @@ reach "host-only: guest reaches the host" ho1 tcp4 192.168.160.1 7777 '^host 192
 reach "host-only: guest reaches the host's DNS" ho1 udp4 192.168.160.1 53 '^host 192\.168\.160\.10$'
 reach "host-only: host reaches a guest" host tcp4 192.168.160.10 22 '^ho1 192\.168\.160\.1$'
 reach "host-only: guest reaches another guest" ho1 tcp4 192.168.160.11 22 '^ho2 192\.168\.160\.10$'
-unreachable "host-only: guest cannot reach wan" ho1 tcp4 203.0.113.2 80
-unreachable "host-only: wan cannot reach a guest" wan tcp4 192.168.160.10 22
+blocked "host-only: guest cannot reach wan (virtwire rejects it)" ho1 tcp4 203.0.113.2 80 rejected
+blocked "host-only: wan cannot reach a guest (the host can)" wan tcp4 192.168.160.10 22 dropped host
 
 # internal: guests ↔ guests only.
 reach "internal: guest reaches another guest" in1 tcp4 10.99.0.2 22 '^in2 10\.99\.0\.1$'
-unreachable "internal: guest cannot reach the host" in1 tcp4 10.99.0.254 7777
-unreachable "internal: guest cannot reach the host's other address" in1 tcp4 203.0.113.1 7777
-unreachable "internal: host cannot reach a guest" host tcp4 10.99.0.1 22
-unreachable "internal: guest cannot reach wan" in1 tcp4 203.0.113.2 80
+blocked "internal: guest cannot reach the host (a host-only guest can)" in1 tcp4 10.99.0.254 7777 dropped ho1
+blocked "internal: guest cannot reach the host's other address (wan can)" in1 tcp4 203.0.113.1 7777 dropped wan
+blocked "internal: host cannot reach a guest (the other guest can)" host tcp4 10.99.0.1 22 dropped in2
+blocked "internal: guest cannot reach wan (the host can)" in1 tcp4 203.0.113.2 80 dropped host
 
 # route: both ways, untranslated.
 reach "route: guest reaches wan untranslated" rt1 tcp4 203.0.113.2 80 '^wan 192\.168\.170\.10$'
@@ -86,10 +89,10 @@ reach "route: wan reaches a guest over IPv6" wan tcp6 2001:db8:170::10 22 '^rt1 
 reach "route: guest reaches the host" rt1 tcp4 192.168.170.1 7777 '^host 192\.168\.170\.10$'
 
 # Isolation between networks.
-unreachable "route guest cannot reach a host-only guest" rt1 tcp4 192.168.160.10 22
-unreachable "host-only guest cannot reach a route guest" ho1 tcp4 192.168.170.10 22
-unreachable "internal guest cannot reach a route guest" in1 tcp4 192.168.170.10 22
+blocked "route guest cannot reach a host-only guest (virtwire rejects it)" rt1 tcp4 192.168.160.10 22 rejected
+blocked "host-only guest cannot reach a route guest (virtwire rejects it)" ho1 tcp4 192.168.170.10 22 rejected
+blocked "internal guest cannot reach a route guest (wan can)" in1 tcp4 192.168.170.10 22 dropped wan
 
 check "teardown all three" vw host teardown ho in rt
-check "no virtwire table left" sh -c "! ip netns exec $(ns host) nft list tables | grep -q virtwire"
+lacks "no virtwire table left" virtwire nsx host nft list tables
 done_testing

@@ -10,21 +10,21 @@
 #   wan 203.0.113.2 ── host wan0 203.0.113.1, vw-web 192.168.180.1/24 ── guest1 .10
 . "$(dirname "$0")/lib.sh"
 need_root
-if ! command -v iptables >/dev/null; then
-	echo "1..0 # SKIP iptables is not installed (tools/bootstrap installs it)"
-	exit 77
-fi
+need_tools iptables conntrack
 
-topo_wan || exit 1
-ip -n "$(ns wan)" route add 192.168.180.0/24 via 203.0.113.1
-topo_bridge vw-web 192.168.180.1/24
-topo_guest guest1 vw-web 52:54:00:00:18:10 192.168.180.10/24 192.168.180.1
+topology() {
+	topo_wan &&
+		ip -n "$(ns wan)" route add 192.168.180.0/24 via 203.0.113.1 &&
+		topo_bridge vw-web 192.168.180.1/24 &&
+		topo_guest guest1 vw-web 52:54:00:00:18:10 192.168.180.10/24 192.168.180.1
+}
+setup "topology: wan, host, bridge vw-web, guest1" topology
 
 # A host firewall of someone else's, in both styles.
-nsx host iptables -P FORWARD DROP
-nsx host iptables -A FORWARD -m connmark --mark 0x10000000/0x10000000 -j ACCEPT
-nsx host iptables -A FORWARD -p icmp -j ACCEPT
-nsx host nft -f - <<'NFT'
+setup "iptables FORWARD, policy drop" eval 'nsx host iptables -P FORWARD DROP &&
+	nsx host iptables -A FORWARD -m connmark --mark 0x10000000/0x10000000 -j ACCEPT &&
+	nsx host iptables -A FORWARD -p icmp -j ACCEPT'
+setup "table inet fw, policy drop" nsx host nft -f - <<'NFT'
 table inet fw {
 	chain input {
 		type filter hook input priority filter; policy drop;
@@ -68,11 +68,12 @@ serve wan tcp4 80
 serve guest1 tcp4 22
 reach "guest egress passes the drop-policy firewalls (marked)" guest1 tcp4 203.0.113.2 80 '^wan 203\.0\.113\.1$'
 reach "a forward passes them (marked)" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
-unreachable "what virtwire does not admit stays blocked (wan → guest directly)" wan tcp4 192.168.180.10 22
-check "admitted connections carry the mark" sh -c "ip netns exec $(ns host) conntrack -L 2>/dev/null | grep -q 'mark=268435456'"
+blocked "what virtwire does not admit stays blocked (wan → guest directly; the host gets through)" \
+	wan tcp4 192.168.180.10 22 dropped host
+says "admitted connections carry the mark" 'mark=268435456' nsx host conntrack -L
 
 check "teardown" vw host teardown web
 others >"$VWT_TMP/after-teardown"
 check "other tables unchanged after teardown" cmp "$VWT_TMP/before" "$VWT_TMP/after-teardown"
-check "the ruleset holds only the other tables" sh -c "! ip netns exec $(ns host) nft list ruleset | grep -q virtwire"
+lacks "the ruleset holds only the other tables" virtwire nsx host nft list ruleset
 done_testing

@@ -12,13 +12,16 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 
-ns_add host && ns_add lan || exit 1
-ip -n "$(ns host)" link add eth0 type veth peer name eth0 netns "$(ns lan)"
-ip -n "$(ns lan)" addr add 198.51.100.1/24 dev eth0
-ip -n "$(ns lan)" link set eth0 up
-ip -n "$(ns host)" addr add 198.51.100.2/24 dev eth0
-ip -n "$(ns host)" link set eth0 up
-ip -n "$(ns host)" route add default via 198.51.100.1
+topology() {
+	ns_add host && ns_add lan &&
+		ip -n "$(ns host)" link add eth0 type veth peer name eth0 netns "$(ns lan)" &&
+		ip -n "$(ns lan)" addr add 198.51.100.1/24 dev eth0 &&
+		ip -n "$(ns lan)" link set eth0 up &&
+		ip -n "$(ns host)" addr add 198.51.100.2/24 dev eth0 &&
+		ip -n "$(ns host)" link set eth0 up &&
+		ip -n "$(ns host)" route add default via 198.51.100.1
+}
+setup "topology: host with eth0, lan" topology
 # Let the veth settle (carrier, link-local address) before the first
 # snapshot: the kernel does that asynchronously.
 for _ in $(seq 1 100); do
@@ -62,8 +65,13 @@ snapshot() {
 	ls "$VWT_TMP/state-host" 2>/dev/null | grep -v '^lock$'
 }
 
-try_faults() { # FILE KIND MAX
-	local file=$1 kind=$2 max=$3 n rc
+# try_faults FILE KIND MAX every|first: apply FILE with a fault at change
+# 1, 2, … of KIND; each must fail on that fault (exit 2, naming it) and leave
+# everything as before. "every": the faults run out before MAX (an apply
+# goes through: every change point was tried); "first": all of 1..MAX fail.
+try_faults() {
+	local file=$1 kind=$2 max=$3 want=$4 n rc x clean=
+	x=$(basename "$file")
 	for n in $(seq 1 "$max"); do
 		snapshot >"$VWT_TMP/before"
 		VIRTWIRE_FAULT=$kind:$n vw host apply "$file" >"$VWT_TMP/out" 2>&1
@@ -71,19 +79,25 @@ try_faults() { # FILE KIND MAX
 		snapshot >"$VWT_TMP/after"
 		if [ "$rc" -eq 0 ]; then
 			# Past the last change: nothing left to fail; undo it.
-			vw host teardown "$(basename "$file" .xml)" >/dev/null 2>&1
+			clean=$n
+			setup "$x: teardown after the apply without a fault" vw host teardown "${x%.xml}"
 			break
 		fi
-		check "$(basename "$file"): $kind error at change $n: apply fails naming it" \
-			grep -q "No such device\|the kernel refused" "$VWT_TMP/out"
-		check "$(basename "$file"): $kind error at change $n: everything as before" \
+		check "$x: $kind error at change $n: apply fails naming it" \
+			eval "cat '$VWT_TMP/out'; [ $rc = 2 ] && grep -q 'No such device\|the kernel refused' '$VWT_TMP/out'"
+		check "$x: $kind error at change $n: everything as before" \
 			diff "$VWT_TMP/before" "$VWT_TMP/after"
 	done
+	case $want in
+	every) check "$x: every $kind change point tried (faults at 1-$((${clean:-1} - 1)), then a clean apply)" \
+		test "${clean:-0}" -gt 1 ;;
+	first) check "$x: a $kind fault at each of changes 1-$max" test -z "$clean" ;;
+	esac
 }
 
-try_faults "$VWT_TMP/rb.xml" link 12
-try_faults "$VWT_TMP/rb.xml" nft 3
-try_faults "$VWT_TMP/br.xml" link 8
+try_faults "$VWT_TMP/rb.xml" link 12 every
+try_faults "$VWT_TMP/rb.xml" nft 3 first
+try_faults "$VWT_TMP/br.xml" link 12 every
 serve lan tcp4 80
 reach "the host still reaches its LAN after all that" host tcp4 198.51.100.1 80 '^lan 198\.51\.100\.2$'
 done_testing

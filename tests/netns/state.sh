@@ -11,8 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 
-ns_add host || exit 1
-ip -n "$(ns host)" link add vw-found type bridge
+setup "namespace host with the bridge vw-found" eval 'ns_add host && ip -n "$(ns host)" link add vw-found type bridge'
 net() { # NAME BRIDGE SUBNET
 	cat <<XML
 <network>
@@ -42,7 +41,7 @@ snapshot() {
 }
 
 # Damaged: truncated in the middle.
-head -3 "$VWT_TMP/state-host/st.state" >"$VWT_TMP/trunc" && cp "$VWT_TMP/trunc" "$VWT_TMP/state-host/st.state"
+setup "truncate st's record" eval 'head -3 "$VWT_TMP/state-host/st.state" >"$VWT_TMP/trunc" && cp "$VWT_TMP/trunc" "$VWT_TMP/state-host/st.state"'
 snapshot >"$VWT_TMP/before"
 vw host teardown st >"$VWT_TMP/out" 2>&1
 check "a damaged record: teardown fails (exit 2)" test $? = 2
@@ -51,13 +50,13 @@ check "… and suggesting --from" grep -q -- "--from FILE" "$VWT_TMP/out"
 snapshot >"$VWT_TMP/after"
 check "… having changed nothing" diff "$VWT_TMP/before" "$VWT_TMP/after"
 check "teardown --from the XML" vw host teardown --from "$VWT_TMP/st.xml" st
-check "… removed the bridge virtwire had created" sh -c "! ip -n $(ns host) link show vw-st 2>/dev/null"
-check "… removed its table elements" sh -c "! ip netns exec $(ns host) nft list table inet virtwire | grep -q 'comment \"st\"'"
-check "… kept the other network's" sh -c "ip netns exec $(ns host) nft list table inet virtwire | grep -q 'comment \"found\"'"
-check "… and removed the damaged record" sh -c "! ls '$VWT_TMP/state-host/st.state' 2>/dev/null"
+lacks "… removed the bridge virtwire had created" '^vw-st ' nsx host ip -br link
+lacks "… removed its table elements" 'comment "st"' nsx host nft list table inet virtwire
+says "… kept the other network's" 'comment "found"' nsx host nft list table inet virtwire
+lacks "… and removed the damaged record" '^st\.state$' ls "$VWT_TMP/state-host"
 
 # Missing: the record is gone.
-rm "$VWT_TMP/state-host/found.state"
+setup "delete found's record" rm "$VWT_TMP/state-host/found.state"
 snapshot >"$VWT_TMP/before"
 vw host teardown found >"$VWT_TMP/out" 2>&1
 check "a missing record: teardown fails (exit 1)" test $? = 1
@@ -66,7 +65,7 @@ snapshot >"$VWT_TMP/after"
 check "… having changed nothing" diff "$VWT_TMP/before" "$VWT_TMP/after"
 check "teardown --from the XML" vw host teardown --from "$VWT_TMP/found.xml" found
 cp "$VWT_TMP/check.out" "$VWT_TMP/from.out"
-check "… left libvirt's bridge alone" sh -c "ip -n $(ns host) link show vw-found >/dev/null"
+says "… left libvirt's bridge alone" '^vw-found ' nsx host ip -br link
 check "… and says so" grep -q "does not carry virtwire's marker" "$VWT_TMP/from.out"
-check "no table left" sh -c "! ip netns exec $(ns host) nft list tables | grep -q virtwire"
+lacks "no table left" virtwire nsx host nft list tables
 done_testing
