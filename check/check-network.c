@@ -4,6 +4,86 @@
 #include "check-private.h"
 
 /* ---------------------------------------------------------------------- */
+/* The name */
+
+/* How many bytes of a refused name a message shows. */
+#define NAME_SHOWN 64
+
+static bool is_control(gunichar c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f);
+}
+
+/* @name as a message can quote it: control characters and bytes that are
+ * not UTF-8 escaped, cut after NAME_SHOWN bytes. */
+static char *name_shown(const char *name)
+{
+	GString *s = g_string_new(NULL);
+	const char *p = name, *end = name + strlen(name);
+
+	while (p < end && s->len < NAME_SHOWN) {
+		gunichar c = g_utf8_get_char_validated(p, end - p);
+
+		if (c == (gunichar)-1 || c == (gunichar)-2) {
+			g_string_append_printf(s, "\\x%02x", (guchar)*p++);
+		} else if (c == '\n') {
+			g_string_append(s, "\\n");
+			p++;
+		} else if (is_control(c)) {
+			g_string_append_printf(s, c < 0x80 ? "\\x%02x" : "\\u%04x", c);
+			p = g_utf8_next_char(p);
+		} else {
+			g_string_append_len(s, p, g_utf8_next_char(p) - p);
+			p = g_utf8_next_char(p);
+		}
+	}
+	if (p < end)
+		g_string_append(s, "…");
+	return g_string_free(s, FALSE);
+}
+
+/* Why @name cannot be a network's, or NULL. */
+static char *name_refused(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len)
+		return g_strdup("is empty");
+	if (len > VW_MAX_NETWORK_NAME)
+		return g_strdup_printf("is %zu bytes long, more than %u", len, VW_MAX_NETWORK_NAME);
+	if (strchr(name, '/'))
+		return g_strdup("contains '/'");
+	if (!g_utf8_validate(name, (gssize)len, NULL))
+		return g_strdup("is not UTF-8");
+	for (const char *p = name; *p; p = g_utf8_next_char(p))
+		if (is_control(g_utf8_get_char(p)))
+			return g_strdup("contains a control character");
+	return NULL;
+}
+
+bool vw_chk_name_ok(const char *name)
+{
+	g_autofree char *why = name_refused(name);
+
+	return !why;
+}
+
+bool vw_check_network_name(const char *name, VwLoc loc, VwDiags *d)
+{
+	g_autofree char *why = name_refused(name ? name : "");
+	g_autofree char *shown = NULL;
+
+	if (!why)
+		return true;
+	shown = name_shown(name ? name : "");
+	E(d, loc, "network-name",
+	  "libvirt keeps each network in files named after it: use letters, digits, '-', '_' and '.' (at most "
+	  G_STRINGIFY(VW_MAX_NETWORK_NAME) " bytes)",
+	  "network name '%s' %s", shown, why);
+	return false;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Addresses and DHCP */
 
 static void check_dhcp_range(const VwNetwork *net, const VwIp *ip, const VwPrefix *sub, const VwDhcpRange *r,
@@ -181,7 +261,9 @@ static void check_reservations(const VwNetwork *net, VwDiags *d)
 
 void vw_check_network(const VwNetwork *net, VwDiags *d)
 {
-	if (!net->name)
+	/* Without a <name> the parser has said so (missing-name). Every other
+	 * finding quotes the name: none for a name that cannot be shown. */
+	if (!net->name || !vw_check_network_name(net->name, net->loc, d))
 		return;
 	if (net->bridge && !vw_ifname_valid(net->bridge, true))
 		E(d, net->bridge_loc, "invalid-ifname", "interface names are 1-15 bytes without '/', ':', quotes or spaces",

@@ -21,6 +21,9 @@ bool vw_chk_mode_forwards_ports(VwMode m);
 /* The network of @networks (VwNetwork*, may be NULL) named @name, or NULL. */
 const VwNetwork *vw_chk_find_network(GPtrArray *networks, const char *name);
 
+/* check-network.c: whether vw_check_network_name() takes @name (no finding). */
+bool vw_chk_name_ok(const char *name);
+
 /* check-modes.c: virtwire's mode against libvirt's forward mode, and the
  * settings each mode takes. */
 void vw_chk_modes(const VwNetwork *net, VwDiags *d);

@@ -324,8 +324,11 @@ static void domain_claims(const VwDomain *dom, GPtrArray *networks, GArray *clai
 	}
 }
 
-void vw_check_together(GPtrArray *networks, GPtrArray *domains, VwDiags *d)
+void vw_check_together(GPtrArray *all_networks, GPtrArray *domains, VwDiags *d)
 {
+	/* A network whose name is refused has that one finding (its own
+	 * rules); it is not quoted in anyone else's. */
+	g_autoptr(GPtrArray) networks = g_ptr_array_new();
 	g_autoptr(GArray) claims = g_array_new(FALSE, FALSE, sizeof(Claim));
 	g_autoptr(GPtrArray) owners = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GHashTable) names = g_hash_table_new(g_str_hash, g_str_equal);
@@ -334,6 +337,12 @@ void vw_check_together(GPtrArray *networks, GPtrArray *domains, VwDiags *d)
 	g_autoptr(GHashTable) iface_dom = g_hash_table_new(NULL, NULL);
 	DomainsSeen seen = { dom_names, macs, iface_dom };
 
+	for (guint i = 0; i < all_networks->len; i++) {
+		const VwNetwork *n = all_networks->pdata[i];
+
+		if (!n->name || vw_chk_name_ok(n->name))
+			g_ptr_array_add(networks, (gpointer)n);
+	}
 	check_names(networks, names, d);
 	check_subnets(networks, names, d);
 	network_claims(networks, claims, owners);

@@ -379,7 +379,6 @@ static void test_network_bad_values(void)
 		  "<host mac='52:54:00:zz:00:01' ip='10.0.0.5'/>\n</dhcp>\n</ip>\n</network>",
 		  "invalid-value", 5 },
 		{ "<network>\n<uuid>0</uuid>\n</network>", "missing-name", 1 },
-		{ "<network>\n<name>  </name>\n</network>", "missing-name", 1 },
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -913,6 +912,18 @@ static void test_unreadable(void)
 	assert_one(d, "unreadable", 0);
 }
 
+/* An empty <name> is the checker's to refuse (network-name), as any other
+ * name it cannot take. */
+static void test_network_empty_name(void)
+{
+	static const char xml[] = "<network>\n<name>  </name>\n</network>\n";
+	g_autoptr(VwDiags) d = vw_diags_new();
+	g_autoptr(VwDoc) doc = load("n.xml", xml, d, VW_LOAD_OK);
+
+	assert_clean(d);
+	g_assert_cmpstr(doc->network->name, ==, "");
+}
+
 /* ---------------------------------------------------------------------- */
 /* Schemas */
 
@@ -1003,5 +1014,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/parse/unreadable", test_unreadable);
 	g_test_add_func("/parse/schema-missing", test_schema_missing);
 	g_test_add_func("/parse/schema-validation", test_schema_validation);
+	g_test_add_func("/parse/network-empty-name", test_network_empty_name);
 	return g_test_run();
 }
