@@ -504,7 +504,7 @@ static xmlNode *find_vw_top(const VwParseCtx *ctx, xmlNode *metadata, const char
 			vw_error(ctx->diags, vw_xml_loc(ctx, c), "duplicate-element",
 				 "libvirt keeps only one element per namespace in <metadata>: merge them into one",
 				 "a second <vw:%s> in <metadata> (the first is at line %ld)", want,
-				 (long)vw_xml_line(found));
+				 (long)vw_xml_line(ctx, found));
 			continue;
 		}
 		found = c;
