@@ -971,6 +971,15 @@ static void test_doctype(void)
 	}
 }
 
+/* AddressSanitizer reserves terabytes of address space: no RLIMIT_AS there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 typedef enum { THROUGH_PARSER, THROUGH_SCHEMA, THROUGH_CHECK } Through;
 
 /* Loads @xml through @through: it must be refused with one finding, @code,
@@ -1020,7 +1029,11 @@ static void test_doctype_bounded(void)
 		g_test_trap_assert_passed();
 		return;
 	}
+#ifndef UNDER_ASAN
 	g_assert_cmpint(setrlimit(RLIMIT_AS, &as), ==, 0);
+#else
+	(void)as;
+#endif
 	for (int i = 0; i < 20000; i++)
 		g_string_append(refs, "&e;");
 	in_text = g_strdup_printf("<?xml version='1.0'?>\n<!DOCTYPE network [ <!ENTITY e '%s'> ]>\n<network>\n"
