@@ -226,6 +226,48 @@ static void parse_source(const VwParseCtx *ctx, VwForward *f, xmlNode *n)
 	g_ptr_array_add(f->sources, src);
 }
 
+/* A network forward's guest: guest-address= or guest-mac=, one of them. */
+static void parse_network_target(const VwParseCtx *ctx, VwForward *f, xmlNode *n)
+{
+	const char *addr = vw_xml_prop(n, "guest-address");
+	const char *mac = vw_xml_prop(n, "guest-mac");
+
+	if (addr && !vw_addr_parse(addr, &f->guest_addr))
+		vw_error(ctx->diags, f->loc, "invalid-address", NULL,
+			 "<vw:forward>: guest-address='%s' is not an IPv4 or IPv6 address", addr);
+	if (mac) {
+		f->has_guest_mac = vw_mac_parse(mac, &f->guest_mac);
+		if (!f->has_guest_mac)
+			vw_error(ctx->diags, f->loc, "invalid-mac", NULL, "<vw:forward>: guest-mac='%s' is not a MAC address",
+				 mac);
+	}
+	if (addr && mac)
+		vw_error(ctx->diags, f->loc, "forward-target",
+			 "keep one: guest-address= or guest-mac= (resolved through <dhcp><host>)",
+			 "<vw:forward> names both guest-address= and guest-mac=");
+	else if (!addr && !mac)
+		vw_error(ctx->diags, f->loc, "forward-target",
+			 "add guest-address='…' or guest-mac='…' (with a <dhcp><host> reservation)",
+			 "<vw:forward> has no target");
+}
+
+/* A domain forward's network= and, among the domain's interfaces on it, mac=. */
+static void parse_domain_target(const VwParseCtx *ctx, VwForward *f, xmlNode *n)
+{
+	const char *v = vw_xml_prop(n, "network");
+
+	if (!v || !*v)
+		vw_error(ctx->diags, f->loc, "missing-attribute", "add network='NAME' (the libvirt network)",
+			 "<vw:forward> of a domain has no network=");
+	f->network = g_strdup(v);
+	v = vw_xml_prop(n, "mac");
+	if (v) {
+		f->has_mac = vw_mac_parse(v, &f->mac);
+		if (!f->has_mac)
+			vw_error(ctx->diags, f->loc, "invalid-mac", NULL, "<vw:forward>: mac='%s' is not a MAC address", v);
+	}
+}
+
 static VwForward *parse_forward(const VwParseCtx *ctx, xmlNode *n, bool domain)
 {
 	g_autoptr(VwForward) f = vw_forward_new();
@@ -260,40 +302,10 @@ static VwForward *parse_forward(const VwParseCtx *ctx, xmlNode *n, bool domain)
 	else
 		f->has_host_port = parse_ports(ctx, n, "host-port", &f->host);
 	f->has_guest_port = parse_ports(ctx, n, "guest-port", &f->guest);
-	if (!domain) {
-		v = vw_xml_prop(n, "guest-address");
-		if (v && !vw_addr_parse(v, &f->guest_addr))
-			vw_error(ctx->diags, f->loc, "invalid-address", NULL,
-				 "<vw:forward>: guest-address='%s' is not an IPv4 or IPv6 address", v);
-		v = vw_xml_prop(n, "guest-mac");
-		if (v) {
-			f->has_guest_mac = vw_mac_parse(v, &f->guest_mac);
-			if (!f->has_guest_mac)
-				vw_error(ctx->diags, f->loc, "invalid-mac", NULL,
-					 "<vw:forward>: guest-mac='%s' is not a MAC address", v);
-		}
-		if (vw_xml_prop(n, "guest-address") && vw_xml_prop(n, "guest-mac"))
-			vw_error(ctx->diags, f->loc, "forward-target",
-				 "keep one: guest-address= or guest-mac= (resolved through <dhcp><host>)",
-				 "<vw:forward> names both guest-address= and guest-mac=");
-		else if (!vw_xml_prop(n, "guest-address") && !vw_xml_prop(n, "guest-mac"))
-			vw_error(ctx->diags, f->loc, "forward-target",
-				 "add guest-address='…' or guest-mac='…' (with a <dhcp><host> reservation)",
-				 "<vw:forward> has no target");
-	} else {
-		v = vw_xml_prop(n, "network");
-		if (!v || !*v)
-			vw_error(ctx->diags, f->loc, "missing-attribute", "add network='NAME' (the libvirt network)",
-				 "<vw:forward> of a domain has no network=");
-		f->network = g_strdup(v);
-		v = vw_xml_prop(n, "mac");
-		if (v) {
-			f->has_mac = vw_mac_parse(v, &f->mac);
-			if (!f->has_mac)
-				vw_error(ctx->diags, f->loc, "invalid-mac", NULL,
-					 "<vw:forward>: mac='%s' is not a MAC address", v);
-		}
-	}
+	if (domain)
+		parse_domain_target(ctx, f, n);
+	else
+		parse_network_target(ctx, f, n);
 	for (xmlNode *c = n->children; c; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
@@ -492,7 +504,7 @@ static xmlNode *find_vw_top(const VwParseCtx *ctx, xmlNode *metadata, const char
 			vw_error(ctx->diags, vw_xml_loc(ctx, c), "duplicate-element",
 				 "libvirt keeps only one element per namespace in <metadata>: merge them into one",
 				 "a second <vw:%s> in <metadata> (the first is at line %ld)", want,
-				 (long)vw_xml_line(found));
+				 (long)vw_xml_line(ctx, found));
 			continue;
 		}
 		found = c;

@@ -192,8 +192,10 @@ VwNetwork *vw_xml_parse_network(const VwParseCtx *ctx, xmlNode *root)
 	net->forward = VW_FWD_NONE;
 	if (vw_xml_prop_uint(ctx, root, "connections", 1u << 30, &v))
 		net->connections = (int)v;
+	/* An empty one is the checker's (network-name), as any other name it
+	 * refuses. */
 	net->name = vw_xml_child_text(root, "name");
-	if (!net->name || !*net->name)
+	if (!net->name)
 		vw_error(ctx->diags, net->loc, "missing-name", "add <name>…</name>", "the network has no <name>");
 	net->uuid = vw_xml_child_text(root, "uuid");
 	n = vw_xml_child(root, "forward");

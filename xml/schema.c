@@ -166,14 +166,14 @@ static void on_validation_error(void *data, xmlError *err)
 	if (node && node->type == XML_ELEMENT_NODE) {
 		const char *extra = strstr(msg, "has extra content: ");
 
-		loc.line = vw_xml_line(node);
+		loc.line = vw_xml_line(v->ctx, node);
 		/* libxml2 blames the parent for an unexpected child: point at
 		 * the child itself. */
 		if (extra) {
 			extra += strlen("has extra content: ");
 			for (const xmlNode *c = node->children; c; c = c->next) {
 				if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, extra) == 0) {
-					loc.line = vw_xml_line(c);
+					loc.line = vw_xml_line(v->ctx, c);
 					break;
 				}
 			}
@@ -236,6 +236,49 @@ static void restore_metadata_content(GArray *hidden)
 	}
 }
 
+/* The node after @n in document order below @root, or NULL. */
+static xmlNode *next_node(xmlNode *root, xmlNode *n)
+{
+	if (n->type == XML_ELEMENT_NODE && n->children)
+		return n->children;
+	while (n != root && !n->next)
+		n = n->parent;
+	return n == root ? NULL : n->next;
+}
+
+/* Whether libvirt's schema can be checked on @root in bounded time (see
+ * VW_MAX_SCHEMA_SIBLINGS); says why not. Runs with <metadata>'s content
+ * set aside. */
+static bool schema_size_ok(const VwParseCtx *ctx, xmlNode *root)
+{
+	guint total = 0;
+
+	for (xmlNode *n = root; n; n = next_node(root, n)) {
+		guint kids = 0, max;
+
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		max = vw_xml_is(n, "dhcp") ? VW_MAX_SCHEMA_DHCP : VW_MAX_SCHEMA_SIBLINGS;
+		for (const xmlNode *c = n->children; c; c = c->next)
+			kids += c->type == XML_ELEMENT_NODE;
+		total += kids;
+		if (kids > max) {
+			vw_error(ctx->diags, vw_xml_loc(ctx, n), "too-many", NULL,
+				 "<%s> has more than %u child elements: too many for libvirt's schema to be checked on",
+				 (const char *)n->name, max);
+			return false;
+		}
+		if (total > VW_MAX_SCHEMA_ELEMENTS) {
+			vw_error(ctx->diags, vw_xml_loc(ctx, root), "too-many", NULL,
+				 "<%s> holds more than %u elements outside <metadata>: too many for libvirt's schema to "
+				 "be checked on",
+				 (const char *)root->name, VW_MAX_SCHEMA_ELEMENTS);
+			return false;
+		}
+	}
+	return true;
+}
+
 void vw_schemas_validate(VwSchemas *s, const VwParseCtx *ctx, xmlDoc *doc, xmlNode *root, VwDocKind kind)
 {
 	xmlRelaxNGPtr rng = load_schema(s, kind, ctx->diags);
@@ -243,6 +286,9 @@ void vw_schemas_validate(VwSchemas *s, const VwParseCtx *ctx, xmlDoc *doc, xmlNo
 	g_autoptr(xmlDoc) copy = NULL;
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GPtrArray) pending = g_ptr_array_new_with_free_func(g_free);
+	/* Lines of the copy's nodes are its own: they die with it. */
+	g_autoptr(GHashTable) copy_lines = g_hash_table_new(NULL, NULL);
+	VwParseCtx copy_ctx = { ctx->file, ctx->diags, copy_lines };
 	ValidationCtx v = { ctx, seen, 0, pending };
 	g_autoptr(GArray) hidden = NULL;
 	int rc;
@@ -255,9 +301,14 @@ void vw_schemas_validate(VwSchemas *s, const VwParseCtx *ctx, xmlDoc *doc, xmlNo
 		copy = xmlNewDoc((const xmlChar *)"1.0");
 		xmlDocSetRootElement(copy, xmlDocCopyNode(root, copy, 1));
 		doc = copy;
+		v.ctx = ctx = &copy_ctx;
 	}
 	hidden = g_array_new(FALSE, FALSE, sizeof(Hidden));
 	hide_metadata_content(xmlDocGetRootElement(doc), hidden);
+	if (!schema_size_ok(ctx, xmlDocGetRootElement(doc))) {
+		restore_metadata_content(hidden);
+		return;
+	}
 	vctx = xmlRelaxNGNewValidCtxt(rng);
 	xmlRelaxNGSetValidStructuredErrors(vctx, (xmlStructuredErrorFunc)on_validation_error, &v);
 	rc = xmlRelaxNGValidateDoc(vctx, doc);

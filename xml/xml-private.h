@@ -5,18 +5,19 @@
 #include <libxml/tree.h>
 
 #include <virtwire/model.h>
-#include <virtwire/model.h>
+#include <virtwire/xml.h>
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
 
 typedef struct {
 	const char *file; /* interned */
 	VwDiags *diags;
+	GHashTable *lines; /* xmlNode* → line, of elements past line 65535 */
 } VwParseCtx;
 
 VwLoc vw_xml_loc(const VwParseCtx *ctx, const xmlNode *node);
 /* xmlGetLineNo(), right past line 65535 too; 0 when unknown. */
-int vw_xml_line(const xmlNode *node);
+int vw_xml_line(const VwParseCtx *ctx, const xmlNode *node);
 
 /* The value of an un-namespaced attribute, or NULL. Points into the tree. */
 const char *vw_xml_prop(const xmlNode *node, const char *name);
@@ -51,3 +52,19 @@ VwDomMeta *vw_xml_parse_dom_meta(const VwParseCtx *ctx, xmlNode *metadata);
 struct VwSchemas;
 void vw_schemas_validate(struct VwSchemas *s, const VwParseCtx *ctx, xmlDoc *doc, xmlNode *root,
 			 VwDocKind kind);
+
+/* Where vw_xml_scan_attributes() found a start tag with too many attributes:
+ * its line, and its name (pointing into the buffer, not terminated). */
+typedef struct {
+	int line;
+	const char *name;
+	size_t name_len;
+} VwXmlScanFail;
+
+/* False (with @fail) when a start tag in @buf has more than @max attributes;
+ * see scan.c for why this is looked at before parsing. */
+bool vw_xml_scan_attributes(const char *buf, size_t len, unsigned max, VwXmlScanFail *fail);
+
+/* vw_doc_load_memory() with another cap than VW_MAX_NODES (for tests). */
+VwLoadStatus vw_xml_load_capped(const char *name, const char *buf, size_t len, VwSchemas *schemas, gsize max_nodes,
+				VwDiags *diags, VwDoc **ret);

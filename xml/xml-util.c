@@ -8,38 +8,53 @@
 
 #include "xml-private.h"
 
-int vw_xml_line(const xmlNode *node)
+/*
+ * Past 65535, libxml2 (2.9, XML_PARSE_BIG_LINES) keeps the real line only on
+ * text nodes, as the line where the text ends; an element gets 65535 and
+ * xmlGetLineNo() borrows a neighbour's line, one too far. The text right
+ * after the start tag (or after an empty element) begins on the element's
+ * line: count back over its newlines.
+ */
+static long big_line(const xmlNode *node, long line)
 {
 	const xmlNode *text = NULL;
+
+	if (node->children && node->children->type == XML_TEXT_NODE)
+		text = node->children;
+	else if (!node->children && node->next && node->next->type == XML_TEXT_NODE)
+		text = node->next;
+	if (!text || text->line != 65535 || !text->psvi)
+		return line;
+	line = (long)(ptrdiff_t)text->psvi;
+	for (const xmlChar *p = text->content; p && *p; p++)
+		line -= *p == '\n';
+	return line;
+}
+
+int vw_xml_line(const VwParseCtx *ctx, const xmlNode *node)
+{
 	long line;
 
 	if (!node)
 		return 0;
 	line = xmlGetLineNo(node);
-	/*
-	 * Past 65535, libxml2 (2.9, XML_PARSE_BIG_LINES) keeps the real line
-	 * only on text nodes, as the line where the text ends; an element gets
-	 * 65535 and xmlGetLineNo() borrows a neighbour's line, one too far.
-	 * The text right after the start tag (or after an empty element)
-	 * begins on the element's line: count back over its newlines.
-	 */
 	if (node->type == XML_ELEMENT_NODE && node->line == 65535) {
-		if (node->children && node->children->type == XML_TEXT_NODE)
-			text = node->children;
-		else if (!node->children && node->next && node->next->type == XML_TEXT_NODE)
-			text = node->next;
-		if (text && text->line == 65535 && text->psvi) {
-			line = (long)(ptrdiff_t)text->psvi;
-			for (const xmlChar *p = text->content; p && *p; p++)
-				line -= *p == '\n';
-		}
+		/* The text may be megabytes long, and an element is asked for
+		 * its line once per finding: count once. */
+		gpointer cached = g_hash_table_lookup(ctx->lines, node);
+
+		if (cached)
+			return GPOINTER_TO_INT(cached);
+		line = big_line(node, line);
+		if (line > 0 && line <= INT_MAX)
+			g_hash_table_insert(ctx->lines, (gpointer)node, GINT_TO_POINTER((int)line));
 	}
 	return line > 0 && line <= INT_MAX ? (int)line : 0;
 }
 
 VwLoc vw_xml_loc(const VwParseCtx *ctx, const xmlNode *node)
 {
-	VwLoc loc = { ctx->file, vw_xml_line(node) };
+	VwLoc loc = { ctx->file, vw_xml_line(ctx, node) };
 
 	return loc;
 }

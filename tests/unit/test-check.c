@@ -61,6 +61,11 @@
 #define DFWD(attrs) "      <vw:forward network='public' proto='tcp' " attrs "/>\n"
 #define WEB1(body) DOM("web1", IFACE("public", WEB), body)
 
+/* 10, 50 and 100 bytes of a name. */
+#define C10 "abcdefghij"
+#define C50 C10 C10 C10 C10 C10
+#define C100 C50 C50
+
 #define PORT(uuid, mac, bridge)                                                                                   \
 	"<networkport>\n" uuid "  <owner>\n    <name>web1</name>\n  </owner>\n" mac                                \
 	"  <plug type='network' bridge='" bridge "'/>\n</networkport>\n"
@@ -491,6 +496,27 @@ static const RuleCase cases[] = {
 	{ "dfwd/good", { PUBLIC(""), WEB1(DFWD("address='203.0.113.5' host-port='10080' guest-port='80'")) } },
 
 	/* ------------------------------------------------------------------ */
+	/* Network names: what libvirt and the state directory can hold */
+	{ "name/empty", { NET("", OPEN, "vw-n", IP150, VW("nat", "")) }, "network-name", 0, "<network>" },
+	{ "name/blank", { NET("  ", OPEN, "vw-n", IP150, VW("nat", "")) }, "network-name", 0, "<network>" },
+	{ "name/too-long", { NET(C100 C100 C50 "1234567", OPEN, "vw-n", IP150, VW("nat", "")) }, "network-name", 0,
+	  "<network>" },
+	{ "name/longest/good", { NET(C100 C100 C50 "123456", OPEN, "vw-n", IP150, VW("nat", "")) } },
+	{ "name/slash", { NET("lab/a", OPEN, "vw-n", IP150, VW("nat", "")) }, "network-name", 0, "<network>" },
+	{ "name/newline", { NET("lab&#10;a.xml:1: error: forged", OPEN, "vw-n", IP150, VW("nat", "")) }, "network-name",
+	  0, "<network>" },
+	{ "name/tab", { NET("lab&#9;a", OPEN, "vw-n", IP150, VW("nat", "")) }, "network-name", 0, "<network>" },
+	{ "name/del", { NET("lab&#127;a", OPEN, "vw-n", IP150, VW("nat", "")) }, "network-name", 0, "<network>" },
+	{ "name/c1", { NET("lab&#133;a", OPEN, "vw-n", IP150, VW("nat", "")) }, "network-name", 0, "<network>" },
+	{ "name/unicode-and-space/good", { NET("réseau de lab", OPEN, "vw-n", IP150, VW("nat", "")) } },
+	/* The refused name is that network's only finding, and no other
+	 * network's finding quotes it (here: the same subnet twice). */
+	{ "name/alone",
+	  { NET("lab/a", OPEN, "vw-a", IP150, VW("nat", FWD("host-port='22' guest-address='10.9.9.9'"))),
+	    NET("lab", OPEN, "vw-b", IP150, VW("nat", "")) },
+	  "network-name", 0, "<network>" },
+
+	/* ------------------------------------------------------------------ */
 	/* Networkports */
 	{ "port/no-mac", { PORT(PUUID, "", "vw-public") }, "port-no-mac", 0, "<networkport>" },
 	{ "port/multicast", { PORT(PUUID, PMAC("01:00:5e:00:00:fb"), "vw-public") }, "invalid-mac", 0, "<mac" },
@@ -538,6 +564,36 @@ static VwDiags *run(const char *const *docs, GPtrArray *out)
 	vw_check_docs(out, d);
 	vw_diags_sort(d);
 	return d;
+}
+
+/* One message wherever the name is checked: the rule alone, on a name
+ * given directly (as the engine and the hook have it). */
+static void test_network_name_message(void)
+{
+	static const struct {
+		const char *name;
+		const char *message;
+	} names[] = {
+		{ "", "network name '' is empty" },
+		{ "lab/a", "network name 'lab/a' contains '/'" },
+		{ "lab\na.xml:1: error: forged", "network name 'lab\\na.xml:1: error: forged' contains a control character" },
+		{ "lab\x85", "network name 'lab\\x85' is not UTF-8" },
+		{ "lab\xc2\x85", "network name 'lab\\u0085' contains a control character" },
+		{ C100 C100 C100, "network name '" C50 "abcdefghijabcd…' is 300 bytes long, more than 256" },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autoptr(VwDiags) d = vw_diags_new();
+		const VwDiag *x;
+
+		g_assert_false(vw_check_network_name(names[i].name, vw_loc("n.xml", 3), d));
+		g_assert_cmpuint(d->items->len, ==, 1);
+		x = d->items->pdata[0];
+		g_assert_cmpstr(x->code, ==, "network-name");
+		g_assert_cmpstr(x->message, ==, names[i].message);
+		g_assert_cmpint(x->loc.line, ==, 3);
+	}
+	g_assert_true(vw_check_network_name("default", vw_loc("n.xml", 3), NULL));
 }
 
 static void test_rule(gconstpointer data)
@@ -748,5 +804,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/check/collisions/5000-pairs", test_collisions_pairs);
 	g_test_add_func("/check/collisions/200000-scale", test_collisions_scale);
 	g_test_add_func("/check/forward-target", test_forward_target);
+	g_test_add_func("/check/network-name-message", test_network_name_message);
 	return g_test_run();
 }

@@ -6,10 +6,15 @@
  */
 #include <arpa/inet.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <glib.h>
 
+#include <virtwire/check.h>
 #include <virtwire/xml.h>
+
+#include "xml-private.h"
 
 /* Parses @xml as @name without schemas; asserts the status. */
 static VwDoc *load(const char *name, const char *xml, VwDiags *diags, VwLoadStatus want)
@@ -379,7 +384,6 @@ static void test_network_bad_values(void)
 		  "<host mac='52:54:00:zz:00:01' ip='10.0.0.5'/>\n</dhcp>\n</ip>\n</network>",
 		  "invalid-value", 5 },
 		{ "<network>\n<uuid>0</uuid>\n</network>", "missing-name", 1 },
-		{ "<network>\n<name>  </name>\n</network>", "missing-name", 1 },
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -914,6 +918,264 @@ static void test_unreadable(void)
 }
 
 /* ---------------------------------------------------------------------- */
+/* What a document may cost */
+
+/* An empty <name> is the checker's to refuse (network-name), as any other
+ * name it cannot take. */
+static void test_network_empty_name(void)
+{
+	static const char xml[] = "<network>\n<name>  </name>\n</network>\n";
+	g_autoptr(VwDiags) d = vw_diags_new();
+	g_autoptr(VwDoc) doc = load("n.xml", xml, d, VW_LOAD_OK);
+
+	assert_clean(d);
+	g_assert_cmpstr(doc->network->name, ==, "");
+}
+
+#define NET_TAIL "<forward mode='nat'/>\n<ip address='192.168.150.1' prefix='24'/>\n</network>\n"
+
+/* Every form of DOCTYPE is refused where it starts, before anything in it
+ * is read: libvirt never writes one. */
+static void test_doctype(void)
+{
+	static const char *const xml[] = {
+		/* An internal entity, in text and in an attribute. */
+		"<?xml version='1.0'?>\n<!DOCTYPE network [ <!ENTITY e 'vwnat'> ]>\n<network>\n<name>&e;</name>\n"
+		NET_TAIL,
+		"<?xml version='1.0'?>\n<!DOCTYPE network [ <!ENTITY e 'vw-nat'> ]>\n<network>\n<name>x</name>\n"
+		"<bridge name='&e;'/>\n" NET_TAIL,
+		/* An external entity: never read. */
+		"<?xml version='1.0'?>\n<!DOCTYPE network [ <!ENTITY x SYSTEM 'file:///etc/hostname'> ]>\n<network>\n"
+		"<name>&x;</name>\n" NET_TAIL,
+		/* A parameter entity that declares another. */
+		"<?xml version='1.0'?>\n<!DOCTYPE network [ <!ENTITY % p \"<!ENTITY q 'Q'>\"> %p; ]>\n<network>\n"
+		"<name>&q;</name>\n" NET_TAIL,
+		/* An external subset only, and a bare DOCTYPE. */
+		"<?xml version='1.0'?>\n<!DOCTYPE network SYSTEM 'http://example.invalid/network.dtd'>\n<network>\n"
+		"<name>x</name>\n" NET_TAIL,
+		"<?xml version='1.0'?>\n<!DOCTYPE network PUBLIC '-//x//y' 'network.dtd'>\n<network>\n<name>x</name>\n"
+		NET_TAIL,
+		"<!-- first -->\n<!DOCTYPE network>\n<network>\n<name>x</name>\n" NET_TAIL,
+		"<?xml version='1.0'?>\n<!DOCTYPE hookData [ <!ENTITY e 'x'> ]>\n<hookData>\n<network>\n<name>&e;</name>\n"
+		"</network>\n</hookData>\n",
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(xml); i++) {
+		g_autoptr(VwDiags) d = vw_diags_new();
+		const VwDiag *x;
+
+		g_test_message("case %" G_GSIZE_FORMAT ": %s", i, xml[i]);
+		load("dtd.xml", xml[i], d, VW_LOAD_MALFORMED);
+		x = assert_one(d, "doctype", 2);
+		g_assert_cmpstr(x->message, ==, "libvirt documents have no DOCTYPE; remove it");
+	}
+}
+
+/* AddressSanitizer reserves terabytes of address space: no RLIMIT_AS there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+typedef enum { THROUGH_PARSER, THROUGH_SCHEMA, THROUGH_CHECK } Through;
+
+/* Loads @xml through @through: it must be refused with one finding, @code,
+ * in well under a second, and the peak RSS of this (fresh) process must grow
+ * by less than 64 MiB. */
+static void assert_refused_cheaply(const char *what, const char *xml, Through through, const char *code)
+{
+	static const char *const how[] = { "parser", "parser+schema", "check" };
+	g_autoptr(VwSchemas) s = through == THROUGH_PARSER ? NULL : vw_schemas_new(NULL);
+	g_autoptr(VwDiags) d = vw_diags_new();
+	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	struct rusage before, after;
+	VwDoc *doc = NULL;
+	gint64 start, took;
+
+	g_assert_cmpint(getrusage(RUSAGE_SELF, &before), ==, 0);
+	start = g_get_monotonic_time();
+	g_assert_cmpint(vw_doc_load_memory("big.xml", xml, strlen(xml), s, d, &doc), ==, VW_LOAD_MALFORMED);
+	if (through == THROUGH_CHECK)
+		vw_check_docs(docs, d);
+	took = g_get_monotonic_time() - start;
+	g_assert_cmpint(getrusage(RUSAGE_SELF, &after), ==, 0);
+	g_test_message("%s through the %s: %" G_GINT64_FORMAT " us, peak RSS %ld KiB (%ld before)", what, how[through],
+		       took, after.ru_maxrss, before.ru_maxrss);
+	g_assert_null(doc);
+	g_assert_cmpuint(d->items->len, ==, 1);
+	g_assert_cmpstr(((const VwDiag *)d->items->pdata[0])->code, ==, code);
+	g_assert_cmpint(took, <, G_USEC_PER_SEC / 2);
+	g_assert_cmpint(after.ru_maxrss - before.ru_maxrss, <, 64 * 1024);
+}
+
+/* Entity expansion: a 110 KB file that declares one 50 KB entity and uses
+ * it 20,000 times (1 GB once expanded: more than 4 GB allocated by the
+ * parser, the tree and RelaxNG before), in text and in an attribute; and
+ * the classic billion laughs. In a fresh process (its peak RSS is this
+ * test's alone) held to 1 GiB of address space. */
+static void test_doctype_bounded(void)
+{
+	g_autofree char *big = g_strnfill(50000, 'A');
+	g_autoptr(GString) refs = g_string_new(NULL);
+	g_autoptr(GString) laughs = g_string_new("<?xml version='1.0'?>\n<!DOCTYPE network [\n<!ENTITY l0 'lol'>\n");
+	g_autofree char *in_text = NULL, *in_attr = NULL;
+	struct rlimit as = { 1ul << 30, 1ul << 30 };
+
+	if (!g_test_subprocess()) {
+		g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+		g_test_trap_assert_passed();
+		return;
+	}
+#ifndef UNDER_ASAN
+	g_assert_cmpint(setrlimit(RLIMIT_AS, &as), ==, 0);
+#else
+	(void)as;
+#endif
+	for (int i = 0; i < 20000; i++)
+		g_string_append(refs, "&e;");
+	in_text = g_strdup_printf("<?xml version='1.0'?>\n<!DOCTYPE network [ <!ENTITY e '%s'> ]>\n<network>\n"
+				  "<name>n</name>\n<uuid>%s</uuid>\n" NET_TAIL, big, refs->str);
+	in_attr = g_strdup_printf("<?xml version='1.0'?>\n<!DOCTYPE network [ <!ENTITY e '%s'> ]>\n<network>\n"
+				  "<name>n</name>\n<bridge name='%s'/>\n" NET_TAIL, big, refs->str);
+	for (int i = 1; i <= 9; i++) {
+		g_string_append_printf(laughs, "<!ENTITY l%d '", i);
+		for (int j = 0; j < 10; j++)
+			g_string_append_printf(laughs, "&l%d;", i - 1);
+		g_string_append(laughs, "'>\n");
+	}
+	g_string_append(laughs, "]>\n<network>\n<name>&l9;</name>\n" NET_TAIL);
+	for (Through t = THROUGH_PARSER; t <= THROUGH_CHECK; t++) {
+		assert_refused_cheaply("50 KB entity x 20,000 in text", in_text, t, "doctype");
+		assert_refused_cheaply("50 KB entity x 20,000 in an attribute", in_attr, t, "doctype");
+		assert_refused_cheaply("billion laughs", laughs->str, t, "doctype");
+	}
+}
+
+/* libxml2 2.9 checks one element's attributes for duplicates in time
+ * quadratic in their number: 80,000 took 9 s. */
+static void test_too_many_attributes(void)
+{
+	g_autoptr(GString) xml = g_string_new("<network>\n<name>x</name>\n<metadata>\n<o:x xmlns:o='urn:o'");
+	g_autoptr(VwDiags) d = vw_diags_new();
+	g_autoptr(VwDiags) d2 = vw_diags_new();
+	g_autoptr(VwDoc) ok = NULL;
+	gint64 start;
+
+	/* VW_MAX_ATTRIBUTES, the xmlns declaration one of them, with '>' and
+	 * '=' inside values and a comment that looks like a tag before. */
+	for (int i = 1; i < VW_MAX_ATTRIBUTES; i++)
+		g_string_append_printf(xml, " a%d='=>\"'", i);
+	g_string_append(xml, "/>\n<!-- <o:y a=1 b=2> -->\n</metadata>\n" NET_TAIL);
+	ok = load("ok.xml", xml->str, d, VW_LOAD_OK);
+	assert_clean(d);
+
+	g_string_assign(xml, "<network>\n<name>x</name>\n<bridge name='b'");
+	for (int i = 0; i < 80000; i++)
+		g_string_append_printf(xml, " a%d=''", i);
+	g_string_append(xml, "/>\n" NET_TAIL);
+	start = g_get_monotonic_time();
+	load("many.xml", xml->str, d2, VW_LOAD_MALFORMED);
+	g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC / 2);
+	g_assert_cmpstr(assert_one(d2, "too-many", 3)->message, ==, "<bridge> has more than 256 attributes");
+}
+
+/* A network whose metadata holds @n times @unit. */
+static char *network_of(const char *unit, int n)
+{
+	GString *xml = g_string_new("<network>\n<name>x</name>\n<metadata>\n<o:x xmlns:o='urn:o'>\n");
+
+	for (int j = 0; j < n; j++)
+		g_string_append(xml, unit);
+	g_string_append(xml, "</o:x>\n</metadata>\n" NET_TAIL);
+	return g_string_free(xml, FALSE);
+}
+
+/* The tree stops growing at the cap, whatever its nodes are (here a cap
+ * of 1,000 instead of VW_MAX_NODES, with the same code). */
+static void test_too_many_nodes(void)
+{
+	static const char *const units[] = { "<b/>", "<b a='1' c='2'/>", "<!-- c -->", "<?pi x?>", "<![CDATA[x]]>",
+					     "<b>x</b>\n" };
+
+	for (gsize i = 0; i < G_N_ELEMENTS(units); i++) {
+		g_autofree char *fits = network_of(units[i], 300);
+		g_autofree char *over = network_of(units[i], 1000);
+		g_autoptr(VwDiags) d = vw_diags_new();
+		g_autoptr(VwDiags) d2 = vw_diags_new();
+		VwDoc *doc = NULL;
+
+		g_test_message("%s", units[i]);
+		g_assert_cmpint(vw_xml_load_capped("n.xml", fits, strlen(fits), NULL, 1000, d, &doc), ==, VW_LOAD_OK);
+		assert_clean(d);
+		vw_doc_free(doc);
+		doc = NULL;
+		g_assert_cmpint(vw_xml_load_capped("n.xml", over, strlen(over), NULL, 1000, d2, &doc), ==,
+				VW_LOAD_MALFORMED);
+		g_assert_null(doc);
+		/* On the line where the cap is reached. */
+		g_assert_cmpuint(d2->items->len, ==, 1);
+		g_assert_cmpstr(((const VwDiag *)d2->items->pdata[0])->code, ==, "too-many");
+		g_assert_cmpstr(((const VwDiag *)d2->items->pdata[0])->message, ==,
+				"the document has more than 1000 elements, attributes and pieces of text");
+	}
+}
+
+/* UTF-8 only, whatever the document declares: the scan before parsing reads
+ * its bytes as UTF-8. */
+static void test_encoding(void)
+{
+	static const char latin1[] = "<?xml version='1.0' encoding='ISO-8859-1'?>\n<network>\n<name>caf\xe9</name>\n"
+				     NET_TAIL;
+	static const char ascii[] = "<?xml version='1.0' encoding='ISO-8859-1'?>\n<network>\n<name>cafe</name>\n"
+				    NET_TAIL;
+	static const char utf16[] = "\xff\xfe<\0n\0e\0t\0w\0o\0r\0k\0/\0>\0";
+	g_autoptr(VwDiags) d = vw_diags_new();
+	g_autoptr(VwDiags) d2 = vw_diags_new();
+	g_autoptr(VwDiags) d3 = vw_diags_new();
+	g_autoptr(VwDoc) doc = NULL;
+	VwDoc *none = NULL;
+
+	load("l.xml", latin1, d, VW_LOAD_MALFORMED);
+	g_assert_nonnull(strstr(assert_one(d, "malformed-xml", 3)->hint, "UTF-8"));
+	doc = load("a.xml", ascii, d2, VW_LOAD_OK);
+	assert_clean(d2);
+	g_assert_cmpint(vw_doc_load_memory("u.xml", utf16, sizeof(utf16) - 1, NULL, d3, &none), ==, VW_LOAD_MALFORMED);
+	g_assert_nonnull(strstr(assert_one(d3, "malformed-xml", 1)->message, "not in UTF-8"));
+}
+
+/* Past line 65535 an element's line is counted back over the text after
+ * it, once: not once per finding (250 findings on an element followed by
+ * 8 MB of newlines scanned 2 GB). */
+static void test_big_lines_counted_once(void)
+{
+	g_autoptr(GString) xml = g_string_new("<network>\n<name>x</name>\n<forward mode='open'/>\n");
+	g_autoptr(VwDiags) d = vw_diags_new();
+	g_autoptr(VwDoc) doc = NULL;
+	gint64 start;
+	int line;
+
+	for (int i = 0; i < 70000; i++)
+		g_string_append_c(xml, '\n');
+	line = 4 + 70000;
+	g_string_append(xml, "<metadata><vw:network xmlns:vw='urn:virtwire:1' mode='nat'");
+	for (int i = 0; i < 250; i++)
+		g_string_append_printf(xml, " z%d=''", i);
+	g_string_append(xml, ">");
+	for (int i = 0; i < (8 << 20); i++)
+		g_string_append_c(xml, '\n');
+	g_string_append(xml, "</vw:network></metadata>\n<ip address='192.168.150.1' prefix='24'/>\n</network>\n");
+	start = g_get_monotonic_time();
+	doc = load("lines.xml", xml->str, d, VW_LOAD_OK);
+	g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC / 2);
+	g_assert_cmpuint(d->items->len, ==, 250);
+	for (guint i = 0; i < d->items->len; i++)
+		g_assert_cmpint(((const VwDiag *)d->items->pdata[i])->loc.line, ==, line);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Schemas */
 
 static void test_schema_missing(void)
@@ -975,6 +1237,42 @@ static void test_schema_validation(void)
 	assert_one(d3, "schema", 4);
 }
 
+/* libxml2's RelaxNG takes time superlinear in a run of siblings (40,000
+ * <route> took 2 s, 80,000 6 s): past VW_MAX_SCHEMA_SIBLINGS (a <dhcp>
+ * holds more) the schema is not run, and the document is refused. */
+static void test_schema_size(void)
+{
+	g_autoptr(GString) xml = g_string_new("<network>\n<name>x</name>\n<forward mode='nat'/>\n"
+					      "<ip address='10.0.0.1' prefix='8'>\n<dhcp>\n");
+	g_autoptr(VwSchemas) s = NULL;
+	g_autoptr(VwDiags) d = vw_diags_new();
+	g_autoptr(VwDiags) d2 = vw_diags_new();
+	g_autoptr(VwDoc) ok = NULL, many = NULL;
+	gint64 start;
+
+	if (!have_schemas())
+		return;
+	s = vw_schemas_new(NULL);
+	/* More hosts in a <dhcp> than other elements may have children. */
+	for (unsigned i = 0; i < VW_MAX_SCHEMA_SIBLINGS + 1; i++)
+		g_string_append_printf(xml, "<host mac='52:54:00:00:%02x:%02x' ip='10.1.%u.%u'/>\n", i >> 8, i & 255,
+				       i >> 8, i & 255);
+	g_string_append(xml, "</dhcp>\n</ip>\n</network>\n");
+	g_assert_cmpint(vw_doc_load_memory("ok.xml", xml->str, xml->len, s, d, &ok), ==, VW_LOAD_OK);
+	assert_clean(d);
+
+	g_string_assign(xml, "<network>\n<name>x</name>\n<forward mode='nat'/>\n<ip address='192.168.150.1' prefix='24'/>\n");
+	for (unsigned i = 0; i < 40000; i++)
+		g_string_append_printf(xml, "<route address='10.%u.%u.0' prefix='24' gateway='192.168.150.2'/>\n",
+				       i >> 8, i & 255);
+	g_string_append(xml, "</network>\n");
+	start = g_get_monotonic_time();
+	g_assert_cmpint(vw_doc_load_memory("many.xml", xml->str, xml->len, s, d2, &many), ==, VW_LOAD_OK);
+	g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC);
+	g_assert_cmpstr(assert_one(d2, "too-many", 1)->message, ==,
+			"<network> has more than 4096 child elements: too many for libvirt's schema to be checked on");
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1003,5 +1301,13 @@ int main(int argc, char **argv)
 	g_test_add_func("/parse/unreadable", test_unreadable);
 	g_test_add_func("/parse/schema-missing", test_schema_missing);
 	g_test_add_func("/parse/schema-validation", test_schema_validation);
+	g_test_add_func("/parse/schema-size", test_schema_size);
+	g_test_add_func("/parse/network-empty-name", test_network_empty_name);
+	g_test_add_func("/parse/limits/doctype", test_doctype);
+	g_test_add_func("/parse/limits/doctype-bounded", test_doctype_bounded);
+	g_test_add_func("/parse/limits/attributes", test_too_many_attributes);
+	g_test_add_func("/parse/limits/nodes", test_too_many_nodes);
+	g_test_add_func("/parse/limits/encoding", test_encoding);
+	g_test_add_func("/parse/limits/big-lines", test_big_lines_counted_once);
 	return g_test_run();
 }

@@ -8,7 +8,23 @@
 
 #include <virtwire/model.h>
 
-/* Rules about one network alone: modes, addresses, DHCP, forwards. */
+/* The longest network name virtwire takes, in bytes. libvirt keeps each
+ * network in files named after it (NAME.xml in its config and status
+ * folders, NAME.conf, NAME.hostsfile … for its dnsmasq), so on Linux
+ * (NAME_MAX 255) it cannot define a network whose name is longer than 251
+ * bytes: this refuses nothing libvirt runs, and bounds what a name costs in
+ * records, rules and messages. */
+#define VW_MAX_NETWORK_NAME 256
+
+/* A network name libvirt and virtwire can both hold: not empty, at most
+ * VW_MAX_NETWORK_NAME bytes, UTF-8, and neither '/' (libvirt refuses it)
+ * nor a control character (a newline would forge lines in a record or a
+ * message). Otherwise false, with one "network-name" finding at @loc, the
+ * same wherever the name is checked (check, apply, the network hook). */
+bool vw_check_network_name(const char *name, VwLoc loc, VwDiags *diags);
+
+/* Rules about one network alone: its name, modes, addresses, DHCP,
+ * forwards. A network whose name is refused gets no other finding. */
 void vw_check_network(const VwNetwork *net, VwDiags *diags);
 
 /* Rules about one domain alone, and its forwards against @networks (the

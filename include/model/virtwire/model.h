@@ -215,7 +215,7 @@ void vw_json_append_string(GString *out, const char *s);
 #define VW_MAX_DHCP_HOSTS 65536   /* per <ip> */
 #define VW_MAX_INTERFACES 1024    /* per domain */
 #define VW_MAX_UPLINKS 8          /* vw:nat uplink devices */
-#define VW_MAX_FILE_SIZE (256u << 20)
+#define VW_MAX_FILE_SIZE (64u << 20) /* bytes of one document; docs/metadata.md "Limits" */
 
 typedef enum {
 	VW_TRI_UNSET = 0,

@@ -11,6 +11,28 @@
 
 #define VW_SCHEMA_DIR_DEFAULT "/usr/share/libvirt/schemas"
 
+/*
+ * What one document may hold (docs/metadata.md, "Limits"), besides its size
+ * (VW_MAX_FILE_SIZE) and the counts of model.h. Each bounds what libxml2
+ * builds or how long it works, whatever the input:
+ */
+/* Elements, attributes, namespace declarations, pieces of text, comments,
+ * processing instructions and CDATA sections together: the tree libxml2
+ * builds (some 250 bytes each at most). 262,144 forwards of 7 attributes,
+ * one to a line, need 2.4M. */
+#define VW_MAX_NODES (4u << 20)
+/* Attributes (and xmlns declarations) of one element: libxml2 checks them
+ * for duplicates in time quadratic in their number. */
+#define VW_MAX_ATTRIBUTES 256
+/* Element children of one element outside <metadata>, and elements outside
+ * <metadata> in all, that libvirt's schema is checked on: libxml2's RelaxNG
+ * takes time superlinear in a run of siblings. Only a <dhcp> holds many
+ * (65,536 hosts and 256 ranges at most), and libvirt allows <dhcp> in one
+ * IPv4 and one IPv6 <ip>. */
+#define VW_MAX_SCHEMA_SIBLINGS 4096u
+#define VW_MAX_SCHEMA_DHCP (VW_MAX_DHCP_HOSTS + VW_MAX_DHCP_RANGES + 64u)
+#define VW_MAX_SCHEMA_ELEMENTS (2u * VW_MAX_SCHEMA_DHCP + 16u * VW_MAX_SCHEMA_SIBLINGS)
+
 /* libvirt's RelaxNG schemas, each parsed on first use. */
 typedef struct VwSchemas VwSchemas;
 
