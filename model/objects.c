@@ -182,6 +182,8 @@ void vw_network_free(VwNetwork *n)
 	g_free(n->zone);
 	g_free(n->domain_name);
 	g_ptr_array_unref(n->ips);
+	if (n->reservations)
+		g_hash_table_unref(n->reservations);
 	vw_net_meta_free(n->vw);
 	g_free(n);
 }
@@ -313,8 +315,44 @@ GPtrArray *vw_network_forwards(const VwNetwork *n)
 	return empty;
 }
 
+static char *reservation_key(const VwMac *mac, int family)
+{
+	char m[VW_MAC_STRLEN];
+
+	return g_strdup_printf("%d %s", family, vw_mac_to_string(mac, m));
+}
+
+void vw_network_index(VwNetwork *n)
+{
+	if (n->reservations)
+		g_hash_table_unref(n->reservations);
+	n->reservations = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (guint i = 0; i < n->ips->len; i++) {
+		const VwIp *ip = n->ips->pdata[i];
+
+		for (guint j = 0; j < ip->hosts->len; j++) {
+			const VwDhcpHost *h = ip->hosts->pdata[j];
+			char *key;
+
+			if (!h->has_mac || !vw_addr_is_set(&h->ip))
+				continue;
+			key = reservation_key(&h->mac, ip->address.family);
+			/* The first one wins, as a look through the hosts finds it. */
+			if (g_hash_table_contains(n->reservations, key))
+				g_free(key);
+			else
+				g_hash_table_insert(n->reservations, key, (gpointer)h);
+		}
+	}
+}
+
 const VwDhcpHost *vw_network_find_reservation(const VwNetwork *n, const VwMac *mac, int family)
 {
+	if (n->reservations) {
+		g_autofree char *key = reservation_key(mac, family);
+
+		return g_hash_table_lookup(n->reservations, key);
+	}
 	for (guint i = 0; i < n->ips->len; i++) {
 		const VwIp *ip = n->ips->pdata[i];
 

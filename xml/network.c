@@ -224,6 +224,7 @@ VwNetwork *vw_xml_parse_network(const VwParseCtx *ctx, xmlNode *root)
 		net->domain_name = g_strdup(vw_xml_prop(n, "name"));
 	for (n = vw_xml_child(root, "ip"); n; n = vw_xml_next(n->next, "ip"))
 		parse_ip(ctx, net, n);
+	vw_network_index(net);
 	n = vw_xml_child(root, "metadata");
 	if (n)
 		net->vw = vw_xml_parse_net_meta(ctx, n);

@@ -371,6 +371,9 @@ typedef struct {
 	VwTristate port_isolated;
 	char *domain_name; /* <domain name> */
 	GPtrArray *ips; /* VwIp* */
+	/* The DHCP reservations by MAC and family (vw_network_index), or NULL:
+	 * then vw_network_find_reservation looks through every host. */
+	GHashTable *reservations;
 	VwNetMeta *vw;  /* NULL without vw:network */
 	VwLoc loc;
 	VwLoc forward_loc;
@@ -473,8 +476,12 @@ bool vw_network_hairpin(const VwNetwork *n);
 bool vw_network_localhost(const VwNetwork *n);
 /* The forwards of the network's metadata (an empty array when none). */
 GPtrArray *vw_network_forwards(const VwNetwork *n);
-/* The reservation for @mac in @family, or NULL. */
+/* The reservation for @mac in @family (the first one the XML gives), or
+ * NULL. */
 const VwDhcpHost *vw_network_find_reservation(const VwNetwork *n, const VwMac *mac, int family);
+/* Indexes the network's reservations, so that a lookup costs the same with
+ * 65,536 hosts as with one (the parser calls it once the <ip>s are read). */
+void vw_network_index(VwNetwork *n);
 /* The <ip> whose subnet contains @a, or NULL. */
 const VwIp *vw_network_find_ip(const VwNetwork *n, const VwAddr *a);
 
