@@ -73,10 +73,18 @@ static int serve(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "p:a:T:")) != -1) {
 		switch (opt) {
-		case 'p': port = atoi(optarg); break;
-		case 'a': if (!parse_addr(optarg, &sa.sin_addr)) return 2; break;
-		case 'T': max_seconds = (unsigned)atoi(optarg); break;
-		default: usage();
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 'a':
+			if (!parse_addr(optarg, &sa.sin_addr))
+				return 2;
+			break;
+		case 'T':
+			max_seconds = (unsigned)atoi(optarg);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (port <= 0 || port > 65535 || max_seconds == 0)
@@ -155,21 +163,37 @@ static int client(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "d:p:t:n:b:s:w:")) != -1) {
 		switch (opt) {
-		case 'd': if (!parse_addr(optarg, &dst.sin_addr)) return 2; have_dst = true; break;
-		case 'p': port = atoi(optarg); break;
-		case 't': seconds = atof(optarg); break;
-		case 'n': count = strtoul(optarg, NULL, 10); break;
-		case 'b': if (!parse_addr(optarg, &src.sin_addr)) return 2; break;
+		case 'd':
+			if (!parse_addr(optarg, &dst.sin_addr))
+				return 2;
+			have_dst = true;
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 't':
+			seconds = atof(optarg);
+			break;
+		case 'n':
+			count = strtoul(optarg, NULL, 10);
+			break;
+		case 'b':
+			if (!parse_addr(optarg, &src.sin_addr))
+				return 2;
+			break;
 		case 's':
 			if (sscanf(optarg, "%d-%d", &first, &last) != 2)
 				usage();
 			break;
-		case 'w': timeout_ms = atoi(optarg); break;
-		default: usage();
+		case 'w':
+			timeout_ms = atoi(optarg);
+			break;
+		default:
+			usage();
 		}
 	}
-	if (!have_dst || port <= 0 || port > 65535 || seconds <= 0 || seconds > 600 || count == 0 ||
-	    first < 1 || last > 65535 || first > last || timeout_ms <= 0)
+	if (!have_dst || port <= 0 || port > 65535 || seconds <= 0 || seconds > 600 || count == 0 || first < 1 ||
+	    last > 65535 || first > last || timeout_ms <= 0)
 		usage();
 	/* Never more connections than source ports: no 4-tuple twice. */
 	if (count > (unsigned long)(last - first + 1))

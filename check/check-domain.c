@@ -5,8 +5,7 @@
 
 /* The domain's interface that a domain forward targets, or NULL with an
  * error. */
-static const VwInterface *forward_interface(const VwDomain *dom, const VwForward *f, const char *what,
-					    VwDiags *d)
+static const VwInterface *forward_interface(const VwDomain *dom, const VwForward *f, const char *what, VwDiags *d)
 {
 	const VwInterface *found = NULL;
 	guint n = 0;
@@ -50,30 +49,29 @@ static const VwInterface *forward_interface(const VwDomain *dom, const VwForward
 
 /* The network's policy for domain forwards; false when it refuses the
  * forward outright (then nothing more is worth saying). */
-static bool check_policy(const VwDomain *dom, const VwForward *f, const VwNetwork *net, const char *what,
-			 VwDiags *d)
+static bool check_policy(const VwDomain *dom, const VwForward *f, const VwNetwork *net, const char *what, VwDiags *d)
 {
 	const VwNetMeta *vw = net->vw;
 
 	if (!vw || vw->domain_forwards != VW_TRI_YES) {
 		E(d, f->loc, "domain-forwards-denied",
 		  "the network's owner can allow them with <vw:domain-forwards allow='yes' host-ports='…'/>",
-		  "domain '%s': forward %s: network '%s' does not allow domain forwards", dom->name, what,
-		  net->name);
+		  "domain '%s': forward %s: network '%s' does not allow domain forwards", dom->name, what, net->name);
 		return false;
 	}
 	if (!vw_chk_mode_forwards_ports(vw_network_effective_mode(net))) {
 		E(d, f->loc, "forwards-mode", "only networks in mode 'nat' or 'route' forward ports",
-		  "domain '%s': forward %s: network '%s' in mode '%s' has no forwards",
-		  dom->name, what, net->name, vw_mode_to_string(vw_network_effective_mode(net)));
+		  "domain '%s': forward %s: network '%s' in mode '%s' has no forwards", dom->name, what, net->name,
+		  vw_mode_to_string(vw_network_effective_mode(net)));
 		return false;
 	}
 	if (vw->has_domain_ports && f->has_host_port &&
 	    (f->host.lo < vw->domain_ports.lo || f->host.hi > vw->domain_ports.hi)) {
 		g_autofree char *hint = g_strdup_printf("pick host ports within %u-%u", vw->domain_ports.lo,
 							vw->domain_ports.hi);
-		g_autofree char *ports = f->host.lo == f->host.hi ? g_strdup_printf("port %u", f->host.lo)
-								  : g_strdup_printf("ports %u-%u", f->host.lo, f->host.hi);
+		g_autofree char *ports = f->host.lo == f->host.hi
+						 ? g_strdup_printf("port %u", f->host.lo)
+						 : g_strdup_printf("ports %u-%u", f->host.lo, f->host.hi);
 
 		E(d, f->loc, "domain-forward-port", hint,
 		  "domain '%s': forward %s: host %s %s outside the ports network '%s' allows to domains "
@@ -93,8 +91,8 @@ static void check_reserved(const VwDomain *dom, const VwForward *f, const VwNetw
 	vw_mac_to_string(&iface->mac, m);
 	if (!vw_network_find_reservation(net, &iface->mac, AF_INET) &&
 	    !vw_network_find_reservation(net, &iface->mac, AF_INET6)) {
-		g_autofree char *hint =
-			g_strdup_printf("the network's owner adds <host mac='%s' ip='…'/> to its <dhcp>", m);
+		g_autofree char *hint = g_strdup_printf(
+			"the network's owner adds <host mac='%s' ip='…'/> to its <dhcp>", m);
 
 		E(d, f->loc, "guest-mac-unreserved", hint,
 		  "domain '%s': forward %s: MAC %s has no DHCP reservation in network '%s'", dom->name, what, m,
@@ -106,8 +104,8 @@ static void check_reserved(const VwDomain *dom, const VwForward *f, const VwNetw
 		  f->listen.family == AF_INET6
 			  ? "libvirt reserves IPv6 addresses by DUID, not by MAC: listen on an IPv4 address"
 			  : "the network's owner adds an IPv4 <host mac=… ip=…/> reservation",
-		  "domain '%s': forward %s: MAC %s has no %s reservation for the %s listen address", dom->name,
-		  what, m, vw_chk_fam_name(f->listen.family), vw_chk_fam_name(f->listen.family));
+		  "domain '%s': forward %s: MAC %s has no %s reservation for the %s listen address", dom->name, what, m,
+		  vw_chk_fam_name(f->listen.family), vw_chk_fam_name(f->listen.family));
 	vw_chk_source_families(f,
 			       (vw_network_find_reservation(net, &iface->mac, AF_INET) ? VW_FAM_V4 : 0) |
 				       (vw_network_find_reservation(net, &iface->mac, AF_INET6) ? VW_FAM_V6 : 0),

@@ -6,8 +6,8 @@
 /* guest-port against host-port: the same length, or one port. */
 static void check_ports(const VwForward *f, const char *what, VwDiags *d)
 {
-	if (f->has_host_port && f->has_guest_port &&
-	    vw_port_range_len(f->host) != vw_port_range_len(f->guest) && vw_port_range_len(f->guest) != 1) {
+	if (f->has_host_port && f->has_guest_port && vw_port_range_len(f->host) != vw_port_range_len(f->guest) &&
+	    vw_port_range_len(f->guest) != 1) {
 		unsigned n = vw_port_range_len(f->host);
 		g_autofree char *hint = NULL;
 
@@ -24,9 +24,8 @@ static void check_ports(const VwForward *f, const char *what, VwDiags *d)
 		  what, vw_port_range_len(f->guest), vw_port_range_len(f->host));
 	} else if (f->has_host_port && f->has_guest_port && vw_port_range_len(f->host) > 1 &&
 		   vw_port_range_len(f->guest) == 1) {
-		g_autofree char *hint =
-			g_strdup_printf("to shift the range write guest-port='%u-%u'", f->guest.lo,
-					f->guest.lo + vw_port_range_len(f->host) - 1);
+		g_autofree char *hint = g_strdup_printf("to shift the range write guest-port='%u-%u'", f->guest.lo,
+							f->guest.lo + vw_port_range_len(f->host) - 1);
 
 		if (f->guest.lo + vw_port_range_len(f->host) - 1 > 65535)
 			E(d, f->loc, "guest-range-length", NULL,
@@ -117,8 +116,7 @@ void vw_chk_source_families(const VwForward *f, unsigned fams, const char *what,
 	}
 }
 
-static void check_guest_address(const VwNetwork *net, const VwForward *f, const VwAddr *g, const char *what,
-				VwDiags *d)
+static void check_guest_address(const VwNetwork *net, const VwForward *f, const VwAddr *g, const char *what, VwDiags *d)
 {
 	char a[VW_ADDR_STRLEN];
 	const VwIp *ip = vw_network_find_ip(net, g);

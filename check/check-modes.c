@@ -48,8 +48,9 @@ static void on_libvirt_nat_route(const VwNetwork *net, VwDiags *d)
 			hint = g_strdup_printf("drop mode= to keep libvirt's %s, or use <forward mode='open'/> so "
 					       "that virtwire realises mode='%s'",
 					       fm, vw_mode_to_string(vw->mode));
-		E(d, vw->loc, "mode-mismatch", hint, "network '%s': mode='%s' contradicts libvirt's <forward mode='%s'/>",
-		  net->name, vw_mode_to_string(vw->mode), fm);
+		E(d, vw->loc, "mode-mismatch", hint,
+		  "network '%s': mode='%s' contradicts libvirt's <forward mode='%s'/>", net->name,
+		  vw_mode_to_string(vw->mode), fm);
 	}
 	if (vw->has_nat)
 		E(d, vw->nat_loc, "nat-libvirt",
@@ -90,7 +91,8 @@ static void on_bridge(const VwNetwork *net, VwDiags *d)
 		E(d, net->forward_loc, "missing-bridge", "add <bridge name='br0'/>",
 		  "network '%s': mode='bridged' needs a <bridge name='…'/> for virtwire to create", net->name);
 	if (net->ips->len)
-		E(d, ((VwIp *)net->ips->pdata[0])->loc, "ip-on-bridge", "drop <ip>: the bridge takes the uplink's addresses",
+		E(d, ((VwIp *)net->ips->pdata[0])->loc, "ip-on-bridge",
+		  "drop <ip>: the bridge takes the uplink's addresses",
 		  "network '%s': libvirt does not allow <ip> with <forward mode='bridge'/>", net->name);
 }
 
@@ -215,8 +217,8 @@ static void check_forward_settings(const VwNetwork *net, VwMode eff, VwDiags *d)
 		W(d, vw->hairpin_loc, "no-effect", "drop it", "network '%s': <vw:hairpin> has no effect in mode='%s'",
 		  net->name, vw_mode_to_string(eff));
 	if (vw->localhost == VW_TRI_YES)
-		W(d, vw->localhost_loc, "no-effect", "drop it", "network '%s': <vw:localhost> has no effect in mode='%s'",
-		  net->name, vw_mode_to_string(eff));
+		W(d, vw->localhost_loc, "no-effect", "drop it",
+		  "network '%s': <vw:localhost> has no effect in mode='%s'", net->name, vw_mode_to_string(eff));
 }
 
 /* On <forward mode='open'/>, virtwire's mode and the network's <ip>. */
@@ -240,7 +242,7 @@ static void check_open_ips(const VwNetwork *net, VwDiags *d)
 
 		if (ip->has_dhcp)
 			W(d,
-			  ip->ranges->len ? ((VwDhcpRange *)ip->ranges->pdata[0])->loc
+			  ip->ranges->len  ? ((VwDhcpRange *)ip->ranges->pdata[0])->loc
 			  : ip->hosts->len ? ((VwDhcpHost *)ip->hosts->pdata[0])->loc
 					   : ip->loc,
 			  "internal-dhcp", "drop <dhcp> and give the guests static addresses, or use mode='host-only'",

@@ -77,8 +77,8 @@ bool vw_check_network_name(const char *name, VwLoc loc, VwDiags *d)
 		return true;
 	shown = name_shown(name ? name : "");
 	E(d, loc, "network-name",
-	  "libvirt keeps each network in files named after it: use letters, digits, '-', '_' and '.' (at most "
-	  G_STRINGIFY(VW_MAX_NETWORK_NAME) " bytes)",
+	  "libvirt keeps each network in files named after it: use letters, digits, '-', '_' and '.' (at "
+	  "most " G_STRINGIFY(VW_MAX_NETWORK_NAME) " bytes)",
 	  "network name '%s' %s", shown, why);
 	return false;
 }
@@ -102,8 +102,8 @@ static void check_dhcp_range(const VwNetwork *net, const VwIp *ip, const VwPrefi
 	vw_addr_to_string(&r->start, a);
 	vw_addr_to_string(&r->end, b);
 	if (vw_addr_cmp(&r->start, &r->end) > 0) {
-		E(d, r->loc, "dhcp-range", "swap start= and end=", "network '%s': DHCP range %s - %s ends before it starts",
-		  net->name, a, b);
+		E(d, r->loc, "dhcp-range",
+		  "swap start= and end=", "network '%s': DHCP range %s - %s ends before it starts", net->name, a, b);
 		return;
 	}
 	if (!vw_prefix_contains(sub, &r->start) || !vw_prefix_contains(sub, &r->end)) {
@@ -123,8 +123,7 @@ static void check_dhcp_range(const VwNetwork *net, const VwIp *ip, const VwPrefi
 		  b);
 }
 
-static void check_dhcp_host(const VwNetwork *net, const VwIp *ip, const VwPrefix *sub, const VwDhcpHost *h,
-			    VwDiags *d)
+static void check_dhcp_host(const VwNetwork *net, const VwIp *ip, const VwPrefix *sub, const VwDhcpHost *h, VwDiags *d)
 {
 	char a[VW_ADDR_STRLEN];
 
@@ -145,8 +144,8 @@ static void check_dhcp_host(const VwNetwork *net, const VwIp *ip, const VwPrefix
 		E(d, h->loc, "dhcp-host", "reserve another address: this one is the host's",
 		  "network '%s': reservation %s is the host's own address", net->name, a);
 	} else if (vw_chk_is_subnet_edge(&h->ip, ip->prefix)) {
-		E(d, h->loc, "dhcp-host", NULL, "network '%s': reservation %s is the subnet's network or broadcast address",
-		  net->name, a);
+		E(d, h->loc, "dhcp-host", NULL,
+		  "network '%s': reservation %s is the subnet's network or broadcast address", net->name, a);
 	}
 	/* libvirt's own rules: an IPv4 host needs mac= or name= (dnsmasq
 	 * matches one of them), and an IPv6 host must not have mac=
@@ -248,8 +247,8 @@ static void check_reservations(const VwNetwork *net, VwDiags *d)
 			char buf[VW_ADDR_STRLEN], mbuf[VW_MAC_STRLEN];
 
 			if (h->has_mac)
-				reserve_once(macs, g_strdup_printf("%d/%s", fi, vw_mac_to_string(&h->mac, mbuf)), h, net,
-					     "MAC", mbuf, "one MAC gets one address per family", d);
+				reserve_once(macs, g_strdup_printf("%d/%s", fi, vw_mac_to_string(&h->mac, mbuf)), h,
+					     net, "MAC", mbuf, "one MAC gets one address per family", d);
 			if (vw_addr_is_set(&h->ip))
 				reserve_once(ips, g_strdup(vw_addr_to_string(&h->ip, buf)), h, net, "address", buf,
 					     "give each guest its own address", d);
@@ -266,7 +265,8 @@ void vw_check_network(const VwNetwork *net, VwDiags *d)
 	if (!net->name || !vw_check_network_name(net->name, net->loc, d))
 		return;
 	if (net->bridge && !vw_ifname_valid(net->bridge, true))
-		E(d, net->bridge_loc, "invalid-ifname", "interface names are 1-15 bytes without '/', ':', quotes or spaces",
+		E(d, net->bridge_loc, "invalid-ifname",
+		  "interface names are 1-15 bytes without '/', ':', quotes or spaces",
 		  "network '%s': bridge name '%s' is not a valid interface name", net->name, net->bridge);
 	vw_chk_modes(net, d);
 	for (guint i = 0; i < net->ips->len; i++)

@@ -12,7 +12,7 @@ typedef struct {
 	VwPortRange host;
 	const VwForward *fwd;
 	const char *owner; /* "network 'x'" or "domain 'y'" */
-	guint order;       /* place in the input: networks, then domains */
+	guint order;	   /* place in the input: networks, then domains */
 } Claim;
 
 static int claim_cmp(gconstpointer pa, gconstpointer pb)

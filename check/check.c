@@ -68,8 +68,9 @@ static void check_port(const VwDoc *doc, VwDiags *d)
 	if (!p->uuid)
 		E(d, p->loc, "port-no-uuid", NULL, "<networkport> has no <uuid>");
 	if (n && p->plug_bridge && n->bridge && strcmp(p->plug_bridge, n->bridge) != 0)
-		W(d, p->loc, "port-bridge-mismatch", NULL, "<networkport> plugs into bridge '%s' but network '%s' uses '%s'",
-		  p->plug_bridge, n->name, n->bridge);
+		W(d, p->loc, "port-bridge-mismatch", NULL,
+		  "<networkport> plugs into bridge '%s' but network '%s' uses '%s'", p->plug_bridge, n->name,
+		  n->bridge);
 }
 
 void vw_check_docs(GPtrArray *docs, VwDiags *d)

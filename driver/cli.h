@@ -41,13 +41,23 @@ typedef struct {
 	char *state_dir;
 } VwCliOptions;
 
-#define VW_CLI_SCHEMA_ENTRIES(o)                                                                            \
-	{ "schema-dir", 0, 0, G_OPTION_ARG_FILENAME, &(o).schema_dir,                                         \
-	  "libvirt's RelaxNG schemas (default " VW_SCHEMA_DIR_DEFAULT ")", "DIR" },                           \
-	{ "no-schema", 0, 0, G_OPTION_ARG_NONE, &(o).no_schema, "skip validation against libvirt's schemas", NULL }
-#define VW_CLI_STATE_ENTRY(o)                                                                               \
-	{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &(o).state_dir,                                           \
-	  "where applied networks are recorded (default " VW_STATE_DIR_DEFAULT ")", "DIR" }
+#define VW_CLI_SCHEMA_ENTRIES(o)                                                                                   \
+	{ "schema-dir",                                                                                            \
+	  0,                                                                                                       \
+	  0,                                                                                                       \
+	  G_OPTION_ARG_FILENAME,                                                                                   \
+	  &(o).schema_dir,                                                                                         \
+	  "libvirt's RelaxNG schemas (default " VW_SCHEMA_DIR_DEFAULT ")",                                         \
+	  "DIR" },                                                                                                 \
+	{                                                                                                          \
+		"no-schema", 0, 0, G_OPTION_ARG_NONE, &(o).no_schema, "skip validation against libvirt's schemas", \
+			NULL                                                                                       \
+	}
+#define VW_CLI_STATE_ENTRY(o)                                                                           \
+	{                                                                                               \
+		"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &(o).state_dir,                               \
+			"where applied networks are recorded (default " VW_STATE_DIR_DEFAULT ")", "DIR" \
+	}
 
 /* An engine for a command: @base with the command's options. */
 VwEngine *vw_cli_engine(const VwEngineConfig *base, const VwCliOptions *o);

@@ -128,13 +128,12 @@ int vw_cmd_teardown(int argc, char **argv, const VwEngineConfig *base)
 	VwCliOptions o = { 0 };
 	g_auto(GStrv) names = NULL;
 	g_auto(GStrv) from = NULL;
-	GOptionEntry entries[] = {
-		VW_CLI_STATE_ENTRY(o),
-		{ "from", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &from,
-		  "the network's XML, for a network whose record is missing or damaged (repeatable)", "FILE" },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, "NAME..." },
-		{ NULL }
-	};
+	GOptionEntry entries[] = { VW_CLI_STATE_ENTRY(o),
+				   { "from", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &from,
+				     "the network's XML, for a network whose record is missing or damaged (repeatable)",
+				     "FILE" },
+				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, "NAME..." },
+				   { NULL } };
 	g_autoptr(GOptionContext) ctx = g_option_context_new("NAME... - remove what virtwire applied");
 	g_autoptr(GPtrArray) reports = g_ptr_array_new_with_free_func((GDestroyNotify)vw_apply_report_free);
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
@@ -154,8 +153,9 @@ int vw_cmd_teardown(int argc, char **argv, const VwEngineConfig *base)
 	if (!vw_cli_parse(ctx, &argc, &argv))
 		return VW_EXIT_USAGE;
 	if (!names || !names[0]) {
-		fprintf(stderr, "virtwire teardown: no NAME given\nusage: virtwire teardown [--state-dir DIR] [--from FILE] "
-				"NAME...\n");
+		fprintf(stderr,
+			"virtwire teardown: no NAME given\nusage: virtwire teardown [--state-dir DIR] [--from FILE] "
+			"NAME...\n");
 		return VW_EXIT_USAGE;
 	}
 	if (!load_from(from, docs, nets))

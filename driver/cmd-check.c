@@ -10,13 +10,11 @@ int vw_cmd_check(int argc, char **argv, const VwEngineConfig *base)
 	g_autofree char *format = NULL;
 	gboolean strict = FALSE;
 	g_auto(GStrv) files = NULL;
-	GOptionEntry entries[] = {
-		VW_CLI_SCHEMA_ENTRIES(o),
-		{ "format", 0, 0, G_OPTION_ARG_STRING, &format, "text (default) or json", "FORMAT" },
-		{ "strict", 0, 0, G_OPTION_ARG_NONE, &strict, "fail on warnings too", NULL },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
-		{ NULL }
-	};
+	GOptionEntry entries[] = { VW_CLI_SCHEMA_ENTRIES(o),
+				   { "format", 0, 0, G_OPTION_ARG_STRING, &format, "text (default) or json", "FORMAT" },
+				   { "strict", 0, 0, G_OPTION_ARG_NONE, &strict, "fail on warnings too", NULL },
+				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
+				   { NULL } };
 	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE... - validate libvirt XML");
 	g_autoptr(VwDiags) diags = vw_diags_new();
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);

@@ -60,13 +60,13 @@ int vw_cmd_install_hooks(int argc, char **argv, const VwEngineConfig *base)
 	g_autofree char *hooks_dir = NULL;
 	g_autofree char *binary = NULL;
 	g_autofree char *state_dir = NULL;
-	GOptionEntry entries[] = {
-		{ "hooks-dir", 0, 0, G_OPTION_ARG_FILENAME, &hooks_dir, "libvirt's hook folder (default " VW_HOOKS_DIR_DEFAULT ")",
-		  "DIR" },
-		{ "binary", 0, 0, G_OPTION_ARG_FILENAME, &binary, "the virtwire the hooks run (default: this one)", "PATH" },
-		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, "the state directory the hooks use", "DIR" },
-		{ NULL }
-	};
+	GOptionEntry entries[] = { { "hooks-dir", 0, 0, G_OPTION_ARG_FILENAME, &hooks_dir,
+				     "libvirt's hook folder (default " VW_HOOKS_DIR_DEFAULT ")", "DIR" },
+				   { "binary", 0, 0, G_OPTION_ARG_FILENAME, &binary,
+				     "the virtwire the hooks run (default: this one)", "PATH" },
+				   { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+				     "the state directory the hooks use", "DIR" },
+				   { NULL } };
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- install virtwire's libvirt hooks");
 	g_autoptr(GError) err = NULL;
 	const char *dir;
@@ -93,11 +93,9 @@ int vw_cmd_install_hooks(int argc, char **argv, const VwEngineConfig *base)
 int vw_cmd_uninstall_hooks(int argc, char **argv, const VwEngineConfig *base)
 {
 	g_autofree char *hooks_dir = NULL;
-	GOptionEntry entries[] = {
-		{ "hooks-dir", 0, 0, G_OPTION_ARG_FILENAME, &hooks_dir, "libvirt's hook folder (default " VW_HOOKS_DIR_DEFAULT ")",
-		  "DIR" },
-		{ NULL }
-	};
+	GOptionEntry entries[] = { { "hooks-dir", 0, 0, G_OPTION_ARG_FILENAME, &hooks_dir,
+				     "libvirt's hook folder (default " VW_HOOKS_DIR_DEFAULT ")", "DIR" },
+				   { NULL } };
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- remove virtwire's libvirt hooks");
 	g_autoptr(GError) err = NULL;
 	const char *dir;

@@ -8,11 +8,9 @@ int vw_cmd_plan(int argc, char **argv, const VwEngineConfig *base)
 {
 	VwCliOptions o = { 0 };
 	g_auto(GStrv) files = NULL;
-	GOptionEntry entries[] = {
-		VW_CLI_SCHEMA_ENTRIES(o),
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
-		{ NULL }
-	};
+	GOptionEntry entries[] = { VW_CLI_SCHEMA_ENTRIES(o),
+				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
+				   { NULL } };
 	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE... - print what apply would do");
 	g_autoptr(VwDiags) diags = vw_diags_new();
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);

@@ -97,7 +97,10 @@ static void network_json(GString *json, const VwStatusNetwork *n, bool first)
 static void network_text(const VwStatusNetwork *n)
 {
 	printf("network '%s': %s, bridge %s %s, applied %s\n", n->name, n->mode ? n->mode : "?",
-	       n->bridge ? n->bridge : "(none)", !n->bridge_present ? "(missing)" : n->up ? "(up)" : "(down)",
+	       n->bridge ? n->bridge : "(none)",
+	       !n->bridge_present ? "(missing)"
+	       : n->up		  ? "(up)"
+				  : "(down)",
 	       n->applied ? n->applied : "?");
 	if (n->addresses->len) {
 		printf("  addresses:");
@@ -113,11 +116,9 @@ int vw_cmd_status(int argc, char **argv, const VwEngineConfig *base)
 {
 	VwCliOptions o = { 0 };
 	g_autofree char *format = NULL;
-	GOptionEntry entries[] = {
-		VW_CLI_STATE_ENTRY(o),
-		{ "format", 0, 0, G_OPTION_ARG_STRING, &format, "text (default) or json", "FORMAT" },
-		{ NULL }
-	};
+	GOptionEntry entries[] = { VW_CLI_STATE_ENTRY(o),
+				   { "format", 0, 0, G_OPTION_ARG_STRING, &format, "text (default) or json", "FORMAT" },
+				   { NULL } };
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- the networks virtwire manages");
 	g_autoptr(GPtrArray) networks = g_ptr_array_new_with_free_func((GDestroyNotify)vw_status_network_free);
 	g_autoptr(VwEngine) engine = NULL;

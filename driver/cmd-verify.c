@@ -14,7 +14,8 @@ static void print_json(GPtrArray *results)
 
 		g_string_append(out, i ? ",\n  {\"name\":" : "\n  {\"name\":");
 		vw_json_append_string(out, r->name);
-		g_string_append_printf(out, ",\"matches\":%s,\"error\":", !r->error && !r->drift->len ? "true" : "false");
+		g_string_append_printf(out,
+				       ",\"matches\":%s,\"error\":", !r->error && !r->drift->len ? "true" : "false");
 		if (r->error)
 			vw_json_append_string(out, r->error->message);
 		else
@@ -80,16 +81,15 @@ int vw_cmd_verify(int argc, char **argv, const VwEngineConfig *base)
 	g_auto(GStrv) names = NULL;
 	g_auto(GStrv) xml = NULL;
 	gboolean all = FALSE;
-	GOptionEntry entries[] = {
-		VW_CLI_STATE_ENTRY(o),
-		{ "format", 0, 0, G_OPTION_ARG_STRING, &format, "text (default) or json", "FORMAT" },
-		{ "all", 0, 0, G_OPTION_ARG_NONE, &all, "every network virtwire has applied", NULL },
-		{ "xml", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &xml, "a network's XML (repeatable), applied or not", "FILE" },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, "NAME..." },
-		{ NULL }
-	};
-	g_autoptr(GOptionContext) ctx =
-		g_option_context_new("(NAME... | --all | --xml FILE...) - compare the kernel with the XML");
+	GOptionEntry entries[] = { VW_CLI_STATE_ENTRY(o),
+				   { "format", 0, 0, G_OPTION_ARG_STRING, &format, "text (default) or json", "FORMAT" },
+				   { "all", 0, 0, G_OPTION_ARG_NONE, &all, "every network virtwire has applied", NULL },
+				   { "xml", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &xml,
+				     "a network's XML (repeatable), applied or not", "FILE" },
+				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, "NAME..." },
+				   { NULL } };
+	g_autoptr(GOptionContext)
+		ctx = g_option_context_new("(NAME... | --all | --xml FILE...) - compare the kernel with the XML");
 	g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func((GDestroyNotify)vw_verify_result_free);
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
 	g_autoptr(GPtrArray) nets = g_ptr_array_new();

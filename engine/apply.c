@@ -19,12 +19,12 @@
 typedef struct {
 	const VwApplyItem *item;
 	char *id;
-	VwState *prev;   /* the record before this apply, or NULL */
-	VwState *st;     /* the new record */
+	VwState *prev; /* the record before this apply, or NULL */
+	VwState *st;   /* the new record */
 	VwApplyReport *rep;
-	GPtrArray *undo; /* VwStateLink* this apply created (owned by st) */
+	GPtrArray *undo;   /* VwStateLink* this apply created (owned by st) */
 	bool prev_on_disk; /* prev was read from the state directory */
-	bool written;    /* a record of this apply is on disk */
+	bool written;	   /* a record of this apply is on disk */
 } Net;
 
 typedef struct {
@@ -34,11 +34,11 @@ typedef struct {
 	GPtrArray *reports;
 	guint errors;
 	char *now;
-	GPtrArray *nets;        /* Net* */
-	GPtrArray *others;      /* VwRecorded*: the other recorded networks */
-	GPtrArray *port_docs;   /* VwDoc*: the domains of recorded ports */
-	GPtrArray *doms;        /* VwPlanDomain* (those of the request are not owned) */
-	GPtrArray *owned_doms;  /* VwPlanDomain* of recorded ports */
+	GPtrArray *nets;       /* Net* */
+	GPtrArray *others;     /* VwRecorded*: the other recorded networks */
+	GPtrArray *port_docs;  /* VwDoc*: the domains of recorded ports */
+	GPtrArray *doms;       /* VwPlanDomain* (those of the request are not owned) */
+	GPtrArray *owned_doms; /* VwPlanDomain* of recorded ports */
 	VwPlan *plan;
 	GPtrArray *sysctl_undo; /* VwStateSysctl* set by this apply */
 	guint sysctls_changed;
@@ -682,9 +682,8 @@ bool vw_engine_apply(VwEngine *e, const VwApplyRequest *req, GPtrArray *reports,
 
 	vw_eng_stage(e, "start");
 	ok = step_check_items(&a, error) && (locked = vw_eng_lock(e, error)) && step_previous(&a, error) &&
-	     step_check(&a, error) &&
-	     step_plan(&a, error) && step_intent(&a, error) && step_links(&a, error) && step_sysctls(&a, error) &&
-	     step_record(&a, error) && step_firewall(&a, error);
+	     step_check(&a, error) && step_plan(&a, error) && step_intent(&a, error) && step_links(&a, error) &&
+	     step_sysctls(&a, error) && step_record(&a, error) && step_firewall(&a, error);
 	if (ok) {
 		step_stale_links(&a);
 		report(&a);

@@ -7,7 +7,7 @@
 struct VwEngine {
 	VwEngineConfig cfg; /* its strings are the engine's own copies */
 	char *state_dir, *schema_dir;
-	VwStore *store;           /* opened on first use */
+	VwStore *store;		  /* opened on first use */
 	VwLinkBackend *own_links; /* the netlink ones, when the config has none */
 	VwNftBackend *own_nft;
 };

@@ -118,8 +118,8 @@ VwDoc *vw_eng_parse_record(VwEngine *e, const VwState *st, GError **error)
 	if (vw_doc_load_memory(path, st->xml, strlen(st->xml), NULL, d, &doc) != VW_LOAD_OK || !doc->network ||
 	    g_strcmp0(doc->network->name, st->name) != 0) {
 		vw_doc_free(doc);
-		g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s: the recorded XML of network '%s' is not that network's",
-			    path, st->name);
+		g_set_error(error, VW_ERROR, VW_ERROR_STATE,
+			    "%s: the recorded XML of network '%s' is not that network's", path, st->name);
 		return NULL;
 	}
 	return doc;
@@ -148,8 +148,8 @@ GPtrArray *vw_eng_load_recorded(VwEngine *e, GHashTable *skip, VwDiags *diags)
 			if (diags)
 				vw_warning(diags, vw_loc(NULL, 0), "state-unreadable",
 					   "'virtwire teardown --from FILE NAME' removes such a network",
-					   "the record of network '%s' is unusable, so it was not checked against: %s", name,
-					   err->message);
+					   "the record of network '%s' is unusable, so it was not checked against: %s",
+					   name, err->message);
 			continue;
 		}
 		r = g_new0(VwRecorded, 1);
@@ -260,8 +260,7 @@ bool vw_eng_in_kernel(VwEngine *e, const char *id, const char *bridge, char **wh
 
 /* Bridged mode: the uplink's addresses and routes on the bridge, recorded
  * in the order apply makes them, so that their reverse puts them back. */
-static void uplink_from_kernel(const VwLinkBackend *be, VwState *st, const char *br, int brindex,
-			       const char *uplink)
+static void uplink_from_kernel(const VwLinkBackend *be, VwState *st, const char *br, int brindex, const char *uplink)
 {
 	g_autofree char *pair = g_strdup_printf("%s %s", br, uplink);
 	g_autofree char *port = g_strdup_printf("%s %s", uplink, br);

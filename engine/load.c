@@ -126,13 +126,15 @@ static void domain_networks(VwEngine *e, const VwDomain *dom, GPtrArray *out, Vw
 		if (!doc) {
 			vw_state_free(st);
 			if (err && !g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND))
-				vw_error(diags, f->loc, "state-unreadable", NULL, "domain '%s': forward %s: %s", dom->name,
-					 what, err->message);
+				vw_error(diags, f->loc, "state-unreadable", NULL, "domain '%s': forward %s: %s",
+					 dom->name, what, err->message);
 			else
 				vw_error(diags, f->loc, "domain-forwards-denied",
-					 "the network's owner allows domain forwards with <vw:domain-forwards allow='yes' "
+					 "the network's owner allows domain forwards with <vw:domain-forwards "
+					 "allow='yes' "
 					 "…/> in the network's virtwire metadata",
-					 "domain '%s': forward %s: network '%s' is not managed by virtwire (or not running)",
+					 "domain '%s': forward %s: network '%s' is not managed by virtwire (or not "
+					 "running)",
 					 dom->name, what, f->network);
 			continue;
 		}

@@ -11,8 +11,8 @@
 typedef struct {
 	VwEngine *e;
 	const VwPortRequest *req;
-	VwState *st;   /* the record, changed */
-	VwState *was;  /* as it was */
+	VwState *st;  /* the record, changed */
+	VwState *was; /* as it was */
 	VwDoc *netdoc;
 } Port;
 

@@ -11,8 +11,8 @@
 typedef struct {
 	char *name;
 	char *id;
-	VwState *st;           /* the record, or what the kernel shows (--from) */
-	bool derived;          /* no usable record: torn down from the XML */
+	VwState *st;  /* the record, or what the kernel shows (--from) */
+	bool derived; /* no usable record: torn down from the XML */
 	VwApplyReport *rep;
 } Going;
 
@@ -20,8 +20,8 @@ typedef struct {
 	VwEngine *e;
 	const VwTeardownRequest *req;
 	GPtrArray *reports;
-	GPtrArray *going;  /* Going* */
-	GPtrArray *scope;  /* char* */
+	GPtrArray *going; /* Going* */
+	GPtrArray *scope; /* char* */
 	VwNftResult *res;
 } Teardown;
 
@@ -88,10 +88,11 @@ static bool step_resolve(Teardown *t, GError **error)
 				complete_pending(t, g);
 		} else if (!from) {
 			if (g_error_matches(err, VW_ERROR, VW_ERROR_STATE))
-				g_set_error(error, VW_ERROR, VW_ERROR_STATE,
-					    "%s; nothing was changed: give the network's XML with --from FILE to tear it "
-					    "down without its record",
-					    err->message);
+				g_set_error(
+					error, VW_ERROR, VW_ERROR_STATE,
+					"%s; nothing was changed: give the network's XML with --from FILE to tear it "
+					"down without its record",
+					err->message);
 			else
 				g_propagate_error(error, g_steal_pointer(&err));
 			return false;
@@ -164,8 +165,8 @@ static void links_and_sysctls(Teardown *t, Going *g, const VwLinkBackend *be)
 		if (!s->revert)
 			continue;
 		if (!vw_sysctl_is_virtwires(s->path)) {
-			g_ptr_array_add(g->rep->changes, g_strdup_printf("sysctl %s is not one virtwire sets: left as it is",
-									 s->path));
+			g_ptr_array_add(g->rep->changes,
+					g_strdup_printf("sysctl %s is not one virtwire sets: left as it is", s->path));
 			continue;
 		}
 		if (be->sysctl_get(be->ctx, s->path, &cur) == 0 && strcmp(cur, s->new_value) == 0 &&

@@ -205,8 +205,8 @@ static void status_forwards(VwEngine *e, VwStatusNetwork *sn, const VwState *st,
 		const VwPlanDomain *pd = port_doms->pdata[j];
 
 		for (guint k = 0; pd->domain->vw && k < pd->domain->vw->forwards->len; k++) {
-			VwForward *f = vw_domain_forward_resolve(pd->domain, pd->domain->vw->forwards->pdata[k], st->name,
-								 pd->has_mac ? &pd->mac : NULL);
+			VwForward *f = vw_domain_forward_resolve(pd->domain, pd->domain->vw->forwards->pdata[k],
+								 st->name, pd->has_mac ? &pd->mac : NULL);
 
 			if (f)
 				add_forward(sn, net, f, pd->domain->name, counters);

@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include <virtwire/hooks.h>
 
 #define MARKER "# Installed by virtwire install-hooks; 'virtwire uninstall-hooks' removes it."

@@ -197,8 +197,8 @@ bool vw_mac_parse(const char *s, VwMac *ret)
 
 const char *vw_mac_to_string(const VwMac *m, char buf[VW_MAC_STRLEN])
 {
-	g_snprintf(buf, VW_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", m->b[0], m->b[1], m->b[2], m->b[3],
-		   m->b[4], m->b[5]);
+	g_snprintf(buf, VW_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", m->b[0], m->b[1], m->b[2], m->b[3], m->b[4],
+		   m->b[5]);
 	return buf;
 }
 

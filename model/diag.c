@@ -33,8 +33,7 @@ void vw_diags_free(VwDiags *d)
 	g_free(d);
 }
 
-void vw_diags_add(VwDiags *d, VwLoc loc, VwSeverity sev, const char *code, const char *hint,
-		  const char *fmt, ...)
+void vw_diags_add(VwDiags *d, VwLoc loc, VwSeverity sev, const char *code, const char *hint, const char *fmt, ...)
 {
 	va_list ap;
 	VwDiag *x;
@@ -110,8 +109,7 @@ char *vw_diags_format_text(const VwDiags *d)
 			g_string_append_printf(out, "%s:%d: ", x->loc.file, x->loc.line);
 		else if (x->loc.file)
 			g_string_append_printf(out, "%s: ", x->loc.file);
-		g_string_append_printf(out, "%s: %s [%s]\n", vw_severity_to_string(x->severity), x->message,
-				       x->code);
+		g_string_append_printf(out, "%s: %s [%s]\n", vw_severity_to_string(x->severity), x->message, x->code);
 		if (x->hint)
 			g_string_append_printf(out, "  hint: %s\n", x->hint);
 	}
@@ -177,8 +175,7 @@ char *vw_diags_format_json(const VwDiags *d)
 			g_string_append(out, "null");
 		g_string_append_c(out, '}');
 	}
-	g_string_append_printf(out, "%s],\"errors\":%u,\"warnings\":%u,\"not_shown\":%u}\n",
-			       d->items->len ? "\n" : "", vw_diags_count(d, VW_SEV_ERROR),
-			       vw_diags_count(d, VW_SEV_WARNING), d->dropped);
+	g_string_append_printf(out, "%s],\"errors\":%u,\"warnings\":%u,\"not_shown\":%u}\n", d->items->len ? "\n" : "",
+			       vw_diags_count(d, VW_SEV_ERROR), vw_diags_count(d, VW_SEV_WARNING), d->dropped);
 	return g_string_free(out, FALSE);
 }

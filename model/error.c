@@ -4,7 +4,7 @@
 
 #include <virtwire/model.h>
 
-G_DEFINE_QUARK(virtwire-error-quark, vw_error)
+G_DEFINE_QUARK(virtwire - error - quark, vw_error)
 
 bool vw_set_errno(GError **error, int err, const char *kernel, const char *fmt, ...)
 {

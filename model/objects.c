@@ -4,24 +4,16 @@
 #include <virtwire/model.h>
 
 static const char *const forward_mode_names[VW_FWD__COUNT] = {
-	[VW_FWD_NONE] = "none",
-	[VW_FWD_NAT] = "nat",
-	[VW_FWD_ROUTE] = "route",
-	[VW_FWD_OPEN] = "open",
-	[VW_FWD_BRIDGE] = "bridge",
-	[VW_FWD_PRIVATE] = "private",
-	[VW_FWD_VEPA] = "vepa",
-	[VW_FWD_PASSTHROUGH] = "passthrough",
+	[VW_FWD_NONE] = "none",	      [VW_FWD_NAT] = "nat",
+	[VW_FWD_ROUTE] = "route",     [VW_FWD_OPEN] = "open",
+	[VW_FWD_BRIDGE] = "bridge",   [VW_FWD_PRIVATE] = "private",
+	[VW_FWD_VEPA] = "vepa",	      [VW_FWD_PASSTHROUGH] = "passthrough",
 	[VW_FWD_HOSTDEV] = "hostdev",
 };
 
 static const char *const mode_names[VW_MODE__COUNT] = {
-	[VW_MODE_UNSET] = "unset",
-	[VW_MODE_NAT] = "nat",
-	[VW_MODE_ROUTE] = "route",
-	[VW_MODE_HOST_ONLY] = "host-only",
-	[VW_MODE_INTERNAL] = "internal",
-	[VW_MODE_BRIDGED] = "bridged",
+	[VW_MODE_UNSET] = "unset",	   [VW_MODE_NAT] = "nat",	    [VW_MODE_ROUTE] = "route",
+	[VW_MODE_HOST_ONLY] = "host-only", [VW_MODE_INTERNAL] = "internal", [VW_MODE_BRIDGED] = "bridged",
 };
 
 static bool lookup(const char *const *table, int n, const char *s, int first, int *ret)
@@ -288,8 +280,7 @@ VwMode vw_network_effective_mode(const VwNetwork *n)
 
 bool vw_network_virtwire_owns_firewall(const VwNetwork *n)
 {
-	return n->forward == VW_FWD_OPEN && n->vw && n->vw->mode != VW_MODE_UNSET &&
-	       n->vw->mode != VW_MODE_BRIDGED;
+	return n->forward == VW_FWD_OPEN && n->vw && n->vw->mode != VW_MODE_UNSET && n->vw->mode != VW_MODE_BRIDGED;
 }
 
 bool vw_network_hairpin(const VwNetwork *n)

@@ -74,7 +74,7 @@ static const VwSetDesc skeleton_sets[] = {
 /* The sets one family's forwards go to; [0] on one address, [1] on any. */
 typedef struct {
 	VwSet *map[2], *src[2], *allow[2];
-	VwSet *lo;    /* loopback forwards (IPv4 only) */
+	VwSet *lo; /* loopback forwards (IPv4 only) */
 	VwSet *count;
 } FwdSets;
 
@@ -82,7 +82,7 @@ typedef struct {
 	VwPlan *plan;
 	VwDiags *diags;
 	GHashTable *elem_count; /* owner → guint elements planned */
-	FwdSets fwd[2];         /* IPv4, IPv6 */
+	FwdSets fwd[2];		/* IPv4, IPv6 */
 } Planner;
 
 /* A set of the skeleton. */
@@ -125,7 +125,7 @@ static void plan_sets(VwPlan *p)
 	svc = set_of(p, "host-services");
 	add_service(svc, VW_PROTO_UDP, 53); /* DNS */
 	add_service(svc, VW_PROTO_TCP, 53);
-	add_service(svc, VW_PROTO_UDP, 67); /* DHCP */
+	add_service(svc, VW_PROTO_UDP, 67);  /* DHCP */
 	add_service(svc, VW_PROTO_UDP, 547); /* DHCPv6 */
 }
 
@@ -359,7 +359,8 @@ static bool count_elements(Planner *pl, const char *owner, guint n, VwLoc loc)
 			vw_error(pl->diags, loc, "too-many",
 				 "forward fewer or smaller port ranges (each port of a range is one entry)",
 				 "'%s' needs more than %u forward entries", owner, VW_MAX_ELEMENTS_PER_NETWORK);
-		g_hash_table_replace(pl->elem_count, g_strdup(owner), GUINT_TO_POINTER(VW_MAX_ELEMENTS_PER_NETWORK + 1));
+		g_hash_table_replace(pl->elem_count, g_strdup(owner),
+				     GUINT_TO_POINTER(VW_MAX_ELEMENTS_PER_NETWORK + 1));
 		return false;
 	}
 	g_hash_table_replace(pl->elem_count, g_strdup(owner), GUINT_TO_POINTER(have + n));
@@ -582,9 +583,9 @@ typedef struct {
 	const char *id;
 	const char *br;
 	VwMode mode;
-	bool own;         /* virtwire writes the network's firewall */
+	bool own; /* virtwire writes the network's firewall */
 	bool hairpin;
-	GPtrArray *fwds;  /* VwForward* */
+	GPtrArray *fwds; /* VwForward* */
 } NetCtx;
 
 /* The subnet of the network's @i-th address, or false if it has none. */
@@ -639,8 +640,7 @@ static void network_roles(VwPlan *p, const NetCtx *nc, const char *out_chain, co
 
 /* A chain accepting (and marking) the network's subnets as source (@daddr
  * false) or destination, then @verdict. */
-static void subnet_chain(VwPlan *p, const NetCtx *nc, const char *name, bool daddr, int verdict,
-			 const char *target)
+static void subnet_chain(VwPlan *p, const NetCtx *nc, const char *name, bool daddr, int verdict, const char *target)
 {
 	VwChain *c = vw_plan_add_chain(p, name, nc->id);
 	VwRuleBuf rb;
@@ -793,8 +793,8 @@ static void plan_domain(Planner *pl, const VwNetwork *net, const VwPlanDomain *p
 		return;
 	for (guint i = 0; i < dom->vw->forwards->len; i++) {
 		/* Planned as a network forward to the interface's MAC. */
-		g_autoptr(VwForward) copy =
-			vw_domain_forward_resolve(dom, dom->vw->forwards->pdata[i], net->name, pd->has_mac ? &pd->mac : NULL);
+		g_autoptr(VwForward) copy = vw_domain_forward_resolve(dom, dom->vw->forwards->pdata[i], net->name,
+								      pd->has_mac ? &pd->mac : NULL);
 
 		if (copy)
 			plan_forward(pl, net, id, owner, copy);

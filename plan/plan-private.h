@@ -18,10 +18,10 @@
 typedef enum {
 	VW_SEL_IIFNAME,
 	VW_SEL_OIFNAME,
-	VW_SEL_L4PROTO,  /* meta l4proto */
-	VW_SEL_SADDR,    /* ip saddr, ip6 saddr: of the statement's family */
+	VW_SEL_L4PROTO, /* meta l4proto */
+	VW_SEL_SADDR,	/* ip saddr, ip6 saddr: of the statement's family */
 	VW_SEL_DADDR,
-	VW_SEL_SPORT,    /* th sport: any transport header */
+	VW_SEL_SPORT, /* th sport: any transport header */
 	VW_SEL_DPORT,
 	VW_SEL_CT_STATE,
 	VW_SEL_CT_STATUS,
@@ -30,21 +30,21 @@ typedef enum {
 } VwSel;
 
 typedef enum {
-	VW_ST_MATCH,      /* SEL [!=] VALUE */
-	VW_ST_PREFIX,     /* ADDR [!=] PREFIX */
-	VW_ST_FLAGS,      /* ct state / ct status: any of @bits */
-	VW_ST_LOOKUP,     /* KEY [!=] @set */
-	VW_ST_VMAP,       /* KEY vmap @map */
-	VW_ST_DNAT_MAP,   /* dnat FAMILY to KEY map @map */
-	VW_ST_SNAT,       /* snat FAMILY to ADDR */
+	VW_ST_MATCH,	/* SEL [!=] VALUE */
+	VW_ST_PREFIX,	/* ADDR [!=] PREFIX */
+	VW_ST_FLAGS,	/* ct state / ct status: any of @bits */
+	VW_ST_LOOKUP,	/* KEY [!=] @set */
+	VW_ST_VMAP,	/* KEY vmap @map */
+	VW_ST_DNAT_MAP, /* dnat FAMILY to KEY map @map */
+	VW_ST_SNAT,	/* snat FAMILY to ADDR */
 	VW_ST_MASQ,
 	VW_ST_CT_MARK_OR, /* ct mark set ct mark | BITS */
-	VW_ST_REJECT,     /* reject with icmpx admin-prohibited */
+	VW_ST_REJECT,	  /* reject with icmpx admin-prohibited */
 	VW_ST_COUNTER,
 	VW_ST_VERDICT,
 	VW_ST_XT_CONNTRACK, /* iptables' -m conntrack --ctstate (XT_CONNTRACK_STATE_* in @bits) */
 	VW_ST_XT_COMMENT,   /* iptables' -m comment --comment @str */
-	VW_ST_COMMENT,      /* nft's rule comment @str */
+	VW_ST_COMMENT,	    /* nft's rule comment @str */
 } VwStmtKind;
 
 /* Selectors of one key: a concatenation of up to this many. */
@@ -52,24 +52,24 @@ typedef enum {
 
 typedef struct {
 	VwStmtKind kind;
-	int family;            /* AF_INET, AF_INET6: address selectors, NAT */
+	int family;	       /* AF_INET, AF_INET6: address selectors, NAT */
 	VwSel key[VW_KEY_MAX]; /* MATCH, PREFIX, FLAGS: key[0] */
 	unsigned nkey;
-	bool neg;              /* "!=" */
-	const VwSet *set;      /* LOOKUP, VMAP, DNAT_MAP */
-	uint8_t value[16];     /* MATCH: as the selector loads it */
+	bool neg;	   /* "!=" */
+	const VwSet *set;  /* LOOKUP, VMAP, DNAT_MAP */
+	uint8_t value[16]; /* MATCH: as the selector loads it */
 	uint32_t value_len;
-	VwPrefix prefix;       /* PREFIX */
-	uint32_t bits;         /* FLAGS, CT_MARK_OR, XT_CONNTRACK */
-	VwAddr addr;           /* SNAT */
-	int verdict;           /* VERDICT */
-	char *str;             /* VERDICT: the chain; XT_COMMENT, COMMENT: the text */
+	VwPrefix prefix; /* PREFIX */
+	uint32_t bits;	 /* FLAGS, CT_MARK_OR, XT_CONNTRACK */
+	VwAddr addr;	 /* SNAT */
+	int verdict;	 /* VERDICT */
+	char *str;	 /* VERDICT: the chain; XT_COMMENT, COMMENT: the text */
 } VwStmt;
 
 /* A rule under construction. */
 typedef struct {
-	GArray *stmts;  /* VwStmt */
-	bool iptables;  /* iptables-nft's: its encoding, iptables-save's words */
+	GArray *stmts; /* VwStmt */
+	bool iptables; /* iptables-nft's: its encoding, iptables-save's words */
 } VwRuleBuf;
 
 VwRuleBuf vw_rb_new(void);
@@ -124,11 +124,11 @@ const char *vw_verdict_name(int verdict);
 
 /* What nft knows of a selector: its text, datatype, size and byte order. */
 typedef struct {
-	const char *text;   /* "th dport"; address selectors: "saddr" (after "ip"/"ip6") */
-	VwNftType type;     /* VW_NFT_NONE: a value of its own kind (ct state, fib type) */
-	uint32_t len;       /* bytes loaded (addresses: IPv4's) */
+	const char *text; /* "th dport"; address selectors: "saddr" (after "ip"/"ip6") */
+	VwNftType type;	  /* VW_NFT_NONE: a value of its own kind (ct state, fib type) */
+	uint32_t len;	  /* bytes loaded (addresses: IPv4's) */
 	bool host_order;
-	bool address;       /* ip/ip6 by family, and nft adds "meta nfproto" first */
+	bool address; /* ip/ip6 by family, and nft adds "meta nfproto" first */
 } VwSelInfo;
 
 const VwSelInfo *vw_sel_info(VwSel sel);
@@ -149,9 +149,9 @@ typedef struct {
 
 /* What nft knows of a datatype. */
 typedef struct {
-	const char *name; /* "ipv4_addr" */
-	uint32_t id;      /* nft's TYPE_* */
-	uint32_t size;    /* bytes of a value (a key field takes it rounded up to 4) */
+	const char *name;  /* "ipv4_addr" */
+	uint32_t id;	   /* nft's TYPE_* */
+	uint32_t size;	   /* bytes of a value (a key field takes it rounded up to 4) */
 	uint8_t byteorder; /* nft's BYTEORDER_*: 0 none, 1 host, 2 big endian */
 } VwNftTypeInfo;
 

@@ -22,17 +22,15 @@ typedef struct {
 /* The names of ct state and ct status bits (nft's ct_state_tbl and
  * ct_status_tbl), printed in bit order. */
 static const Flag ct_states[] = {
-	{ NF_CT_STATE_INVALID_BIT, "invalid" },
-	{ NF_CT_STATE_BIT(IP_CT_ESTABLISHED), "established" },
-	{ NF_CT_STATE_BIT(IP_CT_RELATED), "related" },
-	{ NF_CT_STATE_BIT(IP_CT_NEW), "new" },
-	{ NF_CT_STATE_UNTRACKED_BIT, "untracked" },
-	{ 0, NULL },
+	{ NF_CT_STATE_INVALID_BIT, "invalid" },	       { NF_CT_STATE_BIT(IP_CT_ESTABLISHED), "established" },
+	{ NF_CT_STATE_BIT(IP_CT_RELATED), "related" }, { NF_CT_STATE_BIT(IP_CT_NEW), "new" },
+	{ NF_CT_STATE_UNTRACKED_BIT, "untracked" },    { 0, NULL },
 };
 static const Flag ct_statuses[] = {
-	{ IPS_EXPECTED, "expected" }, { IPS_SEEN_REPLY, "seen-reply" }, { IPS_ASSURED, "assured" },
-	{ IPS_CONFIRMED, "confirmed" }, { IPS_SRC_NAT, "snat" }, { IPS_DST_NAT, "dnat" },
-	{ IPS_DYING, "dying" }, { 0, NULL },
+	{ IPS_EXPECTED, "expected" }, { IPS_SEEN_REPLY, "seen-reply" },
+	{ IPS_ASSURED, "assured" },   { IPS_CONFIRMED, "confirmed" },
+	{ IPS_SRC_NAT, "snat" },      { IPS_DST_NAT, "dnat" },
+	{ IPS_DYING, "dying" },	      { 0, NULL },
 };
 /* iptables' --ctstate words, in the order libxt_conntrack prints them. */
 static const Flag xt_states[] = {
@@ -212,8 +210,10 @@ static void print_iptables(GString *out, const VwStmt *st)
 		if (st->str)
 			g_string_append_printf(out, "-%c %s", st->verdict == NFT_GOTO ? 'g' : 'j', st->str);
 		else
-			g_string_append_printf(out, "-j %s", st->verdict == NF_ACCEPT ? "ACCEPT"
-							     : st->verdict == NF_DROP ? "DROP" : "RETURN");
+			g_string_append_printf(out, "-j %s",
+					       st->verdict == NF_ACCEPT ? "ACCEPT"
+					       : st->verdict == NF_DROP ? "DROP"
+									: "RETURN");
 		break;
 	case VW_ST_COUNTER:
 		/* iptables-nft counts every rule; iptables-save shows it only

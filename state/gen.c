@@ -53,7 +53,8 @@ char *vw_gen_record_format(const VwGenRecord *r)
 	for (guint i = 0; i < ids->len; i++) {
 		g_autofree char *e = g_uri_escape_string(ids->pdata[i], "-_.", TRUE);
 
-		g_string_append_printf(out, "net %s %s\n", e, (const char *)g_hash_table_lookup(r->nets, ids->pdata[i]));
+		g_string_append_printf(out, "net %s %s\n", e,
+				       (const char *)g_hash_table_lookup(r->nets, ids->pdata[i]));
 	}
 	return g_string_free(out, FALSE);
 }

@@ -82,7 +82,7 @@ typedef struct {
 	VwState *st;
 	int version;
 	int line;
-	guint seen;   /* singleton keys seen, a bit each */
+	guint seen; /* singleton keys seen, a bit each */
 	bool ended;
 } Parse;
 
@@ -99,8 +99,8 @@ static bool damaged(const Parse *p, GError **error, const char *fmt, ...)
 		g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s:%d: damaged record of network '%s': %s", p->where,
 			    p->line, p->name, why);
 	else /* about the whole file (empty, too large …) */
-		g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s: damaged record of network '%s': %s", p->where, p->name,
-			    why);
+		g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s: damaged record of network '%s': %s", p->where,
+			    p->name, why);
 	return false;
 }
 
@@ -212,8 +212,7 @@ static bool parse_magic(Parse *p, const char *l, GError **error)
 	return false;
 }
 
-bool vw_state_parse(const char *text, gsize len, const char *name, const char *where, VwState **ret,
-		    GError **error)
+bool vw_state_parse(const char *text, gsize len, const char *name, const char *where, VwState **ret, GError **error)
 {
 	g_autoptr(VwState) s = vw_state_new(name);
 	g_autofree char *copy = NULL;

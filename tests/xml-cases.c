@@ -65,8 +65,7 @@ static char *run_case(const Case *c, int *exit_status)
 	for (guint i = 0; i < files->len; i++)
 		g_ptr_array_add(argv, g_strdup(files->pdata[i]));
 	g_ptr_array_add(argv, NULL);
-	if (!g_spawn_sync(c->dir, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status,
-			  &err))
+	if (!g_spawn_sync(c->dir, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status, &err))
 		g_error("cannot run %s: %s", virtwire_bin, err->message);
 	*exit_status = g_spawn_check_wait_status(status, NULL) ? 0 : WEXITSTATUS(status);
 	return g_steal_pointer(&out);

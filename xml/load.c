@@ -31,7 +31,7 @@ typedef struct {
 	const VwParseCtx *ctx;
 	xmlParserCtxtPtr pctx;
 	bool fatal_seen;
-	bool refused; /* stopped by virtwire: the document is not used */
+	bool refused;		/* stopped by virtwire: the document is not used */
 	gsize nodes, max_nodes; /* see VW_MAX_NODES */
 	/* libxml2's own tree builders, called after counting. */
 	startElementNsSAX2Func start_element;
@@ -264,15 +264,16 @@ static bool precheck(const VwParseCtx *ctx, const char *buf, size_t len)
 		}
 	}
 	if (!vw_xml_scan_attributes(buf, len, VW_MAX_ATTRIBUTES, &fail)) {
-		vw_error(ctx->diags, vw_loc(ctx->file, fail.line), "too-many", "libvirt's elements have a few attributes each",
-			 "<%.*s> has more than %u attributes", (int)MIN(fail.name_len, 40), fail.name, VW_MAX_ATTRIBUTES);
+		vw_error(ctx->diags, vw_loc(ctx->file, fail.line), "too-many",
+			 "libvirt's elements have a few attributes each", "<%.*s> has more than %u attributes",
+			 (int)MIN(fail.name_len, 40), fail.name, VW_MAX_ATTRIBUTES);
 		return false;
 	}
 	return true;
 }
 
-VwLoadStatus vw_doc_load_memory(const char *name, const char *buf, size_t len, VwSchemas *schemas,
-				VwDiags *diags, VwDoc **ret)
+VwLoadStatus vw_doc_load_memory(const char *name, const char *buf, size_t len, VwSchemas *schemas, VwDiags *diags,
+				VwDoc **ret)
 {
 	return vw_xml_load_capped(name, buf, len, schemas, VW_MAX_NODES, diags, ret);
 }

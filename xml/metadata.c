@@ -14,10 +14,10 @@
 
 static const char *const network_attrs[] = { "mode", "uplink", NULL };
 static const char *const nat_attrs[] = { "uplink", "address", NULL };
-static const char *const net_forward_attrs[] = { "name", "proto", "address", "host-port", "guest-port",
-						 "guest-address", "guest-mac", NULL };
-static const char *const dom_forward_attrs[] = { "network", "mac", "name", "proto", "address", "host-port",
-						 "guest-port", NULL };
+static const char *const net_forward_attrs[] = { "name",       "proto",		"address",   "host-port",
+						 "guest-port", "guest-address", "guest-mac", NULL };
+static const char *const dom_forward_attrs[] = { "network", "mac",	 "name",       "proto",
+						 "address", "host-port", "guest-port", NULL };
 static const char *const source_attrs[] = { "address", NULL };
 static const char *const enabled_attrs[] = { "enabled", NULL };
 static const char *const domfwd_attrs[] = { "allow", "host-ports", NULL };
@@ -83,8 +83,7 @@ static bool in_list(const char *s, const char *const *list)
 /* Reports unknown attributes and stray text of a vw element. Attributes in
  * @elsewhere are not virtwire's here either, but have a finding of their own
  * that says more. */
-static void check_element(const VwParseCtx *ctx, xmlNode *n, const char *const *allowed,
-			  const char *const *elsewhere)
+static void check_element(const VwParseCtx *ctx, xmlNode *n, const char *const *allowed, const char *const *elsewhere)
 {
 	for (xmlAttr *a = n->properties; a; a = a->next) {
 		const char *name = (const char *)a->name;
@@ -138,8 +137,8 @@ static void stray_child(const VwParseCtx *ctx, xmlNode *parent, xmlNode *c, cons
 	}
 	if (!vw_xml_is_vw(c)) {
 		vw_error(ctx->diags, vw_xml_loc(ctx, c), "unknown-element", NULL,
-			 "<%s> from namespace '%s' inside <vw:%s>", (const char *)c->name,
-			 (const char *)c->ns->href, (const char *)parent->name);
+			 "<%s> from namespace '%s' inside <vw:%s>", (const char *)c->name, (const char *)c->ns->href,
+			 (const char *)parent->name);
 		return;
 	}
 	hint = suggest((const char *)c->name, valid, "valid elements");
@@ -181,8 +180,7 @@ static bool parse_ports(const VwParseCtx *ctx, xmlNode *n, const char *attr, VwP
 		g_autofree char *hint = g_strdup_printf("write %s='%lu-%lu'", attr, hi, lo);
 
 		vw_error(ctx->diags, vw_xml_loc(ctx, n), "port-range-order", hint,
-			 "<vw:%s>: %s='%s' is a range that ends before it starts", (const char *)n->name, attr,
-			 v);
+			 "<vw:%s>: %s='%s' is a range that ends before it starts", (const char *)n->name, attr, v);
 		return false;
 	}
 	ret->lo = (uint16_t)lo;
@@ -210,9 +208,8 @@ static void parse_source(const VwParseCtx *ctx, VwForward *f, xmlNode *n)
 		return;
 	}
 	if (f->sources->len >= VW_MAX_SOURCES) {
-		vw_error(ctx->diags, vw_xml_loc(ctx, n), "too-many",
-			 "cover them with fewer, wider prefixes", "more than %d <vw:source> in one forward",
-			 VW_MAX_SOURCES);
+		vw_error(ctx->diags, vw_xml_loc(ctx, n), "too-many", "cover them with fewer, wider prefixes",
+			 "more than %d <vw:source> in one forward", VW_MAX_SOURCES);
 		return;
 	}
 	src = g_new0(VwSource, 1);
@@ -238,8 +235,8 @@ static void parse_network_target(const VwParseCtx *ctx, VwForward *f, xmlNode *n
 	if (mac) {
 		f->has_guest_mac = vw_mac_parse(mac, &f->guest_mac);
 		if (!f->has_guest_mac)
-			vw_error(ctx->diags, f->loc, "invalid-mac", NULL, "<vw:forward>: guest-mac='%s' is not a MAC address",
-				 mac);
+			vw_error(ctx->diags, f->loc, "invalid-mac", NULL,
+				 "<vw:forward>: guest-mac='%s' is not a MAC address", mac);
 	}
 	if (addr && mac)
 		vw_error(ctx->diags, f->loc, "forward-target",
@@ -264,7 +261,8 @@ static void parse_domain_target(const VwParseCtx *ctx, VwForward *f, xmlNode *n)
 	if (v) {
 		f->has_mac = vw_mac_parse(v, &f->mac);
 		if (!f->has_mac)
-			vw_error(ctx->diags, f->loc, "invalid-mac", NULL, "<vw:forward>: mac='%s' is not a MAC address", v);
+			vw_error(ctx->diags, f->loc, "invalid-mac", NULL, "<vw:forward>: mac='%s' is not a MAC address",
+				 v);
 	}
 }
 
@@ -407,7 +405,8 @@ static VwNetMeta *parse_vw_network(const VwParseCtx *ctx, xmlNode *n)
 	check_element(ctx, n, network_attrs, NULL);
 	v = vw_xml_prop(n, "mode");
 	if (v && !vw_mode_from_string(v, &m->mode))
-		vw_error(ctx->diags, m->loc, "invalid-mode", "virtwire's modes: nat, route, host-only, internal, bridged",
+		vw_error(ctx->diags, m->loc, "invalid-mode",
+			 "virtwire's modes: nat, route, host-only, internal, bridged",
 			 "<vw:network>: mode='%s' is not a virtwire mode", v);
 	m->uplink = g_strdup(vw_xml_prop(n, "uplink"));
 	for (xmlNode *c = n->children; c; c = c->next) {
@@ -496,8 +495,8 @@ static xmlNode *find_vw_top(const VwParseCtx *ctx, xmlNode *metadata, const char
 					 want[0] == 'n' ? "network" : "domain");
 			else
 				vw_error(ctx->diags, vw_xml_loc(ctx, c), "unknown-element", NULL,
-					 "<vw:%s> is not a virtwire element; expected <vw:%s>",
-					 (const char *)c->name, want);
+					 "<vw:%s> is not a virtwire element; expected <vw:%s>", (const char *)c->name,
+					 want);
 			continue;
 		}
 		if (found) {

@@ -162,12 +162,12 @@ static void parse_ip(const VwParseCtx *ctx, VwNetwork *net, xmlNode *n)
 	}
 	if (vw_xml_prop(n, "netmask")) {
 		if (ip->has_prefix) {
-			vw_error(ctx->diags, ip->loc, "invalid-value", "give one of netmask= or prefix=",
-				 "<ip> has both netmask= and prefix=");
+			vw_error(ctx->diags, ip->loc, "invalid-value",
+				 "give one of netmask= or prefix=", "<ip> has both netmask= and prefix=");
 		} else if (vw_xml_prop_addr(ctx, n, "netmask", &mask)) {
 			if (mask.family != AF_INET || ip->address.family != AF_INET)
-				vw_error(ctx->diags, ip->loc, "invalid-netmask", "IPv6 addresses take prefix=",
-					 "<ip>: netmask= is for IPv4 addresses only");
+				vw_error(ctx->diags, ip->loc, "invalid-netmask",
+					 "IPv6 addresses take prefix=", "<ip>: netmask= is for IPv4 addresses only");
 			else if (!vw_netmask_to_prefix(&mask, &ip->prefix) || ip->prefix == 0)
 				vw_error(ctx->diags, ip->loc, "invalid-netmask", "write it as prefix='N' instead",
 					 "<ip>: netmask='%s' is not a contiguous netmask", vw_xml_prop(n, "netmask"));

@@ -115,8 +115,8 @@ static xmlRelaxNGPtr load_schema(VwSchemas *s, VwDocKind kind, VwDiags *diags)
 	xmlRelaxNGFreeParserCtxt(pctx);
 	if (!s->rng[i])
 		vw_warning(diags, vw_loc(NULL, 0), "schema-unusable", "pass --schema-dir with libvirt's schemas",
-			   "libvirt schema %s could not be loaded (%s): documents were not validated against it",
-			   path, err.first_error ? err.first_error->str : "unknown error");
+			   "libvirt schema %s could not be loaded (%s): documents were not validated against it", path,
+			   err.first_error ? err.first_error->str : "unknown error");
 	if (err.first_error)
 		g_string_free(err.first_error, TRUE);
 	return s->rng[i];
@@ -269,10 +269,11 @@ static bool schema_size_ok(const VwParseCtx *ctx, xmlNode *root)
 			return false;
 		}
 		if (total > VW_MAX_SCHEMA_ELEMENTS) {
-			vw_error(ctx->diags, vw_xml_loc(ctx, root), "too-many", NULL,
-				 "<%s> holds more than %u elements outside <metadata>: too many for libvirt's schema to "
-				 "be checked on",
-				 (const char *)root->name, VW_MAX_SCHEMA_ELEMENTS);
+			vw_error(
+				ctx->diags, vw_xml_loc(ctx, root), "too-many", NULL,
+				"<%s> holds more than %u elements outside <metadata>: too many for libvirt's schema to "
+				"be checked on",
+				(const char *)root->name, VW_MAX_SCHEMA_ELEMENTS);
 			return false;
 		}
 	}

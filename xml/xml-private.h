@@ -31,13 +31,11 @@ bool vw_xml_is_vw(const xmlNode *node);
 
 /* Attribute readers: absent → false without a finding; malformed → false
  * with an error naming the element, the attribute and the bad value. */
-bool vw_xml_prop_uint(const VwParseCtx *ctx, const xmlNode *node, const char *name, unsigned max,
-		      unsigned *ret);
+bool vw_xml_prop_uint(const VwParseCtx *ctx, const xmlNode *node, const char *name, unsigned max, unsigned *ret);
 bool vw_xml_prop_addr(const VwParseCtx *ctx, const xmlNode *node, const char *name, VwAddr *ret);
 bool vw_xml_prop_mac(const VwParseCtx *ctx, const xmlNode *node, const char *name, VwMac *ret);
 /* yes/no (and on/off for libvirt's stp) into a tristate. */
-bool vw_xml_prop_tristate(const VwParseCtx *ctx, const xmlNode *node, const char *name,
-			  VwTristate *ret);
+bool vw_xml_prop_tristate(const VwParseCtx *ctx, const xmlNode *node, const char *name, VwTristate *ret);
 
 VwNetwork *vw_xml_parse_network(const VwParseCtx *ctx, xmlNode *root);
 VwDomain *vw_xml_parse_domain(const VwParseCtx *ctx, xmlNode *root);
@@ -50,8 +48,7 @@ VwDomMeta *vw_xml_parse_dom_meta(const VwParseCtx *ctx, xmlNode *metadata);
 /* Validates @root (a network, domain or networkport element, possibly
  * inside a hookData wrapper) against the schema for @kind. */
 struct VwSchemas;
-void vw_schemas_validate(struct VwSchemas *s, const VwParseCtx *ctx, xmlDoc *doc, xmlNode *root,
-			 VwDocKind kind);
+void vw_schemas_validate(struct VwSchemas *s, const VwParseCtx *ctx, xmlDoc *doc, xmlNode *root, VwDocKind kind);
 
 /* Where vw_xml_scan_attributes() found a start tag with too many attributes:
  * its line, and its name (pointing into the buffer, not terminated). */

@@ -113,13 +113,12 @@ char *vw_xml_child_text(const xmlNode *node, const char *name)
 static void bad_value(const VwParseCtx *ctx, const xmlNode *node, const char *name, const char *value,
 		      const char *expected)
 {
-	vw_error(ctx->diags, vw_xml_loc(ctx, node), "invalid-value", NULL,
-		 "<%s%s%s>: %s='%s' is not %s", node->ns && node->ns->prefix ? (const char *)node->ns->prefix : "",
+	vw_error(ctx->diags, vw_xml_loc(ctx, node), "invalid-value", NULL, "<%s%s%s>: %s='%s' is not %s",
+		 node->ns && node->ns->prefix ? (const char *)node->ns->prefix : "",
 		 node->ns && node->ns->prefix ? ":" : "", (const char *)node->name, name, value, expected);
 }
 
-bool vw_xml_prop_uint(const VwParseCtx *ctx, const xmlNode *node, const char *name, unsigned max,
-		      unsigned *ret)
+bool vw_xml_prop_uint(const VwParseCtx *ctx, const xmlNode *node, const char *name, unsigned max, unsigned *ret)
 {
 	const char *v = vw_xml_prop(node, name);
 	char *end;

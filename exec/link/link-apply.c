@@ -24,13 +24,12 @@
 #include <virtwire/exec.h>
 #include <virtwire/state.h>
 
-
 typedef struct {
 	const VwLinkBackend *be;
-	VwState *st;          /* the new record */
-	const VwState *prev;  /* the previous one, or NULL */
-	GPtrArray *undo;      /* VwStateLink* of this run (owned by st->links) */
-	guint fault;          /* a test fault: mutation N fails (0: none) */
+	VwState *st;	     /* the new record */
+	const VwState *prev; /* the previous one, or NULL */
+	GPtrArray *undo;     /* VwStateLink* of this run (owned by st->links) */
+	guint fault;	     /* a test fault: mutation N fails (0: none) */
 	int mutations;
 } Run;
 
@@ -185,8 +184,7 @@ static bool bridge_fix(const VwLinkInfo *li, const VwLinkChange *want, VwLinkCha
 
 /* Found: repair what differs from the XML (libvirt's bridge drifted, or
  * ours did), remembering the old values for a rollback. */
-static bool bridge_repair(Run *r, const VwLinkOp *op, const VwLinkInfo *li, const VwLinkChange *want,
-			  GError **error)
+static bool bridge_repair(Run *r, const VwLinkOp *op, const VwLinkInfo *li, const VwLinkChange *want, GError **error)
 {
 	const VwStateLink *earlier = prev_record(r, "link-config", op->dev);
 	g_autofree char *old = NULL;
@@ -265,8 +263,9 @@ static bool op_addr(Run *r, const VwLinkOp *op, GError **error)
 	g_autoptr(GArray) addrs = g_array_new(FALSE, TRUE, sizeof(VwAddrInfo));
 	g_autofree char *p = vw_prefix_to_string(&op->addr);
 	g_autofree char *object = g_strdup_printf("%s %s", op->dev, p);
-	VwAddrInfo a = { .prefix = op->addr, .proto = VW_ADDR_PROTO, .valid_lft = 0xffffffffu,
-			 .preferred_lft = 0xffffffffu };
+	VwAddrInfo a = {
+		.prefix = op->addr, .proto = VW_ADDR_PROTO, .valid_lft = 0xffffffffu, .preferred_lft = 0xffffffffu
+	};
 	int e = r->be->addr_list(r->be->ctx, op->dev, addrs);
 
 	if (e)
@@ -437,8 +436,9 @@ static bool op_port_flags(Run *r, const VwLinkOp *op, GError **error)
 		{
 			const VwStateLink *earlier = prev_record(r, "port-flags", p.name);
 
-			old = earlier && earlier->created ? g_strdup(earlier->extra)
-							  : g_strdup_printf("hairpin=%d isolated=%d", p.hairpin, p.isolated);
+			old = earlier && earlier->created
+				      ? g_strdup(earlier->extra)
+				      : g_strdup_printf("hairpin=%d isolated=%d", p.hairpin, p.isolated);
 		}
 		if ((e = mutate(r)) || (e = r->be->port_flags(r->be->ctx, p.name, op->hairpin, op->isolated)))
 			return fail(r, error, e, "cannot set the flags of bridge port %s", p.name);
@@ -447,8 +447,8 @@ static bool op_port_flags(Run *r, const VwLinkOp *op, GError **error)
 	return true;
 }
 
-bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev,
-		   VwState *st, GPtrArray *undo, const VwFaults *faults, GError **error)
+bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev, VwState *st,
+		   GPtrArray *undo, const VwFaults *faults, GError **error)
 {
 	Run r = { be, st, prev, undo, faults ? faults->link : 0, 0 };
 	g_autoptr(GArray) routes = NULL;
@@ -503,4 +503,3 @@ bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owne
 	}
 	return true;
 }
-

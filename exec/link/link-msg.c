@@ -10,10 +10,10 @@
 
 #include "link-private.h"
 
-#define CHECK(x)                                                                                                  \
-	do {                                                                                                      \
-		if ((x) < 0)                                                                                      \
-			return -EMSGSIZE;                                                                         \
+#define CHECK(x)                          \
+	do {                              \
+		if ((x) < 0)              \
+			return -EMSGSIZE; \
 	} while (0)
 
 static int put_link_common(struct nl_msg *msg, const VwLinkChange *ch)

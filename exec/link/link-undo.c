@@ -25,7 +25,7 @@
 typedef struct {
 	const VwLinkBackend *be;
 	const char *id;
-	bool recorded;    /* from a record: the kernel must prove each */
+	bool recorded;	  /* from a record: the kernel must prove each */
 	GPtrArray *notes; /* char*, may be NULL */
 } Undo;
 
@@ -247,9 +247,9 @@ static int undo_one(Undo *u, const VwStateLink *l)
 		const char *kind;
 		int (*fn)(Undo *u, const VwStateLink *l);
 	} kinds[] = {
-		{ "bridge", undo_bridge },	  { "link-config", undo_link_config }, { "sysctl", undo_sysctl },
-		{ "addr", undo_addr },		  { "enslave", undo_enslave },	       { "copied-addr", undo_move },
-		{ "dropped-addr", undo_move },	  { "moved-route", undo_move },	       { "port-flags", undo_port_flags },
+		{ "bridge", undo_bridge },     { "link-config", undo_link_config }, { "sysctl", undo_sysctl },
+		{ "addr", undo_addr },	       { "enslave", undo_enslave },	    { "copied-addr", undo_move },
+		{ "dropped-addr", undo_move }, { "moved-route", undo_move },	    { "port-flags", undo_port_flags },
 	};
 	int e;
 

@@ -29,7 +29,8 @@ static bool check_bridge(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray 
 		return false;
 	}
 	if (strcmp(li.kind, "bridge") != 0) {
-		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "is a %s, expected a bridge", li.kind[0] ? li.kind : "device");
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "is a %s, expected a bridge",
+			     li.kind[0] ? li.kind : "device");
 		return true;
 	}
 	if (!li.up)
@@ -37,17 +38,18 @@ static bool check_bridge(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray 
 	if (op->mac_of_uplink) {
 		if (be->link_get(be->ctx, op->uplink, &up) == 0) {
 			if (up.has_mac && (!li.has_mac || !vw_mac_equal(&li.mac, &up.mac)))
-				vw_drift_add(out, VW_DRIFT_LINK, op->dev, "MAC is %s, expected %s (the uplink's)", vw_mac_to_string(&li.mac, a),
-				      vw_mac_to_string(&up.mac, b));
+				vw_drift_add(out, VW_DRIFT_LINK, op->dev, "MAC is %s, expected %s (the uplink's)",
+					     vw_mac_to_string(&li.mac, a), vw_mac_to_string(&up.mac, b));
 			if (li.mtu != up.mtu)
-				vw_drift_add(out, VW_DRIFT_LINK, op->dev, "mtu is %u, expected %u (the uplink's)", li.mtu, up.mtu);
+				vw_drift_add(out, VW_DRIFT_LINK, op->dev, "mtu is %u, expected %u (the uplink's)",
+					     li.mtu, up.mtu);
 		} else {
 			vw_drift_add(out, VW_DRIFT_LINK, op->uplink, "the uplink is missing");
 		}
 	} else {
 		if (op->has_mac && (!li.has_mac || !vw_mac_equal(&li.mac, &op->mac)))
-			vw_drift_add(out, VW_DRIFT_LINK, op->dev, "MAC is %s, expected %s", vw_mac_to_string(&li.mac, a),
-			      vw_mac_to_string(&op->mac, b));
+			vw_drift_add(out, VW_DRIFT_LINK, op->dev, "MAC is %s, expected %s",
+				     vw_mac_to_string(&li.mac, a), vw_mac_to_string(&op->mac, b));
 		if (op->mtu && li.mtu != op->mtu)
 			vw_drift_add(out, VW_DRIFT_LINK, op->dev, "mtu is %u, expected %u", li.mtu, op->mtu);
 	}
@@ -56,7 +58,8 @@ static bool check_bridge(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray 
 	/* With STP on the kernel keeps at least 2 s: compare only what can be
 	 * set. */
 	if (li.forward_delay != op->delay * 100 && (!op->stp || op->delay >= 2))
-		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "forward delay is %u s, expected %u s", li.forward_delay / 100, op->delay);
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "forward delay is %u s, expected %u s",
+			     li.forward_delay / 100, op->delay);
 	return true;
 }
 
@@ -107,7 +110,8 @@ static void check_moved_addrs(const VwLinkBackend *be, const VwLinkOp *op, GPtrA
 		const VwAddrInfo *a = &g_array_index(addrs, VwAddrInfo, i);
 		g_autofree char *p = vw_prefix_to_string(&a->prefix);
 
-		if (a->prefix.addr.family == AF_INET6 && a->prefix.addr.b[0] == 0xfe && (a->prefix.addr.b[1] & 0xc0) == 0x80)
+		if (a->prefix.addr.family == AF_INET6 && a->prefix.addr.b[0] == 0xfe &&
+		    (a->prefix.addr.b[1] & 0xc0) == 0x80)
 			continue;
 		vw_drift_add(out, VW_DRIFT_LINK, op->uplink, "still has address %s, expected it on %s", p, op->dev);
 	}
@@ -126,14 +130,15 @@ static void check_ports(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray *
 		if (p.master != br.ifindex || be->link_get(be->ctx, p.name, &p) != 0)
 			continue;
 		if (op->hairpin >= 0 && p.hairpin != (op->hairpin > 0))
-			vw_drift_add(out, VW_DRIFT_PORT, p.name, "hairpin is %s, expected %s", onoff(p.hairpin), onoff(op->hairpin > 0));
+			vw_drift_add(out, VW_DRIFT_PORT, p.name, "hairpin is %s, expected %s", onoff(p.hairpin),
+				     onoff(op->hairpin > 0));
 		if (op->isolated >= 0 && p.isolated != (op->isolated > 0))
-			vw_drift_add(out, VW_DRIFT_PORT, p.name, "isolated is %s, expected %s", onoff(p.isolated), onoff(op->isolated > 0));
+			vw_drift_add(out, VW_DRIFT_PORT, p.name, "isolated is %s, expected %s", onoff(p.isolated),
+				     onoff(op->isolated > 0));
 	}
 }
 
-bool vw_verify_links(const VwLinkBackend *be, const VwPlan *plan, const char *owner, GPtrArray *out,
-		     GError **error)
+bool vw_verify_links(const VwLinkBackend *be, const VwPlan *plan, const char *owner, GPtrArray *out, GError **error)
 {
 	for (guint i = 0; i < plan->links->len; i++) {
 		const VwLinkOp *op = plan->links->pdata[i];

@@ -115,7 +115,8 @@ void vw_batch_set_fault(VwBatch *b, guint after)
 void vw_batch_add_table(VwBatch *b)
 {
 	g_autoptr(nftnl_table) t = vw_nft_build_table();
-	struct nlmsghdr *nlh = msg_start(b, NFT_MSG_NEWTABLE, NLM_F_CREATE, g_strdup("create table inet " VW_NFT_TABLE));
+	struct nlmsghdr *nlh = msg_start(b, NFT_MSG_NEWTABLE, NLM_F_CREATE,
+					 g_strdup("create table inet " VW_NFT_TABLE));
 
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	msg_end(b, nlh);
@@ -145,7 +146,8 @@ void vw_batch_add_set(VwBatch *b, const VwSet *s)
 void vw_batch_add_chain(VwBatch *b, const VwChain *c)
 {
 	g_autoptr(nftnl_chain) nc = vw_nft_build_chain(c);
-	struct nlmsghdr *nlh = msg_start(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, g_strdup_printf("create chain %s", c->name));
+	struct nlmsghdr *nlh = msg_start(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE,
+					 g_strdup_printf("create chain %s", c->name));
 
 	nftnl_chain_nlmsg_build_payload(nlh, nc);
 	msg_end(b, nlh);
@@ -211,7 +213,8 @@ void vw_batch_insert_foreign_rule(VwBatch *b, struct nftnl_rule *r, const char *
 {
 	/* No NLM_F_APPEND and no position: the kernel puts it first. */
 	struct nlmsghdr *nlh = msg_start_family(b, NFT_MSG_NEWRULE, (uint16_t)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY),
-						NLM_F_CREATE, g_strdup_printf("insert virtwire's rule at the top of %s", what));
+						NLM_F_CREATE,
+						g_strdup_printf("insert virtwire's rule at the top of %s", what));
 
 	nftnl_rule_nlmsg_build_payload(nlh, r);
 	msg_end(b, nlh);
@@ -223,8 +226,8 @@ static char *elem_what(bool add, const char *set, const VwElem *e, guint n)
 
 	if (n == 1)
 		return g_strdup_printf("%s element %s %s %s", add ? "add" : "delete", first, add ? "to" : "from", set);
-	return g_strdup_printf("%s %u elements %s %s (the first: %s)", add ? "add" : "delete", n, add ? "to" : "from", set,
-			       first);
+	return g_strdup_printf("%s %u elements %s %s (the first: %s)", add ? "add" : "delete", n, add ? "to" : "from",
+			       set, first);
 }
 
 /* Elements per message: at most ~250 bytes each (two IPv6 concatenations and

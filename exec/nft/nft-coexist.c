@@ -20,8 +20,8 @@
 /* One rule found in a place: its handle, position and owner. */
 typedef struct {
 	guint64 handle;
-	char *id;     /* the network id of a virtwire rule, else NULL */
-	char *canon;  /* its expressions */
+	char *id;    /* the network id of a virtwire rule, else NULL */
+	char *canon; /* its expressions */
 } Found;
 
 static void found_free(Found *f)
@@ -127,7 +127,8 @@ static const VwForeignRule *wanted(const VwPlan *plan, const char *id, const VwF
 		for (guint j = 0; j < c->rules->len; j++) {
 			const VwForeignRule *f = c->rules->pdata[j];
 
-			if (f->family == p->family && strcmp(f->table, p->table) == 0 && strcmp(f->chain, p->chain) == 0)
+			if (f->family == p->family && strcmp(f->table, p->table) == 0 &&
+			    strcmp(f->chain, p->chain) == 0)
 				return f;
 		}
 	}
@@ -163,8 +164,8 @@ static void diff_found(PlaceDiff *pd, const VwPlan *plan, GPtrArray *rules)
 			continue;
 		want = wanted(plan, f->id, p);
 		if (!want) {
-			vw_drift_add(pd->drift, VW_DRIFT_FIREWALL, p->label, "virtwire's accept for network %s is not in its plan",
-				     f->id);
+			vw_drift_add(pd->drift, VW_DRIFT_FIREWALL, p->label,
+				     "virtwire's accept for network %s is not in its plan", f->id);
 			vw_batch_del_foreign_rule(pd->batch, p->family, p->table, p->chain, f->handle, p->label);
 			continue;
 		}
@@ -194,8 +195,8 @@ static void insert_missing(PlaceDiff *pd, const VwPlan *plan)
 		if (!want || g_hash_table_contains(pd->done, c->id) || !id_in_scope(c->id, pd->scope, false))
 			continue;
 		if (!g_hash_table_contains(pd->replaced, c->id))
-			vw_drift_add(pd->drift, VW_DRIFT_FIREWALL, p->label, "virtwire's accept for network %s is missing",
-				     c->id);
+			vw_drift_add(pd->drift, VW_DRIFT_FIREWALL, p->label,
+				     "virtwire's accept for network %s is missing", c->id);
 		r = vw_nft_build_foreign_rule(want);
 		vw_batch_insert_foreign_rule(pd->batch, r, p->label);
 	}

@@ -27,8 +27,7 @@ static bool dump_ends_in(const char *buf, ssize_t n, uint32_t seq)
 {
 	int len = (int)n;
 
-	for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(h, len);
-	     h = mnl_nlmsg_next(h, &len))
+	for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len))
 		if (h->nlmsg_seq == seq && (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR))
 			return true;
 	return false;
@@ -83,8 +82,7 @@ static char *ext_ack_message(const struct nlmsghdr *nlh)
 		return NULL;
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
 		off += mnl_nlmsg_get_payload_len(&err->msg);
-	mnl_attr_for_each(a, nlh, off)
-	{
+	mnl_attr_for_each(a, nlh, off) {
 		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG)
 			return g_strdup(mnl_attr_get_str(a));
 	}

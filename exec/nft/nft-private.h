@@ -84,9 +84,9 @@ typedef struct {
 /* The kernel's table inet virtwire. */
 typedef struct {
 	bool exists;
-	GHashTable *chains; /* name → VwKChain* */
+	GHashTable *chains;	/* name → VwKChain* */
 	GPtrArray *chain_order; /* char*: names in kernel order */
-	GHashTable *sets;   /* name → VwKSet* */
+	GHashTable *sets;	/* name → VwKSet* */
 } VwKTable;
 
 void vw_ktable_free(VwKTable *t);

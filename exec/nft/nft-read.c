@@ -287,8 +287,8 @@ static int collect_cb(const struct nlmsghdr *nlh, void *data)
 
 /* The rule messages of one chain, from one dump; *@again when it was
  * interrupted. */
-static bool dump_rules_once(const VwNftBackend *be, int family, const char *table, const char *chain,
-			    GPtrArray *msgs, bool *exists, bool *again, GError **error)
+static bool dump_rules_once(const VwNftBackend *be, int family, const char *table, const char *chain, GPtrArray *msgs,
+			    bool *exists, bool *again, GError **error)
 {
 	g_autoptr(nftnl_rule) r = nftnl_rule_alloc();
 	g_autoptr(nftnl_chain) c = nftnl_chain_alloc();
@@ -335,7 +335,8 @@ bool vw_nft_dump_rules(const VwNftBackend *be, int family, const char *table, co
 		}
 		if (!read_again(attempt))
 			return g_set_error(error, VW_ERROR, VW_ERROR_FAILED,
-					   "the ruleset kept changing while virtwire read it (%d attempts)", DUMP_ATTEMPTS),
+					   "the ruleset kept changing while virtwire read it (%d attempts)",
+					   DUMP_ATTEMPTS),
 			       false;
 	}
 }

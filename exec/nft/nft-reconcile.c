@@ -22,7 +22,6 @@ void vw_nft_result_free(VwNftResult *r)
 	g_free(r);
 }
 
-
 #define drift(r, ...) vw_drift_add((r)->drift, VW_DRIFT_FIREWALL, __VA_ARGS__)
 
 /* An owner is in scope when listed, or when "NET:*" is listed and the owner
@@ -137,8 +136,8 @@ typedef struct {
 	GPtrArray *add_elems;
 	GPtrArray *lone_starts; /* per set: starts added to delete lone ends */
 	GPtrArray *chain_rules; /* VwChain* whose rules are (re)added */
-	GPtrArray *flush;       /* char* chains flushed first */
-	GPtrArray *del_chains;  /* char* */
+	GPtrArray *flush;	/* char* chains flushed first */
+	GPtrArray *del_chains;	/* char* */
 	const VwNftRequest *req;
 } Diff;
 
@@ -270,12 +269,15 @@ static void diff_unexpected(Diff *df, const VwSet *s, VwKSet *ks, GHashTable *wa
 			continue;
 		h = hex(k->key, k->key_len);
 		if (k->lone_end && !(start = start_below(s, k))) {
-			drift(df->res, object, "unexpected element %s: an interval end without its start, which the "
-			      "kernel does not delete", h);
+			drift(df->res, object,
+			      "unexpected element %s: an interval end without its start, which the "
+			      "kernel does not delete",
+			      h);
 			continue;
 		}
 		drift(df->res, object, "unexpected element %s%s%s%s%s", h, k->owner ? " (of '" : "",
-		      k->owner ? k->owner : "", k->owner ? "')" : "", start ? " (an interval end without its start)" : "");
+		      k->owner ? k->owner : "", k->owner ? "')" : "",
+		      start ? " (an interval end without its start)" : "");
 		if (start) {
 			g_ptr_array_add(elems_for(df->lone_starts, s->name), elem_copy(start));
 			g_ptr_array_add(elems_for(df->del_elems, s->name), start);
@@ -308,7 +310,8 @@ static bool diff_elems(Diff *df, const VwSet *s, VwKSet *ks, GError **error)
 		k = ks ? g_hash_table_lookup(ks->elems, key) : NULL;
 		/* A counter of another owner's forward to the same target is
 		 * shared, not a conflict. */
-		if (k && s->counter && !vw_nft_owner_in_scope(k->owner, df->scope) && g_strcmp0(k->owner, d->owner) != 0)
+		if (k && s->counter && !vw_nft_owner_in_scope(k->owner, df->scope) &&
+		    g_strcmp0(k->owner, d->owner) != 0)
 			continue;
 		if (k && !vw_nft_owner_in_scope(k->owner, df->scope) && g_strcmp0(k->owner, d->owner) != 0) {
 			g_autofree char *mine = owner_words(df->req, d->owner);
@@ -537,8 +540,7 @@ static bool reconcile_once(const VwNftBackend *be, const VwPlan *plan, const VwN
 	if (req->faults && req->faults->nft)
 		vw_batch_set_fault(batch, req->faults->nft);
 	if (!vw_nft_read(be, (req->flags & VW_NFT_DELETE_TABLE) != 0, &kt, error) ||
-	    !diff(&df, plan, kt, req->flags, error) ||
-	    !vw_coexist_diff(be, plan, req->scope, batch, res->drift, error))
+	    !diff(&df, plan, kt, req->flags, error) || !vw_coexist_diff(be, plan, req->scope, batch, res->drift, error))
 		return false;
 	res->messages = vw_batch_count(batch);
 	if (!(req->flags & VW_NFT_DRY_RUN) && res->messages > 0) {

@@ -80,7 +80,8 @@ static int open_dir(int parent, const char *name, const char *path, bool create,
 			g_set_error(error, VW_ERROR, VW_ERROR_NOT_FOUND, "the state directory %s does not exist", path);
 		else if (errno == ELOOP || errno == ENOTDIR)
 			g_set_error(error, VW_ERROR, VW_ERROR_STATE,
-				    "the state directory %s is a symbolic link or not a directory: it is not used", path);
+				    "the state directory %s is a symbolic link or not a directory: it is not used",
+				    path);
 		else
 			vw_set_errno(error, -errno, NULL, "cannot open the state directory %s", path);
 		return -1;
@@ -157,8 +158,8 @@ bool vw_store_lock(VwStore *s, guint timeout_ms, GError **error)
 		}
 		if (waited >= timeout_ms) {
 			g_set_error(error, VW_ERROR, VW_ERROR_BUSY,
-				    "another virtwire has held the lock %s/lock for %u s; try again when it is done", s->dir,
-				    timeout_ms / 1000);
+				    "another virtwire has held the lock %s/lock for %u s; try again when it is done",
+				    s->dir, timeout_ms / 1000);
 			break;
 		}
 		g_usleep(10000);
@@ -219,8 +220,7 @@ static int read_file(int dirfd, const char *name, gsize max, char **ret, gsize *
  * random name (O_EXCL: never an existing file or link), into *@tmp; nothing
  * is left behind on failure. @counted: a record's write, which the faults
  * of a test may make fail. */
-static int stage_file(VwStore *s, int dirfd, const char *name, const char *data, gsize len, bool counted,
-		      char **tmp)
+static int stage_file(VwStore *s, int dirfd, const char *name, const char *data, gsize len, bool counted, char **tmp)
 {
 	gsize done = 0;
 	int fd = -1, e = 0;
@@ -364,8 +364,11 @@ bool vw_store_load(VwStore *s, const char *name, VwState **ret, GError **error)
 		return false;
 	}
 	if (e) {
-		g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s: cannot read the record of network '%s': %s", path, name,
-			    e == -ELOOP ? "it is a symbolic link" : e == -EINVAL ? "not a regular file" : g_strerror(-e));
+		g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s: cannot read the record of network '%s': %s", path,
+			    name,
+			    e == -ELOOP	   ? "it is a symbolic link"
+			    : e == -EINVAL ? "not a regular file"
+					   : g_strerror(-e));
 		return false;
 	}
 	if (!vw_state_parse(data, len, name, path, &st, error))

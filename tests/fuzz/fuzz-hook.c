@@ -31,11 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const drivers[] = { "network", "qemu", "lxc", "daemon" };
 static const char *const ops[] = {
-	"start",   "started", "stopped",   "port-created", "port-deleted", "updated", "prepare", "release",
-	"migrate", "restore", "reconnect", "attach",       "reload",       "shutdown", "plugged", "-",
+	"start",   "started", "stopped",   "port-created", "port-deleted", "updated",  "prepare", "release",
+	"migrate", "restore", "reconnect", "attach",	   "reload",	   "shutdown", "plugged", "-",
 };
 static const char *const subops[] = { "begin", "end", "-" };
-
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {

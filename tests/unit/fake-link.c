@@ -5,7 +5,6 @@
 
 #include "fake-link.h"
 
-
 static void flink_free(FLink *l)
 {
 	g_array_unref(l->addrs);
@@ -348,12 +347,13 @@ char *fake_links_snapshot(FakeLinks *f)
 		const FLink *l = f->links->pdata[i];
 		char m[VW_MAC_STRLEN];
 
-		g_ptr_array_add(lines, g_strdup_printf("link %s %s mac=%s mtu=%u up=%d master=%d stp=%d delay=%u alias=%s "
-						       "hairpin=%d isolated=%d",
-						       l->info.name, l->info.kind, vw_mac_to_string(&l->info.mac, m),
-						       l->info.mtu, l->info.up, l->info.master, l->info.stp,
-						       l->info.forward_delay, l->info.alias, l->info.hairpin,
-						       l->info.isolated));
+		g_ptr_array_add(lines,
+				g_strdup_printf("link %s %s mac=%s mtu=%u up=%d master=%d stp=%d delay=%u alias=%s "
+						"hairpin=%d isolated=%d",
+						l->info.name, l->info.kind, vw_mac_to_string(&l->info.mac, m),
+						l->info.mtu, l->info.up, l->info.master, l->info.stp,
+						l->info.forward_delay, l->info.alias, l->info.hairpin,
+						l->info.isolated));
 		for (guint j = 0; j < l->addrs->len; j++) {
 			g_autofree char *a = vw_addrinfo_to_string(&g_array_index(l->addrs, VwAddrInfo, j));
 
@@ -387,4 +387,3 @@ void fake_links_clear(FakeLinks *f)
 	g_ptr_array_unref(f->links);
 	g_hash_table_unref(f->sysctls);
 }
-

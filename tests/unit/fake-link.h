@@ -10,7 +10,7 @@
 
 typedef struct {
 	VwLinkInfo info;
-	GArray *addrs;  /* VwAddrInfo */
+	GArray *addrs;	/* VwAddrInfo */
 	GArray *routes; /* VwRouteInfo */
 } FLink;
 

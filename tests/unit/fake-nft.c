@@ -68,7 +68,7 @@ typedef struct {
 	int family;
 	char *name;
 	uint64_t handle;
-	uint64_t hgen; /* handles of its chains, sets and rules */
+	uint64_t hgen;	   /* handles of its chains, sets and rules */
 	GPtrArray *chains; /* FChain* */
 	GPtrArray *sets;   /* FSet* */
 } FTable;
@@ -162,8 +162,8 @@ static void ruleset_free(Ruleset *rs)
 static struct nftnl_rule *rule_clone(struct nftnl_rule *r)
 {
 	g_autofree char *buf = g_malloc(MSG_ROOM);
-	struct nlmsghdr *nlh =
-		nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, (uint16_t)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY), 0, 0);
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE,
+						     (uint16_t)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY), 0, 0);
 	struct nftnl_rule *c = nftnl_rule_alloc();
 
 	nftnl_rule_nlmsg_build_payload(nlh, r);
@@ -174,8 +174,8 @@ static struct nftnl_rule *rule_clone(struct nftnl_rule *r)
 static struct nftnl_chain *chain_clone(const struct nftnl_chain *ch)
 {
 	char buf[4096];
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(
-		buf, NFT_MSG_NEWCHAIN, (uint16_t)nftnl_chain_get_u32(ch, NFTNL_CHAIN_FAMILY), 0, 0);
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWCHAIN,
+						     (uint16_t)nftnl_chain_get_u32(ch, NFTNL_CHAIN_FAMILY), 0, 0);
 	struct nftnl_chain *c = nftnl_chain_alloc();
 
 	nftnl_chain_nlmsg_build_payload(nlh, ch);
@@ -186,8 +186,8 @@ static struct nftnl_chain *chain_clone(const struct nftnl_chain *ch)
 static struct nftnl_set *set_clone(struct nftnl_set *s)
 {
 	char buf[4096];
-	struct nlmsghdr *nlh =
-		nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSET, (uint16_t)nftnl_set_get_u32(s, NFTNL_SET_FAMILY), 0, 0);
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSET,
+						     (uint16_t)nftnl_set_get_u32(s, NFTNL_SET_FAMILY), 0, 0);
 	struct nftnl_set *c = nftnl_set_alloc();
 
 	nftnl_set_nlmsg_build_payload(nlh, s);
@@ -487,7 +487,8 @@ char *nft_elem_text(const NftElemText *e)
 	if (e->flags)
 		g_string_append_printf(s, " flags %u", e->flags);
 	if (e->has_verdict) {
-		g_string_append_printf(s, " : verdict %d%s%s", e->verdict, e->chain ? " " : "", e->chain ? e->chain : "");
+		g_string_append_printf(s, " : verdict %d%s%s", e->verdict, e->chain ? " " : "",
+				       e->chain ? e->chain : "");
 	} else if (e->data_len) {
 		g_string_append(s, " : ");
 		hex_append(s, e->data, e->data_len);
@@ -531,8 +532,7 @@ static struct nftnl_set_elem *elem_build(const NftElemText *t, GBytes *udata)
 
 /* Elements of set @set into a message of @type: every element in a nest of
  * type NFTA_LIST_ELEM, as the kernel writes them. */
-static void elems_put(struct nlmsghdr *nlh, const char *table, const char *set, struct nftnl_set_elem **elems,
-		      guint n)
+static void elems_put(struct nlmsghdr *nlh, const char *table, const char *set, struct nftnl_set_elem **elems, guint n)
 {
 	g_autoptr(nftnl_set) hdr = nftnl_set_alloc();
 	struct nlattr *nest;
@@ -725,7 +725,8 @@ static int chain_update(Msg *m, const FChain *c, const struct nftnl_chain *nc)
 	if (m->flags & NLM_F_EXCL)
 		return refuse(m, -EEXIST, "chain %s exists", c->name);
 	if (nftnl_chain_is_set(nc, NFTNL_CHAIN_HOOKNUM) &&
-	    (!c->base || nftnl_chain_get_u32(nc, NFTNL_CHAIN_HOOKNUM) != nftnl_chain_get_u32(c->c, NFTNL_CHAIN_HOOKNUM) ||
+	    (!c->base ||
+	     nftnl_chain_get_u32(nc, NFTNL_CHAIN_HOOKNUM) != nftnl_chain_get_u32(c->c, NFTNL_CHAIN_HOOKNUM) ||
 	     nftnl_chain_get_s32(nc, NFTNL_CHAIN_PRIO) != nftnl_chain_get_s32(c->c, NFTNL_CHAIN_PRIO)))
 		return refuse(m, -EEXIST, "chain %s exists with another hook or priority", c->name);
 	/* The kernel records an update even when nothing differs. */
@@ -786,7 +787,8 @@ static int jump_cb(struct nftnl_expr *e, void *data)
 	Refs *r = data;
 
 	if (g_strcmp0(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "immediate") == 0 &&
-	    nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN) && g_strcmp0(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN), r->name) == 0)
+	    nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN) &&
+	    g_strcmp0(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN), r->name) == 0)
 		r->count++;
 	return 0;
 }
@@ -939,7 +941,8 @@ static int msg_del_rule(Msg *m)
 		return refuse(m, -EINVAL, "malformed rule");
 	if ((e = need_table(m, nftnl_rule_get_str(nr, NFTNL_RULE_TABLE), &t)))
 		return e;
-	if (nftnl_rule_is_set(nr, NFTNL_RULE_CHAIN) && (e = need_chain(m, t, nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN), &c)))
+	if (nftnl_rule_is_set(nr, NFTNL_RULE_CHAIN) &&
+	    (e = need_chain(m, t, nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN), &c)))
 		return e;
 	if (!nftnl_rule_is_set(nr, NFTNL_RULE_HANDLE)) {
 		/* No handle: every rule of the chain (of the table, without one). */
@@ -1075,7 +1078,8 @@ static bool has_data(const NftElemText *t)
 static bool data_equal(const NftElemText *a, const NftElemText *b)
 {
 	if (a->has_verdict || b->has_verdict)
-		return a->has_verdict == b->has_verdict && a->verdict == b->verdict && g_strcmp0(a->chain, b->chain) == 0;
+		return a->has_verdict == b->has_verdict && a->verdict == b->verdict &&
+		       g_strcmp0(a->chain, b->chain) == 0;
 	return a->data_len == b->data_len && memcmp(a->data, b->data, a->data_len) == 0;
 }
 
@@ -1086,7 +1090,8 @@ static bool elem_same_key(const NftElemText *a, const NftElemText *b)
 	const uint8_t *ae = a->key_end_len ? a->key_end : a->key, *be = b->key_end_len ? b->key_end : b->key;
 	uint32_t al = a->key_end_len ? a->key_end_len : a->key_len, bl = b->key_end_len ? b->key_end_len : b->key_len;
 
-	return a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0 && al == bl && memcmp(ae, be, al) == 0 &&
+	return a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0 && al == bl &&
+	       memcmp(ae, be, al) == 0 &&
 	       (a->flags & NFT_SET_ELEM_INTERVAL_END) == (b->flags & NFT_SET_ELEM_INTERVAL_END);
 }
 
@@ -1119,7 +1124,8 @@ static int elem_check(Msg *m, const FTable *t, const FSet *s, const FElem *e)
 	if (s->verdict_map != x->has_verdict || (!s->verdict_map && x->data_len != s->dlen))
 		return refuse(m, -EINVAL, "map %s: data of another type or length", s->name);
 	if (!x->chain)
-		return x->verdict == NFT_JUMP || x->verdict == NFT_GOTO ? refuse(m, -EINVAL, "a jump needs a chain") : 0;
+		return x->verdict == NFT_JUMP || x->verdict == NFT_GOTO ? refuse(m, -EINVAL, "a jump needs a chain")
+									: 0;
 	if (!(c = chain_find(t, x->chain)))
 		return refuse(m, -ENOENT, "map %s: chain %s is not there", s->name, x->chain);
 	return c->base ? refuse(m, -EOPNOTSUPP, "map %s: jump to base chain %s", s->name, x->chain) : 0;
@@ -1159,7 +1165,8 @@ static const NftElemText *below(GPtrArray *elems, const NftElemText *key, const 
 	for (guint i = 0; elems && i < elems->len; i++) {
 		const NftElemText *x = &((FElem *)elems->pdata[i])->t;
 
-		if (memcmp(x->key, key->key, key->key_len) < 0 && (!best || memcmp(x->key, best->key, key->key_len) > 0))
+		if (memcmp(x->key, key->key, key->key_len) < 0 &&
+		    (!best || memcmp(x->key, best->key, key->key_len) > 0))
 			best = x;
 	}
 	return best;
@@ -1912,8 +1919,7 @@ GArray *nft_view_handles(const VwNftBackend *be, int family, const char *table, 
 	return out;
 }
 
-struct nftnl_rule *nft_view_rule(const VwNftBackend *be, int family, const char *table, const char *chain,
-				 guint index)
+struct nftnl_rule *nft_view_rule(const VwNftBackend *be, int family, const char *table, const char *chain, guint index)
 {
 	g_autoptr(GPtrArray) msgs = view_rule_msgs(be, family, table, chain);
 
@@ -2074,8 +2080,8 @@ void nft_other_elem(NftOther *b, bool add, const char *set, const NftElemText *e
 {
 	g_autoptr(GBytes) udata = NULL;
 	struct nftnl_set_elem *ne;
-	struct nlmsghdr *nlh =
-		other_msg(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, NFPROTO_INET, add ? NLM_F_CREATE : 0);
+	struct nlmsghdr *nlh = other_msg(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, NFPROTO_INET,
+					 add ? NLM_F_CREATE : 0);
 
 	if (e->comment) {
 		struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);

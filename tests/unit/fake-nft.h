@@ -78,8 +78,7 @@ GPtrArray *nft_view_tables(const VwNftBackend *be);
 GArray *nft_view_handles(const VwNftBackend *be, int family, const char *table, const char *chain);
 /* A rule of a chain as libnftnl reads it back (the @index-th, from 0), for
  * re-adding it elsewhere; NULL when there is none. */
-struct nftnl_rule *nft_view_rule(const VwNftBackend *be, int family, const char *table, const char *chain,
-				 guint index);
+struct nftnl_rule *nft_view_rule(const VwNftBackend *be, int family, const char *table, const char *chain, guint index);
 
 /* An element as the views print it. */
 typedef struct {

@@ -16,12 +16,12 @@
 #include "fake-link.h"
 #include "fake-nft.h"
 
-#define NET_XML(name, br, sub, port)                                                                                    \
+#define NET_XML(name, br, sub, port)                                                                            \
 	"<network><name>" name "</name><forward mode='open'/><bridge name='" br "' stp='off'/>"                 \
 	"<ip address='" sub ".1' prefix='24'><dhcp><host mac='52:54:00:00:00:10' ip='" sub ".10'/></dhcp></ip>" \
-	"<metadata><vw:network xmlns:vw='urn:virtwire:1' mode='nat'>"                                          \
+	"<metadata><vw:network xmlns:vw='urn:virtwire:1' mode='nat'>"                                           \
 	"<vw:forward proto='tcp' host-port='" port "' guest-mac='52:54:00:00:00:10' guest-port='22'/>"          \
-	"<vw:domain-forwards allow='yes' host-ports='8000-8999'/>"                                             \
+	"<vw:domain-forwards allow='yes' host-ports='8000-8999'/>"                                              \
 	"</vw:network></metadata></network>"
 
 static const char WEB[] = NET_XML("web", "vw-web", "192.168.150", "2222");
@@ -43,8 +43,9 @@ typedef struct {
 
 static void fx_engine(Fx *f)
 {
-	VwEngineConfig cfg = { .state_dir = f->dir, .links = &f->lbe, .nft = f->nft, .faults = &f->faults,
-			       .lock_timeout_ms = 1000 };
+	VwEngineConfig cfg = {
+		.state_dir = f->dir, .links = &f->lbe, .nft = f->nft, .faults = &f->faults, .lock_timeout_ms = 1000
+	};
 
 	g_clear_pointer(&f->engine, vw_engine_free);
 	f->engine = vw_engine_new(&cfg);

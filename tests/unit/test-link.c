@@ -26,8 +26,14 @@
 static void test_msg_bridge(void)
 {
 	g_autoptr(nl_msg) msg = nlmsg_alloc();
-	VwLinkChange ch = { .set_mac = true, .set_mtu = true, .mtu = 9000, .set_stp = true, .stp = true,
-			    .set_delay = true, .forward_delay = 300, .set_alias = true };
+	VwLinkChange ch = { .set_mac = true,
+			    .set_mtu = true,
+			    .mtu = 9000,
+			    .set_stp = true,
+			    .stp = true,
+			    .set_delay = true,
+			    .forward_delay = 300,
+			    .set_alias = true };
 	VwLinkInfo li;
 
 	g_assert_true(vw_mac_parse("52:54:00:12:34:56", &ch.mac));
@@ -94,7 +100,10 @@ static void test_msg_addr(void)
 static void test_msg_route(void)
 {
 	g_autoptr(nl_msg) msg = nlmsg_alloc();
-	VwRouteInfo r = { .metric = 100, .table = RT_TABLE_MAIN, .protocol = RTPROT_STATIC, .scope = RT_SCOPE_UNIVERSE,
+	VwRouteInfo r = { .metric = 100,
+			  .table = RT_TABLE_MAIN,
+			  .protocol = RTPROT_STATIC,
+			  .scope = RT_SCOPE_UNIVERSE,
 			  .type = RTN_UNICAST },
 		    b;
 	g_autofree char *text = NULL;
@@ -143,16 +152,16 @@ static void host_setup(FakeLinks *f)
 	}
 }
 
-#define WEB_XML                                                                                                   \
-	"<network><name>web</name><forward mode='open'/><bridge name='vw-web' stp='off'/><mtu size='9000'/>"     \
-	"<ip address='192.168.150.1' prefix='24'/><ip family='ipv6' address='2001:db8:150::1' prefix='64'/>"      \
+#define WEB_XML                                                                                              \
+	"<network><name>web</name><forward mode='open'/><bridge name='vw-web' stp='off'/><mtu size='9000'/>" \
+	"<ip address='192.168.150.1' prefix='24'/><ip family='ipv6' address='2001:db8:150::1' prefix='64'/>" \
 	"<metadata><vw:network xmlns:vw='urn:virtwire:1' mode='nat'/></metadata></network>"
-#define NEW_XML                                                                                                   \
-	"<network><name>new</name><forward mode='open'/><bridge name='vw-new'/>"                                  \
-	"<ip address='192.168.151.1' prefix='24'/>"                                                               \
+#define NEW_XML                                                                  \
+	"<network><name>new</name><forward mode='open'/><bridge name='vw-new'/>" \
+	"<ip address='192.168.151.1' prefix='24'/>"                              \
 	"<metadata><vw:network xmlns:vw='urn:virtwire:1' mode='host-only'/></metadata></network>"
-#define LAN_XML                                                                                                   \
-	"<network><name>lan</name><forward mode='bridge'/><bridge name='vw-lan' stp='off'/>"                      \
+#define LAN_XML                                                                              \
+	"<network><name>lan</name><forward mode='bridge'/><bridge name='vw-lan' stp='off'/>" \
 	"<metadata><vw:network xmlns:vw='urn:virtwire:1' mode='bridged' uplink='eth0'/></metadata></network>"
 
 static VwPlan *plan_for(const char *const *xmls, GPtrArray *docs)
@@ -221,7 +230,9 @@ static void test_rollback_every_step(void)
 		g_assert_nonnull(strstr(done, "route vw-lan 0.0.0.0/0 via 198.51.100.1"));
 		g_assert_null(strstr(done, "addr eth0 198.51.100.5/24"));
 		g_assert_nonnull(strstr(done, "link vw-web bridge mac=02:00:00:00:00:02 mtu=9000 up=1"));
-		g_assert_nonnull(strstr(done, "link vnet0 tun mac=02:00:00:00:00:03 mtu=1500 up=0 master=2 stp=0 delay=0 alias= hairpin=1"));
+		g_assert_nonnull(strstr(
+			done,
+			"link vnet0 tun mac=02:00:00:00:00:03 mtu=1500 up=0 master=2 stp=0 delay=0 alias= hairpin=1"));
 		/* Teardown: every network's records undone, newest first. */
 		for (guint i = states->len; i-- > 0;) {
 			VwState *st = states->pdata[i];
@@ -261,8 +272,8 @@ static void test_rollback_every_step(void)
 		g_assert_false(apply_all(&be, plan, states));
 		after = fake_links_snapshot(&f);
 		if (strcmp(before, after) != 0)
-			g_error("after a failure at change %d of %d the fake kernel differs:\nbefore:\n%s\nafter:\n%s", n,
-				total, before, after);
+			g_error("after a failure at change %d of %d the fake kernel differs:\nbefore:\n%s\nafter:\n%s",
+				n, total, before, after);
 		fake_links_clear(&f);
 	}
 }

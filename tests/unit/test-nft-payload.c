@@ -193,8 +193,8 @@ static GPtrArray *rules_of(const VwPlan *p)
 /* The golden file */
 
 typedef struct {
-	GString *canon;  /* as vw_nft_rule_canon writes it */
-	char *userdata;  /* as nft shows it, or NULL */
+	GString *canon; /* as vw_nft_rule_canon writes it */
+	char *userdata; /* as nft shows it, or NULL */
 } Payload;
 
 static void payload_free(Payload *p)
@@ -279,8 +279,8 @@ static guint check_rule(GHashTable *golden, const Rule *r, GHashTable *seen)
 	g_hash_table_add(seen, g_steal_pointer(&key));
 	if (strcmp(want->canon->str, canon) != 0 || g_strcmp0(want->userdata, ud) != 0) {
 		g_test_message("%s %s %s: %s\n  nft makes:       %s %s\n  virtwire sends:  %s %s", r->family, r->table,
-			       r->chain, r->rule->text, want->canon->str, want->userdata ? want->userdata : "",
-			       canon, ud ? ud : "");
+			       r->chain, r->rule->text, want->canon->str, want->userdata ? want->userdata : "", canon,
+			       ud ? ud : "");
 		return 1;
 	}
 	return 0;
@@ -448,8 +448,7 @@ static void emit_input(const Input *in, guint n, const char *dir)
 		g_string_append_printf(out, "%s\t%s\t%s\t%s\t%s\n", r->family, r->table, r->chain,
 				       r->iptables ? "iptables" : "nft", r->rule->text);
 	}
-	if (!g_file_set_contents(nft, table, -1, &err) ||
-	    !g_file_set_contents(list, out->str, (gssize)out->len, &err))
+	if (!g_file_set_contents(nft, table, -1, &err) || !g_file_set_contents(list, out->str, (gssize)out->len, &err))
 		g_error("%s", err->message);
 	g_string_free(out, TRUE);
 	planned_clear(&pl);

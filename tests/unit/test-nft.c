@@ -32,14 +32,14 @@
 /* ---------------------------------------------------------------------- */
 /* Networks */
 
-#define NAT_OPEN(name, bridge, ips, body)                                                                         \
-	"<network>\n  <name>" name "</name>\n  <forward mode='open'/>\n  <bridge name='" bridge "'/>\n" ips        \
-	"  <metadata><vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n" body "  </vw:network></metadata>\n"     \
+#define NAT_OPEN(name, bridge, ips, body)                                                                     \
+	"<network>\n  <name>" name "</name>\n  <forward mode='open'/>\n  <bridge name='" bridge "'/>\n" ips   \
+	"  <metadata><vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n" body "  </vw:network></metadata>\n" \
 	"</network>\n"
 /* A NAT network of libvirt's own (forward mode='nat') with forwards. */
-#define LIBVIRT_NAT(name, bridge, ips, body)                                                                      \
-	"<network>\n  <name>" name "</name>\n  <forward mode='nat'/>\n  <bridge name='" bridge "'/>\n" ips         \
-	"  <metadata><vw:network xmlns:vw='urn:virtwire:1'>\n" body "  </vw:network></metadata>\n"                \
+#define LIBVIRT_NAT(name, bridge, ips, body)                                                               \
+	"<network>\n  <name>" name "</name>\n  <forward mode='nat'/>\n  <bridge name='" bridge "'/>\n" ips \
+	"  <metadata><vw:network xmlns:vw='urn:virtwire:1'>\n" body "  </vw:network></metadata>\n"         \
 	"</network>\n"
 
 static const char web_xml[] = NAT_OPEN(
@@ -56,22 +56,23 @@ static const char web_xml[] = NAT_OPEN(
 	"    <vw:forward proto='udp' address='203.0.113.1' host-port='53' guest-address='192.168.150.11'/>\n"
 	"    <vw:forward proto='tcp' host-port='2200' guest-address='2001:db8:150::10' guest-port='22'/>\n");
 
-#define DB_XML(port)                                                                                              \
-	NAT_OPEN("db", "vw-db", "  <ip address='192.168.151.1' prefix='24'/>\n",                                 \
-		 "    <vw:forward proto='tcp' host-port='" port "' guest-address='192.168.151.10' guest-port='22'/>\n")
+#define DB_XML(port)                                                             \
+	NAT_OPEN("db", "vw-db", "  <ip address='192.168.151.1' prefix='24'/>\n", \
+		 "    <vw:forward proto='tcp' host-port='" port                  \
+		 "' guest-address='192.168.151.10' guest-port='22'/>\n")
 static const char db_xml[] = DB_XML("3333");
 /* db wanting a host port web holds. */
 static const char db_clash_xml[] = DB_XML("2222");
 
 #define PORT_UUID "9f12e818-ebd7-4bf4-8694-25b182683b1e"
 #define PORT_MAC "52:54:00:aa:bb:20"
-static const char public_xml[] =
-	NAT_OPEN("public", "vw-public",
-		 "  <ip address='192.168.152.1' prefix='24'>\n"
-		 "    <dhcp><host mac='" PORT_MAC "' ip='192.168.152.20'/></dhcp>\n"
-		 "  </ip>\n",
-		 "    <vw:domain-forwards allow='yes' host-ports='10000-10999'/>\n"
-		 "    <vw:forward proto='tcp' host-port='2022' guest-address='192.168.152.30' guest-port='22'/>\n");
+static const char public_xml[] = NAT_OPEN(
+	"public", "vw-public",
+	"  <ip address='192.168.152.1' prefix='24'>\n"
+	"    <dhcp><host mac='" PORT_MAC "' ip='192.168.152.20'/></dhcp>\n"
+	"  </ip>\n",
+	"    <vw:domain-forwards allow='yes' host-ports='10000-10999'/>\n"
+	"    <vw:forward proto='tcp' host-port='2022' guest-address='192.168.152.30' guest-port='22'/>\n");
 static const char web1_xml[] = "<domain type='kvm'>\n  <name>web1</name>\n  <devices>\n"
 			       "    <interface type='network'>\n      <mac address='" PORT_MAC "'/>\n"
 			       "      <source network='public'/>\n    </interface>\n  </devices>\n  <metadata>\n"
@@ -81,21 +82,21 @@ static const char web1_xml[] = "<domain type='kvm'>\n  <name>web1</name>\n  <dev
 			       "    </vw:domain>\n  </metadata>\n</domain>\n";
 
 /* Thousands of elements: batches of many messages, dumps of many parts. */
-static const char big_xml[] =
-	NAT_OPEN("big", "vw-big", "  <ip address='192.168.153.1' prefix='24'/>\n",
-		 "    <vw:forward proto='tcp' host-port='20000-22999' guest-address='192.168.153.10'/>\n"
-		 "    <vw:forward proto='udp' host-port='20000-22999' guest-address='192.168.153.11' "
-		 "guest-port='30000-32999'/>\n");
+static const char big_xml[] = NAT_OPEN(
+	"big", "vw-big", "  <ip address='192.168.153.1' prefix='24'/>\n",
+	"    <vw:forward proto='tcp' host-port='20000-22999' guest-address='192.168.153.10'/>\n"
+	"    <vw:forward proto='udp' host-port='20000-22999' guest-address='192.168.153.11' "
+	"guest-port='30000-32999'/>\n");
 
-static const char lvnat_xml[] =
-	LIBVIRT_NAT("lvnat", "vwtlv0",
-		    "  <ip address='192.168.160.1' prefix='24'/>\n"
-		    "  <ip family='ipv6' address='2001:db8:160::1' prefix='64'/>\n",
-		    "    <vw:forward proto='tcp' host-port='2223' guest-address='192.168.160.10' guest-port='22'/>\n"
-		    "    <vw:forward proto='tcp' host-port='2223' guest-address='2001:db8:160::10' guest-port='22'/>\n");
-static const char lvnat2_xml[] =
-	LIBVIRT_NAT("lvnat2", "vwtlv1", "  <ip address='192.168.161.1' prefix='24'/>\n",
-		    "    <vw:forward proto='tcp' host-port='2224' guest-address='192.168.161.10' guest-port='22'/>\n");
+static const char lvnat_xml[] = LIBVIRT_NAT(
+	"lvnat", "vwtlv0",
+	"  <ip address='192.168.160.1' prefix='24'/>\n"
+	"  <ip family='ipv6' address='2001:db8:160::1' prefix='64'/>\n",
+	"    <vw:forward proto='tcp' host-port='2223' guest-address='192.168.160.10' guest-port='22'/>\n"
+	"    <vw:forward proto='tcp' host-port='2223' guest-address='2001:db8:160::10' guest-port='22'/>\n");
+static const char lvnat2_xml[] = LIBVIRT_NAT(
+	"lvnat2", "vwtlv1", "  <ip address='192.168.161.1' prefix='24'/>\n",
+	"    <vw:forward proto='tcp' host-port='2224' guest-address='192.168.161.10' guest-port='22'/>\n");
 
 /* ---------------------------------------------------------------------- */
 /* The environment: a backend, and the plans of one scenario */
@@ -104,7 +105,7 @@ static bool on_kernel;
 
 typedef struct {
 	VwNftBackend *be;
-	FakeNft *fake; /* NULL on the kernel */
+	FakeNft *fake;	  /* NULL on the kernel */
 	GPtrArray *docs;  /* VwDoc* the plans were made from */
 	GPtrArray *plans; /* VwPlan* */
 } Env;
@@ -461,8 +462,8 @@ static char *plan_chain_text(const VwChain *c)
 {
 	if (c->type == VW_CHAIN_REGULAR)
 		return g_strdup(c->name);
-	return g_strdup_printf("%s type %s hook %u prio %d policy %u", c->name, c->type == VW_CHAIN_NAT ? "nat" : "filter",
-			       c->hook, c->prio, NF_ACCEPT);
+	return g_strdup_printf("%s type %s hook %u prio %d policy %u", c->name,
+			       c->type == VW_CHAIN_NAT ? "nat" : "filter", c->hook, c->prio, NF_ACCEPT);
 }
 
 /* Table inet virtwire holds exactly @plan: its chains with their rules, in
@@ -590,7 +591,8 @@ static void drift_kinds(Env *env, const VwPlan *plan)
 		bool end;
 		const char *object, *what;
 	} cases[] = {
-		{ "snat4", "192.168.150.0/24 : jump nw-web-snat", true, "map snat4", "element (interval end) is missing" },
+		{ "snat4", "192.168.150.0/24 : jump nw-web-snat", true, "map snat4",
+		  "element (interval end) is missing" },
 		{ "snat6", "2001:db8:150::/64 : jump nw-web-snat", false, "map snat6",
 		  "element 2001:db8:150::/64 : jump nw-web-snat is missing" },
 		{ "fwd4anyallow", "tcp . 8443 . 198.51.100.0/24", false, "set fwd4anyallow",
@@ -1045,8 +1047,8 @@ static void test_fault(void)
 	/* On a table that is there: the repair is refused whole, too. */
 	res = apply(env, plan, "web:*");
 	vw_nft_result_free(res);
-	elem_text_of(vw_plan_find_set(plan, "fwd4any"), plan_elem(plan, "fwd4any", "tcp . 8000 : 192.168.150.12 . 9000"),
-		     &t);
+	elem_text_of(vw_plan_find_set(plan, "fwd4any"),
+		     plan_elem(plan, "fwd4any", "tcp . 8000 : 192.168.150.12 . 9000"), &t);
 	other_elem(env, false, "fwd4any", &t);
 	g0 = gen(env);
 	g_clear_error(&err);
@@ -1175,7 +1177,7 @@ static void test_dump_interrupted(void)
 typedef struct {
 	const VwNftBackend *inner;
 	NftOther *first; /* committed before the next batch, once */
-	bool churn;      /* before every batch, a table comes or goes */
+	bool churn;	 /* before every batch, a table comes or goes */
 	guint batches;
 } Race;
 
@@ -1321,7 +1323,8 @@ static void assert_on_top(Env *env, int family, const char *table, const char *c
 			g_autofree char *tag = g_strdup_printf("comment \"virtwire: network %s\"", ids[i]);
 
 			if (!g_str_has_suffix(rules->pdata[i], tag))
-				g_error("%s: rule %u is not virtwire's for %s: %s", chain, i + 1, ids[i], (char *)rules->pdata[i]);
+				g_error("%s: rule %u is not virtwire's for %s: %s", chain, i + 1, ids[i],
+					(char *)rules->pdata[i]);
 		} else {
 			g_ptr_array_add(rest, g_strdup(rules->pdata[i]));
 		}
@@ -1373,7 +1376,8 @@ static void test_coexist(void)
 	vw_nft_result_free(res);
 
 	/* Moved below libvirt's rules (as a rebuild that inserts at the top). */
-	other_rules(env, NFPROTO_IPV4, "filter", "FORWARD", 0, rule_copy(env, NFPROTO_IPV4, "filter", "FORWARD", 0), true);
+	other_rules(env, NFPROTO_IPV4, "filter", "FORWARD", 0, rule_copy(env, NFPROTO_IPV4, "filter", "FORWARD", 0),
+		    true);
 	res = apply(env, plan, "lvnat:*");
 	assert_drift(res, "iptables FORWARD", "virtwire's accept for network lvnat is below other rules");
 	g_assert_cmpuint(res->drift->len, ==, 1);
@@ -1384,7 +1388,8 @@ static void test_coexist(void)
 	other_rules(env, NFPROTO_IPV4, "libvirt_network", "forward", 0,
 		    accept_rule(NFPROTO_IPV4, "libvirt_network", "forward", "virtwire: network lvnat"), false);
 	res = apply(env, plan, "lvnat:*");
-	assert_drift(res, "chain forward of ip libvirt_network", "virtwire's accept for network lvnat is not the expected rule");
+	assert_drift(res, "chain forward of ip libvirt_network",
+		     "virtwire's accept for network lvnat is not the expected rule");
 	vw_nft_result_free(res);
 	assert_on_top(env, NFPROTO_IPV4, "libvirt_network", "forward", IDS("lvnat"), lv);
 	{
@@ -1475,11 +1480,11 @@ static void interval_ends(Env *env, const VwPlan *plan)
 	static const struct {
 		const char *ops; /* +/- start (s) or end (e), in one batch */
 		int err;
-		guint left;      /* elements of the set after it */
+		guint left; /* elements of the set after it */
 	} steps[] = {
-		{ "-s-e", 0, 0 }, { "+s+e", 0, 2 }, { "-e-s", 0, 0 }, { "+s+e", 0, 2 }, { "-s", 0, 1 },
-		{ "-e", -ENOENT, 1 }, { "+s-s-e", 0, 0 }, { "+s+e", 0, 2 }, { "-s", 0, 1 }, { "+s-e", 0, 1 },
-		{ "+e", 0, 2 },
+		{ "-s-e", 0, 0 }, { "+s+e", 0, 2 },	{ "-e-s", 0, 0 },   { "+s+e", 0, 2 },
+		{ "-s", 0, 1 },	  { "-e", -ENOENT, 1 }, { "+s-s-e", 0, 0 }, { "+s+e", 0, 2 },
+		{ "-s", 0, 1 },	  { "+s-e", 0, 1 },	{ "+e", 0, 2 },
 	};
 	NftElemText pair[2];
 
@@ -1665,7 +1670,8 @@ int main(int argc, char **argv)
 	argc = n;
 	argv[argc] = NULL;
 	if (on_kernel && !in_own_namespace()) {
-		printf("1..0 # SKIP --kernel runs only in a namespace /run/netns/vwt-* (tests/netns/nft-scenarios.sh)\n");
+		printf("1..0 # SKIP --kernel runs only in a namespace /run/netns/vwt-* "
+		       "(tests/netns/nft-scenarios.sh)\n");
 		return 77;
 	}
 	g_test_init(&argc, &argv, NULL);

@@ -103,7 +103,8 @@ static const char network_xml[] =
 	"    <other:thing xmlns:other='http://example.org/other/1'/>\n"
 	"    <vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n"
 	"      <vw:nat uplink='eth0, wlan0' address='203.0.113.5'/>\n"
-	"      <vw:forward name='web1-ssh' proto='tcp' host-port='2222' guest-mac='52:54:00:AA:bb:10' guest-port='22'>\n"
+	"      <vw:forward name='web1-ssh' proto='tcp' host-port='2222' guest-mac='52:54:00:AA:bb:10' "
+	"guest-port='22'>\n"
 	"        <vw:source address='198.51.100.0/24'/>\n"
 	"        <vw:source address='2001:db8:ab::/48'/>\n"
 	"      </vw:forward>\n"
@@ -601,12 +602,12 @@ static void test_hookdata_broken(void)
 /* ---------------------------------------------------------------------- */
 /* Metadata strictness */
 
-#define META_NET(body)                                                                                             \
-	"<network>\n"                                                                                              \
-	"  <name>vwnat</name>\n"                                                                                   \
-	"  <metadata>\n"                                                                                           \
-	"    <vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n" body "    </vw:network>\n"                        \
-	"  </metadata>\n"                                                                                          \
+#define META_NET(body)                                                                       \
+	"<network>\n"                                                                        \
+	"  <name>vwnat</name>\n"                                                             \
+	"  <metadata>\n"                                                                     \
+	"    <vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n" body "    </vw:network>\n" \
+	"  </metadata>\n"                                                                    \
 	"</network>\n"
 
 static void test_meta_unknown_attribute(void)
@@ -657,7 +658,8 @@ static void test_meta_cases(void)
 		{ "      <vw:nat uplink='a b c d e f g h i'/>\n", "too-many", 5 },
 		{ "      text\n", "unexpected-text", 5 },
 		{ "      <vw:hairpin enabled='yes'>\n        on\n\n      </vw:hairpin>\n", "unexpected-text", 6 },
-		{ "      <vw:forward proto='tcp' host-port='22' guest-address='10.0.0.2' guest-mac='52:54:00:00:00:01'/>\n",
+		{ "      <vw:forward proto='tcp' host-port='22' guest-address='10.0.0.2' "
+		  "guest-mac='52:54:00:00:00:01'/>\n",
 		  "forward-target", 5 },
 		{ "      <vw:forward proto='tcp' host-port='22'/>\n", "forward-target", 5 },
 		{ "      <vw:forward host-port='22' guest-address='10.0.0.2'/>\n", "missing-attribute", 5 },
@@ -675,15 +677,16 @@ static void test_meta_cases(void)
 		  "invalid-address", 5 },
 		{ "      <vw:forward proto='tcp' host-port='22' guest-address='10.0.0.300'/>\n", "invalid-address", 5 },
 		{ "      <vw:forward proto='tcp' host-port='22' guest-mac='52:54:00'/>\n", "invalid-mac", 5 },
-		{ "      <vw:forward name='' proto='tcp' host-port='22' guest-address='10.0.0.2'/>\n", "invalid-value", 5 },
+		{ "      <vw:forward name='' proto='tcp' host-port='22' guest-address='10.0.0.2'/>\n", "invalid-value",
+		  5 },
 		{ "      <vw:forward proto='tcp' host-port='22' guest-address='10.0.0.2'>\n"
 		  "        <vw:source address='10.0.0.0/40'/>\n      </vw:forward>\n",
 		  "invalid-source", 6 },
 		{ "      <vw:forward proto='tcp' host-port='22' guest-address='10.0.0.2'>\n"
 		  "        <vw:source/>\n      </vw:forward>\n",
 		  "missing-attribute", 6 },
-		{ "      <vw:forward proto='tcp' host-port='22' guest-address='10.0.0.2' vw:x='1'/>\n", "unknown-attribute",
-		  5 },
+		{ "      <vw:forward proto='tcp' host-port='22' guest-address='10.0.0.2' vw:x='1'/>\n",
+		  "unknown-attribute", 5 },
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -704,8 +707,8 @@ static void test_meta_top_level(void)
 		const char *code;
 		int line;
 	} cases[] = {
-		{ "<vw:network xmlns:vw='urn:virtwire:1'/>\n<vw:network xmlns:vw='urn:virtwire:1'/>", "duplicate-element",
-		  5 },
+		{ "<vw:network xmlns:vw='urn:virtwire:1'/>\n<vw:network xmlns:vw='urn:virtwire:1'/>",
+		  "duplicate-element", 5 },
 		{ "<vw:network xmlns:vw='urn:virtwire:2'/>", "metadata-version", 4 },
 		{ "<vw:domain xmlns:vw='urn:virtwire:1'/>", "misplaced-element", 4 },
 		{ "<vw:netwrok xmlns:vw='urn:virtwire:1'/>", "unknown-element", 4 },
@@ -714,9 +717,8 @@ static void test_meta_top_level(void)
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autofree char *xml =
-			g_strdup_printf("<network>\n<name>x</name>\n<metadata>\n%s\n</metadata>\n</network>\n",
-					cases[i].meta);
+		g_autofree char *xml = g_strdup_printf(
+			"<network>\n<name>x</name>\n<metadata>\n%s\n</metadata>\n</network>\n", cases[i].meta);
 		g_autoptr(VwDiags) d = vw_diags_new();
 		g_autoptr(VwDoc) doc = NULL;
 
@@ -748,9 +750,8 @@ static void test_meta_domain(void)
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autofree char *xml =
-			g_strdup_printf("<domain type='kvm'>\n<name>x</name>\n<metadata>\n%s\n</metadata>\n</domain>\n",
-					cases[i].meta);
+		g_autofree char *xml = g_strdup_printf(
+			"<domain type='kvm'>\n<name>x</name>\n<metadata>\n%s\n</metadata>\n</domain>\n", cases[i].meta);
 		g_autoptr(VwDiags) d = vw_diags_new();
 		g_autoptr(VwDoc) doc = NULL;
 
@@ -940,8 +941,8 @@ static void test_doctype(void)
 {
 	static const char *const xml[] = {
 		/* An internal entity, in text and in an attribute. */
-		"<?xml version='1.0'?>\n<!DOCTYPE network [ <!ENTITY e 'vwnat'> ]>\n<network>\n<name>&e;</name>\n"
-		NET_TAIL,
+		"<?xml version='1.0'?>\n<!DOCTYPE network [ <!ENTITY e 'vwnat'> "
+		"]>\n<network>\n<name>&e;</name>\n" NET_TAIL,
 		"<?xml version='1.0'?>\n<!DOCTYPE network [ <!ENTITY e 'vw-nat'> ]>\n<network>\n<name>x</name>\n"
 		"<bridge name='&e;'/>\n" NET_TAIL,
 		/* An external entity: never read. */
@@ -953,10 +954,11 @@ static void test_doctype(void)
 		/* An external subset only, and a bare DOCTYPE. */
 		"<?xml version='1.0'?>\n<!DOCTYPE network SYSTEM 'http://example.invalid/network.dtd'>\n<network>\n"
 		"<name>x</name>\n" NET_TAIL,
-		"<?xml version='1.0'?>\n<!DOCTYPE network PUBLIC '-//x//y' 'network.dtd'>\n<network>\n<name>x</name>\n"
-		NET_TAIL,
+		"<?xml version='1.0'?>\n<!DOCTYPE network PUBLIC '-//x//y' "
+		"'network.dtd'>\n<network>\n<name>x</name>\n" NET_TAIL,
 		"<!-- first -->\n<!DOCTYPE network>\n<network>\n<name>x</name>\n" NET_TAIL,
-		"<?xml version='1.0'?>\n<!DOCTYPE hookData [ <!ENTITY e 'x'> ]>\n<hookData>\n<network>\n<name>&e;</name>\n"
+		"<?xml version='1.0'?>\n<!DOCTYPE hookData [ <!ENTITY e 'x'> "
+		"]>\n<hookData>\n<network>\n<name>&e;</name>\n"
 		"</network>\n</hookData>\n",
 	};
 
@@ -1037,9 +1039,11 @@ static void test_doctype_bounded(void)
 	for (int i = 0; i < 20000; i++)
 		g_string_append(refs, "&e;");
 	in_text = g_strdup_printf("<?xml version='1.0'?>\n<!DOCTYPE network [ <!ENTITY e '%s'> ]>\n<network>\n"
-				  "<name>n</name>\n<uuid>%s</uuid>\n" NET_TAIL, big, refs->str);
+				  "<name>n</name>\n<uuid>%s</uuid>\n" NET_TAIL,
+				  big, refs->str);
 	in_attr = g_strdup_printf("<?xml version='1.0'?>\n<!DOCTYPE network [ <!ENTITY e '%s'> ]>\n<network>\n"
-				  "<name>n</name>\n<bridge name='%s'/>\n" NET_TAIL, big, refs->str);
+				  "<name>n</name>\n<bridge name='%s'/>\n" NET_TAIL,
+				  big, refs->str);
 	for (int i = 1; i <= 9; i++) {
 		g_string_append_printf(laughs, "<!ENTITY l%d '", i);
 		for (int j = 0; j < 10; j++)
@@ -1097,8 +1101,8 @@ static char *network_of(const char *unit, int n)
  * of 1,000 instead of VW_MAX_NODES, with the same code). */
 static void test_too_many_nodes(void)
 {
-	static const char *const units[] = { "<b/>", "<b a='1' c='2'/>", "<!-- c -->", "<?pi x?>", "<![CDATA[x]]>",
-					     "<b>x</b>\n" };
+	static const char *const units[] = { "<b/>",	 "<b a='1' c='2'/>", "<!-- c -->",
+					     "<?pi x?>", "<![CDATA[x]]>",    "<b>x</b>\n" };
 
 	for (gsize i = 0; i < G_N_ELEMENTS(units); i++) {
 		g_autofree char *fits = network_of(units[i], 300);
@@ -1127,10 +1131,10 @@ static void test_too_many_nodes(void)
  * its bytes as UTF-8. */
 static void test_encoding(void)
 {
-	static const char latin1[] = "<?xml version='1.0' encoding='ISO-8859-1'?>\n<network>\n<name>caf\xe9</name>\n"
-				     NET_TAIL;
-	static const char ascii[] = "<?xml version='1.0' encoding='ISO-8859-1'?>\n<network>\n<name>cafe</name>\n"
-				    NET_TAIL;
+	static const char latin1[] =
+		"<?xml version='1.0' encoding='ISO-8859-1'?>\n<network>\n<name>caf\xe9</name>\n" NET_TAIL;
+	static const char ascii[] =
+		"<?xml version='1.0' encoding='ISO-8859-1'?>\n<network>\n<name>cafe</name>\n" NET_TAIL;
 	static const char utf16[] = "\xff\xfe<\0n\0e\0t\0w\0o\0r\0k\0/\0>\0";
 	g_autoptr(VwDiags) d = vw_diags_new();
 	g_autoptr(VwDiags) d2 = vw_diags_new();
@@ -1261,7 +1265,8 @@ static void test_schema_size(void)
 	g_assert_cmpint(vw_doc_load_memory("ok.xml", xml->str, xml->len, s, d, &ok), ==, VW_LOAD_OK);
 	assert_clean(d);
 
-	g_string_assign(xml, "<network>\n<name>x</name>\n<forward mode='nat'/>\n<ip address='192.168.150.1' prefix='24'/>\n");
+	g_string_assign(
+		xml, "<network>\n<name>x</name>\n<forward mode='nat'/>\n<ip address='192.168.150.1' prefix='24'/>\n");
 	for (unsigned i = 0; i < 40000; i++)
 		g_string_append_printf(xml, "<route address='10.%u.%u.0' prefix='24' gateway='192.168.150.2'/>\n",
 				       i >> 8, i & 255);

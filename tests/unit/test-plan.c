@@ -22,16 +22,16 @@
 #include "nft-private.h"
 #include "plan-private.h"
 
-#define NAT_NET(meta)                                                                                             \
-	"<network>\n"                                                                                             \
-	"  <name>web</name>\n"                                                                                    \
-	"  <forward mode='open'/>\n"                                                                              \
-	"  <bridge name='vw-web'/>\n"                                                                             \
-	"  <ip address='192.168.150.1' prefix='24'>\n"                                                            \
-	"    <dhcp><host mac='52:54:00:aa:bb:10' ip='192.168.150.10'/></dhcp>\n"                                   \
-	"  </ip>\n"                                                                                               \
-	"  <ip family='ipv6' address='2001:db8:150::1' prefix='64'/>\n"                                           \
-	"  <metadata><vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n" meta "  </vw:network></metadata>\n"     \
+#define NAT_NET(meta)                                                                                         \
+	"<network>\n"                                                                                         \
+	"  <name>web</name>\n"                                                                                \
+	"  <forward mode='open'/>\n"                                                                          \
+	"  <bridge name='vw-web'/>\n"                                                                         \
+	"  <ip address='192.168.150.1' prefix='24'>\n"                                                        \
+	"    <dhcp><host mac='52:54:00:aa:bb:10' ip='192.168.150.10'/></dhcp>\n"                              \
+	"  </ip>\n"                                                                                           \
+	"  <ip family='ipv6' address='2001:db8:150::1' prefix='64'/>\n"                                       \
+	"  <metadata><vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n" meta "  </vw:network></metadata>\n" \
 	"</network>\n"
 
 typedef struct {
@@ -60,7 +60,8 @@ static void plan_of(Fixture *f, const char *const *xmls)
 		VwDoc *doc = NULL;
 		g_autofree char *name = g_strdup_printf("n%u.xml", i);
 
-		g_assert_cmpint(vw_doc_load_memory(name, xmls[i], strlen(xmls[i]), NULL, f->diags, &doc), ==, VW_LOAD_OK);
+		g_assert_cmpint(vw_doc_load_memory(name, xmls[i], strlen(xmls[i]), NULL, f->diags, &doc), ==,
+				VW_LOAD_OK);
 		g_ptr_array_add(f->docs, doc);
 		g_ptr_array_add(f->networks, doc->network);
 	}
@@ -94,20 +95,24 @@ static guint count_elems(const VwPlan *p, const char *set)
 
 static void test_forward_elements(void)
 {
-	const char *xml[] = { NAT_NET(
-		"    <vw:forward proto='tcp' host-port='2222' guest-mac='52:54:00:aa:bb:10' guest-port='22'/>\n"
-		"    <vw:forward proto='udp' address='203.0.113.1' host-port='53' guest-address='192.168.150.11'/>\n"
-		"    <vw:forward proto='tcp' host-port='8000-8002' guest-address='192.168.150.12' guest-port='9000-9002'/>\n"
-		"    <vw:forward proto='tcp' host-port='7000-7001' guest-address='192.168.150.12'/>\n"
-		"    <vw:forward proto='tcp' host-port='8443' guest-address='192.168.150.10' guest-port='443'>\n"
-		"      <vw:source address='198.51.100.0/24'/>\n"
-		"    </vw:forward>\n"
-		"    <vw:forward proto='sctp' host-port='3868' guest-address='2001:db8:150::10'/>\n"),
-			      NULL };
+	const char *xml[] = {
+		NAT_NET("    <vw:forward proto='tcp' host-port='2222' guest-mac='52:54:00:aa:bb:10' guest-port='22'/>\n"
+			"    <vw:forward proto='udp' address='203.0.113.1' host-port='53' "
+			"guest-address='192.168.150.11'/>\n"
+			"    <vw:forward proto='tcp' host-port='8000-8002' guest-address='192.168.150.12' "
+			"guest-port='9000-9002'/>\n"
+			"    <vw:forward proto='tcp' host-port='7000-7001' guest-address='192.168.150.12'/>\n"
+			"    <vw:forward proto='tcp' host-port='8443' guest-address='192.168.150.10' "
+			"guest-port='443'>\n"
+			"      <vw:source address='198.51.100.0/24'/>\n"
+			"    </vw:forward>\n"
+			"    <vw:forward proto='sctp' host-port='3868' guest-address='2001:db8:150::10'/>\n"),
+		NULL
+	};
 	Fixture f = { 0 };
 	const VwElem *e;
-	static const uint8_t key[] = { 6, 0, 0, 0, 0x08, 0xae, 0, 0 };          /* tcp . 2222 */
-	static const uint8_t data[] = { 192, 168, 150, 10, 0, 22, 0, 0 };       /* 192.168.150.10 . 22 */
+	static const uint8_t key[] = { 6, 0, 0, 0, 0x08, 0xae, 0, 0 };	  /* tcp . 2222 */
+	static const uint8_t data[] = { 192, 168, 150, 10, 0, 22, 0, 0 }; /* 192.168.150.10 . 22 */
 	static const uint8_t allow_key[] = { 6, 0, 0, 0, 0x20, 0xfb, 0, 0, 198, 51, 100, 0 };
 	static const uint8_t allow_end[] = { 6, 0, 0, 0, 0x20, 0xfb, 0, 0, 198, 51, 100, 255 };
 
@@ -182,7 +187,8 @@ static void test_modes(void)
 				"<metadata><vw:network xmlns:vw='urn:virtwire:1' mode='route'/></metadata></network>",
 				NULL };
 	const char *internal[] = { "<network><name>in</name><forward mode='open'/><bridge name='vw-in'/>"
-				   "<ip address='10.2.0.1' prefix='24'/><metadata><vw:network xmlns:vw='urn:virtwire:1' mode='internal'/></metadata>"
+				   "<ip address='10.2.0.1' prefix='24'/><metadata><vw:network "
+				   "xmlns:vw='urn:virtwire:1' mode='internal'/></metadata>"
 				   "</network>",
 				   NULL };
 	const char *bridged[] = { "<network><name>lan</name><forward mode='bridge'/><bridge name='vw-lan'/>"
@@ -218,9 +224,9 @@ static void test_modes(void)
 	fixture_clear(&f);
 }
 
-#define OTHER_NET(meta)                                                                                           \
-	"<network><name>other</name><forward mode='open'/><bridge name='vw-other'/>"                              \
-	"<ip address='10.9.0.1' prefix='24'/>"                                                                    \
+#define OTHER_NET(meta)                                                              \
+	"<network><name>other</name><forward mode='open'/><bridge name='vw-other'/>" \
+	"<ip address='10.9.0.1' prefix='24'/>"                                       \
 	"<metadata><vw:network xmlns:vw='urn:virtwire:1' mode='nat'>" meta "</vw:network></metadata></network>"
 
 static char *digest_of(const char *const *xmls, const char *id)
@@ -452,10 +458,9 @@ static const uint8_t UD_ADDR_SET[] = { 0x00, 0x04, 0x02, 0, 0, 0 };
 static const uint8_t UD_IFNAME_VMAP[] = { 0x00, 0x04, 0x01, 0, 0, 0, 0x01, 0x04, 0, 0, 0, 0, 0x06, 0x04, 0, 0, 0, 0 };
 static const uint8_t UD_ADDR_VMAP[] = { 0x00, 0x04, 0x02, 0, 0, 0, 0x01, 0x04, 0, 0, 0, 0, 0x06, 0x04, 0, 0, 0, 0 };
 static const uint8_t UD_CONCAT_SET[] = { 0x00, 0x04, 0, 0, 0, 0, 0x03, 0x08, 0x00, 0x04, 0x0d, 0, 0, 0, 0x01, 0x00 };
-static const uint8_t UD_CONCAT_MAP[] = { 0x00, 0x04, 0, 0, 0, 0, 0x01, 0x04, 0, 0, 0, 0,
-					 0x03, 0x08, 0x00, 0x04, 0x0d, 0, 0, 0, 0x01, 0x00,
-					 0x04, 0x08, 0x00, 0x04, 0x0d, 0, 0, 0, 0x01, 0x00,
-					 0x06, 0x04, 0, 0, 0, 0 };
+static const uint8_t UD_CONCAT_MAP[] = { 0x00, 0x04, 0,	   0,	 0,    0,    0x01, 0x04, 0,    0,    0,	   0,	 0x03,
+					 0x08, 0x00, 0x04, 0x0d, 0,    0,    0,	   0x01, 0x00, 0x04, 0x08, 0x00, 0x04,
+					 0x0d, 0,    0,	   0,	 0x01, 0x00, 0x06, 0x04, 0,    0,    0,	   0 };
 
 /* nft's type ids: ipv4_addr 7, ipv6_addr 8, inet_proto 12, inet_service
  * 13, ifname 41; a concatenation takes six bits per field. */
@@ -482,13 +487,14 @@ static void test_set_descriptions(void)
 	const SetWant want[] = {
 		{ "bridges", VW_SET_BRIDGES, "ifname", 0, 41, 16, 0, 0, UD(UD_IFNAME_SET), 1, NULL },
 		{ "closed", VW_SET_INTERFACES, "ifname", 0, 41, 16, 0, 0, UD(UD_IFNAME_SET), 1, NULL },
-		{ "intra", VW_SET_INTERFACES, "ifname . ifname", 0, CONCAT2(41, 41), 32, 0, 0, UD(UD_CONCAT_SET), 1, NULL },
+		{ "intra", VW_SET_INTERFACES, "ifname . ifname", 0, CONCAT2(41, 41), 32, 0, 0, UD(UD_CONCAT_SET), 1,
+		  NULL },
 		{ "egress", VW_SET_INTERFACES, "ifname : verdict", NFT_SET_MAP, 41, 16, NFT_DATA_VERDICT, 16,
 		  UD(UD_IFNAME_VMAP), 1, NULL },
-		{ "snat4", VW_SET_SUBNETS, "ipv4_addr : verdict", NFT_SET_MAP | NFT_SET_INTERVAL, 7, 4, NFT_DATA_VERDICT,
-		  16, UD(UD_ADDR_VMAP), 2, NULL },
-		{ "snat6", VW_SET_SUBNETS, "ipv6_addr : verdict", NFT_SET_MAP | NFT_SET_INTERVAL, 8, 16, NFT_DATA_VERDICT,
-		  16, UD(UD_ADDR_VMAP), 1, NULL },
+		{ "snat4", VW_SET_SUBNETS, "ipv4_addr : verdict", NFT_SET_MAP | NFT_SET_INTERVAL, 7, 4,
+		  NFT_DATA_VERDICT, 16, UD(UD_ADDR_VMAP), 2, NULL },
+		{ "snat6", VW_SET_SUBNETS, "ipv6_addr : verdict", NFT_SET_MAP | NFT_SET_INTERVAL, 8, 16,
+		  NFT_DATA_VERDICT, 16, UD(UD_ADDR_VMAP), 1, NULL },
 		{ "gw4", VW_SET_GATEWAYS, "ipv4_addr", 0, 7, 4, 0, 0, UD(UD_ADDR_SET), 2, NULL },
 		{ "gw6", VW_SET_GATEWAYS, "ipv6_addr", 0, 8, 16, 0, 0, UD(UD_ADDR_SET), 1, NULL },
 		{ "host-services", VW_SET_SERVICES, "inet_proto . inet_service", 0, CONCAT2(12, 13), 8, 0, 0,
@@ -499,10 +505,10 @@ static void test_set_descriptions(void)
 		  CONCAT2(12, 13), 8, CONCAT2(8, 13), 20, UD(UD_CONCAT_MAP), 1, NULL },
 		{ "fwd4allow", VW_SET_FORWARDS, "inet_proto . ipv4_addr . inet_service . ipv4_addr",
 		  NFT_SET_INTERVAL | NFT_SET_CONCAT, CONCAT4(12, 7, 13, 7), 16, 0, 0, UD(UD_CONCAT_SET), 1, c4 },
-		{ "fwd6anyallow", VW_SET_FORWARDS, "inet_proto . inet_service . ipv6_addr", NFT_SET_INTERVAL | NFT_SET_CONCAT,
-		  CONCAT3(12, 13, 8), 24, 0, 0, UD(UD_CONCAT_SET), 1, c6any },
-		{ "fwd6count", VW_SET_COUNTERS, "inet_proto . ipv6_addr . inet_service", 0, CONCAT3(12, 8, 13), 24, 0, 0,
-		  UD(UD_CONCAT_SET), 1, NULL },
+		{ "fwd6anyallow", VW_SET_FORWARDS, "inet_proto . inet_service . ipv6_addr",
+		  NFT_SET_INTERVAL | NFT_SET_CONCAT, CONCAT3(12, 13, 8), 24, 0, 0, UD(UD_CONCAT_SET), 1, c6any },
+		{ "fwd6count", VW_SET_COUNTERS, "inet_proto . ipv6_addr . inet_service", 0, CONCAT3(12, 8, 13), 24, 0,
+		  0, UD(UD_CONCAT_SET), 1, NULL },
 	};
 	g_autoptr(VwPlan) p = vw_plan_skeleton();
 

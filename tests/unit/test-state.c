@@ -158,7 +158,8 @@ static void test_record_refused(void)
 
 static void test_record_versions(void)
 {
-	static const char v1[] = "virtwire-state 1\nnetwork web\nid web\nbridge vw-web\nlink bridge created vw-web\nend\n";
+	static const char v1[] =
+		"virtwire-state 1\nnetwork web\nid web\nbridge vw-web\nlink bridge created vw-web\nend\n";
 	static const char v2[] = HEAD "status pending\nlink bridge created vw-web\nend\n";
 	g_autoptr(VwState) a = NULL, b = NULL;
 	g_autoptr(GError) err = NULL;
@@ -243,7 +244,8 @@ static void test_gen_refused(void)
 		"virtwire-firewall-gen 1\nnetns 1:2\ngen -1\n",
 		"virtwire-firewall-gen 1\nnetns 1:2\ngen 1\nnet web " DIGEST_A "\nnet web " DIGEST_B "\n",
 		"virtwire-firewall-gen 1\nnetns 1:2\ngen 1\nnet web 0123\n",
-		"virtwire-firewall-gen 1\nnetns 1:2\ngen 1\nnet web 0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\n",
+		"virtwire-firewall-gen 1\nnetns 1:2\ngen 1\nnet web "
+		"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\n",
 		"virtwire-firewall-gen 1\nnetns 1:2\ngen 1\nnet w%00b " DIGEST_A "\n",
 		"virtwire-firewall-gen 1\nnetns 1:2\ngen 1\nnet w%zz " DIGEST_A "\n",
 		"virtwire-firewall-gen 1\nnetns 1:2\ngen 1\nnet  " DIGEST_A "\n",
@@ -265,8 +267,8 @@ static void test_gen_refused(void)
 /* The state directory */
 
 typedef struct {
-	char *tmp;    /* g_dir_make_tmp: holds the state directory and "outside" */
-	char *dir;    /* the state directory */
+	char *tmp; /* g_dir_make_tmp: holds the state directory and "outside" */
+	char *dir; /* the state directory */
 	char *outside;
 } Dir;
 
@@ -420,8 +422,8 @@ static void test_store_names(Dir *d, gconstpointer data)
 	g_autofree char *long_name = g_strnfill(300, 'n');
 	g_autofree char *long_plain = g_strnfill(101, 'p');
 	const char *const names[] = {
-		"web", long_name, long_plain, "a/b", "../../etc/passwd", "with space", "100%", "ünïcödé",
-		".", "..", ".hidden", "=abc", "tab\there", "-dash",
+		"web", long_name, long_plain, "a/b",  "../../etc/passwd", "with space", "100%", "ünïcödé",
+		".",   "..",	  ".hidden",  "=abc", "tab\there",	  "-dash",
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
@@ -495,7 +497,8 @@ static void test_store_list_strangers(Dir *d, gconstpointer data)
 		g_autoptr(VwState) back = NULL;
 		g_autoptr(GError) err = NULL;
 
-		if (!vw_store_load(s, list->pdata[i], &back, &err) && g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND))
+		if (!vw_store_load(s, list->pdata[i], &back, &err) &&
+		    g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND))
 			g_error("listed, but not found: '%s'", (char *)list->pdata[i]);
 	}
 	g_assert_cmpuint(list->len, ==, 1);

@@ -25,9 +25,9 @@
 
 /* How an engine reaches the system. Zero is the production setting. */
 typedef struct {
-	const char *state_dir;  /* NULL: VW_STATE_DIR_DEFAULT */
+	const char *state_dir;	/* NULL: VW_STATE_DIR_DEFAULT */
 	const char *schema_dir; /* NULL: VW_SCHEMA_DIR_DEFAULT */
-	guint lock_timeout_ms;  /* 0: VW_LOCK_TIMEOUT_MS_DEFAULT */
+	guint lock_timeout_ms;	/* 0: VW_LOCK_TIMEOUT_MS_DEFAULT */
 	/* Tests: backends in place of the kernel's (the engine does not own
 	 * them), and faults to inject. */
 	const VwLinkBackend *links;
@@ -76,7 +76,7 @@ typedef struct {
 } VwApplyItem;
 
 typedef enum {
-	VW_LINKS_APPLY,  /* make the links so (standalone, and bridged mode) */
+	VW_LINKS_APPLY,	 /* make the links so (standalone, and bridged mode) */
 	VW_LINKS_VERIFY, /* libvirt made them: a difference refuses the apply */
 	VW_LINKS_SKIP,
 } VwLinkMode;
@@ -95,10 +95,10 @@ typedef struct {
 /* What happened to one network. */
 typedef struct {
 	char *name;
-	guint drift;        /* differences found (and repaired) */
-	guint messages;     /* netlink messages sent */
-	guint sysctls;      /* sysctls changed */
-	guint links;        /* link changes (bridge, addresses, ports …) */
+	guint drift;	    /* differences found (and repaired) */
+	guint messages;	    /* netlink messages sent */
+	guint sysctls;	    /* sysctls changed */
+	guint links;	    /* link changes (bridge, addresses, ports …) */
 	GPtrArray *changes; /* char*: each difference found, "OBJECT: WHAT" */
 } VwApplyReport;
 
@@ -142,7 +142,7 @@ typedef struct {
 	const char *network; /* the network's name */
 	const char *port_uuid;
 	const char *domain_uuid;
-	const char *mac;     /* the port's MAC */
+	const char *mac; /* the port's MAC */
 	bool add;
 } VwPortRequest;
 
@@ -172,15 +172,15 @@ bool vw_engine_release_domain(VwEngine *e, const char *uuid, GError **error);
 /* Reading the kernel back */
 
 typedef struct {
-	char **names;        /* recorded networks to verify */
-	bool all;            /* every recorded network */
+	char **names;	     /* recorded networks to verify */
+	bool all;	     /* every recorded network */
 	GPtrArray *networks; /* VwNetwork*: verify these (from --xml) instead */
 } VwVerifyRequest;
 
 typedef struct {
 	char *name;
 	GPtrArray *drift; /* VwDrift* */
-	GError *error;    /* set when the network could not be checked */
+	GError *error;	  /* set when the network could not be checked */
 } VwVerifyResult;
 
 void vw_verify_result_free(VwVerifyResult *r);
@@ -194,9 +194,9 @@ bool vw_engine_verify(VwEngine *e, const VwVerifyRequest *req, GPtrArray *result
 /* One forward of a network, as `virtwire status` shows it. */
 typedef struct {
 	VwForward *forward; /* a domain's resolved to its interface's MAC */
-	char *domain;       /* the domain's name; NULL for the network's own */
+	char *domain;	    /* the domain's name; NULL for the network's own */
 	bool has_target;
-	VwAddr target;      /* the guest's address (IPv4 first) */
+	VwAddr target; /* the guest's address (IPv4 first) */
 	guint64 packets, bytes;
 } VwStatusForward;
 

@@ -33,12 +33,12 @@
 typedef struct {
 	char name[IFNAMSIZ];
 	int ifindex;
-	char kind[16];     /* "bridge", "veth", "" … */
+	char kind[16]; /* "bridge", "veth", "" … */
 	bool has_mac;
 	VwMac mac;
 	unsigned mtu;
-	bool up;           /* IFF_UP */
-	int master;        /* ifindex of the bridge it is enslaved to, or 0 */
+	bool up;    /* IFF_UP */
+	int master; /* ifindex of the bridge it is enslaved to, or 0 */
 	char alias[256];
 	/* bridges */
 	bool stp;
@@ -50,10 +50,10 @@ typedef struct {
 } VwLinkInfo;
 
 typedef struct {
-	VwPrefix prefix;   /* address and prefix length */
-	uint32_t flags;    /* IFA_F_* */
+	VwPrefix prefix; /* address and prefix length */
+	uint32_t flags;	 /* IFA_F_* */
 	uint8_t scope;
-	uint8_t proto;     /* IFA_PROTO: who added it (VW_ADDR_PROTO: virtwire) */
+	uint8_t proto;			   /* IFA_PROTO: who added it (VW_ADDR_PROTO: virtwire) */
 	uint32_t valid_lft, preferred_lft; /* seconds; 0xffffffff forever */
 } VwAddrInfo;
 
@@ -65,8 +65,8 @@ typedef struct {
 
 typedef struct {
 	VwPrefix dst;
-	VwAddr gateway;    /* family 0: none */
-	VwAddr prefsrc;    /* family 0: none */
+	VwAddr gateway; /* family 0: none */
+	VwAddr prefsrc; /* family 0: none */
 	uint32_t metric;
 	uint32_t table;
 	uint8_t protocol, scope, type;
@@ -81,7 +81,7 @@ typedef struct {
 	bool set_up;
 	bool up;
 	bool set_master;
-	int master;        /* ifindex; 0 releases */
+	int master; /* ifindex; 0 releases */
 	bool set_stp;
 	bool stp;
 	bool set_delay;
@@ -150,8 +150,8 @@ typedef struct {
  * this run's changes are also added to @undo. On failure, this run's
  * changes are undone (newest first) and false is returned.
  */
-bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev,
-		   VwState *st, GPtrArray *undo, const VwFaults *faults, GError **error);
+bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev, VwState *st,
+		   GPtrArray *undo, const VwFaults *faults, GError **error);
 
 /*
  * Undoes the created ones of @links (VwStateLink*) of network @id, newest
@@ -171,8 +171,7 @@ bool vw_link_undo(const VwLinkBackend *be, const char *id, GPtrArray *links, boo
 /* Read-only: every difference between the kernel and @owner's link
  * operations and sysctls in @plan, as VwDrift* into @out. False only when
  * the kernel could not be read. */
-bool vw_verify_links(const VwLinkBackend *be, const VwPlan *plan, const char *owner, GPtrArray *out,
-		     GError **error);
+bool vw_verify_links(const VwLinkBackend *be, const VwPlan *plan, const char *owner, GPtrArray *out, GError **error);
 
 /* True for the sysctls virtwire ever writes (paths under /proc/sys, as
  * "net/ipv4/ip_forward"): forwarding, and a bridge's disable_ipv6,
@@ -186,16 +185,16 @@ bool vw_sysctl_is_virtwires(const char *path);
 /* What a difference is about. */
 typedef enum {
 	VW_DRIFT_FIREWALL, /* table inet virtwire, or virtwire's rules in libvirt's tables */
-	VW_DRIFT_LINK,     /* a bridge, its MAC, MTU, STP, addresses; bridged mode's uplink */
+	VW_DRIFT_LINK,	   /* a bridge, its MAC, MTU, STP, addresses; bridged mode's uplink */
 	VW_DRIFT_SYSCTL,   /* a sysctl virtwire sets */
-	VW_DRIFT_PORT,     /* a bridge port's flags (set as guests plug in) */
+	VW_DRIFT_PORT,	   /* a bridge port's flags (set as guests plug in) */
 } VwDriftKind;
 
 /* One difference between the kernel and the plan. */
 typedef struct {
 	VwDriftKind kind;
-	char *object;   /* "map fwd4", "chain forward", "table" */
-	char *what;     /* "element tcp . 2222 … is missing" */
+	char *object; /* "map fwd4", "chain forward", "table" */
+	char *what;   /* "element tcp . 2222 … is missing" */
 } VwDrift;
 
 void vw_drift_free(VwDrift *d);
@@ -260,8 +259,8 @@ typedef struct {
 
 /* What a reconcile did. */
 typedef struct {
-	GPtrArray *drift;   /* VwDrift*: every difference found */
-	guint messages;     /* netlink messages sent (0: nothing changed) */
+	GPtrArray *drift; /* VwDrift*: every difference found */
+	guint messages;	  /* netlink messages sent (0: nothing changed) */
 	guint elements_added, elements_deleted;
 	/* The ruleset's generation when the reconcile read the kernel and
 	 * when it was done (equal when nothing was sent). */

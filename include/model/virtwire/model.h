@@ -26,7 +26,6 @@
 /* ====================================================================== */
 /* Values */
 
-
 /* An IPv4 or IPv6 address in network byte order. family == 0: unset. */
 typedef struct {
 	int family; /* AF_INET, AF_INET6 or 0 */
@@ -120,8 +119,8 @@ typedef enum {
 	VW_ERROR_CONFLICT,     /* another network or port owns what this one needs */
 	VW_ERROR_INCOMPATIBLE, /* the kernel's table is not of this virtwire's layout */
 	VW_ERROR_NOT_FOUND,    /* no such network (or record) */
-	VW_ERROR_BUSY,         /* another virtwire holds the state directory's lock */
-	VW_ERROR_STATE,        /* a record is damaged, of another version, missing or unsafe */
+	VW_ERROR_BUSY,	       /* another virtwire holds the state directory's lock */
+	VW_ERROR_STATE,	       /* a record is damaged, of another version, missing or unsafe */
 	VW_ERROR_PERMISSION,   /* the kernel or a file refused: not root, or not allowed */
 } VwErrorCode;
 
@@ -132,7 +131,6 @@ bool vw_set_errno(GError **error, int err, const char *kernel, const char *fmt, 
 
 /* ====================================================================== */
 /* Diagnostics */
-
 
 typedef enum {
 	VW_SEV_ERROR,
@@ -175,12 +173,11 @@ void vw_diags_free(VwDiags *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwDiags, vw_diags_free)
 
 /* Adds a finding. @hint may be NULL. */
-void vw_diags_add(VwDiags *d, VwLoc loc, VwSeverity sev, const char *code, const char *hint,
-		  const char *fmt, ...) G_GNUC_PRINTF(6, 7);
+void vw_diags_add(VwDiags *d, VwLoc loc, VwSeverity sev, const char *code, const char *hint, const char *fmt, ...)
+	G_GNUC_PRINTF(6, 7);
 
 #define vw_error(d, loc, code, hint, ...) vw_diags_add((d), (loc), VW_SEV_ERROR, (code), (hint), __VA_ARGS__)
-#define vw_warning(d, loc, code, hint, ...) \
-	vw_diags_add((d), (loc), VW_SEV_WARNING, (code), (hint), __VA_ARGS__)
+#define vw_warning(d, loc, code, hint, ...) vw_diags_add((d), (loc), VW_SEV_WARNING, (code), (hint), __VA_ARGS__)
 
 guint vw_diags_count(const VwDiags *d, VwSeverity sev);
 bool vw_diags_has_errors(const VwDiags *d);
@@ -203,18 +200,17 @@ void vw_json_append_string(GString *out, const char *s);
 /* ====================================================================== */
 /* The model */
 
-
 #define VW_NS_URI "urn:virtwire:1"
 #define VW_NS_PREFIX "urn:virtwire:"
 
 /* Hard caps on user-controlled counts. */
-#define VW_MAX_FORWARDS 262144    /* per network (and per domain) */
-#define VW_MAX_SOURCES 64         /* per forward */
-#define VW_MAX_IPS 64             /* <ip> per network */
-#define VW_MAX_DHCP_RANGES 256    /* per <ip> */
-#define VW_MAX_DHCP_HOSTS 65536   /* per <ip> */
-#define VW_MAX_INTERFACES 1024    /* per domain */
-#define VW_MAX_UPLINKS 8          /* vw:nat uplink devices */
+#define VW_MAX_FORWARDS 262144	     /* per network (and per domain) */
+#define VW_MAX_SOURCES 64	     /* per forward */
+#define VW_MAX_IPS 64		     /* <ip> per network */
+#define VW_MAX_DHCP_RANGES 256	     /* per <ip> */
+#define VW_MAX_DHCP_HOSTS 65536	     /* per <ip> */
+#define VW_MAX_INTERFACES 1024	     /* per domain */
+#define VW_MAX_UPLINKS 8	     /* vw:nat uplink devices */
 #define VW_MAX_FILE_SIZE (64u << 20) /* bytes of one document; docs/metadata.md "Limits" */
 
 typedef enum {
@@ -290,7 +286,7 @@ typedef struct {
 typedef struct {
 	VwAddr address;
 	unsigned prefix;
-	bool has_prefix; /* from prefix= or netmask= */
+	bool has_prefix;   /* from prefix= or netmask= */
 	GPtrArray *ranges; /* VwDhcpRange* */
 	GPtrArray *hosts;  /* VwDhcpHost* */
 	bool has_dhcp;
@@ -306,7 +302,7 @@ typedef struct {
 /* One port forward, of a network (vw:network/vw:forward) or of a domain
  * (vw:domain/vw:forward). */
 typedef struct {
-	char *name;  /* optional */
+	char *name; /* optional */
 	VwProto proto;
 	bool has_proto;
 	VwAddr listen; /* address=; family 0: every local address of the host */
@@ -316,11 +312,11 @@ typedef struct {
 	bool has_guest_port;
 	VwAddr guest_addr; /* guest-address= */
 	bool has_guest_mac;
-	VwMac guest_mac;   /* guest-mac= */
+	VwMac guest_mac;    /* guest-mac= */
 	GPtrArray *sources; /* VwSource* (allow-list); empty: anyone */
 	/* Domain forwards only. */
-	char *network;    /* network= */
-	bool has_mac;     /* mac= picks the interface when there are several */
+	char *network; /* network= */
+	bool has_mac;  /* mac= picks the interface when there are several */
 	VwMac mac;
 	VwLoc loc;
 } VwForward;
@@ -332,7 +328,7 @@ typedef struct {
 	/* vw:nat */
 	bool has_nat;
 	GPtrArray *nat_uplinks; /* char*: egress devices; empty = any */
-	VwAddr nat_address;     /* SNAT address; family 0 = masquerade */
+	VwAddr nat_address;	/* SNAT address; family 0 = masquerade */
 	VwLoc nat_loc;
 	GPtrArray *forwards; /* VwForward* */
 	VwTristate hairpin;
@@ -357,9 +353,9 @@ typedef struct {
 	GPtrArray *forward_ifaces; /* char*: <forward><interface dev/> */
 	/* <forward><nat> */
 	VwAddr nat_start, nat_end; /* <address start end/> */
-	VwPortRange nat_ports;     /* <port start end/>; 0-0 when absent */
+	VwPortRange nat_ports;	   /* <port start end/>; 0-0 when absent */
 	VwTristate nat_ipv6;
-	char *bridge;   /* <bridge name>; NULL when libvirt picks one */
+	char *bridge; /* <bridge name>; NULL when libvirt picks one */
 	VwTristate stp;
 	bool has_delay;
 	unsigned delay;
@@ -370,11 +366,11 @@ typedef struct {
 	unsigned mtu; /* 0 = unset */
 	VwTristate port_isolated;
 	char *domain_name; /* <domain name> */
-	GPtrArray *ips; /* VwIp* */
+	GPtrArray *ips;	   /* VwIp* */
 	/* The DHCP reservations by MAC and family (vw_network_index), or NULL:
 	 * then vw_network_find_reservation looks through every host. */
 	GHashTable *reservations;
-	VwNetMeta *vw;  /* NULL without vw:network */
+	VwNetMeta *vw; /* NULL without vw:network */
 	VwLoc loc;
 	VwLoc forward_loc;
 	VwLoc bridge_loc;
@@ -389,8 +385,8 @@ typedef struct {
 	char *source_bridge;
 	char *portid;
 	char *target_dev;
-	GPtrArray *ips;    /* VwPrefix* (LXC <ip>) */
-	GPtrArray *routes; /* VwPrefix* destination; gateway in route_gws */
+	GPtrArray *ips;	      /* VwPrefix* (LXC <ip>) */
+	GPtrArray *routes;    /* VwPrefix* destination; gateway in route_gws */
 	GPtrArray *route_gws; /* VwAddr* */
 	VwLoc loc;
 } VwInterface;
@@ -405,7 +401,7 @@ typedef struct {
 typedef struct {
 	char *name;
 	char *uuid;
-	char *type; /* qemu, kvm, lxc ... */
+	char *type;	       /* qemu, kvm, lxc ... */
 	GPtrArray *interfaces; /* VwInterface* */
 	VwDomMeta *vw;
 	VwLoc loc;
@@ -435,7 +431,7 @@ typedef enum {
 /* One parsed file (or hook stdin). */
 typedef struct {
 	VwDocKind kind;
-	const char *file; /* interned */
+	const char *file;   /* interned */
 	VwNetwork *network; /* NETWORK, HOOKDATA */
 	VwNetPort *port;    /* NETWORKPORT, HOOKDATA (may be NULL) */
 	VwDomain *domain;   /* DOMAIN */

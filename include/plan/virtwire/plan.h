@@ -32,42 +32,42 @@
 /* One nftables expression. Field use depends on the kind; unused fields are
  * zero. Register numbers are nftables' (NFT_REG_1 = 1, NFT_REG32_01 = 9 …). */
 typedef enum {
-	VW_X_META,      /* key → dreg */
-	VW_X_PAYLOAD,   /* base, offset, len → dreg */
-	VW_X_CMP,       /* sreg, op, data */
-	VW_X_BITWISE,   /* sreg, dreg, len, mask, xor */
-	VW_X_LOOKUP,    /* sreg, set, [dreg], flags (1 = invert) */
-	VW_X_VERDICT,   /* verdict, [chain] */
+	VW_X_META,	/* key → dreg */
+	VW_X_PAYLOAD,	/* base, offset, len → dreg */
+	VW_X_CMP,	/* sreg, op, data */
+	VW_X_BITWISE,	/* sreg, dreg, len, mask, xor */
+	VW_X_LOOKUP,	/* sreg, set, [dreg], flags (1 = invert) */
+	VW_X_VERDICT,	/* verdict, [chain] */
 	VW_X_IMMEDIATE, /* dreg, data */
-	VW_X_CT_LOAD,   /* key → dreg */
-	VW_X_CT_SET,    /* key ← sreg */
-	VW_X_NAT,       /* type, family, addr reg, proto reg */
+	VW_X_CT_LOAD,	/* key → dreg */
+	VW_X_CT_SET,	/* key ← sreg */
+	VW_X_NAT,	/* type, family, addr reg, proto reg */
 	VW_X_MASQ,
-	VW_X_REJECT,    /* type, code */
-	VW_X_FIB,       /* flags, result → dreg */
+	VW_X_REJECT,	/* type, code */
+	VW_X_FIB,	/* flags, result → dreg */
 	VW_X_BYTEORDER, /* sreg, dreg, op, len, size */
 	VW_X_COUNTER,
-	VW_X_MATCH,     /* an xtables match, as iptables-nft writes it: name, rev (key), info (blob) */
+	VW_X_MATCH, /* an xtables match, as iptables-nft writes it: name, rev (key), info (blob) */
 } VwExprKind;
 
 typedef struct {
 	VwExprKind kind;
-	uint32_t key;   /* meta/ct key, payload base, nat type, fib result, byteorder op */
+	uint32_t key; /* meta/ct key, payload base, nat type, fib result, byteorder op */
 	uint32_t sreg, dreg;
-	uint32_t op;    /* cmp op, lookup flags, nat family, fib flags, byteorder size */
+	uint32_t op; /* cmp op, lookup flags, nat family, fib flags, byteorder size */
 	uint32_t offset, len;
 	int32_t verdict;
-	uint32_t reg2;  /* nat proto_min register */
+	uint32_t reg2; /* nat proto_min register */
 	uint8_t data[16], mask[16], xor_[16];
-	char *name;     /* lookup set, verdict chain, match name */
-	GBytes *info;   /* match info */
+	char *name;   /* lookup set, verdict chain, match name */
+	GBytes *info; /* match info */
 } VwExpr;
 
 typedef struct {
-	GArray *exprs;  /* VwExpr */
-	char *text;     /* as nft lists it (iptables-nft rules: as iptables-save writes it) */
-	char *comment;  /* the rule's comment (user data), or NULL */
-	bool compat;    /* iptables-nft's rule attributes (NFTA_RULE_COMPAT, zero) */
+	GArray *exprs; /* VwExpr */
+	char *text;    /* as nft lists it (iptables-nft rules: as iptables-save writes it) */
+	char *comment; /* the rule's comment (user data), or NULL */
+	bool compat;   /* iptables-nft's rule attributes (NFTA_RULE_COMPAT, zero) */
 } VwRule;
 
 typedef enum {
@@ -79,11 +79,11 @@ typedef enum {
 typedef struct {
 	char *name;
 	VwChainType type;
-	uint32_t hook;  /* NF_INET_* for base chains */
+	uint32_t hook; /* NF_INET_* for base chains */
 	int32_t prio;
 	const char *prio_text; /* "filter - 10", "dstnat", "-100" */
-	char *owner;    /* network name for per-network chains; NULL: shared */
-	GPtrArray *rules; /* VwRule* */
+	char *owner;	       /* network name for per-network chains; NULL: shared */
+	GPtrArray *rules;      /* VwRule* */
 } VwChain;
 
 typedef struct {
@@ -93,24 +93,24 @@ typedef struct {
 	uint32_t key_end_len;
 	uint8_t data[VW_NFT_DATA_MAX];
 	uint32_t data_len;
-	int32_t verdict;  /* verdict maps */
+	int32_t verdict; /* verdict maps */
 	bool has_verdict;
-	char *chain;      /* jump target of a verdict */
-	uint32_t flags;   /* NFT_SET_ELEM_INTERVAL_END for interval ends */
-	char *owner;      /* stored as the element's comment */
-	char *text;       /* "tcp . 2222 : 192.168.100.10 . 22"; NULL for interval ends */
-	char *key_text;   /* its key alone: "tcp . 2222"; an interval end: its interval's */
+	char *chain;	/* jump target of a verdict */
+	uint32_t flags; /* NFT_SET_ELEM_INTERVAL_END for interval ends */
+	char *owner;	/* stored as the element's comment */
+	char *text;	/* "tcp . 2222 : 192.168.100.10 . 22"; NULL for interval ends */
+	char *key_text; /* its key alone: "tcp . 2222"; an interval end: its interval's */
 } VwElem;
 
 /* The datatypes of set keys and data, as nft names them (its datatype.h). */
 typedef enum {
-	VW_NFT_NONE,        /* ends a shorter field list */
-	VW_NFT_IFNAME,      /* "ifname" */
-	VW_NFT_IPV4_ADDR,   /* "ipv4_addr" */
-	VW_NFT_IPV6_ADDR,   /* "ipv6_addr" */
-	VW_NFT_INET_PROTO,  /* "inet_proto" */
+	VW_NFT_NONE,	     /* ends a shorter field list */
+	VW_NFT_IFNAME,	     /* "ifname" */
+	VW_NFT_IPV4_ADDR,    /* "ipv4_addr" */
+	VW_NFT_IPV6_ADDR,    /* "ipv6_addr" */
+	VW_NFT_INET_PROTO,   /* "inet_proto" */
 	VW_NFT_INET_SERVICE, /* "inet_service" */
-	VW_NFT_VERDICT,     /* "verdict" */
+	VW_NFT_VERDICT,	     /* "verdict" */
 } VwNftType;
 
 /* Fields of a concatenated key (nft allows more; virtwire uses four). */
@@ -120,9 +120,9 @@ typedef enum {
 /* What a set's elements stand for: how a conflict over one is worded. */
 typedef enum {
 	VW_SET_INTERFACES, /* interfaces by role (closed, served, localnet, egress …) */
-	VW_SET_BRIDGES,    /* every bridge of virtwire's networks */
+	VW_SET_BRIDGES,	   /* every bridge of virtwire's networks */
 	VW_SET_GATEWAYS,   /* the host's addresses on guest networks */
-	VW_SET_SUBNETS,    /* guest subnets (source NAT dispatch) */
+	VW_SET_SUBNETS,	   /* guest subnets (source NAT dispatch) */
 	VW_SET_SERVICES,   /* what guests may ask the host for */
 	VW_SET_FORWARDS,   /* port forwards: keys, allow-lists */
 	VW_SET_COUNTERS,   /* per-target counters, shared by forwards to one target */
@@ -136,23 +136,23 @@ typedef struct {
 	VwNftType key[VW_SET_KEY_FIELDS];   /* the key's fields, VW_NFT_NONE after the last */
 	VwNftType data[VW_SET_DATA_FIELDS]; /* a map's data fields; VW_NFT_NONE: a set */
 	bool is_map;
-	uint32_t flags;      /* NFT_SET_* */
+	uint32_t flags; /* NFT_SET_* */
 	uint32_t key_type, key_len;
 	uint32_t data_type, data_len;
-	uint8_t concat[8];   /* field lengths of a concatenated interval key */
+	uint8_t concat[8]; /* field lengths of a concatenated interval key */
 	uint32_t concat_n;
-	GBytes *udata;       /* what nft stores, so nft lists the set as we print it */
-	char *type_text;     /* "inet_proto . ipv4_addr . inet_service : ipv4_addr . inet_service" */
-	int per_line;        /* elements per printed line, as nft wraps them */
-	bool counter;        /* every element counts its packets and bytes */
-	GPtrArray *elems;    /* VwElem* */
-	GHashTable *index;   /* key bytes (+flags) → VwElem*, for duplicate detection */
+	GBytes *udata;	   /* what nft stores, so nft lists the set as we print it */
+	char *type_text;   /* "inet_proto . ipv4_addr . inet_service : ipv4_addr . inet_service" */
+	int per_line;	   /* elements per printed line, as nft wraps them */
+	bool counter;	   /* every element counts its packets and bytes */
+	GPtrArray *elems;  /* VwElem* */
+	GHashTable *index; /* key bytes (+flags) → VwElem*, for duplicate detection */
 } VwSet;
 
 /* A sysctl the network needs: written at apply, never reverted for
  * forwarding (libvirt does not either). */
 typedef struct {
-	char *path;  /* "net/ipv4/ip_forward" under /proc/sys */
+	char *path; /* "net/ipv4/ip_forward" under /proc/sys */
 	char *value;
 	char *owner;
 	bool revert; /* restore the old value at teardown */
@@ -161,10 +161,10 @@ typedef struct {
 /* A link operation: "make it so", with its inverse decided at execution
  * (an object found there is recorded as found and never removed). */
 typedef enum {
-	VW_LOP_BRIDGE,      /* the bridge exists, configured, up */
-	VW_LOP_SYSCTL,      /* a sysctl of the bridge */
-	VW_LOP_ADDR,        /* an address on the bridge */
-	VW_LOP_ENSLAVE,     /* bridged: the uplink is a port of the bridge */
+	VW_LOP_BRIDGE,	    /* the bridge exists, configured, up */
+	VW_LOP_SYSCTL,	    /* a sysctl of the bridge */
+	VW_LOP_ADDR,	    /* an address on the bridge */
+	VW_LOP_ENSLAVE,	    /* bridged: the uplink is a port of the bridge */
 	VW_LOP_MOVE_ADDRS,  /* bridged: the uplink's addresses move to the bridge */
 	VW_LOP_MOVE_ROUTES, /* bridged: the uplink's routes move to the bridge */
 	VW_LOP_PORT_FLAGS,  /* every port of the bridge (the uplink aside) */
@@ -172,32 +172,32 @@ typedef enum {
 
 typedef struct {
 	VwLinkOpKind kind;
-	char *dev;      /* the bridge */
-	char *uplink;   /* bridged mode: the uplink */
-	char *owner;    /* the network's id */
+	char *dev;    /* the bridge */
+	char *uplink; /* bridged mode: the uplink */
+	char *owner;  /* the network's id */
 	/* VW_LOP_BRIDGE */
 	bool has_mac;
 	VwMac mac;
 	bool mac_of_uplink; /* take the uplink's MAC and MTU */
-	unsigned mtu;       /* 0: leave */
+	unsigned mtu;	    /* 0: leave */
 	bool stp;
-	unsigned delay;     /* seconds */
+	unsigned delay; /* seconds */
 	/* VW_LOP_SYSCTL */
 	char *path, *value;
 	/* VW_LOP_ADDR */
 	VwPrefix addr;
 	/* VW_LOP_PORT_FLAGS: -1 leave, 0 off, 1 on */
 	int hairpin, isolated;
-	char *text;     /* the printed line */
+	char *text; /* the printed line */
 } VwLinkOp;
 
 /* A chain of another table where virtwire may keep a rule. */
 typedef struct {
-	int family;         /* NFPROTO_IPV4, NFPROTO_IPV6 */
-	const char *table;  /* "filter", "libvirt_network" */
-	const char *chain;  /* "FORWARD", "forward" */
-	const char *label;  /* for messages: "iptables FORWARD" */
-	bool iptables;      /* iptables-nft's table: its encoding, iptables-save's words */
+	int family;	   /* NFPROTO_IPV4, NFPROTO_IPV6 */
+	const char *table; /* "filter", "libvirt_network" */
+	const char *chain; /* "FORWARD", "forward" */
+	const char *label; /* for messages: "iptables FORWARD" */
+	bool iptables;	   /* iptables-nft's table: its encoding, iptables-save's words */
 } VwForeignPlace;
 
 /* Every place of libvirt's firewall where virtwire keeps its accepts
@@ -211,10 +211,10 @@ const VwForeignPlace *vw_plan_foreign_places(size_t *n);
 /* A rule virtwire keeps at the top of a chain of another table: where,
  * and what. */
 typedef struct {
-	int family;         /* NFPROTO_IPV4, NFPROTO_IPV6 */
-	const char *table;  /* "filter", "libvirt_network" */
-	const char *chain;  /* "FORWARD", "forward" */
-	const char *label;  /* for messages: "iptables FORWARD" */
+	int family;	   /* NFPROTO_IPV4, NFPROTO_IPV6 */
+	const char *table; /* "filter", "libvirt_network" */
+	const char *chain; /* "FORWARD", "forward" */
+	const char *label; /* for messages: "iptables FORWARD" */
 	VwRule *rule;
 } VwForeignRule;
 
@@ -226,20 +226,20 @@ void vw_foreign_rule_free(VwForeignRule *f);
  * nftables backend), of each family the network has; the executor puts it
  * in those of the places that exist. */
 typedef struct {
-	char *id;     /* the network's id */
+	char *id; /* the network's id */
 	char *bridge;
-	bool v4, v6;  /* the families the network has subnets in */
-	char *text;   /* the printed line */
+	bool v4, v6;	  /* the families the network has subnets in */
+	char *text;	  /* the printed line */
 	GPtrArray *rules; /* VwForeignRule*: one per place, of the network's families */
 } VwCoexist;
 
 typedef struct {
-	GPtrArray *links;   /* VwLinkOp*, in execution order */
-	GPtrArray *sets;    /* VwSet*, in creation order */
-	GPtrArray *chains;  /* VwChain*, in creation order */
-	GPtrArray *sysctls; /* VwSysctl* */
+	GPtrArray *links;    /* VwLinkOp*, in execution order */
+	GPtrArray *sets;     /* VwSet*, in creation order */
+	GPtrArray *chains;   /* VwChain*, in creation order */
+	GPtrArray *sysctls;  /* VwSysctl* */
 	GPtrArray *networks; /* char*: names of the networks planned */
-	GPtrArray *coexist; /* VwCoexist* */
+	GPtrArray *coexist;  /* VwCoexist* */
 } VwPlan;
 
 VwPlan *vw_plan_new(void);
@@ -259,7 +259,7 @@ typedef struct {
 	const VwDomain *domain;
 	const char *network;
 	const char *port_uuid; /* owner tag; may be NULL (then the domain name) */
-	bool has_mac;          /* only the interface with this MAC (the port's) */
+	bool has_mac;	       /* only the interface with this MAC (the port's) */
 	VwMac mac;
 } VwPlanDomain;
 

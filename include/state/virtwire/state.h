@@ -37,21 +37,21 @@ typedef struct {
 	char *kind;   /* "bridge", "addr", "port", "route", … */
 	char *object; /* "vwbr0", "vwbr0 192.168.1.1/24", … */
 	bool created;
-	char *extra;  /* kind-specific: the uplink's original state … */
+	char *extra; /* kind-specific: the uplink's original state … */
 } VwStateLink;
 
 /* A domain's port on the network whose forwards virtwire holds. */
 typedef struct {
-	char *uuid;        /* the networkport's uuid (the forwards' owner tag) */
+	char *uuid;	   /* the networkport's uuid (the forwards' owner tag) */
 	char *domain_uuid; /* its domain, recorded in domains/UUID.xml */
 	char *mac;
 } VwStatePort;
 
 typedef struct {
-	char *name;     /* the libvirt network's name */
-	char *id;       /* its name in nftables objects */
-	char *applied;  /* ISO 8601 time of the last apply */
-	char *source;   /* where the XML came from */
+	char *name;    /* the libvirt network's name */
+	char *id;      /* its name in nftables objects */
+	char *applied; /* ISO 8601 time of the last apply */
+	char *source;  /* where the XML came from */
 	char *bridge;
 	char *mode;
 	/* Written before the kernel changes: an apply under way, or one that
@@ -61,7 +61,7 @@ typedef struct {
 	GPtrArray *sysctls; /* VwStateSysctl* */
 	GPtrArray *links;   /* VwStateLink*, in the order applied */
 	GPtrArray *ports;   /* VwStatePort*: domain ports with forwards */
-	char *xml;          /* the network XML as applied (NAME.xml) */
+	char *xml;	    /* the network XML as applied (NAME.xml) */
 } VwState;
 
 VwState *vw_state_new(const char *name);
@@ -86,8 +86,7 @@ char *vw_state_format(const VwState *s);
  * fails with VW_ERROR_STATE, naming the line. The XML is not part of it
  * (st->xml is NULL).
  */
-bool vw_state_parse(const char *text, gsize len, const char *name, const char *where, VwState **ret,
-		    GError **error);
+bool vw_state_parse(const char *text, gsize len, const char *name, const char *where, VwState **ret, GError **error);
 
 /* The firewall's generation record: at generation @gen of the ruleset of
  * network namespace @netns, the networks' parts (id → digest) matched

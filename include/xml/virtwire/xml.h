@@ -44,9 +44,9 @@ void vw_schemas_free(VwSchemas *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwSchemas, vw_schemas_free)
 
 typedef enum {
-	VW_LOAD_OK,        /* parsed; findings (if any) are in the diagnostics */
+	VW_LOAD_OK,	    /* parsed; findings (if any) are in the diagnostics */
 	VW_LOAD_UNREADABLE, /* the file could not be read */
-	VW_LOAD_MALFORMED, /* not well-formed XML, or not a libvirt document */
+	VW_LOAD_MALFORMED,  /* not well-formed XML, or not a libvirt document */
 } VwLoadStatus;
 
 /* Parses one document from a file or from memory (@name is what diagnostics
@@ -54,8 +54,8 @@ typedef enum {
  * libvirt's schema. Findings go to @diags; the document is returned in @ret
  * only with VW_LOAD_OK. */
 VwLoadStatus vw_doc_load_file(const char *path, VwSchemas *schemas, VwDiags *diags, VwDoc **ret);
-VwLoadStatus vw_doc_load_memory(const char *name, const char *buf, size_t len, VwSchemas *schemas,
-				VwDiags *diags, VwDoc **ret);
+VwLoadStatus vw_doc_load_memory(const char *name, const char *buf, size_t len, VwSchemas *schemas, VwDiags *diags,
+				VwDoc **ret);
 
 /* The libvirt schema file name for a document kind ("network.rng" ...). */
 const char *vw_schema_file_for(VwDocKind kind);
