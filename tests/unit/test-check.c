@@ -40,9 +40,9 @@
 /* An <ip> with a DHCP body of one's own. */
 #define IPD(dhcp) "  <ip address='192.168.150.1' prefix='24'>\n    <dhcp>\n" dhcp "    </dhcp>\n  </ip>\n"
 
-#define VWM(attrs, body)                                                                                   \
-	"  <metadata>\n    <vw:network xmlns:vw='urn:virtwire:1'" attrs ">\n" body "    </vw:network>\n  " \
-										   "</metadata>\n"
+#define VWM_OPEN "  <metadata>\n    <vw:network xmlns:vw='urn:virtwire:1'"
+#define VWM_CLOSE "    </vw:network>\n  </metadata>\n"
+#define VWM(attrs, body) VWM_OPEN attrs ">\n" body VWM_CLOSE
 #define VW(mode, body) VWM(" mode='" mode "'", body)
 
 /* A NAT network on forward mode='open' with @body in its vw:network. */
