@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <virtwire/hooks.h>
+
 #include "cli.h"
 
 #ifndef VW_VERSION
@@ -15,18 +17,53 @@ typedef struct {
 	const char *name;
 	VwCommandFn fn;
 	const char *summary;
+	const char *params;	 /* its arguments and a summary, for --help */
+	const char *description; /* what --help prints after the options */
 } Command;
 
 static const Command commands[] = {
-	{ "check", vw_cmd_check, "validate libvirt network, domain, networkport and hookData XML" },
-	{ "plan", vw_cmd_plan, "print the nftables ruleset and operations apply would carry out" },
-	{ "apply", vw_cmd_apply, "realise networks in the kernel, in one transaction" },
-	{ "teardown", vw_cmd_teardown, "remove what virtwire applied for networks" },
-	{ "verify", vw_cmd_verify, "compare the kernel with the networks' XML, report drift" },
-	{ "status", vw_cmd_status, "the networks virtwire manages, with traffic per forward" },
-	{ "hook", vw_cmd_hook, "libvirt's hook entry (libvirt runs it, with the XML on stdin)" },
-	{ "install-hooks", vw_cmd_install_hooks, "install virtwire into libvirt's hook folders" },
-	{ "uninstall-hooks", vw_cmd_uninstall_hooks, "remove virtwire from libvirt's hook folders" },
+	{ "check", vw_cmd_check, "validate libvirt network, domain, networkport and hookData XML",
+	  "FILE... - validate libvirt XML",
+	  "Checks any mix of network, domain, networkport and hookData files, each on its own\n"
+	  "and all together (forward collisions, overlapping subnets, domain forward policies).\n"
+	  "Exit status: 0 clean (warnings allowed unless --strict), 1 errors, 2 usage or\n"
+	  "unreadable/malformed file." },
+	{ "plan", vw_cmd_plan, "print the nftables ruleset and operations apply would carry out",
+	  "FILE... - print what apply would do",
+	  "Prints the nftables table exactly as 'nft list table inet virtwire' will show it after\n"
+	  "'virtwire apply' of the same files, then the other operations. Input errors stop it\n"
+	  "with the diagnostics of 'virtwire check' (on stderr)." },
+	{ "apply", vw_cmd_apply, "realise networks in the kernel, in one transaction", "FILE... - realise networks",
+	  "Checks the files as 'virtwire check' does, then makes the kernel match them in one\n"
+	  "transaction. Applying the same files again changes nothing; a network already applied\n"
+	  "is replaced atomically. A network the kernel has but whose record is missing or damaged\n"
+	  "is refused unless --adopt is given. Needs root." },
+	{ "teardown", vw_cmd_teardown, "remove what virtwire applied for networks",
+	  "NAME... - remove what virtwire applied",
+	  "Removes exactly the named networks' objects: their firewall elements and chains in one\n"
+	  "transaction, then the links virtwire created (never the ones it found, and only where the\n"
+	  "kernel shows virtwire's marker), then the sysctls it changed. Other networks stay\n"
+	  "untouched; the table goes with the last network. Without a usable record, --from FILE\n"
+	  "derives what to remove from the XML, and removes only what the kernel shows to be\n"
+	  "virtwire's. Needs root." },
+	{ "verify", vw_cmd_verify, "compare the kernel with the networks' XML, report drift",
+	  "(NAME... | --all | --xml FILE...) - compare the kernel with the XML",
+	  "Reads the kernel back (links, addresses, bridge ports, sysctls, table inet virtwire) and\n"
+	  "compares it with what 'virtwire apply' would make of the network, the parts libvirt\n"
+	  "created included. One line per difference. Exit status: 0 the kernel matches, 1 drift,\n"
+	  "2 could not check." },
+	{ "status", vw_cmd_status, "the networks virtwire manages, with traffic per forward",
+	  "- the networks virtwire manages",
+	  "Every network virtwire has applied: its mode, bridge and addresses as the kernel has them,\n"
+	  "and its forwards with the packets and bytes of the connections forwarded through them." },
+	{ "hook", vw_cmd_hook, "libvirt's hook entry (libvirt runs it, with the XML on stdin)", NULL, NULL },
+	{ "install-hooks", vw_cmd_install_hooks, "install virtwire into libvirt's hook folders",
+	  "- install virtwire's libvirt hooks",
+	  "Puts one entry, " VW_HOOK_ENTRY ", into network.d/, qemu.d/, lxc.d/ and daemon.d/ of libvirt's\n"
+	  "hook folder. The main hook scripts and other hooks are left as they are. libvirtd\n"
+	  "picks new hooks up when it starts or reloads (SIGHUP)." },
+	{ "uninstall-hooks", vw_cmd_uninstall_hooks, "remove virtwire from libvirt's hook folders",
+	  "- remove virtwire's libvirt hooks", NULL },
 };
 
 static void usage(FILE *out)
@@ -81,10 +118,23 @@ void vw_cli_options_clear(VwCliOptions *o)
 	g_clear_pointer(&o->state_dir, g_free);
 }
 
-bool vw_cli_parse(GOptionContext *ctx, int *argc, char ***argv)
+static const Command *command(const char *name)
 {
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+		if (g_strcmp0(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+bool vw_cli_parse(GOptionEntry *entries, int *argc, char ***argv)
+{
+	const Command *c = command((*argv)[0]);
+	g_autoptr(GOptionContext) ctx = g_option_context_new(c ? c->params : NULL);
 	g_autoptr(GError) err = NULL;
 
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (c && c->description)
+		g_option_context_set_description(ctx, c->description);
 	if (!g_option_context_parse(ctx, argc, argv, &err)) {
 		g_autofree char *help = g_option_context_get_help(ctx, TRUE, NULL);
 

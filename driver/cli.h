@@ -63,9 +63,10 @@ typedef struct {
 VwEngine *vw_cli_engine(const VwEngineConfig *base, const VwCliOptions *o);
 void vw_cli_options_clear(VwCliOptions *o);
 
-/* Parses options with GOption; prints the error and the usage on failure.
- * Returns false when the command must exit with VW_EXIT_USAGE. */
-bool vw_cli_parse(GOptionContext *ctx, int *argc, char ***argv);
+/* Parses the options of command (*@argv)[0] with GOption, its usage and
+ * description from the command table; prints the error and the usage on
+ * failure. Returns false when the command must exit with VW_EXIT_USAGE. */
+bool vw_cli_parse(GOptionEntry *entries, int *argc, char ***argv);
 /* --format text|json. */
 bool vw_cli_parse_format(const char *cmd, const char *format, bool *json);
 

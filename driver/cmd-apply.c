@@ -62,7 +62,6 @@ int vw_cmd_apply(int argc, char **argv, const VwEngineConfig *base)
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
 		{ NULL }
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE... - realise networks");
 	g_autoptr(VwDiags) diags = vw_diags_new();
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
 	g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func(g_free);
@@ -74,13 +73,7 @@ int vw_cmd_apply(int argc, char **argv, const VwEngineConfig *base)
 	VwApplyRequest req = { .items = items, .domains = domains, .links = VW_LINKS_APPLY };
 	bool readable;
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_description(
-		ctx, "Checks the files as 'virtwire check' does, then makes the kernel match them in one\n"
-		     "transaction. Applying the same files again changes nothing; a network already applied\n"
-		     "is replaced atomically. A network the kernel has but whose record is missing or damaged\n"
-		     "is refused unless --adopt is given. Needs root.");
-	if (!vw_cli_parse(ctx, &argc, &argv))
+	if (!vw_cli_parse(entries, &argc, &argv))
 		return VW_EXIT_USAGE;
 	if (!files || !files[0]) {
 		fprintf(stderr, "virtwire apply: no FILE given\nusage: virtwire apply [--state-dir DIR] FILE...\n");
@@ -134,7 +127,6 @@ int vw_cmd_teardown(int argc, char **argv, const VwEngineConfig *base)
 				     "FILE" },
 				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, "NAME..." },
 				   { NULL } };
-	g_autoptr(GOptionContext) ctx = g_option_context_new("NAME... - remove what virtwire applied");
 	g_autoptr(GPtrArray) reports = g_ptr_array_new_with_free_func((GDestroyNotify)vw_apply_report_free);
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
 	g_autoptr(GPtrArray) nets = g_ptr_array_new();
@@ -142,15 +134,7 @@ int vw_cmd_teardown(int argc, char **argv, const VwEngineConfig *base)
 	g_autoptr(GError) err = NULL;
 	VwTeardownRequest req = { 0 };
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_description(
-		ctx, "Removes exactly the named networks' objects: their firewall elements and chains in one\n"
-		     "transaction, then the links virtwire created (never the ones it found, and only where the\n"
-		     "kernel shows virtwire's marker), then the sysctls it changed. Other networks stay\n"
-		     "untouched; the table goes with the last network. Without a usable record, --from FILE\n"
-		     "derives what to remove from the XML, and removes only what the kernel shows to be\n"
-		     "virtwire's. Needs root.");
-	if (!vw_cli_parse(ctx, &argc, &argv))
+	if (!vw_cli_parse(entries, &argc, &argv))
 		return VW_EXIT_USAGE;
 	if (!names || !names[0]) {
 		fprintf(stderr,

@@ -15,20 +15,13 @@ int vw_cmd_check(int argc, char **argv, const VwEngineConfig *base)
 				   { "strict", 0, 0, G_OPTION_ARG_NONE, &strict, "fail on warnings too", NULL },
 				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
 				   { NULL } };
-	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE... - validate libvirt XML");
 	g_autoptr(VwDiags) diags = vw_diags_new();
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
 	g_autoptr(VwEngine) engine = NULL;
 	bool json, readable;
 	guint errors, warnings, n;
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_description(
-		ctx, "Checks any mix of network, domain, networkport and hookData files, each on its own\n"
-		     "and all together (forward collisions, overlapping subnets, domain forward policies).\n"
-		     "Exit status: 0 clean (warnings allowed unless --strict), 1 errors, 2 usage or\n"
-		     "unreadable/malformed file.");
-	if (!vw_cli_parse(ctx, &argc, &argv) || !vw_cli_parse_format("check", format, &json))
+	if (!vw_cli_parse(entries, &argc, &argv) || !vw_cli_parse_format("check", format, &json))
 		return VW_EXIT_USAGE;
 	if (!files || !files[0]) {
 		fprintf(stderr, "virtwire check: no FILE given\nusage: virtwire check [--schema-dir DIR] "

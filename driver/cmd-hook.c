@@ -8,43 +8,43 @@
 
 #include "cli.h"
 
-int vw_cmd_hook(int argc, char **argv, const VwEngineConfig *base)
-{
-	const char *state_dir = NULL, *schema_dir = NULL, *driver;
-	VwEngineConfig cfg;
-	int i = 1;
+#define HOOKS_DIR_ENTRY(var)                                                              \
+	{                                                                                 \
+		"hooks-dir", 0, 0, G_OPTION_ARG_FILENAME, &(var),                         \
+			"libvirt's hook folder (default " VW_HOOKS_DIR_DEFAULT ")", "DIR" \
+	}
 
-	/* Parsed by hand: libvirt's arguments may be "-", and must reach
-	 * the hook as they are. */
+/* --state-dir DIR and --schema-dir DIR from argv[@i]; the index after them. */
+static int hook_options(int argc, char **argv, int i, VwEngineConfig *cfg)
+{
 	while (i + 1 < argc && g_str_has_prefix(argv[i], "--")) {
 		if (strcmp(argv[i], "--state-dir") == 0)
-			state_dir = argv[i + 1];
+			cfg->state_dir = argv[i + 1];
 		else if (strcmp(argv[i], "--schema-dir") == 0)
-			schema_dir = argv[i + 1];
+			cfg->schema_dir = argv[i + 1];
 		else
 			break;
 		i += 2;
 	}
+	return i;
+}
+
+int vw_cmd_hook(int argc, char **argv, const VwEngineConfig *base)
+{
+	VwEngineConfig cfg = *base;
+	const char *driver;
+	int i = 1;
+
+	/* Parsed by hand: libvirt's arguments may be "-", and must reach
+	 * the hook as they are. The options go before or after the driver. */
+	i = hook_options(argc, argv, i, &cfg);
 	if (i >= argc) {
 		fprintf(stderr, "usage: virtwire hook network|qemu|lxc|daemon [--state-dir DIR] OBJECT OP SUBOP EXTRA\n"
 				"(libvirt runs it, with the XML on stdin; 'virtwire install-hooks' sets that up)\n");
 		return VW_EXIT_USAGE;
 	}
 	driver = argv[i++];
-	while (i + 1 < argc && g_str_has_prefix(argv[i], "--")) {
-		if (strcmp(argv[i], "--state-dir") == 0)
-			state_dir = argv[i + 1];
-		else if (strcmp(argv[i], "--schema-dir") == 0)
-			schema_dir = argv[i + 1];
-		else
-			break;
-		i += 2;
-	}
-	cfg = *base;
-	if (state_dir)
-		cfg.state_dir = state_dir;
-	if (schema_dir)
-		cfg.schema_dir = schema_dir;
+	i = hook_options(argc, argv, i, &cfg);
 	return vw_hook_main(driver, argc - i, argv + i, &cfg);
 }
 
@@ -60,23 +60,16 @@ int vw_cmd_install_hooks(int argc, char **argv, const VwEngineConfig *base)
 	g_autofree char *hooks_dir = NULL;
 	g_autofree char *binary = NULL;
 	g_autofree char *state_dir = NULL;
-	GOptionEntry entries[] = { { "hooks-dir", 0, 0, G_OPTION_ARG_FILENAME, &hooks_dir,
-				     "libvirt's hook folder (default " VW_HOOKS_DIR_DEFAULT ")", "DIR" },
+	GOptionEntry entries[] = { HOOKS_DIR_ENTRY(hooks_dir),
 				   { "binary", 0, 0, G_OPTION_ARG_FILENAME, &binary,
 				     "the virtwire the hooks run (default: this one)", "PATH" },
 				   { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
 				     "the state directory the hooks use", "DIR" },
 				   { NULL } };
-	g_autoptr(GOptionContext) ctx = g_option_context_new("- install virtwire's libvirt hooks");
 	g_autoptr(GError) err = NULL;
 	const char *dir;
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_description(
-		ctx, "Puts one entry, " VW_HOOK_ENTRY ", into network.d/, qemu.d/, lxc.d/ and daemon.d/ of libvirt's\n"
-		     "hook folder. The main hook scripts and other hooks are left as they are. libvirtd\n"
-		     "picks new hooks up when it starts or reloads (SIGHUP).");
-	if (!vw_cli_parse(ctx, &argc, &argv))
+	if (!vw_cli_parse(entries, &argc, &argv))
 		return VW_EXIT_USAGE;
 	dir = hooks_dir ? hooks_dir : VW_HOOKS_DIR_DEFAULT;
 	if (!binary)
@@ -93,15 +86,11 @@ int vw_cmd_install_hooks(int argc, char **argv, const VwEngineConfig *base)
 int vw_cmd_uninstall_hooks(int argc, char **argv, const VwEngineConfig *base)
 {
 	g_autofree char *hooks_dir = NULL;
-	GOptionEntry entries[] = { { "hooks-dir", 0, 0, G_OPTION_ARG_FILENAME, &hooks_dir,
-				     "libvirt's hook folder (default " VW_HOOKS_DIR_DEFAULT ")", "DIR" },
-				   { NULL } };
-	g_autoptr(GOptionContext) ctx = g_option_context_new("- remove virtwire's libvirt hooks");
+	GOptionEntry entries[] = { HOOKS_DIR_ENTRY(hooks_dir), { NULL } };
 	g_autoptr(GError) err = NULL;
 	const char *dir;
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!vw_cli_parse(ctx, &argc, &argv))
+	if (!vw_cli_parse(entries, &argc, &argv))
 		return VW_EXIT_USAGE;
 	dir = hooks_dir ? hooks_dir : VW_HOOKS_DIR_DEFAULT;
 	if (!vw_hooks_uninstall(dir, &err)) {

@@ -11,7 +11,6 @@ int vw_cmd_plan(int argc, char **argv, const VwEngineConfig *base)
 	GOptionEntry entries[] = { VW_CLI_SCHEMA_ENTRIES(o),
 				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
 				   { NULL } };
-	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE... - print what apply would do");
 	g_autoptr(VwDiags) diags = vw_diags_new();
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
 	g_autoptr(VwEngine) engine = NULL;
@@ -20,12 +19,7 @@ int vw_cmd_plan(int argc, char **argv, const VwEngineConfig *base)
 	g_autofree char *text = NULL;
 	bool readable;
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_description(
-		ctx, "Prints the nftables table exactly as 'nft list table inet virtwire' will show it after\n"
-		     "'virtwire apply' of the same files, then the other operations. Input errors stop it\n"
-		     "with the diagnostics of 'virtwire check' (on stderr).");
-	if (!vw_cli_parse(ctx, &argc, &argv))
+	if (!vw_cli_parse(entries, &argc, &argv))
 		return VW_EXIT_USAGE;
 	if (!files || !files[0]) {
 		fprintf(stderr, "virtwire plan: no FILE given\nusage: virtwire plan [--schema-dir DIR] FILE...\n");

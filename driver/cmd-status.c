@@ -119,7 +119,6 @@ int vw_cmd_status(int argc, char **argv, const VwEngineConfig *base)
 	GOptionEntry entries[] = { VW_CLI_STATE_ENTRY(o),
 				   { "format", 0, 0, G_OPTION_ARG_STRING, &format, "text (default) or json", "FORMAT" },
 				   { NULL } };
-	g_autoptr(GOptionContext) ctx = g_option_context_new("- the networks virtwire manages");
 	g_autoptr(GPtrArray) networks = g_ptr_array_new_with_free_func((GDestroyNotify)vw_status_network_free);
 	g_autoptr(VwEngine) engine = NULL;
 	g_autoptr(GError) err = NULL;
@@ -127,11 +126,7 @@ int vw_cmd_status(int argc, char **argv, const VwEngineConfig *base)
 	guint shown = 0;
 	bool as_json;
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_description(
-		ctx, "Every network virtwire has applied: its mode, bridge and addresses as the kernel has them,\n"
-		     "and its forwards with the packets and bytes of the connections forwarded through them.");
-	if (!vw_cli_parse(ctx, &argc, &argv) || !vw_cli_parse_format("status", format, &as_json))
+	if (!vw_cli_parse(entries, &argc, &argv) || !vw_cli_parse_format("status", format, &as_json))
 		return VW_EXIT_USAGE;
 	engine = vw_cli_engine(base, &o);
 	vw_cli_options_clear(&o);

@@ -88,8 +88,6 @@ int vw_cmd_verify(int argc, char **argv, const VwEngineConfig *base)
 				     "a network's XML (repeatable), applied or not", "FILE" },
 				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, "NAME..." },
 				   { NULL } };
-	g_autoptr(GOptionContext)
-		ctx = g_option_context_new("(NAME... | --all | --xml FILE...) - compare the kernel with the XML");
 	g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func((GDestroyNotify)vw_verify_result_free);
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
 	g_autoptr(GPtrArray) nets = g_ptr_array_new();
@@ -99,13 +97,7 @@ int vw_cmd_verify(int argc, char **argv, const VwEngineConfig *base)
 	guint total = 0, broken = 0;
 	bool json;
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_description(
-		ctx, "Reads the kernel back (links, addresses, bridge ports, sysctls, table inet virtwire) and\n"
-		     "compares it with what 'virtwire apply' would make of the network, the parts libvirt\n"
-		     "created included. One line per difference. Exit status: 0 the kernel matches, 1 drift,\n"
-		     "2 could not check.");
-	if (!vw_cli_parse(ctx, &argc, &argv) || !vw_cli_parse_format("verify", format, &json))
+	if (!vw_cli_parse(entries, &argc, &argv) || !vw_cli_parse_format("verify", format, &json))
 		return VW_EXIT_USAGE;
 	if ((names && names[0]) + (all ? 1 : 0) + (xml && xml[0]) != 1) {
 		fprintf(stderr, "virtwire verify: give network NAMEs, --all, or --xml FILE... (one of them)\n");

@@ -32,6 +32,11 @@ const char *vw_forward_mode_to_string(VwForwardMode m)
 	return (unsigned)m < VW_FWD__COUNT ? forward_mode_names[m] : "?";
 }
 
+bool vw_forward_mode_has_bridge(VwForwardMode m)
+{
+	return m == VW_FWD_NONE || m == VW_FWD_NAT || m == VW_FWD_ROUTE || m == VW_FWD_OPEN || m == VW_FWD_BRIDGE;
+}
+
 bool vw_forward_mode_from_string(const char *s, VwForwardMode *ret)
 {
 	int v;

@@ -35,23 +35,7 @@ static void op_sysctl(VwPlan *p, const char *br, const char *owner, const char *
  * network, and virtwire has a say in it. */
 static bool network_has_links(const VwNetwork *net)
 {
-	if (!net->vw || !net->bridge || strchr(net->bridge, '%'))
-		return false;
-	switch (net->forward) {
-	case VW_FWD_NONE:
-	case VW_FWD_NAT:
-	case VW_FWD_ROUTE:
-	case VW_FWD_OPEN:
-	case VW_FWD_BRIDGE:
-		return true;
-	case VW_FWD_PRIVATE:
-	case VW_FWD_VEPA:
-	case VW_FWD_PASSTHROUGH:
-	case VW_FWD_HOSTDEV:
-	case VW_FWD__COUNT:
-		break;
-	}
-	return false;
+	return net->vw && net->bridge && !strchr(net->bridge, '%') && vw_forward_mode_has_bridge(net->forward);
 }
 
 /* The bridge: created if missing, configured, up. */

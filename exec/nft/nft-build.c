@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Plan → libnftnl objects. Pure: builds messages' contents, sends nothing,
  * so it is tested without root (build, parse back, compare). */
+#include <stddef.h>
 #include <string.h>
 
 #include <linux/netfilter.h>
@@ -35,215 +36,191 @@ struct nftnl_chain *vw_nft_build_chain(const VwChain *c)
 	return ch;
 }
 
-static struct nftnl_expr *build_meta(const VwExpr *x)
+/*
+ * The expressions of the plan as libnftnl's, described by a table: each
+ * kind's name and which VwExpr field goes to which attribute. libnftnl puts
+ * the attributes of a message in its own order, so the table's is free.
+ */
+typedef enum {
+	F_NONE,
+	F_KEY,
+	F_SREG,
+	F_DREG,
+	F_OP,
+	F_OFFSET,
+	F_LEN,
+	F_VERDICT,
+	F_DATA, /* data[len] */
+	F_MASK, /* mask[len] */
+	F_XOR,	/* xor_[len] */
+	F_NAME, /* a string */
+	F_CODE, /* op as a u8 */
+} Field;
+
+typedef struct {
+	uint16_t attr;
+	Field field;
+} Attr;
+
+typedef struct {
+	VwExprKind kind;
+	const char *name;
+	Attr attrs[5];
+} ExprDesc;
+
+static const ExprDesc descs[] = {
+	{ VW_X_META, "meta", { { NFTNL_EXPR_META_KEY, F_KEY }, { NFTNL_EXPR_META_DREG, F_DREG } } },
+	{ VW_X_PAYLOAD,
+	  "payload",
+	  { { NFTNL_EXPR_PAYLOAD_BASE, F_KEY },
+	    { NFTNL_EXPR_PAYLOAD_OFFSET, F_OFFSET },
+	    { NFTNL_EXPR_PAYLOAD_LEN, F_LEN },
+	    { NFTNL_EXPR_PAYLOAD_DREG, F_DREG } } },
+	{ VW_X_CMP,
+	  "cmp",
+	  { { NFTNL_EXPR_CMP_SREG, F_SREG }, { NFTNL_EXPR_CMP_OP, F_OP }, { NFTNL_EXPR_CMP_DATA, F_DATA } } },
+	{ VW_X_BITWISE,
+	  "bitwise",
+	  { { NFTNL_EXPR_BITWISE_SREG, F_SREG },
+	    { NFTNL_EXPR_BITWISE_DREG, F_DREG },
+	    { NFTNL_EXPR_BITWISE_LEN, F_LEN },
+	    { NFTNL_EXPR_BITWISE_MASK, F_MASK },
+	    { NFTNL_EXPR_BITWISE_XOR, F_XOR } } },
+	/* The lookup's flags always, as the kernel always reports them back;
+	 * its dreg only when it has one (len). */
+	{ VW_X_LOOKUP,
+	  "lookup",
+	  { { NFTNL_EXPR_LOOKUP_SREG, F_SREG },
+	    { NFTNL_EXPR_LOOKUP_SET, F_NAME },
+	    { NFTNL_EXPR_LOOKUP_FLAGS, F_OP } } },
+	{ VW_X_VERDICT, "immediate", { { NFTNL_EXPR_IMM_VERDICT, F_VERDICT } } },
+	{ VW_X_IMMEDIATE, "immediate", { { NFTNL_EXPR_IMM_DREG, F_DREG }, { NFTNL_EXPR_IMM_DATA, F_DATA } } },
+	{ VW_X_CT_LOAD, "ct", { { NFTNL_EXPR_CT_KEY, F_KEY }, { NFTNL_EXPR_CT_DREG, F_DREG } } },
+	{ VW_X_CT_SET, "ct", { { NFTNL_EXPR_CT_KEY, F_KEY }, { NFTNL_EXPR_CT_SREG, F_SREG } } },
+	{ VW_X_NAT, "nat", { { NFTNL_EXPR_NAT_TYPE, F_KEY }, { NFTNL_EXPR_NAT_FAMILY, F_OP } } },
+	{ VW_X_MASQ, "masq", { { 0, F_NONE } } },
+	{ VW_X_REJECT, "reject", { { NFTNL_EXPR_REJECT_TYPE, F_KEY }, { NFTNL_EXPR_REJECT_CODE, F_CODE } } },
+	{ VW_X_FIB,
+	  "fib",
+	  { { NFTNL_EXPR_FIB_FLAGS, F_OP }, { NFTNL_EXPR_FIB_RESULT, F_KEY }, { NFTNL_EXPR_FIB_DREG, F_DREG } } },
+	{ VW_X_BYTEORDER,
+	  "byteorder",
+	  { { NFTNL_EXPR_BYTEORDER_SREG, F_SREG },
+	    { NFTNL_EXPR_BYTEORDER_DREG, F_DREG },
+	    { NFTNL_EXPR_BYTEORDER_OP, F_KEY },
+	    { NFTNL_EXPR_BYTEORDER_LEN, F_LEN },
+	    { NFTNL_EXPR_BYTEORDER_SIZE, F_OP } } },
+	{ VW_X_COUNTER, "counter", { { 0, F_NONE } } },
+	{ VW_X_MATCH, "match", { { NFTNL_EXPR_MT_NAME, F_NAME }, { NFTNL_EXPR_MT_REV, F_KEY } } },
+};
+
+static void set_attr(struct nftnl_expr *e, const Attr *a, const VwExpr *x)
 {
-	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+	static const size_t u32_field[] = {
+		[F_KEY] = offsetof(VwExpr, key),	 [F_SREG] = offsetof(VwExpr, sreg),
+		[F_DREG] = offsetof(VwExpr, dreg),	 [F_OP] = offsetof(VwExpr, op),
+		[F_OFFSET] = offsetof(VwExpr, offset),	 [F_LEN] = offsetof(VwExpr, len),
+		[F_VERDICT] = offsetof(VwExpr, verdict),
+	};
 
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, x->key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, x->dreg);
-	return e;
-}
-
-static struct nftnl_expr *build_payload(const VwExpr *x)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("payload");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, x->key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, x->offset);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, x->len);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, x->dreg);
-	return e;
-}
-
-static struct nftnl_expr *build_cmp(const VwExpr *x)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, x->sreg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, x->op);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, x->data, x->len);
-	return e;
-}
-
-static struct nftnl_expr *build_bitwise(const VwExpr *x)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, x->sreg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, x->dreg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, x->len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, x->mask, x->len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, x->xor_, x->len);
-	return e;
-}
-
-static struct nftnl_expr *build_lookup(const VwExpr *x)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, x->sreg);
-	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, x->name);
-	if (x->len)
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, x->dreg);
-	/* Always sent, as the kernel always reports it back. */
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, x->op);
-	return e;
-}
-
-static struct nftnl_expr *build_verdict(const VwExpr *x)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)x->verdict);
-	if (x->name)
-		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, x->name);
-	return e;
-}
-
-static struct nftnl_expr *build_immediate(const VwExpr *x)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, x->dreg);
-	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, x->data, x->len);
-	return e;
-}
-
-static struct nftnl_expr *build_ct_load(const VwExpr *x)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("ct");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, x->key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, x->dreg);
-	return e;
-}
-
-static struct nftnl_expr *build_ct_set(const VwExpr *x)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("ct");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, x->key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, x->sreg);
-	return e;
-}
-
-static struct nftnl_expr *build_nat(const VwExpr *x)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("nat");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, x->key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, x->op);
-	/* Spelled out as the kernel reports it back: the range is one
-	 * address (and one port), and the flags say what is mapped. */
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, x->sreg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, x->sreg);
-	if (x->reg2) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, x->reg2);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX, x->reg2);
+	switch (a->field) {
+	case F_NONE:
+		break;
+	case F_DATA:
+		nftnl_expr_set(e, a->attr, x->data, x->len);
+		break;
+	case F_MASK:
+		nftnl_expr_set(e, a->attr, x->mask, x->len);
+		break;
+	case F_XOR:
+		nftnl_expr_set(e, a->attr, x->xor_, x->len);
+		break;
+	case F_NAME:
+		nftnl_expr_set_str(e, a->attr, x->name);
+		break;
+	case F_CODE:
+		nftnl_expr_set_u8(e, a->attr, (uint8_t)x->op);
+		break;
+	case F_KEY:
+	case F_SREG:
+	case F_DREG:
+	case F_OP:
+	case F_OFFSET:
+	case F_LEN:
+	case F_VERDICT:
+		nftnl_expr_set_u32(e, a->attr, *(const uint32_t *)((const char *)x + u32_field[a->field]));
+		break;
 	}
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS,
-			   NF_NAT_RANGE_MAP_IPS | (x->reg2 ? NF_NAT_RANGE_PROTO_SPECIFIED : 0));
-	return e;
 }
 
-static struct nftnl_expr *build_masq(const VwExpr *x)
+/* What the table cannot say: attributes that depend on the expression. */
+static void set_special(struct nftnl_expr *e, const VwExpr *x)
 {
-	return nftnl_expr_alloc("masq");
-}
-
-static struct nftnl_expr *build_reject(const VwExpr *x)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("reject");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, x->key);
-	nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, (uint8_t)x->op);
-	return e;
-}
-
-static struct nftnl_expr *build_fib(const VwExpr *x)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("fib");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, x->op);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, x->key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, x->dreg);
-	return e;
-}
-
-static struct nftnl_expr *build_byteorder(const VwExpr *x)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("byteorder");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, x->sreg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, x->dreg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, x->key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, x->len);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, x->op);
-	return e;
-}
-
-static struct nftnl_expr *build_counter(const VwExpr *x)
-{
-	/* A new counter, spelled out as iptables-nft sends it. */
-	struct nftnl_expr *e = nftnl_expr_alloc("counter");
-
-	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 0);
-	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
-	return e;
-}
-
-static struct nftnl_expr *build_match(const VwExpr *x)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("match");
 	gsize n = 0;
-	const void *d = x->info ? g_bytes_get_data(x->info, &n) : NULL;
+	const void *d;
 
-	nftnl_expr_set_str(e, NFTNL_EXPR_MT_NAME, x->name);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_MT_REV, x->key);
-	/* libnftnl keeps (and frees) the buffer: it must be the heap's. */
-	nftnl_expr_set(e, NFTNL_EXPR_MT_INFO, g_memdup2(d, n), (uint32_t)n);
-	return e;
+	switch (x->kind) {
+	case VW_X_LOOKUP:
+		if (x->len)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, x->dreg);
+		break;
+	case VW_X_VERDICT:
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		if (x->name)
+			nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, x->name);
+		break;
+	case VW_X_NAT:
+		/* Spelled out as the kernel reports it back: the range is one
+		 * address (and one port), and the flags say what is mapped. */
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, x->sreg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, x->sreg);
+		if (x->reg2) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, x->reg2);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX, x->reg2);
+		}
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS,
+				   NF_NAT_RANGE_MAP_IPS | (x->reg2 ? NF_NAT_RANGE_PROTO_SPECIFIED : 0));
+		break;
+	case VW_X_COUNTER:
+		/* A new counter, spelled out as iptables-nft sends it. */
+		nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 0);
+		nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
+		break;
+	case VW_X_MATCH:
+		d = x->info ? g_bytes_get_data(x->info, &n) : NULL;
+		/* libnftnl keeps (and frees) the buffer: it must be the heap's. */
+		nftnl_expr_set(e, NFTNL_EXPR_MT_INFO, g_memdup2(d, n), (uint32_t)n);
+		break;
+	case VW_X_META:
+	case VW_X_PAYLOAD:
+	case VW_X_CMP:
+	case VW_X_BITWISE:
+	case VW_X_IMMEDIATE:
+	case VW_X_CT_LOAD:
+	case VW_X_CT_SET:
+	case VW_X_MASQ:
+	case VW_X_REJECT:
+	case VW_X_FIB:
+	case VW_X_BYTEORDER:
+		break;
+	}
 }
 
 /* One expression of the plan as libnftnl's. */
 static struct nftnl_expr *build_expr(const VwExpr *x)
 {
-	switch (x->kind) {
-	case VW_X_META:
-		return build_meta(x);
-	case VW_X_PAYLOAD:
-		return build_payload(x);
-	case VW_X_CMP:
-		return build_cmp(x);
-	case VW_X_BITWISE:
-		return build_bitwise(x);
-	case VW_X_LOOKUP:
-		return build_lookup(x);
-	case VW_X_VERDICT:
-		return build_verdict(x);
-	case VW_X_IMMEDIATE:
-		return build_immediate(x);
-	case VW_X_CT_LOAD:
-		return build_ct_load(x);
-	case VW_X_CT_SET:
-		return build_ct_set(x);
-	case VW_X_NAT:
-		return build_nat(x);
-	case VW_X_MASQ:
-		return build_masq(x);
-	case VW_X_REJECT:
-		return build_reject(x);
-	case VW_X_FIB:
-		return build_fib(x);
-	case VW_X_BYTEORDER:
-		return build_byteorder(x);
-	case VW_X_COUNTER:
-		return build_counter(x);
-	case VW_X_MATCH:
-		return build_match(x);
+	for (size_t i = 0; i < G_N_ELEMENTS(descs); i++) {
+		struct nftnl_expr *e;
+
+		if (descs[i].kind != x->kind)
+			continue;
+		e = nftnl_expr_alloc(descs[i].name);
+		for (size_t j = 0; j < G_N_ELEMENTS(descs[i].attrs) && descs[i].attrs[j].field != F_NONE; j++)
+			set_attr(e, &descs[i].attrs[j], x);
+		set_special(e, x);
+		return e;
 	}
-	return NULL;
+	g_assert_not_reached();
 }
 
 struct nftnl_rule *vw_nft_build_rule(const char *chain, const VwRule *r)

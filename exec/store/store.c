@@ -581,23 +581,34 @@ bool vw_store_save_domain(VwStore *s, const char *uuid, const char *xml, GError 
 	return true;
 }
 
+/* The domains folder, to read from: -ENOENT (no error set) when there is
+ * none, -1 with @error when it cannot be used. */
+static int domains_dir_existing(VwStore *s, GError **error)
+{
+	g_autoptr(GError) err = NULL;
+	int fd = domains_dir(s, false, &err);
+
+	if (fd >= 0)
+		return fd;
+	if (g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND))
+		return -ENOENT;
+	g_propagate_error(error, g_steal_pointer(&err));
+	return -1;
+}
+
 bool vw_store_load_domain(VwStore *s, const char *uuid, char **ret, GError **error)
 {
 	g_autofree char *f = g_strconcat(uuid, ".xml", NULL);
-	g_autoptr(GError) err = NULL;
 	gsize len;
 	int fd, e;
 
 	if (!uuid_safe(uuid))
 		return bad_uuid(uuid, error);
-	fd = domains_dir(s, false, &err);
-	if (fd < 0) {
-		if (g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND))
-			g_set_error(error, VW_ERROR, VW_ERROR_NOT_FOUND, "domain %s has no record in %s", uuid, s->dir);
-		else
-			g_propagate_error(error, g_steal_pointer(&err));
+	fd = domains_dir_existing(s, error);
+	if (fd == -ENOENT)
+		g_set_error(error, VW_ERROR, VW_ERROR_NOT_FOUND, "domain %s has no record in %s", uuid, s->dir);
+	if (fd < 0)
 		return false;
-	}
 	e = read_file(fd, f, VW_MAX_FILE_SIZE, ret, &len);
 	close(fd);
 	if (e) {
@@ -611,18 +622,13 @@ bool vw_store_load_domain(VwStore *s, const char *uuid, char **ret, GError **err
 bool vw_store_remove_domain(VwStore *s, const char *uuid, GError **error)
 {
 	g_autofree char *f = g_strconcat(uuid, ".xml", NULL);
-	g_autoptr(GError) err = NULL;
 	int fd, e;
 
 	if (!uuid_safe(uuid))
 		return bad_uuid(uuid, error);
-	fd = domains_dir(s, false, &err);
-	if (fd < 0) {
-		if (g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND))
-			return true;
-		g_propagate_error(error, g_steal_pointer(&err));
-		return false;
-	}
+	fd = domains_dir_existing(s, error);
+	if (fd < 0)
+		return fd == -ENOENT;
 	e = remove_file(fd, f);
 	close(fd);
 	if (e)

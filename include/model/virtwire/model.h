@@ -251,6 +251,10 @@ typedef enum {
 } VwProto;
 
 const char *vw_forward_mode_to_string(VwForwardMode m);
+/* True for the forward modes whose guests sit on a bridge of the host
+ * (isolated, nat, route, open, bridge), false for macvtap and hostdev
+ * (private, vepa, passthrough, hostdev): virtwire has no say in those. */
+bool vw_forward_mode_has_bridge(VwForwardMode m);
 bool vw_forward_mode_from_string(const char *s, VwForwardMode *ret);
 const char *vw_mode_to_string(VwMode m);
 bool vw_mode_from_string(const char *s, VwMode *ret);
