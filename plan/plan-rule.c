@@ -15,35 +15,11 @@
 
 #include "plan-private.h"
 
-static const VwSelInfo sel_infos[] = {
-	[VW_SEL_IIFNAME] = { "iifname", VW_NFT_IFNAME, 16, false, false },
-	[VW_SEL_OIFNAME] = { "oifname", VW_NFT_IFNAME, 16, false, false },
-	[VW_SEL_L4PROTO] = { "meta l4proto", VW_NFT_INET_PROTO, 1, true, false },
-	[VW_SEL_SADDR] = { "saddr", VW_NFT_IPV4_ADDR, 4, false, true },
-	[VW_SEL_DADDR] = { "daddr", VW_NFT_IPV4_ADDR, 4, false, true },
-	[VW_SEL_SPORT] = { "th sport", VW_NFT_INET_SERVICE, 2, false, false },
-	[VW_SEL_DPORT] = { "th dport", VW_NFT_INET_SERVICE, 2, false, false },
-	[VW_SEL_CT_STATE] = { "ct state", VW_NFT_NONE, 4, true, false },
-	[VW_SEL_CT_STATUS] = { "ct status", VW_NFT_NONE, 4, true, false },
-	[VW_SEL_CT_MARK] = { "ct mark", VW_NFT_NONE, 4, true, false },
-	[VW_SEL_FIB_DADDR_TYPE] = { "fib daddr type", VW_NFT_NONE, 4, true, false },
-};
-
-const VwSelInfo *vw_sel_info(VwSel sel)
-{
-	return &sel_infos[sel];
-}
-
-uint32_t vw_sel_len(VwSel sel, int family)
-{
-	return sel_infos[sel].address ? vw_addr_len(family) : sel_infos[sel].len;
-}
-
 static VwNftType sel_type(VwSel sel, int family)
 {
-	if (sel_infos[sel].address)
+	if (vw_sel_info(sel)->address)
 		return family == AF_INET6 ? VW_NFT_IPV6_ADDR : VW_NFT_IPV4_ADDR;
-	return sel_infos[sel].type;
+	return vw_sel_info(sel)->type;
 }
 
 static VwRuleBuf rb_new(bool iptables)
