@@ -70,7 +70,7 @@ int vw_cmd_apply(int argc, char **argv, const VwEngineConfig *base)
 	g_autoptr(GPtrArray) reports = g_ptr_array_new_with_free_func((GDestroyNotify)vw_apply_report_free);
 	g_autoptr(VwEngine) engine = NULL;
 	g_autoptr(GError) err = NULL;
-	VwApplyRequest req = { .items = items, .domains = domains, .links = VW_LINKS_APPLY };
+	VwApplyRequest req = { .items = items, .domains = domains, .links = VW_LINKS_APPLY, .checked = true };
 	bool readable;
 
 	if (!vw_cli_parse(entries, &argc, &argv))

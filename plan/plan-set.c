@@ -357,10 +357,25 @@ static bool set_insert(VwSet *s, VwElem *e)
 bool vw_set_add(VwSet *s, VwElem *e)
 {
 	g_assert(!(e->flags & NFT_SET_ELEM_INTERVAL_END));
+	/* Its text is made when asked for: an apply of 10,000 forwards needs
+	 * none of it. */
 	g_clear_pointer(&e->text, g_free);
 	g_clear_pointer(&e->key_text, g_free);
-	elem_text(s, e, NULL);
 	return set_insert(s, e);
+}
+
+const char *vw_elem_text(const VwSet *s, const VwElem *e)
+{
+	if (!e->text && !(e->flags & NFT_SET_ELEM_INTERVAL_END))
+		elem_text(s, (VwElem *)e, NULL); /* a cache: the element is the same */
+	return e->text;
+}
+
+const char *vw_elem_key_text(const VwSet *s, const VwElem *e)
+{
+	if (!e->key_text && !(e->flags & NFT_SET_ELEM_INTERVAL_END))
+		elem_text(s, (VwElem *)e, NULL);
+	return e->key_text;
 }
 
 bool vw_set_add_range(VwSet *s, VwElem *e, const uint8_t *last)

@@ -212,7 +212,7 @@ static void format_elements(GString *out, const VwSet *s)
 		const VwElem *e = s->elems->pdata[i];
 
 		/* nft folds an interval's end element into its start. */
-		if (e->text)
+		if (vw_elem_text(s, e))
 			g_ptr_array_add(shown, (gpointer)e);
 	}
 	if (!shown->len)
@@ -345,26 +345,70 @@ static bool owned_by(const char *owner, const char *id)
 	return owner && strncmp(owner, id, n) == 0 && (owner[n] == '\0' || owner[n] == ':');
 }
 
-static void digest_bytes(GChecksum *c, const void *data, gsize len)
+/* The digest's input, gathered in blocks: one checksum update per 64 KiB
+ * rather than two per field (the same bytes, the same digest). */
+typedef struct {
+	GChecksum *sum;
+	GByteArray *buf;
+} Digest;
+
+static void digest_flush(Digest *c)
+{
+	g_checksum_update(c->sum, c->buf->data, c->buf->len);
+	g_byte_array_set_size(c->buf, 0);
+}
+
+static void digest_bytes(Digest *c, const void *data, gsize len)
 {
 	guint32 l = (guint32)len;
 
-	g_checksum_update(c, (const guchar *)&l, sizeof(l));
-	g_checksum_update(c, data, len);
+	g_byte_array_append(c->buf, (const guint8 *)&l, sizeof(l));
+	g_byte_array_append(c->buf, data, (guint)len);
+	if (c->buf->len >= 65536)
+		digest_flush(c);
 }
 
-static void digest_str(GChecksum *c, const char *s)
+static void digest_str(Digest *c, const char *s)
 {
 	digest_bytes(c, s ? s : "", s ? strlen(s) : 0);
 }
 
+/* One element, compactly (most of a large plan's digest is its elements):
+ * its owner when it differs from the one before, its key, key end and data
+ * each with a length byte, its flags, verdict and chain when it has them. */
+static void digest_elem(Digest *c, const VwElem *e, const char *owner, const char **last)
+{
+	bool new_owner = !*last || g_strcmp0(owner, *last) != 0;
+	guint8 head[4] = { (guint8)e->key_len, (guint8)e->key_end_len, (guint8)e->data_len,
+			   (guint8)((e->flags ? 1 : 0) | (e->has_verdict ? 2 : 0) | (new_owner ? 4 : 0)) };
+
+	if (new_owner) {
+		digest_str(c, owner);
+		*last = owner;
+	}
+	g_byte_array_append(c->buf, head, sizeof(head));
+	g_byte_array_append(c->buf, e->key, e->key_len);
+	g_byte_array_append(c->buf, e->key_end, e->key_end_len);
+	g_byte_array_append(c->buf, e->data, e->data_len);
+	if (e->flags)
+		g_byte_array_append(c->buf, (const guint8 *)&e->flags, sizeof(e->flags));
+	if (e->has_verdict) {
+		g_byte_array_append(c->buf, (const guint8 *)&e->verdict, sizeof(e->verdict));
+		digest_str(c, e->chain);
+	}
+	if (c->buf->len >= 65536)
+		digest_flush(c);
+}
+
 char *vw_plan_digest(const VwPlan *p, const char *id)
 {
-	g_autoptr(GChecksum) c = g_checksum_new(G_CHECKSUM_SHA256);
+	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+	g_autoptr(GByteArray) buf = g_byte_array_sized_new(65536 + 256);
+	Digest d = { sum, buf }, *c = &d;
 
 	for (guint i = 0; i < p->sets->len; i++) {
 		const VwSet *s = p->sets->pdata[i];
-		const char *owner = NULL;
+		const char *owner = NULL, *last = NULL;
 
 		digest_str(c, s->name);
 		digest_bytes(c, &s->flags, sizeof(s->flags));
@@ -377,13 +421,7 @@ char *vw_plan_digest(const VwPlan *p, const char *id)
 				owner = e->owner;
 			if (owner && !owned_by(owner, id))
 				continue;
-			digest_str(c, owner);
-			digest_bytes(c, e->key, e->key_len);
-			digest_bytes(c, e->key_end, e->key_end_len);
-			digest_bytes(c, e->data, e->data_len);
-			digest_bytes(c, &e->flags, sizeof(e->flags));
-			digest_bytes(c, &e->verdict, e->has_verdict ? sizeof(e->verdict) : 0);
-			digest_str(c, e->chain);
+			digest_elem(c, e, owner, &last);
 		}
 	}
 	for (guint i = 0; i < p->chains->len; i++) {
@@ -402,12 +440,13 @@ char *vw_plan_digest(const VwPlan *p, const char *id)
 		if (strcmp(x->id, id) == 0)
 			digest_str(c, x->text);
 	}
-	return g_strdup(g_checksum_get_string(c));
+	digest_flush(c);
+	return g_strdup(g_checksum_get_string(sum));
 }
 
 char *vw_plan_conflict_message(const VwSet *s, const VwElem *e, const char *mine, const char *theirs)
 {
-	const char *key = e->key_text ? e->key_text : "(unknown)";
+	const char *key = vw_elem_key_text(s, e) ? vw_elem_key_text(s, e) : "(unknown)";
 
 	switch (s->kind) {
 	case VW_SET_FORWARDS:

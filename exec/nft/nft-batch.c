@@ -220,9 +220,10 @@ void vw_batch_insert_foreign_rule(VwBatch *b, struct nftnl_rule *r, const char *
 	msg_end(b, nlh);
 }
 
-static char *elem_what(bool add, const char *set, const VwElem *e, guint n)
+static char *elem_what(bool add, const VwSet *s, const VwElem *e, guint n)
 {
-	const char *first = e->text ? e->text : "(interval end)";
+	const char *set = s->name;
+	const char *first = e->text ? e->text : vw_elem_text(s, e) ? vw_elem_text(s, e) : "(interval end)";
 
 	if (n == 1)
 		return g_strdup_printf("%s element %s %s %s", add ? "add" : "delete", first, add ? "to" : "from", set);
@@ -234,7 +235,7 @@ static char *elem_what(bool add, const char *set, const VwElem *e, guint n)
  * an owner comment), so 128 stay well inside a 64 KiB attribute nest. */
 #define ELEMS_PER_MSG 128
 
-void vw_batch_elems(VwBatch *b, bool add, const char *set, GPtrArray *elems)
+void vw_batch_elems(VwBatch *b, bool add, const VwSet *set, GPtrArray *elems)
 {
 	for (guint i = 0; i < elems->len; i += ELEMS_PER_MSG) {
 		g_autoptr(nftnl_set) ns = nftnl_set_alloc();
@@ -243,7 +244,7 @@ void vw_batch_elems(VwBatch *b, bool add, const char *set, GPtrArray *elems)
 
 		nftnl_set_set_str(ns, NFTNL_SET_TABLE, VW_NFT_TABLE);
 		nftnl_set_set_u32(ns, NFTNL_SET_FAMILY, NFPROTO_INET);
-		nftnl_set_set_str(ns, NFTNL_SET_NAME, set);
+		nftnl_set_set_str(ns, NFTNL_SET_NAME, set->name);
 		for (guint j = 0; j < n; j++)
 			nftnl_set_elem_add(ns, vw_nft_build_elem(elems->pdata[i + j]));
 		nlh = msg_start(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0,

@@ -125,7 +125,7 @@ void vw_batch_flush_chain(VwBatch *b, const char *chain);
 void vw_batch_del_chain(VwBatch *b, const char *chain);
 void vw_batch_add_rule(VwBatch *b, const char *chain, const VwRule *r);
 /* Elements (VwElem*) of one set, packed into as few messages as fit. */
-void vw_batch_elems(VwBatch *b, bool add, const char *set, GPtrArray *elems);
+void vw_batch_elems(VwBatch *b, bool add, const VwSet *set, GPtrArray *elems);
 /* Makes the batch carry, after its @after-th message (or last, if it has
  * fewer), one message the kernel refuses: a test fault point. */
 void vw_batch_set_fault(VwBatch *b, guint after);

@@ -141,32 +141,51 @@ typedef struct {
 	const VwNftRequest *req;
 } Diff;
 
+/* The elements of one set to add (or delete): the plan's own, or ones
+ * made here (from the kernel's), which it owns. */
 typedef struct {
-	char *set;
-	GPtrArray *elems;
+	const VwSet *set;
+	GPtrArray *elems; /* VwElem* */
+	GPtrArray *owned; /* VwElem* made here */
 } SetElems;
 
 static void set_elems_free(SetElems *se)
 {
-	g_free(se->set);
 	g_ptr_array_unref(se->elems);
+	g_ptr_array_unref(se->owned);
 	g_free(se);
 }
 
-static GPtrArray *elems_for(GPtrArray *list, const char *set)
+static SetElems *elems_for(GPtrArray *list, const VwSet *set)
 {
 	SetElems *se;
 
 	for (guint i = 0; i < list->len; i++) {
 		se = list->pdata[i];
-		if (strcmp(se->set, set) == 0)
-			return se->elems;
+		if (se->set == set)
+			return se;
 	}
 	se = g_new0(SetElems, 1);
-	se->set = g_strdup(set);
-	se->elems = g_ptr_array_new_with_free_func((GDestroyNotify)vw_elem_free);
+	se->set = set;
+	se->elems = g_ptr_array_new();
+	se->owned = g_ptr_array_new_with_free_func((GDestroyNotify)vw_elem_free);
 	g_ptr_array_add(list, se);
-	return se->elems;
+	return se;
+}
+
+/* An element of the plan's, as it is. */
+static void add_planned(GPtrArray *list, const VwSet *set, const VwElem *e)
+{
+	g_ptr_array_add(elems_for(list, set)->elems, (gpointer)e);
+}
+
+/* An element made here, which the list frees. */
+static void add_made(GPtrArray *list, const VwSet *set, VwElem *e)
+{
+	SetElems *se = elems_for(list, set);
+
+	g_ptr_array_add(se->owned, e);
+	g_ptr_array_add(se->elems, e);
 }
 
 static VwElem *elem_copy(const VwElem *d)
@@ -185,6 +204,14 @@ static VwElem *elem_copy(const VwElem *d)
 	e->flags = d->flags;
 	e->text = g_strdup(d->text);
 	return e;
+}
+
+/* An element in a drift line. */
+static const char *elem_words(const VwSet *s, const VwElem *e)
+{
+	const char *t = vw_elem_text(s, e);
+
+	return t ? t : "(interval end)";
 }
 
 static int kelem_key_cmp(gconstpointer pa, gconstpointer pb)
@@ -279,10 +306,10 @@ static void diff_unexpected(Diff *df, const VwSet *s, VwKSet *ks, GHashTable *wa
 		      k->owner ? k->owner : "", k->owner ? "')" : "",
 		      start ? " (an interval end without its start)" : "");
 		if (start) {
-			g_ptr_array_add(elems_for(df->lone_starts, s->name), elem_copy(start));
-			g_ptr_array_add(elems_for(df->del_elems, s->name), start);
+			add_made(df->lone_starts, s, elem_copy(start));
+			add_made(df->del_elems, s, start);
 		}
-		g_ptr_array_add(elems_for(df->del_elems, s->name), elem_from_kernel(k, NULL));
+		add_made(df->del_elems, s, elem_from_kernel(k, NULL));
 	}
 }
 
@@ -324,12 +351,12 @@ static bool diff_elems(Diff *df, const VwSet *s, VwKSet *ks, GError **error)
 		if (k && elem_same(d, k))
 			continue;
 		if (k) {
-			drift(df->res, object, "element %s differs", d->text ? d->text : "(interval end)");
-			g_ptr_array_add(elems_for(df->del_elems, s->name), elem_from_kernel(k, d->text));
+			drift(df->res, object, "element %s differs", elem_words(s, d));
+			add_made(df->del_elems, s, elem_from_kernel(k, vw_elem_text(s, d)));
 		} else if (ks) {
-			drift(df->res, object, "element %s is missing", d->text ? d->text : "(interval end)");
+			drift(df->res, object, "element %s is missing", elem_words(s, d));
 		}
-		g_ptr_array_add(elems_for(df->add_elems, s->name), elem_copy(d));
+		add_planned(df->add_elems, s, d);
 	}
 	if (ks)
 		diff_unexpected(df, s, ks, wanted, object);
@@ -391,7 +418,7 @@ static void add_all(Diff *df, const VwPlan *plan)
 		const VwSet *s = plan->sets->pdata[i];
 
 		for (guint j = 0; j < s->elems->len; j++)
-			g_ptr_array_add(elems_for(df->add_elems, s->name), elem_copy(s->elems->pdata[j]));
+			add_planned(df->add_elems, s, s->elems->pdata[j]);
 	}
 }
 

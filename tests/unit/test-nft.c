@@ -512,7 +512,7 @@ static const VwElem *plan_elem(const VwPlan *plan, const char *set, const char *
 	for (guint i = 0; s && i < s->elems->len; i++) {
 		const VwElem *e = s->elems->pdata[i];
 
-		if (g_strcmp0(e->text, text) == 0)
+		if (g_strcmp0(vw_elem_text(s, e), text) == 0)
 			return e;
 	}
 	g_error("the plan has no element %s in %s", text, set);
@@ -573,7 +573,7 @@ static void elem_at(const VwPlan *plan, const char *set, const char *text, bool 
 	const VwSet *s = vw_plan_find_set(plan, set);
 
 	for (guint i = 0; i < s->elems->len; i++) {
-		if (g_strcmp0(((VwElem *)s->elems->pdata[i])->text, text) == 0) {
+		if (g_strcmp0(vw_elem_text(s, s->elems->pdata[i]), text) == 0) {
 			g_assert_true(!end || i + 1 < s->elems->len);
 			elem_text_of(s, s->elems->pdata[end ? i + 1 : i], t);
 			return;

@@ -82,7 +82,7 @@ static const VwElem *find_elem(const VwPlan *p, const char *set, const char *tex
 	for (guint i = 0; i < s->elems->len; i++) {
 		const VwElem *e = s->elems->pdata[i];
 
-		if (g_strcmp0(e->text, text) == 0)
+		if (g_strcmp0(vw_elem_text(s, e), text) == 0)
 			return e;
 	}
 	return NULL;
@@ -588,15 +588,15 @@ static void test_element_text(void)
 	vw_key_put_addr(e->key, &e->key_len, &src);
 	vw_key_put_addr(e->key_end, &e->key_end_len, &src_end);
 	g_assert_true(vw_set_add(allow, e));
-	g_assert_cmpstr(e->text, ==, "tcp . 7000-7002 . 203.0.113.0/28");
-	g_assert_cmpstr(e->key_text, ==, e->text);
+	g_assert_cmpstr(vw_elem_text(allow, e), ==, "tcp . 7000-7002 . 203.0.113.0/28");
+	g_assert_cmpstr(vw_elem_key_text(allow, e), ==, vw_elem_text(allow, e));
 
 	/* A protocol without a name prints as its number. */
 	e = vw_elem_new(NULL);
 	vw_key_put_proto(e->key, &e->key_len, 47);
 	vw_key_put_port(e->key, &e->key_len, 0);
 	g_assert_true(vw_set_add(svc, e));
-	g_assert_cmpstr(e->text, ==, "47 . 0");
+	g_assert_cmpstr(vw_elem_text(svc, e), ==, "47 . 0");
 }
 
 /* Conflicts are worded from the set's kind and the element's key. */

@@ -86,6 +86,9 @@ typedef struct {
 	GPtrArray *domains; /* VwPlanDomain* (may be NULL) */
 	VwLinkMode links;
 	bool skip_firewall; /* links only (bridged mode's start hook) */
+	/* The items come from vw_engine_load, which checked them: they are not
+	 * checked again (otherwise each network's own rules run first). */
+	bool checked;
 	/* A network whose record is missing or damaged although the kernel
 	 * shows it as virtwire's is refused (VW_ERROR_STATE); with @adopt, what
 	 * the kernel shows as virtwire's for it is taken over as created. */

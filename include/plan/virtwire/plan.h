@@ -246,6 +246,11 @@ VwPlan *vw_plan_new(void);
 void vw_plan_free(VwPlan *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwPlan, vw_plan_free)
 
+/* The text of element @e of set @s as nft lists it, and of its key alone
+ * (NULL for an interval's end): made on first use, then kept. */
+const char *vw_elem_text(const VwSet *s, const VwElem *e);
+const char *vw_elem_key_text(const VwSet *s, const VwElem *e);
+
 /* A set element of @owner (may be NULL), empty; and its destructor. */
 VwElem *vw_elem_new(const char *owner);
 void vw_elem_free(VwElem *e);
