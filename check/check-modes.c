@@ -8,22 +8,69 @@ static const VwForward *first_forward(const VwNetMeta *vw)
 	return vw->forwards->pdata[0];
 }
 
+/*
+ * virtwire's mode against libvirt's forward mode: the combinations refused,
+ * and what to say. In the message, {name} is the network's name and {mode}
+ * virtwire's mode. A rule with mode VW_MODE__COUNT stands for every mode not
+ * in @allowed (a bit per VwMode).
+ */
+typedef struct {
+	VwForwardMode fwd;
+	VwMode mode;
+	guint allowed;
+	const char *code, *hint, *msg;
+} ModeRule;
+
+#define BIT(m) (1u << (m))
+
+static const ModeRule mode_rules[] = {
+	{ VW_FWD_NONE, VW_MODE_BRIDGED, 0, "mode-mismatch", "add <forward mode='bridge'/> and <bridge name='…'/>",
+	  "network '{name}': mode='bridged' needs libvirt's <forward mode='bridge'/>, but the network is isolated "
+	  "(no <forward>)" },
+	{ VW_FWD_NONE, VW_MODE__COUNT, BIT(VW_MODE_UNSET) | BIT(VW_MODE_HOST_ONLY) | BIT(VW_MODE_BRIDGED),
+	  "mode-mismatch", "use <forward mode='open'/>: then libvirt writes no firewall and virtwire writes it",
+	  "network '{name}': mode='{mode}' on an isolated network (no <forward>), where libvirt's own firewall keeps "
+	  "guests in" },
+	{ VW_FWD_OPEN, VW_MODE_UNSET, 0, "missing-mode", "add mode='nat', 'route', 'host-only' or 'internal'",
+	  "network '{name}': <forward mode='open'/> leaves the firewall to virtwire, but <vw:network> names no "
+	  "virtwire mode" },
+	{ VW_FWD_OPEN, VW_MODE_BRIDGED, 0, "mode-mismatch", "use <forward mode='bridge'/> with <bridge name='…'/>",
+	  "network '{name}': mode='bridged' needs libvirt's <forward mode='bridge'/>, not 'open'" },
+	{ VW_FWD_BRIDGE, VW_MODE__COUNT, BIT(VW_MODE_UNSET) | BIT(VW_MODE_BRIDGED), "mode-mismatch",
+	  "for this mode use <forward mode='open'/>",
+	  "network '{name}': <forward mode='bridge'/> is virtwire's mode='bridged', not '{mode}'" },
+};
+
+/* The first rule of @mode_rules the network breaks, as a finding. */
+static void mode_rule(const VwNetwork *net, VwDiags *d)
+{
+	const VwNetMeta *vw = net->vw;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(mode_rules); i++) {
+		const ModeRule *r = &mode_rules[i];
+		g_autofree char *msg = NULL;
+		g_auto(GStrv) parts = NULL;
+
+		if (r->fwd != net->forward ||
+		    (r->mode == VW_MODE__COUNT ? (r->allowed & BIT(vw->mode)) != 0 : r->mode != vw->mode))
+			continue;
+		parts = g_strsplit(r->msg, "{name}", -1);
+		msg = g_strjoinv(net->name, parts);
+		g_strfreev(parts);
+		parts = g_strsplit(msg, "{mode}", -1);
+		g_free(msg);
+		msg = g_strjoinv(vw_mode_to_string(vw->mode), parts);
+		E(d, vw->loc, r->code, r->hint, "%s", msg);
+		return;
+	}
+}
+
 /* An isolated network (no <forward>). */
 static void on_isolated(const VwNetwork *net, VwDiags *d)
 {
 	const VwNetMeta *vw = net->vw;
 
-	if (vw->mode == VW_MODE_BRIDGED)
-		E(d, vw->loc, "mode-mismatch", "add <forward mode='bridge'/> and <bridge name='…'/>",
-		  "network '%s': mode='bridged' needs libvirt's <forward mode='bridge'/>, but the network "
-		  "is isolated (no <forward>)",
-		  net->name);
-	else if (vw->mode != VW_MODE_UNSET && vw->mode != VW_MODE_HOST_ONLY)
-		E(d, vw->loc, "mode-mismatch",
-		  "use <forward mode='open'/>: then libvirt writes no firewall and virtwire writes it",
-		  "network '%s': mode='%s' on an isolated network (no <forward>), where libvirt's own "
-		  "firewall keeps guests in",
-		  net->name, vw_mode_to_string(vw->mode));
+	mode_rule(net, d);
 	if (vw->forwards->len > 0)
 		E(d, first_forward(vw)->loc, "forwards-isolated",
 		  "isolated networks reach nothing outside; for forwards use <forward mode='open'/> with "
@@ -62,16 +109,7 @@ static void on_libvirt_nat_route(const VwNetwork *net, VwDiags *d)
 
 static void on_open(const VwNetwork *net, VwDiags *d)
 {
-	const VwNetMeta *vw = net->vw;
-
-	if (vw->mode == VW_MODE_UNSET)
-		E(d, vw->loc, "missing-mode", "add mode='nat', 'route', 'host-only' or 'internal'",
-		  "network '%s': <forward mode='open'/> leaves the firewall to virtwire, but <vw:network> "
-		  "names no virtwire mode",
-		  net->name);
-	else if (vw->mode == VW_MODE_BRIDGED)
-		E(d, vw->loc, "mode-mismatch", "use <forward mode='bridge'/> with <bridge name='…'/>",
-		  "network '%s': mode='bridged' needs libvirt's <forward mode='bridge'/>, not 'open'", net->name);
+	mode_rule(net, d);
 }
 
 static void on_bridge(const VwNetwork *net, VwDiags *d)
@@ -83,10 +121,8 @@ static void on_bridge(const VwNetwork *net, VwDiags *d)
 		  "network '%s': <forward mode='bridge'/> is virtwire's mode='bridged', but <vw:network> "
 		  "names no virtwire mode",
 		  net->name);
-	else if (vw->mode != VW_MODE_BRIDGED)
-		E(d, vw->loc, "mode-mismatch", "for this mode use <forward mode='open'/>",
-		  "network '%s': <forward mode='bridge'/> is virtwire's mode='bridged', not '%s'", net->name,
-		  vw_mode_to_string(vw->mode));
+	else
+		mode_rule(net, d);
 	if (!net->bridge)
 		E(d, net->forward_loc, "missing-bridge", "add <bridge name='br0'/>",
 		  "network '%s': mode='bridged' needs a <bridge name='…'/> for virtwire to create", net->name);
