@@ -43,6 +43,7 @@ typedef struct {
 	GPtrArray *sysctl_undo; /* VwStateSysctl* set by this apply */
 	guint sysctls_changed;
 	VwNftResult *res;
+	guint connections; /* ended: their forward went away */
 } Apply;
 
 static void net_free(Net *n)
@@ -537,7 +538,7 @@ static bool reconcile(Apply *a, const VwNftBackend *nft, GPtrArray *scope, VwNft
 {
 	g_autoptr(GPtrArray) states = g_ptr_array_new();
 	VwOwnerWords words = { a->e, states };
-	VwNftRequest rq = { scope, flags, vw_eng_owner_words, &words, a->e->cfg.faults };
+	VwNftRequest rq = { scope, flags | VW_NFT_RELEASED, vw_eng_owner_words, &words, a->e->cfg.faults };
 	g_autoptr(VwPlan) skeleton = NULL;
 	const VwPlan *plan = a->plan;
 
@@ -609,6 +610,18 @@ static bool step_firewall(Apply *a, GError **error)
 	return true;
 }
 
+/* The connections of forwards the batch took away end; when they cannot,
+ * a warning (the firewall is changed all the same). */
+static void step_connections(Apply *a)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (!vw_eng_end_connections(a->e, a->res, &a->connections, &err))
+		vw_warning(a->diags, vw_loc(NULL, 0), "conntrack",
+			   "new connections follow the new forwards; established ones go on until they close", "%s",
+			   err->message);
+}
+
 /* ---------------------------------------------------------------------- */
 
 /* Undoes what this apply did: its sysctls, its links, and its records
@@ -648,6 +661,7 @@ static void report(Apply *a)
 
 			g_ptr_array_add(rep->changes, g_strdup_printf("%s: %s", d->object, d->what));
 		}
+		vw_eng_report_connections(rep, a->res, a->connections, NULL);
 	}
 }
 
@@ -688,6 +702,7 @@ bool vw_engine_apply(VwEngine *e, const VwApplyRequest *req, GPtrArray *reports,
 	     step_sysctls(&a, error) && step_record(&a, error) && step_firewall(&a, error);
 	if (ok) {
 		step_stale_links(&a);
+		step_connections(&a);
 		report(&a);
 	} else if (locked) {
 		rollback(&a);

@@ -10,6 +10,7 @@ struct VwEngine {
 	VwStore *store;		  /* opened on first use */
 	VwLinkBackend *own_links; /* the netlink ones, when the config has none */
 	VwNftBackend *own_nft;
+	VwCtBackend *own_ct;
 };
 
 /* The state directory (created with @create); NULL with @error. */
@@ -20,6 +21,18 @@ void vw_eng_unlock(VwEngine *e);
 const VwLinkBackend *vw_eng_links(VwEngine *e, GError **error);
 const VwNftBackend *vw_eng_nft(VwEngine *e, GError **error);
 void vw_eng_stage(VwEngine *e, const char *name);
+
+/* conntrack.c: the connections of the forwards a committed reconcile took
+ * away (@res->released; @res may be NULL) are ended, *@ended says how many.
+ * False when conntrack refused: the caller warns, the firewall is changed
+ * all the same. */
+bool vw_eng_end_connections(VwEngine *e, VwNftResult *res, guint *ended, GError **error);
+/* The connections ended of the forwards of network @id (its own and its
+ * ports'), for its report. */
+guint vw_eng_connections_of(const VwNftResult *res, const char *id);
+/* Says in @rep what ending them did, when the reconcile took forwards
+ * away: @ended of them; the warning @err (may be NULL) when it failed. */
+void vw_eng_report_connections(VwApplyReport *rep, const VwNftResult *res, guint ended, const GError *err);
 
 /* A recorded network: its record and its XML parsed. */
 typedef struct {

@@ -25,6 +25,7 @@ void vw_engine_free(VwEngine *e)
 	vw_store_close(e->store);
 	vw_link_backend_free(e->own_links);
 	vw_nft_backend_free(e->own_nft);
+	vw_ct_backend_free(e->own_ct);
 	g_free(e->state_dir);
 	g_free(e->schema_dir);
 	g_free(e);

@@ -58,8 +58,9 @@ static bool port_reconcile(Port *p, GError **error)
 	g_autoptr(VwNftResult) res = NULL;
 	g_autoptr(GPtrArray) states = g_ptr_array_new();
 	VwOwnerWords words = { p->e, states };
-	VwNftRequest rq = { scope, 0, vw_eng_owner_words, &words, p->e->cfg.faults };
+	VwNftRequest rq = { scope, VW_NFT_RELEASED, vw_eng_owner_words, &words, p->e->cfg.faults };
 	const VwNftBackend *nft;
+	guint ended;
 
 	g_ptr_array_add(nets, p->netdoc->network);
 	g_ptr_array_add(states, p->st);
@@ -86,6 +87,9 @@ static bool port_reconcile(Port *p, GError **error)
 	/* The network's part changed with its port. */
 	g_ptr_array_add(ids, g_strdup(p->st->id));
 	vw_store_gen_update(p->e->store, res, ids, NULL);
+	/* The port's forwards are gone (a guest stopped): so are their
+	 * connections. Best effort, as a hook has no one to warn. */
+	vw_eng_end_connections(p->e, res, &ended, NULL);
 	return true;
 }
 

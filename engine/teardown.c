@@ -23,6 +23,7 @@ typedef struct {
 	GPtrArray *going; /* Going* */
 	GPtrArray *scope; /* char* */
 	VwNftResult *res;
+	GError *ct_error; /* ending the connections of its forwards failed */
 } Teardown;
 
 static void going_free(Going *g)
@@ -120,7 +121,8 @@ static bool step_firewall(Teardown *t, GError **error)
 	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(VwPlan) plan = NULL;
 	const VwNftBackend *nft = vw_eng_nft(t->e, error);
-	VwNftRequest rq = { t->scope, VW_NFT_DELETE_TABLE, NULL, NULL, t->e->cfg.faults };
+	VwNftRequest rq = { t->scope, VW_NFT_DELETE_TABLE | VW_NFT_RELEASED, NULL, NULL, t->e->cfg.faults };
+	guint ended;
 
 	if (!nft)
 		return false;
@@ -134,7 +136,7 @@ static bool step_firewall(Teardown *t, GError **error)
 	for (guint i = 0; i < others->len; i++) {
 		if (vw_plan_network_uses_table(((VwRecorded *)others->pdata[i])->doc->network)) {
 			plan = vw_plan_skeleton();
-			rq.flags = 0;
+			rq.flags = VW_NFT_RELEASED;
 			break;
 		}
 	}
@@ -143,6 +145,8 @@ static bool step_firewall(Teardown *t, GError **error)
 	if (!vw_nft_reconcile(nft, plan, &rq, &t->res, error))
 		return false;
 	vw_store_gen_update(t->e->store, t->res, ids, NULL);
+	/* The networks' forwards are gone: so are their connections. */
+	vw_eng_end_connections(t->e, t->res, &ended, &t->ct_error);
 	return true;
 }
 
@@ -156,6 +160,7 @@ static void links_and_sysctls(Teardown *t, Going *g, const VwLinkBackend *be)
 
 	g->rep->messages = t->res->messages;
 	g->rep->drift = t->res->drift->len;
+	vw_eng_report_connections(g->rep, t->res, vw_eng_connections_of(t->res, g->id), t->ct_error);
 	if (!vw_link_undo(be, g->id, g->st->links, true, g->rep->changes, &err))
 		g_ptr_array_add(g->rep->changes, g_strdup_printf("warning: %s", err->message));
 	for (guint j = 0; j < g->st->sysctls->len; j++) {
@@ -221,5 +226,6 @@ bool vw_engine_teardown(VwEngine *e, const VwTeardownRequest *req, GPtrArray *re
 	g_ptr_array_unref(t.going);
 	g_ptr_array_unref(t.scope);
 	vw_nft_result_free(t.res);
+	g_clear_error(&t.ct_error);
 	return ok;
 }

@@ -106,6 +106,14 @@ bool vw_nft_read(const VwNftBackend *be, bool no_elems, VwKTable **ret, GError *
 bool vw_nft_dump_rules(const VwNftBackend *be, int family, const char *table, const char *chain, VwNftReplyFn cb,
 		       void *data, bool *exists, GError **error);
 
+/* ---- nft-released.c ---- */
+
+/* The forwards (VwReleased* into @out) a batch made by @req from kernel
+ * table @kt and @plan (may be NULL with VW_NFT_DELETE_TABLE) takes away:
+ * forward map elements it deletes, or replaces with another target. @kt
+ * must have been read with its elements. */
+void vw_nft_released(const VwPlan *plan, const VwKTable *kt, const VwNftRequest *req, GPtrArray *out);
+
 /* ---- nft-batch.c ---- */
 
 /* A batch under construction; each message has a description for errors. */

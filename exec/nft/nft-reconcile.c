@@ -19,6 +19,8 @@ void vw_nft_result_free(VwNftResult *r)
 	if (!r)
 		return;
 	g_ptr_array_unref(r->drift);
+	if (r->released)
+		g_ptr_array_unref(r->released);
 	g_free(r);
 }
 
@@ -566,13 +568,18 @@ static bool reconcile_once(const VwNftBackend *be, const VwPlan *plan, const VwN
 	df = (Diff){ batch, res, req->scope, del_elems, add_elems, lone_starts, chain_rules, flush, del_chains, req };
 	if (req->faults && req->faults->nft)
 		vw_batch_set_fault(batch, req->faults->nft);
-	if (!vw_nft_read(be, (req->flags & VW_NFT_DELETE_TABLE) != 0, &kt, error) ||
+	res->released = g_ptr_array_new_with_free_func((GDestroyNotify)vw_released_free);
+	/* What a table's deletion takes away is read only when asked for. */
+	if (!vw_nft_read(be, (req->flags & (VW_NFT_DELETE_TABLE | VW_NFT_RELEASED)) == VW_NFT_DELETE_TABLE, &kt,
+			 error) ||
 	    !diff(&df, plan, kt, req->flags, error) || !vw_coexist_diff(be, plan, req->scope, batch, res->drift, error))
 		return false;
 	res->messages = vw_batch_count(batch);
 	if (!(req->flags & VW_NFT_DRY_RUN) && res->messages > 0) {
 		if (!vw_batch_send(be, batch, stale, error))
 			return false;
+		if (req->flags & VW_NFT_RELEASED)
+			vw_nft_released(plan, kt, req, res->released);
 		res->have_gen = res->have_gen && vw_nft_generation(be, &res->gen_after, NULL);
 	} else {
 		res->gen_after = res->gen_before;

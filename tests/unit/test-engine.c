@@ -10,9 +10,11 @@
 #include <string.h>
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 
 #include <virtwire/engine.h>
 
+#include "fake-ct.h"
 #include "fake-link.h"
 #include "fake-nft.h"
 
@@ -36,15 +38,24 @@ typedef struct {
 	VwLinkBackend lbe;
 	VwNftBackend *nft;
 	FakeNft *fake;
+	VwCtBackend *ct;
+	FakeCt *ctf;
 	VwFaults faults;
 	VwEngine *engine;
 	GPtrArray *docs;
+	GPtrArray *reports; /* VwApplyReport* of the last apply or teardown */
+	VwDiags *diags;	    /* of the last apply */
 } Fx;
 
 static void fx_engine(Fx *f)
 {
 	VwEngineConfig cfg = {
-		.state_dir = f->dir, .links = &f->lbe, .nft = f->nft, .faults = &f->faults, .lock_timeout_ms = 1000
+		.state_dir = f->dir,
+		.links = &f->lbe,
+		.nft = f->nft,
+		.conntrack = f->ct,
+		.faults = &f->faults,
+		.lock_timeout_ms = 1000,
 	};
 
 	g_clear_pointer(&f->engine, vw_engine_free);
@@ -62,6 +73,7 @@ static void fx_init(Fx *f)
 	g_hash_table_insert(f->links.sysctls, g_strdup("net/ipv6/conf/all/forwarding"), g_strdup("0"));
 	f->lbe = fake_links_backend(&f->links);
 	f->nft = fake_nft_new(&f->fake);
+	f->ct = fake_ct_new(&f->ctf);
 	f->docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
 	fx_engine(f);
 }
@@ -88,6 +100,9 @@ static void fx_clear(Fx *f)
 
 	vw_engine_free(f->engine);
 	vw_nft_backend_free(f->nft);
+	vw_ct_backend_free(f->ct);
+	g_clear_pointer(&f->reports, g_ptr_array_unref);
+	g_clear_pointer(&f->diags, vw_diags_free);
 	fake_links_clear(&f->links);
 	g_ptr_array_unref(f->docs);
 	rm_rf(up);
@@ -108,8 +123,6 @@ static const VwNetwork *fx_net(Fx *f, const char *xml)
 static bool fx_apply(Fx *f, const char *const *xmls, bool adopt, GError **error)
 {
 	g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(GPtrArray) reports = g_ptr_array_new_with_free_func((GDestroyNotify)vw_apply_report_free);
-	g_autoptr(VwDiags) diags = vw_diags_new();
 	VwApplyRequest req = { .items = items, .links = VW_LINKS_APPLY, .adopt = adopt };
 
 	for (guint i = 0; xmls[i]; i++) {
@@ -120,19 +133,24 @@ static bool fx_apply(Fx *f, const char *const *xmls, bool adopt, GError **error)
 		it->source = "test";
 		g_ptr_array_add(items, it);
 	}
-	return vw_engine_apply(f->engine, &req, reports, diags, error);
+	g_clear_pointer(&f->reports, g_ptr_array_unref);
+	g_clear_pointer(&f->diags, vw_diags_free);
+	f->reports = g_ptr_array_new_with_free_func((GDestroyNotify)vw_apply_report_free);
+	f->diags = vw_diags_new();
+	return vw_engine_apply(f->engine, &req, f->reports, f->diags, error);
 }
 
 static bool fx_teardown(Fx *f, const char *name, const char *from, GError **error)
 {
-	g_autoptr(GPtrArray) reports = g_ptr_array_new_with_free_func((GDestroyNotify)vw_apply_report_free);
 	g_autoptr(GPtrArray) nets = g_ptr_array_new();
 	char *names[] = { (char *)name, NULL };
 	VwTeardownRequest req = { names, from ? nets : NULL };
 
 	if (from)
 		g_ptr_array_add(nets, (gpointer)fx_net(f, from));
-	return vw_engine_teardown(f->engine, &req, reports, error);
+	g_clear_pointer(&f->reports, g_ptr_array_unref);
+	f->reports = g_ptr_array_new_with_free_func((GDestroyNotify)vw_apply_report_free);
+	return vw_engine_teardown(f->engine, &req, f->reports, error);
 }
 
 static char *read_file(Fx *f, const char *name)
@@ -432,6 +450,89 @@ static void test_conflict_words(void)
 
 /* A domain's port: its forwards come with it, exactly its elements, and
  * go with it. */
+/* A DNATed connection from 203.0.113.2 to host port @port, and the
+ * guest's @target:@tport behind it. */
+static uint32_t fx_ct_conn(Fx *f, uint16_t port, const char *target, uint16_t tport)
+{
+	static uint16_t cport = 40000;
+	FakeCtEntry e = { 6,	  "203.0.113.2", "203.0.113.1", cport, port,
+			  target, "203.0.113.2", tport,		cport, IPS_CONFIRMED | IPS_DST_NAT,
+			  0 };
+
+	cport++;
+	return fake_ct_add(f->ctf, &e);
+}
+
+static const VwApplyReport *fx_report(Fx *f, const char *name)
+{
+	for (guint i = 0; f->reports && i < f->reports->len; i++)
+		if (strcmp(((VwApplyReport *)f->reports->pdata[i])->name, name) == 0)
+			return f->reports->pdata[i];
+	g_assert_not_reached();
+}
+
+static bool has_change(const VwApplyReport *r, const char *line)
+{
+	for (guint i = 0; i < r->changes->len; i++)
+		if (strcmp(r->changes->pdata[i], line) == 0)
+			return true;
+	return false;
+}
+
+/* A forward re-pointed (web's guest moves to another subnet) ends the
+ * connections it DNATed, and says so; a network's teardown ends those of
+ * its forwards; the other network's connections go on. A conntrack that
+ * refuses is a warning: the apply or teardown stands. */
+static void test_connections(void)
+{
+	static const char web_moved[] = NET_XML("web", "vw-web", "192.168.160", "2222");
+	static const char db_moved[] = NET_XML("db", "vw-db", "192.168.151", "2224");
+	const char *web_db[] = { WEB, DB, NULL }, *web2[] = { web_moved, NULL }, *db2[] = { db_moved, NULL };
+	uint32_t old[2], db, fresh;
+	const VwApplyReport *r;
+	g_autoptr(GPtrArray) elems = NULL;
+	Fx f;
+
+	fx_init(&f);
+	g_assert_true(fx_apply(&f, web_db, false, NULL));
+	g_assert_cmpuint(fx_report(&f, "web")->connections, ==, 0);
+	old[0] = fx_ct_conn(&f, 2222, "192.168.150.10", 22);
+	old[1] = fx_ct_conn(&f, 2222, "192.168.150.10", 22);
+	db = fx_ct_conn(&f, 2223, "192.168.151.10", 22);
+	g_assert_true(fx_apply(&f, web2, false, NULL));
+	r = fx_report(&f, "web");
+	g_assert_cmpuint(r->connections, ==, 2);
+	g_assert_true(has_change(r, "conntrack: 2 connections ended (their forward was removed or re-pointed)"));
+	g_assert_false(fake_ct_has(f.ctf, old[0]) || fake_ct_has(f.ctf, old[1]));
+	g_assert_true(fake_ct_has(f.ctf, db));
+
+	/* db's forward moves to another port, and conntrack refuses: a
+	 * warning, the firewall is changed all the same. */
+	fake_ct_fail_next(f.ctf, true, EPERM);
+	g_assert_true(fx_apply(&f, db2, false, NULL));
+	g_assert_cmpuint(vw_diags_count(f.diags, VW_SEV_WARNING), ==, 1);
+	g_assert_cmpstr(((VwDiag *)f.diags->items->pdata[0])->code, ==, "conntrack");
+	g_assert_true(fake_ct_has(f.ctf, db));
+	elems = fake_nft_elems(f.fake, NFPROTO_INET, "virtwire", "fwd4any");
+	g_assert_true(g_str_has_prefix(elems->pdata[0], "0600000008b00000") ||
+		      g_str_has_prefix(elems->pdata[1], "0600000008b00000"));
+
+	fresh = fx_ct_conn(&f, 2222, "192.168.160.10", 22);
+	g_assert_true(fx_teardown(&f, "web", NULL, NULL));
+	r = fx_report(&f, "web");
+	g_assert_cmpuint(r->connections, ==, 1);
+	g_assert_true(has_change(r, "conntrack: 1 connection ended (their forward was removed or re-pointed)"));
+	g_assert_false(fake_ct_has(f.ctf, fresh));
+	fresh = fx_ct_conn(&f, 2224, "192.168.151.10", 22);
+	fake_ct_fail_next(f.ctf, false, EPERM);
+	g_assert_true(fx_teardown(&f, "db", NULL, NULL));
+	r = fx_report(&f, "db");
+	g_assert_true(g_str_has_prefix(r->changes->pdata[r->changes->len - 1], "warning: connections of forwards"));
+	g_assert_true(fake_ct_has(f.ctf, fresh));
+	g_assert_cmpuint(fake_ct_flushes(f.ctf), ==, 0);
+	fx_clear(&f);
+}
+
 static void test_port(void)
 {
 	static const char dom[] =
@@ -450,6 +551,7 @@ static void test_port(void)
 	g_autofree char *owner = g_strdup_printf("web:%s", add.port_uuid);
 	g_autofree char *rec = NULL;
 	guint with_port = 0;
+	uint32_t conn;
 	Fx f;
 	VwDoc *doc = NULL;
 
@@ -469,8 +571,11 @@ static void test_port(void)
 	g_assert_cmpuint(with_port, ==, 1);
 	/* Again: idempotent (libvirt repeats port-created). */
 	g_assert_true(vw_engine_port(f.engine, &add, &err));
+	/* A connection through the domain's forward ends with its port. */
+	conn = fx_ct_conn(&f, 8080, "192.168.150.10", 80);
 	del.add = false;
 	g_assert_true(vw_engine_port(f.engine, &del, &err));
+	g_assert_false(fake_ct_has(f.ctf, conn));
 	g_clear_pointer(&elems, g_ptr_array_unref);
 	elems = fake_nft_elems(f.fake, NFPROTO_INET, "virtwire", "fwd4any");
 	for (guint i = 0; i < elems->len; i++)
@@ -490,5 +595,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/engine/teardown-one-of-two", test_teardown_one_of_two);
 	g_test_add_func("/engine/conflict-words", test_conflict_words);
 	g_test_add_func("/engine/port", test_port);
+	g_test_add_func("/engine/connections", test_connections);
 	return g_test_run();
 }

@@ -1636,6 +1636,128 @@ static void test_owners_counters(void)
 }
 
 /* ---------------------------------------------------------------------- */
+/* The forwards a batch takes away (VwNftResult.released) */
+
+/* web with its forward on 2222 re-pointed, the UDP one on 203.0.113.1 and
+ * the IPv6 one removed, the others as they were. */
+static const char web_changed_xml[] = NAT_OPEN(
+	"web", "vw-web",
+	"  <ip address='192.168.150.1' prefix='24'>\n"
+	"    <dhcp><host mac='52:54:00:aa:bb:10' ip='192.168.150.10'/></dhcp>\n"
+	"  </ip>\n"
+	"  <ip family='ipv6' address='2001:db8:150::1' prefix='64'/>\n",
+	"    <vw:forward proto='tcp' host-port='2222' guest-address='192.168.150.13' guest-port='22'/>\n"
+	"    <vw:forward proto='tcp' host-port='8000-8001' guest-address='192.168.150.12' guest-port='9000-9001'/>\n"
+	"    <vw:forward proto='tcp' host-port='8443' guest-address='192.168.150.10' guest-port='443'>\n"
+	"      <vw:source address='198.51.100.0/24'/>\n"
+	"    </vw:forward>\n");
+/* db's forward, owned by another network. */
+static const char db2_xml[] = NAT_OPEN(
+	"db2", "vw-db2", "  <ip address='192.168.151.1' prefix='24'/>\n",
+	"    <vw:forward proto='tcp' host-port='3333' guest-address='192.168.151.10' guest-port='22'/>\n");
+#define LO_XML(localhost)                                                        \
+	NAT_OPEN("lo", "vw-lo", "  <ip address='192.168.154.1' prefix='24'/>\n", \
+		 localhost "    <vw:forward proto='tcp' host-port='4444' guest-address='192.168.154.10'/>\n")
+static const char lo_on_xml[] = LO_XML("    <vw:localhost enabled='yes'/>\n");
+static const char lo_off_xml[] = LO_XML("");
+
+/* What @res released, in words, sorted, one a line. */
+static char *released_text(const VwNftResult *res)
+{
+	g_autoptr(GPtrArray) words = strv();
+
+	for (guint i = 0; res->released && i < res->released->len; i++)
+		g_ptr_array_add(words, vw_released_describe(res->released->pdata[i]));
+	g_ptr_array_sort(words, str_cmp);
+	return joined(words);
+}
+
+static void assert_released(Env *env, const VwPlan *plan, const char *scope, VwNftFlags flags, const char *want)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(VwNftResult) res = reconcile(env, plan, scope, flags | VW_NFT_RELEASED, 0, &err);
+	g_autofree char *got = NULL;
+
+	g_assert_no_error(err);
+	got = released_text(res);
+	g_assert_cmpstr(got, ==, want);
+}
+
+/* A forward removed or re-pointed is released, with its listen address,
+ * target and owner; the forwards that stay are not, nor is a forward that
+ * only changes owner (same key, same target). */
+static void test_released(void)
+{
+	Env *env = env_new();
+	const VwPlan *both = PLAN(env, NULL, web_xml, db_xml);
+	const VwPlan *changed = PLAN(env, NULL, web_changed_xml, db_xml);
+	const VwPlan *moved = PLAN(env, NULL, web_changed_xml, db2_xml);
+	VwNftResult *res = apply(env, both, "web:*,db:*");
+
+	g_assert_nonnull(res->released);
+	g_assert_cmpuint(res->released->len, ==, 0);
+	vw_nft_result_free(res);
+	assert_released(env, changed, "web:*", 0,
+			"tcp *:2200 → [2001:db8:150::10]:22\n"
+			"tcp *:2222 → 192.168.150.10:22\n"
+			"udp 203.0.113.1:53 → 192.168.150.11:53\n");
+	assert_released(env, changed, "web:*,db:*", 0, "");
+	assert_released(env, moved, "db:*,db2:*", 0, "");
+	g_assert_true(holds(v_elems(env, "fwd4any"), "060000000d050000 : c0a8970a00160000 comment \"db2\""));
+	/* The network goes: every forward of its own; the other's stay. */
+	res = reconcile(env, PLAN(env, NULL, db2_xml), "web:*", VW_NFT_RELEASED, 0, NULL);
+	g_assert_cmpuint(res->released->len, ==, 4);
+	for (guint i = 0; i < res->released->len; i++)
+		g_assert_cmpstr(((VwReleased *)res->released->pdata[i])->owner, ==, "web");
+	vw_nft_result_free(res);
+	env_free(env);
+}
+
+/* The table deleted (the last network went): every forward it held. Not
+ * asked for, nothing is said (and a deletion reads no elements). */
+static void test_released_table(void)
+{
+	Env *env = env_new();
+	const VwPlan *both = PLAN(env, NULL, web_xml, db_xml);
+	VwNftResult *res = apply(env, both, "web:*,db:*");
+
+	vw_nft_result_free(res);
+	assert_released(env, both, "web:*,db:*", VW_NFT_DRY_RUN | VW_NFT_DELETE_TABLE, "");
+	assert_released(env, NULL, "web:*,db:*", VW_NFT_DELETE_TABLE,
+			"tcp *:2200 → [2001:db8:150::10]:22\n"
+			"tcp *:2222 → 192.168.150.10:22\n"
+			"tcp *:3333 → 192.168.151.10:22\n"
+			"tcp *:8000 → 192.168.150.12:9000\n"
+			"tcp *:8001 → 192.168.150.12:9001\n"
+			"tcp *:8443 → 192.168.150.10:443\n"
+			"udp 203.0.113.1:53 → 192.168.150.11:53\n");
+	res = apply(env, both, "web:*,db:*");
+	vw_nft_result_free(res);
+	res = reconcile(env, NULL, "web:*,db:*", VW_NFT_DELETE_TABLE, 0, NULL);
+	g_assert_cmpuint(res->messages, ==, 1);
+	g_assert_cmpuint(res->released->len, ==, 0);
+	vw_nft_result_free(res);
+	env_free(env);
+}
+
+/* Loopback forwards off: their own map's elements go, as loopback ones;
+ * the forward on every other address stays. A port's forwards go with it. */
+static void test_released_lo_port(void)
+{
+	Env *env = env_new();
+	VwNftResult *res = apply(env, PLAN(env, NULL, lo_on_xml), "lo:*");
+
+	vw_nft_result_free(res);
+	assert_released(env, PLAN(env, NULL, lo_off_xml), "lo:*", 0, "tcp 127.0.0.0/8:4444 → 192.168.154.10:4444\n");
+	res = apply(env, PLAN(env, web1_xml, public_xml), "public:*");
+	vw_nft_result_free(res);
+	assert_released(env, PLAN(env, NULL, public_xml), "public:" PORT_UUID, 0,
+			"tcp *:10080 → 192.168.152.20:80\n"
+			"udp *:10053 → 192.168.152.20:53\n");
+	env_free(env);
+}
+
+/* ---------------------------------------------------------------------- */
 
 /* Never on the machine's own ruleset (--kernel wipes the namespace's): only
  * in a namespace the test suite made, one of /run/netns/vwt-*. */
@@ -1691,5 +1813,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/nft/kernel-semantics", test_kernel_semantics);
 	g_test_add_func("/nft/owners-counters", test_owners_counters);
 	g_test_add_func("/nft/scale", test_scale);
+	g_test_add_func("/nft/released", test_released);
+	g_test_add_func("/nft/released-table", test_released_table);
+	g_test_add_func("/nft/released-lo-port", test_released_lo_port);
 	return g_test_run();
 }

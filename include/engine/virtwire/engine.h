@@ -32,6 +32,10 @@ typedef struct {
 	 * them), and faults to inject. */
 	const VwLinkBackend *links;
 	const VwNftBackend *nft;
+	/* The conntrack table whose entries of forwards that went away are
+	 * deleted. NULL: the kernel's — unless @nft is given, whose fake
+	 * kernel the real conntrack table does not belong to: then none. */
+	const VwCtBackend *conntrack;
 	const VwFaults *faults;
 	/* Benchmarks: called after each stage of an apply with its name. */
 	void (*stage)(const char *name, void *data);
@@ -102,6 +106,7 @@ typedef struct {
 	guint messages;	    /* netlink messages sent */
 	guint sysctls;	    /* sysctls changed */
 	guint links;	    /* link changes (bridge, addresses, ports …) */
+	guint connections;  /* connections ended: their forward was removed or re-pointed */
 	GPtrArray *changes; /* char*: each difference found, "OBJECT: WHAT" */
 } VwApplyReport;
 

@@ -242,6 +242,7 @@ typedef enum {
 	VW_NFT_DRY_RUN = 1 << 0,      /* compare only: send nothing */
 	VW_NFT_DELETE_TABLE = 1 << 1, /* remove the whole table (the last network went) */
 	VW_NFT_REBUILD = 1 << 2,      /* delete and re-create the table in the same batch */
+	VW_NFT_RELEASED = 1 << 3,     /* say which forwards the batch took away (VwNftResult.released) */
 } VwNftFlags;
 
 /* What to reconcile, and how. */
@@ -257,6 +258,33 @@ typedef struct {
 	const VwFaults *faults; /* may be NULL */
 } VwNftRequest;
 
+/* Where a forward listens: on one of the host's addresses, on any (but
+ * loopback), or on loopback (127.0.0.0/8, with <vw:localhost>). Each is a
+ * map of its own (plan-nft.c: fwd4, fwd4any, fwd4lo, fwd6, fwd6any). */
+typedef enum {
+	VW_LISTEN_ADDRESS,
+	VW_LISTEN_ANY,
+	VW_LISTEN_LOOPBACK,
+} VwListen;
+
+/* A forward a committed batch took away: its DNAT element is gone, or
+ * points elsewhere now. The connections it DNATed (to @target) are stale. */
+typedef struct {
+	int family;    /* AF_INET, AF_INET6 */
+	uint8_t proto; /* VW_PROTO_* */
+	VwListen listen;
+	VwAddr address; /* VW_LISTEN_ADDRESS: the listen address */
+	uint16_t port;	/* the host port */
+	VwAddr target;	/* the guest it DNATed to, and its port */
+	uint16_t target_port;
+	char *owner;	   /* the element's owner tag, or NULL */
+	guint connections; /* how many of its connections vw_ct_end ended */
+} VwReleased;
+
+void vw_released_free(VwReleased *r);
+/* "tcp 203.0.113.1:8080 → 192.168.150.10:80", "udp *:53 → …", "tcp 127.0.0.0/8:2222 → …" */
+char *vw_released_describe(const VwReleased *r);
+
 /* What a reconcile did. */
 typedef struct {
 	GPtrArray *drift; /* VwDrift*: every difference found */
@@ -266,6 +294,10 @@ typedef struct {
 	 * when it was done (equal when nothing was sent). */
 	bool have_gen;
 	uint32_t gen_before, gen_after;
+	/* With VW_NFT_RELEASED: the forwards (VwReleased*) the committed batch
+	 * took away — deleted, or re-pointed to another target. NULL or empty
+	 * when nothing was committed. */
+	GPtrArray *released;
 } VwNftResult;
 
 void vw_nft_result_free(VwNftResult *r);
@@ -312,6 +344,50 @@ void vw_counter_free(VwCounter *c);
 /* Every counted target in the kernel (VwCounter*); an empty list when the
  * table is not there. */
 bool vw_nft_counters(const VwNftBackend *be, GPtrArray *ret, GError **error);
+
+/* ====================================================================== */
+/* Conntrack: the connections of forwards that went away
+ *
+ * A forward's DNAT happens once, at a connection's first packet; conntrack
+ * then carries the connection to the guest it chose for as long as packets
+ * flow. So when a forward is removed or re-pointed, its established
+ * connections are ended by deleting their conntrack entries (ctnetlink):
+ * the next packet of each is seen afresh — by the forward's new target
+ * (which resets a TCP connection it does not know) or by the host itself.
+ *
+ * The executor reaches conntrack through a VwCtBackend, like nftables
+ * through a VwNftBackend: one function that sends a request (a dump, or a
+ * deletion) and hands every reply message to a callback. The real one is a
+ * netfilter netlink socket of the current network namespace; the unit
+ * tests' fake (tests/unit/fake-ct.c) keeps a conntrack table in memory. */
+
+typedef struct {
+	void *ctx;
+	/* As VwNftBackend's request: 0; -ENOENT when the entry asked for is
+	 * not there (any more); another -errno. */
+	int (*request)(void *ctx, const struct nlmsghdr *req, VwNftReplyFn cb, void *data);
+	void (*free)(void *ctx);
+} VwCtBackend;
+
+/* The real backend: ctnetlink in the current network namespace. */
+VwCtBackend *vw_ct_backend_netlink(GError **error);
+void vw_ct_backend_free(VwCtBackend *be);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwCtBackend, vw_ct_backend_free)
+
+/*
+ * Ends the connections the forwards in @released (VwReleased*) admitted:
+ * the conntrack entries DNATed by one of them — original direction to its
+ * protocol and host port (and its listen address: one address, any but
+ * loopback, or loopback), reply direction from its target address and
+ * port — are deleted, each by its tuple and id, so exactly those go and a
+ * connection that took an entry's place meanwhile stays. Every other entry
+ * is left alone. One dump per address family among @released. *@ended gets
+ * how many were deleted (those already gone do not count), and each
+ * forward's own count is in its @connections. False when
+ * conntrack could not be read or an entry not deleted; *@ended still
+ * counts the ones that were.
+ */
+bool vw_ct_end(const VwCtBackend *be, GPtrArray *released, guint *ended, GError **error);
 
 /* ====================================================================== */
 /* The state directory */
