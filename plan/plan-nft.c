@@ -276,6 +276,17 @@ static void chain_forward(VwPlan *p)
 	vw_rb_ifname_in(&rb, false, bridges);
 	vw_rb_ifname_in(&rb, true, bridges);
 	commit_verdict(&rb, c, NFT_JUMP, "guest-reject");
+	/* A guest's TCP connection begins with a SYN. A segment of one that
+	 * conntrack no longer knows (its forward went away and virtwire
+	 * ended it) would otherwise be taken up as new and masqueraded from
+	 * the very host port the client knows: the old connection back, the
+	 * other way round. The guest is told it is over. */
+	rb = vw_rb_new();
+	vw_rb_ifname_in(&rb, false, bridges);
+	vw_rb_ct_state_new(&rb);
+	vw_rb_tcp_not_syn(&rb);
+	vw_rb_reject_tcp_reset(&rb);
+	vw_rb_commit(&rb, c);
 	rb = vw_rb_new();
 	vw_rb_ifname_vmap(&rb, false, set_of(p, "egress"));
 	vw_rb_commit(&rb, c);

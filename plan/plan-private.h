@@ -45,6 +45,8 @@ typedef enum {
 	VW_ST_XT_CONNTRACK, /* iptables' -m conntrack --ctstate (XT_CONNTRACK_STATE_* in @bits) */
 	VW_ST_XT_COMMENT,   /* iptables' -m comment --comment @str */
 	VW_ST_COMMENT,	    /* nft's rule comment @str */
+	VW_ST_TCP_NOT_SYN,  /* tcp flags != syn / fin,syn,rst,ack: a segment that opens no connection */
+	VW_ST_REJECT_TCP,   /* reject with tcp reset */
 } VwStmtKind;
 
 /* Selectors of one key: a concatenation of up to this many. */
@@ -89,6 +91,10 @@ void vw_rb_ifname_eq(VwRuleBuf *rb, bool oif, const char *name);
 void vw_rb_ifpair_in(VwRuleBuf *rb, const VwSet *set);
 void vw_rb_ifname_vmap(VwRuleBuf *rb, bool oif, const VwSet *map);
 void vw_rb_ct_state_est_rel(VwRuleBuf *rb);
+void vw_rb_ct_state_new(VwRuleBuf *rb);
+/* A TCP segment that does not open a connection: SYN not set alone among
+ * FIN, SYN, RST, ACK (nft adds "meta l4proto tcp" first). */
+void vw_rb_tcp_not_syn(VwRuleBuf *rb);
 void vw_rb_ct_status_dnat(VwRuleBuf *rb);
 void vw_rb_fib_daddr_local(VwRuleBuf *rb);
 /* "meta l4proto . th dport @set" */
@@ -109,6 +115,7 @@ void vw_rb_ct_mark_or(VwRuleBuf *rb, uint32_t bits);
 void vw_rb_masquerade(VwRuleBuf *rb);
 void vw_rb_snat_to(VwRuleBuf *rb, const VwAddr *a);
 void vw_rb_reject_admin(VwRuleBuf *rb);
+void vw_rb_reject_tcp_reset(VwRuleBuf *rb);
 void vw_rb_counter(VwRuleBuf *rb);
 void vw_rb_verdict(VwRuleBuf *rb, int verdict, const char *chain);
 /* The rule's comment: nft's, or iptables' comment match. */

@@ -144,6 +144,16 @@ void vw_rb_ct_state_est_rel(VwRuleBuf *rb)
 	flags(rb, VW_SEL_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
 }
 
+void vw_rb_ct_state_new(VwRuleBuf *rb)
+{
+	flags(rb, VW_SEL_CT_STATE, NF_CT_STATE_BIT(IP_CT_NEW));
+}
+
+void vw_rb_tcp_not_syn(VwRuleBuf *rb)
+{
+	add(rb, VW_ST_TCP_NOT_SYN);
+}
+
 void vw_rb_ct_status_dnat(VwRuleBuf *rb)
 {
 	flags(rb, VW_SEL_CT_STATUS, IPS_DST_NAT);
@@ -249,6 +259,11 @@ void vw_rb_snat_to(VwRuleBuf *rb, const VwAddr *a)
 void vw_rb_reject_admin(VwRuleBuf *rb)
 {
 	add(rb, VW_ST_REJECT);
+}
+
+void vw_rb_reject_tcp_reset(VwRuleBuf *rb)
+{
+	add(rb, VW_ST_REJECT_TCP);
 }
 
 void vw_rb_counter(VwRuleBuf *rb)

@@ -222,6 +222,19 @@ static void lin_flags(Lin *l, const VwStmt *st)
 	cmp(l, NFT_CMP_NEQ, &zero, 4);
 }
 
+/* "tcp flags != syn / fin,syn,rst,ack", after the check nft adds for the
+ * transport header: meta l4proto tcp. */
+static void lin_tcp_not_syn(Lin *l)
+{
+	uint8_t tcp = 6 /* IPPROTO_TCP */, mask = 0x17 /* fin|syn|rst|ack */, zero = 0, syn = 0x02;
+
+	meta(l, NFT_META_L4PROTO, NFT_REG_1);
+	cmp(l, NFT_CMP_EQ, &tcp, 1);
+	payload(l, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1);
+	bitwise(l, &mask, &zero, 1);
+	cmp(l, NFT_CMP_NEQ, &syn, 1);
+}
+
 static void nat(Lin *l, uint32_t type, int family, uint32_t proto_reg)
 {
 	VwExpr *x = push(l, VW_X_NAT);
@@ -339,6 +352,12 @@ static void lin_stmt(Lin *l, const VwStmt *st)
 		x->op = NFT_REJECT_ICMPX_ADMIN_PROHIBITED;
 		break;
 	}
+	case VW_ST_REJECT_TCP:
+		push(l, VW_X_REJECT)->key = NFT_REJECT_TCP_RST;
+		break;
+	case VW_ST_TCP_NOT_SYN:
+		lin_tcp_not_syn(l);
+		break;
 	case VW_ST_COUNTER:
 		push(l, VW_X_COUNTER);
 		break;

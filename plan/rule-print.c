@@ -173,6 +173,12 @@ static void print_nft(GString *out, const VwStmt *st)
 	case VW_ST_REJECT:
 		g_string_append(out, "reject with icmpx admin-prohibited");
 		break;
+	case VW_ST_REJECT_TCP:
+		g_string_append(out, "reject with tcp reset");
+		break;
+	case VW_ST_TCP_NOT_SYN:
+		g_string_append(out, "tcp flags != syn / fin,syn,rst,ack");
+		break;
 	case VW_ST_COUNTER:
 		/* A new rule's counter, as nft lists it. */
 		g_string_append(out, "counter packets 0 bytes 0");
@@ -228,6 +234,8 @@ static void print_iptables(GString *out, const VwStmt *st)
 	case VW_ST_MASQ:
 	case VW_ST_CT_MARK_OR:
 	case VW_ST_REJECT:
+	case VW_ST_REJECT_TCP:
+	case VW_ST_TCP_NOT_SYN:
 	case VW_ST_COMMENT:
 		g_assert_not_reached();
 	}
