@@ -55,8 +55,7 @@ struct nlmsghdr *vw_ct_build_delete(void *buf, size_t size, const VwCtEntry *e, 
 	struct nlmsghdr *nlh;
 
 	/* Without its tuple, a deletion is a flush of the whole table. */
-	if ((e->family != AF_INET && e->family != AF_INET6) || e->src.family != e->family ||
-	    e->dst.family != e->family)
+	if ((e->family != AF_INET && e->family != AF_INET6) || e->src.family != e->family || e->dst.family != e->family)
 		return NULL;
 	nlh = put_header(buf, size, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, e->family, seq);
 	put_tuple(nlh, e);
@@ -111,8 +110,8 @@ static bool get_port(const struct nlattr *a, uint16_t *ret)
 
 /* One direction's tuple: addresses of @family, protocol and ports (a
  * protocol without ports leaves them 0). */
-static bool parse_tuple(const struct nlattr *t, int family, uint8_t *proto, VwAddr *src, VwAddr *dst,
-			uint16_t *sport, uint16_t *dport)
+static bool parse_tuple(const struct nlattr *t, int family, uint8_t *proto, VwAddr *src, VwAddr *dst, uint16_t *sport,
+			uint16_t *dport)
 {
 	Attrs tuple, ip, l4;
 	bool v6 = family == AF_INET6;

@@ -117,8 +117,8 @@ static bool delete_found(const VwCtBackend *be, GArray *found, guint *ended, GEr
 
 bool vw_ct_end(const VwCtBackend *be, GPtrArray *released, guint *ended, GError **error)
 {
-	g_autoptr(GHashTable) by_port =
-		g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
+	g_autoptr(GHashTable)
+		by_port = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
 	g_autoptr(GArray) found = g_array_new(FALSE, FALSE, sizeof(Found));
 	Dump d = { by_port, found };
 	bool families[2] = { false, false };

@@ -13,8 +13,6 @@
  */
 #include <string.h>
 
-#include <linux/netfilter/nf_tables.h>
-
 #include "nft-private.h"
 
 /* The maps a forward's DNAT looks up (plan-nft.c): key protocol [. listen
@@ -24,7 +22,7 @@ static const struct {
 	int family;
 	VwListen listen;
 } fwd_maps[] = {
-	{ "fwd4", AF_INET, VW_LISTEN_ADDRESS },	  { "fwd4any", AF_INET, VW_LISTEN_ANY },
+	{ "fwd4", AF_INET, VW_LISTEN_ADDRESS },	   { "fwd4any", AF_INET, VW_LISTEN_ANY },
 	{ "fwd4lo", AF_INET, VW_LISTEN_LOOPBACK }, { "fwd6", AF_INET6, VW_LISTEN_ADDRESS },
 	{ "fwd6any", AF_INET6, VW_LISTEN_ANY },
 };
@@ -41,7 +39,7 @@ char *vw_released_describe(const VwReleased *r)
 {
 	char a[VW_ADDR_STRLEN], t[VW_ADDR_STRLEN];
 	bool v6 = r->family == AF_INET6;
-	const char *listen = r->listen == VW_LISTEN_ADDRESS	? vw_addr_to_string(&r->address, a)
+	const char *listen = r->listen == VW_LISTEN_ADDRESS    ? vw_addr_to_string(&r->address, a)
 			     : r->listen == VW_LISTEN_LOOPBACK ? "127.0.0.0/8"
 							       : "*";
 

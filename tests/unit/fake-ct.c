@@ -145,14 +145,13 @@ static bool read_tuple(const struct nlattr *a, int fam, Entry *ret)
 /* The kernel finds a tuple in either direction of an entry. */
 static bool holds(const Entry *e, const Entry *t)
 {
-	return e->proto == t->proto &&
-	       ((vw_addr_equal(&e->src, &t->src) && vw_addr_equal(&e->dst, &t->dst) && e->sport == t->sport &&
-		 e->dport == t->dport) ||
-		(vw_addr_equal(&e->rsrc, &t->src) && vw_addr_equal(&e->rdst, &t->dst) && e->rsport == t->sport &&
-		 e->rdport == t->dport));
+	return e->proto == t->proto && ((vw_addr_equal(&e->src, &t->src) && vw_addr_equal(&e->dst, &t->dst) &&
+					 e->sport == t->sport && e->dport == t->dport) ||
+					(vw_addr_equal(&e->rsrc, &t->src) && vw_addr_equal(&e->rdst, &t->dst) &&
+					 e->rsport == t->sport && e->rdport == t->dport));
 }
 
-static int delete(FakeCt *f, const struct nlmsghdr *req)
+static int delete (FakeCt *f, const struct nlmsghdr *req)
 {
 	const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(req);
 	Tb at = { 0 };
@@ -198,7 +197,7 @@ static int fake_request(void *ctx, const struct nlmsghdr *req, VwNftReplyFn cb, 
 	if ((type & 0xff) == IPCTNL_MSG_CT_GET && (req->nlmsg_flags & NLM_F_DUMP))
 		return dump(f, req, cb, data);
 	if ((type & 0xff) == IPCTNL_MSG_CT_DELETE)
-		return delete(f, req);
+		return delete (f, req);
 	return -EOPNOTSUPP;
 }
 
