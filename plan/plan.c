@@ -117,6 +117,7 @@ VwPlan *vw_plan_new(void)
 	p->sysctls = g_ptr_array_new_with_free_func((GDestroyNotify)sysctl_free);
 	p->networks = g_ptr_array_new_with_free_func(g_free);
 	p->coexist = g_ptr_array_new_with_free_func((GDestroyNotify)coexist_free);
+	p->host = g_ptr_array_new_with_free_func((GDestroyNotify)vw_foreign_rule_free);
 	return p;
 }
 
@@ -130,6 +131,7 @@ void vw_plan_free(VwPlan *p)
 	g_ptr_array_unref(p->sysctls);
 	g_ptr_array_unref(p->networks);
 	g_ptr_array_unref(p->coexist);
+	g_ptr_array_unref(p->host);
 	g_free(p);
 }
 
