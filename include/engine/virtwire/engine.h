@@ -25,9 +25,10 @@
 
 /* How an engine reaches the system. Zero is the production setting. */
 typedef struct {
-	const char *state_dir;	/* NULL: VW_STATE_DIR_DEFAULT */
-	const char *schema_dir; /* NULL: VW_SCHEMA_DIR_DEFAULT */
-	guint lock_timeout_ms;	/* 0: VW_LOCK_TIMEOUT_MS_DEFAULT */
+	const char *state_dir;	 /* NULL: VW_STATE_DIR_DEFAULT */
+	const char *schema_dir;	 /* NULL: VW_SCHEMA_DIR_DEFAULT */
+	const char *config_file; /* NULL: VW_CONFIG_FILE_DEFAULT (see docs/real-host.md) */
+	guint lock_timeout_ms;	 /* 0: VW_LOCK_TIMEOUT_MS_DEFAULT */
 	/* Tests: backends in place of the kernel's (the engine does not own
 	 * them), and faults to inject. */
 	const VwLinkBackend *links;
