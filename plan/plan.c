@@ -442,6 +442,9 @@ char *vw_plan_digest(const VwPlan *p, const char *id)
 		if (strcmp(x->id, id) == 0)
 			digest_str(c, x->text);
 	}
+	/* The shared host firewall rules, in or out (integrate=yes|no). */
+	for (guint i = 0; i < p->host->len; i++)
+		digest_str(c, ((VwForeignRule *)p->host->pdata[i])->rule->text);
 	digest_flush(c);
 	return g_strdup(g_checksum_get_string(sum));
 }
