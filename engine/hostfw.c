@@ -113,12 +113,13 @@ static char *blocker_text(const VwBlocker *b, const VwNetwork *net, const char *
 				      net->bridge, net->bridge);
 	else
 		fix = g_strdup_printf("add '%s'", b->rule);
-	return g_strdup_printf("table %s %s, chain %s (%s%s) will drop what virtwire admits for network '%s' (%s): %s%s",
-			       fam, b->table, b->chain, b->hook == NF_INET_FORWARD ? "hook forward" : "hook input",
-			       b->policy_drop ? ", policy drop" : ", drops what reaches its end", net->name, what, fix,
-			       b->prio < -10 ? " (its priority runs it before virtwire marks the connections: accept "
-					       "them there by interface instead)"
-					     : "");
+	return g_strdup_printf(
+		"table %s %s, chain %s (%s%s) will drop what virtwire admits for network '%s' (%s): %s%s", fam,
+		b->table, b->chain, b->hook == NF_INET_FORWARD ? "hook forward" : "hook input",
+		b->policy_drop ? ", policy drop" : ", drops what reaches its end", net->name, what, fix,
+		b->prio < -10 ? " (its priority runs it before virtwire marks the connections: accept "
+				"them there by interface instead)"
+			      : "");
 }
 
 /* Each blocker's sentence for each network of @nets it drops something
@@ -158,8 +159,8 @@ void vw_eng_hostfw_apply(VwEngine *e, GPtrArray *nets, VwDiags *diags)
 	findings(e, nets, bound, found);
 	for (guint i = 0; i < found->len; i++)
 		vw_warning(diags, vw_loc(NULL, 0), "host-firewall",
-			   "virtwire marks every connection it admits with ct mark 0x10000000 (docs/real-host.md)", "%s",
-			   (char *)found->pdata[i]);
+			   "virtwire marks every connection it admits with ct mark 0x10000000 (docs/real-host.md)",
+			   "%s", (char *)found->pdata[i]);
 }
 
 void vw_eng_hostfw_verify(VwEngine *e, const VwNetwork *net, GPtrArray *drift)
@@ -200,8 +201,9 @@ void vw_eng_hostfw_teardown(VwEngine *e, GPtrArray *bridges, GPtrArray *notes)
 			g_ptr_array_add(notes, g_strdup_printf("warning: %s", err->message));
 			g_clear_error(&err);
 		} else if (removed) {
-			g_ptr_array_add(notes, g_strdup_printf("bridge %s unbound from firewalld's zone " VW_FIREWALLD_ZONE,
-							       (char *)bridges->pdata[i]));
+			g_ptr_array_add(notes,
+					g_strdup_printf("bridge %s unbound from firewalld's zone " VW_FIREWALLD_ZONE,
+							(char *)bridges->pdata[i]));
 		}
 	}
 }

@@ -30,11 +30,11 @@ void vw_firewalld_close(VwFirewalld *fw)
 }
 
 /* One call to @dest; the reply's body, or NULL with @error. */
-static GVariant *call(GDBusConnection *bus, const char *dest, const char *path, const char *iface,
-		      const char *method, GVariant *args, const GVariantType *reply, GError **error)
+static GVariant *call(GDBusConnection *bus, const char *dest, const char *path, const char *iface, const char *method,
+		      GVariant *args, const GVariantType *reply, GError **error)
 {
-	return g_dbus_connection_call_sync(bus, dest, path, iface, method, args, reply,
-					   G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_TIMEOUT_MS, NULL, error);
+	return g_dbus_connection_call_sync(bus, dest, path, iface, method, args, reply, G_DBUS_CALL_FLAGS_NO_AUTO_START,
+					   CALL_TIMEOUT_MS, NULL, error);
 }
 
 /* firewalld's exception text ("UNKNOWN_INTERFACE: …") without GDBus' prefix. */
@@ -73,8 +73,8 @@ bool vw_firewalld_open(VwFirewalld **ret, GError **error)
 bool vw_firewalld_has_zone(VwFirewalld *fw, const char *zone, bool *ret, GError **error)
 {
 	g_autoptr(GError) err = NULL;
-	g_autoptr(GVariant) zones =
-		call(fw->bus, FWD_NAME, FWD_PATH, FWD_ZONE, "getZones", NULL, G_VARIANT_TYPE("(as)"), &err);
+	g_autoptr(GVariant)
+		zones = call(fw->bus, FWD_NAME, FWD_PATH, FWD_ZONE, "getZones", NULL, G_VARIANT_TYPE("(as)"), &err);
 	g_autofree const char **names = NULL;
 
 	*ret = false;
@@ -108,8 +108,8 @@ bool vw_firewalld_zone_of(VwFirewalld *fw, const char *iface, char **ret, GError
 static bool zone_call(VwFirewalld *fw, const char *method, const char *zone, const char *iface, GError **error)
 {
 	g_autoptr(GError) err = NULL;
-	g_autoptr(GVariant) r = call(fw->bus, FWD_NAME, FWD_PATH, FWD_ZONE, method,
-				     g_variant_new("(ss)", zone, iface), NULL, &err);
+	g_autoptr(GVariant)
+		r = call(fw->bus, FWD_NAME, FWD_PATH, FWD_ZONE, method, g_variant_new("(ss)", zone, iface), NULL, &err);
 
 	if (!r) {
 		g_autofree char *what = g_strdup_printf("%s %s (zone %s)", method, iface, zone);

@@ -76,7 +76,7 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 		ch->hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
 		ch->prio = nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO);
 		ch->policy = nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY) ? nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY)
-									 : NF_ACCEPT;
+								       : NF_ACCEPT;
 	}
 	g_hash_table_replace(chains, chain_key(ch->family, ch->table, ch->name), ch);
 	return MNL_CB_OK;
@@ -85,12 +85,12 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 /* What a rule's expressions amount to. */
 typedef struct {
 	RuleSum *sum;
-	guint conditions;    /* expressions that select packets */
-	uint32_t mark_reg;   /* register holding ct mark (0: none) */
-	bool mark_matched;   /* … compared equal to a value with VW_CT_MARK */
-	bool connmark;	     /* iptables' connmark match for VW_CT_MARK */
-	int verdict;	     /* NF_ACCEPT, NF_DROP, NFT_JUMP …; 1: none */
-	bool rejects;	     /* a reject statement or iptables' REJECT */
+	guint conditions;  /* expressions that select packets */
+	uint32_t mark_reg; /* register holding ct mark (0: none) */
+	bool mark_matched; /* … compared equal to a value with VW_CT_MARK */
+	bool connmark;	   /* iptables' connmark match for VW_CT_MARK */
+	int verdict;	   /* NF_ACCEPT, NF_DROP, NFT_JUMP …; 1: none */
+	bool rejects;	   /* a reject statement or iptables' REJECT */
 } RuleScan;
 
 static void scan_ct(RuleScan *s, struct nftnl_expr *e)
@@ -118,8 +118,8 @@ static void scan_cmp(RuleScan *s, struct nftnl_expr *e)
 	const uint32_t *v = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
 
 	/* "ct mark and M == M", or a mark compared whole that has the bit. */
-	if (s->mark_reg && nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_SREG) == s->mark_reg && v &&
-	    len == 4 && nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP) == NFT_CMP_EQ && (*v & VW_CT_MARK))
+	if (s->mark_reg && nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_SREG) == s->mark_reg && v && len == 4 &&
+	    nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP) == NFT_CMP_EQ && (*v & VW_CT_MARK))
 		s->mark_matched = true;
 	else
 		s->conditions++;
@@ -167,7 +167,8 @@ static int scan_cb(struct nftnl_expr *e, void *data)
 	else if (g_strcmp0(kind, "immediate") == 0)
 		scan_immediate(s, e);
 	else if (g_strcmp0(kind, "reject") == 0 ||
-		 (g_strcmp0(kind, "target") == 0 && g_strcmp0(nftnl_expr_get_str(e, NFTNL_EXPR_TG_NAME), "REJECT") == 0))
+		 (g_strcmp0(kind, "target") == 0 &&
+		  g_strcmp0(nftnl_expr_get_str(e, NFTNL_EXPR_TG_NAME), "REJECT") == 0))
 		s->rejects = true;
 	else if (g_strcmp0(kind, "counter") != 0 && g_strcmp0(kind, "log") != 0 && g_strcmp0(kind, "limit") != 0)
 		s->conditions++;
@@ -275,8 +276,8 @@ static int blocker_cmp(gconstpointer a, gconstpointer b)
 
 bool vw_nft_blockers(const VwNftBackend *be, GPtrArray *ret, GError **error)
 {
-	g_autoptr(GHashTable) chains =
-		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)chain_free);
+	g_autoptr(GHashTable)
+		chains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)chain_free);
 	GHashTableIter it;
 	gpointer value;
 
@@ -288,9 +289,9 @@ bool vw_nft_blockers(const VwNftBackend *be, GPtrArray *ret, GError **error)
 		const Chain *c = value;
 		VwBlocker *b;
 
-		if (!c->base || (c->hook != NF_INET_FORWARD && c->hook != NF_INET_LOCAL_IN) || !family_word(c->family) ||
-		    (c->family == NFPROTO_INET && strcmp(c->table, VW_NFT_TABLE) == 0) || !drops(c) ||
-		    accepts_mark(chains, c, 4))
+		if (!c->base || (c->hook != NF_INET_FORWARD && c->hook != NF_INET_LOCAL_IN) ||
+		    !family_word(c->family) || (c->family == NFPROTO_INET && strcmp(c->table, VW_NFT_TABLE) == 0) ||
+		    !drops(c) || accepts_mark(chains, c, 4))
 			continue;
 		b = g_new0(VwBlocker, 1);
 		b->family = c->family;
