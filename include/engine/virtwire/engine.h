@@ -133,8 +133,11 @@ typedef struct {
 bool vw_engine_teardown(VwEngine *e, const VwTeardownRequest *req, GPtrArray *reports, GError **error);
 
 /* Re-asserts table inet virtwire for every recorded network (and its
- * ports' forwards), as the daemon hook does at libvirtd's start and reload.
- * Links are not touched. */
+ * ports' forwards), as the daemon hook does at libvirtd's start and reload,
+ * with its rules in other firewalls (libvirt's, Docker's, ufw's) and its
+ * bridges in firewalld's zone (engine/hostfw.c): what a reload or restart
+ * of any of them took away comes back; nothing is sent when nothing is
+ * missing. Links are not touched. */
 bool vw_engine_reassert(VwEngine *e, GError **error);
 
 /* ---------------------------------------------------------------------- */
