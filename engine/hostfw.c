@@ -82,14 +82,14 @@ static void firewalld_bind(VwEngine *e, GPtrArray *nets, VwDiags *diags, bool *b
 	}
 }
 
-/* What a blocker on @hook drops of @net, in words; NULL: nothing. */
-static const char *dropped(const VwNetwork *net, uint32_t hook)
+/* What blocker @b drops of @net, in words; NULL: nothing. */
+static const char *dropped(const VwNetwork *net, const VwBlocker *b)
 {
 	VwMode m = vw_network_effective_mode(net);
 	bool own = vw_network_virtwire_owns_firewall(net);
-	bool fwds = vw_network_forwards(net)->len > 0;
+	bool fwds = vw_network_forwards(net)->len > 0 && !b->accepts_dnat;
 
-	if (hook == NF_INET_LOCAL_IN)
+	if (b->hook == NF_INET_LOCAL_IN)
 		return own && net->ips->len && (m == VW_MODE_NAT || m == VW_MODE_ROUTE || m == VW_MODE_HOST_ONLY)
 			       ? "its guests' DHCP and DNS"
 			       : NULL;
@@ -142,7 +142,7 @@ static void findings(VwEngine *e, GPtrArray *nets, bool skip_firewalld, GPtrArra
 			continue;
 		for (guint j = 0; j < nets->len; j++) {
 			const VwNetwork *net = nets->pdata[j];
-			const char *what = dropped(net, b->hook);
+			const char *what = dropped(net, b);
 
 			if (what)
 				g_ptr_array_add(out, blocker_text(b, net, what));

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/xt_connmark.h>
 
@@ -18,6 +19,7 @@
 /* What one rule does, as far as the question goes. */
 typedef struct {
 	bool accepts_mark; /* accepts connections carrying VW_CT_MARK */
+	bool accepts_dnat; /* accepts every DNATed connection (firewalld does) */
 	bool final;	   /* drops or rejects everything that reaches it */
 	bool accepts_all;  /* accepts everything that reaches it */
 	char *jump;	   /* the chain it jumps or goes to, or NULL */
@@ -85,18 +87,24 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 /* What a rule's expressions amount to. */
 typedef struct {
 	RuleSum *sum;
-	guint conditions;  /* expressions that select packets */
-	uint32_t mark_reg; /* register holding ct mark (0: none) */
-	bool mark_matched; /* … compared equal to a value with VW_CT_MARK */
-	bool connmark;	   /* iptables' connmark match for VW_CT_MARK */
-	int verdict;	   /* NF_ACCEPT, NF_DROP, NFT_JUMP …; 1: none */
-	bool rejects;	   /* a reject statement or iptables' REJECT */
+	guint conditions;    /* expressions that select packets */
+	uint32_t mark_reg;   /* register holding ct mark (0: none) */
+	uint32_t status_reg; /* register holding ct status, masked to its DNAT bit (0: none) */
+	bool dnat;	     /* "ct status dnat" */
+	bool mark_matched;   /* … compared equal to a value with VW_CT_MARK */
+	bool connmark;	     /* iptables' connmark match for VW_CT_MARK */
+	int verdict;	     /* NF_ACCEPT, NF_DROP, NFT_JUMP …; 1: none */
+	bool rejects;	     /* a reject statement or iptables' REJECT */
 } RuleScan;
 
 static void scan_ct(RuleScan *s, struct nftnl_expr *e)
 {
-	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG) && nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY) == NFT_CT_MARK)
+	uint32_t key = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY);
+
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG) && key == NFT_CT_MARK)
 		s->mark_reg = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG);
+	else if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG) && key == NFT_CT_STATUS)
+		s->status_reg = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG);
 	else
 		s->conditions++;
 }
@@ -110,6 +118,9 @@ static void scan_bitwise(RuleScan *s, struct nftnl_expr *e)
 	if (s->mark_reg && nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_SREG) == s->mark_reg &&
 	    (!mask || len != 4 || !(*mask & VW_CT_MARK)))
 		s->mark_reg = 0;
+	if (s->status_reg && nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_SREG) == s->status_reg &&
+	    (!mask || len != 4 || *mask != IPS_DST_NAT))
+		s->status_reg = 0;
 }
 
 static void scan_cmp(RuleScan *s, struct nftnl_expr *e)
@@ -117,10 +128,14 @@ static void scan_cmp(RuleScan *s, struct nftnl_expr *e)
 	uint32_t len = 0;
 	const uint32_t *v = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
 
+	uint32_t reg = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_SREG), op = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP);
+
 	/* "ct mark and M == M", or a mark compared whole that has the bit. */
-	if (s->mark_reg && nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_SREG) == s->mark_reg && v && len == 4 &&
-	    nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP) == NFT_CMP_EQ && (*v & VW_CT_MARK))
+	if (s->mark_reg && reg == s->mark_reg && v && len == 4 && op == NFT_CMP_EQ && (*v & VW_CT_MARK))
 		s->mark_matched = true;
+	/* "ct status dnat": the DNAT bit compared unequal to zero. */
+	else if (s->status_reg && reg == s->status_reg && v && len == 4 && op == NFT_CMP_NEQ && *v == 0)
+		s->dnat = true;
 	else
 		s->conditions++;
 }
@@ -192,8 +207,9 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	nftnl_expr_foreach(r, scan_cb, &s);
 	sum.accepts_mark = s.verdict == NF_ACCEPT && (s.connmark || s.mark_matched) && !s.conditions;
-	sum.final = !s.conditions && !s.connmark && !s.mark_matched && (s.rejects || s.verdict == NF_DROP);
-	sum.accepts_all = !s.conditions && !s.connmark && !s.mark_matched && s.verdict == NF_ACCEPT;
+	sum.accepts_dnat = s.verdict == NF_ACCEPT && s.dnat && !s.connmark && !s.mark_matched && !s.conditions;
+	sum.final = !s.conditions && !s.connmark && !s.mark_matched && !s.dnat && (s.rejects || s.verdict == NF_DROP);
+	sum.accepts_all = !s.conditions && !s.connmark && !s.mark_matched && !s.dnat && s.verdict == NF_ACCEPT;
 	g_array_append_val(ch->rules, sum);
 	return MNL_CB_OK;
 }
@@ -220,12 +236,15 @@ static bool accepts_mark(GHashTable *chains, const Chain *c, guint depth)
 	return false;
 }
 
-/* Whether traffic reaching the end of base chain @c is dropped. */
-static bool drops(const Chain *c)
+/* Whether traffic reaching the end of base chain @c is dropped; *@dnat:
+ * DNATed connections are accepted before that. */
+static bool drops(const Chain *c, bool *dnat)
 {
+	*dnat = false;
 	for (guint i = 0; i < c->rules->len; i++) {
 		const RuleSum *s = &g_array_index(c->rules, RuleSum, i);
 
+		*dnat |= s->accepts_dnat;
 		if (s->final)
 			return true;
 		if (s->accepts_all)
@@ -288,10 +307,11 @@ bool vw_nft_blockers(const VwNftBackend *be, GPtrArray *ret, GError **error)
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		const Chain *c = value;
 		VwBlocker *b;
+		bool dnat;
 
 		if (!c->base || (c->hook != NF_INET_FORWARD && c->hook != NF_INET_LOCAL_IN) ||
 		    !family_word(c->family) || (c->family == NFPROTO_INET && strcmp(c->table, VW_NFT_TABLE) == 0) ||
-		    !drops(c) || accepts_mark(chains, c, 4))
+		    !drops(c, &dnat) || accepts_mark(chains, c, 4))
 			continue;
 		b = g_new0(VwBlocker, 1);
 		b->family = c->family;
@@ -300,6 +320,7 @@ bool vw_nft_blockers(const VwNftBackend *be, GPtrArray *ret, GError **error)
 		b->hook = c->hook;
 		b->prio = c->prio;
 		b->policy_drop = c->policy == NF_DROP;
+		b->accepts_dnat = dnat;
 		b->rule = fix_for(c, &b->iptables);
 		g_ptr_array_add(ret, b);
 	}

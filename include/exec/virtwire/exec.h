@@ -321,14 +321,15 @@ bool vw_nft_counters(const VwNftBackend *be, GPtrArray *ret, GError **error);
  * drops what reaches its end and accepts nothing carrying VW_CT_MARK
  * before that (itself, or in a chain it jumps to). */
 typedef struct {
-	int family;	  /* NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_INET */
-	char *table;	  /* "filter", "firewalld" */
-	char *chain;	  /* "FORWARD", "filter_INPUT" */
-	uint32_t hook;	  /* NF_INET_FORWARD or NF_INET_LOCAL_IN */
-	int32_t prio;	  /* below virtwire's filter - 10, it runs before the mark is set */
-	bool policy_drop; /* its policy drops (else: its last rule drops or rejects all) */
-	bool iptables;	  /* iptables' own chain: @rule is an iptables command */
-	char *rule;	  /* the command that lets virtwire's connections through */
+	int family;	   /* NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_INET */
+	char *table;	   /* "filter", "firewalld" */
+	char *chain;	   /* "FORWARD", "filter_INPUT" */
+	uint32_t hook;	   /* NF_INET_FORWARD or NF_INET_LOCAL_IN */
+	int32_t prio;	   /* below virtwire's filter - 10, it runs before the mark is set */
+	bool policy_drop;  /* its policy drops (else: its last rule drops or rejects all) */
+	bool accepts_dnat; /* it accepts DNATed connections first: port forwards pass */
+	bool iptables;	   /* iptables' own chain: @rule is an iptables command */
+	char *rule;	   /* the command that lets virtwire's connections through */
 } VwBlocker;
 
 void vw_blocker_free(VwBlocker *b);
