@@ -249,7 +249,10 @@ static bool step_plan(Apply *a, GError **error)
 	}
 	for (guint i = 0; i < a->owned_doms->len; i++)
 		g_ptr_array_add(a->doms, a->owned_doms->pdata[i]);
+	if (!vw_eng_hostfw_integrate(a->e, error))
+		return false;
 	a->plan = vw_plan_build(nets, a->doms, a->diags);
+	vw_eng_plan_hostfw(a->e, a->plan);
 	vw_eng_stage(a->e, "plan");
 	return a->plan || invalid(a, error);
 }
@@ -575,7 +578,18 @@ static bool rebuild(Apply *a, const VwNftBackend *nft, GPtrArray *scope, GError 
 	a->plan = vw_plan_build(all, a->doms, a->diags);
 	if (!a->plan)
 		return invalid(a, error);
+	vw_eng_plan_hostfw(a->e, a->plan);
 	return reconcile(a, nft, scope, VW_NFT_REBUILD, error);
+}
+
+/* The host's firewalls beside the table (engine/hostfw.c). */
+static void hostfw(Apply *a)
+{
+	g_autoptr(GPtrArray) nets = g_ptr_array_new();
+
+	for (guint i = 0; i < a->nets->len; i++)
+		g_ptr_array_add(nets, (gpointer)((Net *)a->nets->pdata[i])->item->network);
+	vw_eng_hostfw_apply(a->e, nets, a->diags);
 }
 
 static bool step_firewall(Apply *a, GError **error)
@@ -606,6 +620,7 @@ static bool step_firewall(Apply *a, GError **error)
 		g_propagate_error(error, g_steal_pointer(&err));
 		return false;
 	}
+	hostfw(a);
 	vw_eng_stage(a->e, "firewall");
 	return true;
 }

@@ -11,6 +11,8 @@ struct VwEngine {
 	VwLinkBackend *own_links; /* the netlink ones, when the config has none */
 	VwNftBackend *own_nft;
 	VwCtBackend *own_ct;
+	char *config_file;
+	int hostfw_mode; /* 0: not read yet; 1: integrate with host firewalls; 2: leave them alone */
 };
 
 /* The state directory (created with @create); NULL with @error. */
@@ -63,6 +65,23 @@ typedef struct {
 } VwOwnerWords;
 
 char *vw_eng_owner_words(const char *tag, void *data);
+
+/* The host's firewalls (hostfw.c). Whether virtwire integrates with them,
+ * from the configuration file (read once; e->hostfw_mode). */
+bool vw_eng_hostfw_integrate(VwEngine *e, GError **error);
+/* Takes the host firewall rules out of @plan when virtwire leaves the
+ * host's firewalls alone. */
+void vw_eng_plan_hostfw(VwEngine *e, VwPlan *plan);
+/* After the firewall of @nets (VwNetwork*) was applied: their bridges in
+ * firewalld's virtwire zone (or out of it, when leaving firewalls alone),
+ * and a warning into @diags for each host firewall chain that will still
+ * drop their traffic. */
+void vw_eng_hostfw_apply(VwEngine *e, GPtrArray *nets, VwDiags *diags);
+/* The same findings for @net, as VW_DRIFT_HOST differences into @drift. */
+void vw_eng_hostfw_verify(VwEngine *e, const VwNetwork *net, GPtrArray *drift);
+/* @bridges (char*) out of firewalld's virtwire zone; what was done or
+ * failed into @notes (char*). */
+void vw_eng_hostfw_teardown(VwEngine *e, GPtrArray *bridges, GPtrArray *notes);
 
 /* "ID:*": every owner tag of network @id. */
 char *vw_eng_scope_of(const char *id);

@@ -13,6 +13,7 @@ VwEngine *vw_engine_new(const VwEngineConfig *cfg)
 		e->cfg = *cfg;
 	e->cfg.state_dir = e->state_dir = g_strdup(e->cfg.state_dir ? e->cfg.state_dir : VW_STATE_DIR_DEFAULT);
 	e->cfg.schema_dir = e->schema_dir = g_strdup(e->cfg.schema_dir);
+	e->cfg.config_file = e->config_file = g_strdup(e->cfg.config_file);
 	if (!e->cfg.lock_timeout_ms)
 		e->cfg.lock_timeout_ms = VW_LOCK_TIMEOUT_MS_DEFAULT;
 	return e;
@@ -28,6 +29,7 @@ void vw_engine_free(VwEngine *e)
 	vw_ct_backend_free(e->own_ct);
 	g_free(e->state_dir);
 	g_free(e->schema_dir);
+	g_free(e->config_file);
 	g_free(e);
 }
 

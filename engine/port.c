@@ -79,6 +79,7 @@ static bool port_reconcile(Port *p, GError **error)
 		g_set_error(error, VW_ERROR, VW_ERROR_INVALID, "%s", g_strchomp(t));
 		return false;
 	}
+	vw_eng_plan_hostfw(p->e, plan);
 	if (!plan->sets->len)
 		return true;
 	g_ptr_array_add(scope, vw_plan_port_owner(p->st->id, p->req->port_uuid));

@@ -52,6 +52,7 @@ static void verify_one(VwEngine *e, const VwNetwork *net, const VwState *st, VwV
 		g_set_error(&r->error, VW_ERROR, VW_ERROR_INVALID, "the network's XML could not be planned");
 		return;
 	}
+	vw_eng_plan_hostfw(e, plan);
 	if (!(be = vw_eng_links(e, &r->error)) || !vw_verify_links(be, plan, id, r->drift, &r->error))
 		return;
 	g_ptr_array_add(scope, vw_eng_scope_of(id));
@@ -64,6 +65,7 @@ static void verify_one(VwEngine *e, const VwNetwork *net, const VwState *st, VwV
 
 		vw_drift_add(r->drift, d->kind, d->object, "%s", d->what);
 	}
+	vw_eng_hostfw_verify(e, net, r->drift);
 }
 
 static VwVerifyResult *verify_recorded(VwEngine *e, const char *name)

@@ -333,6 +333,7 @@ static void plan_skeleton(VwPlan *p)
 	chains_nat(p);
 	chain_forward(p);
 	chains_local(p);
+	vw_plan_host_rules(p);
 }
 
 static void find_fwd_sets(Planner *pl)

@@ -44,6 +44,7 @@ typedef enum {
 	VW_ST_VERDICT,
 	VW_ST_XT_CONNTRACK, /* iptables' -m conntrack --ctstate (XT_CONNTRACK_STATE_* in @bits) */
 	VW_ST_XT_COMMENT,   /* iptables' -m comment --comment @str */
+	VW_ST_XT_CONNMARK,  /* iptables' -m connmark --mark @bits/@bits */
 	VW_ST_COMMENT,	    /* nft's rule comment @str */
 	VW_ST_TCP_NOT_SYN,  /* tcp flags != syn / fin,syn,rst,ack: a segment that opens no connection */
 	VW_ST_REJECT_TCP,   /* reject with tcp reset */
@@ -122,6 +123,10 @@ void vw_rb_verdict(VwRuleBuf *rb, int verdict, const char *chain);
 void vw_rb_comment(VwRuleBuf *rb, const char *text);
 /* iptables' "-m conntrack --ctstate" with XT_CONNTRACK_STATE_* @states. */
 void vw_rb_xt_ctstate(VwRuleBuf *rb, uint32_t states);
+/* iptables' "-m connmark --mark BITS/BITS": the connection carries @bits. */
+void vw_rb_xt_connmark(VwRuleBuf *rb, uint32_t bits);
+/* iptables' "-o PREFIX+" (or "-i"): the interface's name begins so. */
+void vw_rb_ifname_prefix(VwRuleBuf *rb, bool oif, const char *prefix);
 
 /* The generators (rule-linearize.c, rule-print.c). */
 void vw_rule_linearize(const VwRuleBuf *rb, VwRule *out);
@@ -195,6 +200,9 @@ void vw_plan_links(VwPlan *p, const VwNetwork *net, const char *id);
 /* Adds the accepts for network @id's bridge @br in libvirt's firewall, of
  * the families asked for (plan-coexist.c). */
 void vw_plan_coexist(VwPlan *p, const char *id, const char *br, bool v4, bool v6);
+/* Adds the accepts for virtwire's connections in the host firewalls'
+ * extension points (plan->host; plan-coexist.c). */
+void vw_plan_host_rules(VwPlan *p);
 
 void vw_expr_clear(VwExpr *x);
 void vw_rule_free(VwRule *r);

@@ -290,3 +290,21 @@ void vw_rb_xt_ctstate(VwRuleBuf *rb, uint32_t states)
 	g_assert(rb->iptables);
 	add(rb, VW_ST_XT_CONNTRACK)->bits = states;
 }
+
+void vw_rb_xt_connmark(VwRuleBuf *rb, uint32_t bits)
+{
+	g_assert(rb->iptables);
+	add(rb, VW_ST_XT_CONNMARK)->bits = bits;
+}
+
+void vw_rb_ifname_prefix(VwRuleBuf *rb, bool oif, const char *prefix)
+{
+	VwSel sel = oif ? VW_SEL_OIFNAME : VW_SEL_IIFNAME;
+	VwStmt *st = add_key(rb, VW_ST_MATCH, 0, &sel, 1);
+	size_t n = MIN(strlen(prefix), 15);
+
+	/* iptables' "+": the name's first bytes, without its NUL. */
+	g_assert(rb->iptables);
+	memcpy(st->value, prefix, n);
+	st->value_len = (uint32_t)n;
+}

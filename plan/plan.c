@@ -117,6 +117,7 @@ VwPlan *vw_plan_new(void)
 	p->sysctls = g_ptr_array_new_with_free_func((GDestroyNotify)sysctl_free);
 	p->networks = g_ptr_array_new_with_free_func(g_free);
 	p->coexist = g_ptr_array_new_with_free_func((GDestroyNotify)coexist_free);
+	p->host = g_ptr_array_new_with_free_func((GDestroyNotify)vw_foreign_rule_free);
 	return p;
 }
 
@@ -130,6 +131,7 @@ void vw_plan_free(VwPlan *p)
 	g_ptr_array_unref(p->sysctls);
 	g_ptr_array_unref(p->networks);
 	g_ptr_array_unref(p->coexist);
+	g_ptr_array_unref(p->host);
 	g_free(p);
 }
 
@@ -440,6 +442,9 @@ char *vw_plan_digest(const VwPlan *p, const char *id)
 		if (strcmp(x->id, id) == 0)
 			digest_str(c, x->text);
 	}
+	/* The shared host firewall rules, in or out (integrate=yes|no). */
+	for (guint i = 0; i < p->host->len; i++)
+		digest_str(c, ((VwForeignRule *)p->host->pdata[i])->rule->text);
 	digest_flush(c);
 	return g_strdup(g_checksum_get_string(sum));
 }

@@ -12,6 +12,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_comment.h>
+#include <linux/netfilter/xt_connmark.h>
 #include <linux/netfilter/xt_conntrack.h>
 
 #include "plan-private.h"
@@ -295,6 +296,16 @@ static void lin_xt_conntrack(Lin *l, const VwStmt *st)
 	xt_match(l, "conntrack", 3, g_bytes_new_take(ct, XT_ALIGN(sizeof(*ct))));
 }
 
+/* As iptables-nft writes "-m connmark --mark M/M": revision 1. */
+static void lin_xt_connmark(Lin *l, const VwStmt *st)
+{
+	struct xt_connmark_mtinfo1 *cm = g_malloc0(XT_ALIGN(sizeof(*cm)));
+
+	cm->mark = st->bits;
+	cm->mask = st->bits;
+	xt_match(l, "connmark", 1, g_bytes_new_take(cm, XT_ALIGN(sizeof(*cm))));
+}
+
 static void lin_xt_comment(Lin *l, const VwStmt *st)
 {
 	struct xt_comment_info *ci = g_malloc0(sizeof(*ci));
@@ -369,6 +380,9 @@ static void lin_stmt(Lin *l, const VwStmt *st)
 		break;
 	case VW_ST_XT_COMMENT:
 		lin_xt_comment(l, st);
+		break;
+	case VW_ST_XT_CONNMARK:
+		lin_xt_connmark(l, st);
 		break;
 	case VW_ST_COMMENT:
 		/* User data, not an expression. */

@@ -193,6 +193,7 @@ static void print_nft(GString *out, const VwStmt *st)
 		break;
 	case VW_ST_XT_CONNTRACK:
 	case VW_ST_XT_COMMENT:
+	case VW_ST_XT_CONNMARK:
 		g_assert_not_reached();
 	}
 }
@@ -202,8 +203,9 @@ static void print_iptables(GString *out, const VwStmt *st)
 	switch (st->kind) {
 	case VW_ST_MATCH:
 		g_assert(st->key[0] == VW_SEL_IIFNAME || st->key[0] == VW_SEL_OIFNAME);
-		g_string_append_printf(out, "%s%s %s", st->neg ? "! " : "", st->key[0] == VW_SEL_OIFNAME ? "-o" : "-i",
-				       (const char *)st->value);
+		g_string_append_printf(out, "%s%s %s%s", st->neg ? "! " : "",
+				       st->key[0] == VW_SEL_OIFNAME ? "-o" : "-i", (const char *)st->value,
+				       st->value_len == strlen((const char *)st->value) ? "+" : "");
 		break;
 	case VW_ST_XT_CONNTRACK:
 		g_string_append(out, "-m conntrack --ctstate ");
@@ -211,6 +213,9 @@ static void print_iptables(GString *out, const VwStmt *st)
 		break;
 	case VW_ST_XT_COMMENT:
 		g_string_append_printf(out, "-m comment --comment \"%s\"", st->str);
+		break;
+	case VW_ST_XT_CONNMARK:
+		g_string_append_printf(out, "-m connmark --mark 0x%x/0x%x", st->bits, st->bits);
 		break;
 	case VW_ST_VERDICT:
 		if (st->str)

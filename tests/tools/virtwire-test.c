@@ -8,6 +8,7 @@
  *                           the kernel refuses
  *   VIRTWIRE_FAULT=store:N  the Nth record written fails as on a full disk
  *   VIRTWIRE_DEBUG=timing   the time each stage of an apply took, on stderr
+ *   VIRTWIRE_CONFIG=FILE    virtwire.conf in place of /etc/virtwire/virtwire.conf
  *
  * Several faults: comma-separated. Never installed.
  */
@@ -63,6 +64,8 @@ int main(int argc, char **argv)
 		}
 		cfg.faults = &faults;
 	}
+	/* virtwire's configuration file in place of /etc/virtwire/virtwire.conf. */
+	cfg.config_file = getenv("VIRTWIRE_CONFIG");
 	if (g_strcmp0(getenv("VIRTWIRE_DEBUG"), "timing") == 0) {
 		cfg.stage = stage;
 		cfg.stage_data = &last;

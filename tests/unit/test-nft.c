@@ -1436,6 +1436,107 @@ static void test_coexist(void)
 	env_free(env);
 }
 
+/* Docker's shape: FORWARD jumping to DOCKER-USER, which holds Docker's
+ * RETURN. */
+static void docker_tables(Env *env)
+{
+	g_autoptr(NftOther) b = nft_other_new();
+	struct nftnl_rule *ret = nftnl_rule_alloc();
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	nft_other_table(b, true, NFPROTO_IPV4, "filter");
+	nft_other_chain(b, true, NFPROTO_IPV4, "filter", "FORWARD", "filter", NF_INET_FORWARD, 0);
+	nft_other_chain(b, true, NFPROTO_IPV4, "filter", "DOCKER-USER", NULL, 0, 0);
+	nftnl_rule_set_str(ret, NFTNL_RULE_TABLE, "filter");
+	nftnl_rule_set_str(ret, NFTNL_RULE_CHAIN, "DOCKER-USER");
+	nftnl_rule_set_u32(ret, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)NFT_RETURN);
+	nftnl_rule_add_expr(ret, e);
+	nft_other_rule(b, ret, true);
+	g_assert_cmpint(commit(env, b), ==, 0);
+}
+
+/* DOCKER-USER holds virtwire's three rules, in order, then @theirs. */
+static void assert_docker_user(Env *env, GPtrArray *theirs)
+{
+	static const char *const want[] = { "Docker networks keep their own rules",
+					    "Docker networks keep their own rules",
+					    "accept the connections virtwire admits" };
+	g_autoptr(GPtrArray) rules = v_rules(env, NFPROTO_IPV4, "filter", "DOCKER-USER");
+
+	g_assert_cmpuint(rules->len, ==, G_N_ELEMENTS(want) + theirs->len);
+	for (guint i = 0; i < rules->len; i++) {
+		g_autofree char *tag = i < G_N_ELEMENTS(want) ? g_strdup_printf("comment \"virtwire: %s\"", want[i])
+							      : NULL;
+
+		if (tag && !g_str_has_suffix(rules->pdata[i], tag))
+			g_error("DOCKER-USER: rule %u is not virtwire's \"%s\": %s", i + 1, want[i],
+				(char *)rules->pdata[i]);
+		if (!tag)
+			g_assert_cmpstr(rules->pdata[i], ==, theirs->pdata[i - G_N_ELEMENTS(want)]);
+	}
+}
+
+/* A difference about DOCKER-USER that contains @what. */
+static void assert_docker_drift(const VwNftResult *res, const char *what)
+{
+	g_autofree char *all = drift_text(res);
+	g_auto(GStrv) lines = g_strsplit(all, "\n", -1);
+
+	for (char **l = lines; *l; l++)
+		if (g_str_has_prefix(*l, "Docker's DOCKER-USER (iptables): virtwire's rule ") && strstr(*l, what))
+			return;
+	g_error("expected a difference about DOCKER-USER with \"%s\" among:\n%s", what, all);
+}
+
+/* The host firewall rules: shared by every network, kept on top of
+ * DOCKER-USER in their order, repaired, gone with the table. */
+static void test_host_rules(void)
+{
+	Env *env = env_new();
+	const VwPlan *plan = PLAN(env, NULL, web_xml);
+	g_autoptr(GPtrArray) docker = NULL;
+	VwNftResult *res;
+
+	docker_tables(env);
+	docker = v_rules(env, NFPROTO_IPV4, "filter", "DOCKER-USER");
+	g_assert_cmpuint(plan->host->len, ==, 14); /* DOCKER-USER: 3 + 3, ufw: 3 + 3 + 1 + 1 */
+	res = apply(env, plan, "web:*");
+	assert_docker_drift(res, "-j ACCEPT\" is missing");
+	vw_nft_result_free(res);
+	assert_docker_user(env, docker);
+	/* ufw's chains are not there: nothing made. */
+	g_assert_null(v_rules(env, NFPROTO_IPV4, "filter", "ufw-before-forward"));
+	res = apply(env, plan, "web:*");
+	assert_nothing_to_do(res);
+	vw_nft_result_free(res);
+
+	/* Docker's RETURN inserted above them (someone's -I); one of them gone. */
+	other_rules(env, NFPROTO_IPV4, "filter", "DOCKER-USER", 2,
+		    rule_copy(env, NFPROTO_IPV4, "filter", "DOCKER-USER", 3), false);
+	res = apply(env, plan, "web:*");
+	assert_docker_drift(res, "is below other rules");
+	assert_docker_drift(res, "-j ACCEPT\" is missing");
+	vw_nft_result_free(res);
+	{
+		g_autoptr(GPtrArray) twice = strv();
+
+		g_ptr_array_add(twice, g_strdup(docker->pdata[0]));
+		g_ptr_array_add(twice, g_strdup(docker->pdata[0]));
+		assert_docker_user(env, twice);
+		other_rules(env, NFPROTO_IPV4, "filter", "DOCKER-USER", 3, NULL, false);
+	}
+	assert_docker_user(env, docker);
+
+	/* Another network's apply and teardown leave them; the last takes them. */
+	res = reconcile(env, NULL, "web:*", VW_NFT_DELETE_TABLE, 0, NULL);
+	g_assert_nonnull(res);
+	vw_nft_result_free(res);
+	assert_lists(v_rules(env, NFPROTO_IPV4, "filter", "DOCKER-USER"), g_ptr_array_ref(docker), false);
+	env_free(env);
+}
+
 /* Thousands of elements, in and out. */
 static void test_scale(void)
 {
@@ -1810,6 +1911,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/nft/dump-interrupted", test_dump_interrupted);
 	g_test_add_func("/nft/race", test_race);
 	g_test_add_func("/nft/coexist", test_coexist);
+	g_test_add_func("/nft/host-rules", test_host_rules);
 	g_test_add_func("/nft/kernel-semantics", test_kernel_semantics);
 	g_test_add_func("/nft/owners-counters", test_owners_counters);
 	g_test_add_func("/nft/scale", test_scale);

@@ -25,9 +25,10 @@
 
 /* How an engine reaches the system. Zero is the production setting. */
 typedef struct {
-	const char *state_dir;	/* NULL: VW_STATE_DIR_DEFAULT */
-	const char *schema_dir; /* NULL: VW_SCHEMA_DIR_DEFAULT */
-	guint lock_timeout_ms;	/* 0: VW_LOCK_TIMEOUT_MS_DEFAULT */
+	const char *state_dir;	 /* NULL: VW_STATE_DIR_DEFAULT */
+	const char *schema_dir;	 /* NULL: VW_SCHEMA_DIR_DEFAULT */
+	const char *config_file; /* NULL: VW_CONFIG_FILE_DEFAULT (see docs/real-host.md) */
+	guint lock_timeout_ms;	 /* 0: VW_LOCK_TIMEOUT_MS_DEFAULT */
 	/* Tests: backends in place of the kernel's (the engine does not own
 	 * them), and faults to inject. */
 	const VwLinkBackend *links;
@@ -137,8 +138,11 @@ typedef struct {
 bool vw_engine_teardown(VwEngine *e, const VwTeardownRequest *req, GPtrArray *reports, GError **error);
 
 /* Re-asserts table inet virtwire for every recorded network (and its
- * ports' forwards), as the daemon hook does at libvirtd's start and reload.
- * Links are not touched. */
+ * ports' forwards), as the daemon hook does at libvirtd's start and reload,
+ * with its rules in other firewalls (libvirt's, Docker's, ufw's) and its
+ * bridges in firewalld's zone (engine/hostfw.c): what a reload or restart
+ * of any of them took away comes back; nothing is sent when nothing is
+ * missing. Links are not touched. */
 bool vw_engine_reassert(VwEngine *e, GError **error);
 
 /* ---------------------------------------------------------------------- */

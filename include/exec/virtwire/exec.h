@@ -188,6 +188,7 @@ typedef enum {
 	VW_DRIFT_LINK,	   /* a bridge, its MAC, MTU, STP, addresses; bridged mode's uplink */
 	VW_DRIFT_SYSCTL,   /* a sysctl virtwire sets */
 	VW_DRIFT_PORT,	   /* a bridge port's flags (set as guests plug in) */
+	VW_DRIFT_HOST,	   /* a host firewall will drop what virtwire admits */
 } VwDriftKind;
 
 /* One difference between the kernel and the plan. */
@@ -388,6 +389,65 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwCtBackend, vw_ct_backend_free)
  * counts the ones that were.
  */
 bool vw_ct_end(const VwCtBackend *be, GPtrArray *released, guint *ended, GError **error);
+/* Host firewalls */
+
+/* A base chain of another table that will drop what virtwire admits: it
+ * drops what reaches its end and accepts nothing carrying VW_CT_MARK
+ * before that (itself, or in a chain it jumps to). */
+typedef struct {
+	int family;	   /* NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_INET */
+	char *table;	   /* "filter", "firewalld" */
+	char *chain;	   /* "FORWARD", "filter_INPUT" */
+	uint32_t hook;	   /* NF_INET_FORWARD or NF_INET_LOCAL_IN */
+	int32_t prio;	   /* below virtwire's filter - 10, it runs before the mark is set */
+	bool policy_drop;  /* its policy drops (else: its last rule drops or rejects all) */
+	bool accepts_dnat; /* it accepts DNATed connections first: port forwards pass */
+	bool iptables;	   /* iptables' own chain: @rule is an iptables command */
+	char *rule;	   /* the command that lets virtwire's connections through */
+} VwBlocker;
+
+void vw_blocker_free(VwBlocker *b);
+
+/* Every base chain of the forward and input hooks of another table that
+ * will drop what virtwire admits, as VwBlocker* into @ret (sorted). Reads
+ * the whole ruleset; changes nothing. */
+bool vw_nft_blockers(const VwNftBackend *be, GPtrArray *ret, GError **error);
+
+/* firewalld, over its D-Bus API on the system bus. */
+typedef struct VwFirewalld VwFirewalld;
+
+/* The zone virtwire binds its bridges to (data/firewalld/zones/). */
+#define VW_FIREWALLD_ZONE "virtwire"
+
+/* Connects to firewalld; *@ret is NULL (and the call succeeds) when there
+ * is no system bus or firewalld is not running: never activated. */
+bool vw_firewalld_open(VwFirewalld **ret, GError **error);
+void vw_firewalld_close(VwFirewalld *fw);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwFirewalld, vw_firewalld_close)
+/* Whether firewalld's runtime configuration has zone @zone. */
+bool vw_firewalld_has_zone(VwFirewalld *fw, const char *zone, bool *ret, GError **error);
+/* The zone interface @iface is bound to ("" when none: the default zone
+ * applies). */
+bool vw_firewalld_zone_of(VwFirewalld *fw, const char *iface, char **ret, GError **error);
+
+typedef enum {
+	VW_FIREWALLD_BOUND,	/* bound now */
+	VW_FIREWALLD_ALREADY,	/* it was */
+	VW_FIREWALLD_ELSEWHERE, /* it is in another zone: left there */
+} VwFirewalldBind;
+
+/* Binds @iface to @zone at runtime, unless it is bound to a zone already. */
+bool vw_firewalld_bind(VwFirewalld *fw, const char *zone, const char *iface, VwFirewalldBind *ret, GError **error);
+/* Unbinds @iface if it is bound to @zone (*@removed says whether it was). */
+bool vw_firewalld_unbind(VwFirewalld *fw, const char *zone, const char *iface, bool *removed, GError **error);
+
+/* virtwire's configuration file, for the settings of the host. */
+#define VW_CONFIG_FILE_DEFAULT "/etc/virtwire/virtwire.conf"
+
+/* [host-firewall] integrate=yes|no of the file at @path (a missing file, or
+ * no such key: yes). VW_ERROR_INVALID when the file or the value is not
+ * understood. */
+bool vw_config_host_firewall(const char *path, bool *integrate, GError **error);
 
 /* ====================================================================== */
 /* The state directory */

@@ -198,15 +198,20 @@ typedef struct {
 	const char *chain; /* "FORWARD", "forward" */
 	const char *label; /* for messages: "iptables FORWARD" */
 	bool iptables;	   /* iptables-nft's table: its encoding, iptables-save's words */
+	bool host;	   /* a host firewall's extension point (Docker's, ufw's), not libvirt's */
 } VwForeignPlace;
 
-/* Every place of libvirt's firewall where virtwire keeps its accepts
- * (@n of them): the executor looks in each, the planner fills each. */
+/* Every place of another firewall where virtwire keeps its accepts (@n of
+ * them): libvirt's, and the host firewalls' extension points. The executor
+ * looks in each, the planner fills each. */
 const VwForeignPlace *vw_plan_foreign_places(size_t *n);
 
 /* How virtwire's rules in other tables begin their comment; the network's
  * id follows. The executor finds its rules there by it. */
 #define VW_COEXIST_COMMENT_PREFIX "virtwire: network "
+/* How the comment of every rule of virtwire's in another table begins: one
+ * that does not name a network is one of the shared host firewall rules. */
+#define VW_FOREIGN_COMMENT_MARK "virtwire:"
 
 /* A rule virtwire keeps at the top of a chain of another table: where,
  * and what. */
@@ -240,6 +245,11 @@ typedef struct {
 	GPtrArray *sysctls;  /* VwSysctl* */
 	GPtrArray *networks; /* char*: names of the networks planned */
 	GPtrArray *coexist;  /* VwCoexist* */
+	/* VwForeignRule*: the accepts for virtwire's connections in the host
+	 * firewalls' extension points (Docker's DOCKER-USER, ufw's before
+	 * chains), shared by every network, in the order they are kept at the
+	 * top of each place. Planned with the skeleton. */
+	GPtrArray *host;
 } VwPlan;
 
 VwPlan *vw_plan_new(void);

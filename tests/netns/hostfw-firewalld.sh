@@ -1,0 +1,170 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# virtwire beside a real firewalld (Debian 12's 1.3, nftables backend,
+# default zone public) with its own dbus-daemon: both run in the test's
+# host namespace and in a private mount namespace (its own /run, a copy of
+# /etc/firewalld with virtwire's zone and policy from data/firewalld, its
+# log in the test's directory); virtwire runs there too and reaches
+# firewalld over D-Bus. The bridges go to zone 'virtwire'; every mode works;
+# after firewalld's --reload (over D-Bus) and a restart a re-assert puts
+# them back; teardown removes exactly that. With integrate=no: only the
+# warning.
+#
+#   wan 203.0.113.2 ── host wan0 203.0.113.1
+#                      vw-web 192.168.180.1/24 (nat) ── guest1 .10
+#                      vw-rt  192.168.181.1/24 (route) ── guest2 .10
+. "$(dirname "$0")/lib.sh"
+need_root
+need_tools firewalld dbus-daemon gdbus nsenter unshare
+
+topology() {
+	topo_wan &&
+		ip -n "$(ns wan)" route add 192.168.181.0/24 via 203.0.113.1 &&
+		ip -n "$(ns wan)" route add 192.168.180.0/24 via 203.0.113.1 &&
+		topo_bridge vw-web 192.168.180.1/24 &&
+		topo_guest guest1 vw-web 52:54:00:00:18:10 192.168.180.10/24 192.168.180.1 &&
+		topo_bridge vw-rt 192.168.181.1/24 &&
+		topo_guest guest2 vw-rt 52:54:00:00:18:20 192.168.181.10/24 192.168.181.1
+}
+setup "topology: wan, host, bridges vw-web and vw-rt, guests" topology
+
+cat >"$VWT_TMP/web.xml" <<'XML'
+<network>
+  <name>web</name>
+  <forward mode='open'/>
+  <bridge name='vw-web'/>
+  <ip address='192.168.180.1' prefix='24'/>
+  <metadata>
+    <vw:network xmlns:vw="urn:virtwire:1" mode="nat">
+      <vw:forward name="ssh" proto="tcp" host-port="2222" guest-address="192.168.180.10" guest-port="22"/>
+    </vw:network>
+  </metadata>
+</network>
+XML
+cat >"$VWT_TMP/rt.xml" <<'XML'
+<network>
+  <name>rt</name>
+  <forward mode='open'/>
+  <bridge name='vw-rt'/>
+  <ip address='192.168.181.1' prefix='24'/>
+  <metadata>
+    <vw:network xmlns:vw="urn:virtwire:1" mode="route"/>
+  </metadata>
+</network>
+XML
+printf '[host-firewall]\nintegrate=no\n' >"$VWT_TMP/leave.conf"
+
+# --- the sandbox: a holder process owns the mount namespace ------------------
+F=$VWT_TMP/fw
+mkdir -p "$F/etc" "$F/log" && cp -a /etc/firewalld/. "$F/etc/" &&
+	cp "$VW_SRC/data/firewalld/zones/virtwire.xml" "$F/etc/zones/" &&
+	cp "$VW_SRC/data/firewalld/policies/virtwire-in.xml" "$F/etc/policies/"
+holder() {
+	ip netns exec "$(ns host)" unshare -m --propagation private bash -c '
+		mount -t tmpfs tmpfs /run && mkdir -p /run/dbus &&
+		mount --bind "$1/etc" /etc/firewalld && mount --bind "$1/log" /var/log &&
+		echo ready >"$1/holder" && exec sleep 3600' _ "$F" &
+	HOLDER=$!
+	VWT_PIDS+=("$HOLDER")
+	for _ in $(seq 1 100); do [ -e "$F/holder" ] && return 0; sleep 0.05; done
+	return 1
+}
+# In the holder's namespaces (its mounts: the bus, firewalld's files).
+inside() {
+	nsenter -t "$HOLDER" -n -m "$@"
+}
+vwt_in() {
+	local where=$1
+	shift
+	case $where in
+	host) inside "$@" ;;
+	vwt-*) ip netns exec "$where" "$@" ;;
+	*) ip netns exec "$(ns "$where")" "$@" ;;
+	esac
+}
+fwcall() {
+	inside gdbus call --system --dest org.fedoraproject.FirewallD1 --object-path /org/fedoraproject/FirewallD1 \
+		--method "org.fedoraproject.FirewallD1.$1" "${@:2}"
+}
+firewalld_start() {
+	(exec nsenter -t "$HOLDER" -n -m firewalld --nofork --nopid --log-file "$F/log/firewalld.log") >>"$F/out" 2>&1 &
+	FWPID=$!
+	VWT_PIDS+=("$FWPID")
+	for _ in $(seq 1 200); do
+		fwcall getDefaultZone >/dev/null 2>&1 && inside nft list table inet firewalld >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	tail -5 "$F/out" "$F/log/firewalld.log"
+	return 1
+}
+firewalld_stop() {
+	kill "$FWPID" 2>/dev/null
+	for _ in $(seq 1 200); do kill -0 "$FWPID" 2>/dev/null || return 0; sleep 0.05; done
+	return 1
+}
+setup "the sandbox's mount namespace" holder
+setup "its dbus-daemon" inside dbus-daemon --system --fork
+vwt_cleanup_add 'for p in $(ip netns pids "$(ns host)" 2>/dev/null); do kill "$p" 2>/dev/null; done; sleep 0.3'
+setup "firewalld starts" firewalld_start
+fwlist() {
+	inside nft list table inet firewalld | sed 's/packets [0-9]* bytes [0-9]*//'
+}
+fwlist >"$VWT_TMP/fw-before"
+
+serve wan tcp4 80
+serve guest1 tcp4 22
+serve guest2 tcp4 22
+serve host udp4 53
+
+traffic() {
+	reach "$1: nat guest egress" guest1 tcp4 203.0.113.2 80 '^wan 203\.0\.113\.1$'
+	reach "$1: a forward" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
+	reach "$1: DNS to the host" guest1 udp4 192.168.180.1 53 '^host 192\.168\.180\.10$'
+	reach "$1: routed guest egress" guest2 tcp4 203.0.113.2 80 '^wan 192\.168\.181\.10$'
+	reach "$1: routed inbound" wan tcp4 192.168.181.10 22 '^guest2 203\.0\.113\.2$'
+	blocked "$1: what virtwire does not admit stays out (wan to the nat guest)" wan tcp4 192.168.180.10 22 \
+		dropped host
+}
+zones() {
+	echo "$(fwcall zone.getZoneOfInterface vw-web) $(fwcall zone.getZoneOfInterface vw-rt)"
+}
+
+# integrate=no first: firewalld rejects, and virtwire says where and why.
+check "integrate=no: apply" eval 'VIRTWIRE_CONFIG=$VWT_TMP/leave.conf inside "$VW_TEST_BIN" apply \
+	--state-dir "$VWT_TMP/state-host" "$VWT_TMP/web.xml" "$VWT_TMP/rt.xml" >"$VWT_TMP/apply.out" 2>&1'
+says "integrate=no: the warning names firewalld's chain and the zone to use" \
+	"table inet firewalld, chain filter_FORWARD .* will drop what virtwire admits for network 'web'.*firewall-cmd --zone=virtwire --add-interface=vw-web" \
+	cat "$VWT_TMP/apply.out"
+says "integrate=no: the bridges are in no zone" "^\(''.*\(''" zones
+blocked "integrate=no: firewalld rejects guest egress" guest1 tcp4 203.0.113.2 80 rejected
+
+check "apply" vw host apply "$VWT_TMP/web.xml" "$VWT_TMP/rt.xml"
+says "both bridges are in zone virtwire" "^\('virtwire',\) \('virtwire',\)$" zones
+check "verify: nothing to report" vw host verify --all
+traffic "firewalld"
+
+setup "firewalld --reload, over D-Bus" fwcall reload
+says "after --reload, verify sees the bridges in no zone" "bridge vw-web is in no zone" eval 'vw host verify --all; true'
+check "re-assert (what virtwire restore does)" vw host apply "$VWT_TMP/web.xml" "$VWT_TMP/rt.xml"
+says "both bridges back in zone virtwire" "^\('virtwire',\) \('virtwire',\)$" zones
+traffic "after --reload"
+
+setup "firewalld stops" firewalld_stop
+setup "firewalld starts again" firewalld_start
+check "re-assert" vw host apply "$VWT_TMP/web.xml" "$VWT_TMP/rt.xml"
+says "both bridges back in zone virtwire" "^\('virtwire',\) \('virtwire',\)$" zones
+traffic "after firewalld's restart"
+
+check "teardown" vw host teardown web rt
+says "the bridges are in no zone again" "^\(''.*\(''" zones
+lacks "firewalld's table names neither bridge" "vw-web|vw-rt" fwlist
+# firewalld keeps the chains of a zone once it was active: its own, not
+# virtwire's. Its dispatch is as before.
+zones_dispatch() {
+	sed -n '/chain [a-z]*_ZONES {/,/}/p' "$1"
+}
+fwlist >"$VWT_TMP/fw-after"
+check "firewalld's zone dispatch exactly as before" \
+	eval 'diff -u <(zones_dispatch "$VWT_TMP/fw-before") <(zones_dispatch "$VWT_TMP/fw-after")'
+done_testing

@@ -1,0 +1,141 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Host firewalls virtwire cannot integrate with: a plain nftables ruleset
+# with drop policies on input and forward (the NixOS/Fedora shape). apply
+# warns and verify reports, naming the table, the chain, the network and the
+# rule to add; the traffic is dropped until the operator adds exactly that
+# rule, and flows after. Then iptables' own chains with Docker's shape under
+# [host-firewall] integrate=no: only the warning, nothing of virtwire's in
+# DOCKER-USER; with integrate=yes virtwire's rules are on top of it and the
+# traffic flows; teardown leaves the chain as it found it.
+#
+#   wan 203.0.113.2 ── host wan0 203.0.113.1, vw-web 192.168.180.1/24 ── guest1 .10
+. "$(dirname "$0")/lib.sh"
+need_root
+need_tools iptables
+
+topology() {
+	topo_wan &&
+		topo_bridge vw-web 192.168.180.1/24 &&
+		topo_guest guest1 vw-web 52:54:00:00:18:10 192.168.180.10/24 192.168.180.1
+}
+setup "topology: wan, host, bridge vw-web, guest1" topology
+
+cat >"$VWT_TMP/web.xml" <<'XML'
+<network>
+  <name>web</name>
+  <forward mode='open'/>
+  <bridge name='vw-web'/>
+  <ip address='192.168.180.1' prefix='24'/>
+  <metadata>
+    <vw:network xmlns:vw="urn:virtwire:1" mode="nat">
+      <vw:forward name="ssh" proto="tcp" host-port="2222" guest-address="192.168.180.10" guest-port="22"/>
+    </vw:network>
+  </metadata>
+</network>
+XML
+printf '[host-firewall]\nintegrate=no\n' >"$VWT_TMP/leave.conf"
+printf '[host-firewall]\nintegrate=yes\n' >"$VWT_TMP/integrate.conf"
+
+# vwc CONF CMD ARGS...: virtwire (the test build, which reads VIRTWIRE_CONFIG)
+# in the host namespace with the test's state directory.
+vwc() {
+	local conf=$1 cmd=$2
+	shift 2
+	VIRTWIRE_CONFIG=$VWT_TMP/$conf.conf nsx host "$VW_TEST_BIN" "$cmd" --state-dir "$VWT_TMP/state" "$@"
+}
+
+# out FILE CMD...: CMD's output (both streams) into FILE, whatever its
+# status (verify exits 1 on differences): the checks read the file.
+out() {
+	local f=$1
+	shift
+	"$@" >"$f" 2>&1
+	return 0
+}
+
+serve wan tcp4 80
+serve guest1 tcp4 22
+serve host udp4 53
+
+# --- A. table inet filter, policy drop ------------------------------------------
+setup "table inet filter, policy drop on input and forward" nsx host nft -f - <<'NFT'
+table inet filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iif "lo" accept
+		ct state established,related accept
+	}
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+	}
+}
+NFT
+check "apply beside the drop policies" eval 'vwc integrate apply "$VWT_TMP/web.xml" >"$VWT_TMP/apply.out" 2>&1'
+says "apply warns: the forward chain, the network and the rule to add" \
+	"warning: table inet filter, chain forward \(hook forward, policy drop\) will drop what virtwire admits for network 'web'.*nft insert rule inet filter forward ct mark and 0x10000000 == 0x10000000 accept" \
+	cat "$VWT_TMP/apply.out"
+says "apply warns: the input chain drops the guests' DHCP and DNS" \
+	"chain input \(hook input, policy drop\) will drop what virtwire admits for network 'web' \(its guests' DHCP and DNS\): add 'nft insert rule inet filter input ct mark and 0x10000000 == 0x10000000 accept'" \
+	cat "$VWT_TMP/apply.out"
+out "$VWT_TMP/verify.out" vwc integrate verify web
+says "verify reports it too" "drift: host firewall: table inet filter, chain forward" cat "$VWT_TMP/verify.out"
+says "… and fails" "^1$" eval 'vwc integrate verify web >/dev/null 2>&1; echo $?' 
+lacks "virtwire changed nothing of table inet filter" "virtwire|0x10000000" nsx host nft list table inet filter
+blocked "guest egress is dropped by the host's forward policy" guest1 tcp4 203.0.113.2 80 dropped host
+blocked "the guest's DNS to the host is dropped by its input policy" guest1 udp4 192.168.180.1 53 dropped host
+
+# The rules exactly as the warnings give them.
+grep -o "nft insert rule inet filter [a-z]* ct mark and 0x10000000 == 0x10000000 accept" "$VWT_TMP/apply.out" |
+	sort -u >"$VWT_TMP/fixes"
+check "the warnings gave two rules" test "$(wc -l <"$VWT_TMP/fixes")" = 2
+while read -r fix; do
+	# shellcheck disable=SC2086
+	setup "the operator adds: $fix" nsx host $fix
+done <"$VWT_TMP/fixes"
+reach "with the suggested rule, guest egress flows" guest1 tcp4 203.0.113.2 80 '^wan 203\.0\.113\.1$'
+reach "a forward flows" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
+reach "the guest's DNS to the host flows" guest1 udp4 192.168.180.1 53 '^host 192\.168\.180\.10$'
+check "verify: nothing left to report" vwc integrate verify web
+check "teardown" vwc integrate teardown web
+setup "table inet filter removed" nsx host nft delete table inet filter
+
+# --- B. iptables with Docker's shape, left alone, then integrated ----------------
+setup "iptables FORWARD policy DROP, jumping to DOCKER-USER" eval 'nsx host iptables -N DOCKER-USER &&
+	nsx host iptables -A DOCKER-USER -j RETURN && nsx host iptables -P FORWARD DROP &&
+	nsx host iptables -A FORWARD -j DOCKER-USER'
+# Without the rule counters ([packets:bytes]), which the test's traffic moves.
+ipt() {
+	nsx host iptables-save | grep -v '^#' | sed 's/ \[[0-9]*:[0-9]*\]//'
+}
+ipt >"$VWT_TMP/ipt-before"
+says "integrate=no: apply only warns, with iptables' own rule" \
+	"chain FORWARD \(hook forward, policy drop\).*add 'iptables -I FORWARD -m connmark --mark 0x10000000/0x10000000 -j ACCEPT'" \
+	vwc leave apply "$VWT_TMP/web.xml"
+lacks "integrate=no: nothing of virtwire's in iptables" "virtwire" nsx host iptables-save
+blocked "integrate=no: guest egress is dropped" guest1 tcp4 203.0.113.2 80 dropped host
+check "integrate=yes: apply" eval 'vwc integrate apply "$VWT_TMP/web.xml" >"$VWT_TMP/apply.out" 2>&1'
+says "… repairs the firewall: virtwire's rules into DOCKER-USER" "network 'web': applied" cat "$VWT_TMP/apply.out"
+cat >"$VWT_TMP/docker-user.want" <<'RULES'
+-N DOCKER-USER
+-A DOCKER-USER -o docker0 -m comment --comment "virtwire: Docker networks keep their own rules" -j RETURN
+-A DOCKER-USER -o br-+ -m comment --comment "virtwire: Docker networks keep their own rules" -j RETURN
+-A DOCKER-USER -m connmark --mark 0x10000000/0x10000000 -m comment --comment "virtwire: accept the connections virtwire admits" -j ACCEPT
+-A DOCKER-USER -j RETURN
+RULES
+check "DOCKER-USER: virtwire's three rules first (iptables reads them), Docker's RETURN last" \
+	eval 'nsx host iptables -S DOCKER-USER | diff -u "$VWT_TMP/docker-user.want" -'
+lacks "integrate=yes: no warning left" "warning" cat "$VWT_TMP/apply.out"
+reach "integrate=yes: guest egress flows through Docker's FORWARD" guest1 tcp4 203.0.113.2 80 '^wan 203\.0\.113\.1$'
+reach "integrate=yes: a forward flows" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
+setup "DOCKER-USER flushed and re-made as dockerd does at start" eval 'nsx host iptables -F DOCKER-USER &&
+	nsx host iptables -A DOCKER-USER -j RETURN'
+out "$VWT_TMP/verify.out" vwc integrate verify web
+says "verify sees virtwire's rules missing from DOCKER-USER" "DOCKER-USER.*is missing" cat "$VWT_TMP/verify.out"
+says "a re-assert puts them back" "network 'web': applied" vwc integrate apply "$VWT_TMP/web.xml"
+says "virtwire's accept is back" "connmark --mark 0x10000000/0x10000000" nsx host iptables -S DOCKER-USER
+check "teardown" vwc integrate teardown web
+ipt >"$VWT_TMP/ipt-after"
+check "iptables exactly as before" cmp "$VWT_TMP/ipt-before" "$VWT_TMP/ipt-after"
+done_testing

@@ -1,0 +1,139 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# virtwire beside a real ufw (Debian 12's), enabled with its default DROP
+# policies on input and forward, in the test's host namespace and a private
+# mount namespace (copies of /etc/ufw and /etc/default/ufw; no sysctl file).
+# virtwire's accepts go to the top of ufw's before chains (forward and
+# input, both families); every mode works, DHCP/DNS to the host included;
+# `ufw reload` re-creates ufw's chains without them, verify says so, a
+# re-assert puts them back; teardown leaves iptables as ufw made it.
+#
+#   wan 203.0.113.2 ── host wan0 203.0.113.1
+#                      vw-web 192.168.180.1/24 (nat) ── guest1 .10
+#                      vw-rt  192.168.181.1/24 (route) ── guest2 .10
+#                      vw-ho  192.168.182.1/24 (host-only) ── guest3 .10
+. "$(dirname "$0")/lib.sh"
+need_root
+need_tools ufw iptables nsenter unshare
+
+topology() {
+	topo_wan &&
+		ip -n "$(ns wan)" route add 192.168.181.0/24 via 203.0.113.1 &&
+		ip -n "$(ns wan)" route add 192.168.180.0/24 via 203.0.113.1 &&
+		topo_bridge vw-web 192.168.180.1/24 &&
+		topo_guest guest1 vw-web 52:54:00:00:18:10 192.168.180.10/24 192.168.180.1 &&
+		topo_bridge vw-rt 192.168.181.1/24 &&
+		topo_guest guest2 vw-rt 52:54:00:00:18:20 192.168.181.10/24 192.168.181.1 &&
+		topo_bridge vw-ho 192.168.182.1/24 &&
+		topo_guest guest3 vw-ho 52:54:00:00:18:30 192.168.182.10/24 192.168.182.1
+}
+setup "topology: wan, host, three bridges, guests" topology
+
+net_xml() { # NAME BRIDGE SUBNET MODE [FORWARD]
+	cat <<XML
+<network>
+  <name>$1</name>
+  <forward mode='open'/>
+  <bridge name='$2'/>
+  <ip address='$3.1' prefix='24'/>
+  <metadata>
+    <vw:network xmlns:vw="urn:virtwire:1" mode="$4">${5:-}</vw:network>
+  </metadata>
+</network>
+XML
+}
+net_xml web vw-web 192.168.180 nat \
+	'<vw:forward name="ssh" proto="tcp" host-port="2222" guest-address="192.168.180.10" guest-port="22"/>' \
+	>"$VWT_TMP/web.xml"
+net_xml rt vw-rt 192.168.181 route >"$VWT_TMP/rt.xml"
+net_xml ho vw-ho 192.168.182 host-only >"$VWT_TMP/ho.xml"
+NETS=("$VWT_TMP/web.xml" "$VWT_TMP/rt.xml" "$VWT_TMP/ho.xml")
+printf '[host-firewall]\nintegrate=no\n' >"$VWT_TMP/leave.conf"
+
+# --- the sandbox: a holder process owns the mount namespace ------------------
+U=$VWT_TMP/ufw
+mkdir -p "$U/etc" && cp -a /etc/ufw/. "$U/etc/" && : >"$U/sysctl.conf" &&
+	sed "s|^IPT_SYSCTL=.*|IPT_SYSCTL=$U/sysctl.conf|" /etc/default/ufw >"$U/default"
+holder() {
+	ip netns exec "$(ns host)" unshare -m --propagation private bash -c '
+		mount -t tmpfs tmpfs /run && mount --bind "$1/etc" /etc/ufw &&
+		mount --bind "$1/default" /etc/default/ufw &&
+		echo ready >"$1/holder" && exec sleep 3600' _ "$U" &
+	HOLDER=$!
+	VWT_PIDS+=("$HOLDER")
+	for _ in $(seq 1 100); do [ -e "$U/holder" ] && return 0; sleep 0.05; done
+	return 1
+}
+inside() {
+	nsenter -t "$HOLDER" -n -m "$@"
+}
+setup "the sandbox's mount namespace" holder
+setup "ufw enabled" inside ufw --force enable
+says "ufw's shape: FORWARD policy DROP" '^-P FORWARD DROP' nsx host iptables -S FORWARD
+says "ufw's shape: INPUT policy DROP" '^-P INPUT DROP' nsx host iptables -S INPUT
+ipt() {
+	nsx host iptables-save | grep -v '^#' | sed 's/ \[[0-9]*:[0-9]*\]//'
+	nsx host ip6tables-save | grep -v '^#' | sed 's/ \[[0-9]*:[0-9]*\]//'
+}
+# ufw's first reload adds rules of its own to its chains: its steady shape.
+setup "ufw reload" inside ufw reload
+ipt >"$VWT_TMP/ipt-before"
+
+serve wan tcp4 80
+serve guest1 tcp4 22
+serve guest2 tcp4 22
+serve host udp4 53
+
+traffic() {
+	reach "$1: nat guest egress" guest1 tcp4 203.0.113.2 80 '^wan 203\.0\.113\.1$'
+	reach "$1: a forward" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
+	reach "$1: hairpin" guest1 tcp4 203.0.113.1 2222 '^guest1 '
+	reach "$1: DNS to the host (nat)" guest1 udp4 192.168.180.1 53 '^host 192\.168\.180\.10$'
+	reach "$1: routed guest egress" guest2 tcp4 203.0.113.2 80 '^wan 192\.168\.181\.10$'
+	reach "$1: routed inbound" wan tcp4 192.168.181.10 22 '^guest2 203\.0\.113\.2$'
+	reach "$1: DNS to the host (host-only)" guest3 udp4 192.168.182.1 53 '^host 192\.168\.182\.10$'
+	blocked "$1: a host-only guest does not leave" guest3 tcp4 203.0.113.2 80 rejected
+	blocked "$1: what virtwire does not admit stays out (wan to the nat guest)" wan tcp4 192.168.180.10 22 \
+		dropped host
+}
+# before_first CHAIN: virtwire's rules come first, its accept last of them
+# (in a forward chain after the two that leave Docker's bridges to Docker).
+before_first() {
+	local n=2
+	case $1 in *forward) n=4 ;; esac
+	nsx host iptables -S "$1" | sed -n "2,${n}p" >"$VWT_TMP/first"
+	[ "$(grep -c 'comment "virtwire: ' "$VWT_TMP/first")" = $((n - 1)) ] &&
+		tail -1 "$VWT_TMP/first" | grep -q 'connmark --mark 0x10000000/0x10000000 .* -j ACCEPT'
+}
+
+check "integrate=no: apply" eval 'VIRTWIRE_CONFIG=$VWT_TMP/leave.conf nsx host "$VW_TEST_BIN" apply \
+	--state-dir "$VWT_TMP/state-host" "${NETS[@]}" >"$VWT_TMP/apply.out" 2>&1'
+says "integrate=no: the warning names ufw's FORWARD and the rule" \
+	"table ip filter, chain FORWARD \(hook forward, policy drop\).*'iptables -I FORWARD -m connmark --mark 0x10000000/0x10000000 -j ACCEPT'" \
+	cat "$VWT_TMP/apply.out"
+says "integrate=no: … and its INPUT, for DHCP and DNS" \
+	"table ip filter, chain INPUT \(hook input, policy drop\) will drop what virtwire admits for network 'ho' \(its guests' DHCP and DNS\)" \
+	cat "$VWT_TMP/apply.out"
+blocked "integrate=no: ufw drops guest egress" guest1 tcp4 203.0.113.2 80 dropped host
+lacks "integrate=no: nothing of virtwire's in iptables" virtwire ipt
+
+check "apply" vw host apply "${NETS[@]}"
+for c in ufw-before-forward ufw-before-input; do
+	check "virtwire's accept first in $c" before_first "$c"
+done
+check "… and in ip6tables' ufw6-before-forward" eval \
+	'nsx host ip6tables -S ufw6-before-forward | sed -n 4p | grep -q "connmark .*comment \"virtwire: "'
+check "verify: nothing to report" vw host verify --all
+traffic "ufw"
+
+setup "ufw reload" inside ufw reload
+lacks "ufw reload took virtwire's rules out" virtwire nsx host iptables -S ufw-before-forward
+says "verify says so" "ufw's ufw-before-forward \(iptables\): .* is missing" eval 'vw host verify --all; true'
+check "re-assert (what virtwire restore does)" vw host apply "${NETS[@]}"
+check "virtwire's accept first in ufw-before-forward again" before_first ufw-before-forward
+traffic "after ufw reload"
+
+check "teardown" vw host teardown web rt ho
+check "iptables as ufw made it" eval 'ipt | diff -u "$VWT_TMP/ipt-before" -'
+done_testing
