@@ -322,6 +322,18 @@ static int nl_link_change(void *ctx, const char *name, const VwLinkChange *ch)
 		return r;
 	q.ifindex = li.ifindex;
 	q.is_bridge = strcmp(li.kind, "bridge") == 0;
+	/* The kernel sets a bridge's forward delay before its STP state and
+	 * refuses a delay under 2 s while STP is on: turning STP off together
+	 * with such a delay takes two messages, STP first. */
+	if (q.is_bridge && li.stp && ch->set_stp && !ch->stp && ch->set_delay) {
+		VwLinkChange stp_first = *ch;
+
+		stp_first.set_delay = false;
+		q.ch = &stp_first;
+		if ((r = send_filled(ctx, fill_change, &q)))
+			return r;
+		q.ch = ch;
+	}
 	return send_filled(ctx, fill_change, &q);
 }
 
