@@ -88,9 +88,41 @@ static void check_sources(const VwForward *f, const char *what, VwDiags *d)
 	}
 }
 
+/* More ports than this on every address of the host is "all of them" for
+ * the host's own services. */
+#define WIDE_RANGE 1024
+
+/* A forward takes its host ports from the host itself: TCP port 22 is the
+ * operator's own sshd, and a wide range on every address takes whatever
+ * the host serves in it. Both are allowed, and worth a warning (an error
+ * with check --strict). */
+static void check_host_services(const VwForward *f, const char *what, VwDiags *d)
+{
+	char a[VW_ADDR_STRLEN] = "every address";
+	unsigned n = vw_port_range_len(f->host);
+
+	if (!f->has_host_port)
+		return;
+	if (vw_addr_is_set(&f->listen))
+		vw_addr_to_string(&f->listen, a);
+	if (f->proto == VW_PROTO_TCP && f->host.lo <= 22 && f->host.hi >= 22)
+		W(d, f->loc, "forward-takes-ssh",
+		  "forward another host port (guest-port='22' keeps the guest's side), or listen on an address "
+		  "the host's sshd does not use",
+		  "forward %s: tcp port 22 on %s of the host goes to the guest: the host's own sshd is no longer "
+		  "reachable there",
+		  what, a);
+	else if (n >= WIDE_RANGE && !vw_addr_is_set(&f->listen))
+		W(d, f->loc, "forward-takes-all-ports", "narrow the range, or listen on one address with address=",
+		  "forward %s: %u %s ports on every address of the host go to the guest, with any host service "
+		  "listening among them",
+		  what, n, vw_proto_to_string(f->proto));
+}
+
 void vw_chk_forward_common(const VwNetwork *net, const VwForward *f, const char *what, VwDiags *d)
 {
 	check_ports(f, what, d);
+	check_host_services(f, what, d);
 	check_listen(net, f, what, d);
 	check_sources(f, what, d);
 }

@@ -15,6 +15,10 @@ struct VwEngine {
 	int hostfw_mode; /* 0: not read yet; 1: integrate with host firewalls; 2: leave them alone */
 };
 
+/* Warnings into @diags for the forwards of @nets (VwNetwork*) and @doms
+ * (VwPlanDomain*) whose host ports a host process listens on. */
+void vw_eng_warn_listeners(VwEngine *e, GPtrArray *nets, GPtrArray *doms, VwDiags *diags);
+
 /* The state directory (created with @create); NULL with @error. */
 VwStore *vw_eng_store(VwEngine *e, bool create, GError **error);
 /* Takes the state directory's lock (creating the directory). */

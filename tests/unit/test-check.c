@@ -100,12 +100,12 @@ static const RuleCase cases[] = {
 	  "<vw:network" },
 	{ "mode/host-only-on-isolated/good", { NET("lab", ISOLATED, "vw-lab", IP150, VW("host-only", "")) } },
 	{ "mode/forwards-on-isolated",
-	  { NET("lab", ISOLATED, "vw-lab", IP150, VWM("", FWD("host-port='22' guest-mac='" WEB "'"))) },
+	  { NET("lab", ISOLATED, "vw-lab", IP150, VWM("", FWD("host-port='2222' guest-mac='" WEB "'"))) },
 	  "forwards-isolated",
 	  0,
 	  "<vw:forward" },
 	{ "mode/forwards-on-isolated/good",
-	  { NET("lab", OPEN, "vw-lab", IP150, VW("nat", FWD("host-port='22' guest-mac='" WEB "'"))) } },
+	  { NET("lab", OPEN, "vw-lab", IP150, VW("nat", FWD("host-port='2222' guest-mac='" WEB "'"))) } },
 	{ "mode/nat-on-route",
 	  { NET("r", LV_ROUTE, "vw-r", IP150, VW("nat", "")) },
 	  "mode-mismatch",
@@ -122,10 +122,10 @@ static const RuleCase cases[] = {
 	  0,
 	  "<vw:network" },
 	{ "mode/nat-on-nat/good",
-	  { NET("n", LV_NAT, "vw-n", IP150, VW("nat", FWD("host-port='22' guest-mac='" WEB "'"))) } },
+	  { NET("n", LV_NAT, "vw-n", IP150, VW("nat", FWD("host-port='2222' guest-mac='" WEB "'"))) } },
 	{ "mode/route-on-route/good", { NET("r", LV_ROUTE, "vw-r", IP150, VW("route", "")) } },
 	{ "mode/libvirt-nat-forwards/good",
-	  { NET("n", LV_NAT, "vw-n", IP150, VWM("", FWD("host-port='22' guest-mac='" WEB "'"))) } },
+	  { NET("n", LV_NAT, "vw-n", IP150, VWM("", FWD("host-port='2222' guest-mac='" WEB "'"))) } },
 	{ "mode/vw-nat-on-libvirt-nat",
 	  { NET("n", LV_NAT, "vw-n", IP150, VWM("", "      <vw:nat address='203.0.113.5'/>\n")) },
 	  "nat-libvirt",
@@ -189,7 +189,7 @@ static const RuleCase cases[] = {
 	  "<bridge" },
 	{ "mode/forwards-on-bridged",
 	  { NET("b", LV_BRIDGE, "vw-b", "",
-		VWM(" mode='bridged' uplink='eth0'", FWD("host-port='22' guest-address='192.168.1.20'"))) },
+		VWM(" mode='bridged' uplink='eth0'", FWD("host-port='2222' guest-address='192.168.1.20'"))) },
 	  "forwards-mode",
 	  0,
 	  "<vw:forward" },
@@ -226,17 +226,17 @@ static const RuleCase cases[] = {
 	  "<vw:nat" },
 	{ "mode/nat-address-v6/good", { NAT6("      <vw:nat address='2001:db8:ffff::5'/>\n") } },
 	{ "mode/forwards-on-host-only",
-	  { NET("h", OPEN, "vw-h", IP150, VW("host-only", FWD("host-port='22' guest-mac='" WEB "'"))) },
+	  { NET("h", OPEN, "vw-h", IP150, VW("host-only", FWD("host-port='2222' guest-mac='" WEB "'"))) },
 	  "forwards-mode",
 	  0,
 	  "<vw:forward" },
 	{ "mode/forwards-on-internal",
-	  { NET("i", OPEN, "vw-i", IP10, VW("internal", FWD("host-port='22' guest-address='10.0.0.5'"))) },
+	  { NET("i", OPEN, "vw-i", IP10, VW("internal", FWD("host-port='2222' guest-address='10.0.0.5'"))) },
 	  "forwards-mode",
 	  0,
 	  "<vw:forward" },
 	{ "mode/route-forwards/good",
-	  { NET("r", OPEN, "vw-r", IP150, VW("route", FWD("host-port='22' guest-mac='" WEB "'"))) } },
+	  { NET("r", OPEN, "vw-r", IP150, VW("route", FWD("host-port='2222' guest-mac='" WEB "'"))) } },
 	{ "mode/domain-forwards-on-host-only",
 	  { NET("h", OPEN, "vw-h", IP150, VW("host-only", POLICY)) },
 	  "forwards-mode",
@@ -463,97 +463,128 @@ static const RuleCase cases[] = {
 	  "<vw:forward" },
 	{ "fwd/listen-outside/good", { NAT(FWD("address='203.0.113.5' host-port='2222' guest-mac='" WEB "'")) } },
 	{ "fwd/source-family-listen",
-	  { NAT("      <vw:forward proto='tcp' address='203.0.113.5' host-port='22' guest-mac='" WEB "'>\n"
+	  { NAT("      <vw:forward proto='tcp' address='203.0.113.5' host-port='2222' guest-mac='" WEB "'>\n"
 		"        <vw:source address='2001:db8:ab::/48'/>\n      </vw:forward>\n") },
 	  "family-mismatch",
 	  0,
 	  "<vw:source" },
 	{ "fwd/source-family-guest",
-	  { NAT6("      <vw:forward proto='tcp' host-port='22' guest-address='2001:db8:150::10'>\n"
+	  { NAT6("      <vw:forward proto='tcp' host-port='2222' guest-address='2001:db8:150::10'>\n"
 		 "        <vw:source address='198.51.100.0/24'/>\n      </vw:forward>\n") },
 	  "family-mismatch",
 	  0,
 	  "<vw:source" },
 	{ "fwd/source-family-guest-mac",
-	  { NAT6("      <vw:forward proto='tcp' host-port='22' guest-mac='" WEB "'>\n"
+	  { NAT6("      <vw:forward proto='tcp' host-port='2222' guest-mac='" WEB "'>\n"
 		 "        <vw:source address='2001:db8:ab::/48'/>\n      </vw:forward>\n") },
 	  "family-mismatch",
 	  0,
 	  "<vw:source" },
+	{ "fwd/takes-ssh",
+	  { NAT(FWD("host-port='22' guest-mac='" WEB "'")) },
+	  "forward-takes-ssh",
+	  0,
+	  "<vw:forward",
+	  VW_SEV_WARNING },
+	{ "fwd/takes-ssh-in-range",
+	  { NAT(FWD("address='203.0.113.5' host-port='20-30' guest-mac='" WEB "'")) },
+	  "forward-takes-ssh",
+	  0,
+	  "<vw:forward",
+	  VW_SEV_WARNING },
+	{ "fwd/udp-22/good", { NAT("      <vw:forward proto='udp' host-port='22' guest-mac='" WEB "'/>\n") } },
+	{ "fwd/ssh-on-guest-port/good", { NAT(FWD("host-port='2222' guest-port='22' guest-mac='" WEB "'")) } },
+	{ "fwd/takes-all-ports",
+	  { NAT("      <vw:forward proto='udp' host-port='1-65535' guest-mac='" WEB "'/>\n") },
+	  "forward-takes-all-ports",
+	  0,
+	  "<vw:forward",
+	  VW_SEV_WARNING },
+	{ "fwd/takes-all-ports-domain",
+	  { NET("public", OPEN, "vw-public", IP150,
+		VW("nat", "      <vw:domain-forwards allow='yes' host-ports='10000-19999'/>\n")),
+	    WEB1(DFWD("host-port='10000-11023'")) },
+	  "forward-takes-all-ports",
+	  1,
+	  "<vw:forward",
+	  VW_SEV_WARNING },
+	{ "fwd/wide-range-on-one-address/good",
+	  { NAT("      <vw:forward proto='udp' address='203.0.113.5' host-port='1-65535' guest-mac='" WEB "'/>\n") } },
+	{ "fwd/narrow-range/good", { NAT(FWD("host-port='30000-31022' guest-mac='" WEB "'")) } },
 	{ "fwd/source-host-bits",
-	  { NAT("      <vw:forward proto='tcp' host-port='22' guest-mac='" WEB "'>\n"
+	  { NAT("      <vw:forward proto='tcp' host-port='2222' guest-mac='" WEB "'>\n"
 		"        <vw:source address='198.51.100.7/24'/>\n      </vw:forward>\n") },
 	  "source-host-bits",
 	  0,
 	  "<vw:source",
 	  VW_SEV_WARNING },
 	{ "fwd/sources/good",
-	  { NAT6("      <vw:forward proto='tcp' host-port='22' guest-mac='" WEB "'>\n"
+	  { NAT6("      <vw:forward proto='tcp' host-port='2222' guest-mac='" WEB "'>\n"
 		 "        <vw:source address='198.51.100.0/24'/>\n        <vw:source address='203.0.113.9'/>\n"
 		 "      </vw:forward>\n"
-		 "      <vw:forward proto='tcp' host-port='22' guest-address='2001:db8:150::10'>\n"
+		 "      <vw:forward proto='tcp' host-port='2222' guest-address='2001:db8:150::10'>\n"
 		 "        <vw:source address='2001:db8:ab::/48'/>\n      </vw:forward>\n") } },
 	{ "fwd/guest-outside-subnet",
-	  { NAT(FWD("host-port='22' guest-address='192.168.151.10'")) },
+	  { NAT(FWD("host-port='2222' guest-address='192.168.151.10'")) },
 	  "guest-outside-subnet",
 	  0,
 	  "<vw:forward" },
 	{ "fwd/guest-no-subnet-of-family",
-	  { NAT(FWD("host-port='22' guest-address='2001:db8:150::10'")) },
+	  { NAT(FWD("host-port='2222' guest-address='2001:db8:150::10'")) },
 	  "guest-outside-subnet",
 	  0,
 	  "<vw:forward" },
 	{ "fwd/guest-is-host",
-	  { NAT(FWD("host-port='22' guest-address='192.168.150.1'")) },
+	  { NAT(FWD("host-port='2222' guest-address='192.168.150.1'")) },
 	  "guest-is-host",
 	  0,
 	  "<vw:forward" },
 	{ "fwd/guest-broadcast",
-	  { NAT(FWD("host-port='22' guest-address='192.168.150.255'")) },
+	  { NAT(FWD("host-port='2222' guest-address='192.168.150.255'")) },
 	  "guest-network-address",
 	  0,
 	  "<vw:forward" },
 	{ "fwd/guest-network",
-	  { NAT(FWD("host-port='22' guest-address='192.168.150.0'")) },
+	  { NAT(FWD("host-port='2222' guest-address='192.168.150.0'")) },
 	  "guest-network-address",
 	  0,
 	  "<vw:forward" },
 	{ "fwd/guest-address/good",
-	  { NAT6(FWD("host-port='22' guest-address='192.168.150.254'")
+	  { NAT6(FWD("host-port='2222' guest-address='192.168.150.254'")
 			 FWD("host-port='23' guest-address='2001:db8:150::ffff'")) } },
 	{ "fwd/family-listen-guest",
-	  { NAT6(FWD("address='2001:db8:ffff::5' host-port='22' guest-address='192.168.150.10'")) },
+	  { NAT6(FWD("address='2001:db8:ffff::5' host-port='2222' guest-address='192.168.150.10'")) },
 	  "family-mismatch",
 	  0,
 	  "<vw:forward" },
 	{ "fwd/guest-mac-unreserved",
-	  { NAT(FWD("host-port='22' guest-mac='52:54:00:aa:bb:99'")) },
+	  { NAT(FWD("host-port='2222' guest-mac='52:54:00:aa:bb:99'")) },
 	  "guest-mac-unreserved",
 	  0,
 	  "<vw:forward" },
 	{ "fwd/guest-mac-family",
-	  { NAT6(FWD("address='2001:db8:ffff::5' host-port='22' guest-mac='" WEB "'")) },
+	  { NAT6(FWD("address='2001:db8:ffff::5' host-port='2222' guest-mac='" WEB "'")) },
 	  "family-mismatch",
 	  0,
 	  "<vw:forward" },
-	{ "fwd/guest-mac/good", { NAT6(FWD("address='203.0.113.5' host-port='22' guest-mac='" WEB "'")) } },
+	{ "fwd/guest-mac/good", { NAT6(FWD("address='203.0.113.5' host-port='2222' guest-mac='" WEB "'")) } },
 	{ "fwd/duplicate-name",
-	  { NAT("      <vw:forward name='ssh' proto='tcp' host-port='22' guest-mac='" WEB "'/>\n"
+	  { NAT("      <vw:forward name='ssh' proto='tcp' host-port='2222' guest-mac='" WEB "'/>\n"
 		"      <vw:forward name='ssh' proto='tcp' host-port='23' guest-mac='" WEB2 "'/>\n") },
 	  "duplicate-name",
 	  0,
 	  "host-port='23'" },
 	{ "fwd/names/good",
-	  { NAT("      <vw:forward name='ssh1' proto='tcp' host-port='22' guest-mac='" WEB "'/>\n"
+	  { NAT("      <vw:forward name='ssh1' proto='tcp' host-port='2222' guest-mac='" WEB "'/>\n"
 		"      <vw:forward name='ssh2' proto='tcp' host-port='23' guest-mac='" WEB2 "'/>\n") } },
 
 	/* ------------------------------------------------------------------ */
 	/* Collisions */
 	{ "collision/in-network",
-	  { NAT(FWD("host-port='22' guest-mac='" WEB "'") FWD("host-port='22' guest-mac='" WEB2 "'")) },
+	  { NAT(FWD("host-port='2222' guest-mac='" WEB "'") FWD("host-port='2222' guest-mac='" WEB2 "'")) },
 	  "forward-collision",
 	  0,
-	  "host-port='22' guest-mac='" WEB2 },
+	  "host-port='2222' guest-mac='" WEB2 },
 	{ "collision/any-vs-address",
 	  { NAT(FWD("host-port='443' guest-mac='" WEB "'")
 			FWD("address='203.0.113.5' host-port='443' guest-mac='" WEB2 "'")) },
@@ -573,9 +604,9 @@ static const RuleCase cases[] = {
 	  0,
 	  "10100-10200" },
 	{ "collision/across-networks",
-	  { NET("a", OPEN, "vw-a", IP150, VW("nat", FWD("host-port='22' guest-mac='" WEB "'"))),
+	  { NET("a", OPEN, "vw-a", IP150, VW("nat", FWD("host-port='2222' guest-mac='" WEB "'"))),
 	    NET("b", OPEN, "vw-b", "  <ip address='192.168.151.1' prefix='24'/>\n",
-		VW("nat", FWD("host-port='22' guest-address='192.168.151.10'"))) },
+		VW("nat", FWD("host-port='2222' guest-address='192.168.151.10'"))) },
 	  "forward-collision",
 	  1,
 	  "<vw:forward" },
@@ -585,10 +616,10 @@ static const RuleCase cases[] = {
 	  1,
 	  "<vw:forward" },
 	{ "collision/none/good",
-	  { NAT6(FWD("host-port='22' guest-mac='" WEB
-		     "'") "      <vw:forward proto='udp' host-port='22' guest-mac='" WEB "'/>\n"
-			  "      <vw:forward proto='sctp' host-port='22' guest-mac='" WEB
-			  "'/>\n" FWD("host-port='22' guest-address='2001:db8:150::10'")
+	  { NAT6(FWD("host-port='2222' guest-mac='" WEB
+		     "'") "      <vw:forward proto='udp' host-port='2222' guest-mac='" WEB "'/>\n"
+			  "      <vw:forward proto='sctp' host-port='2222' guest-mac='" WEB
+			  "'/>\n" FWD("host-port='2222' guest-address='2001:db8:150::10'")
 				  FWD("address='203.0.113.5' host-port='443' guest-mac='" WEB "'")
 					  FWD("address='203.0.113.6' host-port='443' guest-mac='" WEB2 "'")
 						  FWD("host-port='10000-10099' guest-mac='" WEB "'")
@@ -771,7 +802,7 @@ static const RuleCase cases[] = {
 	/* The refused name is that network's only finding, and no other
 	 * network's finding quotes it (here: the same subnet twice). */
 	{ "name/alone",
-	  { NET("lab/a", OPEN, "vw-a", IP150, VW("nat", FWD("host-port='22' guest-address='10.9.9.9'"))),
+	  { NET("lab/a", OPEN, "vw-a", IP150, VW("nat", FWD("host-port='2222' guest-address='10.9.9.9'"))),
 	    NET("lab", OPEN, "vw-b", IP150, VW("nat", "")) },
 	  "network-name",
 	  0,
@@ -1035,7 +1066,7 @@ static void test_collisions_scale(void)
 /* vw_forward_target and vw_forward_families, used by the planner too. */
 static void test_forward_target(void)
 {
-	static const char xml[] = NAT6(FWD("host-port='22' guest-mac='" WEB "'") FWD(
+	static const char xml[] = NAT6(FWD("host-port='2222' guest-mac='" WEB "'") FWD(
 		"address='2001:db8:ffff::5' host-port='23' guest-address='2001:db8:150::9'")
 					       FWD("address='203.0.113.5' host-port='24' guest-mac='" WEB "'"));
 	g_autoptr(VwDiags) d = vw_diags_new();

@@ -37,6 +37,10 @@ typedef struct {
 	 * deleted. NULL: the kernel's — unless @nft is given, whose fake
 	 * kernel the real conntrack table does not belong to: then none. */
 	const VwCtBackend *conntrack;
+	/* The host's listening sockets, which forwards are checked against.
+	 * NULL: the kernel's (vw_listeners) — unless @nft is given: then
+	 * none. */
+	bool (*listeners)(GArray *ret, GError **error);
 	const VwFaults *faults;
 	/* Benchmarks: called after each stage of an apply with its name. */
 	void (*stage)(const char *name, void *data);

@@ -450,6 +450,23 @@ bool vw_firewalld_unbind(VwFirewalld *fw, const char *zone, const char *iface, b
 bool vw_config_host_firewall(const char *path, bool *integrate, GError **error);
 
 /* ====================================================================== */
+/* The host's listening sockets */
+
+/* A TCP socket in LISTEN, or a UDP socket bound and not connected. */
+typedef struct {
+	VwProto proto;
+	VwAddr addr; /* bound to; all zeros: every address of its family */
+	uint16_t port;
+	bool v6only; /* an IPv6 wildcard socket that does not take IPv4 */
+	uint32_t uid;
+	uint64_t inode; /* `ss -e` shows it, with the process (-p) */
+} VwListener;
+
+/* Appends the listening sockets of the current network namespace, read
+ * over sock_diag netlink, to @ret (VwListener). */
+bool vw_listeners(GArray *ret, GError **error);
+
+/* ====================================================================== */
 /* The state directory */
 
 /*
