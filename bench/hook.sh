@@ -50,7 +50,9 @@
 #
 #   sudo bench/hook.sh        (RUNS=1000 FIRST_RUNS=5 SPACED_RUNS=5 CYCLE_RUNS=200 DAEMON_RUNS=200
 #                              MAX_SECONDS=200
-#                              HOOK_SIZES="3 10000"; VW_BIN=...)
+#                              HOOK_SIZES="3 10000"; VW_BIN=...;
+#                              VW_BIN_B=... VW_BIN_B_LABEL=...: another build
+#                              in the same rounds, see below)
 . "$(dirname "$0")/lib.sh"
 
 need_root
@@ -286,6 +288,15 @@ done
 casefile floor-true "$last" /dev/null /bin/true
 casefile floor-version "$last" /dev/null "$VW_BIN" --version
 FLOORS=("$T/case-floor-true" "$T/case-floor-version")
+# VW_BIN_B: another build of the same tree (say, linked another way) in the
+# same rounds: the typical repeat and the version floor with it.
+if [ -n "${VW_BIN_B:-}" ]; then
+	[ -x "$VW_BIN_B" ] || die "VW_BIN_B $VW_BIN_B is not an executable"
+	record binary-b "$VW_BIN_B${VW_BIN_B_LABEL:+ ($VW_BIN_B_LABEL)}"
+	casefile 3-B 3 "$T/hook-3.xml" "$VW_BIN_B" hook network --state-dir "$STATES/3" bench started begin -
+	casefile floor-version-B "$last" /dev/null "$VW_BIN_B" --version
+	FLOORS+=("$T/case-3-B" "$T/case-floor-version-B")
+fi
 record input "$(for n in $HOOK_SIZES; do printf '%s forwards: %s bytes; ' "$n" "$(stat -c %s "$T/hook-$n.xml")"; done)"
 
 # First (applying) runs, each after a reset.
