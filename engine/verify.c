@@ -55,7 +55,7 @@ static void verify_one(VwEngine *e, const VwNetwork *net, const VwState *st, VwV
 	if (!(be = vw_eng_links(e, &r->error)) || !vw_verify_links(be, plan, id, r->drift, &r->error))
 		return;
 	g_ptr_array_add(scope, vw_eng_scope_of(id));
-	if (!plan->sets->len)
+	if (!vw_plan_has_tables(plan))
 		return;
 	if (!(nft = vw_eng_nft(e, &r->error)) || !vw_nft_reconcile(nft, plan, &rq, &res, &r->error))
 		return;

@@ -350,16 +350,21 @@ static GPtrArray *v_rules(Env *env, int family, const char *table, const char *c
 			 : nft_view_rules(env->be, family, table, chain);
 }
 
-static GPtrArray *v_sets(Env *env)
+static GPtrArray *v_table_sets(Env *env, const VwTable *t)
 {
-	return env->fake ? fake_nft_sets(env->fake, NFPROTO_INET, VW_NFT_TABLE)
-			 : nft_view_sets(env->be, NFPROTO_INET, VW_NFT_TABLE);
+	return env->fake ? fake_nft_sets(env->fake, t->family, t->name) : nft_view_sets(env->be, t->family, t->name);
 }
 
+static GPtrArray *v_table_elems(Env *env, const VwTable *t, const char *set)
+{
+	return env->fake ? fake_nft_elems(env->fake, t->family, t->name, set)
+			 : nft_view_elems(env->be, t->family, t->name, set);
+}
+
+/* Table inet virtwire's. */
 static GPtrArray *v_elems(Env *env, const char *set)
 {
-	return env->fake ? fake_nft_elems(env->fake, NFPROTO_INET, VW_NFT_TABLE, set)
-			 : nft_view_elems(env->be, NFPROTO_INET, VW_NFT_TABLE, set);
+	return v_table_elems(env, vw_plan_table(VW_TABLE_INET), set);
 }
 
 static bool has_str(GPtrArray *a, const char *s)
@@ -441,20 +446,20 @@ static GPtrArray *plan_elems(const VwSet *s, const char *owner)
 	return out;
 }
 
-static char *plan_rule_text(const char *chain, const VwRule *r)
+static char *plan_rule_text(const VwTable *t, const char *chain, const VwRule *r)
 {
-	g_autoptr(nftnl_rule) nr = vw_nft_build_rule(chain, r);
+	g_autoptr(nftnl_rule) nr = vw_nft_build_rule(t->family, t->name, chain, r);
 	g_autofree char *canon = vw_nft_rule_canon(nr);
 
 	return r->comment ? g_strdup_printf("%scomment \"%s\"", canon, r->comment) : g_steal_pointer(&canon);
 }
 
-static GPtrArray *plan_rules(const VwChain *c)
+static GPtrArray *plan_rules(const VwTable *t, const VwChain *c)
 {
 	GPtrArray *out = strv();
 
 	for (guint i = 0; i < c->rules->len; i++)
-		g_ptr_array_add(out, plan_rule_text(c->name, c->rules->pdata[i]));
+		g_ptr_array_add(out, plan_rule_text(t, c->name, c->rules->pdata[i]));
 	return out;
 }
 
@@ -466,42 +471,49 @@ static char *plan_chain_text(const VwChain *c)
 			       c->type == VW_CHAIN_NAT ? "nat" : "filter", c->hook, c->prio, NF_ACCEPT);
 }
 
-/* Table inet virtwire holds exactly @plan: its chains with their rules, in
- * order (the chains in the order made when @in_order), and its sets with
- * their elements. */
-static void assert_table_is(Env *env, const VwPlan *plan, bool in_order)
+/* The kernel holds exactly table @t of a plan: its chains with their
+ * rules, in order (the chains in the order made when @in_order), and its
+ * sets with their elements. */
+static void assert_one_table_is(Env *env, const VwTable *t, bool in_order)
 {
 	g_autoptr(GPtrArray) want_chains = strv();
-	g_autoptr(GPtrArray) want_sets = strv();
-	g_autoptr(GPtrArray) sets = v_sets(env);
+	g_autoptr(GPtrArray) sets = v_table_sets(env, t);
 
 	g_assert_nonnull(sets);
-	for (guint i = 0; i < plan->chains->len; i++) {
-		const VwChain *c = plan->chains->pdata[i];
+	for (guint i = 0; i < t->chains->len; i++) {
+		const VwChain *c = t->chains->pdata[i];
 
 		g_ptr_array_add(want_chains, plan_chain_text(c));
-		assert_lists(v_rules(env, NFPROTO_INET, VW_NFT_TABLE, c->name), plan_rules(c), false);
+		assert_lists(v_rules(env, t->family, t->name, c->name), plan_rules(t, c), false);
 	}
-	assert_lists(v_chains(env, NFPROTO_INET, VW_NFT_TABLE), g_ptr_array_ref(want_chains), !in_order);
-	g_assert_cmpuint(sets->len, ==, plan->sets->len);
-	for (guint i = 0; i < plan->sets->len; i++) {
-		const VwSet *s = plan->sets->pdata[i];
+	assert_lists(v_chains(env, t->family, t->name), g_ptr_array_ref(want_chains), !in_order);
+	g_assert_cmpuint(sets->len, ==, t->sets->len);
+	for (guint i = 0; i < t->sets->len; i++) {
+		const VwSet *s = t->sets->pdata[i];
 
-		assert_lists(v_elems(env, s->name), plan_elems(s, NULL), true);
+		assert_lists(v_table_elems(env, t, s->name), plan_elems(s, NULL), true);
 	}
+}
+
+/* virtwire's tables hold exactly @plan. */
+static void assert_table_is(Env *env, const VwPlan *plan, bool in_order)
+{
+	for (int i = 0; i < VW_TABLES; i++)
+		assert_one_table_is(env, &plan->tables[i], in_order);
 }
 
 static guint plan_count(const VwPlan *plan, const char *owner)
 {
 	guint n = 0;
 
-	for (guint i = 0; i < plan->sets->len; i++) {
-		const VwSet *s = plan->sets->pdata[i];
+	for (int t = 0; t < VW_TABLES; t++)
+		for (guint i = 0; i < plan->tables[t].sets->len; i++) {
+			const VwSet *s = plan->tables[t].sets->pdata[i];
 
-		for (guint j = 0; j < s->elems->len; j++)
-			if (!owner || g_strcmp0(((VwElem *)s->elems->pdata[j])->owner, owner) == 0)
-				n++;
-	}
+			for (guint j = 0; j < s->elems->len; j++)
+				if (!owner || g_strcmp0(((VwElem *)s->elems->pdata[j])->owner, owner) == 0)
+					n++;
+		}
 	return n;
 }
 
@@ -548,7 +560,8 @@ static void test_apply_fresh(void)
 
 	g_assert_cmpuint(res->messages, >, 0);
 	assert_drift(res, "table inet virtwire", "is missing");
-	g_assert_cmpuint(res->drift->len, ==, 1);
+	assert_drift(res, "table bridge virtwire", "is missing");
+	g_assert_cmpuint(res->drift->len, ==, 2);
 	g_assert_cmpuint(res->elements_added, ==, plan_count(plan, NULL));
 	g_assert_true(res->have_gen);
 	g_assert_cmpuint(res->gen_before, ==, g0);
@@ -905,10 +918,12 @@ static void test_delete_table(void)
 	res = reconcile(env, NULL, "web:*,db:*", VW_NFT_DELETE_TABLE, 0, NULL);
 	g_assert_nonnull(res);
 	assert_drift(res, "table inet virtwire", "is present");
-	g_assert_cmpuint(res->messages, ==, 1);
+	assert_drift(res, "table bridge virtwire", "is present");
+	g_assert_cmpuint(res->messages, ==, 2);
 	g_assert_cmpuint(res->gen_after, ==, g1 + 1);
 	vw_nft_result_free(res);
 	g_assert_null(v_chains(env, NFPROTO_INET, VW_NFT_TABLE));
+	g_assert_null(v_chains(env, NFPROTO_BRIDGE, VW_NFT_TABLE));
 	assert_lists(v_chains(env, NFPROTO_IPV4, "filter"), g_ptr_array_ref(theirs), false);
 
 	res = reconcile(env, NULL, "web:*,db:*", VW_NFT_DELETE_TABLE, 0, NULL);
@@ -994,14 +1009,15 @@ static void test_port_scope(void)
 		g_assert_true(g_str_has_suffix(((VwDrift *)res->drift->pdata[i])->what, "is missing"));
 	vw_nft_result_free(res);
 	g_assert_false(holds(v_elems(env, "gw4"), gw_text));
-	for (guint i = 0; i < with_port->sets->len; i++) {
-		const VwSet *s = with_port->sets->pdata[i];
-		g_autoptr(GPtrArray) mine = plan_elems(s, port);
-		g_autoptr(GPtrArray) got = v_elems(env, s->name);
+	for (int ti = 0; ti < VW_TABLES; ti++)
+		for (guint i = 0; i < with_port->tables[ti].sets->len; i++) {
+			const VwSet *s = with_port->tables[ti].sets->pdata[i];
+			g_autoptr(GPtrArray) mine = plan_elems(s, port);
+			g_autoptr(GPtrArray) got = v_table_elems(env, &with_port->tables[ti], s->name);
 
-		for (guint j = 0; j < mine->len; j++)
-			g_assert_true(has_str(got, mine->pdata[j]));
-	}
+			for (guint j = 0; j < mine->len; j++)
+				g_assert_true(has_str(got, mine->pdata[j]));
+		}
 	res = apply(env, with_port, port);
 	assert_nothing_to_do(res);
 	vw_nft_result_free(res);

@@ -214,8 +214,11 @@ static void test_modes(void)
 	/* Bridged: nothing in nftables at all. */
 	memset(&f, 0, sizeof(f));
 	plan_of(&f, bridged);
-	g_assert_cmpuint(f.plan->sets->len, ==, 0);
-	g_assert_cmpuint(f.plan->chains->len, ==, 0);
+	g_assert_false(vw_plan_has_tables(f.plan));
+	for (int i = 0; i < VW_TABLES; i++) {
+		g_assert_cmpuint(f.plan->tables[i].sets->len, ==, 0);
+		g_assert_cmpuint(f.plan->tables[i].chains->len, ==, 0);
+	}
 	{
 		g_autofree char *table = vw_plan_format_table(f.plan);
 
@@ -371,6 +374,78 @@ static int comment_cb(const struct nftnl_udata *attr, void *data)
 	return 0;
 }
 
+/* One element of set @s, alone in a message, parsed back. */
+static void elem_roundtrip(const VwTable *t, const VwSet *s, const VwElem *want)
+{
+	char buf[65536];
+	g_autoptr(nftnl_set) one = vw_nft_build_set(t, s);
+	g_autoptr(nftnl_set) back = nftnl_set_alloc();
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSETELEM, (uint16_t)t->family, 0, 2);
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *e;
+	uint32_t len;
+	const void *k, *ud;
+	const char *owner = NULL;
+
+	nftnl_set_elem_add(one, vw_nft_build_elem(want));
+	nftnl_set_elems_nlmsg_build_payload(nlh, one);
+	if (nftnl_set_elems_nlmsg_parse(nlh, back) != 0)
+		g_error("set %s: element %s does not parse back", s->name, want->text);
+	it = nftnl_set_elems_iter_create(back);
+	e = nftnl_set_elems_iter_next(it);
+	g_assert_nonnull(e);
+	k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	g_assert_cmpmem(k, len, want->key, want->key_len);
+	if (want->key_end_len) {
+		k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &len);
+		g_assert_cmpmem(k, len, want->key_end, want->key_end_len);
+	}
+	if (want->data_len) {
+		k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
+		g_assert_cmpmem(k, len, want->data, want->data_len);
+	}
+	if (want->has_verdict) {
+		g_assert_cmpint((int32_t)nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT), ==, want->verdict);
+		g_assert_cmpstr(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN), ==, want->chain);
+	}
+	if (want->flags)
+		g_assert_cmpuint(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS), ==, want->flags);
+	ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
+	if (ud)
+		nftnl_udata_parse(ud, len, comment_cb, &owner);
+	/* Interval ends carry no comment (the kernel refuses one). */
+	if (want->owner && !(want->flags & NFT_SET_ELEM_INTERVAL_END))
+		g_assert_cmpstr(owner, ==, want->owner);
+	else
+		g_assert_null(owner);
+	g_assert_null(nftnl_set_elems_iter_next(it));
+	nftnl_set_elems_iter_destroy(it);
+}
+
+/* Set @s of table @t built, parsed back; then each of its elements. */
+static void set_roundtrip(const VwTable *t, const VwSet *s)
+{
+	char buf[65536];
+	g_autoptr(nftnl_set) built = vw_nft_build_set(t, s);
+	g_autoptr(nftnl_set) parsed = nftnl_set_alloc();
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSET, (uint16_t)t->family, 0, 1);
+
+	nftnl_set_nlmsg_build_payload(nlh, built);
+	g_assert_cmpint(nftnl_set_nlmsg_parse(nlh, parsed), ==, 0);
+	g_assert_cmpstr(nftnl_set_get_str(parsed, NFTNL_SET_NAME), ==, s->name);
+	g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_FAMILY), ==, (uint32_t)t->family);
+	g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_FLAGS), ==, s->flags);
+	g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_KEY_TYPE), ==, s->key_type);
+	g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_KEY_LEN), ==, s->key_len);
+	if (s->is_map)
+		g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_DATA_LEN), ==, s->data_len);
+	/* Elements: each in a message of its own (libnftnl 1.2.4's builder
+	 * numbers a message's elements 1, 2, 3 … and its parser takes only 1,
+	 * which is what the kernel always sends). */
+	for (guint j = 0; j < s->elems->len; j++)
+		elem_roundtrip(t, s, s->elems->pdata[j]);
+}
+
 /* Sets and elements likewise: attributes, keys, data, verdicts, owners. */
 static void test_sets_roundtrip(void)
 {
@@ -379,74 +454,11 @@ static void test_sets_roundtrip(void)
 				      "    </vw:forward>\n"),
 			      NULL };
 	Fixture f = { 0 };
-	char buf[65536];
 
 	plan_of(&f, xml);
-	for (guint i = 0; i < f.plan->sets->len; i++) {
-		const VwSet *s = f.plan->sets->pdata[i];
-		g_autoptr(nftnl_set) built = vw_nft_build_set(s);
-		g_autoptr(nftnl_set) parsed = nftnl_set_alloc();
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSET, NFPROTO_INET, 0, 1);
-
-		nftnl_set_nlmsg_build_payload(nlh, built);
-		g_assert_cmpint(nftnl_set_nlmsg_parse(nlh, parsed), ==, 0);
-		g_assert_cmpstr(nftnl_set_get_str(parsed, NFTNL_SET_NAME), ==, s->name);
-		g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_FLAGS), ==, s->flags);
-		g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_KEY_TYPE), ==, s->key_type);
-		g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_KEY_LEN), ==, s->key_len);
-		if (s->is_map)
-			g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_DATA_LEN), ==, s->data_len);
-
-		/* Elements: each in a message of its own (libnftnl 1.2.4's
-		 * builder numbers a message's elements 1, 2, 3 … and its parser
-		 * takes only 1, which is what the kernel always sends). */
-		for (guint j = 0; j < s->elems->len; j++) {
-			const VwElem *want = s->elems->pdata[j];
-			g_autoptr(nftnl_set) one = vw_nft_build_set(s);
-			g_autoptr(nftnl_set) back = nftnl_set_alloc();
-			struct nftnl_set_elems_iter *it;
-			struct nftnl_set_elem *e;
-			uint32_t len;
-			const void *k, *ud;
-			const char *owner = NULL;
-
-			nftnl_set_elem_add(one, vw_nft_build_elem(want));
-			nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSETELEM, NFPROTO_INET, 0, 2);
-			nftnl_set_elems_nlmsg_build_payload(nlh, one);
-			if (nftnl_set_elems_nlmsg_parse(nlh, back) != 0)
-				g_error("set %s: element %s does not parse back", s->name, want->text);
-			it = nftnl_set_elems_iter_create(back);
-			e = nftnl_set_elems_iter_next(it);
-			g_assert_nonnull(e);
-			k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-			g_assert_cmpmem(k, len, want->key, want->key_len);
-			if (want->key_end_len) {
-				k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &len);
-				g_assert_cmpmem(k, len, want->key_end, want->key_end_len);
-			}
-			if (want->data_len) {
-				k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
-				g_assert_cmpmem(k, len, want->data, want->data_len);
-			}
-			if (want->has_verdict) {
-				g_assert_cmpint((int32_t)nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT), ==,
-						want->verdict);
-				g_assert_cmpstr(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN), ==, want->chain);
-			}
-			if (want->flags)
-				g_assert_cmpuint(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS), ==, want->flags);
-			ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
-			if (ud)
-				nftnl_udata_parse(ud, len, comment_cb, &owner);
-			/* Interval ends carry no comment (the kernel refuses one). */
-			if (want->owner && !(want->flags & NFT_SET_ELEM_INTERVAL_END))
-				g_assert_cmpstr(owner, ==, want->owner);
-			else
-				g_assert_null(owner);
-			g_assert_null(nftnl_set_elems_iter_next(it));
-			nftnl_set_elems_iter_destroy(it);
-		}
-	}
+	for (int n = 0; n < VW_TABLES; n++)
+		for (guint i = 0; i < f.plan->tables[n].sets->len; i++)
+			set_roundtrip(&f.plan->tables[n], f.plan->tables[n].sets->pdata[i]);
 	fixture_clear(&f);
 }
 
