@@ -270,6 +270,12 @@ static void chain_forward(VwPlan *p)
 	vw_rb_ifpair_in(&rb, set_of(p, "intra"));
 	vw_rb_ct_mark_or(&rb, VW_CT_MARK);
 	vw_rb_commit_verdict(&rb, c, NF_ACCEPT, NULL);
+	/* Untracked ones too (neighbour discovery, with br_netfilter): their
+	 * ct mark cannot be loaded, which ends the rule above before its
+	 * accept. */
+	rb = vw_rb_new();
+	vw_rb_ifpair_in(&rb, set_of(p, "intra"));
+	vw_rb_commit_verdict(&rb, c, NF_ACCEPT, NULL);
 	rb = vw_rb_new();
 	vw_rb_ifname_in(&rb, false, bridges);
 	vw_rb_ifname_in(&rb, true, bridges);

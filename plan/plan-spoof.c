@@ -182,16 +182,20 @@ static void dispatch_claims(VwChain *c)
 	}
 }
 
-/* A known port: its MAC; no DHCP server and no router among the guests;
- * the claims; a guest without an address yet (DHCP, ARP and duplicate
- * address probes). What returns goes on to its network's subnets. */
+/* A known port: its MAC (an ARP sender's too); no DHCP server and no
+ * router among the guests; the claims; a guest without an address yet
+ * (DHCP, ARP and duplicate address probes). What returns goes on to its
+ * network's subnets. */
 static void chain_guest(VwPlan *p)
 {
 	VwChain *c = vw_plan_add_chain(bridge(p), "guest", NULL);
-	VwRuleBuf rb = vw_rb_new_bridge();
+	VwRuleBuf rb;
 
-	lookup(&rb, 0, VW_SEL_IIFNAME, VW_SEL_ETHER_SADDR, set_of(p, "port-mac"), true);
-	vw_rb_commit_verdict(&rb, c, NFT_JUMP, "spoofed");
+	for (int arp = 0; arp < 2; arp++) {
+		rb = vw_rb_new_bridge();
+		lookup(&rb, 0, VW_SEL_IIFNAME, arp ? VW_SEL_ARP_SHA : VW_SEL_ETHER_SADDR, set_of(p, "port-mac"), true);
+		vw_rb_commit_verdict(&rb, c, NFT_JUMP, "spoofed");
+	}
 	for (int i = 0; i < 3; i++) {
 		rb = vw_rb_new_bridge();
 		if (i < 2)

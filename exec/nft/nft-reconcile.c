@@ -647,12 +647,17 @@ static int str_cmp(gconstpointer a, gconstpointer b)
 }
 
 /* The network id of an owner tag ("ID" or "ID:PORT"). */
+static char *owner_id(const char *owner)
+{
+	const char *colon = strchr(owner, ':');
+
+	return colon ? g_strndup(owner, (gsize)(colon - owner)) : g_strdup(owner);
+}
+
 static void add_owner_id(GHashTable *ids, const char *owner)
 {
-	const char *colon = owner ? strchr(owner, ':') : NULL;
-
 	if (owner)
-		g_hash_table_add(ids, colon ? g_strndup(owner, (gsize)(colon - owner)) : g_strdup(owner));
+		g_hash_table_add(ids, owner_id(owner));
 }
 
 /* The network ids that own anything in @kt into @found. */
@@ -741,6 +746,35 @@ bool vw_nft_counters(const VwNftBackend *be, GPtrArray *ret, GError **error)
 			c->packets = k->packets;
 			c->bytes = k->bytes;
 			g_ptr_array_add(ret, c);
+		}
+	}
+	return true;
+}
+
+bool vw_nft_spoofed(const VwNftBackend *be, GHashTable *ret, GError **error)
+{
+	g_autoptr(VwKTable) kt = NULL;
+	GHashTableIter it, eit;
+	gpointer v, k;
+
+	if (!vw_nft_read(be, vw_plan_table(VW_TABLE_BRIDGE), false, &kt, error))
+		return false;
+	/* Every set with counters there counts the frames it drops. */
+	g_hash_table_iter_init(&it, kt->sets);
+	while (kt->exists && g_hash_table_iter_next(&it, NULL, &v)) {
+		g_hash_table_iter_init(&eit, ((VwKSet *)v)->elems);
+		while (g_hash_table_iter_next(&eit, &k, NULL)) {
+			const VwKElem *e = k;
+			char *id;
+			guint64 *n;
+
+			if (!e->has_counter || !e->owner)
+				continue;
+			id = owner_id(e->owner);
+			if (!(n = g_hash_table_lookup(ret, id)))
+				g_hash_table_insert(ret, g_strdup(id), (n = g_new0(guint64, 1)));
+			*n += e->packets;
+			g_free(id);
 		}
 	}
 	return true;
