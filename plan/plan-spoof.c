@@ -111,8 +111,8 @@ static void match_unspecified(VwRuleBuf *rb, VwSel sel, int family)
 }
 
 /* A MAC's claim to an address (source address, ARP sender, NDP target):
- * its own one is accepted (or, for @ret, returns), the rest of its bound
- * subnet and anybody's address dropped. */
+ * its own address gets @own_verdict, the rest of a subnet it is bound to
+ * (@bound, when there is such a set) and anybody else's are dropped. */
 static void claim_rules(VwPlan *p, VwChain *c, int family, VwSel mac, VwSel addr, const char *own, const char *bound,
 			const char *taken, int own_verdict)
 {

@@ -356,7 +356,7 @@ static bool diff_elems(Diff *df, const VwSet *s, VwKSet *ks, GError **error)
 		k = ks ? g_hash_table_lookup(ks->elems, key) : NULL;
 		/* A counter of another owner's forward to the same target is
 		 * shared, not a conflict. */
-		if (k && s->counter && !vw_nft_owner_in_scope(k->owner, df->scope) &&
+		if (k && s->kind == VW_SET_COUNTERS && !vw_nft_owner_in_scope(k->owner, df->scope) &&
 		    g_strcmp0(k->owner, d->owner) != 0)
 			continue;
 		if (k && !vw_nft_owner_in_scope(k->owner, df->scope) && g_strcmp0(k->owner, d->owner) != 0 &&

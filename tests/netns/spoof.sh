@@ -306,6 +306,20 @@ dhcp_server host vw-sp 192.168.160.100 192.168.160.150
 says "the host's DHCP still answers the client (through the filter: 0.0.0.0 is allowed)" \
 	'^lease 192\.168\.160\.1[0-5][0-9] from 192\.168\.160\.1$' lease
 
+# --- drift, repaired from the records ------------------------------------------------
+
+setup "someone deletes guest3's port from the filter" \
+	nsx host nft delete element bridge virtwire ports '{ "g-guest3" }'
+# shellcheck disable=SC2317 # called by check
+verify_reports() {
+	vw host verify sp >"$VWT_TMP/verify.out" 2>&1 && return 1
+	grep -Fx 'drift: map ports of table bridge virtwire: element "g-guest3" : goto nw-sp-guest is missing' \
+		"$VWT_TMP/verify.out" || { diag "$(cat "$VWT_TMP/verify.out")"; return 1; }
+}
+check "verify reports the port missing" verify_reports
+check "apply puts it back (the port's record names it)" vw host apply "$VWT_TMP/sp.xml"
+check "verify is clean again" vw host verify sp
+
 # --- the filter goes with its port, its domain and its network --------------------------
 
 check "the opted-out domain is released" vw host hook qemu opt release end - <"$VWT_TMP/opt-start.xml"

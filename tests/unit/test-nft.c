@@ -1036,6 +1036,51 @@ static void test_port_scope(void)
 	env_free(env);
 }
 
+#define OTHER_PORT "5c3a0e41-1c7b-4a7e-9d2b-8f0c2a9e7b01"
+/* A guest on network "public" whose tap libvirt has named. */
+#define TAP_DOMAIN(tap, extra)                                                                      \
+	"<domain type='kvm'>\n  <name>tapped</name>\n  <devices>\n    <interface type='network'>\n" \
+	"      <mac address='" PORT_MAC "'/>\n      <source network='public'/>\n"                   \
+	"      <target dev='" tap "'/>\n" extra "    </interface>\n  </devices>\n</domain>\n"
+
+/* Taps are reused: a port takes over what another port held in the spoof
+ * filter; what a network holds, it cannot. */
+static void test_port_takeover(void)
+{
+	Env *env = env_new();
+	const char *const pub[] = { public_xml, NULL };
+	const VwPlan *a = plan_of(env, pub, TAP_DOMAIN("vnet5", ""), PORT_UUID);
+	const VwPlan *b = plan_of(env, pub, TAP_DOMAIN("vnet5", ""), OTHER_PORT);
+	const VwPlan *c = plan_of(env, pub, TAP_DOMAIN("vnet6", "<ip address='192.168.150.10' prefix='24'/>"),
+				  OTHER_PORT);
+	const VwPlan *web = PLAN(env, NULL, web_xml);
+	const VwTable *br = &b->tables[VW_TABLE_BRIDGE];
+	g_autoptr(GError) err = NULL;
+	VwNftResult *res = apply(env, a, "public:*");
+
+	vw_nft_result_free(res);
+	g_assert_cmpuint(plan_count(b, "public:" OTHER_PORT), >=, 5);
+	res = apply(env, b, "public:" OTHER_PORT);
+	g_assert_cmpuint(res->elements_added, ==, plan_count(b, "public:" OTHER_PORT));
+	vw_nft_result_free(res);
+	for (guint i = 0; i < br->sets->len; i++) {
+		const VwSet *s = br->sets->pdata[i];
+		g_autoptr(GPtrArray) mine = plan_elems(s, "public:" OTHER_PORT);
+		g_autoptr(GPtrArray) got = v_table_elems(env, br, s->name);
+
+		for (guint j = 0; j < mine->len; j++)
+			g_assert_true(has_str(got, mine->pdata[j]));
+	}
+	res = apply(env, web, "web:*");
+	vw_nft_result_free(res);
+	res = reconcile(env, c, "public:" OTHER_PORT, 0, 0, &err);
+	g_assert_null(res);
+	g_assert_error(err, VW_ERROR, VW_ERROR_CONFLICT);
+	g_assert_nonnull(strstr(err->message, "guest port or address 192.168.150.10 of "));
+	g_assert_nonnull(strstr(err->message, "already belongs to network 'web'"));
+	env_free(env);
+}
+
 /* A batch refused at any of its messages changes nothing. */
 static void test_fault(void)
 {
@@ -1699,6 +1744,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/nft/delete-table", test_delete_table);
 	g_test_add_func("/nft/network-leaves", test_network_leaves);
 	g_test_add_func("/nft/port-scope", test_port_scope);
+	g_test_add_func("/nft/port-takeover", test_port_takeover);
 	g_test_add_func("/nft/fault", test_fault);
 	g_test_add_func("/nft/generation", test_generation);
 	g_test_add_func("/nft/dump-interrupted", test_dump_interrupted);

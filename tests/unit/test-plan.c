@@ -337,6 +337,167 @@ static void test_element_cap(void)
 	(void)xmls;
 }
 
+/* ---------------------------------------------------------------------- */
+/* The spoof filter (table bridge virtwire) */
+
+#define DOMAIN(name, mac, tap, extra, meta)                                                       \
+	"<domain type='kvm'><name>" name "</name><memory>65536</memory><os><type>hvm</type></os>" \
+	"<devices><interface type='network'><mac address='" mac "'/><source network='web'/>"      \
+	"<target dev='" tap "'/>" extra "</interface></devices>" meta "</domain>"
+
+/* Plans network @net with domains @doms (NULL-terminated), each a port of
+ * its own ("p1", "p2" …). */
+static VwPlan *spoof_plan(const char *net, const char *const *doms, GPtrArray *keep)
+{
+	g_autoptr(VwDiags) d = vw_diags_new();
+	g_autoptr(GPtrArray) nets = g_ptr_array_new();
+	g_autoptr(GPtrArray) pds = g_ptr_array_new_with_free_func(g_free);
+	VwDoc *doc = NULL;
+	VwPlan *p;
+
+	g_assert_cmpint(vw_doc_load_memory("net.xml", net, strlen(net), NULL, d, &doc), ==, VW_LOAD_OK);
+	g_ptr_array_add(keep, doc);
+	g_ptr_array_add(nets, doc->network);
+	for (guint i = 0; doms && doms[i]; i++) {
+		VwPlanDomain *pd = g_new0(VwPlanDomain, 1);
+		const VwInterface *iface;
+
+		g_assert_cmpint(vw_doc_load_memory("dom.xml", doms[i], strlen(doms[i]), NULL, d, &doc), ==, VW_LOAD_OK);
+		g_ptr_array_add(keep, doc);
+		iface = doc->domain->interfaces->pdata[0];
+		pd->domain = doc->domain;
+		pd->network = "web";
+		pd->port_uuid = g_intern_string(i ? "p2" : "p1");
+		pd->has_mac = true;
+		pd->mac = iface->mac;
+		g_ptr_array_add(pds, pd);
+	}
+	p = vw_plan_build(nets, pds, d);
+	g_assert_nonnull(p);
+	return p;
+}
+
+/* Element @text of set @set of table bridge virtwire, and its owner (NULL:
+ * no such element). */
+static const char *bridge_elem_owner(const VwPlan *p, const char *set, const char *text)
+{
+	const VwSet *s = vw_table_find_set(&p->tables[VW_TABLE_BRIDGE], set);
+
+	g_assert_nonnull(s);
+	for (guint i = 0; i < s->elems->len; i++) {
+		const VwElem *e = s->elems->pdata[i];
+
+		if (g_strcmp0(vw_elem_text(s, e), text) == 0)
+			return e->owner ? e->owner : "(skeleton)";
+	}
+	return NULL;
+}
+
+static char *chain_text(const VwPlan *p, const char *name)
+{
+	const VwChain *c = vw_table_find_chain(&p->tables[VW_TABLE_BRIDGE], name);
+	GString *t = g_string_new(NULL);
+
+	for (guint i = 0; c && i < c->rules->len; i++)
+		g_string_append_printf(t, "%s\n", ((const VwRule *)c->rules->pdata[i])->text);
+	return g_string_free(t, !c);
+}
+
+/* A network's part: its chain (a rule per subnet), its reservations, the
+ * host's addresses; nothing when it turns the filter off. */
+static void test_spoof_network(void)
+{
+	g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	g_autoptr(VwPlan) on = spoof_plan(NAT_NET(""), NULL, keep);
+	g_autoptr(VwPlan) off = spoof_plan(NAT_NET("<vw:spoof-filter enabled='no'/>"), NULL, keep);
+	g_autofree char *chain = chain_text(on, "nw-web-guest");
+
+	g_assert_cmpstr(chain, ==,
+			"jump guest\nip saddr 192.168.150.0/24 accept\narp saddr ip 192.168.150.0/24 accept\n"
+			"ip6 saddr 2001:db8:150::/64 accept\nip6 saddr fe80::/64 accept\njump spoofed\n");
+	g_assert_cmpstr(bridge_elem_owner(on, "own4", "52:54:00:aa:bb:10 . 192.168.150.10"), ==, "web");
+	g_assert_cmpstr(bridge_elem_owner(on, "bound4", "52:54:00:aa:bb:10 . 192.168.150.0/24"), ==, "web");
+	for (const char *const *a = (const char *const[]){ "192.168.150.0", "192.168.150.1", "192.168.150.10",
+							   "192.168.150.255", NULL };
+	     *a; a++)
+		g_assert_cmpstr(bridge_elem_owner(on, "taken4", *a), ==, "web");
+	g_assert_cmpstr(bridge_elem_owner(on, "taken6", "2001:db8:150::1"), ==, "web");
+	g_assert_cmpstr(bridge_elem_owner(on, "nd-taken", "0x20010db8015000000000000000000001"), ==, "web");
+	/* Off: the table is there (it comes with table inet virtwire), empty
+	 * of the network. */
+	g_assert_true(vw_plan_has_tables(off));
+	g_assert_null(vw_table_find_chain(&off->tables[VW_TABLE_BRIDGE], "nw-web-guest"));
+	g_assert_null(bridge_elem_owner(off, "own4", "52:54:00:aa:bb:10 . 192.168.150.10"));
+	g_assert_null(bridge_elem_owner(off, "taken4", "192.168.150.1"));
+}
+
+/* A guest's port: its tap to the network's chain, its MAC, its counter, its
+ * link-local address and <ip>; what the network owns stays the network's;
+ * a domain that opts out is accepted where the network lets it. */
+static void test_spoof_ports(void)
+{
+	const char *doms[] = {
+		DOMAIN("vm", "52:54:00:aa:bb:10", "vnet7", "", ""),
+		DOMAIN("ct", "52:54:00:aa:bb:11", "vnet8", "<ip address='192.168.150.20' prefix='24'/>", ""), NULL
+	};
+	const char *opt[] = { DOMAIN("vm", "52:54:00:aa:bb:10", "vnet7", "",
+				     "<metadata><vw:domain xmlns:vw='urn:virtwire:1'>"
+				     "<vw:spoof-filter enabled='no'/></vw:domain></metadata>"),
+			      NULL };
+	g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	g_autoptr(VwPlan) p = spoof_plan(NAT_NET(""), doms, keep);
+	g_autoptr(VwPlan) denied = spoof_plan(NAT_NET(""), opt, keep);
+	g_autoptr(VwPlan) allowed = spoof_plan(NAT_NET("<vw:spoof-filter domain-opt-out='yes'/>"), opt, keep);
+
+	g_assert_cmpstr(bridge_elem_owner(p, "ports", "\"vnet7\" : goto nw-web-guest"), ==, "web:p1");
+	g_assert_cmpstr(bridge_elem_owner(p, "port-mac", "\"vnet7\" . 52:54:00:aa:bb:10"), ==, "web:p1");
+	g_assert_cmpstr(bridge_elem_owner(p, "spoofed", "\"vnet7\""), ==, "web:p1");
+	g_assert_cmpstr(bridge_elem_owner(p, "own6", "52:54:00:aa:bb:10 . fe80::5054:ff:feaa:bb10"), ==, "web:p1");
+	g_assert_cmpstr(bridge_elem_owner(p, "taken6", "fe80::5054:ff:feaa:bb10"), ==, "web:p1");
+	g_assert_cmpstr(bridge_elem_owner(p, "nd-own", "52:54:00:aa:bb:10 . 0xfe80000000000000505400fffeaabb10"), ==,
+			"web:p1");
+	/* The reservation is the network's, whose port it is. */
+	g_assert_cmpstr(bridge_elem_owner(p, "own4", "52:54:00:aa:bb:10 . 192.168.150.10"), ==, "web");
+	g_assert_cmpstr(bridge_elem_owner(p, "own4", "52:54:00:aa:bb:11 . 192.168.150.20"), ==, "web:p2");
+	g_assert_cmpstr(bridge_elem_owner(p, "bound4", "52:54:00:aa:bb:11 . 192.168.150.0/24"), ==, "web:p2");
+	g_assert_cmpstr(bridge_elem_owner(p, "taken4", "192.168.150.20"), ==, "web:p2");
+	/* Opting out: only where the network lets domains (check refuses the
+	 * rest; the planner keeps the filter on). */
+	g_assert_cmpstr(bridge_elem_owner(denied, "ports", "\"vnet7\" : goto nw-web-guest"), ==, "web:p1");
+	g_assert_cmpstr(bridge_elem_owner(allowed, "ports", "\"vnet7\" : accept"), ==, "web:p1");
+	g_assert_null(bridge_elem_owner(allowed, "port-mac", "\"vnet7\" . 52:54:00:aa:bb:10"));
+	g_assert_null(bridge_elem_owner(allowed, "own6", "52:54:00:aa:bb:10 . fe80::5054:ff:feaa:bb10"));
+}
+
+/* On by default in nat, route and host-only; in internal only when asked. */
+static void test_spoof_modes(void)
+{
+	static const struct {
+		const char *mode, *meta;
+		bool on;
+	} cases[] = {
+		{ "nat", "", true },
+		{ "route", "", true },
+		{ "host-only", "", true },
+		{ "internal", "", false },
+		{ "internal", "<vw:spoof-filter enabled='yes'/>", true },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *xml = g_strdup_printf(
+			"<network><name>web</name><forward mode='open'/><bridge name='vw-web'/>"
+			"<ip address='192.168.150.1' prefix='24'/><metadata>"
+			"<vw:network xmlns:vw='urn:virtwire:1' mode='%s'>%s</vw:network></metadata></network>",
+			cases[i].mode, cases[i].meta);
+		g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+		g_autoptr(VwPlan) p = spoof_plan(xml, NULL, keep);
+		bool on = vw_table_find_chain(&p->tables[VW_TABLE_BRIDGE], "nw-web-guest") != NULL;
+
+		if (on != cases[i].on)
+			g_error("mode %s %s: the spoof filter is %s", cases[i].mode, cases[i].meta, on ? "on" : "off");
+	}
+}
+
 static void test_format_wrapping(void)
 {
 	/* nft's line breaking: two addresses per line, one string per line. */
@@ -698,6 +859,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/plan/element-text", test_element_text);
 	g_test_add_func("/plan/conflict-message", test_conflict_message);
 	g_test_add_func("/plan/network-id", test_network_id);
+	g_test_add_func("/plan/spoof-network", test_spoof_network);
+	g_test_add_func("/plan/spoof-ports", test_spoof_ports);
+	g_test_add_func("/plan/spoof-modes", test_spoof_modes);
 	g_test_add_func("/nft/sets-roundtrip", test_sets_roundtrip);
 	g_test_add_func("/nft/owner-scope", test_owner_scope);
 	return g_test_run();
