@@ -160,19 +160,25 @@ static void diff_found(PlaceDiff *pd, const VwPlan *plan, GPtrArray *rules)
 		g_autoptr(nftnl_rule) built = NULL;
 		g_autofree char *wc = NULL;
 
-		if (!f->id || !id_in_scope(f->id, pd->scope, true))
+		if (!f->id || !id_in_scope(f->id, pd->scope, false))
 			continue;
 		want = wanted(plan, f->id, p);
+		if (want) {
+			built = vw_nft_build_foreign_rule(want);
+			wc = vw_nft_rule_canon(built);
+		}
+		if (want && i < top && strcmp(wc, f->canon) == 0 && !g_hash_table_contains(pd->done, f->id)) {
+			g_hash_table_add(pd->done, f->id);
+			continue;
+		}
+		/* A port's reconcile finds its network's rule in place (and does
+		 * not add it twice), but takes none out. */
+		if (!id_in_scope(f->id, pd->scope, true))
+			continue;
 		if (!want) {
 			vw_drift_add(pd->drift, VW_DRIFT_FIREWALL, p->label,
 				     "virtwire's accept for network %s is not in its plan", f->id);
 			vw_batch_del_foreign_rule(pd->batch, p->family, p->table, p->chain, f->handle, p->label);
-			continue;
-		}
-		built = vw_nft_build_foreign_rule(want);
-		wc = vw_nft_rule_canon(built);
-		if (i < top && strcmp(wc, f->canon) == 0 && !g_hash_table_contains(pd->done, f->id)) {
-			g_hash_table_add(pd->done, f->id);
 			continue;
 		}
 		vw_drift_add(pd->drift, VW_DRIFT_FIREWALL, p->label, "virtwire's accept for network %s is %s", f->id,

@@ -1435,6 +1435,12 @@ static void test_coexist(void)
 	res = apply(env, plan, "lvnat:*");
 	assert_nothing_to_do(res);
 	vw_nft_result_free(res);
+	/* A port's reconcile finds the network's rules in place: it adds no
+	 * second one. */
+	res = apply(env, plan, "lvnat:" PORT_UUID);
+	assert_nothing_to_do(res);
+	vw_nft_result_free(res);
+	assert_on_top(env, NFPROTO_IPV4, "filter", "FORWARD", IDS("lvnat"), v4);
 
 	/* Moved below libvirt's rules (as a rebuild that inserts at the top). */
 	other_rules(env, NFPROTO_IPV4, "filter", "FORWARD", 0, rule_copy(env, NFPROTO_IPV4, "filter", "FORWARD", 0),
