@@ -81,7 +81,7 @@ typedef enum {
 typedef struct {
 	char *name;
 	VwChainType type;
-	uint32_t hook; /* NF_INET_* for base chains */
+	uint32_t hook; /* NF_INET_* for base chains (NF_BR_*, the same numbers, in the bridge table) */
 	int32_t prio;
 	const char *prio_text; /* "filter - 10", "dstnat", "-100" */
 	char *owner;	       /* network name for per-network chains; NULL: shared */
