@@ -136,6 +136,26 @@ static void check_dom_forward(const VwDomain *dom, const VwForward *f, GPtrArray
 		check_reserved(dom, f, net, iface, what, d);
 }
 
+/* A domain that turns the spoof filter off, on a network that does not let
+ * it: refused, as a forward outside the network's policy is. */
+static void check_spoof_off(const VwDomain *dom, GPtrArray *networks, VwDiags *d)
+{
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+	for (guint i = 0; i < dom->interfaces->len; i++) {
+		const VwInterface *iface = dom->interfaces->pdata[i];
+		const VwNetwork *net = iface->source_network ? vw_chk_find_network(networks, iface->source_network)
+							     : NULL;
+
+		if (!net || !vw_network_spoof_filter(net) || vw_domain_spoof_filter_off(dom, net) ||
+		    !g_hash_table_add(seen, (gpointer)net->name))
+			continue;
+		E(d, dom->vw->spoof_filter_loc, "spoof-filter-denied",
+		  "the network's owner can let domains opt out with <vw:spoof-filter domain-opt-out='yes'/>",
+		  "domain '%s': network '%s' does not let domains turn its spoof filter off", dom->name, net->name);
+	}
+}
+
 void vw_check_domain(const VwDomain *dom, GPtrArray *networks, VwDiags *d)
 {
 	g_autoptr(GHashTable) macs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -163,6 +183,8 @@ void vw_check_domain(const VwDomain *dom, GPtrArray *networks, VwDiags *d)
 	}
 	if (!dom->vw)
 		return;
+	if (dom->vw->spoof_filter == VW_TRI_NO)
+		check_spoof_off(dom, networks, d);
 	for (guint i = 0; i < dom->vw->forwards->len; i++)
 		check_dom_forward(dom, dom->vw->forwards->pdata[i], networks, d);
 }

@@ -257,6 +257,23 @@ static void check_forward_settings(const VwNetwork *net, VwMode eff, VwDiags *d)
 		  "network '%s': <vw:localhost> has no effect in mode='%s'", net->name, vw_mode_to_string(eff));
 }
 
+/* The spoof filter where it does nothing: bridged mode (the LAN's addresses
+ * are not virtwire's to know), or letting domains opt out of a filter that
+ * is off. */
+static void check_spoof_settings(const VwNetwork *net, VwMode eff, VwDiags *d)
+{
+	const VwNetMeta *vw = net->vw;
+
+	if (eff == VW_MODE_BRIDGED && vw->spoof_filter == VW_TRI_YES)
+		W(d, vw->spoof_filter_loc, "no-effect", "drop it",
+		  "network '%s': <vw:spoof-filter> has no effect in mode='bridged' (the LAN's addresses are not "
+		  "virtwire's to know)",
+		  net->name);
+	else if (vw->spoof_domain_off == VW_TRI_YES && !vw_network_spoof_filter(net) && eff != VW_MODE_UNSET)
+		W(d, vw->spoof_filter_loc, "no-effect", "drop domain-opt-out=, or turn the filter on",
+		  "network '%s': domain-opt-out= has no effect: the network's spoof filter is off", net->name);
+}
+
 /* On <forward mode='open'/>, virtwire's mode and the network's <ip>. */
 static void check_open_ips(const VwNetwork *net, VwDiags *d)
 {
@@ -296,5 +313,6 @@ void vw_chk_modes(const VwNetwork *net, VwDiags *d)
 	check_bridged(net, d);
 	check_vw_nat(net, eff, d);
 	check_forward_settings(net, eff, d);
+	check_spoof_settings(net, eff, d);
 	check_open_ips(net, d);
 }

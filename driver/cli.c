@@ -30,9 +30,9 @@ static const Command commands[] = {
 	  "unreadable/malformed file." },
 	{ "plan", vw_cmd_plan, "print the nftables ruleset and operations apply would carry out",
 	  "FILE... - print what apply would do",
-	  "Prints the nftables table exactly as 'nft list table inet virtwire' will show it after\n"
-	  "'virtwire apply' of the same files, then the other operations. Input errors stop it\n"
-	  "with the diagnostics of 'virtwire check' (on stderr)." },
+	  "Prints the nftables tables exactly as 'nft list table inet virtwire' and 'nft list table\n"
+	  "bridge virtwire' will show them after 'virtwire apply' of the same files, then the other\n"
+	  "operations. Input errors stop it with the diagnostics of 'virtwire check' (on stderr)." },
 	{ "apply", vw_cmd_apply, "realise networks in the kernel, in one transaction", "FILE... - realise networks",
 	  "Checks the files as 'virtwire check' does, then makes the kernel match them in one\n"
 	  "transaction. Applying the same files again changes nothing; a network already applied\n"
@@ -48,7 +48,7 @@ static const Command commands[] = {
 	  "virtwire's. Needs root." },
 	{ "verify", vw_cmd_verify, "compare the kernel with the networks' XML, report drift",
 	  "(NAME... | --all | --xml FILE...) - compare the kernel with the XML",
-	  "Reads the kernel back (links, addresses, bridge ports, sysctls, table inet virtwire) and\n"
+	  "Reads the kernel back (links, addresses, bridge ports, sysctls, virtwire's tables) and\n"
 	  "compares it with what 'virtwire apply' would make of the network, the parts libvirt\n"
 	  "created included. One line per difference. Exit status: 0 the kernel matches, 1 drift,\n"
 	  "2 could not check." },

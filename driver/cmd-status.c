@@ -91,7 +91,8 @@ static void network_json(GString *json, const VwStatusNetwork *n, bool first)
 	g_string_append(json, "],\"forwards\":[");
 	for (guint j = 0; j < n->forwards->len; j++)
 		forward_json(json, n->forwards->pdata[j], j == 0);
-	g_string_append(json, "]}");
+	g_string_append_printf(json, "],\"spoof_filter\":%s,\"spoofed\":%" G_GUINT64_FORMAT "}",
+			       n->spoof_filter ? "true" : "false", n->spoofed);
 }
 
 static void network_text(const VwStatusNetwork *n)
@@ -108,6 +109,11 @@ static void network_text(const VwStatusNetwork *n)
 			printf(" %s", (char *)n->addresses->pdata[j]);
 		printf("\n");
 	}
+	if (n->spoof_filter)
+		printf("  spoof filter: on, %" G_GUINT64_FORMAT " spoofed frame%s dropped\n", n->spoofed,
+		       n->spoofed == 1 ? "" : "s");
+	else
+		printf("  spoof filter: off\n");
 	for (guint j = 0; j < n->forwards->len; j++)
 		forward_text(n->forwards->pdata[j]);
 }

@@ -552,7 +552,7 @@ static bool reconcile(Apply *a, const VwNftBackend *nft, GPtrArray *scope, VwNft
 	/* A plan without a table (the networks need none) still removes what
 	 * the scope had; the table itself goes when no network left needs it,
 	 * and is never created for nothing. */
-	if (!plan->sets->len && !(flags & VW_NFT_REBUILD)) {
+	if (!vw_plan_has_tables(plan) && !(flags & VW_NFT_REBUILD)) {
 		if (others_need_table(a))
 			plan = skeleton = vw_plan_skeleton();
 		else
@@ -608,12 +608,12 @@ static bool step_firewall(Apply *a, GError **error)
 		return false;
 	for (guint i = 0; i < a->nets->len; i++)
 		g_ptr_array_add(scope, vw_eng_scope_of(((Net *)a->nets->pdata[i])->id));
-	if (a->plan->sets->len && firewall_current(a, nft, ids, digests)) {
+	if (vw_plan_has_tables(a->plan) && firewall_current(a, nft, ids, digests)) {
 		/* Nothing can have changed since virtwire made it so. */
 		a->res = g_new0(VwNftResult, 1);
 		a->res->drift = g_ptr_array_new_with_free_func((GDestroyNotify)vw_drift_free);
 	} else if (reconcile(a, nft, scope, 0, &err)) {
-		vw_store_gen_update(a->e->store, a->res, ids, a->plan->sets->len ? digests : NULL);
+		vw_store_gen_update(a->e->store, a->res, ids, vw_plan_has_tables(a->plan) ? digests : NULL);
 	} else if (g_error_matches(err, VW_ERROR, VW_ERROR_INCOMPATIBLE)) {
 		if (!rebuild(a, nft, scope, error))
 			return false;

@@ -254,7 +254,7 @@ bool vw_eng_in_kernel(VwEngine *e, const char *id, const char *bridge, char **wh
 		return false;
 	for (guint i = 0; i < ids->len; i++) {
 		if (strcmp(ids->pdata[i], id) == 0) {
-			*what = g_strdup("table inet " VW_NFT_TABLE " holds its elements");
+			*what = g_strdup("virtwire's nftables tables hold its elements");
 			return true;
 		}
 	}

@@ -30,7 +30,7 @@ void vw_engine_collect(GPtrArray *docs, GPtrArray *networks, GPtrArray *domains)
 
 		if (doc->network && networks)
 			g_ptr_array_add(networks, doc->network);
-		for (guint j = 0; doc->domain && doc->domain->vw && domains && j < doc->domain->interfaces->len; j++) {
+		for (guint j = 0; doc->domain && domains && j < doc->domain->interfaces->len; j++) {
 			const VwInterface *iface = doc->domain->interfaces->pdata[j];
 			VwPlanDomain *pd;
 
@@ -102,58 +102,94 @@ bool vw_engine_check_start(VwEngine *e, const char *xml, gsize len, VwDiags *dia
 	return !vw_diags_has_errors(diags);
 }
 
+static bool has_recorded(GPtrArray *out, const char *name)
+{
+	for (guint j = 0; j < out->len; j++)
+		if (g_strcmp0(((VwRecorded *)out->pdata[j])->st->name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Network @name's record, parsed; NULL (with *@err) when there is none or
+ * it cannot be read. */
+static VwRecorded *load_recorded(VwEngine *e, VwStore *s, const char *name, GError **err)
+{
+	VwState *st = NULL;
+	VwDoc *doc = NULL;
+	VwRecorded *r;
+
+	if (s && vw_store_load(s, name, &st, err))
+		doc = vw_eng_parse_record(e, st, err);
+	if (!doc) {
+		vw_state_free(st);
+		return NULL;
+	}
+	r = g_new0(VwRecorded, 1);
+	r->st = st;
+	r->doc = doc;
+	return r;
+}
+
 /* The recorded networks the domain's forwards name (VwRecorded* into @out);
  * a forward to a network that is not recorded is an error. */
 static void domain_networks(VwEngine *e, const VwDomain *dom, GPtrArray *out, VwDiags *diags)
 {
 	VwStore *s = vw_eng_store(e, false, NULL);
 
-	for (guint i = 0; i < dom->vw->forwards->len; i++) {
+	for (guint i = 0; dom->vw && i < dom->vw->forwards->len; i++) {
 		const VwForward *f = dom->vw->forwards->pdata[i];
 		g_autofree char *what = vw_forward_describe(f);
 		g_autoptr(GError) err = NULL;
 		VwRecorded *r;
-		bool seen = false;
-		VwState *st = NULL;
-		VwDoc *doc = NULL;
 
-		for (guint j = 0; j < out->len && f->network; j++)
-			seen |= g_strcmp0(((VwRecorded *)out->pdata[j])->st->name, f->network) == 0;
-		if (!f->network || seen)
+		if (!f->network || has_recorded(out, f->network))
 			continue;
-		if (s && vw_store_load(s, f->network, &st, &err))
-			doc = vw_eng_parse_record(e, st, &err);
-		if (!doc) {
-			vw_state_free(st);
-			if (err && !g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND))
-				vw_error(diags, f->loc, "state-unreadable", NULL, "domain '%s': forward %s: %s",
-					 dom->name, what, err->message);
-			else
-				vw_error(diags, f->loc, "domain-forwards-denied",
-					 "the network's owner allows domain forwards with <vw:domain-forwards "
-					 "allow='yes' "
-					 "…/> in the network's virtwire metadata",
-					 "domain '%s': forward %s: network '%s' is not managed by virtwire (or not "
-					 "running)",
-					 dom->name, what, f->network);
+		if ((r = load_recorded(e, s, f->network, &err))) {
+			g_ptr_array_add(out, r);
 			continue;
 		}
-		r = g_new0(VwRecorded, 1);
-		r->st = st;
-		r->doc = doc;
-		g_ptr_array_add(out, r);
+		if (err && !g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND))
+			vw_error(diags, f->loc, "state-unreadable", NULL, "domain '%s': forward %s: %s", dom->name,
+				 what, err->message);
+		else
+			vw_error(diags, f->loc, "domain-forwards-denied",
+				 "the network's owner allows domain forwards with <vw:domain-forwards allow='yes' "
+				 "…/> in the network's virtwire metadata",
+				 "domain '%s': forward %s: network '%s' is not managed by virtwire (or not running)",
+				 dom->name, what, f->network);
 	}
+}
+
+/* The recorded networks of the domain's interfaces too (into @out); true
+ * when one of them filters spoofed traffic: then the domain is recorded,
+ * so that its ports' filter knows its interfaces. */
+static bool interface_networks(VwEngine *e, const VwDomain *dom, GPtrArray *out)
+{
+	VwStore *s = vw_eng_store(e, false, NULL);
+	bool spoof = false;
+
+	for (guint i = 0; i < dom->interfaces->len; i++) {
+		const char *name = ((const VwInterface *)dom->interfaces->pdata[i])->source_network;
+		VwRecorded *r;
+
+		if (name && !has_recorded(out, name) && (r = load_recorded(e, s, name, NULL)))
+			g_ptr_array_add(out, r);
+	}
+	for (guint i = 0; i < out->len; i++)
+		spoof |= vw_network_spoof_filter(((VwRecorded *)out->pdata[i])->doc->network);
+	return spoof;
 }
 
 bool vw_engine_prepare_domain(VwEngine *e, const VwDomain *dom, const char *xml, VwDiags *diags, GError **error)
 {
 	g_autoptr(GPtrArray) recorded = g_ptr_array_new_with_free_func((GDestroyNotify)vw_recorded_free);
 	g_autoptr(GPtrArray) nets = g_ptr_array_new();
+	bool forwards = dom->vw && dom->vw->forwards->len;
 	VwStore *s;
 
-	if (!dom->vw || !dom->vw->forwards->len)
-		return true;
 	domain_networks(e, dom, recorded, diags);
+	if (!interface_networks(e, dom, recorded) && !forwards)
+		return true;
 	for (guint i = 0; i < recorded->len; i++)
 		g_ptr_array_add(nets, ((VwRecorded *)recorded->pdata[i])->doc->network);
 	vw_check_domain(dom, nets, diags);
@@ -164,7 +200,8 @@ bool vw_engine_prepare_domain(VwEngine *e, const VwDomain *dom, const char *xml,
 		return false;
 	}
 	/* Recorded now: the network's port-created hook, which comes next,
-	 * plans the port's forwards from it. */
+	 * plans the port's forwards and spoof filter from it (the start hook
+	 * records it again, with the taps libvirt has named by then). */
 	s = vw_eng_store(e, true, error);
 	return s && vw_store_save_domain(s, dom->uuid, xml, error);
 }

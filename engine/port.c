@@ -80,7 +80,7 @@ static bool port_reconcile(Port *p, GError **error)
 		return false;
 	}
 	vw_eng_plan_hostfw(p->e, plan);
-	if (!plan->sets->len)
+	if (!vw_plan_has_tables(plan))
 		return true;
 	g_ptr_array_add(scope, vw_plan_port_owner(p->st->id, p->req->port_uuid));
 	if (!(nft = vw_eng_nft(p->e, error)) || !vw_nft_reconcile(nft, plan, &rq, &res, error))

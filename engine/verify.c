@@ -56,7 +56,7 @@ static void verify_one(VwEngine *e, const VwNetwork *net, const VwState *st, VwV
 	if (!(be = vw_eng_links(e, &r->error)) || !vw_verify_links(be, plan, id, r->drift, &r->error))
 		return;
 	g_ptr_array_add(scope, vw_eng_scope_of(id));
-	if (!plan->sets->len)
+	if (!vw_plan_has_tables(plan))
 		return;
 	if (!(nft = vw_eng_nft(e, &r->error)) || !vw_nft_reconcile(nft, plan, &rq, &res, &r->error))
 		return;
@@ -216,7 +216,8 @@ static void status_forwards(VwEngine *e, VwStatusNetwork *sn, const VwState *st,
 	}
 }
 
-static VwStatusNetwork *status_one(VwEngine *e, const char *name, const VwLinkBackend *be, GPtrArray *counters)
+static VwStatusNetwork *status_one(VwEngine *e, const char *name, const VwLinkBackend *be, GPtrArray *counters,
+				   GHashTable *spoofed)
 {
 	VwStatusNetwork *sn = g_new0(VwStatusNetwork, 1);
 	g_autoptr(VwState) st = NULL;
@@ -239,18 +240,22 @@ static VwStatusNetwork *status_one(VwEngine *e, const char *name, const VwLinkBa
 	for (guint j = 0; j < addrs->len; j++)
 		g_ptr_array_add(sn->addresses, vw_prefix_to_string(&g_array_index(addrs, VwAddrInfo, j).prefix));
 	status_forwards(e, sn, st, doc->network, counters);
+	sn->spoof_filter = vw_network_spoof_filter(doc->network);
+	if (st->id && g_hash_table_lookup(spoofed, st->id))
+		sn->spoofed = *(guint64 *)g_hash_table_lookup(spoofed, st->id);
 	return sn;
 }
 
 bool vw_engine_status(VwEngine *e, GPtrArray *networks, GError **error)
 {
 	g_autoptr(GPtrArray) counters = g_ptr_array_new_with_free_func((GDestroyNotify)vw_counter_free);
+	g_autoptr(GHashTable) spoofed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	g_autoptr(GPtrArray) names = NULL;
 	g_autoptr(GError) err = NULL;
 	const VwLinkBackend *be = vw_eng_links(e, error);
 	const VwNftBackend *nft = be ? vw_eng_nft(e, error) : NULL;
 
-	if (!nft || !vw_nft_counters(nft, counters, error))
+	if (!nft || !vw_nft_counters(nft, counters, error) || !vw_nft_spoofed(nft, spoofed, error))
 		return false;
 	if (!vw_eng_store(e, false, &err)) {
 		if (g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND))
@@ -260,6 +265,6 @@ bool vw_engine_status(VwEngine *e, GPtrArray *networks, GError **error)
 	}
 	names = vw_store_list(e->store);
 	for (guint i = 0; i < names->len; i++)
-		g_ptr_array_add(networks, status_one(e, names->pdata[i], be, counters));
+		g_ptr_array_add(networks, status_one(e, names->pdata[i], be, counters, spoofed));
 	return true;
 }

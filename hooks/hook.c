@@ -226,6 +226,13 @@ static int hook_domain(Hook *h)
 	}
 	if (!is_op(h, "start") && !is_op(h, "started") && !is_op(h, "reconnect"))
 		return 0;
+	/* The XML now names the taps: recorded again, for the ports' spoof
+	 * filter (prepare checked it already). */
+	if (!is_op(h, "started") && !vw_engine_prepare_domain(h->engine, doc->domain, h->xml, diags, &err)) {
+		if (fatal)
+			return fail(diags, err, 1);
+		fail(diags, err, 0);
+	}
 	rc = domain_ports(h, doc->domain);
 	/* A failed reconnect would make libvirt kill a running guest: say what
 	 * went wrong (verify shows it too) and let it run. */

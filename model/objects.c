@@ -300,6 +300,22 @@ bool vw_network_localhost(const VwNetwork *n)
 	return n->vw && n->vw->localhost == VW_TRI_YES;
 }
 
+bool vw_network_spoof_filter(const VwNetwork *n)
+{
+	VwMode mode = vw_network_effective_mode(n);
+
+	if (!n->vw || n->vw->spoof_filter == VW_TRI_NO)
+		return false;
+	if (mode == VW_MODE_INTERNAL)
+		return n->vw->spoof_filter == VW_TRI_YES;
+	return mode == VW_MODE_NAT || mode == VW_MODE_ROUTE || mode == VW_MODE_HOST_ONLY;
+}
+
+bool vw_domain_spoof_filter_off(const VwDomain *d, const VwNetwork *n)
+{
+	return d->vw && d->vw->spoof_filter == VW_TRI_NO && n->vw && n->vw->spoof_domain_off == VW_TRI_YES;
+}
+
 GPtrArray *vw_network_forwards(const VwNetwork *n)
 {
 	static GPtrArray *empty;

@@ -85,6 +85,11 @@ typedef struct {
 	FwdSets fwd[2];		/* IPv4, IPv6 */
 } Planner;
 
+static VwTable *inet(VwPlan *p)
+{
+	return &p->tables[VW_TABLE_INET];
+}
+
 /* A set of the skeleton. */
 static VwSet *set_of(const VwPlan *p, const char *name)
 {
@@ -92,13 +97,6 @@ static VwSet *set_of(const VwPlan *p, const char *name)
 
 	g_assert(s);
 	return s;
-}
-
-/* The rule in @rb, ending in @verdict (to @chain), appended to @c. */
-static void commit_verdict(VwRuleBuf *rb, VwChain *c, int verdict, const char *chain)
-{
-	vw_rb_verdict(rb, verdict, chain);
-	vw_rb_commit(rb, c);
 }
 
 static const VwPrefix lo4 = { .addr = { .family = AF_INET, .b = { 127 } }, .prefix = 8 };
@@ -121,7 +119,7 @@ static void plan_sets(VwPlan *p)
 	VwSet *svc;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(skeleton_sets); i++)
-		vw_plan_add_set(p, &skeleton_sets[i]);
+		vw_plan_add_set(inet(p), &skeleton_sets[i]);
 	svc = set_of(p, "host-services");
 	add_service(svc, VW_PROTO_UDP, 53); /* DNS */
 	add_service(svc, VW_PROTO_TCP, 53);
@@ -140,7 +138,7 @@ static void forwards_on_address(VwPlan *p, VwChain *c)
 
 		vw_rb_fwd_keys_in(&rb, fam, true, set_of(p, src));
 		vw_rb_fwd_allow_not_in(&rb, fam, true, set_of(p, allow));
-		commit_verdict(&rb, c, NFT_RETURN, NULL);
+		vw_rb_commit_verdict(&rb, c, NFT_RETURN, NULL);
 		rb = vw_rb_new();
 		vw_rb_dnat_map(&rb, fam, true, set_of(p, m));
 		vw_rb_commit(&rb, c);
@@ -154,31 +152,31 @@ static void forwards_on_any(VwPlan *p, VwChain *c)
 	VwRuleBuf rb = vw_rb_new();
 
 	vw_rb_daddr_in(&rb, AF_INET, set_of(p, "gw4"));
-	commit_verdict(&rb, c, NFT_RETURN, NULL);
+	vw_rb_commit_verdict(&rb, c, NFT_RETURN, NULL);
 	rb = vw_rb_new();
 	vw_rb_daddr_in(&rb, AF_INET6, set_of(p, "gw6"));
-	commit_verdict(&rb, c, NFT_RETURN, NULL);
+	vw_rb_commit_verdict(&rb, c, NFT_RETURN, NULL);
 	rb = vw_rb_new();
 	vw_rb_fwd_keys_in(&rb, AF_INET, false, set_of(p, "fwd4anysrc"));
 	vw_rb_fwd_allow_not_in(&rb, AF_INET, false, set_of(p, "fwd4anyallow"));
-	commit_verdict(&rb, c, NFT_RETURN, NULL);
+	vw_rb_commit_verdict(&rb, c, NFT_RETURN, NULL);
 	rb = vw_rb_new();
 	vw_rb_prefix(&rb, true, &lo4, false);
 	vw_rb_dnat_map(&rb, AF_INET, false, set_of(p, "fwd4lo"));
 	vw_rb_commit(&rb, c);
 	rb = vw_rb_new();
 	vw_rb_prefix(&rb, true, &lo4, false);
-	commit_verdict(&rb, c, NFT_RETURN, NULL);
+	vw_rb_commit_verdict(&rb, c, NFT_RETURN, NULL);
 	rb = vw_rb_new();
 	vw_rb_dnat_map(&rb, AF_INET, false, set_of(p, "fwd4any"));
 	vw_rb_commit(&rb, c);
 	rb = vw_rb_new();
 	vw_rb_fwd_keys_in(&rb, AF_INET6, false, set_of(p, "fwd6anysrc"));
 	vw_rb_fwd_allow_not_in(&rb, AF_INET6, false, set_of(p, "fwd6anyallow"));
-	commit_verdict(&rb, c, NFT_RETURN, NULL);
+	vw_rb_commit_verdict(&rb, c, NFT_RETURN, NULL);
 	rb = vw_rb_new();
 	vw_rb_prefix(&rb, true, &lo6, false);
-	commit_verdict(&rb, c, NFT_RETURN, NULL);
+	vw_rb_commit_verdict(&rb, c, NFT_RETURN, NULL);
 	rb = vw_rb_new();
 	vw_rb_dnat_map(&rb, AF_INET6, false, set_of(p, "fwd6any"));
 	vw_rb_commit(&rb, c);
@@ -188,11 +186,11 @@ static void forwards_on_any(VwPlan *p, VwChain *c)
  * guests, or from the host itself): specific listen addresses first. */
 static void chain_forwards(VwPlan *p)
 {
-	VwChain *c = vw_plan_add_chain(p, "forwards", NULL);
+	VwChain *c = vw_plan_add_chain(inet(p), "forwards", NULL);
 	VwRuleBuf rb = vw_rb_new();
 
 	vw_rb_ifname_in(&rb, false, set_of(p, "closed"));
-	commit_verdict(&rb, c, NFT_RETURN, NULL);
+	vw_rb_commit_verdict(&rb, c, NFT_RETURN, NULL);
 	forwards_on_address(p, c);
 	forwards_on_any(p, c);
 }
@@ -201,7 +199,7 @@ static void chain_forwards(VwPlan *p)
  * the destination one way and the source the other. */
 static void chain_count(VwPlan *p)
 {
-	VwChain *c = vw_plan_add_chain(p, "count", NULL);
+	VwChain *c = vw_plan_add_chain(inet(p), "count", NULL);
 
 	for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
 		const VwSet *set = set_of(p, fam == AF_INET ? "fwd4count" : "fwd6count");
@@ -217,22 +215,22 @@ static void chain_count(VwPlan *p)
 
 static void chains_nat(VwPlan *p)
 {
-	VwChain *c = vw_plan_add_base_chain(p, "prerouting", VW_CHAIN_NAT, NF_INET_PRE_ROUTING, -100, "dstnat");
+	VwChain *c = vw_plan_add_base_chain(inet(p), "prerouting", VW_CHAIN_NAT, NF_INET_PRE_ROUTING, -100, "dstnat");
 	VwRuleBuf rb = vw_rb_new();
 
 	vw_rb_fib_daddr_local(&rb);
-	commit_verdict(&rb, c, NFT_JUMP, "forwards");
+	vw_rb_commit_verdict(&rb, c, NFT_JUMP, "forwards");
 
 	/* The host itself reaching a forward through one of its addresses. */
-	c = vw_plan_add_base_chain(p, "output-nat", VW_CHAIN_NAT, NF_INET_LOCAL_OUT, -100, "-100");
+	c = vw_plan_add_base_chain(inet(p), "output-nat", VW_CHAIN_NAT, NF_INET_LOCAL_OUT, -100, "-100");
 	rb = vw_rb_new();
 	vw_rb_fib_daddr_local(&rb);
-	commit_verdict(&rb, c, NFT_JUMP, "forwards");
+	vw_rb_commit_verdict(&rb, c, NFT_JUMP, "forwards");
 
 	/* Source NAT, dispatched by the guest's source subnet (postrouting
 	 * knows no input interface). Loopback forwards need their 127.0.0.1
 	 * source replaced, or the guest's reply has nowhere to go. */
-	c = vw_plan_add_base_chain(p, "postrouting", VW_CHAIN_NAT, NF_INET_POST_ROUTING, 100, "srcnat");
+	c = vw_plan_add_base_chain(inet(p), "postrouting", VW_CHAIN_NAT, NF_INET_POST_ROUTING, 100, "srcnat");
 	rb = vw_rb_new();
 	vw_rb_ifname_in(&rb, true, set_of(p, "localnet"));
 	vw_rb_prefix(&rb, false, &lo4, false);
@@ -254,28 +252,34 @@ static void chains_nat(VwPlan *p)
  * DNATed connection into one of virtwire's bridges). */
 static void chain_forward(VwPlan *p)
 {
-	VwChain *c = vw_plan_add_base_chain(p, "forward", VW_CHAIN_FILTER, NF_INET_FORWARD, -10, "filter - 10");
+	VwChain *c = vw_plan_add_base_chain(inet(p), "forward", VW_CHAIN_FILTER, NF_INET_FORWARD, -10, "filter - 10");
 	const VwSet *bridges = set_of(p, "bridges");
 	VwRuleBuf rb = vw_rb_new();
 
 	vw_rb_ct_status_dnat(&rb);
-	commit_verdict(&rb, c, NFT_JUMP, "count");
+	vw_rb_commit_verdict(&rb, c, NFT_JUMP, "count");
 	rb = vw_rb_new();
 	vw_rb_ct_state_est_rel(&rb);
-	commit_verdict(&rb, c, NF_ACCEPT, NULL);
+	vw_rb_commit_verdict(&rb, c, NF_ACCEPT, NULL);
 	rb = vw_rb_new();
 	vw_rb_ifname_in(&rb, true, bridges);
 	vw_rb_ct_status_dnat(&rb);
 	vw_rb_ct_mark_or(&rb, VW_CT_MARK);
-	commit_verdict(&rb, c, NF_ACCEPT, NULL);
+	vw_rb_commit_verdict(&rb, c, NF_ACCEPT, NULL);
 	rb = vw_rb_new();
 	vw_rb_ifpair_in(&rb, set_of(p, "intra"));
 	vw_rb_ct_mark_or(&rb, VW_CT_MARK);
-	commit_verdict(&rb, c, NF_ACCEPT, NULL);
+	vw_rb_commit_verdict(&rb, c, NF_ACCEPT, NULL);
+	/* Untracked ones too (neighbour discovery, with br_netfilter): their
+	 * ct mark cannot be loaded, which ends the rule above before its
+	 * accept. */
+	rb = vw_rb_new();
+	vw_rb_ifpair_in(&rb, set_of(p, "intra"));
+	vw_rb_commit_verdict(&rb, c, NF_ACCEPT, NULL);
 	rb = vw_rb_new();
 	vw_rb_ifname_in(&rb, false, bridges);
 	vw_rb_ifname_in(&rb, true, bridges);
-	commit_verdict(&rb, c, NFT_JUMP, "guest-reject");
+	vw_rb_commit_verdict(&rb, c, NFT_JUMP, "guest-reject");
 	/* A guest's TCP connection begins with a SYN. A segment of one that
 	 * conntrack no longer knows (its forward went away and virtwire
 	 * ended it) would otherwise be taken up as new and masqueraded from
@@ -299,22 +303,22 @@ static void chain_forward(VwPlan *p)
  * DNS from guests are admitted (and marked). */
 static void chains_local(VwPlan *p)
 {
-	VwChain *c = vw_plan_add_base_chain(p, "input", VW_CHAIN_FILTER, NF_INET_LOCAL_IN, -10, "filter - 10");
+	VwChain *c = vw_plan_add_base_chain(inet(p), "input", VW_CHAIN_FILTER, NF_INET_LOCAL_IN, -10, "filter - 10");
 	const VwSet *closed = set_of(p, "closed");
 	VwRuleBuf rb = vw_rb_new();
 
 	vw_rb_ifname_in(&rb, false, closed);
-	commit_verdict(&rb, c, NF_DROP, NULL);
+	vw_rb_commit_verdict(&rb, c, NF_DROP, NULL);
 	rb = vw_rb_new();
 	vw_rb_ifname_in(&rb, false, set_of(p, "served"));
 	vw_rb_proto_port_in(&rb, set_of(p, "host-services"));
 	vw_rb_ct_mark_or(&rb, VW_CT_MARK);
-	commit_verdict(&rb, c, NF_ACCEPT, NULL);
+	vw_rb_commit_verdict(&rb, c, NF_ACCEPT, NULL);
 
-	c = vw_plan_add_base_chain(p, "output", VW_CHAIN_FILTER, NF_INET_LOCAL_OUT, -10, "filter - 10");
+	c = vw_plan_add_base_chain(inet(p), "output", VW_CHAIN_FILTER, NF_INET_LOCAL_OUT, -10, "filter - 10");
 	rb = vw_rb_new();
 	vw_rb_ifname_in(&rb, true, closed);
-	commit_verdict(&rb, c, NF_DROP, NULL);
+	vw_rb_commit_verdict(&rb, c, NF_DROP, NULL);
 }
 
 static void plan_skeleton(VwPlan *p)
@@ -324,7 +328,7 @@ static void plan_skeleton(VwPlan *p)
 
 	plan_sets(p);
 	/* Guests sent away are told so (rather than left to time out). */
-	c = vw_plan_add_chain(p, "guest-reject", NULL);
+	c = vw_plan_add_chain(inet(p), "guest-reject", NULL);
 	rb = vw_rb_new();
 	vw_rb_reject_admin(&rb);
 	vw_rb_commit(&rb, c);
@@ -581,12 +585,19 @@ static bool has_family(const VwNetwork *net, int family)
 	return false;
 }
 
-bool vw_plan_network_uses_table(const VwNetwork *net)
+/* Whether virtwire has anything of the network's in table inet virtwire:
+ * its firewall, or forwards into a libvirt network. */
+static bool uses_inet(const VwNetwork *net)
 {
 	if (vw_network_virtwire_owns_firewall(net))
 		return true;
 	return (net->forward == VW_FWD_NAT || net->forward == VW_FWD_ROUTE) && net->vw &&
 	       (net->vw->forwards->len > 0 || net->vw->domain_forwards == VW_TRI_YES);
+}
+
+bool vw_plan_network_uses_table(const VwNetwork *net)
+{
+	return uses_inet(net) || vw_network_spoof_filter(net);
 }
 
 /* One network, as the planner sees it. */
@@ -654,7 +665,7 @@ static void network_roles(VwPlan *p, const NetCtx *nc, const char *out_chain, co
  * false) or destination, then @verdict. */
 static void subnet_chain(VwPlan *p, const NetCtx *nc, const char *name, bool daddr, int verdict, const char *target)
 {
-	VwChain *c = vw_plan_add_chain(p, name, nc->id);
+	VwChain *c = vw_plan_add_chain(inet(p), name, nc->id);
 	VwRuleBuf rb;
 
 	for (guint i = 0; i < nc->net->ips->len; i++) {
@@ -665,10 +676,10 @@ static void subnet_chain(VwPlan *p, const NetCtx *nc, const char *name, bool dad
 		rb = vw_rb_new();
 		vw_rb_prefix(&rb, daddr, &sub, false);
 		vw_rb_ct_mark_or(&rb, VW_CT_MARK);
-		commit_verdict(&rb, c, NF_ACCEPT, NULL);
+		vw_rb_commit_verdict(&rb, c, NF_ACCEPT, NULL);
 	}
 	rb = vw_rb_new();
-	commit_verdict(&rb, c, verdict, target);
+	vw_rb_commit_verdict(&rb, c, verdict, target);
 }
 
 /* Outgoing source NAT of a nat network: masquerade, or SNAT to the chosen
@@ -702,7 +713,7 @@ static void snat_egress(VwChain *c, const NetCtx *nc)
 /* The network's source NAT chain and its subnets in the dispatch maps. */
 static void snat_chain(VwPlan *p, const NetCtx *nc, const char *name, bool snat)
 {
-	VwChain *c = vw_plan_add_chain(p, name, nc->id);
+	VwChain *c = vw_plan_add_chain(inet(p), name, nc->id);
 
 	for (guint i = 0; i < nc->net->ips->len; i++) {
 		VwPrefix sub;
@@ -794,14 +805,16 @@ static void plan_network(Planner *pl, const VwNetwork *net)
 		plan_forward(pl, net, id, id, nc.fwds->pdata[i]);
 }
 
-/* The domain's forwards on @net, targeting its interface's reservation. */
-static void plan_domain(Planner *pl, const VwNetwork *net, const VwPlanDomain *pd)
+/* The domain's port on @net: its forwards, targeting its interface's
+ * reservation, and the spoof filter on it. */
+static void plan_domain(Planner *pl, const VwNetwork *net, const char *id, const VwPlanDomain *pd)
 {
 	const VwDomain *dom = pd->domain;
-	g_autofree char *id = vw_plan_network_id(net->name);
 	g_autofree char *owner = vw_plan_port_owner(id, pd->port_uuid ? pd->port_uuid : dom->name);
 
-	if (!dom->vw)
+	if (vw_network_spoof_filter(net))
+		vw_plan_spoof_port(pl->plan, net, id, owner, pd);
+	if (!dom->vw || !uses_inet(net))
 		return;
 	for (guint i = 0; i < dom->vw->forwards->len; i++) {
 		/* Planned as a network forward to the interface's MAC. */
@@ -818,6 +831,7 @@ VwPlan *vw_plan_skeleton(void)
 	VwPlan *p = vw_plan_new();
 
 	plan_skeleton(p);
+	vw_plan_spoof_skeleton(p);
 	return p;
 }
 
@@ -857,6 +871,7 @@ VwPlan *vw_plan_build(GPtrArray *networks, GPtrArray *domains, VwDiags *diags)
 
 	if (sorted_networks(p, networks, sorted)) {
 		plan_skeleton(p);
+		vw_plan_spoof_skeleton(p);
 		find_fwd_sets(&pl);
 	}
 	for (guint i = 0; i < sorted->len; i++) {
@@ -864,15 +879,13 @@ VwPlan *vw_plan_build(GPtrArray *networks, GPtrArray *domains, VwDiags *diags)
 		g_autofree char *id = vw_plan_network_id(n->name);
 
 		vw_plan_links(p, n, id);
-		if (!vw_plan_network_uses_table(n))
-			continue;
-		plan_network(&pl, n);
-		for (guint j = 0; domains && j < domains->len; j++) {
-			const VwPlanDomain *pd = domains->pdata[j];
-
-			if (g_strcmp0(pd->network, n->name) == 0)
-				plan_domain(&pl, n, pd);
-		}
+		if (uses_inet(n))
+			plan_network(&pl, n);
+		if (vw_network_spoof_filter(n))
+			vw_plan_spoof_network(p, n, id);
+		for (guint j = 0; domains && j < domains->len; j++)
+			if (g_strcmp0(((const VwPlanDomain *)domains->pdata[j])->network, n->name) == 0)
+				plan_domain(&pl, n, id, domains->pdata[j]);
 	}
 	if (vw_diags_count(diags, VW_SEV_ERROR) > errors)
 		return NULL;

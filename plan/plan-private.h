@@ -27,6 +27,15 @@ typedef enum {
 	VW_SEL_CT_STATUS,
 	VW_SEL_CT_MARK,
 	VW_SEL_FIB_DADDR_TYPE,
+	/* The bridge family's (table bridge virtwire). */
+	VW_SEL_ETHER_SADDR,
+	VW_SEL_ETHER_TYPE,
+	VW_SEL_ARP_SHA, /* arp saddr ether */
+	VW_SEL_ARP_SPA, /* arp saddr ip */
+	VW_SEL_ICMPV6_TYPE,
+	VW_SEL_UDP_SPORT,
+	VW_SEL_UDP_DPORT,
+	VW_SEL_ND_TARGET, /* @th,64,128: an NDP message's target */
 } VwSel;
 
 typedef enum {
@@ -73,15 +82,19 @@ typedef struct {
 typedef struct {
 	GArray *stmts; /* VwStmt */
 	bool iptables; /* iptables-nft's: its encoding, iptables-save's words */
+	bool bridge;   /* of table bridge virtwire: nft's dependencies of the bridge family */
 } VwRuleBuf;
 
 VwRuleBuf vw_rb_new(void);
 VwRuleBuf vw_rb_new_iptables(void);
+VwRuleBuf vw_rb_new_bridge(void);
 /* Generates the rule (expressions and text) and appends it to @chain; the
  * buffer is consumed. */
 void vw_rb_commit(VwRuleBuf *rb, VwChain *chain);
 /* The same, as a rule of its own. */
 VwRule *vw_rb_finish(VwRuleBuf *rb);
+/* The rule ending in @verdict (to chain @target), appended to @chain. */
+void vw_rb_commit_verdict(VwRuleBuf *rb, VwChain *chain, int verdict, const char *target);
 
 /* Matches. @neg turns "==" into "!=". */
 void vw_rb_prefix(VwRuleBuf *rb, bool daddr, const VwPrefix *p, bool neg);
@@ -110,6 +123,14 @@ void vw_rb_addr_port_in(VwRuleBuf *rb, int family, bool dst, const VwSet *set);
 void vw_rb_fwd_keys_in(VwRuleBuf *rb, int family, bool with_daddr, const VwSet *set);
 void vw_rb_fwd_allow_not_in(VwRuleBuf *rb, int family, bool with_daddr, const VwSet *set);
 void vw_rb_dnat_map(VwRuleBuf *rb, int family, bool with_daddr, const VwSet *map);
+/* "KEY [!=] @set" and "KEY vmap @map" for any key of selectors (@family
+ * for address selectors). */
+void vw_rb_key_in(VwRuleBuf *rb, int family, const VwSel *key, unsigned n, const VwSet *set, bool neg);
+void vw_rb_key_vmap(VwRuleBuf *rb, int family, const VwSel *key, unsigned n, const VwSet *map);
+/* "SEL VALUE": @value as the selector loads it (network order, or the
+ * address for address selectors); "SEL PREFIX" for an address selector. */
+void vw_rb_match(VwRuleBuf *rb, VwSel sel, int family, const void *value, uint32_t len);
+void vw_rb_prefix_of(VwRuleBuf *rb, VwSel sel, const VwPrefix *p);
 
 /* Statements and verdicts. */
 void vw_rb_ct_mark_or(VwRuleBuf *rb, uint32_t bits);
@@ -134,13 +155,16 @@ char *vw_rule_print(const VwRuleBuf *rb);
 /* A verdict as nft prints it: "accept", "jump" (its chain follows) … */
 const char *vw_verdict_name(int verdict);
 
-/* What nft knows of a selector: its text, datatype, size and byte order. */
+/* What nft knows of a selector: its text, datatype, size and byte order,
+ * and for a payload where it lies (for address selectors: IPv4's). */
 typedef struct {
 	const char *text; /* "th dport"; address selectors: "saddr" (after "ip"/"ip6") */
 	VwNftType type;	  /* VW_NFT_NONE: a value of its own kind (ct state, fib type) */
 	uint32_t len;	  /* bytes loaded (addresses: IPv4's) */
 	bool host_order;
-	bool address; /* ip/ip6 by family, and nft adds "meta nfproto" first */
+	bool address;  /* ip/ip6 by family, and nft adds "meta nfproto" first */
+	uint32_t base; /* NFT_PAYLOAD_*_HEADER + 1, or 0: not a payload */
+	uint32_t offset;
 } VwSelInfo;
 
 const VwSelInfo *vw_sel_info(VwSel sel);
@@ -165,11 +189,16 @@ typedef struct {
 	uint32_t id;	   /* nft's TYPE_* */
 	uint32_t size;	   /* bytes of a value (a key field takes it rounded up to 4) */
 	uint8_t byteorder; /* nft's BYTEORDER_*: 0 none, 1 host, 2 big endian */
+	/* The expression a "typeof" set names for a field of this type (NULL:
+	 * none), and for a raw payload where it reads (nft's proto base,
+	 * offset and length in bits). */
+	const char *typeof_text;
+	uint32_t raw_base, raw_offset, raw_len;
 } VwNftTypeInfo;
 
 const VwNftTypeInfo *vw_nft_type_info(VwNftType t);
 
-VwSet *vw_plan_add_set(VwPlan *p, const VwSetDesc *d);
+VwSet *vw_plan_add_set(VwTable *t, const VwSetDesc *d);
 /* Adds an element, its text made from its key (and key end) and data by
  * the set's field types; returns false (and adds nothing) when an element
  * with the same key is already there. The element is taken over. */
@@ -190,9 +219,16 @@ void vw_key_put_addr(uint8_t *buf, uint32_t *len, const VwAddr *a);
 void vw_key_put_port(uint8_t *buf, uint32_t *len, uint16_t port);
 void vw_key_put_proto(uint8_t *buf, uint32_t *len, uint8_t proto);
 
-VwChain *vw_plan_add_chain(VwPlan *p, const char *name, const char *owner);
-VwChain *vw_plan_add_base_chain(VwPlan *p, const char *name, VwChainType type, uint32_t hook, int32_t prio,
+VwChain *vw_plan_add_chain(VwTable *t, const char *name, const char *owner);
+VwChain *vw_plan_add_base_chain(VwTable *t, const char *name, VwChainType type, uint32_t hook, int32_t prio,
 				const char *prio_text);
+
+/* The spoof filter (plan-spoof.c): table bridge virtwire's skeleton; a
+ * network's part (its chain, its reservations, the host's addresses); a
+ * guest's port (@pd's interface on @net, owned by @owner). */
+void vw_plan_spoof_skeleton(VwPlan *p);
+void vw_plan_spoof_network(VwPlan *p, const VwNetwork *net, const char *id);
+void vw_plan_spoof_port(VwPlan *p, const VwNetwork *net, const char *id, const char *owner, const VwPlanDomain *pd);
 
 /* Appends the link operations of @net (plan-link.c). */
 void vw_plan_links(VwPlan *p, const VwNetwork *net, const char *id);

@@ -22,21 +22,26 @@ static VwNftType sel_type(VwSel sel, int family)
 	return vw_sel_info(sel)->type;
 }
 
-static VwRuleBuf rb_new(bool iptables)
+static VwRuleBuf rb_new(bool iptables, bool bridge)
 {
-	VwRuleBuf rb = { g_array_new(FALSE, TRUE, sizeof(VwStmt)), iptables };
+	VwRuleBuf rb = { g_array_new(FALSE, TRUE, sizeof(VwStmt)), iptables, bridge };
 
 	return rb;
 }
 
 VwRuleBuf vw_rb_new(void)
 {
-	return rb_new(false);
+	return rb_new(false, false);
 }
 
 VwRuleBuf vw_rb_new_iptables(void)
 {
-	return rb_new(true);
+	return rb_new(true, false);
+}
+
+VwRuleBuf vw_rb_new_bridge(void)
+{
+	return rb_new(false, true);
 }
 
 VwRule *vw_rb_finish(VwRuleBuf *rb)
@@ -55,6 +60,12 @@ VwRule *vw_rb_finish(VwRuleBuf *rb)
 void vw_rb_commit(VwRuleBuf *rb, VwChain *chain)
 {
 	g_ptr_array_add(chain->rules, vw_rb_finish(rb));
+}
+
+void vw_rb_commit_verdict(VwRuleBuf *rb, VwChain *chain, int verdict, const char *target)
+{
+	vw_rb_verdict(rb, verdict, target);
+	vw_rb_commit(rb, chain);
 }
 
 static VwStmt *add(VwRuleBuf *rb, VwStmtKind kind)
@@ -92,13 +103,18 @@ static void add_lookup(VwRuleBuf *rb, VwStmtKind kind, int family, const VwSel *
 	st->neg = neg;
 }
 
-void vw_rb_prefix(VwRuleBuf *rb, bool daddr, const VwPrefix *p, bool neg)
+static void add_prefix(VwRuleBuf *rb, VwSel sel, const VwPrefix *p, bool neg)
 {
-	VwSel sel = daddr ? VW_SEL_DADDR : VW_SEL_SADDR;
 	VwStmt *st = add_key(rb, VW_ST_PREFIX, p->addr.family, &sel, 1);
 
+	g_assert(sel_type(sel, p->addr.family) == (p->addr.family == AF_INET6 ? VW_NFT_IPV6_ADDR : VW_NFT_IPV4_ADDR));
 	st->prefix = *p;
 	st->neg = neg;
+}
+
+void vw_rb_prefix(VwRuleBuf *rb, bool daddr, const VwPrefix *p, bool neg)
+{
+	add_prefix(rb, daddr ? VW_SEL_DADDR : VW_SEL_SADDR, p, neg);
 }
 
 void vw_rb_ifname_in(VwRuleBuf *rb, bool oif, const VwSet *set)
@@ -236,6 +252,30 @@ void vw_rb_dnat_map(VwRuleBuf *rb, int family, bool with_daddr, const VwSet *map
 	/* The map gives the address, then the port. */
 	g_assert(map->data[0] == (family == AF_INET6 ? VW_NFT_IPV6_ADDR : VW_NFT_IPV4_ADDR));
 	g_assert(map->data[1] == VW_NFT_INET_SERVICE);
+}
+
+void vw_rb_key_in(VwRuleBuf *rb, int family, const VwSel *key, unsigned n, const VwSet *set, bool neg)
+{
+	add_lookup(rb, VW_ST_LOOKUP, family, key, n, set, neg);
+}
+
+void vw_rb_key_vmap(VwRuleBuf *rb, int family, const VwSel *key, unsigned n, const VwSet *map)
+{
+	add_lookup(rb, VW_ST_VMAP, family, key, n, map, false);
+}
+
+void vw_rb_match(VwRuleBuf *rb, VwSel sel, int family, const void *value, uint32_t len)
+{
+	VwStmt *st = add_key(rb, VW_ST_MATCH, family, &sel, 1);
+
+	g_assert(len == vw_sel_len(sel, family) && len <= sizeof(st->value));
+	memcpy(st->value, value, len);
+	st->value_len = len;
+}
+
+void vw_rb_prefix_of(VwRuleBuf *rb, VwSel sel, const VwPrefix *p)
+{
+	add_prefix(rb, sel, p, false);
 }
 
 void vw_rb_ct_mark_or(VwRuleBuf *rb, uint32_t bits)

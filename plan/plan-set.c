@@ -23,6 +23,9 @@ static const VwNftTypeInfo type_infos[] = {
 	[VW_NFT_INET_PROTO] = { "inet_proto", 12, 1, 1 },
 	[VW_NFT_INET_SERVICE] = { "inet_service", 13, 2, 2 },
 	[VW_NFT_VERDICT] = { "verdict", NFT_DATA_VERDICT, 16, 0 },
+	[VW_NFT_ETHER_ADDR] = { "ether_addr", 9, 6, 2, "ether saddr" },
+	/* nft's integer, from the transport header (base 3), bits 64-191. */
+	[VW_NFT_ND_TARGET] = { "integer", 4, 16, 2, "@th,64,128", 3, 64, 128 },
 };
 
 /* nft's concatenated type ids: six bits per field. */
@@ -35,7 +38,15 @@ enum {
 	UD_DATA_TYPEOF = 4,
 	UD_DATA_INTERVAL = 6,
 };
-#define EXPR_CONCAT 13 /* nft's enum expr_types */
+#define EXPR_PAYLOAD 7 /* nft's enum expr_types */
+#define EXPR_CONCAT 13
+/* The attributes of a typeof expression (nft's udata of a set key), and
+ * those of a payload expression in it (nft's payload_expr_build_udata), in
+ * nft's order. */
+enum { TYPEOF_EXPR, TYPEOF_DATA };
+enum { PAYLOAD_DESC, PAYLOAD_TYPE, PAYLOAD_BASE, PAYLOAD_OFFSET, PAYLOAD_LEN };
+#define PROTO_DESC_ETHER 17 /* nft's enum proto_desc_id */
+#define ETHHDR_SADDR 2
 
 const VwNftTypeInfo *vw_nft_type_info(VwNftType t)
 {
@@ -95,14 +106,57 @@ static void ud_typeof_concat(GByteArray *ud, uint8_t type)
 	g_autoptr(GByteArray) nest = g_byte_array_new();
 	uint32_t concat = EXPR_CONCAT;
 
-	ud_put(nest, 0 /* TYPEOF_EXPR */, &concat, 4);
-	ud_put(nest, 1 /* TYPEOF_DATA */, NULL, 0);
+	ud_put(nest, TYPEOF_EXPR, &concat, 4);
+	ud_put(nest, TYPEOF_DATA, NULL, 0);
 	ud_put(ud, type, nest->data, (uint8_t)nest->len);
 }
 
+/* The payload expression a "typeof" set names for field type @t (@attr:
+ * its attribute number in the nest around it). */
+static void ud_typeof_payload(GByteArray *ud, uint8_t attr, VwNftType t)
+{
+	const VwNftTypeInfo *ti = &type_infos[t];
+	g_autoptr(GByteArray) data = g_byte_array_new();
+	g_autoptr(GByteArray) nest = g_byte_array_new();
+
+	g_assert(ti->typeof_text);
+	if (ti->raw_len) {
+		ud_u32(data, PAYLOAD_DESC, 0);
+		ud_u32(data, PAYLOAD_TYPE, 0);
+		ud_u32(data, PAYLOAD_BASE, ti->raw_base);
+		ud_u32(data, PAYLOAD_OFFSET, ti->raw_offset);
+		ud_u32(data, PAYLOAD_LEN, ti->raw_len);
+	} else {
+		ud_u32(data, PAYLOAD_DESC, PROTO_DESC_ETHER);
+		ud_u32(data, PAYLOAD_TYPE, ETHHDR_SADDR);
+	}
+	ud_u32(nest, TYPEOF_EXPR, EXPR_PAYLOAD);
+	ud_put(nest, TYPEOF_DATA, data->data, (uint8_t)data->len);
+	ud_put(ud, attr, nest->data, (uint8_t)nest->len);
+}
+
+/* A key nft knows only by its expressions ("typeof ether saddr .
+ * @th,64,128"): each field's, in a concatenation when there are several. */
+static void ud_typeof_key(GByteArray *ud, const VwSet *s, guint nkey)
+{
+	g_autoptr(GByteArray) fields = g_byte_array_new();
+	g_autoptr(GByteArray) nest = g_byte_array_new();
+	uint32_t concat = EXPR_CONCAT;
+
+	if (nkey == 1) {
+		ud_typeof_payload(ud, UD_KEY_TYPEOF, s->key[0]);
+		return;
+	}
+	for (guint i = 0; i < nkey; i++)
+		ud_typeof_payload(fields, (uint8_t)i, s->key[i]);
+	ud_put(nest, TYPEOF_EXPR, &concat, 4);
+	ud_put(nest, TYPEOF_DATA, fields->data, (uint8_t)fields->len);
+	ud_put(ud, UD_KEY_TYPEOF, nest->data, (uint8_t)nest->len);
+}
+
 /* What nft stores with a set of these fields: the byte order of key and
- * data (none for a concatenation), the concatenations, and for a map that
- * its data are no intervals. */
+ * data (none for a concatenation), the concatenations (or, for a "typeof"
+ * key, its expressions), and for a map that its data are no intervals. */
 static GBytes *set_udata(const VwSet *s, guint nkey, guint ndata)
 {
 	g_autoptr(GByteArray) ud = g_byte_array_new();
@@ -110,7 +164,9 @@ static GBytes *set_udata(const VwSet *s, guint nkey, guint ndata)
 	ud_u32(ud, UD_KEYBYTEORDER, nkey > 1 ? 0 : type_infos[s->key[0]].byteorder);
 	if (ndata)
 		ud_u32(ud, UD_DATABYTEORDER, ndata > 1 ? 0 : type_infos[s->data[0]].byteorder);
-	if (nkey > 1)
+	if (s->is_typeof)
+		ud_typeof_key(ud, s, nkey);
+	else if (nkey > 1)
 		ud_typeof_concat(ud, UD_KEY_TYPEOF);
 	if (ndata > 1)
 		ud_typeof_concat(ud, UD_DATA_TYPEOF);
@@ -124,9 +180,11 @@ static char *set_type_text(const VwSet *s, guint nkey, guint ndata)
 	GString *t = g_string_new(NULL);
 
 	for (guint i = 0; i < nkey + ndata; i++) {
+		const VwNftTypeInfo *ti = &type_infos[i < nkey ? s->key[i] : s->data[i - nkey]];
+
 		if (i)
 			g_string_append(t, i == nkey ? " : " : " . ");
-		g_string_append(t, type_infos[i < nkey ? s->key[i] : s->data[i - nkey]].name);
+		g_string_append(t, s->is_typeof ? ti->typeof_text : ti->name);
 	}
 	return g_string_free(t, FALSE);
 }
@@ -140,6 +198,7 @@ static int set_per_line(const VwSet *s, guint nkey)
 	switch (s->key[0]) {
 	case VW_NFT_INET_PROTO:
 	case VW_NFT_INET_SERVICE:
+	case VW_NFT_ND_TARGET:
 		return 5;
 	case VW_NFT_IPV4_ADDR:
 		return 2;
@@ -147,6 +206,7 @@ static int set_per_line(const VwSet *s, guint nkey)
 	case VW_NFT_IFNAME:
 	case VW_NFT_IPV6_ADDR:
 	case VW_NFT_VERDICT:
+	case VW_NFT_ETHER_ADDR:
 		break;
 	}
 	return 1;
@@ -172,7 +232,7 @@ static gboolean elem_equal(gconstpointer a, gconstpointer b)
 	       x->key_end_len == y->key_end_len && memcmp(x->key_end, y->key_end, x->key_end_len) == 0;
 }
 
-VwSet *vw_plan_add_set(VwPlan *p, const VwSetDesc *d)
+VwSet *vw_plan_add_set(VwTable *t, const VwSetDesc *d)
 {
 	VwSet *s = g_new0(VwSet, 1);
 	guint nkey = nfields(d->key, VW_SET_KEY_FIELDS), ndata = nfields(d->data, VW_SET_DATA_FIELDS);
@@ -182,6 +242,10 @@ VwSet *vw_plan_add_set(VwPlan *p, const VwSetDesc *d)
 	s->kind = d->kind;
 	memcpy(s->key, d->key, sizeof(s->key));
 	memcpy(s->data, d->data, sizeof(s->data));
+	/* A raw payload has no type of its own to name: nft lists such a set
+	 * by its key's expressions. */
+	for (guint i = 0; i < nkey; i++)
+		s->is_typeof |= type_infos[s->key[i]].raw_len > 0;
 	s->key_type = fields_type(s->key, nkey);
 	s->key_len = fields_len(s->key, nkey);
 	if (d->interval)
@@ -206,7 +270,7 @@ VwSet *vw_plan_add_set(VwPlan *p, const VwSetDesc *d)
 	s->counter = d->counter;
 	s->elems = g_ptr_array_new_with_free_func((GDestroyNotify)vw_elem_free);
 	s->index = g_hash_table_new(elem_hash, elem_equal);
-	g_ptr_array_add(p->sets, s);
+	g_ptr_array_add(t->sets, s);
 	return s;
 }
 
@@ -231,6 +295,18 @@ static void append_uint(GString *out, unsigned v)
 		v /= 10;
 	} while (v);
 	g_string_append_len(out, buf + i, (gssize)sizeof(buf) - i);
+}
+
+/* A big-endian integer as nft prints it: hexadecimal, no leading zeros. */
+static void integer_text(GString *out, const uint8_t *b, uint32_t size)
+{
+	uint32_t i = 0;
+
+	while (i + 1 < size && b[i] == 0)
+		i++;
+	g_string_append_printf(out, "0x%x", b[i]);
+	for (i++; i < size; i++)
+		g_string_append_printf(out, "%02x", b[i]);
 }
 
 static void value_text(GString *out, VwNftType t, const uint8_t *b)
@@ -265,6 +341,12 @@ static void value_text(GString *out, VwNftType t, const uint8_t *b)
 		break;
 	case VW_NFT_INET_SERVICE:
 		append_uint(out, (unsigned)b[0] << 8 | b[1]);
+		break;
+	case VW_NFT_ETHER_ADDR:
+		g_string_append_printf(out, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+		break;
+	case VW_NFT_ND_TARGET:
+		integer_text(out, b, type_infos[t].size);
 		break;
 	case VW_NFT_NONE:
 	case VW_NFT_VERDICT:

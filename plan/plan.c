@@ -107,13 +107,29 @@ static void coexist_free(VwCoexist *c)
 	g_free(c);
 }
 
+/* virtwire's tables: family, name, label. */
+static const VwTable table_names[VW_TABLES] = {
+	[VW_TABLE_INET] = { NFPROTO_INET, VW_NFT_TABLE, "table inet " VW_NFT_TABLE, NULL, NULL },
+	[VW_TABLE_BRIDGE] = { NFPROTO_BRIDGE, VW_NFT_TABLE, "table bridge " VW_NFT_TABLE, NULL, NULL },
+};
+
+const VwTable *vw_plan_table(VwTableId id)
+{
+	return &table_names[id];
+}
+
 VwPlan *vw_plan_new(void)
 {
 	VwPlan *p = g_new0(VwPlan, 1);
 
 	p->links = g_ptr_array_new_with_free_func((GDestroyNotify)link_op_free);
-	p->sets = g_ptr_array_new_with_free_func((GDestroyNotify)set_free);
-	p->chains = g_ptr_array_new_with_free_func((GDestroyNotify)chain_free);
+	for (int i = 0; i < VW_TABLES; i++) {
+		VwTable *t = &p->tables[i];
+
+		*t = table_names[i];
+		t->sets = g_ptr_array_new_with_free_func((GDestroyNotify)set_free);
+		t->chains = g_ptr_array_new_with_free_func((GDestroyNotify)chain_free);
+	}
 	p->sysctls = g_ptr_array_new_with_free_func((GDestroyNotify)sysctl_free);
 	p->networks = g_ptr_array_new_with_free_func(g_free);
 	p->coexist = g_ptr_array_new_with_free_func((GDestroyNotify)coexist_free);
@@ -126,8 +142,10 @@ void vw_plan_free(VwPlan *p)
 	if (!p)
 		return;
 	g_ptr_array_unref(p->links);
-	g_ptr_array_unref(p->sets);
-	g_ptr_array_unref(p->chains);
+	for (int i = 0; i < VW_TABLES; i++) {
+		g_ptr_array_unref(p->tables[i].sets);
+		g_ptr_array_unref(p->tables[i].chains);
+	}
 	g_ptr_array_unref(p->sysctls);
 	g_ptr_array_unref(p->networks);
 	g_ptr_array_unref(p->coexist);
@@ -135,23 +153,38 @@ void vw_plan_free(VwPlan *p)
 	g_free(p);
 }
 
+VwSet *vw_table_find_set(const VwTable *t, const char *name)
+{
+	for (guint i = 0; i < t->sets->len; i++)
+		if (strcmp(((VwSet *)t->sets->pdata[i])->name, name) == 0)
+			return t->sets->pdata[i];
+	return NULL;
+}
+
+VwChain *vw_table_find_chain(const VwTable *t, const char *name)
+{
+	for (guint i = 0; i < t->chains->len; i++)
+		if (strcmp(((VwChain *)t->chains->pdata[i])->name, name) == 0)
+			return t->chains->pdata[i];
+	return NULL;
+}
+
 VwSet *vw_plan_find_set(const VwPlan *p, const char *name)
 {
-	for (guint i = 0; i < p->sets->len; i++)
-		if (strcmp(((VwSet *)p->sets->pdata[i])->name, name) == 0)
-			return p->sets->pdata[i];
-	return NULL;
+	return vw_table_find_set(&p->tables[VW_TABLE_INET], name);
 }
 
 VwChain *vw_plan_find_chain(const VwPlan *p, const char *name)
 {
-	for (guint i = 0; i < p->chains->len; i++)
-		if (strcmp(((VwChain *)p->chains->pdata[i])->name, name) == 0)
-			return p->chains->pdata[i];
-	return NULL;
+	return vw_table_find_chain(&p->tables[VW_TABLE_INET], name);
 }
 
-VwChain *vw_plan_add_chain(VwPlan *p, const char *name, const char *owner)
+bool vw_plan_has_tables(const VwPlan *p)
+{
+	return p->tables[VW_TABLE_INET].sets->len > 0;
+}
+
+VwChain *vw_plan_add_chain(VwTable *t, const char *name, const char *owner)
 {
 	VwChain *c = g_new0(VwChain, 1);
 
@@ -159,14 +192,14 @@ VwChain *vw_plan_add_chain(VwPlan *p, const char *name, const char *owner)
 	c->owner = g_strdup(owner);
 	c->type = VW_CHAIN_REGULAR;
 	c->rules = g_ptr_array_new_with_free_func((GDestroyNotify)vw_rule_free);
-	g_ptr_array_add(p->chains, c);
+	g_ptr_array_add(t->chains, c);
 	return c;
 }
 
-VwChain *vw_plan_add_base_chain(VwPlan *p, const char *name, VwChainType type, uint32_t hook, int32_t prio,
+VwChain *vw_plan_add_base_chain(VwTable *t, const char *name, VwChainType type, uint32_t hook, int32_t prio,
 				const char *prio_text)
 {
-	VwChain *c = vw_plan_add_chain(p, name, NULL);
+	VwChain *c = vw_plan_add_chain(t, name, NULL);
 
 	c->type = type;
 	c->hook = hook;
@@ -246,45 +279,55 @@ static void format_elements(GString *out, const VwSet *s)
 	g_string_append(out, " }\n");
 }
 
+static void format_set(GString *out, const VwSet *s)
+{
+	g_string_append_printf(out, "\t%s %s {\n\t\t%s %s\n", s->is_map ? "map" : "set", s->name,
+			       s->is_typeof ? "typeof" : "type", s->type_text);
+	if (s->flags & NFT_SET_INTERVAL)
+		g_string_append(out, "\t\tflags interval\n");
+	if (s->counter)
+		g_string_append(out, "\t\tcounter\n");
+	format_elements(out, s);
+	g_string_append(out, "\t}\n");
+}
+
+static void format_chain(GString *out, const VwChain *c)
+{
+	g_string_append_printf(out, "\tchain %s {\n", c->name);
+	if (c->type != VW_CHAIN_REGULAR)
+		g_string_append_printf(out, "\t\ttype %s hook %s priority %s; policy accept;\n",
+				       c->type == VW_CHAIN_NAT ? "nat" : "filter", hook_name(c->hook), c->prio_text);
+	for (guint j = 0; j < c->rules->len; j++)
+		g_string_append_printf(out, "\t\t%s\n", ((VwRule *)c->rules->pdata[j])->text);
+	g_string_append(out, "\t}\n");
+}
+
+/* One table as `nft list table` prints it: sets, then chains, a blank line
+ * between two of them. */
+static void format_one_table(GString *out, const VwTable *t)
+{
+	g_string_append_printf(out, "%s {\n", t->label);
+	for (guint i = 0; i < t->sets->len; i++) {
+		if (i)
+			g_string_append_c(out, '\n');
+		format_set(out, t->sets->pdata[i]);
+	}
+	for (guint i = 0; i < t->chains->len; i++) {
+		if (i || t->sets->len)
+			g_string_append_c(out, '\n');
+		format_chain(out, t->chains->pdata[i]);
+	}
+	g_string_append(out, "}\n");
+}
+
 char *vw_plan_format_table(const VwPlan *p)
 {
 	GString *out = g_string_new(NULL);
-	bool first = true;
 
-	if (!p->sets->len && !p->chains->len)
+	if (!vw_plan_has_tables(p))
 		return g_string_free(out, FALSE);
-	g_string_append(out, "table inet " VW_NFT_TABLE " {\n");
-	for (guint i = 0; i < p->sets->len; i++) {
-		const VwSet *s = p->sets->pdata[i];
-
-		if (!first)
-			g_string_append_c(out, '\n');
-		first = false;
-		g_string_append_printf(out, "\t%s %s {\n\t\ttype %s\n", s->is_map ? "map" : "set", s->name,
-				       s->type_text);
-		if (s->flags & NFT_SET_INTERVAL)
-			g_string_append(out, "\t\tflags interval\n");
-		if (s->counter)
-			g_string_append(out, "\t\tcounter\n");
-		format_elements(out, s);
-		g_string_append(out, "\t}\n");
-	}
-	for (guint i = 0; i < p->chains->len; i++) {
-		const VwChain *c = p->chains->pdata[i];
-
-		if (!first)
-			g_string_append_c(out, '\n');
-		first = false;
-		g_string_append_printf(out, "\tchain %s {\n", c->name);
-		if (c->type != VW_CHAIN_REGULAR)
-			g_string_append_printf(out, "\t\ttype %s hook %s priority %s; policy accept;\n",
-					       c->type == VW_CHAIN_NAT ? "nat" : "filter", hook_name(c->hook),
-					       c->prio_text);
-		for (guint j = 0; j < c->rules->len; j++)
-			g_string_append_printf(out, "\t\t%s\n", ((VwRule *)c->rules->pdata[j])->text);
-		g_string_append(out, "\t}\n");
-	}
-	g_string_append(out, "}\n");
+	for (int i = 0; i < VW_TABLES; i++)
+		format_one_table(out, &p->tables[i]);
 	return g_string_free(out, FALSE);
 }
 
@@ -402,14 +445,13 @@ static void digest_elem(Digest *c, const VwElem *e, const char *owner, const cha
 		digest_flush(c);
 }
 
-char *vw_plan_digest(const VwPlan *p, const char *id)
+/* Table @t's part of network @id: the shared skeleton, the network's chains
+ * and elements. */
+static void digest_table(Digest *c, const VwTable *t, const char *id)
 {
-	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
-	g_autoptr(GByteArray) buf = g_byte_array_sized_new(65536 + 256);
-	Digest d = { sum, buf }, *c = &d;
-
-	for (guint i = 0; i < p->sets->len; i++) {
-		const VwSet *s = p->sets->pdata[i];
+	digest_str(c, t->label);
+	for (guint i = 0; i < t->sets->len; i++) {
+		const VwSet *s = t->sets->pdata[i];
 		const char *owner = NULL, *last = NULL;
 
 		digest_str(c, s->name);
@@ -426,8 +468,8 @@ char *vw_plan_digest(const VwPlan *p, const char *id)
 			digest_elem(c, e, owner, &last);
 		}
 	}
-	for (guint i = 0; i < p->chains->len; i++) {
-		const VwChain *ch = p->chains->pdata[i];
+	for (guint i = 0; i < t->chains->len; i++) {
+		const VwChain *ch = t->chains->pdata[i];
 
 		if (ch->owner && !owned_by(ch->owner, id))
 			continue;
@@ -436,16 +478,26 @@ char *vw_plan_digest(const VwPlan *p, const char *id)
 		for (guint j = 0; j < ch->rules->len; j++)
 			digest_str(c, ((VwRule *)ch->rules->pdata[j])->text);
 	}
+}
+
+char *vw_plan_digest(const VwPlan *p, const char *id)
+{
+	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+	g_autoptr(GByteArray) buf = g_byte_array_sized_new(65536 + 256);
+	Digest d = { sum, buf };
+
+	for (int i = 0; i < VW_TABLES; i++)
+		digest_table(&d, &p->tables[i], id);
 	for (guint i = 0; i < p->coexist->len; i++) {
 		const VwCoexist *x = p->coexist->pdata[i];
 
 		if (strcmp(x->id, id) == 0)
-			digest_str(c, x->text);
+			digest_str(&d, x->text);
 	}
 	/* The shared host firewall rules, in or out (integrate=yes|no). */
 	for (guint i = 0; i < p->host->len; i++)
-		digest_str(c, ((VwForeignRule *)p->host->pdata[i])->rule->text);
-	digest_flush(c);
+		digest_str(&d, ((VwForeignRule *)p->host->pdata[i])->rule->text);
+	digest_flush(&d);
 	return g_strdup(g_checksum_get_string(sum));
 }
 
@@ -467,6 +519,8 @@ char *vw_plan_conflict_message(const VwSet *s, const VwElem *e, const char *mine
 		return g_strdup_printf("subnet %s of %s overlaps %s", key, mine, theirs);
 	case VW_SET_SERVICES:
 		return g_strdup_printf("host service %s of %s already belongs to %s", key, mine, theirs);
+	case VW_SET_GUESTS:
+		return g_strdup_printf("guest port or address %s of %s already belongs to %s", key, mine, theirs);
 	}
 	g_assert_not_reached();
 }

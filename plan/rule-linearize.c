@@ -2,12 +2,16 @@
 /*
  * Statements → expressions, as nft's netlink_linearize.c generates them:
  * values in register 1, a concatenated key from register 1 on with each
- * field at a 32-bit boundary, and the dependency nft adds (the protocol
- * check before the first IPv4 or IPv6 header field of a rule in an inet
- * table, once per rule).
+ * field at a 32-bit boundary, and the dependencies nft adds once per rule:
+ * in an inet table the protocol check before the first IPv4 or IPv6 header
+ * field; in a bridge table the ethernet protocol before a network header
+ * field (meta protocol for IPv4 and IPv6 addresses, the ether type for ARP
+ * and ICMPv6, as nft 1.0 writes them) and the transport protocol before a
+ * UDP or ICMPv6 field.
  */
 #include <string.h>
 
+#include <linux/if_ether.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/x_tables.h>
@@ -21,6 +25,11 @@ typedef struct {
 	VwRule *rule;
 	/* The protocol (NFPROTO_*) the rule already checked. */
 	int nfproto;
+	/* Bridge family: the ethernet (ETH_P_*) and transport (IPPROTO_*)
+	 * protocols the rule already checked. */
+	bool bridge;
+	uint16_t ethproto;
+	uint8_t l4proto;
 } Lin;
 
 static VwExpr *push(Lin *l, VwExprKind kind)
@@ -90,15 +99,58 @@ static uint32_t nfproto_of(int family)
 	return family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
 }
 
-/* nft checks the protocol before reading an IPv4 or IPv6 header. */
+/* Bridge family: the ethernet protocol, by meta protocol or the ether
+ * type, as nft checks it for what the rule reads. */
+static void need_ethproto(Lin *l, uint16_t proto, bool by_meta)
+{
+	uint8_t be[2] = { (uint8_t)(proto >> 8), (uint8_t)proto };
+
+	if (l->ethproto == proto)
+		return;
+	l->ethproto = proto;
+	if (by_meta)
+		meta(l, NFT_META_PROTOCOL, NFT_REG_1);
+	else
+		payload(l, NFT_PAYLOAD_LL_HEADER, 12, 2, NFT_REG_1);
+	cmp(l, NFT_CMP_EQ, be, 2);
+}
+
+static void need_l4proto(Lin *l, uint8_t proto)
+{
+	if (l->l4proto == proto)
+		return;
+	l->l4proto = proto;
+	meta(l, NFT_META_L4PROTO, NFT_REG_1);
+	cmp(l, NFT_CMP_EQ, &proto, 1);
+}
+
+static void need_bridge_dep(Lin *l, VwSel sel, int family)
+{
+	if (sel == VW_SEL_SADDR || sel == VW_SEL_DADDR)
+		need_ethproto(l, family == AF_INET6 ? ETH_P_IPV6 : ETH_P_IP, true);
+	else if (sel == VW_SEL_ARP_SHA || sel == VW_SEL_ARP_SPA)
+		need_ethproto(l, ETH_P_ARP, false);
+	if (sel == VW_SEL_ICMPV6_TYPE) {
+		need_ethproto(l, ETH_P_IPV6, false);
+		need_l4proto(l, IPPROTO_ICMPV6);
+	} else if (sel == VW_SEL_UDP_SPORT || sel == VW_SEL_UDP_DPORT) {
+		need_l4proto(l, IPPROTO_UDP);
+	}
+}
+
+/* nft checks the protocol before reading an IPv4 or IPv6 header (and, in
+ * a bridge table, before the other headers too). */
 static void need_nfproto(Lin *l, const VwStmt *st)
 {
 	uint8_t proto = (uint8_t)nfproto_of(st->family);
 	bool address = false;
 
-	for (unsigned i = 0; i < st->nkey; i++)
+	for (unsigned i = 0; i < st->nkey; i++) {
 		address |= vw_sel_info(st->key[i])->address;
-	if (!address || l->nfproto == proto)
+		if (l->bridge)
+			need_bridge_dep(l, st->key[i], st->family);
+	}
+	if (l->bridge || !address || l->nfproto == proto)
 		return;
 	l->nfproto = proto;
 	meta(l, NFT_META_NFPROTO, NFT_REG_1);
@@ -112,8 +164,31 @@ static uint32_t addr_offset(int family, bool daddr)
 	return daddr ? 16 : 12;
 }
 
+/* Where a payload selector reads: base, offset (and its length). */
+static bool payload_of(VwSel sel, int family, uint32_t *base, uint32_t *offset)
+{
+	const VwSelInfo *si = vw_sel_info(sel);
+
+	if (si->address) {
+		*base = NFT_PAYLOAD_NETWORK_HEADER;
+		*offset = addr_offset(family, sel == VW_SEL_DADDR);
+		return true;
+	}
+	if (!si->base)
+		return false;
+	*base = si->base - 1;
+	*offset = si->offset;
+	return true;
+}
+
 static void load(Lin *l, VwSel sel, int family, uint32_t dreg)
 {
+	uint32_t base, offset;
+
+	if (payload_of(sel, family, &base, &offset)) {
+		payload(l, base, offset, vw_sel_len(sel, family), dreg);
+		return;
+	}
 	switch (sel) {
 	case VW_SEL_IIFNAME:
 		meta(l, NFT_META_IIFNAME, dreg);
@@ -123,11 +198,6 @@ static void load(Lin *l, VwSel sel, int family, uint32_t dreg)
 		break;
 	case VW_SEL_L4PROTO:
 		meta(l, NFT_META_L4PROTO, dreg);
-		break;
-	case VW_SEL_SADDR:
-	case VW_SEL_DADDR:
-		payload(l, NFT_PAYLOAD_NETWORK_HEADER, addr_offset(family, sel == VW_SEL_DADDR), vw_addr_len(family),
-			dreg);
 		break;
 	case VW_SEL_SPORT:
 	case VW_SEL_DPORT:
@@ -150,6 +220,17 @@ static void load(Lin *l, VwSel sel, int family, uint32_t dreg)
 		x->dreg = dreg;
 		break;
 	}
+	case VW_SEL_SADDR:
+	case VW_SEL_DADDR:
+	case VW_SEL_ETHER_SADDR:
+	case VW_SEL_ETHER_TYPE:
+	case VW_SEL_ARP_SHA:
+	case VW_SEL_ARP_SPA:
+	case VW_SEL_ICMPV6_TYPE:
+	case VW_SEL_UDP_SPORT:
+	case VW_SEL_UDP_DPORT:
+	case VW_SEL_ND_TARGET:
+		g_assert_not_reached(); /* payloads, above */
 	}
 }
 
@@ -196,8 +277,9 @@ static void lin_prefix(Lin *l, const VwStmt *st)
 	uint32_t full = vw_addr_len(st->family);
 	VwAddr net = vw_addr_network(&p->addr, p->prefix);
 	uint32_t op = st->neg ? NFT_CMP_NEQ : NFT_CMP_EQ;
-	uint32_t offset = addr_offset(st->family, st->key[0] == VW_SEL_DADDR);
+	uint32_t base, offset;
 
+	g_assert(payload_of(st->key[0], st->family, &base, &offset) && base == NFT_PAYLOAD_NETWORK_HEADER);
 	need_nfproto(l, st);
 	if (p->prefix % 8 == 0) {
 		/* Whole bytes: nft compares just the prefix. */
@@ -394,7 +476,7 @@ static void lin_stmt(Lin *l, const VwStmt *st)
 
 void vw_rule_linearize(const VwRuleBuf *rb, VwRule *out)
 {
-	Lin l = { out, 0 };
+	Lin l = { out, 0, rb->bridge, 0, 0 };
 
 	for (guint i = 0; i < rb->stmts->len; i++)
 		lin_stmt(&l, &g_array_index(rb->stmts, VwStmt, i));

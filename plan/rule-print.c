@@ -72,9 +72,37 @@ static void key_text(GString *out, const VwStmt *st)
 	}
 }
 
+typedef struct {
+	unsigned value;
+	const char *name;
+} Word;
+
+/* The names nft prints for the values virtwire matches. */
+static const Word ether_types[] = { { 0x0800, "ip" }, { 0x0806, "arp" }, { 0x86dd, "ip6" }, { 0, NULL } };
+static const Word icmpv6_types[] = {
+	{ 133, "nd-router-solicit" },
+	{ 134, "nd-router-advert" },
+	{ 135, "nd-neighbor-solicit" },
+	{ 136, "nd-neighbor-advert" },
+	{ 0, NULL },
+};
+static const Word l4protos[] = { { 6, "tcp" }, { 17, "udp" }, { 58, "ipv6-icmp" }, { 132, "sctp" }, { 0, NULL } };
+
+static void word_text(GString *out, const Word *words, unsigned v)
+{
+	for (const Word *w = words; w->name; w++)
+		if (w->value == v) {
+			g_string_append(out, w->name);
+			return;
+		}
+	g_string_append_printf(out, "%u", v);
+}
+
 /* The right side of a match, from the bytes the rule compares. */
 static void value_text(GString *out, const VwStmt *st)
 {
+	char buf[VW_ADDR_STRLEN];
+	VwAddr a = { 0 };
 	uint32_t v;
 
 	switch (st->key[0]) {
@@ -90,14 +118,34 @@ static void value_text(GString *out, const VwStmt *st)
 		else
 			g_string_append_printf(out, "%u", v);
 		return;
-	case VW_SEL_L4PROTO:
 	case VW_SEL_SADDR:
 	case VW_SEL_DADDR:
+	case VW_SEL_ARP_SPA:
+		a.family = st->value_len == 16 ? AF_INET6 : AF_INET;
+		memcpy(a.b, st->value, st->value_len);
+		g_string_append(out, vw_addr_to_string(&a, buf));
+		return;
+	case VW_SEL_ETHER_TYPE:
+		word_text(out, ether_types, (unsigned)st->value[0] << 8 | st->value[1]);
+		return;
+	case VW_SEL_ICMPV6_TYPE:
+		word_text(out, icmpv6_types, st->value[0]);
+		return;
+	case VW_SEL_L4PROTO:
+		word_text(out, l4protos, st->value[0]);
+		return;
+	case VW_SEL_UDP_SPORT:
+	case VW_SEL_UDP_DPORT:
+		g_string_append_printf(out, "%u", (unsigned)st->value[0] << 8 | st->value[1]);
+		return;
 	case VW_SEL_SPORT:
 	case VW_SEL_DPORT:
 	case VW_SEL_CT_STATE:
 	case VW_SEL_CT_STATUS:
 	case VW_SEL_CT_MARK:
+	case VW_SEL_ETHER_SADDR:
+	case VW_SEL_ARP_SHA:
+	case VW_SEL_ND_TARGET:
 		break;
 	}
 	g_assert_not_reached();

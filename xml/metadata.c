@@ -20,6 +20,7 @@ static const char *const dom_forward_attrs[] = { "network", "mac",	 "name",     
 						 "address", "host-port", "guest-port", NULL };
 static const char *const source_attrs[] = { "address", NULL };
 static const char *const enabled_attrs[] = { "enabled", NULL };
+static const char *const net_spoof_attrs[] = { "enabled", "domain-opt-out", NULL };
 static const char *const domfwd_attrs[] = { "allow", "host-ports", NULL };
 static const char *const domain_attrs[] = { NULL };
 
@@ -330,6 +331,26 @@ static void parse_enabled(const VwParseCtx *ctx, xmlNode *n, VwTristate *ret, Vw
 		vw_xml_prop_tristate(ctx, n, "enabled", ret);
 }
 
+/* <vw:spoof-filter enabled=… [domain-opt-out=…]/>: a domain's has enabled=
+ * only, and must say it; a network's may just let domains opt out. */
+static void parse_spoof_filter(const VwParseCtx *ctx, xmlNode *n, VwTristate *enabled, VwTristate *domain_off,
+			       VwLoc *loc)
+{
+	*loc = vw_xml_loc(ctx, n);
+	check_element(ctx, n, domain_off ? net_spoof_attrs : enabled_attrs, NULL);
+	for (xmlNode *c = n->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			stray_child(ctx, n, c, (const char *const[]){ NULL });
+	if (!vw_xml_prop(n, "enabled") && !(domain_off && vw_xml_prop(n, "domain-opt-out")))
+		vw_error(ctx->diags, *loc, "missing-attribute",
+			 domain_off ? "write enabled='yes' or enabled='no' (or domain-opt-out='yes')"
+				    : "write enabled='no' to turn the network's spoof filter off for this domain",
+			 "<vw:spoof-filter> has no enabled=");
+	vw_xml_prop_tristate(ctx, n, "enabled", enabled);
+	if (domain_off)
+		vw_xml_prop_tristate(ctx, n, "domain-opt-out", domain_off);
+}
+
 static void split_uplinks(const char *v, GPtrArray *out)
 {
 	g_auto(GStrv) parts = g_strsplit_set(v, ", ", -1);
@@ -394,9 +415,10 @@ static bool once(const VwParseCtx *ctx, xmlNode *n, bool *seen)
 
 static VwNetMeta *parse_vw_network(const VwParseCtx *ctx, xmlNode *n)
 {
-	static const char *const children[] = { "nat", "forward", "hairpin", "localhost", "domain-forwards", NULL };
+	static const char *const children[] = { "nat",		"forward", "hairpin", "localhost", "domain-forwards",
+						"spoof-filter", NULL };
 	VwNetMeta *m = g_new0(VwNetMeta, 1);
-	bool seen_nat = false, seen_hairpin = false, seen_localhost = false, seen_domfwd = false;
+	bool seen_nat = false, seen_hairpin = false, seen_localhost = false, seen_domfwd = false, seen_spoof = false;
 	const char *v;
 
 	m->loc = vw_xml_loc(ctx, n);
@@ -432,6 +454,10 @@ static VwNetMeta *parse_vw_network(const VwParseCtx *ctx, xmlNode *n)
 		} else if (vw_named(c, "domain-forwards")) {
 			if (once(ctx, c, &seen_domfwd))
 				parse_domain_forwards(ctx, m, c);
+		} else if (vw_named(c, "spoof-filter")) {
+			if (once(ctx, c, &seen_spoof))
+				parse_spoof_filter(ctx, c, &m->spoof_filter, &m->spoof_domain_off,
+						   &m->spoof_filter_loc);
 		} else {
 			stray_child(ctx, n, c, children);
 		}
@@ -442,6 +468,7 @@ static VwNetMeta *parse_vw_network(const VwParseCtx *ctx, xmlNode *n)
 static VwDomMeta *parse_vw_domain(const VwParseCtx *ctx, xmlNode *n)
 {
 	VwDomMeta *m = g_new0(VwDomMeta, 1);
+	bool seen_spoof = false;
 
 	m->loc = vw_xml_loc(ctx, n);
 	m->forwards = g_ptr_array_new_with_free_func((GDestroyNotify)vw_forward_free);
@@ -456,8 +483,11 @@ static VwDomMeta *parse_vw_domain(const VwParseCtx *ctx, xmlNode *n)
 				break;
 			}
 			g_ptr_array_add(m->forwards, parse_forward(ctx, c, true));
+		} else if (vw_named(c, "spoof-filter")) {
+			if (once(ctx, c, &seen_spoof))
+				parse_spoof_filter(ctx, c, &m->spoof_filter, NULL, &m->spoof_filter_loc);
 		} else {
-			stray_child(ctx, n, c, (const char *const[]){ "forward", NULL });
+			stray_child(ctx, n, c, (const char *const[]){ "forward", "spoof-filter", NULL });
 		}
 	}
 	return m;

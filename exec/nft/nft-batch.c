@@ -89,9 +89,9 @@ static struct nlmsghdr *msg_start_family(VwBatch *b, uint16_t type, uint16_t fam
 	return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b->nb), type, family, flags, b->seq++);
 }
 
-static struct nlmsghdr *msg_start(VwBatch *b, uint16_t type, uint16_t flags, char *what)
+static struct nlmsghdr *msg_start(VwBatch *b, const VwTable *t, uint16_t type, uint16_t flags, char *what)
 {
-	return msg_start_family(b, type, NFPROTO_INET, flags, what);
+	return msg_start_family(b, type, (uint16_t)t->family, flags, what);
 }
 
 static void add_fault(VwBatch *b);
@@ -112,30 +112,43 @@ void vw_batch_set_fault(VwBatch *b, guint after)
 	b->fault_after = (int)after;
 }
 
-void vw_batch_add_table(VwBatch *b)
+void vw_batch_add_table(VwBatch *b, const VwTable *t)
 {
-	g_autoptr(nftnl_table) t = vw_nft_build_table();
-	struct nlmsghdr *nlh = msg_start(b, NFT_MSG_NEWTABLE, NLM_F_CREATE,
-					 g_strdup("create table inet " VW_NFT_TABLE));
+	g_autoptr(nftnl_table) nt = vw_nft_build_table(t);
+	struct nlmsghdr *nlh = msg_start(b, t, NFT_MSG_NEWTABLE, NLM_F_CREATE, g_strdup_printf("create %s", t->label));
 
-	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_nlmsg_build_payload(nlh, nt);
 	msg_end(b, nlh);
 }
 
-void vw_batch_del_table(VwBatch *b)
+void vw_batch_del_table(VwBatch *b, const VwTable *t)
 {
-	g_autoptr(nftnl_table) t = vw_nft_build_table();
-	struct nlmsghdr *nlh = msg_start(b, NFT_MSG_DELTABLE, 0, g_strdup("delete table inet " VW_NFT_TABLE));
+	g_autoptr(nftnl_table) nt = vw_nft_build_table(t);
+	struct nlmsghdr *nlh = msg_start(b, t, NFT_MSG_DELTABLE, 0, g_strdup_printf("delete %s", t->label));
 
-	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_nlmsg_build_payload(nlh, nt);
 	msg_end(b, nlh);
 }
 
-void vw_batch_add_set(VwBatch *b, const VwSet *s)
+/* "create map fwd4" in table inet virtwire; "… of table bridge virtwire"
+ * in the other one. */
+static char *what_of(const VwTable *t, char *what)
 {
-	g_autoptr(nftnl_set) ns = vw_nft_build_set(s);
-	struct nlmsghdr *nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE,
-					 g_strdup_printf("create %s %s", s->is_map ? "map" : "set", s->name));
+	char *s;
+
+	if (t->family == NFPROTO_INET)
+		return what;
+	s = g_strdup_printf("%s of %s", what, t->label);
+	g_free(what);
+	return s;
+}
+
+void vw_batch_add_set(VwBatch *b, const VwTable *t, const VwSet *s)
+{
+	g_autoptr(nftnl_set) ns = vw_nft_build_set(t, s);
+	struct nlmsghdr *nlh = msg_start(
+		b, t, NFT_MSG_NEWSET, NLM_F_CREATE,
+		what_of(t, g_strdup_printf("create %s %s", s->is_map ? "map" : "set", s->name)));
 
 	/* The kernel wants an id for every new set, unique in the batch. */
 	nftnl_set_set_u32(ns, NFTNL_SET_ID, b->count + 1);
@@ -143,53 +156,48 @@ void vw_batch_add_set(VwBatch *b, const VwSet *s)
 	msg_end(b, nlh);
 }
 
-void vw_batch_add_chain(VwBatch *b, const VwChain *c)
+void vw_batch_add_chain(VwBatch *b, const VwTable *t, const VwChain *c)
 {
-	g_autoptr(nftnl_chain) nc = vw_nft_build_chain(c);
-	struct nlmsghdr *nlh = msg_start(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE,
-					 g_strdup_printf("create chain %s", c->name));
+	g_autoptr(nftnl_chain) nc = vw_nft_build_chain(t, c);
+	struct nlmsghdr *nlh = msg_start(b, t, NFT_MSG_NEWCHAIN, NLM_F_CREATE,
+					 what_of(t, g_strdup_printf("create chain %s", c->name)));
 
 	nftnl_chain_nlmsg_build_payload(nlh, nc);
 	msg_end(b, nlh);
 }
 
-static struct nftnl_chain *named_chain(const char *name)
-{
-	struct nftnl_chain *c = nftnl_chain_alloc();
-
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, VW_NFT_TABLE);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-	return c;
-}
-
-void vw_batch_flush_chain(VwBatch *b, const char *chain)
+void vw_batch_flush_chain(VwBatch *b, const VwTable *t, const char *chain)
 {
 	g_autoptr(nftnl_rule) r = nftnl_rule_alloc();
-	struct nlmsghdr *nlh = msg_start(b, NFT_MSG_DELRULE, 0, g_strdup_printf("flush chain %s", chain));
+	struct nlmsghdr *nlh = msg_start(b, t, NFT_MSG_DELRULE, 0,
+					 what_of(t, g_strdup_printf("flush chain %s", chain)));
 
 	/* DELRULE without a handle removes every rule of the chain. */
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, VW_NFT_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, t->name);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, (uint32_t)t->family);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
 	msg_end(b, nlh);
 }
 
-void vw_batch_del_chain(VwBatch *b, const char *chain)
+void vw_batch_del_chain(VwBatch *b, const VwTable *t, const char *chain)
 {
-	g_autoptr(nftnl_chain) c = named_chain(chain);
-	struct nlmsghdr *nlh = msg_start(b, NFT_MSG_DELCHAIN, 0, g_strdup_printf("delete chain %s", chain));
+	g_autoptr(nftnl_chain) c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh = msg_start(b, t, NFT_MSG_DELCHAIN, 0,
+					 what_of(t, g_strdup_printf("delete chain %s", chain)));
 
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, t->name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, (uint32_t)t->family);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, chain);
 	nftnl_chain_nlmsg_build_payload(nlh, c);
 	msg_end(b, nlh);
 }
 
-void vw_batch_add_rule(VwBatch *b, const char *chain, const VwRule *r)
+void vw_batch_add_rule(VwBatch *b, const VwTable *t, const char *chain, const VwRule *r)
 {
-	g_autoptr(nftnl_rule) nr = vw_nft_build_rule(chain, r);
-	struct nlmsghdr *nlh = msg_start(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
-					 g_strdup_printf("add rule to chain %s: %s", chain, r->text));
+	g_autoptr(nftnl_rule) nr = vw_nft_build_rule(t->family, t->name, chain, r);
+	struct nlmsghdr *nlh = msg_start(b, t, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
+					 what_of(t, g_strdup_printf("add rule to chain %s: %s", chain, r->text)));
 
 	nftnl_rule_nlmsg_build_payload(nlh, nr);
 	msg_end(b, nlh);
@@ -220,9 +228,10 @@ void vw_batch_insert_foreign_rule(VwBatch *b, struct nftnl_rule *r, const char *
 	msg_end(b, nlh);
 }
 
-static char *elem_what(bool add, const VwSet *s, const VwElem *e, guint n)
+static char *elem_what(const VwTable *t, bool add, const VwSet *s, const VwElem *e, guint n)
 {
-	const char *set = s->name;
+	g_autofree char *set = t->family == NFPROTO_INET ? g_strdup(s->name)
+							 : g_strdup_printf("%s of %s", s->name, t->label);
 	const char *first = e->text ? e->text : vw_elem_text(s, e) ? vw_elem_text(s, e) : "(interval end)";
 
 	if (n == 1)
@@ -235,20 +244,20 @@ static char *elem_what(bool add, const VwSet *s, const VwElem *e, guint n)
  * an owner comment), so 128 stay well inside a 64 KiB attribute nest. */
 #define ELEMS_PER_MSG 128
 
-void vw_batch_elems(VwBatch *b, bool add, const VwSet *set, GPtrArray *elems)
+void vw_batch_elems(VwBatch *b, const VwTable *t, bool add, const VwSet *set, GPtrArray *elems)
 {
 	for (guint i = 0; i < elems->len; i += ELEMS_PER_MSG) {
 		g_autoptr(nftnl_set) ns = nftnl_set_alloc();
 		guint n = MIN(ELEMS_PER_MSG, elems->len - i);
 		struct nlmsghdr *nlh;
 
-		nftnl_set_set_str(ns, NFTNL_SET_TABLE, VW_NFT_TABLE);
-		nftnl_set_set_u32(ns, NFTNL_SET_FAMILY, NFPROTO_INET);
+		nftnl_set_set_str(ns, NFTNL_SET_TABLE, t->name);
+		nftnl_set_set_u32(ns, NFTNL_SET_FAMILY, (uint32_t)t->family);
 		nftnl_set_set_str(ns, NFTNL_SET_NAME, set->name);
 		for (guint j = 0; j < n; j++)
 			nftnl_set_elem_add(ns, vw_nft_build_elem(elems->pdata[i + j]));
-		nlh = msg_start(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0,
-				elem_what(add, set, elems->pdata[i], n));
+		nlh = msg_start(b, t, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0,
+				elem_what(t, add, set, elems->pdata[i], n));
 		nftnl_set_elems_nlmsg_build_payload(nlh, ns);
 		msg_end(b, nlh);
 	}
@@ -257,8 +266,8 @@ void vw_batch_elems(VwBatch *b, bool add, const VwSet *set, GPtrArray *elems)
 static void add_fault(VwBatch *b)
 {
 	g_autoptr(nftnl_rule) r = nftnl_rule_alloc();
-	struct nlmsghdr *nlh = msg_start(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
-					 g_strdup("add rule to chain vw-fault-injected (test fault point)"));
+	struct nlmsghdr *nlh = msg_start_family(b, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_CREATE | NLM_F_APPEND,
+						g_strdup("add rule to chain vw-fault-injected (test fault point)"));
 
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, VW_NFT_TABLE);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "vw-fault-injected");

@@ -11,21 +11,21 @@
 
 #include "nft-private.h"
 
-struct nftnl_table *vw_nft_build_table(void)
+struct nftnl_table *vw_nft_build_table(const VwTable *t)
 {
-	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_table *nt = nftnl_table_alloc();
 
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, VW_NFT_TABLE);
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
-	return t;
+	nftnl_table_set_str(nt, NFTNL_TABLE_NAME, t->name);
+	nftnl_table_set_u32(nt, NFTNL_TABLE_FAMILY, (uint32_t)t->family);
+	return nt;
 }
 
-struct nftnl_chain *vw_nft_build_chain(const VwChain *c)
+struct nftnl_chain *vw_nft_build_chain(const VwTable *t, const VwChain *c)
 {
 	struct nftnl_chain *ch = nftnl_chain_alloc();
 
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, VW_NFT_TABLE);
-	nftnl_chain_set_u32(ch, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, t->name);
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_FAMILY, (uint32_t)t->family);
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, c->name);
 	if (c->type != VW_CHAIN_REGULAR) {
 		nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, c->type == VW_CHAIN_NAT ? "nat" : "filter");
@@ -223,13 +223,13 @@ static struct nftnl_expr *build_expr(const VwExpr *x)
 	g_assert_not_reached();
 }
 
-struct nftnl_rule *vw_nft_build_rule(const char *chain, const VwRule *r)
+struct nftnl_rule *vw_nft_build_rule(int family, const char *table, const char *chain, const VwRule *r)
 {
 	struct nftnl_rule *nr = nftnl_rule_alloc();
 
-	nftnl_rule_set_str(nr, NFTNL_RULE_TABLE, VW_NFT_TABLE);
+	nftnl_rule_set_str(nr, NFTNL_RULE_TABLE, table);
 	nftnl_rule_set_str(nr, NFTNL_RULE_CHAIN, chain);
-	nftnl_rule_set_u32(nr, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_u32(nr, NFTNL_RULE_FAMILY, (uint32_t)family);
 	for (guint i = 0; i < r->exprs->len; i++)
 		nftnl_rule_add_expr(nr, build_expr(&g_array_index(r->exprs, VwExpr, i)));
 	if (r->compat) {
@@ -248,19 +248,15 @@ struct nftnl_rule *vw_nft_build_rule(const char *chain, const VwRule *r)
 
 struct nftnl_rule *vw_nft_build_foreign_rule(const VwForeignRule *f)
 {
-	struct nftnl_rule *nr = vw_nft_build_rule(f->chain, f->rule);
-
-	nftnl_rule_set_str(nr, NFTNL_RULE_TABLE, f->table);
-	nftnl_rule_set_u32(nr, NFTNL_RULE_FAMILY, (uint32_t)f->family);
-	return nr;
+	return vw_nft_build_rule(f->family, f->table, f->chain, f->rule);
 }
 
-struct nftnl_set *vw_nft_build_set(const VwSet *s)
+struct nftnl_set *vw_nft_build_set(const VwTable *t, const VwSet *s)
 {
 	struct nftnl_set *ns = nftnl_set_alloc();
 
-	nftnl_set_set_str(ns, NFTNL_SET_TABLE, VW_NFT_TABLE);
-	nftnl_set_set_u32(ns, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_str(ns, NFTNL_SET_TABLE, t->name);
+	nftnl_set_set_u32(ns, NFTNL_SET_FAMILY, (uint32_t)t->family);
 	nftnl_set_set_str(ns, NFTNL_SET_NAME, s->name);
 	nftnl_set_set_u32(ns, NFTNL_SET_FLAGS, s->flags);
 	nftnl_set_set_u32(ns, NFTNL_SET_KEY_TYPE, s->key_type);

@@ -27,13 +27,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(nftnl_table, nftnl_table_free)
 
 /* ---- nft-build.c: plan → libnftnl (no sockets) ---- */
 
-struct nftnl_rule *vw_nft_build_rule(const char *chain, const VwRule *r);
+/* A rule of chain @chain of @family @table. */
+struct nftnl_rule *vw_nft_build_rule(int family, const char *table, const char *chain, const VwRule *r);
 /* A rule of another table (virtwire's accepts in libvirt's firewall). */
 struct nftnl_rule *vw_nft_build_foreign_rule(const VwForeignRule *f);
-struct nftnl_chain *vw_nft_build_chain(const VwChain *c);
-struct nftnl_set *vw_nft_build_set(const VwSet *s);
+/* Objects of one of virtwire's tables (@t: its family and name). */
+struct nftnl_chain *vw_nft_build_chain(const VwTable *t, const VwChain *c);
+struct nftnl_set *vw_nft_build_set(const VwTable *t, const VwSet *s);
 struct nftnl_set_elem *vw_nft_build_elem(const VwElem *e);
-struct nftnl_table *vw_nft_build_table(void);
+struct nftnl_table *vw_nft_build_table(const VwTable *t);
 
 /* The canonical text of a rule's expressions (libnftnl's own notation, one
  * "[ … ]" per expression, a counter without its values): equal for equal
@@ -81,8 +83,10 @@ typedef struct {
 	GHashTable *elems; /* VwKElem* (hashed by key, key end, flags) → itself */
 } VwKSet;
 
-/* The kernel's table inet virtwire. */
+/* One of virtwire's tables in the kernel. */
 typedef struct {
+	int family;	  /* NFPROTO_* */
+	const char *name; /* VW_NFT_TABLE */
 	bool exists;
 	GHashTable *chains;	/* name → VwKChain* */
 	GPtrArray *chain_order; /* char*: names in kernel order */
@@ -97,9 +101,10 @@ gboolean vw_kelem_equal(gconstpointer a, gconstpointer b);
 
 /* ---- nft-read.c: reading the kernel through a backend ---- */
 
-/* Reads table inet virtwire: chains, rules, sets and (unless @no_elems)
- * their elements, from dumps none of which a change interrupted. */
-bool vw_nft_read(const VwNftBackend *be, bool no_elems, VwKTable **ret, GError **error);
+/* Reads one of virtwire's tables (@t's family and name): chains, rules,
+ * sets and (unless @no_elems) their elements, from dumps none of which a
+ * change interrupted. */
+bool vw_nft_read(const VwNftBackend *be, const VwTable *t, bool no_elems, VwKTable **ret, GError **error);
 
 /* Every rule of @family @table @chain, in order, to @cb; *@exists is false
  * when the table or chain is not there. */
@@ -125,15 +130,16 @@ void vw_batch_free(VwBatch *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwBatch, vw_batch_free)
 guint vw_batch_count(const VwBatch *b);
 
-void vw_batch_add_table(VwBatch *b);
-void vw_batch_del_table(VwBatch *b);
-void vw_batch_add_set(VwBatch *b, const VwSet *s);
-void vw_batch_add_chain(VwBatch *b, const VwChain *c);
-void vw_batch_flush_chain(VwBatch *b, const char *chain);
-void vw_batch_del_chain(VwBatch *b, const char *chain);
-void vw_batch_add_rule(VwBatch *b, const char *chain, const VwRule *r);
+/* Messages about one of virtwire's tables (@t's family and name). */
+void vw_batch_add_table(VwBatch *b, const VwTable *t);
+void vw_batch_del_table(VwBatch *b, const VwTable *t);
+void vw_batch_add_set(VwBatch *b, const VwTable *t, const VwSet *s);
+void vw_batch_add_chain(VwBatch *b, const VwTable *t, const VwChain *c);
+void vw_batch_flush_chain(VwBatch *b, const VwTable *t, const char *chain);
+void vw_batch_del_chain(VwBatch *b, const VwTable *t, const char *chain);
+void vw_batch_add_rule(VwBatch *b, const VwTable *t, const char *chain, const VwRule *r);
 /* Elements (VwElem*) of one set, packed into as few messages as fit. */
-void vw_batch_elems(VwBatch *b, bool add, const VwSet *set, GPtrArray *elems);
+void vw_batch_elems(VwBatch *b, const VwTable *t, bool add, const VwSet *set, GPtrArray *elems);
 /* Makes the batch carry, after its @after-th message (or last, if it has
  * fewer), one message the kernel refuses: a test fault point. */
 void vw_batch_set_fault(VwBatch *b, guint after);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Reading nftables through a backend: table inet virtwire, the chains of
+/* Reading nftables through a backend: virtwire's tables, the chains of
  * other tables virtwire keeps a rule in, the ruleset's generation. */
 #include <errno.h>
 #include <string.h>
@@ -126,8 +126,8 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (nftnl_chain_nlmsg_parse(nlh, c) < 0)
 		return MNL_CB_OK;
-	if (g_strcmp0(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), VW_NFT_TABLE) != 0 ||
-	    nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY) != NFPROTO_INET)
+	if (g_strcmp0(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), t->name) != 0 ||
+	    nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY) != (uint32_t)t->family)
 		return MNL_CB_OK;
 	name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
 	kc = g_new0(VwKChain, 1);
@@ -152,8 +152,8 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (nftnl_rule_nlmsg_parse(nlh, r) < 0)
 		return MNL_CB_OK;
-	if (g_strcmp0(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), VW_NFT_TABLE) != 0 ||
-	    nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY) != NFPROTO_INET)
+	if (g_strcmp0(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), t->name) != 0 ||
+	    nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY) != (uint32_t)t->family)
 		return MNL_CB_OK;
 	kc = g_hash_table_lookup(t->chains, nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
 	if (kc)
@@ -169,8 +169,8 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (nftnl_set_nlmsg_parse(nlh, s) < 0)
 		return MNL_CB_OK;
-	if (g_strcmp0(nftnl_set_get_str(s, NFTNL_SET_TABLE), VW_NFT_TABLE) != 0 ||
-	    nftnl_set_get_u32(s, NFTNL_SET_FAMILY) != NFPROTO_INET)
+	if (g_strcmp0(nftnl_set_get_str(s, NFTNL_SET_TABLE), t->name) != 0 ||
+	    nftnl_set_get_u32(s, NFTNL_SET_FAMILY) != (uint32_t)t->family)
 		return MNL_CB_OK;
 	ks = g_new0(VwKSet, 1);
 	ks->flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
@@ -341,10 +341,12 @@ bool vw_nft_dump_rules(const VwNftBackend *be, int family, const char *table, co
 	}
 }
 
-static VwKTable *ktable_new(void)
+static VwKTable *ktable_new(const VwTable *of)
 {
 	VwKTable *t = g_new0(VwKTable, 1);
 
+	t->family = of->family;
+	t->name = of->name;
 	t->chains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)kchain_free);
 	t->sets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)kset_free);
 	t->chain_order = g_ptr_array_new_with_free_func(g_free);
@@ -352,16 +354,16 @@ static VwKTable *ktable_new(void)
 }
 
 /* One dump of the table's objects of message type @type into @cb. */
-static bool dump_objects(const VwNftBackend *be, uint16_t type, VwNftReplyFn cb, void *data, bool *again,
+static bool dump_objects(const VwNftBackend *be, VwKTable *t, uint16_t type, VwNftReplyFn cb, bool *again,
 			 GError **error)
 {
 	char buf[8192];
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, NLM_F_DUMP, next_seq());
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, (uint16_t)t->family, NLM_F_DUMP, next_seq());
 
 	/* Chains, rules and sets take the table's name in the same attribute
 	 * number (NFTA_*_TABLE = 1). */
-	mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, VW_NFT_TABLE);
-	return request(be, nlh, cb, data, NULL, again, error);
+	mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, t->name);
+	return request(be, nlh, cb, t, NULL, again, error);
 }
 
 static bool dump_elems(const VwNftBackend *be, VwKTable *t, bool *again, GError **error)
@@ -375,9 +377,9 @@ static bool dump_elems(const VwNftBackend *be, VwKTable *t, bool *again, GError 
 		char buf[8192];
 		struct nlmsghdr *nlh;
 
-		nftnl_set_set_str(st, NFTNL_SET_TABLE, VW_NFT_TABLE);
+		nftnl_set_set_str(st, NFTNL_SET_TABLE, t->name);
 		nftnl_set_set_str(st, NFTNL_SET_NAME, name);
-		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP, next_seq());
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, (uint16_t)t->family, NLM_F_DUMP, next_seq());
 		nftnl_set_elems_nlmsg_build_payload(nlh, st);
 		if (!request(be, nlh, elem_cb, value, NULL, again, error))
 			return false;
@@ -388,12 +390,14 @@ static bool dump_elems(const VwNftBackend *be, VwKTable *t, bool *again, GError 
 }
 
 /* The whole table once; *@again when a dump was interrupted. */
-static bool read_once(const VwNftBackend *be, bool no_elems, VwKTable **ret, bool *again, GError **error)
+static bool read_once(const VwNftBackend *be, const VwTable *of, bool no_elems, VwKTable **ret, bool *again,
+		      GError **error)
 {
-	g_autoptr(VwKTable) t = ktable_new();
-	g_autoptr(nftnl_table) tb = vw_nft_build_table();
+	g_autoptr(VwKTable) t = ktable_new(of);
+	g_autoptr(nftnl_table) tb = vw_nft_build_table(of);
 	char buf[8192];
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, next_seq());
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, (uint16_t)of->family, NLM_F_ACK,
+						     next_seq());
 	bool missing;
 
 	*again = false;
@@ -401,9 +405,9 @@ static bool read_once(const VwNftBackend *be, bool no_elems, VwKTable **ret, boo
 	if (!request(be, nlh, table_cb, &t->exists, &missing, NULL, error))
 		return false;
 	if (!missing && t->exists &&
-	    (!dump_objects(be, NFT_MSG_GETCHAIN, chain_cb, t, again, error) ||
-	     (!*again && !dump_objects(be, NFT_MSG_GETRULE, rule_cb, t, again, error)) ||
-	     (!*again && !dump_objects(be, NFT_MSG_GETSET, set_cb, t, again, error)) ||
+	    (!dump_objects(be, t, NFT_MSG_GETCHAIN, chain_cb, again, error) ||
+	     (!*again && !dump_objects(be, t, NFT_MSG_GETRULE, rule_cb, again, error)) ||
+	     (!*again && !dump_objects(be, t, NFT_MSG_GETSET, set_cb, again, error)) ||
 	     (!*again && !no_elems && !dump_elems(be, t, again, error))))
 		return false;
 	t->exists = t->exists && !missing;
@@ -413,13 +417,13 @@ static bool read_once(const VwNftBackend *be, bool no_elems, VwKTable **ret, boo
 
 /* The table as the kernel holds it, from dumps none of which was
  * interrupted by a change (each attempt starts from scratch). */
-bool vw_nft_read(const VwNftBackend *be, bool no_elems, VwKTable **ret, GError **error)
+bool vw_nft_read(const VwNftBackend *be, const VwTable *of, bool no_elems, VwKTable **ret, GError **error)
 {
 	for (guint attempt = 0;; attempt++) {
 		g_autoptr(VwKTable) t = NULL;
 		bool again;
 
-		if (!read_once(be, no_elems, &t, &again, error))
+		if (!read_once(be, of, no_elems, &t, &again, error))
 			return false;
 		if (!again) {
 			*ret = g_steal_pointer(&t);

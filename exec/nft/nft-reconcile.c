@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Reconciling table inet virtwire with a plan: read the kernel's table, list
- * every difference within the scope, and turn the differences into one
- * batch. Order inside the batch: table, sets, chains; stale elements out;
- * chains' rules replaced; stale chains out; new elements in. The kernel
- * checks the whole batch before it commits any of it.
+ * Reconciling virtwire's tables (inet, then bridge) with a plan: read each
+ * of the kernel's tables, list every difference within the scope, and turn
+ * the differences into one batch for both. Order inside the batch, table by
+ * table: table, sets, chains; stale elements out; chains' rules replaced;
+ * stale chains out; new elements in. The kernel checks the whole batch
+ * before it commits any of it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ bool vw_nft_owner_in_scope(const char *owner, GPtrArray *scope)
  * scope. */
 bool vw_nft_chain_in_scope(const char *name, GPtrArray *scope)
 {
-	static const char *const kinds[] = { "out", "in", "snat" };
+	static const char *const kinds[] = { "out", "in", "snat", "guest" };
 
 	if (!g_str_has_prefix(name, "nw-"))
 		return false;
@@ -131,6 +132,7 @@ static char *owner_words(const VwNftRequest *req, const char *tag)
 }
 
 typedef struct {
+	const VwTable *t; /* the table being diffed */
 	VwBatch *batch;
 	VwNftResult *res;
 	GPtrArray *scope;
@@ -315,12 +317,29 @@ static void diff_unexpected(Diff *df, const VwSet *s, VwKSet *ks, GHashTable *wa
 	}
 }
 
+/* A set or chain in words: "map fwd4"; in the bridge table "set ports of
+ * table bridge virtwire". */
+static char *object_words(const Diff *df, const char *kind, const char *name)
+{
+	if (df->t->family == NFPROTO_INET)
+		return g_strdup_printf("%s %s", kind, name);
+	return g_strdup_printf("%s %s of %s", kind, name, df->t->label);
+}
+
+/* Whether the kernel's element @k, which another owner holds, is a port's
+ * that a port of the plan takes over: the spoof filter's taps and MACs are
+ * reused, and the newest plug is the live one. */
+static bool taken_over(const VwSet *s, const VwElem *d, const VwKElem *k)
+{
+	return s->kind == VW_SET_GUESTS && d->owner && strchr(d->owner, ':') && k->owner && strchr(k->owner, ':');
+}
+
 /* Desired elements vs the kernel's, for one set. */
 static bool diff_elems(Diff *df, const VwSet *s, VwKSet *ks, GError **error)
 {
 	g_autoptr(GHashTable) wanted = g_hash_table_new(vw_kelem_hash, vw_kelem_equal);
 	g_autoptr(GArray) keys = g_array_sized_new(FALSE, FALSE, sizeof(VwKElem), s->elems->len);
-	g_autofree char *object = g_strdup_printf("%s %s", s->is_map ? "map" : "set", s->name);
+	g_autofree char *object = object_words(df, s->is_map ? "map" : "set", s->name);
 
 	g_array_set_size(keys, s->elems->len);
 	if (ks)
@@ -339,10 +358,11 @@ static bool diff_elems(Diff *df, const VwSet *s, VwKSet *ks, GError **error)
 		k = ks ? g_hash_table_lookup(ks->elems, key) : NULL;
 		/* A counter of another owner's forward to the same target is
 		 * shared, not a conflict. */
-		if (k && s->counter && !vw_nft_owner_in_scope(k->owner, df->scope) &&
+		if (k && s->kind == VW_SET_COUNTERS && !vw_nft_owner_in_scope(k->owner, df->scope) &&
 		    g_strcmp0(k->owner, d->owner) != 0)
 			continue;
-		if (k && !vw_nft_owner_in_scope(k->owner, df->scope) && g_strcmp0(k->owner, d->owner) != 0) {
+		if (k && !vw_nft_owner_in_scope(k->owner, df->scope) && g_strcmp0(k->owner, d->owner) != 0 &&
+		    !taken_over(s, d, k)) {
 			g_autofree char *mine = owner_words(df->req, d->owner);
 			g_autofree char *theirs = owner_words(df->req, k->owner);
 			g_autofree char *msg = vw_plan_conflict_message(s, d, mine, theirs);
@@ -382,11 +402,11 @@ static bool chain_compatible(const VwChain *c, const VwKChain *kc)
 }
 
 /* Compares rule by rule; describes the first difference in @why. */
-static bool rules_equal(const VwChain *c, const VwKChain *kc, char **why)
+static bool rules_equal(const VwTable *t, const VwChain *c, const VwKChain *kc, char **why)
 {
 	for (guint i = 0; i < c->rules->len; i++) {
 		const VwRule *rule = c->rules->pdata[i];
-		g_autoptr(nftnl_rule) r = vw_nft_build_rule(c->name, rule);
+		g_autoptr(nftnl_rule) r = vw_nft_build_rule(t->family, t->name, c->name, rule);
 		g_autofree char *canon = vw_nft_rule_canon(r);
 
 		if (i >= kc->rules->len) {
@@ -406,67 +426,73 @@ static bool rules_equal(const VwChain *c, const VwKChain *kc, char **why)
 	return true;
 }
 
-/* Everything of the plan, as for an empty kernel. */
-static void add_all(Diff *df, const VwPlan *plan)
+/* Everything of the table, as for an empty kernel. */
+static void add_all(Diff *df, const VwTable *t)
 {
-	vw_batch_add_table(df->batch);
-	for (guint i = 0; i < plan->sets->len; i++)
-		vw_batch_add_set(df->batch, plan->sets->pdata[i]);
-	for (guint i = 0; i < plan->chains->len; i++) {
-		vw_batch_add_chain(df->batch, plan->chains->pdata[i]);
-		g_ptr_array_add(df->chain_rules, plan->chains->pdata[i]);
+	vw_batch_add_table(df->batch, t);
+	for (guint i = 0; i < t->sets->len; i++)
+		vw_batch_add_set(df->batch, t, t->sets->pdata[i]);
+	for (guint i = 0; i < t->chains->len; i++) {
+		vw_batch_add_chain(df->batch, t, t->chains->pdata[i]);
+		g_ptr_array_add(df->chain_rules, t->chains->pdata[i]);
 	}
-	for (guint i = 0; i < plan->sets->len; i++) {
-		const VwSet *s = plan->sets->pdata[i];
+	for (guint i = 0; i < t->sets->len; i++) {
+		const VwSet *s = t->sets->pdata[i];
 
 		for (guint j = 0; j < s->elems->len; j++)
 			add_planned(df->add_elems, s, s->elems->pdata[j]);
 	}
 }
 
-static bool diff_table(Diff *df, const VwPlan *plan, VwKTable *kt, GError **error)
+static bool diff_sets(Diff *df, const VwTable *t, VwKTable *kt, GError **error)
 {
-	GHashTableIter it;
-	gpointer name, value;
-
-	for (guint i = 0; i < plan->sets->len; i++) {
-		const VwSet *s = plan->sets->pdata[i];
+	for (guint i = 0; i < t->sets->len; i++) {
+		const VwSet *s = t->sets->pdata[i];
 		VwKSet *ks = g_hash_table_lookup(kt->sets, s->name);
 
 		if (!ks) {
-			g_autofree char *obj = g_strdup_printf("%s %s", s->is_map ? "map" : "set", s->name);
+			g_autofree char *obj = object_words(df, s->is_map ? "map" : "set", s->name);
 
 			drift(df->res, obj, "is missing");
-			vw_batch_add_set(df->batch, s);
+			vw_batch_add_set(df->batch, t, s);
 		} else if (!set_compatible(s, ks)) {
 			g_set_error(error, VW_ERROR, VW_ERROR_INCOMPATIBLE,
-				    "%s %s in table inet " VW_NFT_TABLE " has another type than this virtwire's",
-				    s->is_map ? "map" : "set", s->name);
+				    "%s %s in %s has another type than this virtwire's", s->is_map ? "map" : "set",
+				    s->name, t->label);
 			return false;
 		}
 		if (!diff_elems(df, s, ks, error))
 			return false;
 	}
-	for (guint i = 0; i < plan->chains->len; i++) {
-		const VwChain *c = plan->chains->pdata[i];
+	return true;
+}
+
+static bool diff_table(Diff *df, const VwTable *t, VwKTable *kt, GError **error)
+{
+	GHashTableIter it;
+	gpointer name, value;
+
+	if (!diff_sets(df, t, kt, error))
+		return false;
+	for (guint i = 0; i < t->chains->len; i++) {
+		const VwChain *c = t->chains->pdata[i];
 		VwKChain *kc = g_hash_table_lookup(kt->chains, c->name);
-		g_autofree char *object = g_strdup_printf("chain %s", c->name);
+		g_autofree char *object = object_words(df, "chain", c->name);
 		char *why = NULL;
 
 		if (!kc) {
 			drift(df->res, object, "is missing");
-			vw_batch_add_chain(df->batch, c);
+			vw_batch_add_chain(df->batch, t, c);
 			g_ptr_array_add(df->chain_rules, (gpointer)c);
 			continue;
 		}
 		if (!chain_compatible(c, kc)) {
 			g_set_error(error, VW_ERROR, VW_ERROR_INCOMPATIBLE,
-				    "chain %s in table inet " VW_NFT_TABLE " has another hook or priority than this "
-				    "virtwire's",
-				    c->name);
+				    "chain %s in %s has another hook or priority than this virtwire's", c->name,
+				    t->label);
 			return false;
 		}
-		if (!rules_equal(c, kc, &why)) {
+		if (!rules_equal(df->t, c, kc, &why)) {
 			drift(df->res, object, "%s", why);
 			g_clear_pointer(&why, g_free);
 			if (kc->rules->len)
@@ -476,9 +502,9 @@ static bool diff_table(Diff *df, const VwPlan *plan, VwKTable *kt, GError **erro
 	}
 	g_hash_table_iter_init(&it, kt->chains);
 	while (g_hash_table_iter_next(&it, &name, &value)) {
-		g_autofree char *object = g_strdup_printf("chain %s", (char *)name);
+		g_autofree char *object = object_words(df, "chain", name);
 
-		if (vw_plan_find_chain(plan, name) || !vw_nft_chain_in_scope(name, df->scope))
+		if (vw_table_find_chain(t, name) || !vw_nft_chain_in_scope(name, df->scope))
 			continue;
 		drift(df->res, object, "is not in the network's plan (left over)");
 		if (((VwKChain *)value)->rules->len)
@@ -493,51 +519,75 @@ static void emit(Diff *df)
 	for (guint i = 0; i < df->lone_starts->len; i++) {
 		SetElems *se = df->lone_starts->pdata[i];
 
-		vw_batch_elems(df->batch, true, se->set, se->elems);
+		vw_batch_elems(df->batch, df->t, true, se->set, se->elems);
 	}
 	for (guint i = 0; i < df->del_elems->len; i++) {
 		SetElems *se = df->del_elems->pdata[i];
 
 		df->res->elements_deleted += se->elems->len;
-		vw_batch_elems(df->batch, false, se->set, se->elems);
+		vw_batch_elems(df->batch, df->t, false, se->set, se->elems);
 	}
 	for (guint i = 0; i < df->flush->len; i++)
-		vw_batch_flush_chain(df->batch, df->flush->pdata[i]);
+		vw_batch_flush_chain(df->batch, df->t, df->flush->pdata[i]);
 	for (guint i = 0; i < df->chain_rules->len; i++) {
 		const VwChain *c = df->chain_rules->pdata[i];
 
 		for (guint j = 0; j < c->rules->len; j++)
-			vw_batch_add_rule(df->batch, c->name, c->rules->pdata[j]);
+			vw_batch_add_rule(df->batch, df->t, c->name, c->rules->pdata[j]);
 	}
 	for (guint i = 0; i < df->del_chains->len; i++)
-		vw_batch_del_chain(df->batch, df->del_chains->pdata[i]);
+		vw_batch_del_chain(df->batch, df->t, df->del_chains->pdata[i]);
 	for (guint i = 0; i < df->add_elems->len; i++) {
 		SetElems *se = df->add_elems->pdata[i];
 
 		df->res->elements_added += se->elems->len;
-		vw_batch_elems(df->batch, true, se->set, se->elems);
+		vw_batch_elems(df->batch, df->t, true, se->set, se->elems);
 	}
 }
 
-/* The batch for the differences between @kt and @plan. */
-static bool diff(Diff *df, const VwPlan *plan, VwKTable *kt, VwNftFlags flags, GError **error)
+/* The batch for the differences between @kt and table @t of the plan. */
+static bool diff(Diff *df, const VwTable *t, VwKTable *kt, VwNftFlags flags, GError **error)
 {
 	if (flags & VW_NFT_DELETE_TABLE) {
 		if (kt->exists) {
-			drift(df->res, "table inet " VW_NFT_TABLE, "is present");
-			vw_batch_del_table(df->batch);
+			drift(df->res, t->label, "is present");
+			vw_batch_del_table(df->batch, t);
 		}
 	} else if (!kt->exists) {
-		drift(df->res, "table inet " VW_NFT_TABLE, "is missing");
-		add_all(df, plan);
+		drift(df->res, t->label, "is missing");
+		add_all(df, t);
 	} else if (flags & VW_NFT_REBUILD) {
-		drift(df->res, "table inet " VW_NFT_TABLE, "is rebuilt");
-		vw_batch_del_table(df->batch);
-		add_all(df, plan);
-	} else if (!diff_table(df, plan, kt, error)) {
+		drift(df->res, t->label, "is rebuilt");
+		vw_batch_del_table(df->batch, t);
+		add_all(df, t);
+	} else if (!diff_table(df, t, kt, error)) {
 		return false;
 	}
 	emit(df);
+	return true;
+}
+
+/* Reads table @t and adds its differences from the plan to @batch; the
+ * table as read into *@read, when given. */
+static bool diff_one(const VwNftBackend *be, const VwTable *t, const VwNftRequest *req, VwBatch *batch,
+		     VwNftResult *res, VwKTable **read, GError **error)
+{
+	g_autoptr(VwKTable) kt = NULL;
+	g_autoptr(GPtrArray) del_elems = g_ptr_array_new_with_free_func((GDestroyNotify)set_elems_free);
+	g_autoptr(GPtrArray) add_elems = g_ptr_array_new_with_free_func((GDestroyNotify)set_elems_free);
+	g_autoptr(GPtrArray) lone_starts = g_ptr_array_new_with_free_func((GDestroyNotify)set_elems_free);
+	g_autoptr(GPtrArray) chain_rules = g_ptr_array_new();
+	g_autoptr(GPtrArray) flush = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) del_chains = g_ptr_array_new_with_free_func(g_free);
+	Diff df = { t, batch, res, req->scope, del_elems, add_elems, lone_starts, chain_rules, flush, del_chains, req };
+
+	/* What a table's deletion takes away is read only when asked for. */
+	bool shallow = (req->flags & (VW_NFT_DELETE_TABLE | VW_NFT_RELEASED)) == VW_NFT_DELETE_TABLE;
+
+	if (!vw_nft_read(be, t, shallow, &kt, error) || !diff(&df, t, kt, req->flags, error))
+		return false;
+	if (read)
+		*read = g_steal_pointer(&kt);
 	return true;
 }
 
@@ -551,28 +601,22 @@ static bool diff(Diff *df, const VwPlan *plan, VwKTable *kt, VwNftFlags flags, G
 static bool reconcile_once(const VwNftBackend *be, const VwPlan *plan, const VwNftRequest *req, VwNftResult **ret,
 			   bool *stale, GError **error)
 {
-	g_autoptr(VwKTable) kt = NULL;
 	g_autoptr(VwBatch) batch = NULL;
 	g_autoptr(VwNftResult) res = g_new0(VwNftResult, 1);
-	g_autoptr(GPtrArray) del_elems = g_ptr_array_new_with_free_func((GDestroyNotify)set_elems_free);
-	g_autoptr(GPtrArray) add_elems = g_ptr_array_new_with_free_func((GDestroyNotify)set_elems_free);
-	g_autoptr(GPtrArray) lone_starts = g_ptr_array_new_with_free_func((GDestroyNotify)set_elems_free);
-	g_autoptr(GPtrArray) chain_rules = g_ptr_array_new();
-	g_autoptr(GPtrArray) flush = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(GPtrArray) del_chains = g_ptr_array_new_with_free_func(g_free);
-	Diff df;
+	g_autoptr(VwPlan) none = plan ? NULL : vw_plan_new();
+	g_autoptr(VwKTable) kt = NULL;
 
 	res->drift = g_ptr_array_new_with_free_func((GDestroyNotify)vw_drift_free);
 	res->have_gen = vw_nft_generation(be, &res->gen_before, NULL);
 	batch = vw_batch_new(res->have_gen ? res->gen_before : 0);
-	df = (Diff){ batch, res, req->scope, del_elems, add_elems, lone_starts, chain_rules, flush, del_chains, req };
 	if (req->faults && req->faults->nft)
 		vw_batch_set_fault(batch, req->faults->nft);
 	res->released = g_ptr_array_new_with_free_func((GDestroyNotify)vw_released_free);
-	/* What a table's deletion takes away is read only when asked for. */
-	if (!vw_nft_read(be, (req->flags & (VW_NFT_DELETE_TABLE | VW_NFT_RELEASED)) == VW_NFT_DELETE_TABLE, &kt,
-			 error) ||
-	    !diff(&df, plan, kt, req->flags, error) || !vw_coexist_diff(be, plan, req->scope, batch, res->drift, error))
+	for (int i = 0; i < VW_TABLES; i++)
+		if (!diff_one(be, &(plan ? plan : none)->tables[i], req, batch, res, i == VW_TABLE_INET ? &kt : NULL,
+			      error))
+			return false;
+	if (!vw_coexist_diff(be, plan, req->scope, batch, res->drift, error))
 		return false;
 	res->messages = vw_batch_count(batch);
 	if (!(req->flags & VW_NFT_DRY_RUN) && res->messages > 0) {
@@ -617,26 +661,25 @@ static int str_cmp(gconstpointer a, gconstpointer b)
 }
 
 /* The network id of an owner tag ("ID" or "ID:PORT"). */
-static void add_owner_id(GHashTable *ids, const char *owner)
+static char *owner_id(const char *owner)
 {
-	const char *colon = owner ? strchr(owner, ':') : NULL;
+	const char *colon = strchr(owner, ':');
 
-	if (owner)
-		g_hash_table_add(ids, colon ? g_strndup(owner, (gsize)(colon - owner)) : g_strdup(owner));
+	return colon ? g_strndup(owner, (gsize)(colon - owner)) : g_strdup(owner);
 }
 
-bool vw_nft_table_owners(const VwNftBackend *be, bool *exists, GPtrArray *ids, GError **error)
+static void add_owner_id(GHashTable *ids, const char *owner)
 {
-	g_autoptr(VwKTable) kt = NULL;
-	g_autoptr(GHashTable) found = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (owner)
+		g_hash_table_add(ids, owner_id(owner));
+}
+
+/* The network ids that own anything in @kt into @found. */
+static void table_owner_ids(const VwKTable *kt, GHashTable *found)
+{
 	GHashTableIter it, eit;
 	gpointer k, v;
 
-	if (!vw_nft_read(be, ids == NULL, &kt, error))
-		return false;
-	*exists = kt->exists;
-	if (!ids || !kt->exists)
-		return true;
 	g_hash_table_iter_init(&it, kt->sets);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		g_hash_table_iter_init(&eit, ((VwKSet *)v)->elems);
@@ -650,6 +693,26 @@ bool vw_nft_table_owners(const VwNftBackend *be, bool *exists, GPtrArray *ids, G
 		if (g_str_has_prefix(name, "nw-") && last && last > name + 3)
 			g_hash_table_add(found, g_strndup(name + 3, (gsize)(last - name - 3)));
 	}
+}
+
+bool vw_nft_table_owners(const VwNftBackend *be, bool *exists, GPtrArray *ids, GError **error)
+{
+	g_autoptr(GHashTable) found = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GHashTableIter it;
+	gpointer k;
+
+	*exists = false;
+	for (int i = 0; i < VW_TABLES; i++) {
+		g_autoptr(VwKTable) kt = NULL;
+
+		if (!vw_nft_read(be, vw_plan_table(i), ids == NULL, &kt, error))
+			return false;
+		*exists |= kt->exists;
+		if (ids && kt->exists)
+			table_owner_ids(kt, found);
+	}
+	if (!ids)
+		return true;
 	g_hash_table_iter_init(&it, found);
 	while (g_hash_table_iter_next(&it, &k, NULL))
 		g_ptr_array_add(ids, g_strdup(k));
@@ -669,7 +732,7 @@ bool vw_nft_counters(const VwNftBackend *be, GPtrArray *ret, GError **error)
 {
 	g_autoptr(VwKTable) kt = NULL;
 
-	if (!vw_nft_read(be, false, &kt, error))
+	if (!vw_nft_read(be, vw_plan_table(VW_TABLE_INET), false, &kt, error))
 		return false;
 	for (int fam = AF_INET; fam && kt->exists; fam = fam == AF_INET ? AF_INET6 : 0) {
 		VwKSet *ks = g_hash_table_lookup(kt->sets, fam == AF_INET ? "fwd4count" : "fwd6count");
@@ -697,6 +760,35 @@ bool vw_nft_counters(const VwNftBackend *be, GPtrArray *ret, GError **error)
 			c->packets = k->packets;
 			c->bytes = k->bytes;
 			g_ptr_array_add(ret, c);
+		}
+	}
+	return true;
+}
+
+bool vw_nft_spoofed(const VwNftBackend *be, GHashTable *ret, GError **error)
+{
+	g_autoptr(VwKTable) kt = NULL;
+	GHashTableIter it, eit;
+	gpointer v, k;
+
+	if (!vw_nft_read(be, vw_plan_table(VW_TABLE_BRIDGE), false, &kt, error))
+		return false;
+	/* Every set with counters there counts the frames it drops. */
+	g_hash_table_iter_init(&it, kt->sets);
+	while (kt->exists && g_hash_table_iter_next(&it, NULL, &v)) {
+		g_hash_table_iter_init(&eit, ((VwKSet *)v)->elems);
+		while (g_hash_table_iter_next(&eit, &k, NULL)) {
+			const VwKElem *e = k;
+			char *id;
+			guint64 *n;
+
+			if (!e->has_counter || !e->owner)
+				continue;
+			id = owner_id(e->owner);
+			if (!(n = g_hash_table_lookup(ret, id)))
+				g_hash_table_insert(ret, g_strdup(id), (n = g_new0(guint64, 1)));
+			*n += e->packets;
+			g_free(id);
 		}
 	}
 	return true;

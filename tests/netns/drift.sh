@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Drift: for each of an address deleted, the MTU changed, the bridge down,
-# the table flushed, one forward's map element deleted, a chain deleted —
+# the table flushed, one forward's map element deleted, a chain deleted, an
+# element of the spoof filter deleted, its table deleted —
 # `virtwire verify` reports exactly that (exit 1), `virtwire apply` repairs
 # it, and verify is clean again (exit 0).
 #
@@ -53,6 +54,10 @@ drift "one forward's map element deleted" "nft delete element inet virtwire fwd4
 	"drift: map fwd4any: element tcp . 2222 : 192.168.191.10 . 22 is missing"
 drift "a chain deleted" "nft delete chain inet virtwire output" \
 	"drift: chain output: is missing"
+drift "an address of the spoof filter deleted" "nft delete element bridge virtwire taken4 '{ 192.168.191.1 }'" \
+	"drift: set taken4 of table bridge virtwire: element 192.168.191.1 is missing"
+drift "the spoof filter's table deleted" "nft delete table bridge virtwire" \
+	"drift: table bridge virtwire: is missing"
 
 # Flushing the table empties every chain: each chain's first rule is
 # reported missing (verify names the first difference of a chain).

@@ -3,8 +3,9 @@
 #
 # One golden file checks both the planner and the executor: for every case in
 # tests/xml with a plan expectation, apply the case in a fresh namespace and
-# compare `nft list table inet virtwire` with the expected table (elements as
-# sets). Then re-apply (nothing may change) and tear down (nothing may stay).
+# compare `nft list table inet virtwire` and `nft list table bridge virtwire`
+# with the expected tables (elements as sets). Then re-apply (nothing may
+# change) and tear down (nothing may stay).
 #
 #   vwt-golden-PID-cN:  bridges of the case (fixtures), virtwire apply
 . "$(dirname "$0")/lib.sh"
@@ -44,7 +45,10 @@ for dir in "$VW_SRC"/tests/xml/*/; do
 	if [ ! -s "$VWT_TMP/expected" ]; then
 		lacks "$name: no table, as planned" virtwire nsx "$role" nft list tables
 	else
-		nsx "$role" nft list table inet virtwire >"$VWT_TMP/actual" 2>&1
+		{
+			nsx "$role" nft list table inet virtwire
+			nsx "$role" nft list table bridge virtwire
+		} >"$VWT_TMP/actual" 2>&1
 		check "$name: nft list table equals the plan" nft_same_table "$VWT_TMP/expected" "$VWT_TMP/actual"
 	fi
 	setup "$name: list the ruleset" eval 'nsx "$role" nft list ruleset >"$VWT_TMP/before-reapply"'

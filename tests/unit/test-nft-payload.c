@@ -150,6 +150,8 @@ static const char *family_name(int family)
 	switch (family) {
 	case NFPROTO_INET:
 		return "inet";
+	case NFPROTO_BRIDGE:
+		return "bridge";
 	case NFPROTO_IPV4:
 		return "ip";
 	case NFPROTO_IPV6:
@@ -158,22 +160,29 @@ static const char *family_name(int family)
 	g_assert_not_reached();
 }
 
-/* Every rule of @p: its table's, then its accepts in libvirt's firewall. */
-static GPtrArray *rules_of(const VwPlan *p)
+/* The rules of table @t into @all. */
+static void table_rules(const VwTable *t, GPtrArray *all)
 {
-	GPtrArray *all = g_ptr_array_new_with_free_func((GDestroyNotify)rule_free);
-
-	for (guint i = 0; i < p->chains->len; i++) {
-		const VwChain *c = p->chains->pdata[i];
+	for (guint i = 0; i < t->chains->len; i++) {
+		const VwChain *c = t->chains->pdata[i];
 
 		for (guint j = 0; j < c->rules->len; j++) {
 			Rule *r = g_new0(Rule, 1);
 
-			*r = (Rule){ "inet", VW_NFT_TABLE, c->name, false, c->rules->pdata[j], NULL };
-			r->built = vw_nft_build_rule(c->name, r->rule);
+			*r = (Rule){ family_name(t->family), t->name, c->name, false, c->rules->pdata[j], NULL };
+			r->built = vw_nft_build_rule(t->family, t->name, c->name, r->rule);
 			g_ptr_array_add(all, r);
 		}
 	}
+}
+
+/* Every rule of @p: its tables', then its accepts in libvirt's firewall. */
+static GPtrArray *rules_of(const VwPlan *p)
+{
+	GPtrArray *all = g_ptr_array_new_with_free_func((GDestroyNotify)rule_free);
+
+	for (int i = 0; i < VW_TABLES; i++)
+		table_rules(&p->tables[i], all);
 	for (guint i = 0; i < p->coexist->len; i++) {
 		const VwCoexist *x = p->coexist->pdata[i];
 

@@ -350,16 +350,21 @@ static GPtrArray *v_rules(Env *env, int family, const char *table, const char *c
 			 : nft_view_rules(env->be, family, table, chain);
 }
 
-static GPtrArray *v_sets(Env *env)
+static GPtrArray *v_table_sets(Env *env, const VwTable *t)
 {
-	return env->fake ? fake_nft_sets(env->fake, NFPROTO_INET, VW_NFT_TABLE)
-			 : nft_view_sets(env->be, NFPROTO_INET, VW_NFT_TABLE);
+	return env->fake ? fake_nft_sets(env->fake, t->family, t->name) : nft_view_sets(env->be, t->family, t->name);
 }
 
+static GPtrArray *v_table_elems(Env *env, const VwTable *t, const char *set)
+{
+	return env->fake ? fake_nft_elems(env->fake, t->family, t->name, set)
+			 : nft_view_elems(env->be, t->family, t->name, set);
+}
+
+/* Table inet virtwire's. */
 static GPtrArray *v_elems(Env *env, const char *set)
 {
-	return env->fake ? fake_nft_elems(env->fake, NFPROTO_INET, VW_NFT_TABLE, set)
-			 : nft_view_elems(env->be, NFPROTO_INET, VW_NFT_TABLE, set);
+	return v_table_elems(env, vw_plan_table(VW_TABLE_INET), set);
 }
 
 static bool has_str(GPtrArray *a, const char *s)
@@ -441,20 +446,20 @@ static GPtrArray *plan_elems(const VwSet *s, const char *owner)
 	return out;
 }
 
-static char *plan_rule_text(const char *chain, const VwRule *r)
+static char *plan_rule_text(const VwTable *t, const char *chain, const VwRule *r)
 {
-	g_autoptr(nftnl_rule) nr = vw_nft_build_rule(chain, r);
+	g_autoptr(nftnl_rule) nr = vw_nft_build_rule(t->family, t->name, chain, r);
 	g_autofree char *canon = vw_nft_rule_canon(nr);
 
 	return r->comment ? g_strdup_printf("%scomment \"%s\"", canon, r->comment) : g_steal_pointer(&canon);
 }
 
-static GPtrArray *plan_rules(const VwChain *c)
+static GPtrArray *plan_rules(const VwTable *t, const VwChain *c)
 {
 	GPtrArray *out = strv();
 
 	for (guint i = 0; i < c->rules->len; i++)
-		g_ptr_array_add(out, plan_rule_text(c->name, c->rules->pdata[i]));
+		g_ptr_array_add(out, plan_rule_text(t, c->name, c->rules->pdata[i]));
 	return out;
 }
 
@@ -466,42 +471,49 @@ static char *plan_chain_text(const VwChain *c)
 			       c->type == VW_CHAIN_NAT ? "nat" : "filter", c->hook, c->prio, NF_ACCEPT);
 }
 
-/* Table inet virtwire holds exactly @plan: its chains with their rules, in
- * order (the chains in the order made when @in_order), and its sets with
- * their elements. */
-static void assert_table_is(Env *env, const VwPlan *plan, bool in_order)
+/* The kernel holds exactly table @t of a plan: its chains with their
+ * rules, in order (the chains in the order made when @in_order), and its
+ * sets with their elements. */
+static void assert_one_table_is(Env *env, const VwTable *t, bool in_order)
 {
 	g_autoptr(GPtrArray) want_chains = strv();
-	g_autoptr(GPtrArray) want_sets = strv();
-	g_autoptr(GPtrArray) sets = v_sets(env);
+	g_autoptr(GPtrArray) sets = v_table_sets(env, t);
 
 	g_assert_nonnull(sets);
-	for (guint i = 0; i < plan->chains->len; i++) {
-		const VwChain *c = plan->chains->pdata[i];
+	for (guint i = 0; i < t->chains->len; i++) {
+		const VwChain *c = t->chains->pdata[i];
 
 		g_ptr_array_add(want_chains, plan_chain_text(c));
-		assert_lists(v_rules(env, NFPROTO_INET, VW_NFT_TABLE, c->name), plan_rules(c), false);
+		assert_lists(v_rules(env, t->family, t->name, c->name), plan_rules(t, c), false);
 	}
-	assert_lists(v_chains(env, NFPROTO_INET, VW_NFT_TABLE), g_ptr_array_ref(want_chains), !in_order);
-	g_assert_cmpuint(sets->len, ==, plan->sets->len);
-	for (guint i = 0; i < plan->sets->len; i++) {
-		const VwSet *s = plan->sets->pdata[i];
+	assert_lists(v_chains(env, t->family, t->name), g_ptr_array_ref(want_chains), !in_order);
+	g_assert_cmpuint(sets->len, ==, t->sets->len);
+	for (guint i = 0; i < t->sets->len; i++) {
+		const VwSet *s = t->sets->pdata[i];
 
-		assert_lists(v_elems(env, s->name), plan_elems(s, NULL), true);
+		assert_lists(v_table_elems(env, t, s->name), plan_elems(s, NULL), true);
 	}
+}
+
+/* virtwire's tables hold exactly @plan. */
+static void assert_table_is(Env *env, const VwPlan *plan, bool in_order)
+{
+	for (int i = 0; i < VW_TABLES; i++)
+		assert_one_table_is(env, &plan->tables[i], in_order);
 }
 
 static guint plan_count(const VwPlan *plan, const char *owner)
 {
 	guint n = 0;
 
-	for (guint i = 0; i < plan->sets->len; i++) {
-		const VwSet *s = plan->sets->pdata[i];
+	for (int t = 0; t < VW_TABLES; t++)
+		for (guint i = 0; i < plan->tables[t].sets->len; i++) {
+			const VwSet *s = plan->tables[t].sets->pdata[i];
 
-		for (guint j = 0; j < s->elems->len; j++)
-			if (!owner || g_strcmp0(((VwElem *)s->elems->pdata[j])->owner, owner) == 0)
-				n++;
-	}
+			for (guint j = 0; j < s->elems->len; j++)
+				if (!owner || g_strcmp0(((VwElem *)s->elems->pdata[j])->owner, owner) == 0)
+					n++;
+		}
 	return n;
 }
 
@@ -548,7 +560,8 @@ static void test_apply_fresh(void)
 
 	g_assert_cmpuint(res->messages, >, 0);
 	assert_drift(res, "table inet virtwire", "is missing");
-	g_assert_cmpuint(res->drift->len, ==, 1);
+	assert_drift(res, "table bridge virtwire", "is missing");
+	g_assert_cmpuint(res->drift->len, ==, 2);
 	g_assert_cmpuint(res->elements_added, ==, plan_count(plan, NULL));
 	g_assert_true(res->have_gen);
 	g_assert_cmpuint(res->gen_before, ==, g0);
@@ -905,10 +918,12 @@ static void test_delete_table(void)
 	res = reconcile(env, NULL, "web:*,db:*", VW_NFT_DELETE_TABLE, 0, NULL);
 	g_assert_nonnull(res);
 	assert_drift(res, "table inet virtwire", "is present");
-	g_assert_cmpuint(res->messages, ==, 1);
+	assert_drift(res, "table bridge virtwire", "is present");
+	g_assert_cmpuint(res->messages, ==, 2);
 	g_assert_cmpuint(res->gen_after, ==, g1 + 1);
 	vw_nft_result_free(res);
 	g_assert_null(v_chains(env, NFPROTO_INET, VW_NFT_TABLE));
+	g_assert_null(v_chains(env, NFPROTO_BRIDGE, VW_NFT_TABLE));
 	assert_lists(v_chains(env, NFPROTO_IPV4, "filter"), g_ptr_array_ref(theirs), false);
 
 	res = reconcile(env, NULL, "web:*,db:*", VW_NFT_DELETE_TABLE, 0, NULL);
@@ -994,14 +1009,15 @@ static void test_port_scope(void)
 		g_assert_true(g_str_has_suffix(((VwDrift *)res->drift->pdata[i])->what, "is missing"));
 	vw_nft_result_free(res);
 	g_assert_false(holds(v_elems(env, "gw4"), gw_text));
-	for (guint i = 0; i < with_port->sets->len; i++) {
-		const VwSet *s = with_port->sets->pdata[i];
-		g_autoptr(GPtrArray) mine = plan_elems(s, port);
-		g_autoptr(GPtrArray) got = v_elems(env, s->name);
+	for (int ti = 0; ti < VW_TABLES; ti++)
+		for (guint i = 0; i < with_port->tables[ti].sets->len; i++) {
+			const VwSet *s = with_port->tables[ti].sets->pdata[i];
+			g_autoptr(GPtrArray) mine = plan_elems(s, port);
+			g_autoptr(GPtrArray) got = v_table_elems(env, &with_port->tables[ti], s->name);
 
-		for (guint j = 0; j < mine->len; j++)
-			g_assert_true(has_str(got, mine->pdata[j]));
-	}
+			for (guint j = 0; j < mine->len; j++)
+				g_assert_true(has_str(got, mine->pdata[j]));
+		}
 	res = apply(env, with_port, port);
 	assert_nothing_to_do(res);
 	vw_nft_result_free(res);
@@ -1017,6 +1033,51 @@ static void test_port_scope(void)
 	vw_nft_result_free(res);
 	assert_table_is(env, net, false);
 	port_conflict(env, with_port);
+	env_free(env);
+}
+
+#define OTHER_PORT "5c3a0e41-1c7b-4a7e-9d2b-8f0c2a9e7b01"
+/* A guest on network "public" whose tap libvirt has named. */
+#define TAP_DOMAIN(tap, extra)                                                                      \
+	"<domain type='kvm'>\n  <name>tapped</name>\n  <devices>\n    <interface type='network'>\n" \
+	"      <mac address='" PORT_MAC "'/>\n      <source network='public'/>\n"                   \
+	"      <target dev='" tap "'/>\n" extra "    </interface>\n  </devices>\n</domain>\n"
+
+/* Taps are reused: a port takes over what another port held in the spoof
+ * filter; what a network holds, it cannot. */
+static void test_port_takeover(void)
+{
+	Env *env = env_new();
+	const char *const pub[] = { public_xml, NULL };
+	const VwPlan *a = plan_of(env, pub, TAP_DOMAIN("vnet5", ""), PORT_UUID);
+	const VwPlan *b = plan_of(env, pub, TAP_DOMAIN("vnet5", ""), OTHER_PORT);
+	const VwPlan *c = plan_of(env, pub, TAP_DOMAIN("vnet6", "<ip address='192.168.150.10' prefix='24'/>"),
+				  OTHER_PORT);
+	const VwPlan *web = PLAN(env, NULL, web_xml);
+	const VwTable *br = &b->tables[VW_TABLE_BRIDGE];
+	g_autoptr(GError) err = NULL;
+	VwNftResult *res = apply(env, a, "public:*");
+
+	vw_nft_result_free(res);
+	g_assert_cmpuint(plan_count(b, "public:" OTHER_PORT), >=, 5);
+	res = apply(env, b, "public:" OTHER_PORT);
+	g_assert_cmpuint(res->elements_added, ==, plan_count(b, "public:" OTHER_PORT));
+	vw_nft_result_free(res);
+	for (guint i = 0; i < br->sets->len; i++) {
+		const VwSet *s = br->sets->pdata[i];
+		g_autoptr(GPtrArray) mine = plan_elems(s, "public:" OTHER_PORT);
+		g_autoptr(GPtrArray) got = v_table_elems(env, br, s->name);
+
+		for (guint j = 0; j < mine->len; j++)
+			g_assert_true(has_str(got, mine->pdata[j]));
+	}
+	res = apply(env, web, "web:*");
+	vw_nft_result_free(res);
+	res = reconcile(env, c, "public:" OTHER_PORT, 0, 0, &err);
+	g_assert_null(res);
+	g_assert_error(err, VW_ERROR, VW_ERROR_CONFLICT);
+	g_assert_nonnull(strstr(err->message, "guest port or address 192.168.150.10 of "));
+	g_assert_nonnull(strstr(err->message, "already belongs to network 'web'"));
 	env_free(env);
 }
 
@@ -1374,6 +1435,12 @@ static void test_coexist(void)
 	res = apply(env, plan, "lvnat:*");
 	assert_nothing_to_do(res);
 	vw_nft_result_free(res);
+	/* A port's reconcile finds the network's rules in place: it adds no
+	 * second one. */
+	res = apply(env, plan, "lvnat:" PORT_UUID);
+	assert_nothing_to_do(res);
+	vw_nft_result_free(res);
+	assert_on_top(env, NFPROTO_IPV4, "filter", "FORWARD", IDS("lvnat"), v4);
 
 	/* Moved below libvirt's rules (as a rebuild that inserts at the top). */
 	other_rules(env, NFPROTO_IPV4, "filter", "FORWARD", 0, rule_copy(env, NFPROTO_IPV4, "filter", "FORWARD", 0),
@@ -1835,7 +1902,7 @@ static void test_released_table(void)
 	res = apply(env, both, "web:*,db:*");
 	vw_nft_result_free(res);
 	res = reconcile(env, NULL, "web:*,db:*", VW_NFT_DELETE_TABLE, 0, NULL);
-	g_assert_cmpuint(res->messages, ==, 1);
+	g_assert_cmpuint(res->messages, ==, 2); /* both tables */
 	g_assert_cmpuint(res->released->len, ==, 0);
 	vw_nft_result_free(res);
 	env_free(env);
@@ -1906,6 +1973,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/nft/delete-table", test_delete_table);
 	g_test_add_func("/nft/network-leaves", test_network_leaves);
 	g_test_add_func("/nft/port-scope", test_port_scope);
+	g_test_add_func("/nft/port-takeover", test_port_takeover);
 	g_test_add_func("/nft/fault", test_fault);
 	g_test_add_func("/nft/generation", test_generation);
 	g_test_add_func("/nft/dump-interrupted", test_dump_interrupted);

@@ -214,8 +214,11 @@ static void test_modes(void)
 	/* Bridged: nothing in nftables at all. */
 	memset(&f, 0, sizeof(f));
 	plan_of(&f, bridged);
-	g_assert_cmpuint(f.plan->sets->len, ==, 0);
-	g_assert_cmpuint(f.plan->chains->len, ==, 0);
+	g_assert_false(vw_plan_has_tables(f.plan));
+	for (int i = 0; i < VW_TABLES; i++) {
+		g_assert_cmpuint(f.plan->tables[i].sets->len, ==, 0);
+		g_assert_cmpuint(f.plan->tables[i].chains->len, ==, 0);
+	}
 	{
 		g_autofree char *table = vw_plan_format_table(f.plan);
 
@@ -334,6 +337,167 @@ static void test_element_cap(void)
 	(void)xmls;
 }
 
+/* ---------------------------------------------------------------------- */
+/* The spoof filter (table bridge virtwire) */
+
+#define DOMAIN(name, mac, tap, extra, meta)                                                       \
+	"<domain type='kvm'><name>" name "</name><memory>65536</memory><os><type>hvm</type></os>" \
+	"<devices><interface type='network'><mac address='" mac "'/><source network='web'/>"      \
+	"<target dev='" tap "'/>" extra "</interface></devices>" meta "</domain>"
+
+/* Plans network @net with domains @doms (NULL-terminated), each a port of
+ * its own ("p1", "p2" …). */
+static VwPlan *spoof_plan(const char *net, const char *const *doms, GPtrArray *keep)
+{
+	g_autoptr(VwDiags) d = vw_diags_new();
+	g_autoptr(GPtrArray) nets = g_ptr_array_new();
+	g_autoptr(GPtrArray) pds = g_ptr_array_new_with_free_func(g_free);
+	VwDoc *doc = NULL;
+	VwPlan *p;
+
+	g_assert_cmpint(vw_doc_load_memory("net.xml", net, strlen(net), NULL, d, &doc), ==, VW_LOAD_OK);
+	g_ptr_array_add(keep, doc);
+	g_ptr_array_add(nets, doc->network);
+	for (guint i = 0; doms && doms[i]; i++) {
+		VwPlanDomain *pd = g_new0(VwPlanDomain, 1);
+		const VwInterface *iface;
+
+		g_assert_cmpint(vw_doc_load_memory("dom.xml", doms[i], strlen(doms[i]), NULL, d, &doc), ==, VW_LOAD_OK);
+		g_ptr_array_add(keep, doc);
+		iface = doc->domain->interfaces->pdata[0];
+		pd->domain = doc->domain;
+		pd->network = "web";
+		pd->port_uuid = g_intern_string(i ? "p2" : "p1");
+		pd->has_mac = true;
+		pd->mac = iface->mac;
+		g_ptr_array_add(pds, pd);
+	}
+	p = vw_plan_build(nets, pds, d);
+	g_assert_nonnull(p);
+	return p;
+}
+
+/* Element @text of set @set of table bridge virtwire, and its owner (NULL:
+ * no such element). */
+static const char *bridge_elem_owner(const VwPlan *p, const char *set, const char *text)
+{
+	const VwSet *s = vw_table_find_set(&p->tables[VW_TABLE_BRIDGE], set);
+
+	g_assert_nonnull(s);
+	for (guint i = 0; i < s->elems->len; i++) {
+		const VwElem *e = s->elems->pdata[i];
+
+		if (g_strcmp0(vw_elem_text(s, e), text) == 0)
+			return e->owner ? e->owner : "(skeleton)";
+	}
+	return NULL;
+}
+
+static char *chain_text(const VwPlan *p, const char *name)
+{
+	const VwChain *c = vw_table_find_chain(&p->tables[VW_TABLE_BRIDGE], name);
+	GString *t = g_string_new(NULL);
+
+	for (guint i = 0; c && i < c->rules->len; i++)
+		g_string_append_printf(t, "%s\n", ((const VwRule *)c->rules->pdata[i])->text);
+	return g_string_free(t, !c);
+}
+
+/* A network's part: its chain (a rule per subnet), its reservations, the
+ * host's addresses; nothing when it turns the filter off. */
+static void test_spoof_network(void)
+{
+	g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	g_autoptr(VwPlan) on = spoof_plan(NAT_NET(""), NULL, keep);
+	g_autoptr(VwPlan) off = spoof_plan(NAT_NET("<vw:spoof-filter enabled='no'/>"), NULL, keep);
+	g_autofree char *chain = chain_text(on, "nw-web-guest");
+
+	g_assert_cmpstr(chain, ==,
+			"jump guest\nip saddr 192.168.150.0/24 accept\narp saddr ip 192.168.150.0/24 accept\n"
+			"ip6 saddr 2001:db8:150::/64 accept\nip6 saddr fe80::/64 accept\njump spoofed\n");
+	g_assert_cmpstr(bridge_elem_owner(on, "own4", "52:54:00:aa:bb:10 . 192.168.150.10"), ==, "web");
+	g_assert_cmpstr(bridge_elem_owner(on, "bound4", "52:54:00:aa:bb:10 . 192.168.150.0/24"), ==, "web");
+	for (const char *const *a = (const char *const[]){ "192.168.150.0", "192.168.150.1", "192.168.150.10",
+							   "192.168.150.255", NULL };
+	     *a; a++)
+		g_assert_cmpstr(bridge_elem_owner(on, "taken4", *a), ==, "web");
+	g_assert_cmpstr(bridge_elem_owner(on, "taken6", "2001:db8:150::1"), ==, "web");
+	g_assert_cmpstr(bridge_elem_owner(on, "nd-taken", "0x20010db8015000000000000000000001"), ==, "web");
+	/* Off: the table is there (it comes with table inet virtwire), empty
+	 * of the network. */
+	g_assert_true(vw_plan_has_tables(off));
+	g_assert_null(vw_table_find_chain(&off->tables[VW_TABLE_BRIDGE], "nw-web-guest"));
+	g_assert_null(bridge_elem_owner(off, "own4", "52:54:00:aa:bb:10 . 192.168.150.10"));
+	g_assert_null(bridge_elem_owner(off, "taken4", "192.168.150.1"));
+}
+
+/* A guest's port: its tap to the network's chain, its MAC, its counter, its
+ * link-local address and <ip>; what the network owns stays the network's;
+ * a domain that opts out is accepted where the network lets it. */
+static void test_spoof_ports(void)
+{
+	const char *doms[] = {
+		DOMAIN("vm", "52:54:00:aa:bb:10", "vnet7", "", ""),
+		DOMAIN("ct", "52:54:00:aa:bb:11", "vnet8", "<ip address='192.168.150.20' prefix='24'/>", ""), NULL
+	};
+	const char *opt[] = { DOMAIN("vm", "52:54:00:aa:bb:10", "vnet7", "",
+				     "<metadata><vw:domain xmlns:vw='urn:virtwire:1'>"
+				     "<vw:spoof-filter enabled='no'/></vw:domain></metadata>"),
+			      NULL };
+	g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	g_autoptr(VwPlan) p = spoof_plan(NAT_NET(""), doms, keep);
+	g_autoptr(VwPlan) denied = spoof_plan(NAT_NET(""), opt, keep);
+	g_autoptr(VwPlan) allowed = spoof_plan(NAT_NET("<vw:spoof-filter domain-opt-out='yes'/>"), opt, keep);
+
+	g_assert_cmpstr(bridge_elem_owner(p, "ports", "\"vnet7\" : goto nw-web-guest"), ==, "web:p1");
+	g_assert_cmpstr(bridge_elem_owner(p, "port-mac", "\"vnet7\" . 52:54:00:aa:bb:10"), ==, "web:p1");
+	g_assert_cmpstr(bridge_elem_owner(p, "spoofed", "\"vnet7\""), ==, "web:p1");
+	g_assert_cmpstr(bridge_elem_owner(p, "own6", "52:54:00:aa:bb:10 . fe80::5054:ff:feaa:bb10"), ==, "web:p1");
+	g_assert_cmpstr(bridge_elem_owner(p, "taken6", "fe80::5054:ff:feaa:bb10"), ==, "web:p1");
+	g_assert_cmpstr(bridge_elem_owner(p, "nd-own", "52:54:00:aa:bb:10 . 0xfe80000000000000505400fffeaabb10"), ==,
+			"web:p1");
+	/* The reservation is the network's, whose port it is. */
+	g_assert_cmpstr(bridge_elem_owner(p, "own4", "52:54:00:aa:bb:10 . 192.168.150.10"), ==, "web");
+	g_assert_cmpstr(bridge_elem_owner(p, "own4", "52:54:00:aa:bb:11 . 192.168.150.20"), ==, "web:p2");
+	g_assert_cmpstr(bridge_elem_owner(p, "bound4", "52:54:00:aa:bb:11 . 192.168.150.0/24"), ==, "web:p2");
+	g_assert_cmpstr(bridge_elem_owner(p, "taken4", "192.168.150.20"), ==, "web:p2");
+	/* Opting out: only where the network lets domains (check refuses the
+	 * rest; the planner keeps the filter on). */
+	g_assert_cmpstr(bridge_elem_owner(denied, "ports", "\"vnet7\" : goto nw-web-guest"), ==, "web:p1");
+	g_assert_cmpstr(bridge_elem_owner(allowed, "ports", "\"vnet7\" : accept"), ==, "web:p1");
+	g_assert_null(bridge_elem_owner(allowed, "port-mac", "\"vnet7\" . 52:54:00:aa:bb:10"));
+	g_assert_null(bridge_elem_owner(allowed, "own6", "52:54:00:aa:bb:10 . fe80::5054:ff:feaa:bb10"));
+}
+
+/* On by default in nat, route and host-only; in internal only when asked. */
+static void test_spoof_modes(void)
+{
+	static const struct {
+		const char *mode, *meta;
+		bool on;
+	} cases[] = {
+		{ "nat", "", true },
+		{ "route", "", true },
+		{ "host-only", "", true },
+		{ "internal", "", false },
+		{ "internal", "<vw:spoof-filter enabled='yes'/>", true },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *xml = g_strdup_printf(
+			"<network><name>web</name><forward mode='open'/><bridge name='vw-web'/>"
+			"<ip address='192.168.150.1' prefix='24'/><metadata>"
+			"<vw:network xmlns:vw='urn:virtwire:1' mode='%s'>%s</vw:network></metadata></network>",
+			cases[i].mode, cases[i].meta);
+		g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+		g_autoptr(VwPlan) p = spoof_plan(xml, NULL, keep);
+		bool on = vw_table_find_chain(&p->tables[VW_TABLE_BRIDGE], "nw-web-guest") != NULL;
+
+		if (on != cases[i].on)
+			g_error("mode %s %s: the spoof filter is %s", cases[i].mode, cases[i].meta, on ? "on" : "off");
+	}
+}
+
 static void test_format_wrapping(void)
 {
 	/* nft's line breaking: two addresses per line, one string per line. */
@@ -371,6 +535,78 @@ static int comment_cb(const struct nftnl_udata *attr, void *data)
 	return 0;
 }
 
+/* One element of set @s, alone in a message, parsed back. */
+static void elem_roundtrip(const VwTable *t, const VwSet *s, const VwElem *want)
+{
+	char buf[65536];
+	g_autoptr(nftnl_set) one = vw_nft_build_set(t, s);
+	g_autoptr(nftnl_set) back = nftnl_set_alloc();
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSETELEM, (uint16_t)t->family, 0, 2);
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *e;
+	uint32_t len;
+	const void *k, *ud;
+	const char *owner = NULL;
+
+	nftnl_set_elem_add(one, vw_nft_build_elem(want));
+	nftnl_set_elems_nlmsg_build_payload(nlh, one);
+	if (nftnl_set_elems_nlmsg_parse(nlh, back) != 0)
+		g_error("set %s: element %s does not parse back", s->name, want->text);
+	it = nftnl_set_elems_iter_create(back);
+	e = nftnl_set_elems_iter_next(it);
+	g_assert_nonnull(e);
+	k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	g_assert_cmpmem(k, len, want->key, want->key_len);
+	if (want->key_end_len) {
+		k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &len);
+		g_assert_cmpmem(k, len, want->key_end, want->key_end_len);
+	}
+	if (want->data_len) {
+		k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
+		g_assert_cmpmem(k, len, want->data, want->data_len);
+	}
+	if (want->has_verdict) {
+		g_assert_cmpint((int32_t)nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT), ==, want->verdict);
+		g_assert_cmpstr(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN), ==, want->chain);
+	}
+	if (want->flags)
+		g_assert_cmpuint(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS), ==, want->flags);
+	ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
+	if (ud)
+		nftnl_udata_parse(ud, len, comment_cb, &owner);
+	/* Interval ends carry no comment (the kernel refuses one). */
+	if (want->owner && !(want->flags & NFT_SET_ELEM_INTERVAL_END))
+		g_assert_cmpstr(owner, ==, want->owner);
+	else
+		g_assert_null(owner);
+	g_assert_null(nftnl_set_elems_iter_next(it));
+	nftnl_set_elems_iter_destroy(it);
+}
+
+/* Set @s of table @t built, parsed back; then each of its elements. */
+static void set_roundtrip(const VwTable *t, const VwSet *s)
+{
+	char buf[65536];
+	g_autoptr(nftnl_set) built = vw_nft_build_set(t, s);
+	g_autoptr(nftnl_set) parsed = nftnl_set_alloc();
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSET, (uint16_t)t->family, 0, 1);
+
+	nftnl_set_nlmsg_build_payload(nlh, built);
+	g_assert_cmpint(nftnl_set_nlmsg_parse(nlh, parsed), ==, 0);
+	g_assert_cmpstr(nftnl_set_get_str(parsed, NFTNL_SET_NAME), ==, s->name);
+	g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_FAMILY), ==, (uint32_t)t->family);
+	g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_FLAGS), ==, s->flags);
+	g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_KEY_TYPE), ==, s->key_type);
+	g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_KEY_LEN), ==, s->key_len);
+	if (s->is_map)
+		g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_DATA_LEN), ==, s->data_len);
+	/* Elements: each in a message of its own (libnftnl 1.2.4's builder
+	 * numbers a message's elements 1, 2, 3 … and its parser takes only 1,
+	 * which is what the kernel always sends). */
+	for (guint j = 0; j < s->elems->len; j++)
+		elem_roundtrip(t, s, s->elems->pdata[j]);
+}
+
 /* Sets and elements likewise: attributes, keys, data, verdicts, owners. */
 static void test_sets_roundtrip(void)
 {
@@ -379,74 +615,11 @@ static void test_sets_roundtrip(void)
 				      "    </vw:forward>\n"),
 			      NULL };
 	Fixture f = { 0 };
-	char buf[65536];
 
 	plan_of(&f, xml);
-	for (guint i = 0; i < f.plan->sets->len; i++) {
-		const VwSet *s = f.plan->sets->pdata[i];
-		g_autoptr(nftnl_set) built = vw_nft_build_set(s);
-		g_autoptr(nftnl_set) parsed = nftnl_set_alloc();
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSET, NFPROTO_INET, 0, 1);
-
-		nftnl_set_nlmsg_build_payload(nlh, built);
-		g_assert_cmpint(nftnl_set_nlmsg_parse(nlh, parsed), ==, 0);
-		g_assert_cmpstr(nftnl_set_get_str(parsed, NFTNL_SET_NAME), ==, s->name);
-		g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_FLAGS), ==, s->flags);
-		g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_KEY_TYPE), ==, s->key_type);
-		g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_KEY_LEN), ==, s->key_len);
-		if (s->is_map)
-			g_assert_cmpuint(nftnl_set_get_u32(parsed, NFTNL_SET_DATA_LEN), ==, s->data_len);
-
-		/* Elements: each in a message of its own (libnftnl 1.2.4's
-		 * builder numbers a message's elements 1, 2, 3 … and its parser
-		 * takes only 1, which is what the kernel always sends). */
-		for (guint j = 0; j < s->elems->len; j++) {
-			const VwElem *want = s->elems->pdata[j];
-			g_autoptr(nftnl_set) one = vw_nft_build_set(s);
-			g_autoptr(nftnl_set) back = nftnl_set_alloc();
-			struct nftnl_set_elems_iter *it;
-			struct nftnl_set_elem *e;
-			uint32_t len;
-			const void *k, *ud;
-			const char *owner = NULL;
-
-			nftnl_set_elem_add(one, vw_nft_build_elem(want));
-			nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSETELEM, NFPROTO_INET, 0, 2);
-			nftnl_set_elems_nlmsg_build_payload(nlh, one);
-			if (nftnl_set_elems_nlmsg_parse(nlh, back) != 0)
-				g_error("set %s: element %s does not parse back", s->name, want->text);
-			it = nftnl_set_elems_iter_create(back);
-			e = nftnl_set_elems_iter_next(it);
-			g_assert_nonnull(e);
-			k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-			g_assert_cmpmem(k, len, want->key, want->key_len);
-			if (want->key_end_len) {
-				k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &len);
-				g_assert_cmpmem(k, len, want->key_end, want->key_end_len);
-			}
-			if (want->data_len) {
-				k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
-				g_assert_cmpmem(k, len, want->data, want->data_len);
-			}
-			if (want->has_verdict) {
-				g_assert_cmpint((int32_t)nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT), ==,
-						want->verdict);
-				g_assert_cmpstr(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN), ==, want->chain);
-			}
-			if (want->flags)
-				g_assert_cmpuint(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS), ==, want->flags);
-			ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
-			if (ud)
-				nftnl_udata_parse(ud, len, comment_cb, &owner);
-			/* Interval ends carry no comment (the kernel refuses one). */
-			if (want->owner && !(want->flags & NFT_SET_ELEM_INTERVAL_END))
-				g_assert_cmpstr(owner, ==, want->owner);
-			else
-				g_assert_null(owner);
-			g_assert_null(nftnl_set_elems_iter_next(it));
-			nftnl_set_elems_iter_destroy(it);
-		}
-	}
+	for (int n = 0; n < VW_TABLES; n++)
+		for (guint i = 0; i < f.plan->tables[n].sets->len; i++)
+			set_roundtrip(&f.plan->tables[n], f.plan->tables[n].sets->pdata[i]);
 	fixture_clear(&f);
 }
 
@@ -686,6 +859,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/plan/element-text", test_element_text);
 	g_test_add_func("/plan/conflict-message", test_conflict_message);
 	g_test_add_func("/plan/network-id", test_network_id);
+	g_test_add_func("/plan/spoof-network", test_spoof_network);
+	g_test_add_func("/plan/spoof-ports", test_spoof_ports);
+	g_test_add_func("/plan/spoof-modes", test_spoof_modes);
 	g_test_add_func("/nft/sets-roundtrip", test_sets_roundtrip);
 	g_test_add_func("/nft/owner-scope", test_owner_scope);
 	return g_test_run();

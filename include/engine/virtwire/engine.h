@@ -177,8 +177,10 @@ bool vw_engine_port_flags(VwEngine *e, const char *network, const char *tap, GEr
  * networks already recorded: findings about it into @diags. */
 bool vw_engine_check_start(VwEngine *e, const char *xml, gsize len, VwDiags *diags);
 
-/* Checks a domain's forwards against the policies of the recorded networks
- * they name, and records the domain (@xml) for its ports' forwards. */
+/* Checks a domain's forwards (and its spoof filter setting) against the
+ * policies of the recorded networks it uses, and records the domain (@xml)
+ * for its ports' forwards and spoof filter: a domain with forwards, or with
+ * an interface on a network that filters spoofed traffic. */
 bool vw_engine_prepare_domain(VwEngine *e, const VwDomain *dom, const char *xml, VwDiags *diags, GError **error);
 
 /* Forgets a domain: its ports' forwards go, and its record. */
@@ -223,6 +225,8 @@ typedef struct {
 	bool bridge_present, up;
 	GPtrArray *addresses; /* char*: "ADDR/LEN" as the kernel has them */
 	GPtrArray *forwards;  /* VwStatusForward* */
+	bool spoof_filter;    /* the network's guests are held to their MACs and addresses */
+	guint64 spoofed;      /* frames the spoof filter dropped */
 } VwStatusNetwork;
 
 void vw_status_network_free(VwStatusNetwork *n);

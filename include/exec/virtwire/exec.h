@@ -346,6 +346,12 @@ void vw_counter_free(VwCounter *c);
  * table is not there. */
 bool vw_nft_counters(const VwNftBackend *be, GPtrArray *ret, GError **error);
 
+/* The frames table bridge virtwire dropped as spoofed, per network id
+ * (char* → guint64*, into @ret, which frees both): the sum of the counters
+ * of the network's elements and its ports'. Nothing when the table is not
+ * there. */
+bool vw_nft_spoofed(const VwNftBackend *be, GHashTable *ret, GError **error);
+
 /* ====================================================================== */
 /* Conntrack: the connections of forwards that went away
  *

@@ -344,6 +344,10 @@ typedef struct {
 	bool has_domain_ports;
 	VwPortRange domain_ports;
 	VwLoc domain_forwards_loc;
+	/* vw:spoof-filter */
+	VwTristate spoof_filter;     /* enabled= */
+	VwTristate spoof_domain_off; /* domain-opt-out=: domains may turn it off */
+	VwLoc spoof_filter_loc;
 	VwLoc loc;
 } VwNetMeta;
 
@@ -397,7 +401,9 @@ typedef struct {
 
 /* vw:domain */
 typedef struct {
-	GPtrArray *forwards; /* VwForward* */
+	GPtrArray *forwards;	 /* VwForward* */
+	VwTristate spoof_filter; /* vw:spoof-filter enabled= */
+	VwLoc spoof_filter_loc;
 	VwLoc loc;
 } VwDomMeta;
 
@@ -474,6 +480,14 @@ bool vw_network_virtwire_owns_firewall(const VwNetwork *n);
 /* Hairpin and localhost with their defaults applied. */
 bool vw_network_hairpin(const VwNetwork *n);
 bool vw_network_localhost(const VwNetwork *n);
+/* Whether guests of the network may send only from their own MAC and
+ * addresses (vw:spoof-filter): on by default in modes nat, route and
+ * host-only, in mode internal only when enabled, never in bridged mode (the
+ * LAN's addresses are not virtwire's to know). */
+bool vw_network_spoof_filter(const VwNetwork *n);
+/* Whether domain @d's interfaces on @n go unfiltered: the domain turns the
+ * filter off and the network lets domains do so. */
+bool vw_domain_spoof_filter_off(const VwDomain *d, const VwNetwork *n);
 /* The forwards of the network's metadata (an empty array when none). */
 GPtrArray *vw_network_forwards(const VwNetwork *n);
 /* The reservation for @mac in @family (the first one the XML gives), or

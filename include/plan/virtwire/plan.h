@@ -4,13 +4,15 @@
  * from the model without touching the system; `virtwire plan` prints it; the
  * executor sends it; `verify` compares the kernel with it.
  *
- * The nftables part is the whole desired content of table inet virtwire for
- * the networks planned: sets with their elements, chains with their rules.
- * Every rule is a list of expressions (VwExpr) mirroring nftables' own
- * expressions one to one, together with the text nft prints for it, so the
- * printed plan and `nft list table inet virtwire` are the same text. Both
- * come from one description of the rule (plan/rule-*.c); a set's attributes
- * and its elements' text come from the datatypes of its fields.
+ * The nftables part is the whole desired content of virtwire's two tables
+ * for the networks planned: table inet virtwire (forwards, NAT, isolation)
+ * and table bridge virtwire (the spoof filter, on the bridges' ports): sets
+ * with their elements, chains with their rules. Every rule is a list of
+ * expressions (VwExpr) mirroring nftables' own expressions one to one,
+ * together with the text nft prints for it, so the printed plan and
+ * `nft list table …` are the same text. Both come from one description of
+ * the rule (plan/rule-*.c); a set's attributes and its elements' text come
+ * from the datatypes of its fields.
  */
 #pragma once
 
@@ -79,7 +81,7 @@ typedef enum {
 typedef struct {
 	char *name;
 	VwChainType type;
-	uint32_t hook; /* NF_INET_* for base chains */
+	uint32_t hook; /* NF_INET_* for base chains (NF_BR_*, the same numbers, in the bridge table) */
 	int32_t prio;
 	const char *prio_text; /* "filter - 10", "dstnat", "-100" */
 	char *owner;	       /* network name for per-network chains; NULL: shared */
@@ -111,6 +113,11 @@ typedef enum {
 	VW_NFT_INET_PROTO,   /* "inet_proto" */
 	VW_NFT_INET_SERVICE, /* "inet_service" */
 	VW_NFT_VERDICT,	     /* "verdict" */
+	VW_NFT_ETHER_ADDR,   /* "ether_addr" (typeof: "ether saddr") */
+	/* An NDP message's target address: 128 bits at offset 64 of the ICMPv6
+	 * header, which nft 1.0 names only as a raw payload ("typeof
+	 * @th,64,128", an integer). */
+	VW_NFT_ND_TARGET,
 } VwNftType;
 
 /* Fields of a concatenated key (nft allows more; virtwire uses four). */
@@ -126,6 +133,10 @@ typedef enum {
 	VW_SET_SERVICES,   /* what guests may ask the host for */
 	VW_SET_FORWARDS,   /* port forwards: keys, allow-lists */
 	VW_SET_COUNTERS,   /* per-target counters, shared by forwards to one target */
+	/* The spoof filter's guests: ports, MACs and their addresses. Taps and
+	 * MACs are reused, so a port takes over what another port holds (the
+	 * newest plug is the live one); a network's are its own. */
+	VW_SET_GUESTS,
 } VwSetKind;
 
 /* A set or map. Everything from key_type to per_line follows from the field
@@ -136,13 +147,15 @@ typedef struct {
 	VwNftType key[VW_SET_KEY_FIELDS];   /* the key's fields, VW_NFT_NONE after the last */
 	VwNftType data[VW_SET_DATA_FIELDS]; /* a map's data fields; VW_NFT_NONE: a set */
 	bool is_map;
+	bool is_typeof; /* listed as "typeof EXPR . EXPR" (a raw payload field) */
 	uint32_t flags; /* NFT_SET_* */
 	uint32_t key_type, key_len;
 	uint32_t data_type, data_len;
 	uint8_t concat[8]; /* field lengths of a concatenated interval key */
 	uint32_t concat_n;
 	GBytes *udata;	   /* what nft stores, so nft lists the set as we print it */
-	char *type_text;   /* "inet_proto . ipv4_addr . inet_service : ipv4_addr . inet_service" */
+	char *type_text;   /* "inet_proto . ipv4_addr . inet_service : ipv4_addr . inet_service"; with
+			      is_typeof, the expressions ("ether saddr . @th,64,128") */
 	int per_line;	   /* elements per printed line, as nft wraps them */
 	bool counter;	   /* every element counts its packets and bytes */
 	GPtrArray *elems;  /* VwElem* */
@@ -238,13 +251,32 @@ typedef struct {
 	GPtrArray *rules; /* VwForeignRule*: one per place, of the network's families */
 } VwCoexist;
 
+/* virtwire's own tables, in the order they are made and printed. */
+typedef enum {
+	VW_TABLE_INET,	 /* table inet virtwire: forwards, NAT, isolation, DHCP and DNS to the host */
+	VW_TABLE_BRIDGE, /* table bridge virtwire: the spoof filter; every set with counters counts dropped frames */
+	VW_TABLES,
+} VwTableId;
+
+/* One of virtwire's tables. Both exist, or neither (see vw_plan_has_tables). */
 typedef struct {
-	GPtrArray *links;    /* VwLinkOp*, in execution order */
-	GPtrArray *sets;     /* VwSet*, in creation order */
-	GPtrArray *chains;   /* VwChain*, in creation order */
-	GPtrArray *sysctls;  /* VwSysctl* */
-	GPtrArray *networks; /* char*: names of the networks planned */
-	GPtrArray *coexist;  /* VwCoexist* */
+	int family;	   /* NFPROTO_INET, NFPROTO_BRIDGE */
+	const char *name;  /* VW_NFT_TABLE */
+	const char *label; /* "table inet virtwire" */
+	GPtrArray *sets;   /* VwSet*, in creation order */
+	GPtrArray *chains; /* VwChain*, in creation order */
+} VwTable;
+
+/* The family, name and label of table @id (no sets or chains): where the
+ * executor looks when it has no plan. */
+const VwTable *vw_plan_table(VwTableId id);
+
+typedef struct {
+	GPtrArray *links;	   /* VwLinkOp*, in execution order */
+	VwTable tables[VW_TABLES]; /* empty unless a network planned needs them */
+	GPtrArray *sysctls;	   /* VwSysctl* */
+	GPtrArray *networks;	   /* char*: names of the networks planned */
+	GPtrArray *coexist;	   /* VwCoexist* */
 	/* VwForeignRule*: the accepts for virtwire's connections in the host
 	 * firewalls' extension points (Docker's DOCKER-USER, ufw's before
 	 * chains), shared by every network, in the order they are kept at the
@@ -265,8 +297,16 @@ const char *vw_elem_key_text(const VwSet *s, const VwElem *e);
 VwElem *vw_elem_new(const char *owner);
 void vw_elem_free(VwElem *e);
 
+/* A set or chain of table inet virtwire, by name (NULL if none). */
 VwSet *vw_plan_find_set(const VwPlan *p, const char *name);
 VwChain *vw_plan_find_chain(const VwPlan *p, const char *name);
+/* The same in any of the tables. */
+VwSet *vw_table_find_set(const VwTable *t, const char *name);
+VwChain *vw_table_find_chain(const VwTable *t, const char *name);
+
+/* True when the plan has virtwire's tables (some network planned needs
+ * them), false for a plan of links alone. */
+bool vw_plan_has_tables(const VwPlan *p);
 
 /* A domain's forwards on one of the planned networks, as resolved by the
  * hooks (the interface's MAC, the port uuid that owns them). */
@@ -286,18 +326,20 @@ typedef struct {
  */
 VwPlan *vw_plan_build(GPtrArray *networks, GPtrArray *domains, VwDiags *diags);
 
-/* True when virtwire has anything of the network's in table inet virtwire
- * (its firewall, or forwards into a libvirt network). */
+/* True when virtwire has anything of the network's in its tables (its
+ * firewall, forwards into a libvirt network, its spoof filter). */
 bool vw_plan_network_uses_table(const VwNetwork *net);
 
-/* The shared skeleton alone (sets, maps and base chains, no network). */
+/* The shared skeleton of both tables alone (sets, maps and base chains, no
+ * network). */
 VwPlan *vw_plan_skeleton(void);
 
-/* The plan as text: the table exactly as `nft list table inet virtwire`
- * prints it, then one line per other operation. */
+/* The plan as text: the tables exactly as `nft list table inet virtwire`
+ * and `nft list table bridge virtwire` print them, one after the other, then
+ * one line per other operation. */
 char *vw_plan_format(const VwPlan *p);
-/* Only the nftables table (or "" when the plan has no network that needs
- * one). */
+/* Only the nftables tables (or "" when the plan has no network that needs
+ * them). */
 char *vw_plan_format_table(const VwPlan *p);
 
 /* The nftables name fragment for a network: its name when it is a plain
