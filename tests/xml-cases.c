@@ -19,6 +19,17 @@
  * whose args choose the schemas itself (--schema-dir, --no-schema) runs once.
  * VIRTWIRE_REGENERATE=1 rewrites the expectation each run compared with:
  * review the diff.
+ *
+ *   libvirt     optional: libvirt's own verdict on the inputs (virsh define,
+ *               net-define), "accepts" or "refuses", or one line per version
+ *               ("9 refuses", "11 accepts"); tests/libvirt/agree.sh checks it
+ *               against a real libvirtd of each version
+ *   why-refused where libvirt accepts what virtwire refuses: the page and
+ *               heading of docs/ that say why ("docs/libvirt.md: Heading")
+ *
+ * virtwire check must not refuse what libvirt accepts: a case whose libvirt
+ * accepts its inputs fails when check exits non-zero with that version's
+ * schemas, unless why-refused names a heading that docs/ has.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -34,6 +45,7 @@ typedef struct {
 	char *command;
 	char *expect;	  /* file name of the expectation */
 	char *schema_dir; /* --schema-dir for this run, or NULL: the case's own */
+	char *version;	  /* the libvirt version of those schemas, or NULL */
 } Case;
 
 /* The libvirt versions whose schemas the cases run with. */
@@ -90,6 +102,74 @@ static char *run_case(const Case *c, int *exit_status)
 	return g_steal_pointer(&out);
 }
 
+/* The first line of file @name of case @dir that is not a comment, or of
+ * those lines the one that starts with "@version ", without it; NULL when
+ * there is none. */
+static char *case_line(const char *dir, const char *name, const char *version)
+{
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return NULL;
+	lines = g_strsplit(text, "\n", -1);
+	for (char **l = lines; *l; l++) {
+		const char *sp = strchr(*l, ' ');
+
+		if (!**l || **l == '#')
+			continue;
+		if (!version || !sp)
+			return g_strstrip(g_strdup(*l));
+		if ((size_t)(sp - *l) == strlen(version) && strncmp(*l, version, sp - *l) == 0)
+			return g_strstrip(g_strdup(sp + 1));
+	}
+	return NULL;
+}
+
+/* Whether why-refused of case @dir names a page and heading docs/ has. */
+static bool refusal_documented(const char *dir, char **why)
+{
+	g_autofree char *line = case_line(dir, "why-refused", NULL);
+	g_autofree char *rel = NULL;
+	g_autofree char *page = NULL;
+	g_autofree char *text = NULL;
+	const char *colon = line ? strstr(line, ": ") : NULL;
+
+	if (!colon) {
+		*why = g_strdup("no why-refused (\"docs/PAGE.md: Heading\") in the case");
+		return false;
+	}
+	rel = g_strndup(line, colon - line);
+	page = g_build_filename(cases_dir, "..", "..", rel, NULL);
+	if (!g_file_get_contents(page, &text, NULL, NULL) || !strstr(text, colon + 2)) {
+		*why = g_strdup_printf("why-refused names '%s', which docs/ does not have", line);
+		return false;
+	}
+	return true;
+}
+
+/* Item 7 of the golden cases: where libvirt accepts the inputs, check must
+ * too, or docs/ must say why not. */
+static void check_agreement(const Case *c, int rc)
+{
+	g_autofree char *verdict = case_line(c->dir, "libvirt", c->version);
+	g_autofree char *why = NULL;
+
+	if (!verdict || rc == 0)
+		return;
+	if (strcmp(verdict, "accepts") != 0 && strcmp(verdict, "refuses") != 0) {
+		g_test_message("%s/libvirt: '%s' is neither 'accepts' nor 'refuses'", c->dir, verdict);
+		g_test_fail();
+		return;
+	}
+	if (strcmp(verdict, "accepts") == 0 && !refusal_documented(c->dir, &why)) {
+		g_test_message("libvirt %s accepts the inputs of %s, virtwire check refuses them (exit %d): %s",
+			       c->version ? c->version : "", c->dir, rc, why);
+		g_test_fail();
+	}
+}
+
 /* A unified diff of two texts, for a readable failure. */
 static char *diff_text(const char *expected, const char *actual)
 {
@@ -127,6 +207,8 @@ static void test_case(gconstpointer data)
 	}
 	out = run_case(c, &rc);
 	actual = g_strdup_printf("%s[exit %d]\n", out, rc);
+	if (strcmp(c->command, "check") == 0)
+		check_agreement(c, rc);
 	if (g_getenv("VIRTWIRE_REGENERATE")) {
 		g_assert_true(g_file_set_contents(expect_path, actual, -1, NULL));
 		return;
@@ -168,6 +250,7 @@ static void add_run(const char *name, const char *command, const char *expect, c
 	c->command = g_strdup(command);
 	c->expect = g_strdup(expect);
 	c->schema_dir = s ? g_strdup(s->dir) : NULL;
+	c->version = s ? g_strdup(s->version) : NULL;
 	path = s ? g_strdup_printf("/xml/%s/%s/schema-%s", name, command, s->version)
 		 : g_strdup_printf("/xml/%s/%s", name, command);
 	g_test_add_data_func_full(path, c, test_case, NULL);
