@@ -224,6 +224,18 @@ static void test_case(gconstpointer data)
 	}
 }
 
+static void case_free(gpointer data)
+{
+	Case *c = data;
+
+	g_free(c->dir);
+	g_free(c->command);
+	g_free(c->expect);
+	g_free(c->schema_dir);
+	g_free(c->version);
+	g_free(c);
+}
+
 static bool case_has(const char *dir, const char *file)
 {
 	g_autofree char *path = g_build_filename(dir, file, NULL);
@@ -253,7 +265,7 @@ static void add_run(const char *name, const char *command, const char *expect, c
 	c->version = s ? g_strdup(s->version) : NULL;
 	path = s ? g_strdup_printf("/xml/%s/%s/schema-%s", name, command, s->version)
 		 : g_strdup_printf("/xml/%s/%s", name, command);
-	g_test_add_data_func_full(path, c, test_case, NULL);
+	g_test_add_data_func_full(path, c, test_case, case_free);
 }
 
 /* @command of case @name: once per libvirt version (or once, when the case

@@ -380,7 +380,7 @@ _vw_holder_tree() {
         _vw_bind "$d/$p" "$r/$p"
     done
     mkdir -p "$r/.oldroot"
-    cd "$r"
+    cd "$r" || return
     pivot_root . .oldroot
     cd /
     umount -n -l /.oldroot
