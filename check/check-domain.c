@@ -165,6 +165,7 @@ void vw_check_domain(const VwDomain *dom, GPtrArray *networks, VwDiags *d)
 	for (guint i = 0; i < dom->interfaces->len; i++) {
 		const VwInterface *iface = dom->interfaces->pdata[i];
 		char m[VW_MAC_STRLEN];
+		g_autofree char *place = vw_chk_mac_place(iface);
 		const VwInterface *prev;
 
 		if (!iface->has_mac)
@@ -173,13 +174,15 @@ void vw_check_domain(const VwDomain *dom, GPtrArray *networks, VwDiags *d)
 		if (vw_mac_is_multicast(&iface->mac))
 			E(d, iface->loc, "invalid-mac", "the first octet must be even (e.g. 52:54:00:…)",
 			  "domain '%s': MAC %s is a multicast address", dom->name, m);
-		prev = g_hash_table_lookup(macs, m);
-		if (prev)
-			E(d, iface->loc, "duplicate-mac", "give each interface its own MAC",
-			  "domain '%s': two interfaces have MAC %s (the other at line %d)", dom->name, m,
+		if (!place)
+			continue;
+		prev = g_hash_table_lookup(macs, place);
+		if (!prev)
+			g_hash_table_insert(macs, g_steal_pointer(&place), (gpointer)iface);
+		else if (!vw_chk_teaming_pair(prev, iface))
+			E(d, iface->loc, "duplicate-mac", "give each interface on one network its own MAC",
+			  "domain '%s': two interfaces have MAC %s (the other at line %d)", dom->name, place,
 			  prev->loc.line);
-		else
-			g_hash_table_insert(macs, g_strdup(m), (gpointer)iface);
 	}
 	if (!dom->vw)
 		return;

@@ -281,11 +281,14 @@ static void check_open_ips(const VwNetwork *net, VwDiags *d)
 
 	if (net->forward != VW_FWD_OPEN || vw->mode == VW_MODE_UNSET)
 		return;
+	/* libvirt 9 refuses an open network without an address, libvirt 11
+	 * accepts it: an internal network needs none, so say it only. */
 	if (net->ips->len == 0 && vw->mode == VW_MODE_INTERNAL)
-		E(d, vw->loc, "missing-ip",
-		  "add <ip address='192.168.100.1' prefix='24'/> (no <dhcp>): libvirt needs it for "
-		  "<forward mode='open'/>, and in mode='internal' virtwire keeps the guests away from it",
-		  "network '%s': libvirt refuses <forward mode='open'/> without an <ip>", net->name);
+		W(d, vw->loc, "missing-ip",
+		  "with libvirt 9, add <ip address='192.168.100.1' prefix='24'/> (no <dhcp>): in "
+		  "mode='internal' virtwire keeps the guests away from it",
+		  "network '%s': libvirt 9 refuses <forward mode='open'/> without an <ip> (libvirt 11 accepts it)",
+		  net->name);
 	else if (net->ips->len == 0 && vw->mode != VW_MODE_BRIDGED)
 		E(d, vw->loc, "missing-ip", "add <ip address='192.168.100.1' prefix='24'>…</ip>",
 		  "network '%s': mode='%s' needs at least one <ip> (the host's address on the network)", net->name,

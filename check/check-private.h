@@ -20,6 +20,11 @@ bool vw_chk_is_subnet_edge(const VwAddr *a, unsigned prefix);
 bool vw_chk_mode_forwards_ports(VwMode m);
 /* The network of @networks (VwNetwork*, may be NULL) named @name, or NULL. */
 const VwNetwork *vw_chk_find_network(GPtrArray *networks, const char *name);
+/* Where @iface's MAC must be its own: "MAC on network 'N'" or "MAC on bridge
+ * 'B'", or NULL when the interface is on neither (no MAC, hostdev, user …). */
+char *vw_chk_mac_place(const VwInterface *iface);
+/* Whether @a and @b are the two halves of one virtio failover pair. */
+bool vw_chk_teaming_pair(const VwInterface *a, const VwInterface *b);
 
 /* check-network.c: whether vw_check_network_name() takes @name (no finding). */
 bool vw_chk_name_ok(const char *name);

@@ -269,22 +269,21 @@ static void check_domain_unique(const VwDomain *dom, DomainsSeen *seen, VwDiags 
 		g_hash_table_insert(seen->names, dom->name, (gpointer)dom);
 	for (guint j = 0; j < dom->interfaces->len; j++) {
 		const VwInterface *iface = dom->interfaces->pdata[j];
-		char m[VW_MAC_STRLEN];
+		g_autofree char *place = vw_chk_mac_place(iface);
 		const VwInterface *other_iface;
 		const VwDomain *other;
 
-		if (!iface->has_mac)
+		if (!place)
 			continue;
-		vw_mac_to_string(&iface->mac, m);
-		other_iface = g_hash_table_lookup(seen->macs, m);
+		other_iface = g_hash_table_lookup(seen->macs, place);
 		other = other_iface ? g_hash_table_lookup(seen->iface_dom, other_iface) : NULL;
 		if (!other) {
-			g_hash_table_insert(seen->macs, g_strdup(m), (gpointer)iface);
 			g_hash_table_insert(seen->iface_dom, (gpointer)iface, (gpointer)dom);
+			g_hash_table_insert(seen->macs, g_steal_pointer(&place), (gpointer)iface);
 		} else if (other != dom) {
 			/* Point at the other interface, not at its <domain>. */
-			E(d, iface->loc, "duplicate-mac", "give each guest interface its own MAC",
-			  "domain '%s': MAC %s is also used by domain '%s' (%s:%d)", dom->name, m, other->name,
+			E(d, iface->loc, "duplicate-mac", "give each guest interface on one network its own MAC",
+			  "domain '%s': MAC %s is also used by domain '%s' (%s:%d)", dom->name, place, other->name,
 			  other_iface->loc.file, other_iface->loc.line);
 		}
 	}

@@ -204,6 +204,9 @@ void vw_interface_free(VwInterface *i)
 	g_free(i->source_bridge);
 	g_free(i->portid);
 	g_free(i->target_dev);
+	g_free(i->alias);
+	g_free(i->teaming);
+	g_free(i->teaming_persistent);
 	g_ptr_array_unref(i->ips);
 	g_ptr_array_unref(i->routes);
 	g_ptr_array_unref(i->route_gws);

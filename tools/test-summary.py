@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Counts results over meson test logs: every TAP line of every test.
 
-Usage: test-summary.py LABEL=BUILD/meson-logs/testlog.json ... [--extra LABEL PASSED FAILED]
+Usage: test-summary.py LABEL=BUILD/meson-logs/testlog.json[#SUITE] ... [--extra LABEL PASSED FAILED]
 
-Prints one line per log and ends with the plain line
+Prints one line per log (with #SUITE: only that meson suite's tests of it)
+and ends with the plain line
 'N passed, N failed, N skipped'. Exit 1 when anything failed.
 """
 import json
@@ -12,11 +13,14 @@ import re
 import sys
 
 
-def count(path):
+def count(path, suite=None):
     passed = failed = skipped = 0
     failures = []
     for line in open(path):
         t = json.loads(line)
+        # meson names a test "PROJECT:SUITE / NAME".
+        if suite and not re.match(r"^[^:]*:" + re.escape(suite) + r" / ", t["name"]):
+            continue
         oks = nots = skips = 0
         for l in t.get("stdout", "").splitlines():
             if re.match(r"^ok\b", l):
@@ -56,8 +60,9 @@ def main(argv):
             i += 4
             continue
         label, path = arg.split("=", 1)
+        path, _, suite = path.partition("#")
         try:
-            p, f, s, fails = count(path)
+            p, f, s, fails = count(path, suite or None)
         except FileNotFoundError:
             p, f, s, fails = 0, 1, 0, [f"{label}: no test log ({path})"]
         print(f"{label}: {p} passed, {f} failed, {s} skipped")

@@ -61,6 +61,14 @@ static VwInterface *parse_interface(const VwParseCtx *ctx, xmlNode *n)
 		if (c && vw_xml_prop(c, "actual"))
 			iface->target_dev = g_strdup(vw_xml_prop(c, "actual"));
 	}
+	c = vw_xml_child(n, "alias");
+	if (c)
+		iface->alias = g_strdup(vw_xml_prop(c, "name"));
+	c = vw_xml_child(n, "teaming");
+	if (c) {
+		iface->teaming = g_strdup(vw_xml_prop(c, "type"));
+		iface->teaming_persistent = g_strdup(vw_xml_prop(c, "persistent"));
+	}
 	for (c = vw_xml_child(n, "ip"); c; c = vw_xml_next(c->next, "ip"))
 		parse_iface_ip(ctx, iface, c);
 	for (c = vw_xml_child(n, "route"); c; c = vw_xml_next(c->next, "route"))

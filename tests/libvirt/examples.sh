@@ -5,7 +5,7 @@
 # real libvirtd with virtwire as its hook: virsh net-define, net-start,
 # `virtwire verify --all` clean, net-destroy, and then nothing left (no
 # table, no element or chain of the network, no bridge virtwire made, no
-# state file, no tagged iptables rule, no dnsmasq). Then all of them at once
+# state file, no tagged rule in libvirt's firewall, no dnsmasq). Then all of them at once
 # (they are written as one consistent host), torn down again.
 #
 #   netns vwt-exPID (sandbox: libvirtd + dnsmasq, virtwire hooks)
@@ -114,8 +114,15 @@ for f in "${FILES[@]}"; do
 		# accept for DNATed connections above libvirt's jumps.
 		check "$x: its forwards are in table inet virtwire" \
 			eval "vwt_nft_table | matches 'tcp . 2223 comment \"$n\" : 192.168.101.10 . 22'"
-		check "$x: virtwire's coexistence accept is the first rule of ip filter FORWARD" \
-			eval "vw_sb_exec iptables-save -t filter | awk '/^-A FORWARD / && !n++' | matches 'virtwire.*ACCEPT|ACCEPT.*virtwire'"
+		# Where libvirt's backend rejects: ip filter FORWARD (iptables)
+		# or the chain forward of ip libvirt_network (nftables).
+		check "$x: virtwire's coexistence accept is the first rule of $(vwt_coexist_place) ($VWT_FW)" \
+			eval "vwt_coexist_first | matches 'virtwire: network $n\"' && vwt_coexist_first | matches '(ACCEPT|accept)'"
+		check "$x: exactly one rule of virtwire's in libvirt's $VWT_FW firewall (IPv4 only)" vwt_coexist_count 1
+		if [[ $VWT_FW == nftables ]]; then
+			lacks "$x: nothing of virtwire's in iptables' tables (libvirt writes with nftables)" virtwire \
+				eval "vw_sb_exec iptables-save && vw_sb_exec ip6tables-save"
+		fi
 		;;
 	esac
 	check "$x: virsh net-destroy $n" vw_virsh net-destroy "$n"

@@ -28,8 +28,16 @@
 #   vwt_table_gone          table inet virtwire absent
 #   vwt_nft_table           nft -s list table inet virtwire (stateless)
 #   vwt_nft_canon           the same, canonical (for comparing two states)
-#   vwt_coexist_rules       virtwire's rules in iptables (the coexistence accept)
-#   ipt_rules / ipt_no_dups the sandbox's iptables rules, "TABLE RULE" sorted
+#   fw_rules / fw_no_dups   libvirt's firewall in the backend in use (VWT_FW),
+#                           one rule a line, sorted; and no rule twice
+#   vwt_coexist_rules       virtwire's rules there (the coexistence accepts)
+#   vwt_coexist_first       the first rule of the place virtwire's accept goes
+#
+# Which libvirt: VW_SB_LIBVIRT (sandbox.sh) = machine (Debian 12's 9.0),
+# 11-nftables or 11-iptables (libvirt 11 from tools/libvirt-tree, firewall_backend
+# set). VWT_FW is the backend libvirt writes with: "iptables" (chains LIBVIRT_*
+# in ip/ip6 filter, nat and mangle, through iptables-nft) or "nftables" (tables
+# ip and ip6 libvirt_network); every firewall helper reads the one in use.
 #
 # Every "nothing left" helper fails when the listing it reads fails: a
 # sandbox that does not answer has not shown that anything is gone.
@@ -51,14 +59,21 @@ vwt_on_bail() {
 # --- prerequisites -----------------------------------------------------------
 
 vwt_require() {
+	local why
 	need_root "a real libvirtd in network namespaces"
-	[[ -x /usr/sbin/libvirtd ]] || vwt_skip "/usr/sbin/libvirtd is missing (libvirt-daemon)"
-	[[ -x /usr/lib/libvirt/libvirt_lxc ]] || vwt_skip "libvirt's LXC driver is missing (libvirt-daemon-driver-lxc)"
+	why=$(vw_sandbox_available) || vwt_skip "$why"
+	_vw_sb_pick_libvirt || bail "VW_SB_LIBVIRT=$VW_SB_LIBVIRT"
+	VWT_FW=$VW_SB_FW
 	need_tools virsh ip nsenter unshare nft iptables-save ss timeout ping python3
 	[[ -x "$VW_BIN" ]] || vwt_skip "virtwire binary $VW_BIN not built"
 	if [[ "${1:-}" == qemu ]]; then
-		[[ -x /usr/bin/qemu-system-x86_64 ]] || vwt_skip "qemu-system-x86_64 is missing"
+		[[ -x "$VW_SB_ROOT/usr/bin/qemu-system-x86_64" ]] || vwt_skip "qemu-system-x86_64 is missing"
 	fi
+	# In a tree, the hooks run virtwire from the build: the tree sees the
+	# source and the build folders at their own paths.
+	VW_SB_BINDS=$VW_SRC
+	[[ "$(dirname "$VW_BIN")/" == "$VW_SRC"/* ]] || VW_SB_BINDS+=" $(dirname "$VW_BIN")"
+	diag "libvirt $(vw_sandbox_libvirt_version) (${VW_SB_LIBVIRT}), its firewall: $VWT_FW"
 	return 0
 }
 
@@ -176,29 +191,88 @@ vwt_table_gone() {
 	fi
 }
 
-# ipt_rules: the sandbox's iptables rules as "TABLE -A CHAIN …", sorted (no
-# counters); fails when iptables-save does.
-ipt_rules() {
-	local out
-	out=$(vw_sb_exec iptables-save) || { echo "iptables-save failed" >&2; return 1; }
-	awk '/^\*/ { t = substr($0, 2) } /^-A/ { print t, $0 }' <<<"$out" | sort
+# --- libvirt's firewall, in the backend in use --------------------------------------
+
+# _fw_list: the sandbox's firewall outside table inet virtwire, in chain
+# order, one rule a line, no counters; fails when a listing does.
+#   iptables: "ip TABLE -A CHAIN …" (iptables-save), "ip6 TABLE -A CHAIN …"
+#   nftables: "FAMILY TABLE CHAIN RULE" (nft -s list ruleset): libvirt's
+#             tables ip/ip6 libvirt_network, and whatever else is there
+_fw_list() {
+	local out fam
+	case $VWT_FW in
+	iptables)
+		for fam in ip ip6; do
+			out=$(vw_sb_exec "${fam}tables-save" 2>&1) ||
+				{ echo "${fam}tables-save failed: $out" >&2; return 1; }
+			awk -v f="$fam" '/^\*/ { t = substr($0, 2) } /^-A/ { print f, t, $0 }' <<<"$out"
+		done
+		;;
+	nftables)
+		out=$(vw_sb_exec nft -s list ruleset 2>&1) || { echo "nft list ruleset failed: $out" >&2; return 1; }
+		awk '
+			/^table / { f = $2; t = $3; c = ""; next }
+			/^\tchain / { c = $2; next }
+			/^\t\t/ && c != "" && !/;$/ && !(f == "inet" && t == "virtwire") {
+				sub(/^\t\t/, ""); print f, t, c, $0 }
+			/^\t}/ { c = "" }' <<<"$out"
+		;;
+	*)
+		echo "VWT_FW is '${VWT_FW:-}': iptables or nftables" >&2
+		return 1
+		;;
+	esac
 }
 
-# ipt_no_dups: there are rules (libvirt's), and none of them twice.
-ipt_no_dups() {
+# fw_rules: _fw_list sorted, to compare two states.
+fw_rules() {
+	local r
+	r=$(_fw_list) || return 1
+	sort <<<"$r"
+}
+
+# fw_no_dups: there are rules (libvirt's), and none of them twice.
+fw_no_dups() {
 	local r d
-	r=$(ipt_rules) || return 1
-	[[ -n "$r" ]] || { echo "no iptables rules at all: nothing to compare"; return 1; }
+	r=$(fw_rules) || return 1
+	[[ -n "$r" ]] || { echo "no $VWT_FW rules at all: nothing to compare"; return 1; }
 	d=$(uniq -d <<<"$r")
-	[[ -z "$d" ]] || { echo "duplicate iptables rules:"; echo "$d"; return 1; }
+	[[ -z "$d" ]] || { echo "duplicate $VWT_FW rules:"; echo "$d"; return 1; }
 }
 
-# The sandbox's iptables rules that carry virtwire's tag; fails when
-# iptables-save does.
+# The rules in libvirt's firewall that carry virtwire's tag; fails when the
+# listing does.
 vwt_coexist_rules() {
 	local r
-	r=$(ipt_rules) || return 1
-	grep -E '^[a-z]+ -A .*virtwire' <<<"$r" || true
+	r=$(fw_rules) || return 1
+	grep -F 'virtwire' <<<"$r" || true
+}
+
+# The place virtwire's coexistence accept must head, as _fw_list names it.
+vwt_coexist_place() {
+	case $VWT_FW in
+	iptables) echo "ip filter -A FORWARD" ;;
+	nftables) echo "ip libvirt_network forward" ;;
+	esac
+}
+
+# vwt_coexist_first: the first rule of that place (nothing when it is empty).
+vwt_coexist_first() {
+	local r place
+	r=$(_fw_list) || return 1
+	place=$(vwt_coexist_place)
+	awk -v p="$place " 'index($0, p) == 1 { print; exit }' <<<"$r"
+}
+
+# vwt_coexist_count N: exactly N rules of virtwire's in libvirt's firewall
+# (N > 0 for a test that has such networks: an empty listing is no answer).
+vwt_coexist_count() {
+	local r n
+	r=$(vwt_coexist_rules) || return 1
+	n=$(grep -c . <<<"$r" || true)
+	echo "$n rules of virtwire's in libvirt's $VWT_FW firewall:"
+	echo "$r"
+	[[ "$n" == "$1" ]]
 }
 
 # Bridges in the sandbox that virtwire made (alias virtwire:ID); fails when
@@ -210,8 +284,8 @@ vwt_vw_bridges() {
 }
 
 # vwt_net_gone NAME [BRIDGE]: nothing of network NAME is left: no element or
-# chain of it in the table, no state files, no bridge, no tagged iptables
-# rule, no dnsmasq. Prints what it finds; every listing must answer.
+# chain of it in the table, no state files, no bridge, no tagged rule in
+# libvirt's firewall, no dnsmasq. Prints what it finds; every listing must answer.
 vwt_net_gone() {
 	local name=$1 br=${2:-} rc=0 t p links pids rules
 	t=$(vw_sb_exec nft list tables) || { echo "nft list tables failed"; return 1; }
@@ -233,8 +307,8 @@ vwt_net_gone() {
 		rc=1
 	fi
 	rules=$(vwt_coexist_rules) || return 1
-	if grep -F -- "$name" <<<"$rules"; then
-		echo "^ iptables rule of $name left"
+	if grep -F -- "virtwire: network $name\"" <<<"$rules"; then
+		echo "^ $VWT_FW rule of $name left"
 		rc=1
 	fi
 	pids=$(ip netns pids "$VW_SB_NS") || { echo "ip netns pids failed"; return 1; }
@@ -257,7 +331,7 @@ vwt_state_empty() {
 }
 
 # vwt_all_gone: nothing of virtwire at all: no table, no state, no bridge
-# it made, no tagged iptables rule.
+# it made, no tagged rule in libvirt's firewall.
 vwt_all_gone() {
 	local rc=0 b r
 	vwt_table_gone || rc=1
@@ -265,7 +339,7 @@ vwt_all_gone() {
 	b=$(vwt_vw_bridges) || return 1
 	[[ -z "$b" ]] || { echo "bridges of virtwire left: $b"; rc=1; }
 	r=$(vwt_coexist_rules) || return 1
-	[[ -z "$r" ]] || { echo "iptables rules of virtwire left:"; echo "$r"; rc=1; }
+	[[ -z "$r" ]] || { echo "$VWT_FW rules of virtwire left:"; echo "$r"; rc=1; }
 	return $rc
 }
 

@@ -140,13 +140,16 @@ all_present() {
 	vw_sb_exec ip -4 -o addr show dev vwt-p11 | matches " $UPLINK0 " || { echo "p11: vwt-p11 lacks $UPLINK0"; rc=1; }
 	return $rc
 }
+# p8 and p9 (IPv4 only): one accept each, both above libvirt's rules.
 coexist_present() {
-	local n rc=0 r
+	local n rc=0 r first
+	vwt_coexist_count 2 || rc=1
 	r=$(vwt_coexist_rules) || return 1
 	for n in p8 p9; do
-		matches "virtwire: network $n\"" <<<"$r" || { echo "$n: no coexistence rule of virtwire's in iptables"; rc=1; }
+		matches "virtwire: network $n\"" <<<"$r" || { echo "$n: no coexistence rule of virtwire's in $VWT_FW"; rc=1; }
 	done
-	echo "$r"
+	first=$(vwt_coexist_first) || return 1
+	matches 'virtwire: network p[89]"' <<<"$first" || { echo "first in $(vwt_coexist_place): $first"; rc=1; }
 	return $rc
 }
 nothing_left() {
@@ -175,8 +178,8 @@ for ((r = 1; r <= VWT_ROUNDS; r++)); do
 	}
 	check "round $r: virtwire verify --all is clean and covers all ${#NETS[@]} networks" verify_all
 	check "round $r: every network's elements, chains, records and bridge are there" all_present
-	check "round $r: a coexistence rule for each of p8, p9 (libvirt nat with forwards)" coexist_present
-	check "round $r: no duplicate iptables rules" ipt_no_dups
+	check "round $r: a coexistence rule for each of p8, p9 (libvirt nat with forwards) heading $(vwt_coexist_place)" coexist_present
+	check "round $r: no duplicate $VWT_FW rules" fw_no_dups
 	vw_time_ms T_STOP in_parallel net-destroy >"$x/round.out" 2>&1
 	if [[ $? == 0 ]]; then
 		ok "round $r: ${#NETS[@]} concurrent virsh net-destroy all succeed (${T_STOP} ms)"
@@ -184,7 +187,7 @@ for ((r = 1; r <= VWT_ROUNDS; r++)); do
 		not_ok "round $r: ${#NETS[@]} concurrent virsh net-destroy all succeed"
 		diag "$(cat "$x/round.out")"
 	fi
-	check "round $r: nothing left (table, state, bridges, iptables rules, dnsmasq; pup0 restored)" nothing_left
+	check "round $r: nothing left (table, state, bridges, $VWT_FW rules, dnsmasq; pup0 restored)" nothing_left
 done
 
 diag "parallel.sh took $(($(_vw_now_ms) - T0)) ms"

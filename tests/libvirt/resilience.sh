@@ -3,7 +3,7 @@
 #
 # tests/libvirt/resilience.sh - virtwire across libvirtd's life: a restart
 # with guests running (every forward still works, nothing duplicated in
-# table inet virtwire or in libvirt's iptables), the table deleted by hand
+# table inet virtwire or in libvirt's firewall), the table deleted by hand
 # and brought back by a SIGHUP (the daemon hook re-asserts it), and 50
 # start/stop cycles of a network with a guest (nothing left, no growth of the
 # state directory, no leftover processes).
@@ -23,7 +23,8 @@
 #
 # The forward into libvirt's own nat network (r3, 2302) works through
 # virtwire's coexistence rule (an accept for DNATed connections at the top
-# of FORWARD in ip filter), which must survive libvirt's rebuilds.
+# of FORWARD in ip filter, or of chain forward in ip libvirt_network with
+# libvirt's nftables backend), which must survive libvirt's rebuilds.
 #
 # Exit: 0 pass, 1 fail, 77 skip. TAP on stdout.
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -118,26 +119,24 @@ same_table() {
 	now=$(vwt_nft_canon 2>&1)
 	[[ "$now" == "$1" ]] || { diff <(echo "$1") <(echo "$now"); return 1; }
 }
-same_ipt() {
+same_fw() {
 	local now
-	now=$(ipt_rules)
+	now=$(fw_rules)
 	[[ "$now" == "$1" ]] || { diff <(echo "$1") <(echo "$now"); return 1; }
 }
-coexist_count() {
-	local r
-	r=$(vwt_coexist_rules) || return 1
-	grep -c . <<<"$r" || true
+# rlv is IPv4 only: one accept, heading its place.
+coexist_one() {
+	vwt_coexist_count 1 || return 1
+	vwt_coexist_first | matches 'virtwire: network rlv"' || { echo "not first in $(vwt_coexist_place)"; return 1; }
 }
 
 forwards_work "before"
 check "before: virtwire verify --all is clean" vwt_vw verify --all
 TABLE0=$(vwt_nft_canon)
-IPT0=$(ipt_rules)
-NCO0=$(coexist_count)
-setup "table inet virtwire, the iptables rules and virtwire's among them are listed" \
-	test -n "$TABLE0" -a -n "$IPT0" -a "$NCO0" -gt 0
-diag "virtwire's rules in iptables: $NCO0"
-check "before: no duplicate iptables rules" ipt_no_dups
+FW0=$(fw_rules)
+setup "table inet virtwire and libvirt's $VWT_FW rules are listed" test -n "$TABLE0" -a -n "$FW0"
+check "before: virtwire's one coexistence accept heads $(vwt_coexist_place) ($VWT_FW)" coexist_one
+check "before: no duplicate $VWT_FW rules" fw_no_dups
 
 # --- libvirtd restart with guests running ---------------------------------------------
 INIT_R1=$(_vw_lxc_init r1)
@@ -146,14 +145,14 @@ setup "libvirtd restarts" vw_time_ms T_RESTART vw_sandbox_restart
 diag "libvirtd restarted in ${T_RESTART} ms with r1, r2, r3 running"
 check "restart: the guests kept running (r1's init is the same process)" \
 	eval "[[ \"\$(_vw_lxc_init r1)\" == '$INIT_R1' ]] && vw_virsh_lxc domstate r2 | matches running && vw_virsh_lxc domstate r3 | matches running"
-# libvirt rebuilds its iptables rules at start (after the port-created
+# libvirt rebuilds its firewall rules at start (after the port-created
 # replay); wait (bounded) until they are all back.
-_vw_wait 10 same_ipt "$IPT0" >/dev/null
+_vw_wait 10 same_fw "$FW0" >/dev/null
 forwards_work "after restart"
 check "after restart: table inet virtwire is as before (no element or rule twice, none missing)" same_table "$TABLE0"
-check "after restart: libvirt's and virtwire's iptables rules are as before" same_ipt "$IPT0"
-check "after restart: virtwire's iptables rules: still $NCO0, no duplicates" \
-	eval "[[ \$(coexist_count) == $NCO0 ]] && ipt_no_dups"
+check "after restart: libvirt's and virtwire's $VWT_FW rules are as before" same_fw "$FW0"
+check "after restart: virtwire's one accept still heads $(vwt_coexist_place), no duplicates" \
+	eval "coexist_one && fw_no_dups"
 check "after restart: virtwire verify --all is clean" vwt_vw verify --all
 
 # --- the table deleted by hand, SIGHUP ------------------------------------------------------
@@ -163,9 +162,10 @@ table_back() { vw_sb_exec nft list table inet virtwire >/dev/null 2>&1; }
 setup "SIGHUP to libvirtd" vw_sandbox_reload
 vw_time_ms T_BACK _vw_wait 15 table_back
 check "SIGHUP: the daemon hook re-asserts table inet virtwire (back after ${T_BACK} ms)" table_back
-_vw_wait 10 same_ipt "$IPT0" >/dev/null
+_vw_wait 10 same_fw "$FW0" >/dev/null
 check "after SIGHUP: table inet virtwire is as before" same_table "$TABLE0"
-check "after SIGHUP: libvirt's and virtwire's iptables rules are as before (rebuilt by libvirt)" same_ipt "$IPT0"
+check "after SIGHUP: libvirt's and virtwire's $VWT_FW rules are as before (rebuilt by libvirt)" same_fw "$FW0"
+check "after SIGHUP: virtwire's one accept still heads $(vwt_coexist_place)" coexist_one
 forwards_work "after SIGHUP"
 check "after SIGHUP: virtwire verify --all is clean" vwt_vw verify --all
 
@@ -192,7 +192,7 @@ setup "net-define rcyc" vw_virsh net-define "$x/rcyc.xml"
 FILES0=$(state_files)
 PROCS0=$(procs)
 TABLE1=$(vwt_nft_canon)
-IPT1=$(ipt_rules)
+FW1=$(fw_rules)
 ZOMB0=$(zombies)
 setup "the sandbox's processes are listed" test -n "$PROCS0" -a -n "$ZOMB0"
 
@@ -239,7 +239,7 @@ no_growth() {
 }
 check "cycles: no growth in the state directory (the same records, no more files)" no_growth
 check "cycles: table inet virtwire is as before" same_table "$TABLE1"
-check "cycles: iptables rules are as before" same_ipt "$IPT1"
+check "cycles: libvirt's $VWT_FW rules are as before" same_fw "$FW1"
 # libvirt's dnsmasq and libvirt_lxc are daemonised: give the last ones a
 # moment to be gone.
 procs_back() { [[ "$(procs)" == "$PROCS0" ]]; }

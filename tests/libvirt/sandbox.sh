@@ -73,6 +73,35 @@
 #   VW_LXC_NOWAIT=1     vw_*_guest do not wait for the bridge port to forward
 #   VW_GUEST_METADATA=XML  vw_*_guest put XML (e.g. a <vw:domain …>) into the
 #                       domain's <metadata>; empty (default): no <metadata>
+#   VW_SB_LIBVIRT=WHICH which libvirt runs in the sandbox: "machine" (default:
+#                       the machine's own, Debian 12's 9.0), "11-nftables" or
+#                       "11-iptables" (libvirt 11 from tools/libvirt-tree, with
+#                       network.conf's firewall_backend set to that backend)
+#   VW_SB_ROOT=DIR      (set by VW_SB_LIBVIRT=11-*) a Debian tree to run
+#                       libvirtd and everything vw_sb_exec runs in; see "A
+#                       libvirt of another version" below
+#   VW_SB_BINDS="DIR…"  folders of the machine seen at the same path in that
+#                       tree (default: the source folder; /tmp always is)
+#   VW_SB_FIREWALL_BACKEND=nftables|iptables  network.conf's firewall_backend
+#                       (libvirt >= 10); empty: libvirt's own choice
+#
+# Set for tests: VW_SB_FW, the firewall libvirt writes with: "iptables"
+# (libvirt 9, or firewall_backend=iptables) or "nftables".
+#
+# A libvirt of another version (VW_SB_ROOT): the holder makes an overlay of
+# the tree (its upper layer in the sandbox, so the tree stays as
+# tools/libvirt-tree made it), mounts proc, this netns's sysfs with the
+# cgroups, /dev, a tmpfs /run, /tmp and VW_SB_BINDS in it, binds the
+# sandbox's libvirt folders over the tree's, and pivot_roots into it:
+# libvirtd, its dnsmasq, iptables, nft and tc, its guests and virtwire's hooks
+# (the binary bind-mounted from the build) all see the tree. Everything
+# enters it with "nsenter -r" (the holder's root): "nsenter -m" alone lands on
+# the machine's root, and a plain chroot breaks "ip netns exec".
+# Test-environment workaround: libvirt's nftables backend adds "tc filter …
+# action csum" for DHCP checksums and fails a network's start when the kernel
+# lacks act_csum (this machine's does); libvirtd's PATH starts with a "tc"
+# wrapper that runs the real tc and, only when that fails on a csum action,
+# logs the call to $VW_SB_DIR/tc-csum.log and succeeds. Nothing else changes.
 #
 # Traps: vw_sandbox_start sets EXIT (chaining an existing EXIT trap) and makes
 # HUP/INT/TERM exit through it. bash runs traps only after the current
@@ -93,6 +122,10 @@ export VW_SB_LIB
 # sharing the capabilities cache between sandboxes skips that. libvirt
 # re-probes by itself when qemu/libvirt/kernel changed. Empty: no sharing.
 : "${VW_SB_CACHE=/tmp/vwt-cache}"
+: "${VW_SB_LIBVIRT:=machine}"
+: "${VW_SB_ROOT:=}"
+: "${VW_SB_FIREWALL_BACKEND:=}"
+: "${VW_SB_BINDS:=$(dirname "$(dirname "$(dirname "$VW_SB_LIB")")")}"
 
 # Controllers the LXC driver wants (LIBVIRT.md); only mounted if the kernel has them.
 _VW_CG_WANTED="cpu cpuacct cpuset memory devices freezer blkio pids"
@@ -162,8 +195,8 @@ _vw_wait() {
 # (after exec, ip netns exec, unshare, nsenter our functions do not exist).
 # The sandbox's identity is embedded rather than taken from the environment.
 _vw_lib_bash() {
-    printf 'set -euo pipefail; VW_SB_DIR=%q; VW_SB_CGNAME=%q; source %q; "$@"\n' \
-        "$VW_SB_DIR" "$VW_SB_CGNAME" "$VW_SB_LIB"
+    printf 'set -euo pipefail; VW_SB_DIR=%q; VW_SB_CGNAME=%q; VW_SB_ROOT=%q; VW_SB_BINDS=%q; source %q; "$@"\n' \
+        "$VW_SB_DIR" "$VW_SB_CGNAME" "$VW_SB_ROOT" "$VW_SB_BINDS" "$VW_SB_LIB"
 }
 
 # ---------------------------------------------------------------- cgroups --
@@ -305,6 +338,12 @@ _vw_holder_stage2() {
         fi
     done <"$d/cg.ok"
 
+    if [[ -n "$VW_SB_ROOT" ]]; then
+        _vw_holder_tree
+        : >"$d/holder.ready"
+        exec sleep infinity
+    fi
+
     mount -n -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
     mkdir -m 1777 /run/lock
     ln -s /dev/shm /run/shm
@@ -321,6 +360,31 @@ _vw_holder_stage2() {
 
     : >"$d/holder.ready"
     exec sleep infinity
+}
+
+# Stage 2 with VW_SB_ROOT: the same place made in an overlay of the tree,
+# which then becomes the root of this mount namespace.
+_vw_holder_tree() {
+    local d=$VW_SB_DIR r=$VW_SB_DIR/root p
+    mkdir -p "$r" "$d/root.upper" "$d/root.work"
+    mount -n -t overlay overlay -o "lowerdir=$VW_SB_ROOT,upperdir=$d/root.upper,workdir=$d/root.work" "$r"
+    # /sys is this netns's sysfs (ip netns exec mounted it), the cgroups on it.
+    mount -n --rbind /sys "$r/sys"
+    mount -n -t proc proc "$r/proc"
+    mount -n --rbind /dev "$r/dev"
+    mount -n -t tmpfs -o mode=755,nosuid,nodev tmpfs "$r/run"
+    mkdir -m 1777 "$r/run/lock"
+    mount -n --bind /tmp "$r/tmp"
+    for p in $VW_SB_BINDS; do [[ "$p" == /tmp/* ]] || _vw_bind "$p" "$r$p"; done
+    for p in etc/libvirt run/libvirt var/lib/libvirt var/log/libvirt var/cache/libvirt; do
+        _vw_bind "$d/$p" "$r/$p"
+    done
+    mkdir -p "$r/.oldroot"
+    cd "$r" || return
+    pivot_root . .oldroot
+    cd /
+    umount -n -l /.oldroot
+    rmdir /.oldroot
 }
 
 # ----------------------------------------------------------------- config --
@@ -350,8 +414,69 @@ EOF
     cat >"$e/lxc.conf" <<'EOF'
 security_driver = "none"
 EOF
-    # Present so libvirt does not look elsewhere; defaults are what we test.
+    # Present so libvirt does not look elsewhere; defaults are what we test,
+    # but for the firewall backend (libvirt >= 10) when one is asked for.
     : >"$e/network.conf"
+    if [[ -n "$VW_SB_FIREWALL_BACKEND" ]]; then
+        printf 'firewall_backend = "%s"\n' "$VW_SB_FIREWALL_BACKEND" >"$e/network.conf"
+    fi
+}
+
+# VW_SB_LIBVIRT to VW_SB_ROOT and VW_SB_FIREWALL_BACKEND; VW_SB_FW for tests.
+_vw_sb_pick_libvirt() {
+    case $VW_SB_LIBVIRT in
+    machine) ;;
+    11-nftables | 11-iptables)
+        VW_SB_ROOT=$("$(dirname "$(dirname "$(dirname "$VW_SB_LIB")")")/tools/libvirt-tree" --path)
+        VW_SB_FIREWALL_BACKEND=${VW_SB_LIBVIRT#11-}
+        ;;
+    *) _vw_die "VW_SB_LIBVIRT: machine, 11-nftables or 11-iptables, not '$VW_SB_LIBVIRT'" || return ;;
+    esac
+    VW_SB_FW=${VW_SB_FIREWALL_BACKEND:-iptables}
+    export VW_SB_ROOT VW_SB_FIREWALL_BACKEND VW_SB_FW
+}
+
+# vw_sandbox_available: whether the libvirt VW_SB_LIBVIRT names is there;
+# prints why not. Sets what _vw_sb_pick_libvirt sets.
+vw_sandbox_available() {
+    _vw_sb_pick_libvirt || return
+    if [[ -n "$VW_SB_ROOT" && ! -s "$VW_SB_ROOT/.virtwire-tree" ]]; then
+        echo "no libvirt tree in $VW_SB_ROOT (sudo tools/libvirt-tree makes it)"
+        return 1
+    fi
+    [[ -x "$VW_SB_ROOT$VW_SB_LIBVIRTD" ]] || { echo "$VW_SB_ROOT$VW_SB_LIBVIRTD is missing (libvirt-daemon)"; return 1; }
+    [[ -x "$VW_SB_ROOT/usr/lib/libvirt/libvirt_lxc" ]] ||
+        { echo "libvirt's LXC driver is missing (libvirt-daemon-driver-lxc)"; return 1; }
+}
+
+# The version of the libvirt the sandbox runs (its libvirt-daemon package).
+vw_sandbox_libvirt_version() {
+    if [[ -n "$VW_SB_ROOT" ]]; then
+        sed -n 's/^libvirt //p' "$VW_SB_ROOT/.virtwire-tree"
+    else
+        dpkg-query -W -f='${Version}' libvirt-daemon 2>/dev/null
+    fi
+}
+
+# libvirtd's PATH; in a tree, the tc wrapper first (see the header).
+_vw_sb_path() {
+    local path=/usr/sbin:/usr/bin:/sbin:/bin
+    [[ -n "$VW_SB_ROOT" ]] || { echo "$path"; return; }
+    mkdir -p "$VW_SB_DIR/bin" || return
+    cat >"$VW_SB_DIR/bin/tc" <<WRAPPER || return
+#!/bin/sh
+# Test-environment workaround (tests/libvirt/sandbox.sh): the real tc, and
+# only when it fails on a csum action (a kernel without act_csum), a log
+# line instead of a failed network start.
+/usr/sbin/tc "\$@" && exit 0
+rc=\$?
+case " \$* " in
+*" csum "*) echo "tc \$* (exit \$rc)" >>$(printf %q "$VW_SB_DIR/tc-csum.log"); exit 0 ;;
+esac
+exit \$rc
+WRAPPER
+    chmod 0755 "$VW_SB_DIR/bin/tc" || return
+    echo "$VW_SB_DIR/bin:$path"
 }
 
 # ------------------------------------------------------------------ start --
@@ -372,11 +497,22 @@ vw_virsh_lxc() { virsh -c "$(_vw_sb_uri lxc)" "$@"; }
 
 vw_sb_exec() {
     [[ -n "${VW_SB_HOLDER_PID:-}" ]] || _vw_die "sandbox not started" || return
-    nsenter -t "$VW_SB_HOLDER_PID" -n -m --wd="$PWD" -- "$@"
+    if [[ -z "$VW_SB_ROOT" ]]; then
+        nsenter -t "$VW_SB_HOLDER_PID" -n -m --wd="$PWD" -- "$@"
+        return
+    fi
+    # In the tree: its root, and this folder where the tree has it.
+    local wd=/
+    [[ -d "/proc/$VW_SB_HOLDER_PID/root$PWD" ]] && wd=$PWD
+    nsenter -t "$VW_SB_HOLDER_PID" -n -m -r -W "$wd" -- "$@"
 }
 
+# One capabilities cache per libvirt: each would find the other's outdated.
+_vw_caps_dir() { echo "$VW_SB_CACHE/qemu-capabilities${VW_SB_ROOT:+${VW_SB_ROOT//\//-}}"; }
+
 _vw_caps_seed() {
-    local src=$VW_SB_CACHE/qemu-capabilities dst=$VW_SB_DIR/var/cache/libvirt/qemu/capabilities
+    local src dst=$VW_SB_DIR/var/cache/libvirt/qemu/capabilities
+    src=$(_vw_caps_dir)
     [[ -n "$VW_SB_CACHE" && -d "$src" ]] || return 0
     mkdir -p "$dst"
     cp -p "$src"/*.xml "$dst"/ 2>/dev/null || true
@@ -384,7 +520,8 @@ _vw_caps_seed() {
 
 # Publish new/changed cache files; rename makes it safe with parallel sandboxes.
 _vw_caps_save() {
-    local src=$VW_SB_DIR/var/cache/libvirt/qemu/capabilities dst=$VW_SB_CACHE/qemu-capabilities f
+    local src=$VW_SB_DIR/var/cache/libvirt/qemu/capabilities dst f
+    dst=$(_vw_caps_dir)
     [[ -n "$VW_SB_CACHE" && -d "$src" ]] || return 0
     mkdir -p "$dst"
     chmod 0700 "$VW_SB_CACHE"
@@ -399,13 +536,15 @@ _vw_sb_answers() { vw_virsh -q version >/dev/null 2>&1; }
 
 # Start libvirtd in the holder's namespaces and the sandbox cgroup.
 _vw_sb_libvirtd_up() {
-    local t0 ok
+    local t0 ok path root=()
+    path=$(_vw_sb_path) || return
+    [[ -n "$VW_SB_ROOT" ]] && root=(-r -W /)
     t0=$(_vw_now_ms)
     (
         exec </dev/null >>"$VW_SB_DIR/libvirtd.out" 2>&1
         exec unshare -m --propagation private /bin/bash -c "$(_vw_lib_bash)" vw-cg \
-            _vw_cg_op join nsenter -t "$VW_SB_HOLDER_PID" -n -m -C -- \
-            env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C \
+            _vw_cg_op join nsenter -t "$VW_SB_HOLDER_PID" -n -m -C "${root[@]}" -- \
+            env -i PATH="$path" HOME=/root LC_ALL=C \
             "$VW_SB_LIBVIRTD" -p /run/libvirt/libvirtd.pid
     ) &
     # Every step above execs, so this is libvirtd's PID.
@@ -456,7 +595,9 @@ vw_sandbox_start() {
     [[ "$name" =~ ^[A-Za-z0-9_-]{1,12}$ ]] ||
         _vw_die "sandbox name must match [A-Za-z0-9_-]{1,12}: '$name'" || return
     [[ $EUID == 0 ]] || _vw_die "must run as root" || return
-    [[ -x "$VW_SB_LIBVIRTD" ]] || _vw_die "$VW_SB_LIBVIRTD missing" || return
+    local why
+    why=$(vw_sandbox_available) || _vw_die "$why" || return
+    _vw_sb_pick_libvirt || return
     [[ "${VW_SB_STATE:-}" != running ]] || _vw_die "a sandbox is already running" || return
     local ns="vwt-$name"
     if ip netns list | awk '{print $1}' | grep -qxF "$ns"; then
@@ -813,7 +954,7 @@ vw_lxc_exec() {
     # The guest shares our filesystem; resolve CMD here, as before.
     [[ "$cmd" == */* ]] || cmd=$(command -v "$cmd") || _vw_die "no such command: $cmd" || return
     init=$(_vw_lxc_init "$name") || _vw_die "guest $name: no init process found" || return
-    nsenter -t "$init" -m -u -i -n -p -- "$cmd" "$@"
+    nsenter -t "$init" -r -m -u -i -n -p -- "$cmd" "$@"
 }
 
 # vw_qemu_guest NAME NETWORK MAC : diskless TCG guest that network-boots

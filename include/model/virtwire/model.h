@@ -397,6 +397,12 @@ typedef struct {
 	GPtrArray *routes;    /* VwPrefix* destination; gateway in route_gws */
 	GPtrArray *route_gws; /* VwAddr* */
 	VwLoc loc;
+
+	/* Virtio failover (libvirt's <teaming>): a transient interface (a VF)
+	 * backs the persistent one whose <alias> its persistent= names. */
+	char *alias;		  /* <alias name>, or NULL */
+	char *teaming;		  /* <teaming type>: persistent, transient, or NULL */
+	char *teaming_persistent; /* <teaming persistent> */
 } VwInterface;
 
 /* vw:domain */
