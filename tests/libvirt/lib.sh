@@ -25,7 +25,7 @@
 #   vwt_lxc_guest ARGS...   vw_lxc_guest, and wait until it can be entered
 #   dom_fwd NET HOST-PORT GUEST-PORT   a <vw:domain> with one forward
 #   vwt_net_gone NAME [BRIDGE]   nothing of network NAME left (prints what is)
-#   vwt_table_gone          table inet virtwire absent
+#   vwt_table_gone          tables inet and bridge virtwire absent
 #   vwt_nft_table           nft -s list table inet virtwire (stateless)
 #   vwt_nft_canon           the same, canonical (for comparing two states)
 #   fw_rules / fw_no_dups   libvirt's firewall in the backend in use (VWT_FW),
@@ -184,8 +184,9 @@ for chain in sorted(rules):
 vwt_table_gone() {
 	local t
 	t=$(vw_sb_exec nft list tables) || { echo "nft list tables failed: no answer"; return 1; }
-	if grep -q 'inet virtwire' <<<"$t"; then
-		echo "table inet virtwire still exists:"
+	if grep -Eq '(inet|bridge) virtwire' <<<"$t"; then
+		echo "a table of virtwire's still exists:"
+		grep -E '(inet|bridge) virtwire' <<<"$t"
 		vw_sb_exec nft list table inet virtwire | head -30
 		return 1
 	fi
@@ -193,7 +194,7 @@ vwt_table_gone() {
 
 # --- libvirt's firewall, in the backend in use --------------------------------------
 
-# _fw_list: the sandbox's firewall outside table inet virtwire, in chain
+# _fw_list: the sandbox's firewall outside virtwire's tables, in chain
 # order, one rule a line, no counters; fails when a listing does.
 #   iptables: "ip TABLE -A CHAIN …" (iptables-save), "ip6 TABLE -A CHAIN …"
 #   nftables: "FAMILY TABLE CHAIN RULE" (nft -s list ruleset): libvirt's
@@ -213,7 +214,7 @@ _fw_list() {
 		awk '
 			/^table / { f = $2; t = $3; c = ""; next }
 			/^\tchain / { c = $2; next }
-			/^\t\t/ && c != "" && !/;$/ && !(f == "inet" && t == "virtwire") {
+			/^\t\t/ && c != "" && !/;$/ && !((f == "inet" || f == "bridge") && t == "virtwire") {
 				sub(/^\t\t/, ""); print f, t, c, $0 }
 			/^\t}/ { c = "" }' <<<"$out"
 		;;
@@ -287,15 +288,16 @@ vwt_vw_bridges() {
 # chain of it in the table, no state files, no bridge, no tagged rule in
 # libvirt's firewall, no dnsmasq. Prints what it finds; every listing must answer.
 vwt_net_gone() {
-	local name=$1 br=${2:-} rc=0 t p links pids rules
+	local name=$1 br=${2:-} rc=0 t tt fam p links pids rules
 	t=$(vw_sb_exec nft list tables) || { echo "nft list tables failed"; return 1; }
-	if grep -q 'inet virtwire' <<<"$t"; then
-		t=$(vw_sb_exec nft list table inet virtwire) || { echo "nft list table failed"; return 1; }
-		if grep -E "comment \"$name(:[^\"]*)?\"|nw-$name-" <<<"$t"; then
-			echo "^ left in table inet virtwire"
+	for fam in inet bridge; do
+		grep -q "$fam virtwire" <<<"$t" || continue
+		tt=$(vw_sb_exec nft list table $fam virtwire) || { echo "nft list table $fam virtwire failed"; return 1; }
+		if grep -E "comment \"$name(:[^\"]*)?\"|nw-$name-" <<<"$tt"; then
+			echo "^ left in table $fam virtwire"
 			rc=1
 		fi
-	fi
+	done
 	[[ -d "$VWT_STATE" ]] || { echo "no state directory $VWT_STATE"; return 1; }
 	for p in "$VWT_STATE/$name.xml" "$VWT_STATE/$name.state"; do
 		[[ -e "$p" ]] && { echo "state file $p left"; rc=1; }
