@@ -256,6 +256,33 @@ static void check_reservations(const VwNetwork *net, VwDiags *d)
 	}
 }
 
+/* libvirt configures the bridge of route, nat, open and isolated networks
+ * only: elsewhere the bridge is the host's, and libvirt refuses settings
+ * it would not apply ("bridge delay/stp/zone options only allowed in
+ * route, nat, and isolated mode"). */
+static void check_bridge_options(const VwNetwork *net, VwDiags *d)
+{
+	switch (net->forward) {
+	case VW_FWD_BRIDGE:
+	case VW_FWD_PRIVATE:
+	case VW_FWD_VEPA:
+	case VW_FWD_PASSTHROUGH:
+	case VW_FWD_HOSTDEV:
+		break;
+	case VW_FWD_NONE:
+	case VW_FWD_NAT:
+	case VW_FWD_ROUTE:
+	case VW_FWD_OPEN:
+	case VW_FWD__COUNT:
+		return;
+	}
+	if (net->stp != VW_TRI_UNSET || net->has_delay || net->zone)
+		E(d, net->bridge_loc, "bridge-options-mode", "drop stp=, delay= and zone= from <bridge>",
+		  "network '%s': <bridge> stp=, delay= and zone= are for libvirt's own bridges (nat, route, open, "
+		  "isolated), not forward mode='%s'; libvirt refuses them",
+		  net->name, vw_forward_mode_to_string(net->forward));
+}
+
 /* ---------------------------------------------------------------------- */
 
 void vw_check_network(const VwNetwork *net, VwDiags *d)
@@ -268,6 +295,7 @@ void vw_check_network(const VwNetwork *net, VwDiags *d)
 		E(d, net->bridge_loc, "invalid-ifname",
 		  "interface names are 1-15 bytes without '/', ':', quotes or spaces",
 		  "network '%s': bridge name '%s' is not a valid interface name", net->name, net->bridge);
+	check_bridge_options(net, d);
 	vw_chk_modes(net, d);
 	for (guint i = 0; i < net->ips->len; i++)
 		check_ip(net, net->ips->pdata[i], d);

@@ -30,7 +30,7 @@ cat >"$VWT_TMP/lan.xml" <<'XML'
 <network>
   <name>lan</name>
   <forward mode='bridge'/>
-  <bridge name='vw-lan' stp='off' delay='0'/>
+  <bridge name='vw-lan'/>
   <metadata>
     <vw:network xmlns:vw="urn:virtwire:1" mode="bridged" uplink="eth0"/>
   </metadata>
