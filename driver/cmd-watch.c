@@ -25,13 +25,17 @@ int vw_cmd_watch(int argc, char **argv, const VwEngineConfig *base)
 {
 	VwCliOptions o = { 0 };
 	gint quiet = 0, max = 0;
-	GOptionEntry entries[] = { VW_CLI_STATE_ENTRY(o),
-				   { "quiet-ms", 0, 0, G_OPTION_ARG_INT, &quiet,
-				     "a burst of events is over after this long without one (default 50)", "MS" },
-				   { "max-ms", 0, 0, G_OPTION_ARG_INT, &max,
-				     "a restore waits no longer than this after the first event of a burst (default 300)",
-				     "MS" },
-				   { NULL } };
+	gboolean verbose = FALSE;
+	GOptionEntry entries[] = {
+		VW_CLI_STATE_ENTRY(o),
+		{ "quiet-ms", 0, 0, G_OPTION_ARG_INT, &quiet,
+		  "a burst of events is over after this long without one (default 50)", "MS" },
+		{ "max-ms", 0, 0, G_OPTION_ARG_INT, &max,
+		  "a restore waits no longer than this after the first event of a burst (default 300)", "MS" },
+		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
+		  "a line also for each restore that found nothing missing", NULL },
+		{ NULL }
+	};
 	g_autoptr(VwEngine) engine = NULL;
 	g_autoptr(VwWatch) w = NULL;
 	g_autoptr(GError) err = NULL;
@@ -48,6 +52,7 @@ int vw_cmd_watch(int argc, char **argv, const VwEngineConfig *base)
 	}
 	opt.quiet_ms = (guint)quiet;
 	opt.max_ms = (guint)max;
+	opt.verbose = verbose;
 	engine = vw_cli_engine(base, &o);
 	vw_cli_options_clear(&o);
 	if (!(w = vw_watch_new(engine, &opt, &err)))
@@ -58,8 +63,8 @@ int vw_cmd_watch(int argc, char **argv, const VwEngineConfig *base)
 	g_source_remove(sig[0]);
 	g_source_remove(sig[1]);
 	vw_watch_stats(w, &events, &restores);
-	fprintf(stderr, "virtwire watch: stopped after %" G_GUINT64_FORMAT " events and %" G_GUINT64_FORMAT
-			" restores\n",
+	fprintf(stderr,
+		"virtwire watch: stopped after %" G_GUINT64_FORMAT " events and %" G_GUINT64_FORMAT " restores\n",
 		events, restores);
 	return ok ? VW_EXIT_OK : vw_cli_fail("watch", NULL, err);
 }

@@ -84,8 +84,7 @@ static bool learn_into(GPtrArray *entries, GHashTable *ids, const char *id, cons
 	return changed || !found;
 }
 
-bool vw_eng_learn(VwEngine *e, const char *name, const VwMac *mac, const VwAddr *addr, bool *changed,
-		  GError **error)
+bool vw_eng_learn(VwEngine *e, const char *name, const VwMac *mac, const VwAddr *addr, bool *changed, GError **error)
 {
 	g_autoptr(GPtrArray) entries = NULL;
 	g_autoptr(GHashTable) ids = NULL;

@@ -187,6 +187,8 @@ static void restore(VwWatch *w)
 	if (rep->messages)
 		say(w, "restored %u difference%s of %u network%s in one transaction of %u messages", rep->drift,
 		    rep->drift == 1 ? "" : "s", rep->networks, rep->networks == 1 ? "" : "s", rep->messages);
+	else if (w->opt.verbose)
+		say(w, "restore: nothing was missing (%s)", rep->unread ? "nothing read" : "read, nothing sent");
 }
 
 /* A port of a recorded network's bridge: the network's flags on it. */
@@ -224,8 +226,14 @@ static void rescan_ports(VwWatch *w)
 
 static void schedule(VwWatch *w, unsigned what);
 
-/* A guest seen using @ev->addr: news for a network whose forwards follow
- * its MAC is recorded, and the firewall follows it. */
+/*
+ * A guest seen using @ev->addr: news for a network whose forwards follow
+ * its MAC is recorded, and the firewall follows it. The first address seen
+ * is taken from any entry that resolved; a change only from an entry the
+ * kernel has just confirmed (REACHABLE: the guest answered at that address),
+ * because the entry of an address the guest has left lingers, and turns
+ * STALE, for a while.
+ */
 static void guest_seen(VwWatch *w, Managed *m, const VwEvent *ev)
 {
 	VwNetwork *net = m->rec->doc->network;
@@ -238,6 +246,8 @@ static void guest_seen(VwWatch *w, Managed *m, const VwEvent *ev)
 
 	if (!m->follow || !g_hash_table_contains(m->follow, key) || !ip || vw_addr_equal(&ip->address, &ev->addr) ||
 	    (known && vw_addr_equal(known, &ev->addr)))
+		return;
+	if (known && (ev->dump || !(ev->state & (NUD_REACHABLE | NUD_PERMANENT))))
 		return;
 	if (!vw_eng_learn(w->e, net->name, &ev->mac, &ev->addr, &changed, &err)) {
 		say(w, "network '%s': %s", net->name, err->message);

@@ -100,7 +100,8 @@ bool vw_learned_parse(const char *text, gsize len, GPtrArray **ret, GError **err
 		if (!l || out->len >= VW_LEARNED_MAX || !g_hash_table_add(seen, entry_key(l))) {
 			vw_learned_free(l);
 			g_set_error(error, VW_ERROR, VW_ERROR_STATE, "line %u: %s", i + 1,
-				    out->len >= VW_LEARNED_MAX ? "too many entries" : "not 'addr ID MAC ADDRESS', or a repeat");
+				    out->len >= VW_LEARNED_MAX ? "too many entries"
+							       : "not 'addr ID MAC ADDRESS', or a repeat");
 			return false;
 		}
 		g_ptr_array_add(out, l);

@@ -255,6 +255,7 @@ static void rtnl_message(const struct nlmsghdr *nlh, VwEventFn cb, void *data)
 		e.ifindex = nd->ndm_ifindex;
 		e.state = nd->ndm_state;
 		e.deleted = nlh->nlmsg_type == RTM_DELNEIGH;
+		e.dump = (nlh->nlmsg_flags & NLM_F_MULTI) != 0;
 		e.addr.family = nd->ndm_family;
 		mnl_attr_parse(nlh, sizeof(*nd), neigh_attr_cb, &e);
 		if (e.addr.family == AF_UNSPEC)

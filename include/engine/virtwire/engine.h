@@ -176,6 +176,7 @@ typedef struct {
 	 * a port's flags, a guest's address, a failure): NULL, nothing. */
 	void (*log)(const char *line, void *data);
 	void *log_data;
+	bool verbose; /* also a line for each restore that found nothing missing */
 } VwWatchOptions;
 
 typedef struct VwWatch VwWatch;

@@ -421,6 +421,7 @@ typedef struct {
 	bool has_mac;
 	VwMac mac;
 	uint16_t state; /* NUD_* */
+	bool dump;	/* an answer to vw_events_dump_neighbours, not news */
 	/* VW_EVENT_LOST */
 	bool rtnl; /* links' and neighbours' (else the ruleset's) */
 } VwEvent;
