@@ -102,11 +102,17 @@ bool vw_engine_restore(VwEngine *e, VwRestoreReport *rep, GError **error)
 {
 	g_autoptr(VwRestoreReport) own = NULL;
 	g_autoptr(GPtrArray) recorded = NULL;
+	g_autoptr(GError) err = NULL;
 
 	if (!rep)
 		rep = own = vw_restore_report_new();
-	if (!vw_eng_store(e, false, NULL))
-		return true; /* nothing was ever applied */
+	if (!vw_eng_store(e, false, &err)) {
+		if (g_error_matches(err, VW_ERROR, VW_ERROR_NOT_FOUND))
+			return true; /* nothing was ever applied */
+		/* A directory that is not safe to use says so. */
+		g_propagate_error(error, g_steal_pointer(&err));
+		return false;
+	}
 	/* A record that cannot be used is left out (and said): the others
 	 * are restored all the same. */
 	recorded = vw_eng_load_recorded(e, NULL, rep->diags);

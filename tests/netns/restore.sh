@@ -136,4 +136,11 @@ says "restore with nothing recorded does nothing" "^no network is recorded in" v
 says "restore without a state directory does nothing" "^no network is recorded in" \
 	vw_in host "$VWT_TMP/none" restore
 lacks "… and creates no table" virtwire nsx host nft list tables
+unsafe() {
+	mkdir -m 0700 "$VWT_TMP/unsafe" && chmod 0777 "$VWT_TMP/unsafe" || return 1
+	! vw_in host "$VWT_TMP/unsafe" restore >"$VWT_TMP/unsafe.out" 2>&1 || return 1
+	cat "$VWT_TMP/unsafe.out"
+	grep -q "is writable by others" "$VWT_TMP/unsafe.out"
+}
+check "restore refuses a state directory others may write to, and says why" unsafe
 done_testing

@@ -136,6 +136,17 @@ PY
 restores() {
 	grep -c -E 'restored|restore: nothing' "$WLOG"
 }
+# settled: the log has not grown for half a second (at most 5 s): what the
+# last change called for is done.
+settled() {
+	local i size
+	for i in $(seq 1 10); do
+		size=$(stat -c %s "$WLOG")
+		sleep 0.5
+		[ "$(stat -c %s "$WLOG")" = "$size" ] && return 0
+	done
+	return 1
+}
 
 T0=$(date +%s%N)
 setup "nft flush ruleset" nsx host nft flush ruleset
@@ -143,7 +154,7 @@ check "after a flush, web's forward answers again within a second" \
 	answers_within 1000 wan 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
 check "… and vwnat's" answers_within 1500 wan 203.0.113.1 2223 '^guest2 203\.0\.113\.2$'
 setup "libvirt's table back (the flush took it too)" eval 'sleep 0.5 && nsx host nft -f "$VW_SRC/tests/libvirt/libvirt-nft-nat.nft"'
-sleep 0.5
+setup "watch is done with it" settled
 n=$(restores)
 sleep 1
 check "virtwire's own restore set off no other (no restore in the second after)" test "$(restores)" = "$n"
@@ -163,18 +174,21 @@ check "after libvirt re-creates its chains, vwnat's forward answers again within
 says "virtwire's accept is first in libvirt's forward chain again" "^[[:space:]]+oif(name)? \"?vwtlv0\"? ct status dnat .*virtwire" \
 	sh -c "ip netns exec $(ns host) nft list chain ip libvirt_network forward | sed -n 4p"
 
-# A burst: ten batches in a row that each call for a restore are one restore.
-sleep 0.5
+# A burst: ten batches in a row that each call for a restore are one restore
+# (nft -i commits each line as a batch of its own, one after the other).
+setup "watch is done with the last change" settled
 n=$(restores)
 burst() {
 	local i
-	nsx host nft flush ruleset
-	for i in $(seq 1 9); do
-		nsx host nft "add table ip vwt_burst$i; add chain ip vwt_burst$i c { type filter hook input priority 0; }"
-	done
+	{
+		echo "flush ruleset"
+		for i in $(seq 1 9); do
+			echo "add table ip vwt_burst$i; add chain ip vwt_burst$i c { type filter hook input priority 0; }"
+		done
+	} | nsx host nft -i >/dev/null
 }
 setup "a burst of ten batches (a flush, then nine firewalls starting)" burst
-sleep 1
+setup "watch is done with the burst" settled
 check "a burst of ten batches is one restore" test "$(restores)" = $((n + 1))
 reach "… after which the forward answers" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
 setup "libvirt's table back" eval 'for i in $(seq 1 9); do nsx host nft delete table ip vwt_burst$i; done;
