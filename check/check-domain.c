@@ -91,12 +91,7 @@ static void check_reserved(const VwDomain *dom, const VwForward *f, const VwNetw
 	vw_mac_to_string(&iface->mac, m);
 	if (!vw_network_find_reservation(net, &iface->mac, AF_INET) &&
 	    !vw_network_find_reservation(net, &iface->mac, AF_INET6)) {
-		g_autofree char *hint = g_strdup_printf(
-			"the network's owner adds <host mac='%s' ip='…'/> to its <dhcp>", m);
-
-		E(d, f->loc, "guest-mac-unreserved", hint,
-		  "domain '%s': forward %s: MAC %s has no DHCP reservation in network '%s'", dom->name, what, m,
-		  net->name);
+		vw_chk_unreserved(net, f->loc, what, m, dom->name, d);
 		return;
 	}
 	if (vw_addr_is_set(&f->listen) && !vw_network_find_reservation(net, &iface->mac, f->listen.family))

@@ -193,11 +193,7 @@ static void check_net_forward(const VwNetwork *net, const VwForward *f, VwDiags 
 		vw_mac_to_string(&f->guest_mac, m);
 		if (!vw_network_find_reservation(net, &f->guest_mac, AF_INET) &&
 		    !vw_network_find_reservation(net, &f->guest_mac, AF_INET6)) {
-			g_autofree char *hint = g_strdup_printf(
-				"add <host mac='%s' ip='…'/> to the network's <ip><dhcp>, or use guest-address=", m);
-
-			E(d, f->loc, "guest-mac-unreserved", hint,
-			  "forward %s: guest-mac %s has no DHCP reservation in network '%s'", what, m, net->name);
+			vw_chk_unreserved(net, f->loc, what, m, NULL, d);
 			return;
 		}
 		fams = vw_forward_families(net, f);
@@ -216,6 +212,34 @@ static void check_net_forward(const VwNetwork *net, const VwForward *f, VwDiags 
 				check_guest_address(net, f, &g, what, d);
 		}
 	}
+}
+
+void vw_chk_unreserved(const VwNetwork *net, VwLoc loc, const char *what, const char *mac, const char *domain,
+		       VwDiags *d)
+{
+	g_autofree char *who = domain ? g_strdup_printf("domain '%s': forward %s: MAC", domain, what)
+				      : g_strdup_printf("forward %s: guest-mac", what);
+	g_autofree char *hint = NULL;
+
+	if (vw_network_learns(net)) {
+		/* docs/restore-watch.md: the forward follows the guest once
+		 * virtwire watch has seen the address it uses. */
+		W(d, loc, "guest-mac-learned",
+		  "it forwards nothing until 'virtwire watch' sees the guest on the bridge; a reservation "
+		  "(<host mac=… ip=…/>) makes the target fixed",
+		  "%s %s has no DHCP reservation in network '%s': the forward follows the address the guest is "
+		  "seen using",
+		  who, mac, net->name);
+		return;
+	}
+	hint = domain ? g_strdup_printf("the network's owner adds <host mac='%s' ip='…'/> to its <dhcp>, or "
+					"<vw:learn-addresses enabled='yes'/> to its metadata",
+					mac)
+		      : g_strdup_printf("add <host mac='%s' ip='…'/> to the network's <ip><dhcp>, use "
+					"guest-address=, or let the forward follow the guest with "
+					"<vw:learn-addresses enabled='yes'/> and 'virtwire watch'",
+					mac);
+	E(d, loc, "guest-mac-unreserved", hint, "%s %s has no DHCP reservation in network '%s'", who, mac, net->name);
 }
 
 void vw_chk_forwards(const VwNetwork *net, VwDiags *d)

@@ -40,3 +40,9 @@ void vw_chk_forwards(const VwNetwork *net, VwDiags *d);
 void vw_chk_forward_common(const VwNetwork *net, const VwForward *f, const char *what, VwDiags *d);
 /* Sources against the families (VW_FAM_*) a forward reaches its guest in. */
 void vw_chk_source_families(const VwForward *f, unsigned fams, const char *what, VwDiags *d);
+/* A forward by MAC (@mac, text) with no reservation on @net: an error,
+ * unless the network learns its guests' addresses (then a warning: the
+ * forward waits for virtwire watch). @domain: the domain's name for a
+ * domain's forward, else NULL. */
+void vw_chk_unreserved(const VwNetwork *net, VwLoc loc, const char *what, const char *mac, const char *domain,
+		       VwDiags *d);

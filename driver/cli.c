@@ -56,6 +56,22 @@ static const Command commands[] = {
 	  "- the networks virtwire manages",
 	  "Every network virtwire has applied: its mode, bridge and addresses as the kernel has them,\n"
 	  "and its forwards with the packets and bytes of the connections forwarded through them." },
+	{ "restore", vw_cmd_restore, "put back what others flushed of the recorded networks' firewall",
+	  "- restore the recorded networks' firewall",
+	  "Re-asserts every recorded network: table inet virtwire, virtwire's rules in libvirt's\n"
+	  "tables and its host firewall integrations, in one transaction, as applied (links are left\n"
+	  "alone). Run it after another firewall flushed or reloaded the ruleset (the systemd units\n"
+	  "virtwire-restore@nftables, @firewalld and @docker do). When nothing is missing, nothing is\n"
+	  "sent; when the ruleset has not changed since virtwire made it so, nothing is even read.\n"
+	  "Needs root." },
+	{ "watch", vw_cmd_watch, "restore the recorded networks whenever others change the ruleset",
+	  "- listen, and restore what others remove",
+	  "Listens to the kernel's nftables, link and neighbour notifications until SIGTERM: when\n"
+	  "anybody else flushes the ruleset, deletes table inet virtwire or changes another\n"
+	  "firewall's chains, it restores (once per burst of events, within a second); a port\n"
+	  "plugged into a recorded network's bridge gets the network's port flags; a forward by\n"
+	  "guest-mac without a DHCP reservation follows the address the guest uses (networks with\n"
+	  "<vw:learn-addresses enabled='yes'/>). One line per action on stderr. Needs root." },
 	{ "hook", vw_cmd_hook, "libvirt's hook entry (libvirt runs it, with the XML on stdin)", NULL, NULL },
 	{ "install-hooks", vw_cmd_install_hooks, "install virtwire into libvirt's hook folders",
 	  "- install virtwire's libvirt hooks",

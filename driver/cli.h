@@ -30,6 +30,8 @@ int vw_cmd_apply(int argc, char **argv, const VwEngineConfig *base);
 int vw_cmd_teardown(int argc, char **argv, const VwEngineConfig *base);
 int vw_cmd_verify(int argc, char **argv, const VwEngineConfig *base);
 int vw_cmd_status(int argc, char **argv, const VwEngineConfig *base);
+int vw_cmd_restore(int argc, char **argv, const VwEngineConfig *base);
+int vw_cmd_watch(int argc, char **argv, const VwEngineConfig *base);
 int vw_cmd_hook(int argc, char **argv, const VwEngineConfig *base);
 int vw_cmd_install_hooks(int argc, char **argv, const VwEngineConfig *base);
 int vw_cmd_uninstall_hooks(int argc, char **argv, const VwEngineConfig *base);

@@ -44,6 +44,7 @@ typedef struct {
 	guint sysctls_changed;
 	VwNftResult *res;
 	guint connections; /* ended: their forward went away */
+	bool unread;	   /* the generation record showed the firewall as planned */
 } Apply;
 
 static void net_free(Net *n)
@@ -176,6 +177,13 @@ static bool step_previous(Apply *a, GError **error)
 
 			vw_state_add_port(n->st, p->uuid, p->domain_uuid, p->mac);
 		}
+		/* Links left alone (a re-assert) stay recorded as they were:
+		 * teardown still removes what an earlier apply created. */
+		for (guint j = 0; n->prev && a->req->links == VW_LINKS_SKIP && j < n->prev->links->len; j++) {
+			const VwStateLink *l = n->prev->links->pdata[j];
+
+			vw_state_add_link(n->st, l->kind, l->object, l->created, l->extra);
+		}
 	}
 	return true;
 }
@@ -244,6 +252,9 @@ static bool step_plan(Apply *a, GError **error)
 	for (guint i = 0; i < a->nets->len; i++) {
 		const Net *n = a->nets->pdata[i];
 
+		/* Planned as restore and the hooks plan it: with what watch
+		 * learned (the networks' one addition from outside the XML). */
+		vw_eng_add_learned(a->e, (VwNetwork *)n->item->network);
 		g_ptr_array_add(nets, (gpointer)n->item->network);
 		vw_eng_recorded_ports(a->e, n->st, a->port_docs, a->owned_doms);
 	}
@@ -610,6 +621,7 @@ static bool step_firewall(Apply *a, GError **error)
 		g_ptr_array_add(scope, vw_eng_scope_of(((Net *)a->nets->pdata[i])->id));
 	if (vw_plan_has_tables(a->plan) && firewall_current(a, nft, ids, digests)) {
 		/* Nothing can have changed since virtwire made it so. */
+		a->unread = true;
 		a->res = g_new0(VwNftResult, 1);
 		a->res->drift = g_ptr_array_new_with_free_func((GDestroyNotify)vw_drift_free);
 	} else if (reconcile(a, nft, scope, 0, &err)) {
@@ -673,6 +685,7 @@ static void report(Apply *a)
 
 		rep->drift = a->res->drift->len;
 		rep->messages = a->res->messages;
+		rep->unread = a->unread;
 		for (guint j = 0; j < a->res->drift->len; j++) {
 			const VwDrift *d = a->res->drift->pdata[j];
 
@@ -735,33 +748,5 @@ bool vw_engine_apply(VwEngine *e, const VwApplyRequest *req, GPtrArray *reports,
 
 bool vw_engine_reassert(VwEngine *e, GError **error)
 {
-	g_autoptr(GPtrArray) recorded = NULL;
-	g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(GPtrArray) reports = g_ptr_array_new_with_free_func((GDestroyNotify)vw_apply_report_free);
-	g_autoptr(VwDiags) diags = vw_diags_new();
-	VwApplyRequest req = { .items = items, .links = VW_LINKS_SKIP };
-
-	if (!vw_eng_store(e, false, NULL))
-		return true; /* nothing was ever applied */
-	recorded = vw_eng_load_recorded(e, NULL, NULL);
-	for (guint i = 0; i < recorded->len; i++) {
-		const VwRecorded *r = recorded->pdata[i];
-		VwApplyItem *it = g_new0(VwApplyItem, 1);
-
-		it->network = r->doc->network;
-		it->xml = r->st->xml;
-		it->source = r->st->source;
-		g_ptr_array_add(items, it);
-	}
-	if (!items->len)
-		return true;
-	if (!vw_engine_apply(e, &req, reports, diags, error)) {
-		if (vw_diags_has_errors(diags)) {
-			g_autofree char *t = vw_diags_format_text(diags);
-
-			g_prefix_error(error, "re-asserting the recorded networks failed: %s", g_strchomp(t));
-		}
-		return false;
-	}
-	return true;
+	return vw_engine_restore(e, NULL, error);
 }

@@ -12,7 +12,8 @@ struct VwEngine {
 	VwNftBackend *own_nft;
 	VwCtBackend *own_ct;
 	char *config_file;
-	int hostfw_mode; /* 0: not read yet; 1: integrate with host firewalls; 2: leave them alone */
+	int hostfw_mode;    /* 0: not read yet; 1: integrate with host firewalls; 2: leave them alone */
+	GPtrArray *learned; /* VwLearned*: the state directory's, read on first use */
 };
 
 /* Warnings into @diags for the forwards of @nets (VwNetwork*) and @doms
@@ -100,3 +101,21 @@ bool vw_eng_in_kernel(VwEngine *e, const char *id, const char *bridge, char **wh
  * its marker, and bridged mode's uplink moved onto it. @note gets what is
  * left alone, or NULL. */
 VwState *vw_eng_links_from_kernel(VwEngine *e, const VwNetwork *net, const char *id, char **note);
+
+/* learn.c: what virtwire watch learned, added to @net when it learns its
+ * guests' addresses: the entries of its id whose address lies in one of its
+ * subnets (and is not the host's own there). Read from the state directory
+ * once per engine (vw_eng_forget_learned: again). */
+void vw_eng_add_learned(VwEngine *e, VwNetwork *net);
+void vw_eng_forget_learned(VwEngine *e);
+/* Records, under the lock, that on network @name the guest with @mac uses
+ * @addr; *@changed tells whether that is news. Entries of networks without a
+ * record go at the same time. */
+bool vw_eng_learn(VwEngine *e, const char *name, const VwMac *mac, const VwAddr *addr, bool *changed, GError **error);
+
+/* port.c: the bridge port flags @net wants on its guests' ports (hairpin,
+ * isolated; -1: left as they are); false when it wants none. */
+bool vw_eng_wants_port_flags(const VwNetwork *net, int *hairpin, int *isolated);
+/* Sets them on port @tap, unless it has them (*@changed, may be NULL, says
+ * whether it did). A port that is gone is nothing to do. */
+bool vw_eng_port_flags(VwEngine *e, const VwNetwork *net, const char *tap, bool *changed, GError **error);

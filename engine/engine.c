@@ -27,6 +27,7 @@ void vw_engine_free(VwEngine *e)
 	vw_link_backend_free(e->own_links);
 	vw_nft_backend_free(e->own_nft);
 	vw_ct_backend_free(e->own_ct);
+	vw_eng_forget_learned(e);
 	g_free(e->state_dir);
 	g_free(e->schema_dir);
 	g_free(e->config_file);
@@ -125,6 +126,7 @@ VwDoc *vw_eng_parse_record(VwEngine *e, const VwState *st, GError **error)
 			    "%s: the recorded XML of network '%s' is not that network's", path, st->name);
 		return NULL;
 	}
+	vw_eng_add_learned(e, doc->network);
 	return doc;
 }
 

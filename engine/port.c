@@ -125,10 +125,6 @@ bool vw_engine_port_flags(VwEngine *e, const char *network, const char *tap, GEr
 	g_autoptr(VwState) st = NULL;
 	g_autoptr(VwDoc) doc = NULL;
 	g_autoptr(GError) lerr = NULL;
-	const VwLinkBackend *be;
-	VwLinkInfo li;
-	VwMode mode;
-	int hairpin, isolated, err;
 
 	if (!vw_eng_store(e, false, &lerr) || !vw_store_load(e->store, network, &st, &lerr) ||
 	    !(doc = vw_eng_parse_record(e, st, &lerr))) {
@@ -138,10 +134,27 @@ bool vw_engine_port_flags(VwEngine *e, const char *network, const char *tap, GEr
 		g_propagate_error(error, g_steal_pointer(&lerr));
 		return false;
 	}
-	mode = vw_network_effective_mode(doc->network);
-	hairpin = (mode == VW_MODE_NAT || mode == VW_MODE_ROUTE) && vw_network_hairpin(doc->network) ? 1 : -1;
-	isolated = doc->network->port_isolated == VW_TRI_YES ? 1 : -1;
-	if (hairpin < 0 && isolated < 0)
+	return vw_eng_port_flags(e, doc->network, tap, NULL, error);
+}
+
+bool vw_eng_wants_port_flags(const VwNetwork *net, int *hairpin, int *isolated)
+{
+	VwMode mode = vw_network_effective_mode(net);
+
+	*hairpin = (mode == VW_MODE_NAT || mode == VW_MODE_ROUTE) && vw_network_hairpin(net) ? 1 : -1;
+	*isolated = net->port_isolated == VW_TRI_YES ? 1 : -1;
+	return *hairpin >= 0 || *isolated >= 0;
+}
+
+bool vw_eng_port_flags(VwEngine *e, const VwNetwork *net, const char *tap, bool *changed, GError **error)
+{
+	const VwLinkBackend *be;
+	VwLinkInfo li;
+	int hairpin, isolated, err;
+
+	if (changed)
+		*changed = false;
+	if (!vw_eng_wants_port_flags(net, &hairpin, &isolated))
 		return true;
 	if (!(be = vw_eng_links(e, error)))
 		return false;
@@ -153,6 +166,8 @@ bool vw_engine_port_flags(VwEngine *e, const char *network, const char *tap, GEr
 	if (err)
 		return vw_set_errno(error, err, be->last_error ? be->last_error(be->ctx) : NULL,
 				    "cannot set the bridge port flags of %s", tap);
+	if (changed)
+		*changed = true;
 	return true;
 }
 

@@ -45,6 +45,7 @@ static void verify_one(VwEngine *e, const VwNetwork *net, const VwState *st, VwV
 	const VwLinkBackend *be;
 	const VwNftBackend *nft;
 
+	vw_eng_add_learned(e, (VwNetwork *)net);
 	g_ptr_array_add(nets, (gpointer)net);
 	vw_eng_recorded_ports(e, st, port_docs, port_doms);
 	plan = vw_plan_build(nets, port_doms, diags);

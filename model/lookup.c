@@ -5,6 +5,7 @@
 bool vw_forward_target(const VwNetwork *net, const VwForward *fwd, int family, VwAddr *ret)
 {
 	const VwDhcpHost *h;
+	const VwAddr *seen;
 
 	if (vw_addr_is_set(&fwd->guest_addr)) {
 		if (fwd->guest_addr.family != family)
@@ -15,9 +16,15 @@ bool vw_forward_target(const VwNetwork *net, const VwForward *fwd, int family, V
 	if (!fwd->has_guest_mac)
 		return false;
 	h = vw_network_find_reservation(net, &fwd->guest_mac, family);
-	if (!h)
+	if (h) {
+		*ret = h->ip;
+		return true;
+	}
+	/* No reservation: where the guest was seen, if anywhere. */
+	seen = vw_network_find_learned(net, &fwd->guest_mac, family);
+	if (!seen)
 		return false;
-	*ret = h->ip;
+	*ret = *seen;
 	return true;
 }
 

@@ -181,6 +181,8 @@ void vw_network_free(VwNetwork *n)
 	g_ptr_array_unref(n->ips);
 	if (n->reservations)
 		g_hash_table_unref(n->reservations);
+	if (n->learned)
+		g_hash_table_unref(n->learned);
 	vw_net_meta_free(n->vw);
 	g_free(n);
 }
@@ -319,6 +321,11 @@ bool vw_domain_spoof_filter_off(const VwDomain *d, const VwNetwork *n)
 	return d->vw && d->vw->spoof_filter == VW_TRI_NO && n->vw && n->vw->spoof_domain_off == VW_TRI_YES;
 }
 
+bool vw_network_learns(const VwNetwork *n)
+{
+	return n->vw && n->vw->learn == VW_TRI_YES;
+}
+
 GPtrArray *vw_network_forwards(const VwNetwork *n)
 {
 	static GPtrArray *empty;
@@ -359,6 +366,23 @@ void vw_network_index(VwNetwork *n)
 				g_hash_table_insert(n->reservations, key, (gpointer)h);
 		}
 	}
+}
+
+void vw_network_learn(VwNetwork *n, const VwMac *mac, const VwAddr *addr)
+{
+	if (!n->learned)
+		n->learned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_hash_table_replace(n->learned, reservation_key(mac, addr->family), g_memdup2(addr, sizeof(*addr)));
+}
+
+const VwAddr *vw_network_find_learned(const VwNetwork *n, const VwMac *mac, int family)
+{
+	g_autofree char *key = NULL;
+
+	if (!n->learned)
+		return NULL;
+	key = reservation_key(mac, family);
+	return g_hash_table_lookup(n->learned, key);
 }
 
 const VwDhcpHost *vw_network_find_reservation(const VwNetwork *n, const VwMac *mac, int family)

@@ -316,7 +316,7 @@ static VwForward *parse_forward(const VwParseCtx *ctx, xmlNode *n, bool domain)
 	return g_steal_pointer(&f);
 }
 
-/* <vw:hairpin enabled=…/> and <vw:localhost enabled=…/> */
+/* <vw:hairpin enabled=…/>, <vw:localhost enabled=…/>, <vw:learn-addresses enabled=…/> */
 static void parse_enabled(const VwParseCtx *ctx, xmlNode *n, VwTristate *ret, VwLoc *loc)
 {
 	*loc = vw_xml_loc(ctx, n);
@@ -415,10 +415,12 @@ static bool once(const VwParseCtx *ctx, xmlNode *n, bool *seen)
 
 static VwNetMeta *parse_vw_network(const VwParseCtx *ctx, xmlNode *n)
 {
-	static const char *const children[] = { "nat",		"forward", "hairpin", "localhost", "domain-forwards",
-						"spoof-filter", NULL };
+	static const char *const children[] = {
+		"nat", "forward", "hairpin", "localhost", "domain-forwards", "spoof-filter", "learn-addresses", NULL
+	};
 	VwNetMeta *m = g_new0(VwNetMeta, 1);
 	bool seen_nat = false, seen_hairpin = false, seen_localhost = false, seen_domfwd = false, seen_spoof = false;
+	bool seen_learn = false;
 	const char *v;
 
 	m->loc = vw_xml_loc(ctx, n);
@@ -458,6 +460,9 @@ static VwNetMeta *parse_vw_network(const VwParseCtx *ctx, xmlNode *n)
 			if (once(ctx, c, &seen_spoof))
 				parse_spoof_filter(ctx, c, &m->spoof_filter, &m->spoof_domain_off,
 						   &m->spoof_filter_loc);
+		} else if (vw_named(c, "learn-addresses")) {
+			if (once(ctx, c, &seen_learn))
+				parse_enabled(ctx, c, &m->learn, &m->learn_loc);
 		} else {
 			stray_child(ctx, n, c, children);
 		}

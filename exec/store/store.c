@@ -731,3 +731,48 @@ void vw_store_gen_update(VwStore *s, const VwNftResult *res, GPtrArray *ids, GPt
 	if (write_file(s, s->dirfd, GEN_FILE, text, strlen(text), false) != 0)
 		remove_file(s->dirfd, GEN_FILE);
 }
+
+/* ---------------------------------------------------------------------- */
+/* Learned addresses */
+
+#define LEARNED_FILE "learned"
+
+bool vw_store_load_learned(VwStore *s, GPtrArray **ret, GError **error)
+{
+	g_autofree char *data = NULL;
+	g_autoptr(GError) err = NULL;
+	gsize len;
+	int e = read_file(s->dirfd, LEARNED_FILE, VW_LEARNED_MAX_SIZE, &data, &len);
+
+	if (e == -ENOENT) {
+		*ret = g_ptr_array_new_with_free_func((GDestroyNotify)vw_learned_free);
+		return true;
+	}
+	if (e)
+		return vw_set_errno(error, e, NULL, "cannot read %s/" LEARNED_FILE, s->dir);
+	if (!vw_learned_parse(data, len, ret, &err)) {
+		g_set_error(error, VW_ERROR, VW_ERROR_STATE, "%s/" LEARNED_FILE ": %s", s->dir, err->message);
+		return false;
+	}
+	return true;
+}
+
+bool vw_store_save_learned(VwStore *s, GPtrArray *entries, GError **error)
+{
+	g_autofree char *text = vw_learned_format(entries);
+	int e = entries->len ? write_file(s, s->dirfd, LEARNED_FILE, text, strlen(text), false)
+			     : remove_file(s->dirfd, LEARNED_FILE);
+
+	if (e)
+		return vw_set_errno(error, e, NULL, "cannot write %s/" LEARNED_FILE, s->dir);
+	return true;
+}
+
+guint64 vw_store_stamp(VwStore *s)
+{
+	struct stat st;
+
+	if (fstat(s->dirfd, &st) < 0)
+		return 0;
+	return (guint64)st.st_mtim.tv_sec * G_GUINT64_CONSTANT(1000000000) + (guint64)st.st_mtim.tv_nsec;
+}

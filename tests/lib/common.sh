@@ -276,7 +276,7 @@ vw_in() {
 	shift 3
 	[ -n "${VIRTWIRE_FAULT:-}" ] && bin=$VW_TEST_BIN
 	case $cmd in
-	apply | teardown | verify | status | hook) set -- "$cmd" --state-dir "$dir" "$@" ;;
+	apply | teardown | verify | status | hook | restore | watch) set -- "$cmd" --state-dir "$dir" "$@" ;;
 	*) set -- "$cmd" "$@" ;;
 	esac
 	vwt_in "$where" "$bin" "$@"

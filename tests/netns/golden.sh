@@ -53,8 +53,9 @@ for dir in "$VW_SRC"/tests/xml/*/; do
 	fi
 	setup "$name: list the ruleset" eval 'nsx "$role" nft list ruleset >"$VWT_TMP/before-reapply"'
 	reapply() {
-		(cd "$dir" && vw "$role" apply "${files[@]}") >"$VWT_TMP/reapply.out" 2>&1 || return 1
-		every_line "up to date" "$VWT_TMP/reapply.out"
+		# The input's warnings (a case may have some) are said again.
+		(cd "$dir" && vw "$role" apply "${files[@]}") 2>&1 | grep -Ev ': warning: |^  hint: ' >"$VWT_TMP/reapply.out"
+		[ "${PIPESTATUS[0]}" = 0 ] && every_line "up to date" "$VWT_TMP/reapply.out"
 	}
 	check "$name: re-apply succeeds and reports nothing to do" reapply
 	setup "$name: list the ruleset" eval 'nsx "$role" nft list ruleset >"$VWT_TMP/after-reapply"'

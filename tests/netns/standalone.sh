@@ -55,6 +55,11 @@ serve guest1 tcp4 22
 reach "guest reaches wan through virtwire's bridge" guest1 tcp4 203.0.113.2 80 '^wan 203\.0\.113\.1$'
 reach "a forward reaches the guest" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
 reach "the host reaches the forward on 127.0.0.1" host tcp4 127.0.0.1 2222 '^guest1 192\.168\.190\.1$'
+# The port came after the apply: the next apply gives it the network's port
+# flags (virtwire watch does so as it is plugged), and only that.
+says "re-apply gives the port plugged since its hairpin flag" "^network 'std': applied \(1 link change, 0 sysctls set, 0 firewall differences" \
+	vw host apply "$VWT_TMP/std.xml"
+says "… it has it" "hairpin on" nsx host ip -d link show g-guest1
 says "re-apply: up to date" "^network 'std': up to date$" vw host apply "$VWT_TMP/std.xml"
 says "status shows the forward's traffic" "forward 'ssh'.*: [1-9][0-9]* packets" vw host status
 

@@ -1087,6 +1087,20 @@ static void test_forward_target(void)
 	g_assert_false(vw_forward_target(doc->network, fwds->pdata[1], AF_INET, &a));
 	g_assert_cmpuint(vw_forward_families(doc->network, fwds->pdata[1]), ==, VW_FAM_V6);
 	g_assert_cmpuint(vw_forward_families(doc->network, fwds->pdata[2]), ==, VW_FAM_V4);
+	/* A learned address: where there is no reservation (IPv6 here), not
+	 * in place of one. */
+	{
+		VwAddr v4, v6;
+
+		g_assert_true(vw_addr_parse("192.168.150.99", &v4) && vw_addr_parse("2001:db8:150::99", &v6));
+		vw_network_learn(doc->network, &((VwForward *)fwds->pdata[0])->guest_mac, &v4);
+		vw_network_learn(doc->network, &((VwForward *)fwds->pdata[0])->guest_mac, &v6);
+	}
+	g_assert_true(vw_forward_target(doc->network, fwds->pdata[0], AF_INET, &a));
+	g_assert_cmpstr(vw_addr_to_string(&a, buf), ==, "192.168.150.10");
+	g_assert_true(vw_forward_target(doc->network, fwds->pdata[0], AF_INET6, &a));
+	g_assert_cmpstr(vw_addr_to_string(&a, buf), ==, "2001:db8:150::99");
+	g_assert_cmpuint(vw_forward_families(doc->network, fwds->pdata[0]), ==, VW_FAM_V4 | VW_FAM_V6);
 }
 
 int main(int argc, char **argv)

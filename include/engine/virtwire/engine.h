@@ -113,6 +113,9 @@ typedef struct {
 	guint links;	    /* link changes (bridge, addresses, ports …) */
 	guint connections;  /* connections ended: their forward was removed or re-pointed */
 	GPtrArray *changes; /* char*: each difference found, "OBJECT: WHAT" */
+	/* The firewall's generation had not moved since virtwire made it as
+	 * planned: table inet virtwire was not read back at all. */
+	bool unread;
 } VwApplyReport;
 
 void vw_apply_report_free(VwApplyReport *r);
@@ -142,12 +145,71 @@ typedef struct {
 bool vw_engine_teardown(VwEngine *e, const VwTeardownRequest *req, GPtrArray *reports, GError **error);
 
 /* Re-asserts table inet virtwire for every recorded network (and its
- * ports' forwards), as the daemon hook does at libvirtd's start and reload,
- * with its rules in other firewalls (libvirt's, Docker's, ufw's) and its
- * bridges in firewalld's zone (engine/hostfw.c): what a reload or restart
- * of any of them took away comes back; nothing is sent when nothing is
- * missing. Links are not touched. */
+ * ports' forwards), as the daemon hook does at libvirtd's start and reload:
+ * vw_engine_restore without a report. Links are not touched. */
 bool vw_engine_reassert(VwEngine *e, GError **error);
+
+/* ---------------------------------------------------------------------- */
+/* Restore and watch (after another firewall flushed or reloaded) */
+
+/* What a restore did. */
+typedef struct {
+	guint networks; /* recorded networks re-asserted */
+	guint drift;	/* differences found (and repaired) */
+	guint messages; /* netlink messages sent: 0 when nothing was missing */
+	/* The ruleset had not moved since virtwire made it as planned: the
+	 * kernel was not even read. */
+	bool unread;
+	GPtrArray *changes; /* char*: "network 'NAME': OBJECT: WHAT", each difference */
+	VwDiags *diags;	    /* warnings: records that could not be used */
+} VwRestoreReport;
+
+VwRestoreReport *vw_restore_report_new(void);
+void vw_restore_report_free(VwRestoreReport *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwRestoreReport, vw_restore_report_free)
+
+/*
+ * Puts back what the records say virtwire keeps in the kernel besides its
+ * links: table inet virtwire with every recorded network (its ports'
+ * forwards and learned targets included), virtwire's rules in libvirt's
+ * tables, and what host firewall integrations add (engine/restore.c lists
+ * the steps). Changes nothing in the kernel when nothing is missing. @rep
+ * may be NULL. Nothing recorded (no state directory): nothing to do.
+ */
+bool vw_engine_restore(VwEngine *e, VwRestoreReport *rep, GError **error);
+
+typedef struct {
+	/* A burst of events is over after quiet_ms without one (0: 50); what
+	 * it calls for waits no longer than max_ms after its first (0: 300). */
+	guint quiet_ms, max_ms;
+	/* What watch does, one line each (a restore that changed something,
+	 * a port's flags, a guest's address, a failure): NULL, nothing. */
+	void (*log)(const char *line, void *data);
+	void *log_data;
+	bool verbose; /* also a line for each restore that found nothing missing */
+} VwWatchOptions;
+
+typedef struct VwWatch VwWatch;
+
+/* Listens to the kernel's nftables, link and neighbour notifications of
+ * the current network namespace (docs/restore-watch.md). */
+VwWatch *vw_watch_new(VwEngine *e, const VwWatchOptions *opt, GError **error);
+void vw_watch_free(VwWatch *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwWatch, vw_watch_free)
+/*
+ * Restores, sets the recorded networks' port flags and reads the neighbour
+ * table, then runs the default main context until vw_watch_stop: after
+ * anybody else's change to the ruleset that touches what virtwire keeps
+ * there, a restore; a port plugged into a recorded network's bridge gets
+ * the network's flags; a guest's address follows into the forwards by its
+ * MAC that have no reservation. False when the kernel's events cannot be
+ * read any more.
+ */
+bool vw_watch_run(VwWatch *w, GError **error);
+/* Makes vw_watch_run return (from a signal handler's source, say). */
+void vw_watch_stop(VwWatch *w);
+/* Notifications read, and restores made, so far. */
+void vw_watch_stats(const VwWatch *w, guint64 *events, guint64 *restores);
 
 /* ---------------------------------------------------------------------- */
 /* Guests' ports (the hooks) */

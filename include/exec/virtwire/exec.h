@@ -536,3 +536,78 @@ bool vw_store_gen_current(VwStore *s, guint32 gen, const char *id, const char *d
  * stay only if the record was right before it and nobody else committed
  * meanwhile. A cache: a failure to write it only costs a full read later. */
 void vw_store_gen_update(VwStore *s, const VwNftResult *res, GPtrArray *ids, GPtrArray *digests);
+
+/* The addresses virtwire watch learned (VwLearned* into *@ret; none when
+ * the file is not there). VW_ERROR_STATE when it is damaged. */
+bool vw_store_load_learned(VwStore *s, GPtrArray **ret, GError **error);
+/* Replaces them with @entries, atomically. */
+bool vw_store_save_learned(VwStore *s, GPtrArray *entries, GError **error);
+/* Changes whenever a file of the directory is written, renamed or removed
+ * (its modification time): a long-running virtwire reads the records again
+ * only when it moved. */
+guint64 vw_store_stamp(VwStore *s);
+
+/* ====================================================================== */
+/* Kernel events (virtwire watch)
+ *
+ * What the kernel announces as the ruleset, links and neighbours change:
+ * its notifications, read as they come; nothing is polled. */
+
+typedef enum {
+	VW_EVENT_NFT,	/* a batch was committed to the ruleset (by anyone) */
+	VW_EVENT_LINK,	/* a link appeared, changed or went */
+	VW_EVENT_NEIGH, /* an IPv4 or IPv6 neighbour entry appeared, changed or went */
+	VW_EVENT_LOST,	/* the kernel dropped notifications (a full buffer): anything may have changed */
+} VwEventKind;
+
+typedef struct {
+	VwEventKind kind;
+	/* VW_EVENT_NFT: the batch's new generation, who committed it, and
+	 * what its messages touched */
+	uint32_t gen, pid;
+	char comm[16];	 /* the committing process's name */
+	bool table;	 /* table inet virtwire */
+	bool base_chain; /* a base chain of another table was created, changed or deleted */
+	bool watched;	 /* one of the tables given to vw_events_open */
+	/* VW_EVENT_LINK, VW_EVENT_NEIGH */
+	int ifindex;
+	bool deleted;
+	/* VW_EVENT_LINK */
+	char name[IFNAMSIZ];
+	int master; /* the ifindex of its bridge; 0: none */
+	/* VW_EVENT_NEIGH */
+	VwAddr addr;
+	bool has_mac;
+	VwMac mac;
+	uint16_t state; /* NUD_* */
+	bool dump;	/* an answer to vw_events_dump_neighbours, not news */
+	/* VW_EVENT_LOST */
+	bool rtnl; /* links' and neighbours' (else the ruleset's) */
+} VwEvent;
+
+typedef void (*VwEventFn)(const VwEvent *ev, void *data);
+
+/* A table of the ruleset: family (NFPROTO_*) and name. */
+typedef struct {
+	int family;
+	const char *name;
+} VwTableName;
+
+typedef struct VwEvents VwEvents;
+
+/* Listens to the kernel's nftables, link and neighbour notifications in the
+ * current network namespace. A batch that touches one of the @n tables of
+ * @watched says so (VwEvent.watched). */
+bool vw_events_open(const VwTableName *watched, size_t n, VwEvents **ret, GError **error);
+void vw_events_close(VwEvents *ev);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwEvents, vw_events_close)
+/* The descriptors to wait on: 0 the ruleset's, 1 links' and neighbours'. */
+int vw_events_fd(const VwEvents *ev, guint i);
+/* Reads what descriptor @i has queued, without waiting: each event to @cb
+ * (a batch when its end has come). False only when the socket fails. */
+bool vw_events_read(VwEvents *ev, guint i, VwEventFn cb, void *data, GError **error);
+/* Asks for every neighbour entry: they come from vw_events_read as
+ * VW_EVENT_NEIGH. */
+bool vw_events_dump_neighbours(VwEvents *ev, GError **error);
+/* Notification messages read so far. */
+guint64 vw_events_count(const VwEvents *ev);

@@ -339,6 +339,10 @@ typedef struct {
 	VwLoc hairpin_loc;
 	VwTristate localhost;
 	VwLoc localhost_loc;
+	/* vw:learn-addresses: forwards by guest-mac without a reservation
+	 * follow the address the guest uses (virtwire watch learns it). */
+	VwTristate learn;
+	VwLoc learn_loc;
 	/* vw:domain-forwards */
 	VwTristate domain_forwards;
 	bool has_domain_ports;
@@ -378,6 +382,10 @@ typedef struct {
 	/* The DHCP reservations by MAC and family (vw_network_index), or NULL:
 	 * then vw_network_find_reservation looks through every host. */
 	GHashTable *reservations;
+	/* Addresses guests were seen using on the bridge, by MAC and family
+	 * (vw_network_learn): not from the XML, but what the engine adds from
+	 * the state directory, where virtwire watch records them. NULL: none. */
+	GHashTable *learned;
 	VwNetMeta *vw; /* NULL without vw:network */
 	VwLoc loc;
 	VwLoc forward_loc;
@@ -494,6 +502,16 @@ bool vw_network_spoof_filter(const VwNetwork *n);
 /* Whether domain @d's interfaces on @n go unfiltered: the domain turns the
  * filter off and the network lets domains do so. */
 bool vw_domain_spoof_filter_off(const VwDomain *d, const VwNetwork *n);
+/* Whether forwards by guest-mac without a reservation follow the address
+ * the guest is seen using (<vw:learn-addresses enabled='yes'/>; off by
+ * default). */
+bool vw_network_learns(const VwNetwork *n);
+/* Records that the guest with @mac uses @addr (of its family) on the
+ * network's bridge: a forward by that MAC without a reservation in that
+ * family targets it. */
+void vw_network_learn(VwNetwork *n, const VwMac *mac, const VwAddr *addr);
+/* The address learned for @mac in @family, or NULL. */
+const VwAddr *vw_network_find_learned(const VwNetwork *n, const VwMac *mac, int family);
 /* The forwards of the network's metadata (an empty array when none). */
 GPtrArray *vw_network_forwards(const VwNetwork *n);
 /* The reservation for @mac in @family (the first one the XML gives), or
@@ -522,8 +540,9 @@ VwForward *vw_domain_forward_resolve(const VwDomain *dom, const VwForward *f, co
 /* Lookups */
 
 /* A forward's target on a network, resolved for one address family: the
- * guest-address itself, or the reservation of guest-mac in that family.
- * Returns false when there is none. */
+ * guest-address itself, or the reservation of guest-mac in that family, or
+ * else the address learned for that MAC (vw_network_learn). Returns false
+ * when there is none. */
 bool vw_forward_target(const VwNetwork *net, const VwForward *fwd, int family, VwAddr *ret);
 /* The families a forward applies to (a bit mask: 1 = IPv4, 2 = IPv6). */
 unsigned vw_forward_families(const VwNetwork *net, const VwForward *fwd);

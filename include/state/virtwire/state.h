@@ -103,3 +103,25 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwGenRecord, vw_gen_record_free)
 char *vw_gen_record_format(const VwGenRecord *r);
 /* NULL when @text is not a whole, valid generation record. */
 VwGenRecord *vw_gen_record_parse(const char *text, gsize len);
+
+/* An address virtwire watch saw a guest use on a network's bridge (the
+ * state directory's file "learned", docs/restore-watch.md): the target of
+ * the network's forwards by that MAC that have no DHCP reservation. */
+typedef struct {
+	char *id; /* the network's id (vw_plan_network_id) */
+	VwMac mac;
+	VwAddr addr;
+} VwLearned;
+
+/* Caps on what the file may hold. */
+#define VW_LEARNED_MAX 65536
+#define VW_LEARNED_MAX_SIZE (8u << 20)
+
+VwLearned *vw_learned_new(const char *id, const VwMac *mac, const VwAddr *addr);
+void vw_learned_free(VwLearned *l);
+/* @entries (VwLearned*) as text. */
+char *vw_learned_format(GPtrArray *entries);
+/* The entries of the text (VwLearned* into *@ret); anything damaged — an
+ * unknown line, a repeated network, MAC and family, too many — fails with
+ * VW_ERROR_STATE, naming the line. */
+bool vw_learned_parse(const char *text, gsize len, GPtrArray **ret, GError **error);

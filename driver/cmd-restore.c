@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* virtwire restore: the recorded networks put back after another firewall
+ * flushed or reloaded the ruleset. */
+#include <stdio.h>
+
+#include "cli.h"
+
+static void print_json(const VwRestoreReport *rep)
+{
+	GString *out = g_string_new(NULL);
+
+	g_string_append_printf(out, "{\"networks\":%u,\"drift\":%u,\"messages\":%u,\"unread\":%s,\"changes\":[",
+			       rep->networks, rep->drift, rep->messages, rep->unread ? "true" : "false");
+	for (guint i = 0; i < rep->changes->len; i++) {
+		if (i)
+			g_string_append_c(out, ',');
+		vw_json_append_string(out, rep->changes->pdata[i]);
+	}
+	g_string_append(out, "]}\n");
+	fputs(out->str, stdout);
+	g_string_free(out, TRUE);
+}
+
+static void print_text(const VwRestoreReport *rep, const char *dir)
+{
+	if (!rep->networks) {
+		printf("no network is recorded in %s: nothing to restore\n", dir);
+		return;
+	}
+	for (guint i = 0; i < rep->changes->len; i++)
+		printf("restored: %s\n", (char *)rep->changes->pdata[i]);
+	if (rep->unread)
+		printf("%u network%s: nothing was missing (the ruleset has not changed since virtwire made it so; "
+		       "nothing was read or sent)\n",
+		       rep->networks, rep->networks == 1 ? "" : "s");
+	else if (!rep->messages)
+		printf("%u network%s: nothing was missing (nothing was sent)\n", rep->networks,
+		       rep->networks == 1 ? "" : "s");
+	else
+		printf("%u network%s: %u difference%s repaired in one transaction of %u messages\n", rep->networks,
+		       rep->networks == 1 ? "" : "s", rep->drift, rep->drift == 1 ? "" : "s", rep->messages);
+}
+
+int vw_cmd_restore(int argc, char **argv, const VwEngineConfig *base)
+{
+	VwCliOptions o = { 0 };
+	g_autofree char *format = NULL;
+	GOptionEntry entries[] = { VW_CLI_STATE_ENTRY(o),
+				   { "format", 0, 0, G_OPTION_ARG_STRING, &format, "text (default) or json", "FORMAT" },
+				   { NULL } };
+	g_autoptr(VwEngine) engine = NULL;
+	g_autoptr(VwRestoreReport) rep = vw_restore_report_new();
+	g_autoptr(GError) err = NULL;
+	bool json;
+
+	if (!vw_cli_parse(entries, &argc, &argv) || !vw_cli_parse_format("restore", format, &json))
+		return VW_EXIT_USAGE;
+	if (argc > 1) {
+		fprintf(stderr, "virtwire restore: takes no arguments (it restores every recorded network)\n");
+		return VW_EXIT_USAGE;
+	}
+	engine = vw_cli_engine(base, &o);
+	vw_cli_options_clear(&o);
+	if (!vw_engine_restore(engine, rep, &err))
+		return vw_cli_fail("restore", rep->diags, err);
+	vw_cli_print_diags(stderr, rep->diags, false);
+	if (json)
+		print_json(rep);
+	else
+		print_text(rep, vw_engine_state_dir(engine));
+	return VW_EXIT_OK;
+}

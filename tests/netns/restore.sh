@@ -1,0 +1,146 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# virtwire restore: the recorded networks' firewall put back after someone
+# else flushed the ruleset or deleted part of virtwire's table; nothing sent
+# to the kernel when nothing is missing (nft monitor sees no generation go
+# by); the records kept whole, so a teardown after a restore still removes
+# the bridge virtwire created.
+#
+#   wan  203.0.113.2
+#    │ veth
+#   host wan0 203.0.113.1
+#        vw-web (bridge, as libvirt makes it) 192.168.150.1/24 ─ guest1 192.168.150.10
+#        vw-lab (bridge virtwire creates)    192.168.151.1/24
+. "$(dirname "$0")/lib.sh"
+need_root
+
+topology() {
+	topo_wan &&
+		topo_bridge vw-web 192.168.150.1/24 &&
+		topo_guest guest1 vw-web 52:54:00:aa:bb:10 192.168.150.10/24 192.168.150.1
+}
+setup "topology: wan, host, bridge vw-web, guest1" topology
+
+cat >"$VWT_TMP/web.xml" <<XML
+<network>
+  <name>web</name>
+  <forward mode='open'/>
+  <bridge name='vw-web'/>
+  <ip address='192.168.150.1' prefix='24'/>
+  <metadata>
+    <vw:network xmlns:vw="urn:virtwire:1" mode="nat">
+      <vw:forward name="ssh" proto="tcp" host-port="2222" guest-address="192.168.150.10" guest-port="22"/>
+    </vw:network>
+  </metadata>
+</network>
+XML
+cat >"$VWT_TMP/lab.xml" <<XML
+<network>
+  <name>lab</name>
+  <forward mode='open'/>
+  <bridge name='vw-lab'/>
+  <ip address='192.168.151.1' prefix='24'/>
+  <metadata><vw:network xmlns:vw="urn:virtwire:1" mode="host-only"/></metadata>
+</network>
+XML
+
+# quiet CMD...: CMD commits nothing to the ruleset. nft monitor runs around
+# it; a marker table added before and deleted after it must be two
+# consecutive generations (the monitor is listening once it shows the first).
+quiet() {
+	local mon pid i before after
+	mon=$(mktemp "$VWT_TMP/monitor.XXXXXX")
+	# Not through a function: $! must be nft's own process.
+	ip netns exec "$(ns host)" timeout 30 nft monitor >"$mon" 2>&1 &
+	pid=$!
+	for i in $(seq 1 100); do
+		nsx host nft add table ip vwt_marker 2>/dev/null && nsx host nft delete table ip vwt_marker
+		grep -q 'new generation' "$mon" && break
+		sleep 0.05
+	done
+	nsx host nft add table ip vwt_marker
+	"$@"
+	local rc=$?
+	nsx host nft delete table ip vwt_marker
+	for i in $(seq 1 100); do
+		[ "$(grep -c 'new generation' "$mon")" -ge 2 ] && grep -q 'delete table ip vwt_marker' "$mon" &&
+			tail -1 "$mon" | grep -q 'new generation' && break
+		sleep 0.05
+	done
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	# The generation of the last marker added, and the last one.
+	read -r before after < <(awk '/add table ip vwt_marker/ { a = 1; next }
+		/new generation/ { g = $4; if (a) { m = g; a = 0 } } END { print m, g }' "$mon")
+	echo "command exit $rc; generations around it: ${before:-?}, ${after:-?}"
+	sed -n '/add table ip vwt_marker/,$p' "$mon" | tail -n +2
+	[ "$rc" = 0 ] && [ -n "$before" ] && [ "$after" = $((before + 1)) ]
+}
+
+check "apply web" vw host apply "$VWT_TMP/web.xml"
+check "apply lab (virtwire creates its bridge)" vw host apply "$VWT_TMP/lab.xml"
+serve guest1 tcp4 22
+reach "the forward answers" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
+
+says "restore after apply: nothing missing, nothing read" "2 networks: nothing was missing \(the ruleset has not changed" \
+	vw host restore
+check "… and nothing committed (nft monitor: no generation between two markers)" quiet vw host restore
+
+# nftables.service's restart: the whole ruleset flushed.
+setup "nft flush ruleset" nsx host nft flush ruleset
+blocked "after the flush the forward is gone (the host resets it)" wan tcp4 203.0.113.1 2222 refused
+says "restore puts the table back" "^restored: network '(web|lab)': table inet virtwire: is missing" vw host restore
+reach "the forward answers again" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
+check "verify: no drift" vw host verify --all
+check "a second restore commits nothing" quiet vw host restore
+
+# Someone else's commit moves the generation: the table is read, nothing sent.
+setup "another table comes and goes" eval 'nsx host nft add table ip other && nsx host nft delete table ip other'
+says "after another commit restore reads, finds nothing missing" "2 networks: nothing was missing \(nothing was sent\)" \
+	vw host restore
+check "… and commits nothing" quiet vw host restore
+
+# One element deleted by hand: exactly it comes back.
+setup "delete the forward's element" nsx host nft delete element inet virtwire fwd4any '{ tcp . 2222 }'
+blocked "without its element the forward is gone" wan tcp4 203.0.113.1 2222 refused
+says "restore puts the element back" "^restored: network 'web': map fwd4any: element tcp \. 2222 .* missing" vw host restore
+reach "the forward answers again" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
+
+# The daemon hook restores the same way (libvirtd's start and SIGHUP).
+setup "nft flush ruleset" nsx host nft flush ruleset
+check "the daemon hook's reload" vw host hook daemon - reload begin - </dev/null
+reach "… brings the forward back" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
+
+# The monitor does see a restore that repairs something (the check above
+# can fail).
+setup "nft flush ruleset" nsx host nft flush ruleset
+check_fails "a restore that repairs commits, and the monitor sees it" quiet vw host restore
+
+# A record that cannot be used is said, and the others are restored.
+setup "nft flush ruleset" nsx host nft flush ruleset
+setup "damage lab's record" cp "$VWT_TMP/state-host/lab.state" "$VWT_TMP/lab.state.good"
+printf 'garbage\n' >"$VWT_TMP/state-host/lab.state"
+says "restore warns about the damaged record" "warning: the record of network 'lab' is unusable" vw host restore
+reach "… and restores the other network" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
+setup "lab's record back" cp "$VWT_TMP/lab.state.good" "$VWT_TMP/state-host/lab.state"
+
+# The records stay whole: teardown after restores removes what apply made.
+check "restore" vw host restore
+says "lab's record still has the bridge virtwire created" "^link bridge created vw-lab$" cat "$VWT_TMP/state-host/lab.state"
+check "teardown lab" vw host teardown lab
+check_fails "its bridge is gone" nsx host ip link show vw-lab
+check "teardown web" vw host teardown web
+lacks "no virtwire table" virtwire nsx host nft list tables
+says "restore with nothing recorded does nothing" "^no network is recorded in" vw host restore
+says "restore without a state directory does nothing" "^no network is recorded in" \
+	vw_in host "$VWT_TMP/none" restore
+lacks "… and creates no table" virtwire nsx host nft list tables
+unsafe() {
+	mkdir -m 0700 "$VWT_TMP/unsafe" && chmod 0777 "$VWT_TMP/unsafe" || return 1
+	! vw_in host "$VWT_TMP/unsafe" restore >"$VWT_TMP/unsafe.out" 2>&1 || return 1
+	cat "$VWT_TMP/unsafe.out"
+	grep -q "is writable by others" "$VWT_TMP/unsafe.out"
+}
+check "restore refuses a state directory others may write to, and says why" unsafe
+done_testing
