@@ -50,7 +50,7 @@ cat >"$VWT_TMP/br.xml" <<'XML'
 <network>
   <name>br</name>
   <forward mode='bridge'/>
-  <bridge name='vw-br' stp='off'/>
+  <bridge name='vw-br'/>
   <metadata><vw:network xmlns:vw="urn:virtwire:1" mode="bridged" uplink="eth0"/></metadata>
 </network>
 XML

@@ -160,8 +160,8 @@ static void host_setup(FakeLinks *f)
 	"<network><name>new</name><forward mode='open'/><bridge name='vw-new'/>" \
 	"<ip address='192.168.151.1' prefix='24'/>"                              \
 	"<metadata><vw:network xmlns:vw='urn:virtwire:1' mode='host-only'/></metadata></network>"
-#define LAN_XML                                                                              \
-	"<network><name>lan</name><forward mode='bridge'/><bridge name='vw-lan' stp='off'/>" \
+#define LAN_XML                                                                    \
+	"<network><name>lan</name><forward mode='bridge'/><bridge name='vw-lan'/>" \
 	"<metadata><vw:network xmlns:vw='urn:virtwire:1' mode='bridged' uplink='eth0'/></metadata></network>"
 
 static VwPlan *plan_for(const char *const *xmls, GPtrArray *docs)
