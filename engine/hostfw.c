@@ -31,8 +31,11 @@ void vw_eng_plan_hostfw(VwEngine *e, VwPlan *plan)
 {
 	/* A configuration that cannot be read fails apply (there); elsewhere
 	 * virtwire's rules stay as they are planned. */
-	if (plan && vw_eng_hostfw_integrate(e, NULL) && e->hostfw_mode == 2)
+	if (plan && vw_eng_hostfw_integrate(e, NULL) && e->hostfw_mode == 2) {
 		g_ptr_array_set_size(plan->host, 0);
+		g_ptr_array_set_size(plan->zones, 0);
+		plan->host_alone = true;
+	}
 }
 
 /* The networks whose bridge belongs in firewalld's virtwire zone: those

@@ -416,9 +416,6 @@ bool vw_nft_blockers(const VwNftBackend *be, GPtrArray *ret, GError **error);
 /* firewalld, over its D-Bus API on the system bus. */
 typedef struct VwFirewalld VwFirewalld;
 
-/* The zone virtwire binds its bridges to (data/firewalld/zones/). */
-#define VW_FIREWALLD_ZONE "virtwire"
-
 /* Connects to firewalld; *@ret is NULL (and the call succeeds) when there
  * is no system bus or firewalld is not running: never activated. */
 bool vw_firewalld_open(VwFirewalld **ret, GError **error);
