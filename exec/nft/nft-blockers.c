@@ -15,6 +15,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/xt_connmark.h>
 
 #include "nft-private.h"
@@ -101,24 +102,45 @@ static bool candidate(struct nftnl_chain *c, int family, const char *table)
 	return hook == NF_INET_FORWARD || hook == NF_INET_LOCAL_IN;
 }
 
+/* A chain message's table and name, and whether it has a hook: enough to
+ * pass over the many regular chains of a large ruleset (kube-proxy has two
+ * per service) without parsing them whole. */
+static bool chain_peek(const struct nlmsghdr *nlh, const char **table, const char **name, bool *hooked)
+{
+	const struct nlattr *a;
+
+	*table = *name = NULL;
+	*hooked = false;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		uint16_t type = mnl_attr_get_type(a);
+
+		if (type == NFTA_CHAIN_HOOK)
+			*hooked = true;
+		else if ((type == NFTA_CHAIN_TABLE || type == NFTA_CHAIN_NAME) &&
+			 mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			*(type == NFTA_CHAIN_TABLE ? table : name) = mnl_attr_get_str(a);
+	}
+	return *table && *name;
+}
+
 static int chain_cb(const struct nlmsghdr *nlh, void *data)
 {
 	Scan *sc = data;
-	g_autoptr(nftnl_chain) c = nftnl_chain_alloc();
+	g_autoptr(nftnl_chain) c = NULL;
 	const char *table, *name;
+	bool hooked;
 	int family;
 	Chain *ch;
 
-	if (nftnl_chain_nlmsg_parse(nlh, c) < 0)
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nfgenmsg) || !chain_peek(nlh, &table, &name, &hooked))
 		return MNL_CB_OK;
-	family = (int)nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY);
-	table = nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE);
-	name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
+	family = ((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->nfgen_family;
 	/* firewalld's table (nftables backend), or the chain its iptables
 	 * backend always makes. */
 	sc->firewalld |= (family == NFPROTO_INET && strcmp(table, "firewalld") == 0) ||
 			 (family != NFPROTO_INET && strcmp(table, "filter") == 0 && strcmp(name, "INPUT_direct") == 0);
-	if (!candidate(c, family, table))
+	if (!hooked || !(c = nftnl_chain_alloc()) || nftnl_chain_nlmsg_parse(nlh, c) < 0 ||
+	    !candidate(c, family, table))
 		return MNL_CB_OK;
 	ch = chain_new(sc->chains, family, table, name);
 	ch->base = true;
