@@ -47,14 +47,11 @@ reset_ns() {
 	sleep 0.1
 }
 
-# timed LABEL COMMAND...: one run, its wall time in ms appended to LABEL's file.
+# timed LABEL COMMAND...: one run, its wall time appended to LABEL's file.
 timed() {
-	local label=$1 t0 t1
+	local label=$1
 	shift
-	t0=$(date +%s%N)
-	"$@" >/dev/null 2>"$T/err" || die "$label failed: $(head -3 "$T/err")"
-	t1=$(date +%s%N)
-	echo $(((t1 - t0) / 1000)) >>"$T/$label"
+	timed_run "$T/$label" "$@"
 }
 
 one_round() {
@@ -79,14 +76,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 for cmd in check check-noschema apply apply-noschema reapply; do
-	record "$cmd" "$(python3 - "$T/A-$cmd" "$T/B-$cmd" <<'PY'
-import statistics, sys
-a = [int(x) / 1000 for x in open(sys.argv[1])]
-b = [int(x) / 1000 for x in open(sys.argv[2])]
-ma, mb = statistics.median(a), statistics.median(b)
-print("A %.1f ms, B %.1f ms (medians of %d), B/A %.2f" % (ma, mb, len(a), mb / ma))
-PY
-)"
+	record "$cmd" "$(median_ratios "$T/A-$cmd" "$T/B-$cmd")"
 done
 
 if command -v valgrind >/dev/null; then

@@ -90,3 +90,28 @@ bench_start() {
 	record virtwire "$VW_BIN (${VW_LABEL:-$(cd "$VW_SRC" && git describe --always --dirty 2>/dev/null || echo unknown)})"
 	record date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 }
+
+# timed_run FILE COMMAND...: one run of COMMAND (its output dropped; one that
+# fails ends the benchmark), its wall time in µs appended to FILE.
+timed_run() {
+	local file=$1 t0 t1
+	shift
+	t0=$(date +%s%N)
+	"$@" >/dev/null 2>"$BENCH_TMP/err" || die "$(basename "$file") failed: $(head -3 "$BENCH_TMP/err")"
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000)) >>"$file"
+}
+
+# median_ratios FILE...: the median of each FILE's times (µs, one a line),
+# named A, B, C … in that order, and each one's ratio to A's:
+# "A 6.1 ms, B 7.3 ms (medians of 15), B/A 1.20".
+median_ratios() {
+	python3 - "$@" <<'PY'
+import statistics, sys
+meds = [statistics.median(int(x) / 1000 for x in open(f)) for f in sys.argv[1:]]
+n = sum(1 for _ in open(sys.argv[1]))
+tags = [chr(ord("A") + i) for i in range(len(meds))]
+out = ", ".join("%s %.1f ms" % (t, m) for t, m in zip(tags, meds)) + " (medians of %d)" % n
+print(out + "".join(", %s/A %.2f" % (t, m / meds[0]) for t, m in zip(tags[1:], meds[1:])))
+PY
+}

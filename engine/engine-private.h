@@ -78,15 +78,16 @@ bool vw_eng_hostfw_integrate(VwEngine *e, GError **error);
  * host's firewalls alone. */
 void vw_eng_plan_hostfw(VwEngine *e, VwPlan *plan);
 /* After the firewall of @nets (VwNetwork*) was applied: their bridges in
- * firewalld's virtwire zone (or out of it, when leaving firewalls alone),
- * and a warning into @diags for each host firewall chain that will still
- * drop their traffic. */
+ * their firewalld zones (out of zone virtwire, when leaving firewalls
+ * alone), and a warning into @diags for each host firewall chain that will
+ * still drop their traffic. */
 void vw_eng_hostfw_apply(VwEngine *e, GPtrArray *nets, VwDiags *diags);
 /* The same findings for @net, as VW_DRIFT_HOST differences into @drift. */
 void vw_eng_hostfw_verify(VwEngine *e, const VwNetwork *net, GPtrArray *drift);
-/* @bridges (char*) out of firewalld's virtwire zone; what was done or
- * failed into @notes (char*). */
-void vw_eng_hostfw_teardown(VwEngine *e, GPtrArray *bridges, GPtrArray *notes);
+/* The bridge of recorded network @st out of the firewalld zone virtwire
+ * puts it in (zone virtwire; bridged mode: its uplink's or the default
+ * zone); what was done or failed into @notes (char*). */
+void vw_eng_hostfw_teardown(VwEngine *e, const VwState *st, GPtrArray *notes);
 
 /* "ID:*": every owner tag of network @id. */
 char *vw_eng_scope_of(const char *id);

@@ -63,10 +63,15 @@ VwPlan *vw_engine_plan(VwEngine *e, GPtrArray *docs, VwDiags *diags, GError **er
 
 	if (vw_diags_has_errors(diags))
 		return invalid(diags, error), NULL;
+	/* What apply would do to the host's other firewalls depends on the
+	 * configuration file: a broken one fails the plan as it fails apply. */
+	if (!vw_eng_hostfw_integrate(e, error))
+		return NULL;
 	vw_engine_collect(docs, networks, domains);
 	plan = vw_plan_build(networks, domains, diags);
 	if (!plan)
 		invalid(diags, error);
+	vw_eng_plan_hostfw(e, plan);
 	return plan;
 }
 

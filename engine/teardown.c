@@ -162,12 +162,7 @@ static void links_and_sysctls(Teardown *t, Going *g, const VwLinkBackend *be)
 	g->rep->messages = t->res->messages;
 	g->rep->drift = t->res->drift->len;
 	vw_eng_report_connections(g->rep, t->res, vw_eng_connections_of(t->res, g->id), t->ct_error);
-	if (g->st->bridge) {
-		g_autoptr(GPtrArray) bridges = g_ptr_array_new();
-
-		g_ptr_array_add(bridges, g->st->bridge);
-		vw_eng_hostfw_teardown(t->e, bridges, g->rep->changes);
-	}
+	vw_eng_hostfw_teardown(t->e, g->st, g->rep->changes);
 	if (!vw_link_undo(be, g->id, g->st->links, true, g->rep->changes, &err))
 		g_ptr_array_add(g->rep->changes, g_strdup_printf("warning: %s", err->message));
 	for (guint j = 0; j < g->st->sysctls->len; j++) {

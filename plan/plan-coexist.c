@@ -34,6 +34,9 @@
  * In a forward chain, what goes to Docker's bridges (docker0, br-*) is
  * returned to Docker's own rules first: a guest reaches a container only as
  * anything else outside Docker's networks does, through a published port.
+ *
+ * firewalld takes no rule of others: virtwire puts bridges in its zones
+ * instead (plan->zones, bound at apply by engine/hostfw.c over D-Bus).
  */
 #include <string.h>
 
@@ -158,4 +161,34 @@ void vw_plan_coexist(VwPlan *p, const char *id, const char *br, bool v4, bool v6
 			add_foreign(cx->rules, place, coexist_rule(place, id, br));
 	}
 	g_ptr_array_add(p->coexist, cx);
+}
+
+bool vw_plan_firewalld_zone(const VwNetwork *net, const char **uplink)
+{
+	VwMode m = vw_network_effective_mode(net);
+
+	*uplink = NULL;
+	if (!net->bridge)
+		return false;
+	if (m == VW_MODE_BRIDGED) {
+		*uplink = net->vw->uplink;
+		return *uplink != NULL;
+	}
+	/* Internal networks reach nothing: the default zone may refuse them. */
+	return vw_network_virtwire_owns_firewall(net) &&
+	       (m == VW_MODE_NAT || m == VW_MODE_ROUTE || m == VW_MODE_HOST_ONLY);
+}
+
+void vw_plan_zone_bind(VwPlan *p, const VwNetwork *net, const char *id)
+{
+	const char *uplink;
+	VwZoneBind *z;
+
+	if (!vw_plan_firewalld_zone(net, &uplink))
+		return;
+	z = g_new0(VwZoneBind, 1);
+	z->id = g_strdup(id);
+	z->bridge = g_strdup(net->bridge);
+	z->uplink = g_strdup(uplink);
+	g_ptr_array_add(p->zones, z);
 }

@@ -589,7 +589,8 @@ static bool has_family(const VwNetwork *net, int family)
  * its firewall, or forwards into a libvirt network. */
 static bool uses_inet(const VwNetwork *net)
 {
-	if (vw_network_virtwire_owns_firewall(net))
+	/* Bridged mode: only its bridge in @intra (see plan_network). */
+	if (vw_network_virtwire_owns_firewall(net) || vw_network_effective_mode(net) == VW_MODE_BRIDGED)
 		return true;
 	return (net->forward == VW_FWD_NAT || net->forward == VW_FWD_ROUTE) && net->vw &&
 	       (net->vw->forwards->len > 0 || net->vw->domain_forwards == VW_TRI_YES);
@@ -621,16 +622,23 @@ static bool subnet_of(const VwNetwork *net, guint i, VwPrefix *ret)
 	return ip->has_prefix;
 }
 
-/* The bridge, its pair for intra-bridge traffic, the host's addresses. */
-static void network_elements(VwPlan *p, const NetCtx *nc)
+/* The bridge's pair in @intra: traffic within the bridge, which the
+ * forward hook sees with br_netfilter, is admitted and marked. */
+static void add_intra(VwPlan *p, const NetCtx *nc)
 {
 	VwElem *e = vw_elem_new(nc->id);
 
-	add_ifname(p, "bridges", nc->br, nc->id);
 	vw_key_ifname(e, nc->br);
 	memcpy(e->key + 16, e->key, 16);
 	e->key_len = 32;
 	vw_set_add(set_of(p, "intra"), e);
+}
+
+/* The bridge, its pair for intra-bridge traffic, the host's addresses. */
+static void network_elements(VwPlan *p, const NetCtx *nc)
+{
+	add_ifname(p, "bridges", nc->br, nc->id);
+	add_intra(p, nc);
 	for (guint i = 0; i < nc->net->ips->len; i++) {
 		const VwIp *ip = nc->net->ips->pdata[i];
 
@@ -786,6 +794,16 @@ static void plan_network(Planner *pl, const VwNetwork *net)
 			 "give <bridge name='…'/>, or pass the live XML (virsh net-dumpxml NAME) in which libvirt "
 			 "has filled it in",
 			 "network '%s': virtwire needs the bridge's name", net->name);
+		return;
+	}
+	vw_plan_zone_bind(p, net, id);
+	/* Bridged mode: with br_netfilter, the frames bridged between its
+	 * guests and the LAN pass the forward hook with the bridge as both
+	 * interfaces, and a host firewall's drop policy there would take
+	 * them; marked, they pass as virtwire's. Nothing else of it is here
+	 * (not a guest bridge: the host's own traffic crosses it). */
+	if (nc.mode == VW_MODE_BRIDGED) {
+		add_intra(p, &nc);
 		return;
 	}
 	nc.hairpin = vw_network_hairpin(net) && (nc.mode == VW_MODE_NAT || nc.mode == VW_MODE_ROUTE);

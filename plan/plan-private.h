@@ -239,6 +239,9 @@ void vw_plan_coexist(VwPlan *p, const char *id, const char *br, bool v4, bool v6
 /* Adds the accepts for virtwire's connections in the host firewalls'
  * extension points (plan->host; plan-coexist.c). */
 void vw_plan_host_rules(VwPlan *p);
+/* Adds network @id's bridge to the plan's firewalld zones, if virtwire puts
+ * it in one (plan->zones; plan-coexist.c). */
+void vw_plan_zone_bind(VwPlan *p, const VwNetwork *net, const char *id);
 
 void vw_expr_clear(VwExpr *x);
 void vw_rule_free(VwRule *r);

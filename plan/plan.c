@@ -118,6 +118,14 @@ const VwTable *vw_plan_table(VwTableId id)
 	return &table_names[id];
 }
 
+static void zone_bind_free(VwZoneBind *z)
+{
+	g_free(z->id);
+	g_free(z->bridge);
+	g_free(z->uplink);
+	g_free(z);
+}
+
 VwPlan *vw_plan_new(void)
 {
 	VwPlan *p = g_new0(VwPlan, 1);
@@ -134,6 +142,7 @@ VwPlan *vw_plan_new(void)
 	p->networks = g_ptr_array_new_with_free_func(g_free);
 	p->coexist = g_ptr_array_new_with_free_func((GDestroyNotify)coexist_free);
 	p->host = g_ptr_array_new_with_free_func((GDestroyNotify)vw_foreign_rule_free);
+	p->zones = g_ptr_array_new_with_free_func((GDestroyNotify)zone_bind_free);
 	return p;
 }
 
@@ -150,6 +159,7 @@ void vw_plan_free(VwPlan *p)
 	g_ptr_array_unref(p->networks);
 	g_ptr_array_unref(p->coexist);
 	g_ptr_array_unref(p->host);
+	g_ptr_array_unref(p->zones);
 	g_free(p);
 }
 
@@ -331,6 +341,41 @@ char *vw_plan_format_table(const VwPlan *p)
 	return g_string_free(out, FALSE);
 }
 
+/* What virtwire changes in the host's other firewalls, one "host-firewall"
+ * line each: the rules it keeps at the top of their chains (in that order)
+ * and its bridges in firewalld's zones. All of it only where that firewall
+ * is found at apply time: the plan does not look. */
+static void format_host(GString *out, const VwPlan *p)
+{
+	if (p->host_alone && vw_plan_has_tables(p))
+		g_string_append(out,
+				"host-firewall none: [host-firewall] integrate=no leaves the host's other firewalls "
+				"alone (apply and verify warn about what will drop virtwire's traffic)\n");
+	if (!p->host->len && !p->zones->len)
+		return;
+	g_string_append(out, "host-firewall changes to the host's other firewalls, each made only where that firewall "
+			     "is found ([host-firewall] integrate=yes):\n");
+	for (guint i = 0; i < p->host->len; i++) {
+		const VwForeignRule *f = p->host->pdata[i];
+
+		g_string_append_printf(out, "host-firewall %s, at its top: %s\n", f->label, f->rule->text);
+	}
+	for (guint i = 0; i < p->zones->len; i++) {
+		const VwZoneBind *z = p->zones->pdata[i];
+
+		if (z->uplink)
+			g_string_append_printf(out,
+					       "host-firewall firewalld: bridge %s into the zone of its uplink %s (the "
+					       "default zone if %s is in none), unless %s is in a zone\n",
+					       z->bridge, z->uplink, z->uplink, z->bridge);
+		else
+			g_string_append_printf(out,
+					       "host-firewall firewalld: bridge %s into zone " VW_FIREWALLD_ZONE
+					       ", unless it is in a zone\n",
+					       z->bridge);
+	}
+}
+
 char *vw_plan_format(const VwPlan *p)
 {
 	GString *out = g_string_new(NULL);
@@ -348,6 +393,7 @@ char *vw_plan_format(const VwPlan *p)
 	}
 	for (guint i = 0; i < p->coexist->len; i++)
 		g_string_append_printf(out, "coexist %s\n", ((VwCoexist *)p->coexist->pdata[i])->text);
+	format_host(out, p);
 	return g_string_free(out, FALSE);
 }
 

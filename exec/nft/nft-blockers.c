@@ -5,13 +5,17 @@
  * input hooks is read: one that drops what reaches its end (a drop policy,
  * or a last rule that drops or rejects everything) and accepts nothing that
  * carries VW_CT_MARK before it — itself, or in a chain it jumps to — will
- * drop virtwire's guests' traffic. The ruleset is read, never changed.
+ * drop virtwire's guests' traffic. The ruleset is read, never changed, and
+ * only as far as the question needs: every chain, then the rules of the
+ * tables with such a base chain (a large table of other hooks, such as
+ * kube-proxy's nat rules, is never read).
  */
 #include <string.h>
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/xt_connmark.h>
 
 #include "nft-private.h"
@@ -60,27 +64,90 @@ static char *chain_key(int family, const char *table, const char *chain)
 	return g_strdup_printf("%d %s %s", family, table, chain);
 }
 
+static Chain *chain_new(GHashTable *chains, int family, const char *table, const char *name)
+{
+	Chain *ch = g_new0(Chain, 1);
+
+	ch->family = family;
+	ch->table = g_strdup(table);
+	ch->name = g_strdup(name);
+	ch->rules = g_array_new(FALSE, TRUE, sizeof(RuleSum));
+	g_hash_table_replace(chains, chain_key(family, table, name), ch);
+	return ch;
+}
+
+static const char *family_word(int family)
+{
+	return family == NFPROTO_IPV4 ? "ip" : family == NFPROTO_IPV6 ? "ip6" : family == NFPROTO_INET ? "inet" : NULL;
+}
+
+/* What the chain dump gathers. */
+typedef struct {
+	GHashTable *chains; /* "FAMILY TABLE CHAIN" → Chain*: the candidates, then the chains their rules are in */
+	GHashTable *tables; /* "FAMILY TABLE" → the family, of the candidates' tables */
+	bool firewalld;
+} Scan;
+
+/* A base chain of the forward or input hook, of another table than
+ * virtwire's, of a family whose rules say something of virtwire's traffic. */
+static bool candidate(struct nftnl_chain *c, int family, const char *table)
+{
+	uint32_t hook;
+
+	if (!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM) || !family_word(family) ||
+	    (family == NFPROTO_INET && strcmp(table, VW_NFT_TABLE) == 0) ||
+	    g_strcmp0(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE), "filter") != 0)
+		return false;
+	hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
+	return hook == NF_INET_FORWARD || hook == NF_INET_LOCAL_IN;
+}
+
+/* A chain message's table and name, and whether it has a hook: enough to
+ * pass over the many regular chains of a large ruleset (kube-proxy has two
+ * per service) without parsing them whole. */
+static bool chain_peek(const struct nlmsghdr *nlh, const char **table, const char **name, bool *hooked)
+{
+	const struct nlattr *a;
+
+	*table = *name = NULL;
+	*hooked = false;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		uint16_t type = mnl_attr_get_type(a);
+
+		if (type == NFTA_CHAIN_HOOK)
+			*hooked = true;
+		else if ((type == NFTA_CHAIN_TABLE || type == NFTA_CHAIN_NAME) &&
+			 mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			*(type == NFTA_CHAIN_TABLE ? table : name) = mnl_attr_get_str(a);
+	}
+	return *table && *name;
+}
+
 static int chain_cb(const struct nlmsghdr *nlh, void *data)
 {
-	GHashTable *chains = data;
-	g_autoptr(nftnl_chain) c = nftnl_chain_alloc();
+	Scan *sc = data;
+	g_autoptr(nftnl_chain) c = NULL;
+	const char *table, *name;
+	bool hooked;
+	int family;
 	Chain *ch;
 
-	if (nftnl_chain_nlmsg_parse(nlh, c) < 0)
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nfgenmsg) || !chain_peek(nlh, &table, &name, &hooked))
 		return MNL_CB_OK;
-	ch = g_new0(Chain, 1);
-	ch->family = (int)nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY);
-	ch->table = g_strdup(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE));
-	ch->name = g_strdup(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
-	ch->rules = g_array_new(FALSE, TRUE, sizeof(RuleSum));
-	if (nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM)) {
-		ch->base = g_strcmp0(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE), "filter") == 0;
-		ch->hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
-		ch->prio = nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO);
-		ch->policy = nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY) ? nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY)
-								       : NF_ACCEPT;
-	}
-	g_hash_table_replace(chains, chain_key(ch->family, ch->table, ch->name), ch);
+	family = ((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->nfgen_family;
+	/* firewalld's table (nftables backend), or the chain its iptables
+	 * backend always makes. */
+	sc->firewalld |= (family == NFPROTO_INET && strcmp(table, "firewalld") == 0) ||
+			 (family != NFPROTO_INET && strcmp(table, "filter") == 0 && strcmp(name, "INPUT_direct") == 0);
+	if (!hooked || !(c = nftnl_chain_alloc()) || nftnl_chain_nlmsg_parse(nlh, c) < 0 ||
+	    !candidate(c, family, table))
+		return MNL_CB_OK;
+	ch = chain_new(sc->chains, family, table, name);
+	ch->base = true;
+	ch->hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
+	ch->prio = nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO);
+	ch->policy = nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY) ? nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY) : NF_ACCEPT;
+	g_hash_table_replace(sc->tables, g_strdup_printf("%d %s", family, table), GINT_TO_POINTER(family));
 	return MNL_CB_OK;
 }
 
@@ -203,8 +270,10 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	key = chain_key((int)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY), nftnl_rule_get_str(r, NFTNL_RULE_TABLE),
 			nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+	/* A chain that is not a candidate: one they may jump to. */
 	if (!(ch = g_hash_table_lookup(chains, key)))
-		return MNL_CB_OK;
+		ch = chain_new(chains, (int)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY),
+			       nftnl_rule_get_str(r, NFTNL_RULE_TABLE), nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
 	nftnl_expr_foreach(r, scan_cb, &s);
 	sum.accepts_mark = s.verdict == NF_ACCEPT && (s.connmark || s.mark_matched) && !s.conditions;
 	sum.accepts_dnat = s.verdict == NF_ACCEPT && s.dnat && !s.connmark && !s.mark_matched && !s.conditions;
@@ -253,11 +322,6 @@ static bool drops(const Chain *c, bool *dnat)
 	return c->policy == NF_DROP;
 }
 
-static const char *family_word(int family)
-{
-	return family == NFPROTO_IPV4 ? "ip" : family == NFPROTO_IPV6 ? "ip6" : family == NFPROTO_INET ? "inet" : NULL;
-}
-
 /* The rule that lets virtwire's connections through @c: iptables' words
  * for iptables' own chains, nft's otherwise. */
 static char *fix_for(const Chain *c, bool *iptables)
@@ -272,14 +336,38 @@ static char *fix_for(const Chain *c, bool *iptables)
 			       c->table, c->name, VW_CT_MARK, VW_CT_MARK);
 }
 
-static bool dump(const VwNftBackend *be, uint16_t type, VwNftReplyFn cb, GHashTable *chains, GError **error)
+/* One dump: every chain (@table NULL), or the rules of one table. */
+static bool dump(const VwNftBackend *be, int family, const char *table, VwNftReplyFn cb, void *data, GError **error)
 {
-	char buf[256];
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_UNSPEC, NLM_F_DUMP, 0);
-	int e = be->request(be->ctx, nlh, cb, chains);
+	char buf[512];
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, table ? NFT_MSG_GETRULE : NFT_MSG_GETCHAIN, (uint16_t)family,
+						     NLM_F_DUMP, 0);
+	int e;
 
-	if (e)
+	if (table) {
+		g_autoptr(nftnl_rule) r = nftnl_rule_alloc();
+
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+	}
+	if ((e = be->request(be->ctx, nlh, cb, data)))
 		return vw_set_errno(error, e, NULL, "reading the host's nftables ruleset failed");
+	return true;
+}
+
+/* The chains, then the rules of the candidates' tables. A change between
+ * the dumps only blurs a warning: no retries. */
+static bool read_ruleset(const VwNftBackend *be, Scan *sc, GError **error)
+{
+	GHashTableIter it;
+	gpointer key, family;
+
+	if (!dump(be, NFPROTO_UNSPEC, NULL, chain_cb, sc, error))
+		return false;
+	g_hash_table_iter_init(&it, sc->tables);
+	while (g_hash_table_iter_next(&it, &key, &family))
+		if (!dump(be, GPOINTER_TO_INT(family), strchr(key, ' ') + 1, rule_cb, sc->chains, error))
+			return false;
 	return true;
 }
 
@@ -293,25 +381,26 @@ static int blocker_cmp(gconstpointer a, gconstpointer b)
 	return c ? c : strcmp(x->chain, y->chain);
 }
 
-bool vw_nft_blockers(const VwNftBackend *be, GPtrArray *ret, GError **error)
+bool vw_nft_blockers(const VwNftBackend *be, GPtrArray *ret, bool *firewalld, GError **error)
 {
 	g_autoptr(GHashTable)
 		chains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)chain_free);
+	g_autoptr(GHashTable) tables = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	Scan sc = { chains, tables, false };
 	GHashTableIter it;
 	gpointer value;
 
-	/* A change between the two dumps only blurs a warning: no retries. */
-	if (!dump(be, NFT_MSG_GETCHAIN, chain_cb, chains, error) || !dump(be, NFT_MSG_GETRULE, rule_cb, chains, error))
+	*firewalld = false;
+	if (!read_ruleset(be, &sc, error))
 		return false;
+	*firewalld = sc.firewalld;
 	g_hash_table_iter_init(&it, chains);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		const Chain *c = value;
 		VwBlocker *b;
 		bool dnat;
 
-		if (!c->base || (c->hook != NF_INET_FORWARD && c->hook != NF_INET_LOCAL_IN) ||
-		    !family_word(c->family) || (c->family == NFPROTO_INET && strcmp(c->table, VW_NFT_TABLE) == 0) ||
-		    !drops(c, &dnat) || accepts_mark(chains, c, 4))
+		if (!c->base || !drops(c, &dnat) || accepts_mark(chains, c, 4))
 			continue;
 		b = g_new0(VwBlocker, 1);
 		b->family = c->family;

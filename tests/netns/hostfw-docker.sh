@@ -14,8 +14,12 @@
 #                      vw-web 192.168.180.1/24 (nat) ── guest1 .10
 #                      vw-rt  192.168.181.1/24 (route) ── guest2 .10
 #                      docker0 172.17.0.1/16 ── container c1 172.17.0.2
-# Docker is started before virtwire, restarted, and started after it.
+#   lan 198.51.100.1 ── host eth1 → vw-lan (bridged) ── guest4 198.51.100.50
+# Docker is started before virtwire, restarted, and started after it. Docker
+# turns br_netfilter on (bridge-nf-call-iptables=1): the bridged guest's
+# frames pass Docker's FORWARD too.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/hostfw-lib.sh"
 need_root
 need_tools iptables dockerd docker busybox nsenter unshare
 
@@ -25,9 +29,12 @@ topology() {
 		topo_bridge vw-web 192.168.180.1/24 &&
 		topo_guest guest1 vw-web 52:54:00:00:18:10 192.168.180.10/24 192.168.180.1 &&
 		topo_bridge vw-rt 192.168.181.1/24 &&
-		topo_guest guest2 vw-rt 52:54:00:00:18:20 192.168.181.10/24 192.168.181.1
+		topo_guest guest2 vw-rt 52:54:00:00:18:20 192.168.181.10/24 192.168.181.1 &&
+		lan_segment
 }
-setup "topology: wan, host, bridges vw-web and vw-rt, guests" topology
+setup "topology: wan, host, bridges vw-web and vw-rt, guests, the LAN on eth1" topology
+lan_xml
+NETS=("$VWT_TMP/web.xml" "$VWT_TMP/rt.xml" "$VWT_TMP/lan.xml")
 
 cat >"$VWT_TMP/web.xml" <<'XML'
 <network>
@@ -157,6 +164,7 @@ setup "dockerd starts (before virtwire)" dockerd_start
 setup "an image from busybox-static" image
 setup "container c1 on docker0" container_start
 says "Docker's shape: FORWARD policy DROP" '^-P FORWARD DROP' nsx host iptables -S FORWARD
+setup "Docker's shape: bridged frames pass the forward hook (br_netfilter)" brnf_on
 ipt() {
 	nsx host iptables-save | grep -v '^#' | sed 's/ \[[0-9]*:[0-9]*\]//'
 }
@@ -166,6 +174,7 @@ serve wan tcp4 80
 serve guest1 tcp4 22
 serve guest2 tcp4 22
 serve host udp4 53
+serve lan tcp4 80
 
 # traffic WHEN: every mode through Docker's FORWARD, and Docker's network.
 traffic() {
@@ -181,12 +190,14 @@ traffic() {
 	reach "$1: the host reaches the container" host tcp4 172.17.0.2 80 '^ctr 172\.17\.0\.1$'
 	blocked "$1: a guest does not reach the container" guest1 tcp4 172.17.0.2 80 dropped host
 	blocked "$1: the container does not reach a nat guest" ctr tcp4 192.168.180.10 22 dropped host
+	lan_traffic "$1"
 }
 docker_user_first() {
 	nsx host iptables -S DOCKER-USER | sed -n 2,4p | grep -c 'comment "virtwire: ' | grep -qx 3
 }
 
-check "apply with Docker running" vw host apply "$VWT_TMP/web.xml" "$VWT_TMP/rt.xml"
+check "apply with Docker running" vw host apply "${NETS[@]}"
+setup "guest4 on vw-lan" lan_plug
 check "virtwire's rules first in DOCKER-USER" docker_user_first
 check "verify: nothing to report" vw host verify --all
 traffic "Docker before virtwire"
@@ -197,13 +208,14 @@ setup "container c1 again" container_start
 check "after dockerd's restart: virtwire's rules still first in DOCKER-USER" docker_user_first
 traffic "after dockerd's restart"
 
-check "teardown" vw host teardown web rt
+check "teardown" vw host teardown web rt lan
 check "iptables as Docker left it" eval 'ipt | diff -u "$VWT_TMP/ipt-before" -'
 
 # Docker after virtwire: a clean ruleset, as after a reboot.
 setup "dockerd stops" dockerd_stop
 setup "Docker's tables gone" eval 'nsx host nft delete table ip filter && nsx host nft delete table ip nat'
-check "apply without Docker" vw host apply "$VWT_TMP/web.xml" "$VWT_TMP/rt.xml"
+check "apply without Docker" vw host apply "${NETS[@]}"
+setup "guest4 on vw-lan again" lan_plug
 lacks "nothing of virtwire's in iptables without Docker" virtwire nsx host iptables-save
 # Docker sets its DROP policy only when it turns forwarding on itself.
 setup "forwarding off, as at boot" nsx host sysctl -qw net.ipv4.ip_forward=0
@@ -211,9 +223,9 @@ setup "dockerd starts (after virtwire)" dockerd_start
 setup "container c1 again" container_start
 says "verify: virtwire's rules are missing from the DOCKER-USER Docker made" "DOCKER-USER.*is missing" \
 	eval 'vw host verify --all; true'
-check "re-assert (what virtwire restore does)" vw host apply "$VWT_TMP/web.xml" "$VWT_TMP/rt.xml"
+check "re-assert (what virtwire restore does)" vw host apply "${NETS[@]}"
 check "virtwire's rules first in DOCKER-USER" docker_user_first
 traffic "Docker after virtwire"
-check "teardown" vw host teardown web rt
+check "teardown" vw host teardown web rt lan
 lacks "nothing of virtwire's left in iptables" virtwire nsx host iptables-save
 done_testing

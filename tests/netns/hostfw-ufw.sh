@@ -7,13 +7,17 @@
 # virtwire's accepts go to the top of ufw's before chains (forward and
 # input, both families); every mode works, DHCP/DNS to the host included;
 # `ufw reload` re-creates ufw's chains without them, verify says so, a
-# re-assert puts them back; teardown leaves iptables as ufw made it.
+# re-assert puts them back; teardown leaves iptables as ufw made it. A
+# bridged network's guest reaches its LAN through ufw's FORWARD too (with
+# br_netfilter its frames pass it; VWT_BRNF runs it both ways).
 #
 #   wan 203.0.113.2 ── host wan0 203.0.113.1
 #                      vw-web 192.168.180.1/24 (nat) ── guest1 .10
 #                      vw-rt  192.168.181.1/24 (route) ── guest2 .10
 #                      vw-ho  192.168.182.1/24 (host-only) ── guest3 .10
+#   lan 198.51.100.1 ── host eth1 → vw-lan (bridged) ── guest4 198.51.100.50
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/hostfw-lib.sh"
 need_root
 need_tools ufw iptables nsenter unshare
 
@@ -26,9 +30,11 @@ topology() {
 		topo_bridge vw-rt 192.168.181.1/24 &&
 		topo_guest guest2 vw-rt 52:54:00:00:18:20 192.168.181.10/24 192.168.181.1 &&
 		topo_bridge vw-ho 192.168.182.1/24 &&
-		topo_guest guest3 vw-ho 52:54:00:00:18:30 192.168.182.10/24 192.168.182.1
+		topo_guest guest3 vw-ho 52:54:00:00:18:30 192.168.182.10/24 192.168.182.1 &&
+		lan_segment
 }
-setup "topology: wan, host, three bridges, guests" topology
+setup "topology: wan, host, three bridges, guests, the LAN on eth1" topology
+lan_xml
 
 net_xml() { # NAME BRIDGE SUBNET MODE [FORWARD]
 	cat <<XML
@@ -48,7 +54,7 @@ net_xml web vw-web 192.168.180 nat \
 	>"$VWT_TMP/web.xml"
 net_xml rt vw-rt 192.168.181 route >"$VWT_TMP/rt.xml"
 net_xml ho vw-ho 192.168.182 host-only >"$VWT_TMP/ho.xml"
-NETS=("$VWT_TMP/web.xml" "$VWT_TMP/rt.xml" "$VWT_TMP/ho.xml")
+NETS=("$VWT_TMP/web.xml" "$VWT_TMP/rt.xml" "$VWT_TMP/ho.xml" "$VWT_TMP/lan.xml")
 printf '[host-firewall]\nintegrate=no\n' >"$VWT_TMP/leave.conf"
 
 # --- the sandbox: a holder process owns the mount namespace ------------------
@@ -84,6 +90,7 @@ serve wan tcp4 80
 serve guest1 tcp4 22
 serve guest2 tcp4 22
 serve host udp4 53
+serve lan tcp4 80
 
 traffic() {
 	reach "$1: nat guest egress" guest1 tcp4 203.0.113.2 80 '^wan 203\.0\.113\.1$'
@@ -96,6 +103,7 @@ traffic() {
 	blocked "$1: a host-only guest does not leave" guest3 tcp4 203.0.113.2 80 rejected
 	blocked "$1: what virtwire does not admit stays out (wan to the nat guest)" wan tcp4 192.168.180.10 22 \
 		dropped host
+	lan_traffic "$1"
 }
 # before_first CHAIN: virtwire's rules come first, its accept last of them
 # (in a forward chain after the two that leave Docker's bridges to Docker).
@@ -117,6 +125,17 @@ says "integrate=no: … and its INPUT, for DHCP and DNS" \
 	cat "$VWT_TMP/apply.out"
 blocked "integrate=no: ufw drops guest egress" guest1 tcp4 203.0.113.2 80 dropped host
 lacks "integrate=no: nothing of virtwire's in iptables" virtwire ipt
+setup "guest4 on vw-lan" lan_plug
+if brnf_on; then
+	says "integrate=no: … and for the bridged network, whose frames br_netfilter passes through FORWARD" \
+		"chain FORWARD \(hook forward, policy drop\) will drop what virtwire admits for network 'lan' \(its guests' bridged traffic" \
+		cat "$VWT_TMP/apply.out"
+	blocked "integrate=no: ufw drops the bridged guest's frames" guest4 tcp4 198.51.100.1 80 dropped host
+else
+	lacks "integrate=no: no warning for the bridged network (its frames pass no forward hook)" "admits for network 'lan'" \
+		cat "$VWT_TMP/apply.out"
+	reach "integrate=no: the bridged guest reaches the LAN" guest4 tcp4 198.51.100.1 80 '^lan 198\.51\.100\.50$'
+fi
 
 check "apply" vw host apply "${NETS[@]}"
 for c in ufw-before-forward ufw-before-input; do
@@ -134,6 +153,6 @@ check "re-assert (what virtwire restore does)" vw host apply "${NETS[@]}"
 check "virtwire's accept first in ufw-before-forward again" before_first ufw-before-forward
 traffic "after ufw reload"
 
-check "teardown" vw host teardown web rt ho
+check "teardown" vw host teardown web rt ho lan
 check "iptables as ufw made it" eval 'ipt | diff -u "$VWT_TMP/ipt-before" -'
 done_testing

@@ -211,19 +211,20 @@ static void test_modes(void)
 	g_assert_cmpuint(count_elems(f.plan, "served"), ==, 0);
 	fixture_clear(&f);
 
-	/* Bridged: nothing in nftables at all. */
+	/* Bridged: only its bridge's pair in intra (with br_netfilter, its
+	 * frames are marked for the host's firewalls), and its bridge into
+	 * its uplink's firewalld zone. Not a guest bridge of virtwire's. */
 	memset(&f, 0, sizeof(f));
 	plan_of(&f, bridged);
-	g_assert_false(vw_plan_has_tables(f.plan));
-	for (int i = 0; i < VW_TABLES; i++) {
-		g_assert_cmpuint(f.plan->tables[i].sets->len, ==, 0);
-		g_assert_cmpuint(f.plan->tables[i].chains->len, ==, 0);
-	}
-	{
-		g_autofree char *table = vw_plan_format_table(f.plan);
-
-		g_assert_cmpstr(table, ==, "");
-	}
+	g_assert_nonnull(find_elem(f.plan, "intra", "\"vw-lan\" . \"vw-lan\""));
+	g_assert_cmpuint(count_elems(f.plan, "intra"), ==, 1);
+	g_assert_cmpuint(count_elems(f.plan, "bridges") + count_elems(f.plan, "served") +
+				 count_elems(f.plan, "egress") + count_elems(f.plan, "ingress") +
+				 count_elems(f.plan, "closed"),
+			 ==, 0);
+	g_assert_null(vw_plan_find_chain(f.plan, "nw-lan-out"));
+	g_assert_cmpuint(f.plan->zones->len, ==, 1);
+	g_assert_cmpstr(((VwZoneBind *)f.plan->zones->pdata[0])->uplink, ==, "eth0");
 	fixture_clear(&f);
 }
 

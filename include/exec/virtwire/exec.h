@@ -415,23 +415,25 @@ typedef struct {
 void vw_blocker_free(VwBlocker *b);
 
 /* Every base chain of the forward and input hooks of another table that
- * will drop what virtwire admits, as VwBlocker* into @ret (sorted). Reads
- * the whole ruleset; changes nothing. */
-bool vw_nft_blockers(const VwNftBackend *be, GPtrArray *ret, GError **error);
+ * will drop what virtwire admits, as VwBlocker* into @ret (sorted), and
+ * whether firewalld's rules are in the ruleset (*@firewalld: it runs).
+ * Reads every chain and the rules of the tables with such a base chain;
+ * changes nothing. */
+bool vw_nft_blockers(const VwNftBackend *be, GPtrArray *ret, bool *firewalld, GError **error);
 
 /* firewalld, over its D-Bus API on the system bus. */
 typedef struct VwFirewalld VwFirewalld;
 
-/* The zone virtwire binds its bridges to (data/firewalld/zones/). */
-#define VW_FIREWALLD_ZONE "virtwire"
-
 /* Connects to firewalld; *@ret is NULL (and the call succeeds) when there
- * is no system bus or firewalld is not running: never activated. */
+ * is no system bus (its socket absent: not even tried) or firewalld is not
+ * running: never activated. */
 bool vw_firewalld_open(VwFirewalld **ret, GError **error);
 void vw_firewalld_close(VwFirewalld *fw);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwFirewalld, vw_firewalld_close)
 /* Whether firewalld's runtime configuration has zone @zone. */
 bool vw_firewalld_has_zone(VwFirewalld *fw, const char *zone, bool *ret, GError **error);
+/* firewalld's default zone: where the traffic of an interface in no zone goes. */
+bool vw_firewalld_default_zone(VwFirewalld *fw, char **ret, GError **error);
 /* The zone interface @iface is bound to ("" when none: the default zone
  * applies). */
 bool vw_firewalld_zone_of(VwFirewalld *fw, const char *iface, char **ret, GError **error);

@@ -251,6 +251,26 @@ typedef struct {
 	GPtrArray *rules; /* VwForeignRule*: one per place, of the network's families */
 } VwCoexist;
 
+/* The zone virtwire binds its networks' bridges to (data/firewalld/zones/). */
+#define VW_FIREWALLD_ZONE "virtwire"
+
+/* A bridge virtwire puts in a zone of firewalld, where firewalld runs and
+ * the bridge is in none (docs/real-host.md): the bridge of a network whose
+ * firewall virtwire owns goes to zone VW_FIREWALLD_ZONE; a bridged
+ * network's to the zone of its uplink (firewalld's default zone when the
+ * uplink is in none), whose forwarding within the zone lets through the
+ * frames br_netfilter hands to firewalld's forward chain. */
+typedef struct {
+	char *id; /* the network's id */
+	char *bridge;
+	char *uplink; /* bridged mode: the zone is the uplink's; NULL: zone virtwire */
+} VwZoneBind;
+
+/* Whether virtwire puts @net's bridge in a firewalld zone; *@uplink gets
+ * bridged mode's uplink (the zone is its), or NULL (zone virtwire). */
+bool vw_plan_firewalld_zone(const VwNetwork *net, const char **uplink);
+
+
 /* virtwire's own tables, in the order they are made and printed. */
 typedef enum {
 	VW_TABLE_INET,	 /* table inet virtwire: forwards, NAT, isolation, DHCP and DNS to the host */
@@ -282,6 +302,10 @@ typedef struct {
 	 * chains), shared by every network, in the order they are kept at the
 	 * top of each place. Planned with the skeleton. */
 	GPtrArray *host;
+	GPtrArray *zones; /* VwZoneBind*: the planned networks' bridges in firewalld */
+	/* [host-firewall] integrate=no: @host and @zones were taken out, and
+	 * the plan says so. */
+	bool host_alone;
 } VwPlan;
 
 VwPlan *vw_plan_new(void);
