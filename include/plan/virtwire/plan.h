@@ -270,7 +270,6 @@ typedef struct {
  * bridged mode's uplink (the zone is its), or NULL (zone virtwire). */
 bool vw_plan_firewalld_zone(const VwNetwork *net, const char **uplink);
 
-
 /* virtwire's own tables, in the order they are made and printed. */
 typedef enum {
 	VW_TABLE_INET,	 /* table inet virtwire: forwards, NAT, isolation, DHCP and DNS to the host */
