@@ -7,18 +7,19 @@
 
 static void print_json(const VwRestoreReport *rep)
 {
-	GString *out = g_string_new(NULL);
+	g_autoptr(VwJson) j = vw_json_document("restore");
+	g_autofree char *out = NULL;
 
-	g_string_append_printf(out, "{\"networks\":%u,\"drift\":%u,\"messages\":%u,\"unread\":%s,\"changes\":[",
-			       rep->networks, rep->drift, rep->messages, rep->unread ? "true" : "false");
-	for (guint i = 0; i < rep->changes->len; i++) {
-		if (i)
-			g_string_append_c(out, ',');
-		vw_json_append_string(out, rep->changes->pdata[i]);
-	}
-	g_string_append(out, "]}\n");
-	fputs(out->str, stdout);
-	g_string_free(out, TRUE);
+	vw_json_uint(j, "networks", rep->networks);
+	vw_json_uint(j, "drift", rep->drift);
+	vw_json_uint(j, "messages", rep->messages);
+	vw_json_bool(j, "unread", rep->unread);
+	vw_json_begin_array(j, "changes");
+	for (guint i = 0; i < rep->changes->len; i++)
+		vw_json_string(j, NULL, rep->changes->pdata[i]);
+	vw_json_end_array(j);
+	out = vw_json_finish(g_steal_pointer(&j));
+	fputs(out, stdout);
 }
 
 static void print_text(const VwRestoreReport *rep, const char *dir)

@@ -25,34 +25,54 @@ static char *target_text(const VwStatusForward *sf)
 	return g_strdup_printf("%s port %s", vw_mac_to_string(&f->guest_mac, m), ports);
 }
 
-static void json_str_or_null(GString *json, const char *key, const char *value)
+static void ports_json(VwJson *j, const char *key, VwPortRange r)
 {
-	g_string_append_printf(json, ",\"%s\":", key);
-	if (value)
-		vw_json_append_string(json, value);
-	else
-		g_string_append(json, "null");
+	vw_json_begin_object(j, key);
+	vw_json_uint(j, "first", r.lo);
+	vw_json_uint(j, "last", r.hi);
+	vw_json_end_object(j);
 }
 
-static void forward_json(GString *json, const VwStatusForward *sf, bool first)
+static void addr_json(VwJson *j, const char *key, const VwAddr *a)
+{
+	char buf[VW_ADDR_STRLEN];
+
+	vw_json_string(j, key, vw_addr_is_set(a) ? vw_addr_to_string(a, buf) : NULL);
+}
+
+/* The guest a forward reaches: its address (given, or the reservation or
+ * learned address of its MAC; null while unknown), its MAC, its ports. */
+static void target_json(VwJson *j, const VwStatusForward *sf)
 {
 	const VwForward *f = sf->forward;
-	g_autofree char *hp = ports_text(f->host);
-	g_autofree char *target = target_text(sf);
-	char l[VW_ADDR_STRLEN];
+	char m[VW_MAC_STRLEN];
 
-	g_string_append(json, first ? "{\"name\":" : ",{\"name\":");
-	if (f->name)
-		vw_json_append_string(json, f->name);
+	vw_json_begin_object(j, "target");
+	if (vw_addr_is_set(&f->guest_addr))
+		addr_json(j, "address", &f->guest_addr);
+	else if (sf->has_target)
+		addr_json(j, "address", &sf->target);
 	else
-		g_string_append(json, "null");
-	json_str_or_null(json, "domain", sf->domain);
-	json_str_or_null(json, "proto", vw_proto_to_string(f->proto));
-	json_str_or_null(json, "listen", vw_addr_is_set(&f->listen) ? vw_addr_to_string(&f->listen, l) : NULL);
-	json_str_or_null(json, "host_ports", hp);
-	json_str_or_null(json, "target", target);
-	g_string_append_printf(json, ",\"packets\":%" G_GUINT64_FORMAT ",\"bytes\":%" G_GUINT64_FORMAT "}", sf->packets,
-			       sf->bytes);
+		vw_json_null(j, "address");
+	vw_json_string(j, "mac", f->has_guest_mac ? vw_mac_to_string(&f->guest_mac, m) : NULL);
+	ports_json(j, "ports", f->has_guest_port ? f->guest : f->host);
+	vw_json_end_object(j);
+}
+
+static void forward_json(VwJson *j, const VwStatusForward *sf)
+{
+	const VwForward *f = sf->forward;
+
+	vw_json_begin_object(j, NULL);
+	vw_json_string(j, "name", f->name);
+	vw_json_string(j, "domain", sf->domain);
+	vw_json_string(j, "proto", vw_proto_to_string(f->proto));
+	addr_json(j, "listen", &f->listen);
+	ports_json(j, "host_ports", f->host);
+	target_json(j, sf);
+	vw_json_uint(j, "packets", sf->packets);
+	vw_json_uint(j, "bytes", sf->bytes);
+	vw_json_end_object(j);
 }
 
 static void forward_text(const VwStatusForward *sf)
@@ -73,26 +93,62 @@ static void forward_text(const VwStatusForward *sf)
 	       target, sf->packets, sf->bytes);
 }
 
-static void network_json(GString *json, const VwStatusNetwork *n, bool first)
+/* "ADDR/LEN" as {"address","prefix_length"}. */
+static void cidr_json(VwJson *j, const char *cidr)
 {
-	g_string_append(json, first ? "\n  {\"name\":" : ",\n  {\"name\":");
-	vw_json_append_string(json, n->name);
-	json_str_or_null(json, "mode", n->mode ? n->mode : "");
-	json_str_or_null(json, "bridge", n->bridge ? n->bridge : "");
-	g_string_append_printf(json, ",\"bridge_present\":%s,\"up\":%s", n->bridge_present ? "true" : "false",
-			       n->up ? "true" : "false");
-	json_str_or_null(json, "applied", n->applied ? n->applied : "");
-	g_string_append(json, ",\"addresses\":[");
-	for (guint j = 0; j < n->addresses->len; j++) {
-		if (j)
-			g_string_append_c(json, ',');
-		vw_json_append_string(json, n->addresses->pdata[j]);
+	const char *slash = strrchr(cidr, '/');
+	g_autofree char *addr = g_strndup(cidr, slash ? (gsize)(slash - cidr) : strlen(cidr));
+
+	vw_json_begin_object(j, NULL);
+	vw_json_string(j, "address", addr);
+	if (slash)
+		vw_json_uint(j, "prefix_length", g_ascii_strtoull(slash + 1, NULL, 10));
+	else
+		vw_json_null(j, "prefix_length");
+	vw_json_end_object(j);
+}
+
+static void traffic_json(VwJson *j, const VwStatusNetwork *n)
+{
+	if (!n->has_traffic) {
+		vw_json_null(j, "bridge_traffic");
+		return;
 	}
-	g_string_append(json, "],\"forwards\":[");
-	for (guint j = 0; j < n->forwards->len; j++)
-		forward_json(json, n->forwards->pdata[j], j == 0);
-	g_string_append_printf(json, "],\"spoof_filter\":%s,\"spoofed\":%" G_GUINT64_FORMAT "}",
-			       n->spoof_filter ? "true" : "false", n->spoofed);
+	vw_json_begin_object(j, "bridge_traffic");
+	vw_json_uint(j, "rx_packets", n->rx_packets);
+	vw_json_uint(j, "rx_bytes", n->rx_bytes);
+	vw_json_uint(j, "tx_packets", n->tx_packets);
+	vw_json_uint(j, "tx_bytes", n->tx_bytes);
+	vw_json_end_object(j);
+}
+
+static void network_json(VwJson *j, const VwStatusNetwork *n)
+{
+	vw_json_begin_object(j, NULL);
+	vw_json_string(j, "name", n->name);
+	if (n->error) {
+		vw_json_string(j, "error", n->error->message);
+		vw_json_end_object(j);
+		return;
+	}
+	vw_json_null(j, "error");
+	vw_json_string(j, "mode", n->mode);
+	vw_json_string(j, "bridge", n->bridge);
+	vw_json_bool(j, "bridge_present", n->bridge_present);
+	vw_json_bool(j, "up", n->up);
+	vw_json_string(j, "applied", n->applied);
+	vw_json_begin_array(j, "addresses");
+	for (guint k = 0; k < n->addresses->len; k++)
+		cidr_json(j, n->addresses->pdata[k]);
+	vw_json_end_array(j);
+	traffic_json(j, n);
+	vw_json_begin_array(j, "forwards");
+	for (guint k = 0; k < n->forwards->len; k++)
+		forward_json(j, n->forwards->pdata[k]);
+	vw_json_end_array(j);
+	vw_json_bool(j, "spoof_filter", n->spoof_filter);
+	vw_json_uint(j, "spoofed", n->spoofed);
+	vw_json_end_object(j);
 }
 
 static void network_text(const VwStatusNetwork *n)
@@ -109,6 +165,10 @@ static void network_text(const VwStatusNetwork *n)
 			printf(" %s", (char *)n->addresses->pdata[j]);
 		printf("\n");
 	}
+	if (n->has_traffic)
+		printf("  bridge traffic: received %" G_GUINT64_FORMAT " packets (%" G_GUINT64_FORMAT
+		       " bytes), sent %" G_GUINT64_FORMAT " packets (%" G_GUINT64_FORMAT " bytes)\n",
+		       n->rx_packets, n->rx_bytes, n->tx_packets, n->tx_bytes);
 	if (n->spoof_filter)
 		printf("  spoof filter: on, %" G_GUINT64_FORMAT " spoofed frame%s dropped\n", n->spoofed,
 		       n->spoofed == 1 ? "" : "s");
@@ -118,47 +178,196 @@ static void network_text(const VwStatusNetwork *n)
 		forward_text(n->forwards->pdata[j]);
 }
 
+/* A label value as OpenMetrics escapes it: \\, \" and \n. */
+static void om_label(GString *out, const char *key, const char *value, bool first)
+{
+	g_string_append_printf(out, "%s%s=\"", first ? "" : ",", key);
+	for (const char *p = value ? value : ""; *p; p++) {
+		if (*p == '\\' || *p == '"')
+			g_string_append_c(out, '\\');
+		if (*p == '\n')
+			g_string_append(out, "\\n");
+		else
+			g_string_append_c(out, *p);
+	}
+	g_string_append_c(out, '"');
+}
+
+static void om_family(GString *out, const char *name, const char *type, const char *unit, const char *help)
+{
+	g_string_append_printf(out, "# TYPE %s %s\n", name, type);
+	if (unit)
+		g_string_append_printf(out, "# UNIT %s %s\n", name, unit);
+	g_string_append_printf(out, "# HELP %s %s\n", name, help);
+}
+
+static void om_forward_labels(GString *out, const VwStatusNetwork *n, const VwStatusForward *sf)
+{
+	const VwForward *f = sf->forward;
+	g_autofree char *what = vw_forward_describe(f);
+	g_autofree char *hp = ports_text(f->host);
+
+	g_string_append_c(out, '{');
+	om_label(out, "network", n->name, true);
+	om_label(out, "forward", f->name ? f->name : what, false);
+	om_label(out, "domain", sf->domain, false);
+	om_label(out, "proto", vw_proto_to_string(f->proto), false);
+	om_label(out, "host_ports", hp, false);
+	g_string_append_c(out, '}');
+}
+
+typedef enum { OM_UP, OM_RX_PACKETS, OM_RX_BYTES, OM_TX_PACKETS, OM_TX_BYTES, OM_SPOOFED } OmNetValue;
+
+static void om_networks(GString *out, GPtrArray *networks, const char *name, OmNetValue v)
+{
+	for (guint i = 0; i < networks->len; i++) {
+		const VwStatusNetwork *n = networks->pdata[i];
+		guint64 x = 0;
+
+		if (n->error || (v != OM_UP && v != OM_SPOOFED && !n->has_traffic) ||
+		    (v == OM_SPOOFED && !n->spoof_filter))
+			continue;
+		x = v == OM_UP		 ? n->up
+		    : v == OM_RX_PACKETS ? n->rx_packets
+		    : v == OM_RX_BYTES	 ? n->rx_bytes
+		    : v == OM_TX_PACKETS ? n->tx_packets
+		    : v == OM_TX_BYTES	 ? n->tx_bytes
+					 : n->spoofed;
+		g_string_append_printf(out, "%s{", name);
+		om_label(out, "network", n->name, true);
+		if (v == OM_UP) {
+			om_label(out, "mode", n->mode, false);
+			om_label(out, "bridge", n->bridge, false);
+		}
+		g_string_append_printf(out, "} %" G_GUINT64_FORMAT "\n", x);
+	}
+}
+
+/* OpenMetrics text (node_exporter's textfile collector reads it): one
+ * family per figure, each network's and each forward's samples, "# EOF". */
+static char *format_openmetrics(GPtrArray *networks)
+{
+	GString *out = g_string_new(NULL);
+	static const struct {
+		const char *family, *sample, *unit, *help;
+		OmNetValue v;
+	} nets[] = {
+		{ "virtwire_network_up", "virtwire_network_up", NULL, "1 when the network's bridge exists and is up",
+		  OM_UP },
+		{ "virtwire_network_receive_packets", "virtwire_network_receive_packets_total", NULL,
+		  "packets the host received on the network's bridge", OM_RX_PACKETS },
+		{ "virtwire_network_receive_bytes", "virtwire_network_receive_bytes_total", "bytes",
+		  "bytes the host received on the network's bridge", OM_RX_BYTES },
+		{ "virtwire_network_transmit_packets", "virtwire_network_transmit_packets_total", NULL,
+		  "packets the host sent on the network's bridge", OM_TX_PACKETS },
+		{ "virtwire_network_transmit_bytes", "virtwire_network_transmit_bytes_total", "bytes",
+		  "bytes the host sent on the network's bridge", OM_TX_BYTES },
+		{ "virtwire_spoofed_frames", "virtwire_spoofed_frames_total", NULL,
+		  "frames the spoof filter dropped (networks with the filter on)", OM_SPOOFED },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(nets); i++) {
+		om_family(out, nets[i].family, i ? "counter" : "gauge", nets[i].unit, nets[i].help);
+		om_networks(out, networks, nets[i].sample, nets[i].v);
+	}
+	for (int bytes = 0; bytes < 2; bytes++) {
+		om_family(out, bytes ? "virtwire_forward_bytes" : "virtwire_forward_packets", "counter",
+			  bytes ? "bytes" : NULL,
+			  bytes ? "bytes of the connections a port forward admitted, both directions"
+				: "packets of the connections a port forward admitted, both directions");
+		for (guint i = 0; i < networks->len; i++) {
+			const VwStatusNetwork *n = networks->pdata[i];
+
+			for (guint k = 0; !n->error && k < n->forwards->len; k++) {
+				const VwStatusForward *sf = n->forwards->pdata[k];
+
+				g_string_append(out, bytes ? "virtwire_forward_bytes_total"
+							   : "virtwire_forward_packets_total");
+				om_forward_labels(out, n, sf);
+				g_string_append_printf(out, " %" G_GUINT64_FORMAT "\n",
+						       bytes ? sf->bytes : sf->packets);
+			}
+		}
+	}
+	g_string_append(out, "# EOF\n");
+	return g_string_free(out, FALSE);
+}
+
+static char *format_json(GPtrArray *networks)
+{
+	g_autoptr(VwJson) j = vw_json_document("status");
+
+	vw_json_begin_array(j, "networks");
+	for (guint i = 0; i < networks->len; i++)
+		network_json(j, networks->pdata[i]);
+	vw_json_end_array(j);
+	return vw_json_finish(g_steal_pointer(&j));
+}
+
+static void print_text(GPtrArray *networks, const char *dir)
+{
+	if (!networks->len)
+		printf("no network is managed by virtwire (none is recorded in %s)\n", dir);
+	for (guint i = 0; i < networks->len; i++) {
+		const VwStatusNetwork *n = networks->pdata[i];
+
+		if (n->error)
+			printf("%s: %s\n", n->name, n->error->message);
+		else
+			network_text(n);
+	}
+}
+
+/* --output FILE: written whole or not at all (a file beside it renamed
+ * over it), readable by all, so that a collector never reads half. */
+static bool write_output(const char *path, const char *text)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &err))
+		return true;
+	fprintf(stderr, "virtwire status: cannot write %s: %s\n", path, err->message);
+	return false;
+}
+
 int vw_cmd_status(int argc, char **argv, const VwEngineConfig *base)
 {
 	VwCliOptions o = { 0 };
-	g_autofree char *format = NULL;
+	g_autofree char *format = NULL, *output = NULL;
 	GOptionEntry entries[] = { VW_CLI_STATE_ENTRY(o),
-				   { "format", 0, 0, G_OPTION_ARG_STRING, &format, "text (default) or json", "FORMAT" },
+				   { "format", 0, 0, G_OPTION_ARG_STRING, &format,
+				     "text (default), json or openmetrics", "FORMAT" },
+				   { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+				     "write to FILE (replaced whole, atomically) instead of standard output", "FILE" },
 				   { NULL } };
 	g_autoptr(GPtrArray) networks = g_ptr_array_new_with_free_func((GDestroyNotify)vw_status_network_free);
 	g_autoptr(VwEngine) engine = NULL;
 	g_autoptr(GError) err = NULL;
-	GString *json = NULL;
-	guint shown = 0;
-	bool as_json;
+	g_autofree char *text = NULL;
 
-	if (!vw_cli_parse(entries, &argc, &argv) || !vw_cli_parse_format("status", format, &as_json))
+	if (!vw_cli_parse(entries, &argc, &argv))
 		return VW_EXIT_USAGE;
+	if (format && strcmp(format, "text") != 0 && strcmp(format, "json") != 0 &&
+	    strcmp(format, "openmetrics") != 0) {
+		fprintf(stderr, "virtwire status: --format must be 'text', 'json' or 'openmetrics', not '%s'\n",
+			format);
+		return VW_EXIT_USAGE;
+	}
+	if (output && (!format || strcmp(format, "text") == 0)) {
+		fprintf(stderr, "virtwire status: --output is for --format json or openmetrics\n");
+		return VW_EXIT_USAGE;
+	}
 	engine = vw_cli_engine(base, &o);
 	vw_cli_options_clear(&o);
 	if (!vw_engine_status(engine, networks, &err))
 		return vw_cli_fail("status", NULL, err);
-	if (as_json)
-		json = g_string_new("{\"networks\":[");
-	else if (!networks->len)
-		printf("no network is managed by virtwire (none is recorded in %s)\n", vw_engine_state_dir(engine));
-	for (guint i = 0; i < networks->len; i++) {
-		const VwStatusNetwork *n = networks->pdata[i];
-
-		if (n->error) {
-			if (!as_json)
-				printf("%s: %s\n", n->name, n->error->message);
-			continue;
-		}
-		if (as_json)
-			network_json(json, n, shown++ == 0);
-		else
-			network_text(n);
+	if (!format || strcmp(format, "text") == 0) {
+		print_text(networks, vw_engine_state_dir(engine));
+		return VW_EXIT_OK;
 	}
-	if (as_json) {
-		g_string_append(json, "\n]}\n");
-		fputs(json->str, stdout);
-		g_string_free(json, TRUE);
-	}
+	text = strcmp(format, "json") == 0 ? format_json(networks) : format_openmetrics(networks);
+	if (output)
+		return write_output(output, text) ? VW_EXIT_OK : VW_EXIT_USAGE;
+	fputs(text, stdout);
 	return VW_EXIT_OK;
 }

@@ -6,37 +6,37 @@
 
 static void print_json(GPtrArray *results)
 {
-	GString *out = g_string_new("{\"networks\":[");
+	g_autoptr(VwJson) j = vw_json_document("verify");
+	g_autofree char *out = NULL;
 	guint total = 0, broken = 0;
 
+	vw_json_begin_array(j, "networks");
 	for (guint i = 0; i < results->len; i++) {
 		const VwVerifyResult *r = results->pdata[i];
 
-		g_string_append(out, i ? ",\n  {\"name\":" : "\n  {\"name\":");
-		vw_json_append_string(out, r->name);
-		g_string_append_printf(out,
-				       ",\"matches\":%s,\"error\":", !r->error && !r->drift->len ? "true" : "false");
-		if (r->error)
-			vw_json_append_string(out, r->error->message);
-		else
-			g_string_append(out, "null");
-		g_string_append(out, ",\"drift\":[");
-		for (guint j = 0; j < r->drift->len; j++) {
-			const VwDrift *d = r->drift->pdata[j];
+		vw_json_begin_object(j, NULL);
+		vw_json_string(j, "name", r->name);
+		vw_json_bool(j, "matches", !r->error && !r->drift->len);
+		vw_json_string(j, "error", r->error ? r->error->message : NULL);
+		vw_json_begin_array(j, "drift");
+		for (guint k = 0; k < r->drift->len; k++) {
+			const VwDrift *d = r->drift->pdata[k];
 
-			g_string_append(out, j ? ",{\"object\":" : "{\"object\":");
-			vw_json_append_string(out, d->object);
-			g_string_append(out, ",\"what\":");
-			vw_json_append_string(out, d->what);
-			g_string_append_c(out, '}');
+			vw_json_begin_object(j, NULL);
+			vw_json_string(j, "object", d->object);
+			vw_json_string(j, "what", d->what);
+			vw_json_end_object(j);
 		}
-		g_string_append(out, "]}");
+		vw_json_end_array(j);
+		vw_json_end_object(j);
 		total += r->drift->len;
 		broken += r->error != NULL;
 	}
-	g_string_append_printf(out, "\n],\"drift\":%u,\"unchecked\":%u}\n", total, broken);
-	fputs(out->str, stdout);
-	g_string_free(out, TRUE);
+	vw_json_end_array(j);
+	vw_json_uint(j, "drift", total);
+	vw_json_uint(j, "unchecked", broken);
+	out = vw_json_finish(g_steal_pointer(&j));
+	fputs(out, stdout);
 }
 
 static void print_text(GPtrArray *results, const char *dir)

@@ -236,6 +236,11 @@ static VwStatusNetwork *status_one(VwEngine *e, const char *name, const VwLinkBa
 	sn->forwards = g_ptr_array_new_with_free_func((GDestroyNotify)status_forward_free);
 	sn->bridge_present = st->bridge && be->link_get(be->ctx, st->bridge, &li) == 0;
 	sn->up = sn->bridge_present && li.up;
+	sn->has_traffic = sn->bridge_present && li.has_stats;
+	sn->rx_packets = li.rx_packets;
+	sn->rx_bytes = li.rx_bytes;
+	sn->tx_packets = li.tx_packets;
+	sn->tx_bytes = li.tx_bytes;
 	if (sn->bridge_present)
 		be->addr_list(be->ctx, st->bridge, addrs);
 	for (guint j = 0; j < addrs->len; j++)

@@ -118,64 +118,29 @@ char *vw_diags_format_text(const VwDiags *d)
 	return g_string_free(out, FALSE);
 }
 
-void vw_json_append_string(GString *out, const char *s)
-{
-	g_string_append_c(out, '"');
-	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-		switch (*p) {
-		case '"':
-			g_string_append(out, "\\\"");
-			break;
-		case '\\':
-			g_string_append(out, "\\\\");
-			break;
-		case '\n':
-			g_string_append(out, "\\n");
-			break;
-		case '\t':
-			g_string_append(out, "\\t");
-			break;
-		case '\r':
-			g_string_append(out, "\\r");
-			break;
-		default:
-			if (*p < 0x20)
-				g_string_append_printf(out, "\\u%04x", *p);
-			else
-				g_string_append_c(out, (char)*p);
-		}
-	}
-	g_string_append_c(out, '"');
-}
-
 char *vw_diags_format_json(const VwDiags *d)
 {
-	GString *out = g_string_new("{\"findings\":[");
+	g_autoptr(VwJson) j = vw_json_document("check");
 
+	vw_json_begin_array(j, "findings");
 	for (guint i = 0; i < d->items->len; i++) {
 		const VwDiag *x = d->items->pdata[i];
 
-		if (i)
-			g_string_append_c(out, ',');
-		g_string_append(out, "\n  {\"file\":");
-		if (x->loc.file)
-			vw_json_append_string(out, x->loc.file);
+		vw_json_begin_object(j, NULL);
+		vw_json_string(j, "file", x->loc.file);
+		if (x->loc.line > 0)
+			vw_json_int(j, "line", x->loc.line);
 		else
-			g_string_append(out, "null");
-		g_string_append_printf(out, ",\"line\":%d,\"severity\":", x->loc.line);
-		vw_json_append_string(out, vw_severity_to_string(x->severity));
-		g_string_append(out, ",\"code\":");
-		vw_json_append_string(out, x->code);
-		g_string_append(out, ",\"message\":");
-		vw_json_append_string(out, x->message);
-		g_string_append(out, ",\"hint\":");
-		if (x->hint)
-			vw_json_append_string(out, x->hint);
-		else
-			g_string_append(out, "null");
-		g_string_append_c(out, '}');
+			vw_json_null(j, "line");
+		vw_json_string(j, "severity", vw_severity_to_string(x->severity));
+		vw_json_string(j, "code", x->code);
+		vw_json_string(j, "message", x->message);
+		vw_json_string(j, "hint", x->hint);
+		vw_json_end_object(j);
 	}
-	g_string_append_printf(out, "%s],\"errors\":%u,\"warnings\":%u,\"not_shown\":%u}\n", d->items->len ? "\n" : "",
-			       vw_diags_count(d, VW_SEV_ERROR), vw_diags_count(d, VW_SEV_WARNING), d->dropped);
-	return g_string_free(out, FALSE);
+	vw_json_end_array(j);
+	vw_json_uint(j, "errors", vw_diags_count(d, VW_SEV_ERROR));
+	vw_json_uint(j, "warnings", vw_diags_count(d, VW_SEV_WARNING));
+	vw_json_uint(j, "not_shown", d->dropped);
+	return vw_json_finish(g_steal_pointer(&j));
 }

@@ -249,3 +249,6 @@ void vw_rule_free(VwRule *r);
 /* The text of an address prefix as nft prints it: "ADDR" for a full-length
  * prefix, "NET/LEN" otherwise. */
 char *vw_prefix_nft_text(const VwPrefix *p);
+
+/* A base chain's hook as nft names it ("forward"; "?" for none). */
+const char *vw_plan_hook_name(uint32_t hook);

@@ -221,7 +221,7 @@ VwChain *vw_plan_add_base_chain(VwTable *t, const char *name, VwChainType type, 
 /* ---------------------------------------------------------------------- */
 /* Text */
 
-static const char *hook_name(uint32_t hook)
+const char *vw_plan_hook_name(uint32_t hook)
 {
 	switch (hook) {
 	case NF_INET_PRE_ROUTING:
@@ -306,7 +306,8 @@ static void format_chain(GString *out, const VwChain *c)
 	g_string_append_printf(out, "\tchain %s {\n", c->name);
 	if (c->type != VW_CHAIN_REGULAR)
 		g_string_append_printf(out, "\t\ttype %s hook %s priority %s; policy accept;\n",
-				       c->type == VW_CHAIN_NAT ? "nat" : "filter", hook_name(c->hook), c->prio_text);
+				       c->type == VW_CHAIN_NAT ? "nat" : "filter", vw_plan_hook_name(c->hook),
+				       c->prio_text);
 	for (guint j = 0; j < c->rules->len; j++)
 		g_string_append_printf(out, "\t\t%s\n", ((VwRule *)c->rules->pdata[j])->text);
 	g_string_append(out, "\t}\n");

@@ -244,6 +244,16 @@ int vw_nlmsg_link_parse(const struct nlmsghdr *nlh, VwLinkInfo *ret)
 		ret->mtu = nla_get_u32(tb[IFLA_MTU]);
 	if (tb[IFLA_MASTER])
 		ret->master = (int)nla_get_u32(tb[IFLA_MASTER]);
+	if (tb[IFLA_STATS64] && nla_len(tb[IFLA_STATS64]) >= (int)sizeof(struct rtnl_link_stats64)) {
+		struct rtnl_link_stats64 st;
+
+		memcpy(&st, nla_data(tb[IFLA_STATS64]), sizeof(st));
+		ret->has_stats = true;
+		ret->rx_packets = st.rx_packets;
+		ret->rx_bytes = st.rx_bytes;
+		ret->tx_packets = st.tx_packets;
+		ret->tx_bytes = st.tx_bytes;
+	}
 	if (tb[IFLA_IFALIAS])
 		g_strlcpy(ret->alias, nla_get_string(tb[IFLA_IFALIAS]), sizeof(ret->alias));
 	if (tb[IFLA_LINKINFO])

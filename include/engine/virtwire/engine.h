@@ -289,6 +289,10 @@ typedef struct {
 	GPtrArray *forwards;  /* VwStatusForward* */
 	bool spoof_filter;    /* the network's guests are held to their MACs and addresses */
 	guint64 spoofed;      /* frames the spoof filter dropped */
+	/* The bridge as the host's interface (see VwLinkInfo): what guests sent
+	 * to the host (routed, NATed, DHCP, DNS) and what the host sent them. */
+	bool has_traffic;
+	guint64 rx_packets, rx_bytes, tx_packets, tx_bytes;
 } VwStatusNetwork;
 
 void vw_status_network_free(VwStatusNetwork *n);

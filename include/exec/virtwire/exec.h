@@ -47,6 +47,11 @@ typedef struct {
 	bool is_port;
 	bool hairpin;
 	bool isolated;
+	/* Traffic through the link as the host's interface (IFLA_STATS64); on a
+	 * bridge: what the host received from or sent to its ports, not what
+	 * the bridge switched between them. */
+	bool has_stats;
+	guint64 rx_packets, rx_bytes, tx_packets, tx_bytes;
 } VwLinkInfo;
 
 typedef struct {

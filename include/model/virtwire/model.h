@@ -188,14 +188,45 @@ void vw_diags_sort(VwDiags *d);
 /* GCC-style text: "file:line: error: message [code]" and an indented
  * "  hint: ..." line. Returns a newly allocated string. */
 char *vw_diags_format_text(const VwDiags *d);
-/* A JSON document: {"findings":[{file,line,severity,code,message,hint}],
- * "errors":N,"warnings":N}. */
+/* A JSON document of kind "check" (docs/json.md): {"format_version":1,
+ * "kind":"check","findings":[{file,line,severity,code,message,hint}],
+ * "errors":N,"warnings":N,"not_shown":N}. */
 char *vw_diags_format_json(const VwDiags *d);
 
 const char *vw_severity_to_string(VwSeverity sev);
 
-/* JSON string escaping, shared by every JSON writer of virtwire. */
+/* JSON string escaping (invalid UTF-8 made valid), shared by every JSON
+ * writer of virtwire. */
 void vw_json_append_string(GString *out, const char *s);
+
+/* The version of every JSON document virtwire prints (docs/json.md): it
+ * grows when a field changes meaning or goes away; new fields do not
+ * change it. */
+#define VW_JSON_FORMAT_VERSION 1
+
+/* A JSON writer: members and elements in the order written, commas placed
+ * for the caller. @key is the member's name inside an object, NULL inside
+ * an array or at the top. */
+typedef struct VwJson VwJson;
+
+VwJson *vw_json_new(void);
+/* A document of virtwire's: an open object that begins with
+ * "format_version" and "kind" (check, plan, status, verify, restore). */
+VwJson *vw_json_document(const char *kind);
+void vw_json_free(VwJson *j);
+void vw_json_begin_object(VwJson *j, const char *key);
+void vw_json_end_object(VwJson *j);
+void vw_json_begin_array(VwJson *j, const char *key);
+void vw_json_end_array(VwJson *j);
+/* A string, or null for a NULL @value. */
+void vw_json_string(VwJson *j, const char *key, const char *value);
+void vw_json_uint(VwJson *j, const char *key, guint64 value);
+void vw_json_int(VwJson *j, const char *key, gint64 value);
+void vw_json_bool(VwJson *j, const char *key, bool value);
+void vw_json_null(VwJson *j, const char *key);
+/* Closes what is open, ends the document with a newline and returns it; frees @j. */
+char *vw_json_finish(VwJson *j);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwJson, vw_json_free)
 
 /* ====================================================================== */
 /* The model */

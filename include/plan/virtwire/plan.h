@@ -364,6 +364,11 @@ char *vw_plan_format(const VwPlan *p);
 /* Only the nftables tables (or "" when the plan has no network that needs
  * them). */
 char *vw_plan_format_table(const VwPlan *p);
+/* The plan as a JSON document of kind "plan" (docs/json.md): the networks,
+ * the tables as text (loadable by nft -f) and as sets, elements, chains and
+ * rules, link operations, sysctls, rules in libvirt's and the host's
+ * firewalls, firewalld zones. */
+char *vw_plan_format_json(const VwPlan *p);
 
 /* The nftables name fragment for a network: its name when it is a plain
  * identifier, else a short hash. */
