@@ -9,7 +9,7 @@ int vw_cmd_plan(int argc, char **argv, const VwEngineConfig *base)
 	VwCliOptions o = { 0 };
 	g_auto(GStrv) files = NULL;
 	GOptionEntry entries[] = { VW_CLI_SCHEMA_ENTRIES(o),
-				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
+				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, NULL },
 				   { NULL } };
 	g_autoptr(VwDiags) diags = vw_diags_new();
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
@@ -21,10 +21,8 @@ int vw_cmd_plan(int argc, char **argv, const VwEngineConfig *base)
 
 	if (!vw_cli_parse(entries, &argc, &argv))
 		return VW_EXIT_USAGE;
-	if (!files || !files[0]) {
-		fprintf(stderr, "virtwire plan: no FILE given\nusage: virtwire plan [--schema-dir DIR] FILE...\n");
-		return VW_EXIT_USAGE;
-	}
+	if (!files || !files[0])
+		return vw_cli_usage_error("plan", "no FILE given");
 	engine = vw_cli_engine(base, &o);
 	readable = vw_engine_load(engine, files, !o.no_schema, docs, diags);
 	vw_cli_options_clear(&o);
