@@ -167,8 +167,10 @@ static int help_command(int argc, char **argv, const VwEngineConfig *base)
 		help();
 		return VW_EXIT_OK;
 	}
-	if (argc > 3)
-		return vw_cli_usage_error("help", "takes one COMMAND, not '%s'", argv[3]);
+	if (argc > 3) {
+		g_printerr("virtwire help: takes one COMMAND, not '%s'\nusage: virtwire help [COMMAND]\n", argv[3]);
+		return VW_EXIT_USAGE;
+	}
 	c = command(argv[2]);
 	if (!c) {
 		g_autofree char *m = g_strdup_printf("unknown command '%s' ('virtwire help' lists them)", argv[2]);
