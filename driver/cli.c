@@ -24,24 +24,24 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
-	{ "check", vw_cmd_check, "validate libvirt network, domain, networkport and hookData XML", "FILE…",
+	{ "check", vw_cmd_check, "validate libvirt network, domain, networkport and hookData XML", "FILE...",
 	  "Checks any mix of network, domain, networkport and hookData files, each on its own\n"
 	  "and all together (forward collisions, overlapping subnets, domain forward policies).\n"
 	  "Exit status: 0 clean (warnings allowed unless --strict), 1 errors, 2 usage or\n"
 	  "unreadable/malformed file." },
-	{ "plan", vw_cmd_plan, "print the nftables ruleset and operations apply would carry out", "FILE…",
+	{ "plan", vw_cmd_plan, "print the nftables ruleset and operations apply would carry out", "FILE...",
 	  "Prints the nftables tables exactly as 'nft list table inet virtwire' and 'nft list table\n"
 	  "bridge virtwire' will show them after 'virtwire apply' of the same files, then the other\n"
 	  "operations. Input errors stop it with the diagnostics of 'virtwire check' (on stderr).\n"
 	  "Exit status: 0 planned, 1 errors in the input, 2 usage or unreadable/malformed file." },
-	{ "apply", vw_cmd_apply, "realise networks in the kernel, in one transaction", "FILE…",
+	{ "apply", vw_cmd_apply, "realise networks in the kernel, in one transaction", "FILE...",
 	  "Checks the files as 'virtwire check' does, then makes the kernel match them in one\n"
 	  "transaction. Applying the same files again changes nothing; a network already applied\n"
 	  "is replaced atomically. A network the kernel has but whose record is missing or damaged\n"
 	  "is refused unless --adopt is given. Needs root.\n"
 	  "Exit status: 0 applied, 1 errors in the input, 2 usage or the change failed (nothing\n"
 	  "was changed)." },
-	{ "teardown", vw_cmd_teardown, "remove what virtwire applied for networks", "NAME…",
+	{ "teardown", vw_cmd_teardown, "remove what virtwire applied for networks", "NAME...",
 	  "Removes exactly the named networks' objects: their firewall elements and chains in one\n"
 	  "transaction, then the links virtwire created (never the ones it found, and only where the\n"
 	  "kernel shows virtwire's marker), then the sysctls it changed. Other networks stay\n"
@@ -51,7 +51,7 @@ static const Command commands[] = {
 	  "virtwire's: its teardown is refused unless --force is given. Needs root.\n"
 	  "Exit status: 0 torn down, 1 an unknown network or refused, 2 usage or the change failed." },
 	{ "verify", vw_cmd_verify, "compare the kernel with the networks' XML, report drift",
-	  "NAME… | --all | --xml FILE…",
+	  "NAME... | --all | --xml FILE...",
 	  "Reads the kernel back (links, addresses, bridge ports, sysctls, virtwire's tables) and\n"
 	  "compares it with what 'virtwire apply' would make of the network, the parts libvirt\n"
 	  "created included. One line per difference. Exit status: 0 the kernel matches, 1 drift,\n"
@@ -105,7 +105,7 @@ static const Command *command(const char *name)
 	return NULL;
 }
 
-static const char usage_line[] = "virtwire COMMAND [OPTION…] [ARG…]";
+static const char usage_line[] = "virtwire COMMAND [OPTION...] [ARG...]";
 
 static void help(void)
 {
@@ -128,12 +128,12 @@ static void print_version(void)
 	g_print("virtwire %s\n", VW_VERSION);
 }
 
-/* "virtwire CMD [OPTION…] PARAMS", or the top level's. */
+/* "virtwire CMD [OPTION...] PARAMS", or the top level's. */
 static char *command_usage(const Command *c)
 {
 	if (!c)
 		return g_strdup(usage_line);
-	return g_strdup_printf("virtwire %s [OPTION…]%s%s", c->name, c->params ? " " : "", c->params ? c->params : "");
+	return g_strdup_printf("virtwire %s [OPTION...]%s%s", c->name, c->params ? " " : "", c->params ? c->params : "");
 }
 
 /* One line naming the problem, then the usage: on stderr. */

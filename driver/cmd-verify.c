@@ -61,7 +61,7 @@ static void print_text(GPtrArray *results, const char *dir)
 		printf("no network to verify (none is recorded in %s)\n", dir);
 }
 
-/* The networks of --xml FILE…; false when one does not load. */
+/* The networks of --xml FILE...; false when one does not load. */
 static bool load_xml(VwEngine *engine, char **xml, GPtrArray *docs, GPtrArray *nets)
 {
 	g_autoptr(VwDiags) d = vw_diags_new();
@@ -100,7 +100,7 @@ int vw_cmd_verify(int argc, char **argv, const VwEngineConfig *base)
 	if (!vw_cli_parse(entries, &argc, &argv) || !vw_cli_parse_format("verify", format, &json))
 		return VW_EXIT_USAGE;
 	if ((names && names[0]) + (all ? 1 : 0) + (xml && xml[0]) != 1)
-		return vw_cli_usage_error("verify", "give network NAMEs, --all, or --xml FILE… (one of them)");
+		return vw_cli_usage_error("verify", "give network NAMEs, --all, or --xml FILE... (one of them)");
 	engine = vw_cli_engine(base, &o);
 	vw_cli_options_clear(&o);
 	if (xml && !load_xml(engine, xml, docs, nets))
