@@ -133,7 +133,8 @@ static char *command_usage(const Command *c)
 {
 	if (!c)
 		return g_strdup(usage_line);
-	return g_strdup_printf("virtwire %s [OPTION...]%s%s", c->name, c->params ? " " : "", c->params ? c->params : "");
+	return g_strdup_printf("virtwire %s [OPTION...]%s%s", c->name, c->params ? " " : "",
+			       c->params ? c->params : "");
 }
 
 /* One line naming the problem, then the usage: on stderr. */
@@ -260,6 +261,9 @@ bool vw_cli_parse(GOptionEntry *entries, int *argc, char ***argv)
 	g_autoptr(GError) err = NULL;
 
 	if (!g_option_context_parse(ctx, argc, argv, &err)) {
+		/* GOption's "Unknown option --x" as virtwire's own messages. */
+		if (g_ascii_isupper(err->message[0]) && g_ascii_islower(err->message[1]))
+			err->message[0] = g_ascii_tolower(err->message[0]);
 		usage_error(c, err->message);
 		return false;
 	}
