@@ -8,10 +8,10 @@
 
 #include <virtwire/engine.h>
 
-/* Exit codes shared by the commands. */
+/* Exit codes shared by the commands (virtwire(8), EXIT STATUS). */
 enum {
 	VW_EXIT_OK = 0,
-	VW_EXIT_FINDINGS = 1, /* errors in the input, drift, an unknown network */
+	VW_EXIT_FINDINGS = 1, /* errors in the input, drift, an unknown network, a refusal (--force) */
 	VW_EXIT_USAGE = 2,    /* bad usage, unreadable or malformed input, could not check or change */
 };
 
@@ -65,12 +65,29 @@ typedef struct {
 VwEngine *vw_cli_engine(const VwEngineConfig *base, const VwCliOptions *o);
 void vw_cli_options_clear(VwCliOptions *o);
 
-/* Parses the options of command (*@argv)[0] with GOption, its usage and
- * description from the command table; prints the error and the usage on
- * failure. Returns false when the command must exit with VW_EXIT_USAGE. */
+/* The GOption context of command @cmd with @entries: its usage line
+ * ("virtwire CMD [OPTION…] PARAMS"), summary and description from the
+ * command table, and --version. */
+GOptionContext *vw_cli_context(const char *cmd, GOptionEntry *entries);
+/* Parses the options of command (*@argv)[0] with GOption (--help and
+ * --version print and exit 0); a command that takes no arguments refuses
+ * any. On failure prints one line naming the problem and the usage, and
+ * returns false: the command exits with VW_EXIT_USAGE. */
 bool vw_cli_parse(GOptionEntry *entries, int *argc, char ***argv);
+/* Prints "virtwire CMD: MESSAGE" and the command's usage line on stderr;
+ * returns VW_EXIT_USAGE. */
+int vw_cli_usage_error(const char *cmd, const char *format, ...) G_GNUC_PRINTF(2, 3);
 /* --format text|json. */
 bool vw_cli_parse_format(const char *cmd, const char *format, bool *json);
+
+/*
+ * The safety rail of teardown and uninstall-hooks: @open holds the networks
+ * libvirt runs with <forward mode='open'/> (vw_engine_open_networks), which
+ * have no firewall but virtwire's; @only, when given, the names @cmd acts
+ * on. When any is concerned, names them on stderr: a refusal without
+ * @force (returns false), a warning with it.
+ */
+bool vw_cli_refuse_open(const char *cmd, GPtrArray *open, char **only, gboolean force);
 
 /* Prints findings (text or JSON) to @out. */
 void vw_cli_print_diags(FILE *out, const VwDiags *d, bool json);

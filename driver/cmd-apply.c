@@ -59,7 +59,7 @@ int vw_cmd_apply(int argc, char **argv, const VwEngineConfig *base)
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "list every difference repaired", NULL },
 		{ "adopt", 0, 0, G_OPTION_ARG_NONE, &adopt,
 		  "take over a network whose record is missing or damaged, as the kernel shows it", NULL },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, NULL },
 		{ NULL }
 	};
 	g_autoptr(VwDiags) diags = vw_diags_new();
@@ -75,10 +75,8 @@ int vw_cmd_apply(int argc, char **argv, const VwEngineConfig *base)
 
 	if (!vw_cli_parse(entries, &argc, &argv))
 		return VW_EXIT_USAGE;
-	if (!files || !files[0]) {
-		fprintf(stderr, "virtwire apply: no FILE given\nusage: virtwire apply [--state-dir DIR] FILE...\n");
-		return VW_EXIT_USAGE;
-	}
+	if (!files || !files[0])
+		return vw_cli_usage_error("apply", "no FILE given");
 	engine = vw_cli_engine(base, &o);
 	readable = vw_engine_load(engine, files, !o.no_schema, docs, diags);
 	vw_cli_options_clear(&o);
@@ -121,12 +119,17 @@ int vw_cmd_teardown(int argc, char **argv, const VwEngineConfig *base)
 	VwCliOptions o = { 0 };
 	g_auto(GStrv) names = NULL;
 	g_auto(GStrv) from = NULL;
-	GOptionEntry entries[] = { VW_CLI_STATE_ENTRY(o),
-				   { "from", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &from,
-				     "the network's XML, for a network whose record is missing or damaged (repeatable)",
-				     "FILE" },
-				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, "NAME..." },
-				   { NULL } };
+	gboolean force = FALSE;
+	GOptionEntry entries[] = {
+		VW_CLI_STATE_ENTRY(o),
+		{ "from", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &from,
+		  "the network's XML, for a network whose record is missing or damaged (repeatable)", "FILE" },
+		{ "force", 0, 0, G_OPTION_ARG_NONE, &force,
+		  "tear down also a network libvirt runs in mode 'open' (it is left without a firewall)", NULL },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, NULL },
+		{ NULL }
+	};
+	g_autoptr(GPtrArray) open = NULL;
 	g_autoptr(GPtrArray) reports = g_ptr_array_new_with_free_func((GDestroyNotify)vw_apply_report_free);
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
 	g_autoptr(GPtrArray) nets = g_ptr_array_new();
@@ -136,16 +139,15 @@ int vw_cmd_teardown(int argc, char **argv, const VwEngineConfig *base)
 
 	if (!vw_cli_parse(entries, &argc, &argv))
 		return VW_EXIT_USAGE;
-	if (!names || !names[0]) {
-		fprintf(stderr,
-			"virtwire teardown: no NAME given\nusage: virtwire teardown [--state-dir DIR] [--from FILE] "
-			"NAME...\n");
-		return VW_EXIT_USAGE;
-	}
+	if (!names || !names[0])
+		return vw_cli_usage_error("teardown", "no NAME given");
 	if (!load_from(from, docs, nets))
 		return VW_EXIT_USAGE;
 	engine = vw_cli_engine(base, &o);
 	vw_cli_options_clear(&o);
+	open = vw_engine_open_networks(engine);
+	if (!vw_cli_refuse_open("teardown", open, names, force))
+		return VW_EXIT_FINDINGS;
 	req.names = names;
 	req.from = nets;
 	if (!vw_engine_teardown(engine, &req, reports, &err))

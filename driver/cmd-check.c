@@ -13,7 +13,7 @@ int vw_cmd_check(int argc, char **argv, const VwEngineConfig *base)
 	GOptionEntry entries[] = { VW_CLI_SCHEMA_ENTRIES(o),
 				   { "format", 0, 0, G_OPTION_ARG_STRING, &format, "text (default) or json", "FORMAT" },
 				   { "strict", 0, 0, G_OPTION_ARG_NONE, &strict, "fail on warnings too", NULL },
-				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
+				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, NULL },
 				   { NULL } };
 	g_autoptr(VwDiags) diags = vw_diags_new();
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
@@ -23,11 +23,8 @@ int vw_cmd_check(int argc, char **argv, const VwEngineConfig *base)
 
 	if (!vw_cli_parse(entries, &argc, &argv) || !vw_cli_parse_format("check", format, &json))
 		return VW_EXIT_USAGE;
-	if (!files || !files[0]) {
-		fprintf(stderr, "virtwire check: no FILE given\nusage: virtwire check [--schema-dir DIR] "
-				"[--format text|json] [--strict] FILE...\n");
-		return VW_EXIT_USAGE;
-	}
+	if (!files || !files[0])
+		return vw_cli_usage_error("check", "no FILE given");
 	engine = vw_cli_engine(base, &o);
 	readable = vw_engine_load(engine, files, !o.no_schema, docs, diags);
 	vw_cli_options_clear(&o);

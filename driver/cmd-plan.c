@@ -16,7 +16,7 @@ int vw_cmd_plan(int argc, char **argv, const VwEngineConfig *base)
 		{ "format", 0, 0, G_OPTION_ARG_STRING, &format, "text (default) or json", "FORMAT" },
 		{ "nft", 0, 0, G_OPTION_ARG_NONE, &nft_only,
 		  "print only virtwire's tables, as nft -f loads them (nothing else on standard output)", NULL },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, NULL },
 		{ NULL }
 	};
 	g_autoptr(VwDiags) diags = vw_diags_new();
@@ -29,15 +29,10 @@ int vw_cmd_plan(int argc, char **argv, const VwEngineConfig *base)
 
 	if (!vw_cli_parse(entries, &argc, &argv) || !vw_cli_parse_format("plan", format, &json))
 		return VW_EXIT_USAGE;
-	if (json && nft_only) {
-		fprintf(stderr, "virtwire plan: --nft and --format json are two different outputs; give one\n");
-		return VW_EXIT_USAGE;
-	}
-	if (!files || !files[0]) {
-		fprintf(stderr, "virtwire plan: no FILE given\nusage: virtwire plan [--schema-dir DIR] [--format "
-				"text|json | --nft] FILE...\n");
-		return VW_EXIT_USAGE;
-	}
+	if (json && nft_only)
+		return vw_cli_usage_error("plan", "--nft and --format json are two different outputs; give one");
+	if (!files || !files[0])
+		return vw_cli_usage_error("plan", "no FILE given");
 	engine = vw_cli_engine(base, &o);
 	readable = vw_engine_load(engine, files, !o.no_schema, docs, diags);
 	vw_cli_options_clear(&o);

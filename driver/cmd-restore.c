@@ -56,10 +56,6 @@ int vw_cmd_restore(int argc, char **argv, const VwEngineConfig *base)
 
 	if (!vw_cli_parse(entries, &argc, &argv) || !vw_cli_parse_format("restore", format, &json))
 		return VW_EXIT_USAGE;
-	if (argc > 1) {
-		fprintf(stderr, "virtwire restore: takes no arguments (it restores every recorded network)\n");
-		return VW_EXIT_USAGE;
-	}
 	engine = vw_cli_engine(base, &o);
 	vw_cli_options_clear(&o);
 	if (!vw_engine_restore(engine, rep, &err))

@@ -349,13 +349,11 @@ int vw_cmd_status(int argc, char **argv, const VwEngineConfig *base)
 		return VW_EXIT_USAGE;
 	if (format && strcmp(format, "text") != 0 && strcmp(format, "json") != 0 &&
 	    strcmp(format, "openmetrics") != 0) {
-		fprintf(stderr, "virtwire status: --format must be 'text', 'json' or 'openmetrics', not '%s'\n",
-			format);
-		return VW_EXIT_USAGE;
+		return vw_cli_usage_error("status", "--format must be 'text', 'json' or 'openmetrics', not '%s'",
+					  format);
 	}
 	if (output && (!format || strcmp(format, "text") == 0)) {
-		fprintf(stderr, "virtwire status: --output is for --format json or openmetrics\n");
-		return VW_EXIT_USAGE;
+		return vw_cli_usage_error("status", "--output is for --format json or openmetrics");
 	}
 	engine = vw_cli_engine(base, &o);
 	vw_cli_options_clear(&o);

@@ -61,7 +61,7 @@ static void print_text(GPtrArray *results, const char *dir)
 		printf("no network to verify (none is recorded in %s)\n", dir);
 }
 
-/* The networks of --xml FILE…; false when one does not load. */
+/* The networks of --xml FILE...; false when one does not load. */
 static bool load_xml(VwEngine *engine, char **xml, GPtrArray *docs, GPtrArray *nets)
 {
 	g_autoptr(VwDiags) d = vw_diags_new();
@@ -86,7 +86,7 @@ int vw_cmd_verify(int argc, char **argv, const VwEngineConfig *base)
 				   { "all", 0, 0, G_OPTION_ARG_NONE, &all, "every network virtwire has applied", NULL },
 				   { "xml", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &xml,
 				     "a network's XML (repeatable), applied or not", "FILE" },
-				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, "NAME..." },
+				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, NULL },
 				   { NULL } };
 	g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func((GDestroyNotify)vw_verify_result_free);
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
@@ -99,10 +99,8 @@ int vw_cmd_verify(int argc, char **argv, const VwEngineConfig *base)
 
 	if (!vw_cli_parse(entries, &argc, &argv) || !vw_cli_parse_format("verify", format, &json))
 		return VW_EXIT_USAGE;
-	if ((names && names[0]) + (all ? 1 : 0) + (xml && xml[0]) != 1) {
-		fprintf(stderr, "virtwire verify: give network NAMEs, --all, or --xml FILE... (one of them)\n");
-		return VW_EXIT_USAGE;
-	}
+	if ((names && names[0]) + (all ? 1 : 0) + (xml && xml[0]) != 1)
+		return vw_cli_usage_error("verify", "give network NAMEs, --all, or --xml FILE... (one of them)");
 	engine = vw_cli_engine(base, &o);
 	vw_cli_options_clear(&o);
 	if (xml && !load_xml(engine, xml, docs, nets))

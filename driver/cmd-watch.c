@@ -46,10 +46,8 @@ int vw_cmd_watch(int argc, char **argv, const VwEngineConfig *base)
 
 	if (!vw_cli_parse(entries, &argc, &argv))
 		return VW_EXIT_USAGE;
-	if (argc > 1 || quiet < 0 || max < 0 || quiet > 10000 || max > 60000) {
-		fprintf(stderr, "virtwire watch: takes no arguments; --quiet-ms 0-10000, --max-ms 0-60000\n");
-		return VW_EXIT_USAGE;
-	}
+	if (quiet < 0 || max < 0 || quiet > 10000 || max > 60000)
+		return vw_cli_usage_error("watch", "--quiet-ms takes 0-10000, --max-ms 0-60000");
 	opt.quiet_ms = (guint)quiet;
 	opt.max_ms = (guint)max;
 	opt.verbose = verbose;

@@ -165,6 +165,21 @@ GPtrArray *vw_eng_load_recorded(VwEngine *e, GHashTable *skip, VwDiags *diags)
 	return out;
 }
 
+GPtrArray *vw_engine_open_networks(VwEngine *e)
+{
+	g_autoptr(GPtrArray) recorded = vw_eng_load_recorded(e, NULL, NULL);
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; i < recorded->len; i++) {
+		const VwRecorded *r = recorded->pdata[i];
+
+		if (g_strcmp0(r->st->source, VW_SOURCE_LIBVIRT_HOOK) == 0 &&
+		    vw_network_virtwire_owns_firewall(r->doc->network))
+			g_ptr_array_add(names, g_strdup(r->st->name));
+	}
+	return names;
+}
+
 void vw_eng_recorded_ports(VwEngine *e, const VwState *st, GPtrArray *docs, GPtrArray *doms)
 {
 	for (guint i = 0; st && e->store && i < st->ports->len; i++) {

@@ -77,11 +77,14 @@ VwPlan *vw_engine_plan(VwEngine *e, GPtrArray *docs, VwDiags *diags, GError **er
 /* ---------------------------------------------------------------------- */
 /* Apply and teardown */
 
+/* The source the network hook records its networks with. */
+#define VW_SOURCE_LIBVIRT_HOOK "libvirt network hook"
+
 /* One network to apply, with the XML text to record for it. */
 typedef struct {
 	const VwNetwork *network;
 	const char *xml;    /* the document text as given */
-	const char *source; /* file name or "libvirt network hook" */
+	const char *source; /* file name or VW_SOURCE_LIBVIRT_HOOK */
 } VwApplyItem;
 
 typedef enum {
@@ -143,6 +146,12 @@ typedef struct {
  * anything changes (VW_ERROR_NOT_FOUND), a damaged record without --from
  * too (VW_ERROR_STATE). */
 bool vw_engine_teardown(VwEngine *e, const VwTeardownRequest *req, GPtrArray *reports, GError **error);
+
+/* The recorded networks that libvirt runs with <forward mode='open'/> and a
+ * virtwire mode (recorded by the network hook): their firewall is
+ * virtwire's alone, and without virtwire they have none. Names (char*),
+ * sorted; reads the records only (nothing is created, nothing locked). */
+GPtrArray *vw_engine_open_networks(VwEngine *e);
 
 /* Re-asserts table inet virtwire for every recorded network (and its
  * ports' forwards), as the daemon hook does at libvirtd's start and reload:

@@ -21,5 +21,11 @@ int vw_hook_run(const char *driver, int argc, char **argv, const char *xml, gsiz
  * touching other hooks or the main scripts; @binary is the virtwire to run,
  * @state_dir (may be NULL) the state directory the hooks use. */
 bool vw_hooks_install(const char *hooks_dir, const char *binary, const char *state_dir, GError **error);
-/* Removes exactly the entries vw_hooks_install made. */
-bool vw_hooks_uninstall(const char *hooks_dir, GError **error);
+/* The entries vw_hooks_install made in @hooks_dir: how many are there, and
+ * (when @state_dir is given and *@state_dir NULL) the state directory they
+ * pass, NULL for the default. VW_ERROR_NOT_FOUND when @hooks_dir is not a
+ * directory. */
+bool vw_hooks_find(const char *hooks_dir, guint *installed, char **state_dir, GError **error);
+/* Removes exactly the entries vw_hooks_install made (*@removed of them);
+ * VW_ERROR_NOT_FOUND when @hooks_dir is not a directory. */
+bool vw_hooks_uninstall(const char *hooks_dir, guint *removed, GError **error);
