@@ -119,8 +119,8 @@ static bool firewalld_runs(sd_bus *bus, bool *ret, GError **error)
 	const char *what = "cannot ask the system bus whether firewalld runs";
 	int has = 0;
 
-	if (!call_at(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
-		     name, &reply, what, error) ||
+	if (!call_at(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner", name,
+		     &reply, what, error) ||
 	    !read_one(reply, 'b', &has, what, error))
 		return false;
 	*ret = has;
