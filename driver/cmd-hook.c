@@ -14,10 +14,16 @@
 			"libvirt's hook folder (default " VW_HOOKS_DIR_DEFAULT ")", "DIR" \
 	}
 
-/* --state-dir DIR and --schema-dir DIR from argv[@i]; the index after them. */
-static int hook_options(int argc, char **argv, int i, VwEngineConfig *cfg)
+/* --state-dir DIR, --schema-dir DIR and -v (--verbose: every log record on
+ * stderr) from argv[@i]; the index after them. */
+static int hook_options(int argc, char **argv, int i, VwEngineConfig *cfg, bool *verbose)
 {
-	while (i + 1 < argc && g_str_has_prefix(argv[i], "--")) {
+	while (i + 1 < argc && g_str_has_prefix(argv[i], "-")) {
+		if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+			*verbose = true;
+			i++;
+			continue;
+		}
 		if (strcmp(argv[i], "--state-dir") == 0)
 			cfg->state_dir = argv[i + 1];
 		else if (strcmp(argv[i], "--schema-dir") == 0)
@@ -33,19 +39,21 @@ int vw_cmd_hook(int argc, char **argv, const VwEngineConfig *base)
 {
 	VwEngineConfig cfg = *base;
 	const char *driver;
+	bool verbose = false;
 	int i = 1;
 
 	/* Parsed by hand: libvirt's arguments may be "-", and must reach
 	 * the hook as they are. The options go before or after the driver. */
-	i = hook_options(argc, argv, i, &cfg);
+	i = hook_options(argc, argv, i, &cfg, &verbose);
 	if (i >= argc) {
-		fprintf(stderr, "usage: virtwire hook network|qemu|lxc|daemon [--state-dir DIR] OBJECT OP SUBOP EXTRA\n"
+		fprintf(stderr, "usage: virtwire hook network|qemu|lxc|daemon [-v] [--state-dir DIR] OBJECT OP SUBOP "
+				"EXTRA\n"
 				"(libvirt runs it, with the XML on stdin; 'virtwire install-hooks' sets that up)\n");
 		return VW_EXIT_USAGE;
 	}
 	driver = argv[i++];
-	i = hook_options(argc, argv, i, &cfg);
-	return vw_hook_main(driver, argc - i, argv + i, &cfg);
+	i = hook_options(argc, argv, i, &cfg, &verbose);
+	return vw_hook_main(driver, argc - i, argv + i, &cfg, verbose);
 }
 
 static char *self_path(void)
