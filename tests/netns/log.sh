@@ -12,7 +12,8 @@
 # change it made, a warning with its code and the line of `virsh
 # net-dumpxml`, a failure at stopped (exit 0, PRIORITY=3), apply -v showing
 # on stderr the lines it logs; then, without the journal's socket, the same
-# through syslog.
+# through syslog; then a real systemd-journald (volatile, in the namespace),
+# read back with journalctl's field matches.
 #
 #   host: bridge vw-lg 192.168.190.1/24 (libvirt's, as the network hook sees it)
 . "$(dirname "$0")/lib.sh"
@@ -147,5 +148,37 @@ says "syslog: the failure at error level" "network stopped failed \(libvirt goes
 setup "the state directory safe again" chmod 0700 "$STATE"
 check "nothing more went to the journal's old file" test "$(wc -l <"$J")" = "$JOURNAL_BEFORE"
 hook stopped end || true
+
+# --- a real journald, read back with journalctl -------------------------------
+# Debian's systemd-journald, in the mount namespace: volatile storage on its
+# own /run, no kernel messages, nothing forwarded, its configuration the
+# test's; it wants a cgroup file system (a cgroup2 of the namespace's own).
+JD=/lib/systemd/systemd-journald
+if [ -x "$JD" ] && command -v journalctl >/dev/null; then
+	printf '[Journal]\nStorage=volatile\nReadKMsg=no\nForwardToSyslog=no\nForwardToKMsg=no\nForwardToConsole=no\nForwardToWall=no\n' \
+		>"$VWT_TMP/journald.conf"
+	setup "the namespace's cgroup2, /var/log and journald.conf" inside sh -c '
+		mount -t cgroup2 none /sys/fs/cgroup && mount -t tmpfs tmpfs /var/log &&
+		mount --bind "$1" /etc/systemd/journald.conf' _ "$VWT_TMP/journald.conf"
+	inside timeout 600 "$JD" </dev/null >"$VWT_TMP/journald.log" 2>&1 &
+	VWT_PIDS+=("$!")
+	for _ in $(seq 1 100); do inside test -S /run/systemd/journal/socket && break; sleep 0.05; done
+	setup "journald listens" inside test -S /run/systemd/journal/socket
+	check "network started (journald): exit 0" hook started begin
+	journal_recs() { # FIELD=VALUE...: journalctl's records that match, JSON
+		inside journalctl -D /run/log/journal --no-pager -o json SYSLOG_IDENTIFIER=virtwire "$@"
+	}
+	for _ in $(seq 1 40); do journal_recs VIRTWIRE_RESULT=ok | grep -q . && break; sleep 0.05; done
+	says "journalctl VIRTWIRE_NETWORK=lg VIRTWIRE_OPERATION='network started' VIRTWIRE_RESULT=ok: the summary" \
+		'"MESSAGE":"network .lg.: network started: done' \
+		journal_recs VIRTWIRE_NETWORK=lg "VIRTWIRE_OPERATION=network started" VIRTWIRE_RESULT=ok PRIORITY=6
+	says "journalctl: its change, VIRTWIRE_OBJECT=table inet virtwire" '"PRIORITY":"5"' \
+		journal_recs VIRTWIRE_NETWORK=lg "VIRTWIRE_OBJECT=table inet virtwire"
+	says "journalctl: the warning, VIRTWIRE_LINE=$FWD_LINE" "\"VIRTWIRE_LINE\":\"$FWD_LINE\"" \
+		journal_recs VIRTWIRE_CODE=port-in-use PRIORITY=4
+	hook stopped end || true
+else
+	skip "a real journald" "$JD or journalctl is missing"
+fi
 
 done_testing
