@@ -19,6 +19,7 @@
 #include <virtwire/exec.h>
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
+#define SYSLOG_SOCKET "/dev/log"
 #define MAX_FIELDS 12
 
 static struct {
@@ -27,6 +28,7 @@ static struct {
 	guint flags;
 	bool open;
 	int journal; /* 0: not looked for yet; 1: there; -1: not there (syslog) */
+	int syslog;  /* the same for syslog's socket */
 	bool syslog_open;
 	VwLogSink sink;
 	void *sink_data;
@@ -117,6 +119,11 @@ static bool to_journal(const VwLogRecord *r)
 
 static void to_syslog(const VwLogRecord *r)
 {
+	/* Nothing listens: syslog(3) would try to connect for every record. */
+	if (logger.syslog == 0)
+		logger.syslog = access(SYSLOG_SOCKET, F_OK) == 0 ? 1 : -1;
+	if (logger.syslog < 0)
+		return;
 	if (!logger.syslog_open) {
 		/* No LOG_CONS: a hook never writes to the console. */
 		openlog("virtwire", LOG_PID, LOG_DAEMON);

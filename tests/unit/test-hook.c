@@ -17,22 +17,21 @@
 
 /* libvirt's hookData: the <network> on line 2, its forward on line 10 of
  * it as `virsh net-dumpxml lab` prints it (line 11 of stdin). */
-#define HOOKDATA(guest)                                                                      \
-	"<hookData>\n"                                                                       \
-	"  <network>\n"                                                                      \
-	"    <name>lab</name>\n"                                                             \
-	"    <uuid>6a593e31-7089-4312-98cd-76ad63722fe2</uuid>\n"                            \
-	"    <forward mode='open'/>\n"                                                       \
-	"    <bridge name='vw-lab' stp='off' delay='0'/>\n"                                  \
-	"    <mac address='52:54:00:b2:b7:87'/>\n"                                           \
-	"    <ip address='192.168.153.1' prefix='24'/>\n"                                    \
-	"    <metadata>\n"                                                                   \
-	"      <vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n"                          \
-	"        <vw:forward name='ssh' proto='tcp' host-port='2222' guest-address='" guest \
-	"' guest-port='22'/>\n"                                                              \
-	"      </vw:network>\n"                                                              \
-	"    </metadata>\n"                                                                  \
-	"  </network>\n"                                                                     \
+#define HOOKDATA(guest)                                                                                             \
+	"<hookData>\n"                                                                                              \
+	"  <network>\n"                                                                                             \
+	"    <name>lab</name>\n"                                                                                    \
+	"    <uuid>6a593e31-7089-4312-98cd-76ad63722fe2</uuid>\n"                                                   \
+	"    <forward mode='open'/>\n"                                                                              \
+	"    <bridge name='vw-lab' stp='off' delay='0'/>\n"                                                         \
+	"    <mac address='52:54:00:b2:b7:87'/>\n"                                                                  \
+	"    <ip address='192.168.153.1' prefix='24'/>\n"                                                           \
+	"    <metadata>\n"                                                                                          \
+	"      <vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n"                                                 \
+	"        <vw:forward name='ssh' proto='tcp' host-port='2222' guest-address='" guest "' guest-port='22'/>\n" \
+	"      </vw:network>\n"                                                                                     \
+	"    </metadata>\n"                                                                                         \
+	"  </network>\n"                                                                                            \
 	"</hookData>"
 
 static const char LAB[] = HOOKDATA("192.168.153.10");
@@ -131,8 +130,12 @@ static void fx_clear(Fx *f)
  * empty). */
 static int fx_hook(Fx *f, const char *driver, const char *op, const char *sub, const char *xml)
 {
-	VwEngineConfig cfg = { .state_dir = f->dir, .links = &f->lbe, .nft = f->nft, .faults = &f->faults,
-			       .listeners = fake_listeners, .lock_timeout_ms = 1000 };
+	VwEngineConfig cfg = { .state_dir = f->dir,
+			       .links = &f->lbe,
+			       .nft = f->nft,
+			       .faults = &f->faults,
+			       .listeners = fake_listeners,
+			       .lock_timeout_ms = 1000 };
 	char *argv[] = { (char *)"lab", (char *)op, (char *)sub, (char *)"-", NULL };
 
 	g_ptr_array_set_size(f->recs, 0);
@@ -298,7 +301,8 @@ static void test_record_label(void)
 {
 	static const char OTHER[] =
 		"<hookData>\n  <network>\n    <name>other</name>\n    <forward mode='open'/>\n"
-		"    <bridge name='vw-other' stp='off' delay='0'/>\n    <ip address='192.168.154.1' prefix='24'/>\n    <metadata>\n"
+		"    <bridge name='vw-other' stp='off' delay='0'/>\n    <ip address='192.168.154.1' prefix='24'/>\n    "
+		"<metadata>\n"
 		"      <vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n"
 		"        <vw:forward proto='tcp' host-port='2222' guest-address='192.168.154.10' guest-port='22'/>\n"
 		"      </vw:network>\n    </metadata>\n  </network>\n</hookData>";
