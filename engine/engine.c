@@ -335,21 +335,14 @@ VwState *vw_eng_links_from_kernel(VwEngine *e, const VwNetwork *net, const char 
 
 void vw_eng_log_changes(const char *name, GPtrArray *changes)
 {
+	/* Notes in words ("… left as it is", connections ended): no object
+	 * of their own. */
 	for (guint i = 0; vw_log_enabled() && changes && i < changes->len; i++) {
 		const char *c = changes->pdata[i];
-		const char *sep = strstr(c, ": ");
+		bool warning = g_str_has_prefix(c, "warning: ");
+		g_autofree char *msg = g_strdup_printf("network '%s': %s", name, warning ? c + strlen("warning: ") : c);
+		VwLogRecord r = { warning ? LOG_WARNING : LOG_NOTICE, msg, .network = name, .duration_ms = -1 };
 
-		if (g_str_has_prefix(c, "warning: ")) {
-			g_autofree char *msg = g_strdup_printf("network '%s': %s", name, c + strlen("warning: "));
-			VwLogRecord r = { LOG_WARNING, msg, .network = name, .duration_ms = -1 };
-
-			vw_log_record(&r);
-		} else if (sep) {
-			g_autofree char *obj = g_strndup(c, (gsize)(sep - c));
-
-			vw_log_change(name, obj, "%s", sep + 2);
-		} else {
-			vw_log_change(name, NULL, "%s", c);
-		}
+		vw_log_record(&r);
 	}
 }
