@@ -4,6 +4,27 @@
 
 #include "cli.h"
 
+/* The command's records go to the journal (syslog without one), and with
+ * -v on stderr too: what changed, and the command's outcome. */
+static void log_start(const char *cmd, bool verbose)
+{
+	vw_log_open(VW_LOG_SYSTEM | (verbose ? VW_LOG_STDERR : 0));
+	vw_log_set_operation(cmd);
+}
+
+/* The summary of command @cmd on @names (NULL-terminated), @err when it
+ * failed. */
+static void log_end(const char *cmd, const char *const *names, const GError *err, gint64 started)
+{
+	g_autofree char *list = g_strjoinv("', '", (char **)names);
+
+	if (err)
+		vw_log_call("failed", started, "%s of '%s' failed: %s", cmd, list, err->message);
+	else
+		vw_log_call("ok", started, "%s of '%s': done", cmd, list);
+	vw_log_close();
+}
+
 /* The networks of @docs as apply items, with their text as read. */
 static bool apply_items(GPtrArray *docs, GPtrArray *items, GPtrArray *texts)
 {
@@ -30,6 +51,15 @@ static bool apply_items(GPtrArray *docs, GPtrArray *items, GPtrArray *texts)
 	return items->len > 0;
 }
 
+/* The names of the networks of @items, NULL-terminated in @names. */
+static const char *const *apply_names(GPtrArray *items, GPtrArray *names)
+{
+	for (guint i = 0; i < items->len; i++)
+		g_ptr_array_add(names, (gpointer)((VwApplyItem *)items->pdata[i])->network->name);
+	g_ptr_array_add(names, NULL);
+	return (const char *const *)names->pdata;
+}
+
 static void print_reports(GPtrArray *reports, bool verbose)
 {
 	for (guint i = 0; i < reports->len; i++) {
@@ -53,15 +83,15 @@ int vw_cmd_apply(int argc, char **argv, const VwEngineConfig *base)
 	VwCliOptions o = { 0 };
 	g_auto(GStrv) files = NULL;
 	gboolean verbose = FALSE, adopt = FALSE;
-	GOptionEntry entries[] = {
-		VW_CLI_SCHEMA_ENTRIES(o),
-		VW_CLI_STATE_ENTRY(o),
-		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "list every difference repaired", NULL },
-		{ "adopt", 0, 0, G_OPTION_ARG_NONE, &adopt,
-		  "take over a network whose record is missing or damaged, as the kernel shows it", NULL },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, NULL },
-		{ NULL }
-	};
+	GOptionEntry entries[] = { VW_CLI_SCHEMA_ENTRIES(o),
+				   VW_CLI_STATE_ENTRY(o),
+				   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
+				     "list every difference repaired, and show the log's records on stderr", NULL },
+				   { "adopt", 0, 0, G_OPTION_ARG_NONE, &adopt,
+				     "take over a network whose record is missing or damaged, as the kernel shows it",
+				     NULL },
+				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, NULL },
+				   { NULL } };
 	g_autoptr(VwDiags) diags = vw_diags_new();
 	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
 	g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func(g_free);
@@ -71,7 +101,9 @@ int vw_cmd_apply(int argc, char **argv, const VwEngineConfig *base)
 	g_autoptr(VwEngine) engine = NULL;
 	g_autoptr(GError) err = NULL;
 	VwApplyRequest req = { .items = items, .domains = domains, .links = VW_LINKS_APPLY, .checked = true };
-	bool readable;
+	g_autoptr(GPtrArray) names = g_ptr_array_new();
+	gint64 started;
+	bool readable, ok;
 
 	if (!vw_cli_parse(entries, &argc, &argv))
 		return VW_EXIT_USAGE;
@@ -88,7 +120,11 @@ int vw_cmd_apply(int argc, char **argv, const VwEngineConfig *base)
 	if (!apply_items(docs, items, texts))
 		return VW_EXIT_USAGE;
 	req.adopt = adopt;
-	if (!vw_engine_apply(engine, &req, reports, diags, &err))
+	started = g_get_monotonic_time();
+	log_start("apply", verbose);
+	ok = vw_engine_apply(engine, &req, reports, diags, &err);
+	log_end("apply", apply_names(items, names), err, started);
+	if (!ok)
 		return vw_cli_fail("apply", diags, err);
 	vw_cli_print_diags(stderr, diags, false);
 	print_reports(reports, verbose);
@@ -119,13 +155,15 @@ int vw_cmd_teardown(int argc, char **argv, const VwEngineConfig *base)
 	VwCliOptions o = { 0 };
 	g_auto(GStrv) names = NULL;
 	g_auto(GStrv) from = NULL;
-	gboolean force = FALSE;
+	gboolean force = FALSE, verbose = FALSE;
 	GOptionEntry entries[] = {
 		VW_CLI_STATE_ENTRY(o),
 		{ "from", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &from,
 		  "the network's XML, for a network whose record is missing or damaged (repeatable)", "FILE" },
 		{ "force", 0, 0, G_OPTION_ARG_NONE, &force,
 		  "tear down also a network libvirt runs in mode 'open' (it is left without a firewall)", NULL },
+		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "show the log's records (every change) on stderr",
+		  NULL },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, NULL },
 		{ NULL }
 	};
@@ -136,6 +174,8 @@ int vw_cmd_teardown(int argc, char **argv, const VwEngineConfig *base)
 	g_autoptr(VwEngine) engine = NULL;
 	g_autoptr(GError) err = NULL;
 	VwTeardownRequest req = { 0 };
+	gint64 started;
+	bool ok;
 
 	if (!vw_cli_parse(entries, &argc, &argv))
 		return VW_EXIT_USAGE;
@@ -150,7 +190,11 @@ int vw_cmd_teardown(int argc, char **argv, const VwEngineConfig *base)
 		return VW_EXIT_FINDINGS;
 	req.names = names;
 	req.from = nets;
-	if (!vw_engine_teardown(engine, &req, reports, &err))
+	started = g_get_monotonic_time();
+	log_start("teardown", verbose);
+	ok = vw_engine_teardown(engine, &req, reports, &err);
+	log_end("teardown", (const char *const *)names, err, started);
+	if (!ok)
 		return vw_cli_fail("teardown", NULL, err);
 	for (guint i = 0; i < reports->len; i++) {
 		const VwApplyReport *r = reports->pdata[i];

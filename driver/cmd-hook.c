@@ -88,12 +88,15 @@ int vw_cmd_hook(int argc, char **argv, const VwEngineConfig *base)
 	VwEngineConfig cfg = *base;
 	g_autofree char *state_dir = NULL;
 	g_autofree char *schema_dir = NULL;
+	gboolean verbose = FALSE;
 	/* Only string and boolean options: hook_options parses them. */
 	const GOptionEntry entries[] = { { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
 					   "where applied networks are recorded (default " VW_STATE_DIR_DEFAULT ")",
 					   "DIR" },
 					 { "schema-dir", 0, 0, G_OPTION_ARG_FILENAME, &schema_dir,
 					   "libvirt's RelaxNG schemas (default " VW_SCHEMA_DIR_DEFAULT ")", "DIR" },
+					 { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
+					   "show the log's records (the call, every change) on stderr", NULL },
 					 { NULL } };
 	/* The last four arguments are libvirt's, whatever they look like. */
 	int n = argc > LIBVIRT_ARGS ? argc - LIBVIRT_ARGS : argc;
@@ -106,7 +109,7 @@ int vw_cmd_hook(int argc, char **argv, const VwEngineConfig *base)
 		cfg.state_dir = state_dir;
 	if (schema_dir)
 		cfg.schema_dir = schema_dir;
-	return vw_hook_main(driver, LIBVIRT_ARGS, argv + n, &cfg);
+	return vw_hook_main(driver, LIBVIRT_ARGS, argv + n, &cfg, verbose);
 }
 
 /* The virtwire running, for the hook entries: its installed path when it

@@ -46,19 +46,36 @@ int vw_cmd_restore(int argc, char **argv, const VwEngineConfig *base)
 {
 	VwCliOptions o = { 0 };
 	g_autofree char *format = NULL;
+	gboolean verbose = FALSE;
 	GOptionEntry entries[] = { VW_CLI_STATE_ENTRY(o),
 				   { "format", 0, 0, G_OPTION_ARG_STRING, &format, "text (default) or json", "FORMAT" },
+				   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
+				     "show the log's records (every change) on stderr", NULL },
 				   { NULL } };
 	g_autoptr(VwEngine) engine = NULL;
 	g_autoptr(VwRestoreReport) rep = vw_restore_report_new();
 	g_autoptr(GError) err = NULL;
-	bool json;
+	gint64 started = g_get_monotonic_time();
+	bool json, ok;
 
 	if (!vw_cli_parse(entries, &argc, &argv) || !vw_cli_parse_format("restore", format, &json))
 		return VW_EXIT_USAGE;
 	engine = vw_cli_engine(base, &o);
 	vw_cli_options_clear(&o);
-	if (!vw_engine_restore(engine, rep, &err))
+	/* Into the journal as what it is: a change of the host's firewall. */
+	vw_log_open(VW_LOG_SYSTEM | (verbose ? VW_LOG_STDERR : 0));
+	vw_log_set_operation("restore");
+	ok = vw_engine_restore(engine, rep, &err);
+	if (!ok)
+		vw_log_call("failed", started, "restore failed: %s", err->message);
+	else if (rep->messages)
+		vw_log_call("ok", started, "restore: %u network%s, %u difference%s repaired", rep->networks,
+			    rep->networks == 1 ? "" : "s", rep->drift, rep->drift == 1 ? "" : "s");
+	else
+		vw_log_call("ok", started, "restore: %u network%s, nothing was missing", rep->networks,
+			    rep->networks == 1 ? "" : "s");
+	vw_log_close();
+	if (!ok)
 		return vw_cli_fail("restore", rep->diags, err);
 	vw_cli_print_diags(stderr, rep->diags, false);
 	if (json)

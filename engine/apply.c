@@ -678,8 +678,42 @@ static void rollback(Apply *a)
 	}
 }
 
+/* What this apply changed, into the log: each network's links and
+ * sysctls, and the firewall's differences (one transaction: under the
+ * network's name when there is one network). */
+static void log_changes(Apply *a)
+{
+	const char *only = a->nets->len == 1 ? ((Net *)a->nets->pdata[0])->st->name : NULL;
+
+	if (!vw_log_enabled())
+		return;
+	for (guint i = 0; i < a->nets->len; i++) {
+		const Net *n = a->nets->pdata[i];
+
+		for (guint j = 0; j < n->undo->len; j++) {
+			const VwStateLink *l = n->undo->pdata[j];
+			g_autofree char *obj = g_strdup_printf("%s %s", l->kind, l->object);
+
+			vw_log_change(n->st->name, obj, "%s", l->created ? "done" : "found, kept");
+		}
+		for (guint j = 0; j < a->sysctl_undo->len; j++) {
+			const VwStateSysctl *x = a->sysctl_undo->pdata[j];
+			g_autofree char *obj = g_strdup_printf("sysctl %s", x->path);
+
+			if (g_ptr_array_find(n->st->sysctls, x, NULL))
+				vw_log_change(n->st->name, obj, "%s → %s", x->old_value, x->new_value);
+		}
+	}
+	for (guint j = 0; a->res && j < a->res->drift->len; j++) {
+		const VwDrift *d = a->res->drift->pdata[j];
+
+		vw_log_change(only, d->object, "repaired: %s", d->what);
+	}
+}
+
 static void report(Apply *a)
 {
+	log_changes(a);
 	for (guint i = 0; a->res && i < a->nets->len; i++) {
 		VwApplyReport *rep = ((Net *)a->nets->pdata[i])->rep;
 

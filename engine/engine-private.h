@@ -89,6 +89,10 @@ void vw_eng_hostfw_verify(VwEngine *e, const VwNetwork *net, GPtrArray *drift);
  * zone); what was done or failed into @notes (char*). */
 void vw_eng_hostfw_teardown(VwEngine *e, const VwState *st, GPtrArray *notes);
 
+/* A report's notes (char*: what was done or left alone, or "warning: …") into the log,
+ * as network @name's. */
+void vw_eng_log_changes(const char *name, GPtrArray *changes);
+
 /* "ID:*": every owner tag of network @id. */
 char *vw_eng_scope_of(const char *id);
 

@@ -2,6 +2,7 @@
 /* The engine's context: the state directory and the kernel's two seams,
  * opened when first needed, and what every operation reads of the records. */
 #include <string.h>
+#include <syslog.h>
 
 #include "engine-private.h"
 
@@ -113,14 +114,26 @@ char *vw_eng_scope_of(const char *id)
 /* ---------------------------------------------------------------------- */
 /* Records */
 
+/* What findings about a recorded network call its XML: the file it was
+ * applied from, or (applied by a hook) what the operator sees of it, never
+ * virtwire's copy under the state directory. */
+static char *record_label(const VwState *st, bool *libvirt)
+{
+	*libvirt = !st->source || !*st->source || strcmp(st->source, VW_SOURCE_HOOK) == 0;
+	return *libvirt ? g_strdup_printf("virsh net-dumpxml %s", st->name) : g_strdup(st->source);
+}
+
 VwDoc *vw_eng_parse_record(VwEngine *e, const VwState *st, GError **error)
 {
 	g_autofree char *path = e->store ? vw_store_xml_path(e->store, st->name) : g_strdup("the recorded XML");
 	g_autoptr(VwDiags) d = vw_diags_new();
 	VwDoc *doc = NULL;
+	bool libvirt;
+	g_autofree char *label = record_label(st, &libvirt);
+	VwLoadStatus ok = libvirt ? vw_doc_load_libvirt(label, st->xml, strlen(st->xml), NULL, d, &doc)
+				  : vw_doc_load_memory(label, st->xml, strlen(st->xml), NULL, d, &doc);
 
-	if (vw_doc_load_memory(path, st->xml, strlen(st->xml), NULL, d, &doc) != VW_LOAD_OK || !doc->network ||
-	    g_strcmp0(doc->network->name, st->name) != 0) {
+	if (ok != VW_LOAD_OK || !doc->network || g_strcmp0(doc->network->name, st->name) != 0) {
 		vw_doc_free(doc);
 		g_set_error(error, VW_ERROR, VW_ERROR_STATE,
 			    "%s: the recorded XML of network '%s' is not that network's", path, st->name);
@@ -173,8 +186,7 @@ GPtrArray *vw_engine_open_networks(VwEngine *e)
 	for (guint i = 0; i < recorded->len; i++) {
 		const VwRecorded *r = recorded->pdata[i];
 
-		if (g_strcmp0(r->st->source, VW_SOURCE_LIBVIRT_HOOK) == 0 &&
-		    vw_network_virtwire_owns_firewall(r->doc->network))
+		if (g_strcmp0(r->st->source, VW_SOURCE_HOOK) == 0 && vw_network_virtwire_owns_firewall(r->doc->network))
 			g_ptr_array_add(names, g_strdup(r->st->name));
 	}
 	return names;
@@ -189,8 +201,12 @@ void vw_eng_recorded_ports(VwEngine *e, const VwState *st, GPtrArray *docs, GPtr
 		VwDoc *doc = NULL;
 		VwPlanDomain *pd;
 
+		g_autofree char *label = g_strdup_printf("virsh dumpxml %s", p->domain_uuid);
+
+		/* Recorded as the domain hooks got it: lines as `virsh dumpxml`
+		 * shows them. */
 		if (!vw_store_load_domain(e->store, p->domain_uuid, &xml, NULL) ||
-		    vw_doc_load_memory("domain", xml, strlen(xml), NULL, d, &doc) != VW_LOAD_OK || !doc->domain) {
+		    vw_doc_load_libvirt(label, xml, strlen(xml), NULL, d, &doc) != VW_LOAD_OK || !doc->domain) {
 			vw_doc_free(doc);
 			continue;
 		}
@@ -329,4 +345,18 @@ VwState *vw_eng_links_from_kernel(VwEngine *e, const VwNetwork *net, const char 
 	if (net->vw && net->vw->mode == VW_MODE_BRIDGED && net->vw->uplink)
 		uplink_from_kernel(be, st, net->bridge, br.ifindex, net->vw->uplink);
 	return g_steal_pointer(&st);
+}
+
+void vw_eng_log_changes(const char *name, GPtrArray *changes)
+{
+	/* Notes in words ("… left as it is", connections ended): no object
+	 * of their own. */
+	for (guint i = 0; vw_log_enabled() && changes && i < changes->len; i++) {
+		const char *c = changes->pdata[i];
+		bool warning = g_str_has_prefix(c, "warning: ");
+		g_autofree char *msg = g_strdup_printf("network '%s': %s", name, warning ? c + strlen("warning: ") : c);
+		VwLogRecord r = { warning ? LOG_WARNING : LOG_NOTICE, msg, .network = name, .duration_ms = -1 };
+
+		vw_log_record(&r);
+	}
 }

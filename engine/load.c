@@ -86,7 +86,7 @@ bool vw_engine_check_start(VwEngine *e, const char *xml, gsize len, VwDiags *dia
 	g_autoptr(GHashTable) skip = g_hash_table_new(g_str_hash, g_str_equal);
 
 	/* The full check, as `virtwire check`: libvirt's schema included. */
-	if (vw_doc_load_memory(self, xml, len, schemas, diags, &doc) != VW_LOAD_OK || !doc->network)
+	if (vw_doc_load_libvirt(self, xml, len, schemas, diags, &doc) != VW_LOAD_OK || !doc->network)
 		return false;
 	/* Against the networks already applied too: a forward or subnet one
 	 * of them holds is refused now, before libvirt builds anything. They

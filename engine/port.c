@@ -85,6 +85,11 @@ static bool port_reconcile(Port *p, GError **error)
 	g_ptr_array_add(scope, vw_plan_port_owner(p->st->id, p->req->port_uuid));
 	if (!(nft = vw_eng_nft(p->e, error)) || !vw_nft_reconcile(nft, plan, &rq, &res, error))
 		return false;
+	for (guint i = 0; i < res->drift->len; i++) {
+		const VwDrift *d = res->drift->pdata[i];
+
+		vw_log_change(p->st->name, d->object, "repaired: %s", d->what);
+	}
 	/* The network's part changed with its port. */
 	g_ptr_array_add(ids, g_strdup(p->st->id));
 	vw_store_gen_update(p->e->store, res, ids, NULL);
@@ -168,6 +173,13 @@ bool vw_eng_port_flags(VwEngine *e, const VwNetwork *net, const char *tap, bool 
 				    "cannot set the bridge port flags of %s", tap);
 	if (changed)
 		*changed = true;
+	vw_log_change(net->name, tap, "bridge port flags set (hairpin %s, isolated %s)",
+		      hairpin < 0 ? "as it was"
+		      : hairpin	  ? "on"
+				  : "off",
+		      isolated < 0 ? "as it was"
+		      : isolated   ? "on"
+				   : "off");
 	return true;
 }
 

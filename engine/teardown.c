@@ -177,8 +177,12 @@ static void links_and_sysctls(Teardown *t, Going *g, const VwLinkBackend *be)
 			continue;
 		}
 		if (be->sysctl_get(be->ctx, s->path, &cur) == 0 && strcmp(cur, s->new_value) == 0 &&
-		    be->sysctl_set(be->ctx, s->path, s->old_value) == 0)
+		    be->sysctl_set(be->ctx, s->path, s->old_value) == 0) {
+			g_autofree char *obj = g_strdup_printf("sysctl %s", s->path);
+
 			g->rep->sysctls++;
+			vw_log_change(g->name, obj, "%s → %s (as it was)", s->new_value, s->old_value);
+		}
 	}
 	if (g->derived)
 		g_ptr_array_add(g->rep->changes,
@@ -218,9 +222,16 @@ bool vw_engine_teardown(VwEngine *e, const VwTeardownRequest *req, GPtrArray *re
 	for (guint i = 0; i < t.going->len; i++) {
 		Going *g = t.going->pdata[i];
 
-		if (ok)
+		if (ok) {
+			for (guint j = 0; i == 0 && t.res && j < t.res->drift->len; j++) {
+				const VwDrift *d = t.res->drift->pdata[j];
+
+				/* One transaction for all of them. */
+				vw_log_change(t.going->len == 1 ? g->name : NULL, d->object, "removed: %s", d->what);
+			}
+			vw_eng_log_changes(g->rep->name, g->rep->changes);
 			g_ptr_array_add(reports, g_steal_pointer(&g->rep));
-		else
+		} else
 			vw_apply_report_free(g->rep);
 	}
 	if (locked)

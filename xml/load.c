@@ -182,7 +182,7 @@ static void guard_parser(xmlParserCtxtPtr pctx, LoadCtx *l)
 	sax->ignorableWhitespace = on_whitespace;
 }
 
-static VwLoadStatus load_tree(const VwParseCtx *ctx, xmlDoc *doc, VwSchemas *schemas, VwDoc **ret)
+static VwLoadStatus load_tree(VwParseCtx *ctx, xmlDoc *doc, VwSchemas *schemas, bool relative, VwDoc **ret)
 {
 	xmlNode *root = xmlDocGetRootElement(doc);
 	g_autoptr(VwDoc) out = g_new0(VwDoc, 1);
@@ -223,6 +223,10 @@ static VwLoadStatus load_tree(const VwParseCtx *ctx, xmlDoc *doc, VwSchemas *sch
 				 "<hookData> holds more than one <network> or <networkport>");
 			return VW_LOAD_MALFORMED;
 		}
+		/* What the operator sees of it: `virsh net-dumpxml` prints the
+		 * <network> alone. */
+		if (relative)
+			ctx->line_base = MAX(vw_xml_line(ctx, net) - 1, 0);
 		if (schemas) {
 			vw_schemas_validate(schemas, ctx, doc, net, VW_DOC_NETWORK);
 			if (port)
@@ -275,11 +279,17 @@ static bool precheck(const VwParseCtx *ctx, const char *buf, size_t len)
 VwLoadStatus vw_doc_load_memory(const char *name, const char *buf, size_t len, VwSchemas *schemas, VwDiags *diags,
 				VwDoc **ret)
 {
-	return vw_xml_load_capped(name, buf, len, schemas, VW_MAX_NODES, diags, ret);
+	return vw_xml_load_capped(name, buf, len, schemas, VW_MAX_NODES, false, diags, ret);
+}
+
+VwLoadStatus vw_doc_load_libvirt(const char *name, const char *buf, size_t len, VwSchemas *schemas, VwDiags *diags,
+				 VwDoc **ret)
+{
+	return vw_xml_load_capped(name, buf, len, schemas, VW_MAX_NODES, true, diags, ret);
 }
 
 VwLoadStatus vw_xml_load_capped(const char *name, const char *buf, size_t len, VwSchemas *schemas, gsize max_nodes,
-				VwDiags *diags, VwDoc **ret)
+				bool relative, VwDiags *diags, VwDoc **ret)
 {
 	g_autoptr(GHashTable) lines = g_hash_table_new(NULL, NULL);
 	VwParseCtx ctx = { g_intern_string(name), diags, lines };
@@ -309,7 +319,7 @@ VwLoadStatus vw_xml_load_capped(const char *name, const char *buf, size_t len, V
 			vw_error(diags, vw_loc(ctx.file, 0), "malformed-xml", NULL, "not well-formed XML");
 		return VW_LOAD_MALFORMED;
 	}
-	return load_tree(&ctx, doc, schemas, ret);
+	return load_tree(&ctx, doc, schemas, relative, ret);
 }
 
 VwLoadStatus vw_doc_load_file(const char *path, VwSchemas *schemas, VwDiags *diags, VwDoc **ret)

@@ -159,7 +159,7 @@ static void on_validation_error(void *data, xmlError *err)
 {
 	ValidationCtx *v = data;
 	const xmlNode *node = err->node;
-	VwLoc loc = { v->ctx->file, err->line };
+	VwLoc loc = { v->ctx->file, vw_xml_rel_line(v->ctx, err->line) };
 	g_autofree char *msg = g_strstrip(g_strdup(err->message ? err->message : "invalid"));
 	bool consequence;
 
@@ -289,7 +289,7 @@ void vw_schemas_validate(VwSchemas *s, const VwParseCtx *ctx, xmlDoc *doc, xmlNo
 	g_autoptr(GPtrArray) pending = g_ptr_array_new_with_free_func(g_free);
 	/* Lines of the copy's nodes are its own: they die with it. */
 	g_autoptr(GHashTable) copy_lines = g_hash_table_new(NULL, NULL);
-	VwParseCtx copy_ctx = { ctx->file, ctx->diags, copy_lines };
+	VwParseCtx copy_ctx = { ctx->file, ctx->diags, copy_lines, ctx->line_base };
 	ValidationCtx v = { ctx, seen, 0, pending };
 	g_autoptr(GArray) hidden = NULL;
 	int rc;

@@ -13,11 +13,18 @@ typedef struct {
 	const char *file; /* interned */
 	VwDiags *diags;
 	GHashTable *lines; /* xmlNode* → line, of elements past line 65535 */
+	/* Lines are counted from the line after this one (vw_doc_load_libvirt:
+	 * from the <network> inside <hookData>, as `virsh net-dumpxml` prints
+	 * it); 0: the document's own. */
+	int line_base;
 } VwParseCtx;
 
 VwLoc vw_xml_loc(const VwParseCtx *ctx, const xmlNode *node);
-/* xmlGetLineNo(), right past line 65535 too; 0 when unknown. */
+/* xmlGetLineNo(), right past line 65535 too, counted from ctx->line_base;
+ * 0 when unknown (or before the base). */
 int vw_xml_line(const VwParseCtx *ctx, const xmlNode *node);
+/* Line @line of the document, counted from ctx->line_base (0: before it, or unknown). */
+int vw_xml_rel_line(const VwParseCtx *ctx, long line);
 
 /* The value of an un-namespaced attribute, or NULL. Points into the tree. */
 const char *vw_xml_prop(const xmlNode *node, const char *name);
@@ -64,4 +71,4 @@ bool vw_xml_scan_attributes(const char *buf, size_t len, unsigned max, VwXmlScan
 
 /* vw_doc_load_memory() with another cap than VW_MAX_NODES (for tests). */
 VwLoadStatus vw_xml_load_capped(const char *name, const char *buf, size_t len, VwSchemas *schemas, gsize max_nodes,
-				VwDiags *diags, VwDoc **ret);
+				bool relative, VwDiags *diags, VwDoc **ret);

@@ -31,6 +31,12 @@ static long big_line(const xmlNode *node, long line)
 	return line;
 }
 
+int vw_xml_rel_line(const VwParseCtx *ctx, long line)
+{
+	line -= ctx->line_base;
+	return line > 0 && line <= INT_MAX ? (int)line : 0;
+}
+
 int vw_xml_line(const VwParseCtx *ctx, const xmlNode *node)
 {
 	long line;
@@ -44,12 +50,12 @@ int vw_xml_line(const VwParseCtx *ctx, const xmlNode *node)
 		gpointer cached = g_hash_table_lookup(ctx->lines, node);
 
 		if (cached)
-			return GPOINTER_TO_INT(cached);
+			return vw_xml_rel_line(ctx, GPOINTER_TO_INT(cached));
 		line = big_line(node, line);
 		if (line > 0 && line <= INT_MAX)
 			g_hash_table_insert(ctx->lines, (gpointer)node, GINT_TO_POINTER((int)line));
 	}
-	return line > 0 && line <= INT_MAX ? (int)line : 0;
+	return vw_xml_rel_line(ctx, line);
 }
 
 VwLoc vw_xml_loc(const VwParseCtx *ctx, const xmlNode *node)

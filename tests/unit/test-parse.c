@@ -1112,11 +1112,12 @@ static void test_too_many_nodes(void)
 		VwDoc *doc = NULL;
 
 		g_test_message("%s", units[i]);
-		g_assert_cmpint(vw_xml_load_capped("n.xml", fits, strlen(fits), NULL, 1000, d, &doc), ==, VW_LOAD_OK);
+		g_assert_cmpint(vw_xml_load_capped("n.xml", fits, strlen(fits), NULL, 1000, false, d, &doc), ==,
+				VW_LOAD_OK);
 		assert_clean(d);
 		vw_doc_free(doc);
 		doc = NULL;
-		g_assert_cmpint(vw_xml_load_capped("n.xml", over, strlen(over), NULL, 1000, d2, &doc), ==,
+		g_assert_cmpint(vw_xml_load_capped("n.xml", over, strlen(over), NULL, 1000, false, d2, &doc), ==,
 				VW_LOAD_MALFORMED);
 		g_assert_null(doc);
 		/* On the line where the cap is reached. */

@@ -77,14 +77,15 @@ VwPlan *vw_engine_plan(VwEngine *e, GPtrArray *docs, VwDiags *diags, GError **er
 /* ---------------------------------------------------------------------- */
 /* Apply and teardown */
 
-/* The source the network hook records its networks with. */
-#define VW_SOURCE_LIBVIRT_HOOK "libvirt network hook"
+/* The source of a network the network hook applied: its XML is libvirt's
+ * hookData. */
+#define VW_SOURCE_HOOK "libvirt network hook"
 
 /* One network to apply, with the XML text to record for it. */
 typedef struct {
 	const VwNetwork *network;
 	const char *xml;    /* the document text as given */
-	const char *source; /* file name or VW_SOURCE_LIBVIRT_HOOK */
+	const char *source; /* file name or VW_SOURCE_HOOK */
 } VwApplyItem;
 
 typedef enum {

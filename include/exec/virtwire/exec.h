@@ -618,3 +618,60 @@ bool vw_events_read(VwEvents *ev, guint i, VwEventFn cb, void *data, GError **er
 bool vw_events_dump_neighbours(VwEvents *ev, GError **error);
 /* Notification messages read so far. */
 guint64 vw_events_count(const VwEvents *ev);
+
+/* ====================================================================== */
+/* The log (log/log.c, docs/logging.md)
+ *
+ * What the hooks, and the commands that change the host, did: each call
+ * (its operation, result and duration), each change it made, each warning
+ * and failure. To the journal with structured fields (SYSLOG_IDENTIFIER
+ * virtwire, VIRTWIRE_*), to syslog where there is no journal, and on stderr
+ * where the process asks. Process-wide, as syslog is: nothing is logged
+ * until vw_log_open (the unit tests, and the read-only commands, log
+ * nothing); a sink takes the records in the unit tests. */
+
+/* One record. Unset fields (NULL, 0, negative) are left out; the network
+ * and domain default to the context's (vw_log_set_subject). */
+typedef struct {
+	int priority;	     /* syslog(3)'s: LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO */
+	const char *message; /* one line, complete in itself */
+	const char *network; /* VIRTWIRE_NETWORK */
+	const char *domain;  /* VIRTWIRE_DOMAIN */
+	const char *object;  /* VIRTWIRE_OBJECT: what a change changed ("map fwd4any", "bridge vw-lab") */
+	const char *code;    /* VIRTWIRE_CODE: a finding's code ("port-in-use") */
+	int line;	     /* VIRTWIRE_LINE: a finding's line in `virsh net-dumpxml`/`dumpxml` */
+	const char *result;  /* VIRTWIRE_RESULT: a call's outcome ("ok", "failed" …); set only on a call's summary */
+	gint64 duration_ms;  /* VIRTWIRE_DURATION_MS: a call's duration (with @result) */
+} VwLogRecord;
+
+typedef enum {
+	VW_LOG_SYSTEM = 1 << 0,	  /* the journal; syslog when its socket is not there */
+	VW_LOG_STDERR = 1 << 1,	  /* every record on stderr too (the commands' -v) */
+	VW_LOG_PROBLEMS = 1 << 2, /* warnings and failures on stderr too (the hooks: libvirt shows them) */
+} VwLogFlags;
+
+/* Records from now on go where @flags say. */
+void vw_log_open(guint flags);
+/* What records are about from now on: VIRTWIRE_OPERATION ("network
+ * started", "qemu prepare", "apply" …). */
+void vw_log_set_operation(const char *operation);
+/* The network and the domain (NULL: none) records are about by default. */
+void vw_log_set_subject(const char *network, const char *domain);
+/* Nothing is logged any more. */
+void vw_log_close(void);
+
+/* The unit tests' seam: every record, as it would be sent, goes to @sink
+ * (with the operation) instead of the journal, syslog and stderr; NULL: back
+ * to them. */
+typedef void (*VwLogSink)(const VwLogRecord *r, const char *operation, void *data);
+void vw_log_set_sink(VwLogSink sink, void *data);
+
+/* Whether anything is logged at all (vw_log_open was called). */
+bool vw_log_enabled(void);
+void vw_log_record(const VwLogRecord *r);
+/* A call's summary: @result ("ok", "failed", "skipped"), its duration since
+ * @started_us (g_get_monotonic_time()), at LOG_ERR when it failed and
+ * LOG_INFO otherwise; the message is @fmt's, and " (N ms)". */
+void vw_log_call(const char *result, gint64 started_us, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* A change a call made, at LOG_NOTICE: "network 'NET': OBJECT: WHAT". */
+void vw_log_change(const char *network, const char *object, const char *fmt, ...) G_GNUC_PRINTF(3, 4);

@@ -12,9 +12,13 @@
 
 /* Runs one hook call: @driver is network, qemu, lxc or daemon; @argv holds
  * libvirt's OBJECT OP SUBOP EXTRA; the XML is read from stdin. Returns the
- * exit status for libvirt. */
-int vw_hook_main(const char *driver, int argc, char **argv, const VwEngineConfig *cfg);
-/* The same with the XML given (@len bytes of @xml) instead of stdin. */
+ * exit status for libvirt. The call, its changes, warnings and failures go
+ * to the journal (syslog without one); warnings and failures to stderr too,
+ * with @verbose everything (docs/logging.md). */
+int vw_hook_main(const char *driver, int argc, char **argv, const VwEngineConfig *cfg, bool verbose);
+/* The same with the XML given (@len bytes of @xml) instead of stdin, its
+ * records going where the process' log does (vw_log_open; nowhere when
+ * it was not opened). */
 int vw_hook_run(const char *driver, int argc, char **argv, const char *xml, gsize len, const VwEngineConfig *cfg);
 
 /* Puts virtwire's entry into HOOKS_DIR/{network,qemu,lxc,daemon}.d/, never

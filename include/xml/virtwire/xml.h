@@ -56,6 +56,12 @@ typedef enum {
 VwLoadStatus vw_doc_load_file(const char *path, VwSchemas *schemas, VwDiags *diags, VwDoc **ret);
 VwLoadStatus vw_doc_load_memory(const char *name, const char *buf, size_t len, VwSchemas *schemas, VwDiags *diags,
 				VwDoc **ret);
+/* The same for a document as libvirt hands it to a hook: the lines of
+ * findings and of the model's objects are those of what the operator sees
+ * with `virsh net-dumpxml` (counted from the <network> inside <hookData>)
+ * or `virsh dumpxml` (a <domain>, as it is); 0 for what lies outside. */
+VwLoadStatus vw_doc_load_libvirt(const char *name, const char *buf, size_t len, VwSchemas *schemas, VwDiags *diags,
+				 VwDoc **ret);
 
 /* The libvirt schema file name for a document kind ("network.rng" ...). */
 const char *vw_schema_file_for(VwDocKind kind);
