@@ -100,6 +100,7 @@ vw_tree_make() {
 			printf 'built %s in %ss\n' "$(date -u +%FT%TZ)" $(($(date +%s) - t0))
 		} >"$new/.virtwire-tree"
 		rm -rf --one-file-system "$root" "$new.scratch"
+		rm -f "$new.log"
 		mv "$new" "$root"
 		trap - EXIT
 		echo "debian-tree: $root made in $(($(date +%s) - t0)) s" >&2
