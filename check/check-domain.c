@@ -74,7 +74,7 @@ static bool check_policy(const VwDomain *dom, const VwForward *f, const VwNetwor
 						 : g_strdup_printf("ports %u-%u", f->host.lo, f->host.hi);
 
 		E(d, f->loc, "domain-forward-port", hint,
-		  "domain '%s': forward %s: host %s %s outside the ports network '%s' allows to domains "
+		  "domain '%s': forward %s: host %s %s outside the ports network '%s' opens to domains "
 		  "(%u-%u)",
 		  dom->name, what, ports, f->host.lo == f->host.hi ? "is" : "are", net->name, vw->domain_ports.lo,
 		  vw->domain_ports.hi);
