@@ -233,6 +233,9 @@ fi
 # Everything that should die with the sandbox.
 SB_PIDS="$VW_SB_PID $VW_SB_HOLDER_PID $(_vw_sb_pids | tr '\n' ' ')"
 WAN_NETNS=$(ip netns exec "vwt-$WAN" readlink /proc/self/ns/net)
+# The clock of /proc/PID/stat's start time (clock ticks since boot), read
+# before the stop: a process older than this was there while the sandbox ran.
+STOP_TICKS=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", $1 * hz }' /proc/uptime)
 vw_time_ms 'T[sandbox_stop]' vw_sandbox_stop || fail "vw_sandbox_stop reported a problem"
 vw_sandbox_stop || fail "second vw_sandbox_stop failed"
 
@@ -244,11 +247,15 @@ for p in $SB_PIDS; do
     ! _vw_pid_alive "$p" || fail "pid $p ($(tr '\0' ' ' <"/proc/$p/cmdline")) survived"
 done
 for p in /proc/[0-9]*; do
+    ! grep -qF "$SB_DIR" "$p/mountinfo" 2>/dev/null || fail "process ${p#/proc/} still sees mounts of $SB_DIR"
     n=$(readlink "$p/ns/net" 2>/dev/null) || continue
     m=$(readlink "$p/ns/mnt" 2>/dev/null) || continue
-    [[ "$n" != "$SB_NETNS" && "$n" != "$WAN_NETNS" && "$m" != "$SB_MNTNS" ]] ||
-        fail "process ${p#/proc/} still in a sandbox namespace"
-    ! grep -qF "$SB_DIR" "$p/mountinfo" 2>/dev/null || fail "process ${p#/proc/} still sees mounts of $SB_DIR"
+    [[ "$n" != "$SB_NETNS" && "$n" != "$WAN_NETNS" && "$m" != "$SB_MNTNS" ]] && continue
+    # The kernel reuses a freed namespace's inode number: a process that
+    # started after the sandbox stopped is in another test's new namespace.
+    started=$(sed 's/.*) //' "$p/stat" 2>/dev/null | cut -d' ' -f20) || continue
+    [[ -n "$started" && "$started" -gt "$STOP_TICKS" ]] && continue
+    fail "process ${p#/proc/} still in a sandbox namespace"
 done
 if [[ -d /sys/fs/cgroup/pids ]]; then
     [[ -z "$(find /sys/fs/cgroup/ -maxdepth 4 -name "$SB_CG" 2>/dev/null)" ]] || fail "cgroup $SB_CG left"
