@@ -265,7 +265,7 @@ static bool step_plan(Apply *a, GError **error)
 	a->plan = vw_plan_build(nets, a->doms, a->diags);
 	vw_eng_plan_hostfw(a->e, a->plan);
 	if (a->plan)
-		vw_eng_warn_listeners(a->e, nets, a->doms, a->diags);
+		vw_eng_warn_listeners(a->e, nets, a->doms, true, a->diags);
 	vw_eng_stage(a->e, "plan");
 	return a->plan || invalid(a, error);
 }

@@ -18,7 +18,9 @@ struct VwEngine {
 
 /* Warnings into @diags for the forwards of @nets (VwNetwork*) and @doms
  * (VwPlanDomain*) whose host ports a host process listens on. */
-void vw_eng_warn_listeners(VwEngine *e, GPtrArray *nets, GPtrArray *doms, VwDiags *diags);
+/* A warning (port-in-use) for each forward of @doms (VwPlanDomain*), and of
+ * @nets when @of_nets, whose host port a host process listens on. */
+void vw_eng_warn_listeners(VwEngine *e, GPtrArray *nets, GPtrArray *doms, bool of_nets, VwDiags *diags);
 
 /* The state directory (created with @create); NULL with @error. */
 VwStore *vw_eng_store(VwEngine *e, bool create, GError **error);

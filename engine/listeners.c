@@ -84,9 +84,9 @@ static GPtrArray *dom_forwards(const VwPlanDomain *pd)
 	return pd->domain->vw ? pd->domain->vw->forwards : NULL;
 }
 
-static bool any_forward(GPtrArray *nets, GPtrArray *doms)
+static bool any_forward(GPtrArray *nets, GPtrArray *doms, bool of_nets)
 {
-	for (guint i = 0; i < nets->len; i++)
+	for (guint i = 0; of_nets && i < nets->len; i++)
 		if (net_forwards(nets->pdata[i]) && net_forwards(nets->pdata[i])->len)
 			return true;
 	for (guint i = 0; doms && i < doms->len; i++)
@@ -95,7 +95,7 @@ static bool any_forward(GPtrArray *nets, GPtrArray *doms)
 	return false;
 }
 
-void vw_eng_warn_listeners(VwEngine *e, GPtrArray *nets, GPtrArray *doms, VwDiags *diags)
+void vw_eng_warn_listeners(VwEngine *e, GPtrArray *nets, GPtrArray *doms, bool of_nets, VwDiags *diags)
 {
 	g_autoptr(GArray) socks = g_array_new(FALSE, FALSE, sizeof(VwListener));
 	g_autoptr(GError) err = NULL;
@@ -103,14 +103,14 @@ void vw_eng_warn_listeners(VwEngine *e, GPtrArray *nets, GPtrArray *doms, VwDiag
 
 	if (!list && !e->cfg.nft)
 		list = vw_listeners;
-	if (!list || !any_forward(nets, doms))
+	if (!list || !any_forward(nets, doms, of_nets))
 		return;
 	if (!list(socks, &err)) {
 		vw_warning(diags, vw_loc(NULL, 0), "port-in-use", NULL,
 			   "forwards were not checked against the host's listening sockets: %s", err->message);
 		return;
 	}
-	for (guint i = 0; i < nets->len; i++) {
+	for (guint i = 0; of_nets && i < nets->len; i++) {
 		const VwNetwork *net = nets->pdata[i];
 		GPtrArray *fwds = net_forwards(net);
 

@@ -71,6 +71,8 @@ static bool port_reconcile(Port *p, GError **error)
 		g_ptr_array_add(only, vw_state_find_port(p->st, p->req->port_uuid));
 		one.ports = only;
 		vw_eng_recorded_ports(p->e, &one, docs, doms);
+		if (p->req->diags)
+			vw_eng_warn_listeners(p->e, nets, doms, false, p->req->diags);
 	}
 	plan = vw_plan_build(nets, doms, diags);
 	if (!plan) {

@@ -207,6 +207,7 @@ static int network_stopped(Hook *h, VwNetwork *net)
 
 static int network_port(Hook *h, const VwDoc *doc, bool add)
 {
+	g_autoptr(VwDiags) diags = vw_diags_new();
 	g_autoptr(GError) err = NULL;
 	char mac[VW_MAC_STRLEN];
 	const VwNetPort *p = doc->port;
@@ -216,11 +217,12 @@ static int network_port(Hook *h, const VwDoc *doc, bool add)
 		h->skipped = true;
 		return 0;
 	}
-	req = (VwPortRequest){ doc->network->name, p->uuid, p->owner_uuid, vw_mac_to_string(&p->mac, mac), add };
+	req = (VwPortRequest){ doc->network->name, p->uuid, p->owner_uuid, vw_mac_to_string(&p->mac, mac), add, diags };
 	/* A failed port-created fails the domain's start; a failed
 	 * port-deleted is ignored by libvirt. */
 	if (!vw_engine_port(h->engine, &req, &err))
-		return fail(h, NULL, err, add ? 1 : 0);
+		return fail(h, diags, err, add ? 1 : 0);
+	report_diags(h, diags);
 	return 0;
 }
 
@@ -269,13 +271,16 @@ static int domain_ports(Hook *h, const VwDomain *dom)
 		const VwInterface *iface = dom->interfaces->pdata[i];
 		g_autoptr(GError) err = NULL;
 		char mac[VW_MAC_STRLEN];
-		VwPortRequest req = { iface->source_network, iface->portid, dom->uuid, NULL, true };
+		g_autoptr(VwDiags) diags = vw_diags_new();
+		VwPortRequest req = { iface->source_network, iface->portid, dom->uuid, NULL, true, diags };
 
 		if (!iface->source_network || !iface->portid || !iface->has_mac)
 			continue;
 		req.mac = vw_mac_to_string(&iface->mac, mac);
 		if (!vw_engine_port(h->engine, &req, &err))
-			rc = fail(h, NULL, err, 1);
+			rc = fail(h, diags, err, 1);
+		else
+			report_diags(h, diags);
 		g_clear_error(&err);
 		if (iface->target_dev &&
 		    !vw_engine_port_flags(h->engine, iface->source_network, iface->target_dev, &err))

@@ -47,6 +47,17 @@ typedef struct {
 	VwDiags *diags;	    /* of the last apply */
 } Fx;
 
+/* The host's listening sockets as the engine's listeners seam sees them:
+ * one process listening on tcp *:8080. */
+static bool fake_listeners(GArray *ret, GError **error)
+{
+	VwListener l = { .proto = VW_PROTO_TCP, .port = 8080, .uid = 0, .inode = 4242 };
+
+	l.addr.family = AF_INET;
+	g_array_append_val(ret, l);
+	return true;
+}
+
 static void fx_engine(Fx *f)
 {
 	VwEngineConfig cfg = {
@@ -56,6 +67,7 @@ static void fx_engine(Fx *f)
 		.conntrack = f->ct,
 		.faults = &f->faults,
 		.lock_timeout_ms = 1000,
+		.listeners = fake_listeners,
 	};
 
 	g_clear_pointer(&f->engine, vw_engine_free);
@@ -542,11 +554,17 @@ static void test_port(void)
 		"<vw:forward network='web' proto='tcp' host-port='8080' guest-port='80'/></vw:domain></metadata>"
 		"</domain>";
 	const char *xmls[] = { WEB, NULL };
-	VwPortRequest add = { "web", "3068240c-3b1b-4df5-a592-1b6565c9244f", "8d3e1c5a-6f0b-4a52-9a0e-0c2f7f6b1d11",
-			      "52:54:00:00:00:10", true };
+	g_autoptr(VwDiags) warned = vw_diags_new();
+	VwPortRequest add = { "web",
+			      "3068240c-3b1b-4df5-a592-1b6565c9244f",
+			      "8d3e1c5a-6f0b-4a52-9a0e-0c2f7f6b1d11",
+			      "52:54:00:00:00:10",
+			      true,
+			      warned };
 	VwPortRequest del = add;
 	g_autoptr(GError) err = NULL;
 	g_autoptr(VwDiags) diags = vw_diags_new();
+	g_autofree char *text = NULL;
 	g_autoptr(GPtrArray) elems = NULL;
 	g_autofree char *owner = g_strdup_printf("web:%s", add.port_uuid);
 	g_autofree char *rec = NULL;
@@ -563,6 +581,13 @@ static void test_port(void)
 	g_assert_no_error(err);
 	g_assert_true(vw_engine_port(f.engine, &add, &err));
 	g_assert_no_error(err);
+	/* The domain's forward takes tcp 8080, where a host process listens:
+	 * one warning, for the domain's forward only (the network's own were
+	 * warned about at its apply). */
+	text = vw_diags_format_text(warned);
+	g_assert_cmpuint(vw_diags_count(warned, VW_SEV_WARNING), ==, 1);
+	g_assert_nonnull(strstr(text, "[port-in-use]"));
+	g_assert_nonnull(strstr(text, "8080"));
 	rec = read_file(&f, "web.state");
 	g_assert_nonnull(strstr(rec, add.port_uuid));
 	elems = fake_nft_elems(f.fake, NFPROTO_INET, "virtwire", "fwd4any");

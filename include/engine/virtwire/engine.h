@@ -232,6 +232,9 @@ typedef struct {
 	const char *domain_uuid;
 	const char *mac; /* the port's MAC */
 	bool add;
+	/* Warnings of an added port's forwards (a host process listening on a
+	 * port they take: port-in-use); NULL: not wanted. */
+	VwDiags *diags;
 } VwPortRequest;
 
 /* Adds or removes one port's domain forwards (exactly its elements, in one
