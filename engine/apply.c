@@ -400,7 +400,7 @@ static void step_stale_links(Apply *a)
 		g_autoptr(GError) err = NULL;
 
 		collect_stale_links(n->prev, n->st, stale);
-		if (stale->len && !vw_link_undo(be, n->id, stale, true, notes, &err))
+		if (stale->len && !vw_link_undo(be, n->id, stale, true, notes, NULL, &err))
 			vw_warning(a->diags, vw_loc(NULL, 0), "stale-link", NULL, "%s", err->message);
 		for (guint j = 0; j < notes->len; j++)
 			vw_warning(a->diags, vw_loc(NULL, 0), "stale-link", NULL, "%s", (char *)notes->pdata[j]);
@@ -668,7 +668,7 @@ static void rollback(Apply *a)
 		Net *n = a->nets->pdata[i];
 
 		if (be && n->undo->len)
-			vw_link_undo(be, n->id, n->undo, false, NULL, NULL);
+			vw_link_undo(be, n->id, n->undo, false, NULL, NULL, NULL);
 		if (!n->written)
 			continue;
 		if (n->prev_on_disk)

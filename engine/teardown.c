@@ -158,13 +158,16 @@ static bool step_firewall(Teardown *t, GError **error)
 static void links_and_sysctls(Teardown *t, Going *g, const VwLinkBackend *be)
 {
 	g_autoptr(GError) err = NULL;
+	g_autoptr(GPtrArray) undone = g_ptr_array_new_with_free_func(g_free);
 
 	g->rep->messages = t->res->messages;
 	g->rep->drift = t->res->drift->len;
 	vw_eng_report_connections(g->rep, t->res, vw_eng_connections_of(t->res, g->id), t->ct_error);
 	vw_eng_hostfw_teardown(t->e, g->st, g->rep->changes);
-	if (!vw_link_undo(be, g->id, g->st->links, true, g->rep->changes, &err))
+	if (!vw_link_undo(be, g->id, g->st->links, true, g->rep->changes, undone, &err))
 		g_ptr_array_add(g->rep->changes, g_strdup_printf("warning: %s", err->message));
+	for (guint j = 0; j < undone->len; j++)
+		vw_log_change(g->name, undone->pdata[j], "undone (virtwire made it)");
 	for (guint j = 0; j < g->st->sysctls->len; j++) {
 		const VwStateSysctl *s = g->st->sysctls->pdata[j];
 		g_autofree char *cur = NULL;

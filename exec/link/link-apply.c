@@ -496,7 +496,7 @@ bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owne
 
 			for (guint j = first; j < undo->len; j++)
 				g_ptr_array_add(mine, undo->pdata[j]);
-			vw_link_undo(be, owner, mine, false, NULL, NULL);
+			vw_link_undo(be, owner, mine, false, NULL, NULL, NULL);
 			g_ptr_array_set_size(undo, first);
 			return false;
 		}

@@ -27,6 +27,7 @@ typedef struct {
 	const char *id;
 	bool recorded;	  /* from a record: the kernel must prove each */
 	GPtrArray *notes; /* char*, may be NULL */
+	guint noted;	  /* notes made (also where @notes is NULL) */
 } Undo;
 
 static void note(Undo *u, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -34,6 +35,7 @@ static void note(Undo *u, const char *fmt, ...)
 {
 	va_list ap;
 
+	u->noted++;
 	if (!u->notes)
 		return;
 	va_start(ap, fmt);
@@ -251,25 +253,22 @@ static int undo_one(Undo *u, const VwStateLink *l)
 		{ "addr", undo_addr },	       { "enslave", undo_enslave },	    { "copied-addr", undo_move },
 		{ "dropped-addr", undo_move }, { "moved-route", undo_move },	    { "port-flags", undo_port_flags },
 	};
-	int e;
 
 	if (!l->created)
 		return 0;
 	for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
 		if (strcmp(l->kind, kinds[k].kind) != 0)
 			continue;
-		e = kinds[k].fn(u, l);
-		/* What is gone already needs no undoing. */
-		return e == -ENODEV ? 0 : e;
+		return kinds[k].fn(u, l);
 	}
 	note(u, "a record of unknown kind '%s' (%s): left as it is", l->kind, l->object);
 	return 0;
 }
 
 bool vw_link_undo(const VwLinkBackend *be, const char *id, GPtrArray *links, bool recorded, GPtrArray *notes,
-		  GError **error)
+		  GPtrArray *done, GError **error)
 {
-	Undo u = { be, id, recorded, notes };
+	Undo u = { be, id, recorded, notes, 0 };
 	int first_err = 0;
 	const VwStateLink *first_link = NULL;
 
@@ -277,8 +276,14 @@ bool vw_link_undo(const VwLinkBackend *be, const char *id, GPtrArray *links, boo
 	 * in place, so the exact reverse is always possible. */
 	for (guint i = links->len; i-- > 0;) {
 		const VwStateLink *l = links->pdata[i];
+		guint noted = u.noted;
 		int e = undo_one(&u, l);
 
+		/* What is gone already needs no undoing. */
+		if (e == -ENODEV)
+			continue;
+		if (!e && l->created && u.noted == noted && done)
+			g_ptr_array_add(done, g_strdup_printf("%s %s", l->kind, l->object));
 		if (e && !first_err) {
 			first_err = e;
 			first_link = l;

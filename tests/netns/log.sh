@@ -130,6 +130,21 @@ check "apply -v: stderr has exactly the journal's lines of the apply" diff "$VWT
 says "… among them its changes" "^virtwire: network 'lg': table inet virtwire: repaired: " cat "$VWT_TMP/apply.stderr"
 inside "$VW_BIN" teardown --state-dir "$STATE" lg >/dev/null 2>&1
 
+# A teardown logs the links it removes: a network whose bridge virtwire made.
+cat >"$VWT_TMP/lgx.xml" <<'XML'
+<network>
+  <name>lgx</name>
+  <forward mode='open'/>
+  <bridge name='vw-lgx' stp='off'/>
+  <ip address='192.168.197.1' prefix='24'/>
+  <metadata><vw:network xmlns:vw="urn:virtwire:1" mode="host-only"/></metadata>
+</network>
+XML
+setup "apply lgx (virtwire makes its bridge)" inside "$VW_BIN" apply --no-schema --state-dir "$STATE" "$VWT_TMP/lgx.xml"
+check "teardown lgx" inside "$VW_BIN" teardown --state-dir "$STATE" lgx
+says "teardown's record of the bridge it removed" "^network 'lgx': bridge vw-lgx: undone" \
+	wait_for "$J" VIRTWIRE_OPERATION=teardown VIRTWIRE_NETWORK=lgx VIRTWIRE_OBJECT="bridge vw-lgx" .MESSAGE
+
 # --- syslog, where there is no journal ----------------------------------------
 kill "$SINK_PID" 2>/dev/null
 wait "$SINK_PID" 2>/dev/null

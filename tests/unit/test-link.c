@@ -193,7 +193,7 @@ static bool apply_all(const VwLinkBackend *be, const VwPlan *plan, GPtrArray *st
 		g_ptr_array_add(states, st);
 		if (!vw_link_apply(be, plan, id, NULL, st, undo, NULL, &err)) {
 			g_assert_nonnull(err);
-			g_assert_true(vw_link_undo(be, id, undo, false, NULL, NULL));
+			g_assert_true(vw_link_undo(be, id, undo, false, NULL, NULL, NULL));
 			return false;
 		}
 	}
@@ -251,7 +251,7 @@ static void test_rollback_every_step(void)
 				for (guint j = 0; j < st->links->len; j++)
 					g_ptr_array_add(ordered, st->links->pdata[j]);
 			}
-			g_assert_true(vw_link_undo(&be, "net", ordered, false, NULL, NULL));
+			g_assert_true(vw_link_undo(&be, "net", ordered, false, NULL, NULL, NULL));
 		}
 		undone = fake_links_snapshot(&f);
 		g_assert_cmpstr(undone, ==, start);
@@ -308,11 +308,18 @@ static void test_reapply_keeps_ownership(void)
 		if (strcmp(l->kind, "bridge") == 0 || strcmp(l->kind, "addr") == 0)
 			g_assert_true(l->created);
 	}
-	g_assert_true(vw_link_undo(&be, "new", second->links, true, NULL, NULL));
 	{
-		g_autofree char *end = fake_links_snapshot(&f);
+		g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func(g_free);
+		g_autofree char *end = NULL;
+		bool bridge = false;
 
+		g_assert_true(vw_link_undo(&be, "new", second->links, true, NULL, done, NULL));
+		end = fake_links_snapshot(&f);
 		g_assert_cmpstr(end, ==, start);
+		/* What was undone is named, the bridge among it. */
+		for (guint i = 0; i < done->len; i++)
+			bridge |= strcmp(done->pdata[i], "bridge vw-new") == 0;
+		g_assert_true(bridge);
 	}
 	fake_links_clear(&f);
 }
@@ -351,7 +358,7 @@ static void test_undo_needs_proof(void)
 	vw_state_add_link(forged, "sysctl", "net/ipv4/conf/all/rp_filter", true, "0");
 	vw_state_add_link(forged, "port-flags", "victim0", true, "hairpin=1 isolated=1");
 	vw_state_add_link(forged, "mystery", "victim0", true, NULL);
-	g_assert_true(vw_link_undo(&be, "net", forged->links, true, notes, NULL));
+	g_assert_true(vw_link_undo(&be, "net", forged->links, true, notes, NULL, NULL));
 	after = fake_links_snapshot(&f);
 	g_assert_cmpstr(after, ==, before);
 	g_assert_cmpuint(f.mutations, ==, 0);
@@ -366,7 +373,7 @@ static void test_undo_needs_proof(void)
 	g_ptr_array_set_size(notes, 0);
 	vw_state_add_link(forged, "addr", "br-other 192.0.2.1/24", true, NULL);
 	vw_state_add_link(forged, "bridge", "vw-net", true, NULL);
-	g_assert_true(vw_link_undo(&be, "net", forged->links, true, notes, NULL));
+	g_assert_true(vw_link_undo(&be, "net", forged->links, true, notes, NULL, NULL));
 	g_assert_cmpuint(notes->len, ==, 0);
 	g_free(after);
 	after = fake_links_snapshot(&f);

@@ -167,11 +167,12 @@ bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owne
  * goes only from such a link or when it carries VW_ADDR_PROTO; settings are
  * restored only on bridges and bridge ports; a sysctl is written only when
  * it is one of those virtwire sets (vw_sysctl_is_virtwires). Anything else
- * is left as it is and named in @notes (char*, may be NULL). Best effort:
- * every record is tried; the first failure is reported.
+ * is left as it is and named in @notes (char*, may be NULL); what was
+ * undone is named in @done ("KIND OBJECT", may be NULL). Best effort: every
+ * record is tried; the first failure is reported.
  */
 bool vw_link_undo(const VwLinkBackend *be, const char *id, GPtrArray *links, bool recorded, GPtrArray *notes,
-		  GError **error);
+		  GPtrArray *done, GError **error);
 
 /* Read-only: every difference between the kernel and @owner's link
  * operations and sysctls in @plan, as VwDrift* into @out. False only when
