@@ -328,6 +328,17 @@ char *vw_store_xml_path(const VwStore *s, const char *name)
 	return g_build_filename(s->dir, f, NULL);
 }
 
+char *vw_store_xml_identity(VwStore *s, const char *name)
+{
+	g_autofree char *f = file_name(name, ".xml");
+	struct stat st;
+
+	if (fstatat(s->dirfd, f, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	return g_strdup_printf("%lu:%lu %lld.%09ld %lld", (unsigned long)st.st_dev, (unsigned long)st.st_ino,
+			       (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec, (long long)st.st_size);
+}
+
 static char *record_path(const VwStore *s, const char *name)
 {
 	g_autofree char *f = file_name(name, ".state");

@@ -520,6 +520,10 @@ bool vw_store_remove(VwStore *s, const char *name, GError **error);
 GPtrArray *vw_store_list(VwStore *s);
 /* The file that holds NAME's XML copy, for messages. */
 char *vw_store_xml_path(const VwStore *s, const char *name);
+/* That file's identity (device, inode, modification time, size): records
+ * are written to a new file renamed into place, so any write changes it.
+ * NULL when it is not there. */
+char *vw_store_xml_identity(VwStore *s, const char *name);
 
 /* Domains with forwards, recorded by the qemu/lxc hooks (domains/UUID.xml):
  * their XML is what a port's forwards are planned from. */
