@@ -122,7 +122,8 @@ static GPtrArray *devices_of(const VwState *st)
 	return devs;
 }
 
-/* The sysctls the record names, as the kernel has them now. */
+/* The sysctls the record names, as the kernel has them now; one that is not
+ * virtwire's (a forged record) as "?", which no apply records. */
 static void feed_sysctls(GChecksum *ck, const VwLinkBackend *be, const VwState *st)
 {
 	for (guint i = 0; i < st->sysctls->len + st->links->len; i++) {
@@ -139,7 +140,9 @@ static void feed_sysctls(GChecksum *ck, const VwLinkBackend *be, const VwState *
 				continue;
 			path = l->object;
 		}
-		if (be->sysctl_get(be->ctx, path, &v) != 0)
+		/* A record is input: only the sysctls virtwire sets are read
+		 * (anything else counts as changed). */
+		if (!vw_sysctl_is_virtwires(path) || be->sysctl_get(be->ctx, path, &v) != 0)
 			g_clear_pointer(&v, g_free);
 		line = g_strdup_printf("%s=%s", path, v ? v : "?");
 		feed_str(ck, "sysctl", line);
