@@ -288,14 +288,25 @@ done
 casefile floor-true "$last" /dev/null /bin/true
 casefile floor-version "$last" /dev/null "$VW_BIN" --version
 FLOORS=("$T/case-floor-true" "$T/case-floor-version")
-# VW_BIN_B: another build of the same tree (say, linked another way) in the
-# same rounds: the typical repeat and the version floor with it.
+# VW_BIN_B: another build (say, linked another way, or the commit before)
+# in the same rounds: every size's repeat and daemon hook, and the version
+# floor. It has state directories of its own (STATES/B-N, in the same
+# namespaces): the generation record's input digest names the executable
+# that planned, so two builds sharing one directory would each find the
+# other's and take the full path every time.
+B_SIZES=()
 if [ -n "${VW_BIN_B:-}" ]; then
 	[ -x "$VW_BIN_B" ] || die "VW_BIN_B $VW_BIN_B is not an executable"
 	record binary-b "$VW_BIN_B${VW_BIN_B_LABEL:+ ($VW_BIN_B_LABEL)}"
-	casefile 3-B 3 "$T/hook-3.xml" "$VW_BIN_B" hook network --state-dir "$STATES/3" bench started begin -
+	for n in $HOOK_SIZES; do
+		casefile "$n-B" "$n" "$T/hook-$n.xml" "$VW_BIN_B" hook network --state-dir "$STATES/B-$n" bench started begin -
+		casefile "$n-daemon-B" "$n" /dev/null "$VW_BIN_B" hook daemon --state-dir "$STATES/B-$n" - start - start
+		FLOORS+=("$T/case-$n-B")
+		DAEMON_CASES+=("$T/case-$n-daemon-B")
+		B_SIZES+=("$n")
+	done
 	casefile floor-version-B "$last" /dev/null "$VW_BIN_B" --version
-	FLOORS+=("$T/case-3-B" "$T/case-floor-version-B")
+	FLOORS+=("$T/case-floor-version-B")
 fi
 record input "$(for n in $HOOK_SIZES; do printf '%s forwards: %s bytes; ' "$n" "$(stat -c %s "$T/hook-$n.xml")"; done)"
 
@@ -331,6 +342,13 @@ for n in $HOOK_SIZES; do
 	fi
 done
 
+# B's own records of the networks A applied: a copy of A's, which B's first
+# run takes in (it sends nothing).
+for n in "${B_SIZES[@]}"; do
+	rm -rf "${STATES:?}/B-$n" && cp -a "$STATES/$n" "$STATES/B-$n" || die "cannot copy the records of $n"
+	in_ns "vwt-bench-hook-$$-$n" "$VW_BIN_B" hook network --state-dir "$STATES/B-$n" bench started begin - \
+		<"$T/hook-$n.xml" || die "B's first run of $n failed"
+done
 timer repeat "$RUNS" 0 "$MAX_SECONDS" "$T" "${ALL_CASES[@]}" "${FLOORS[@]}" || die "the repeat runs failed"
 # The daemon hook at libvirtd's start: virtwire re-asserts every recorded
 # network (the same apply as a repeat, from the state's copy of the XML).
@@ -371,6 +389,27 @@ print(", ".join("%s %.2f ms" % (k, statistics.median(v)) for k, v in ph.items())
 PY
 )"
 done
+
+# Issue 14's ratio: the largest network's call that changes nothing against
+# the smallest's, medians of the same rounds (for B too).
+size_ratio() { # LABEL SMALL-CASE LARGE-CASE
+	[ -f "$T/$2.tsv" ] && [ -f "$T/$3.tsv" ] || return 0
+	record "ratio-$1-$3/$2" "$(python3 - "$T/$2.tsv" "$T/$3.tsv" "$1" <<'PY'
+import statistics, sys
+def med(f):
+    return statistics.median(float(l.split("\t")[1]) / 1e3 for l in open(f) if l.startswith(sys.argv[3] + "\t"))
+a, b = med(sys.argv[1]), med(sys.argv[2])
+print("%.2f ms / %.2f ms = %.2f (target <= 2)" % (b, a, b / a))
+PY
+)"
+}
+small=${HOOK_SIZES%% *} large=${HOOK_SIZES##* }
+if [ "$small" != "$large" ]; then
+	for sfx in "" -B; do
+		size_ratio repeat "$small$sfx" "$large$sfx"
+		size_ratio daemon "$small-daemon$sfx" "$large-daemon$sfx"
+	done
+fi
 
 for f in "$T"/*.tsv; do
 	c=$(basename "$f" .tsv)

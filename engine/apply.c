@@ -22,9 +22,10 @@ typedef struct {
 	VwState *prev; /* the record before this apply, or NULL */
 	VwState *st;   /* the new record */
 	VwApplyReport *rep;
-	GPtrArray *undo;   /* VwStateLink* this apply created (owned by st) */
-	bool prev_on_disk; /* prev was read from the state directory */
-	bool written;	   /* a record of this apply is on disk */
+	GPtrArray *undo;    /* VwStateLink* this apply created (owned by st) */
+	char *input_before; /* the input digest recorded before this apply */
+	bool prev_on_disk;  /* prev was read from the state directory */
+	bool written;	    /* a record of this apply is on disk */
 } Net;
 
 typedef struct {
@@ -50,6 +51,7 @@ typedef struct {
 static void net_free(Net *n)
 {
 	g_free(n->id);
+	g_free(n->input_before);
 	vw_state_free(n->prev);
 	vw_state_free(n->st);
 	g_ptr_array_unref(n->undo);
@@ -171,6 +173,8 @@ static bool step_previous(Apply *a, GError **error)
 		g_ptr_array_add(a->nets, n);
 		if (!previous_of(a, n, error))
 			return false;
+		if (a->req->links == VW_LINKS_SKIP)
+			n->input_before = vw_store_gen_input(a->e->store, n->id);
 		/* The ports libvirt plugged keep their domain forwards. */
 		for (guint j = 0; n->prev && j < n->prev->ports->len; j++) {
 			const VwStatePort *p = n->prev->ports->pdata[j];
@@ -651,6 +655,38 @@ static void step_connections(Apply *a)
 			   err->message);
 }
 
+/* What each network's plan was made from, next to the generation the
+ * firewall is at now (engine/unchanged.c): the next call with the same
+ * input can skip it all. Links left alone (a re-assert) were not checked:
+ * then a digest an apply that checked them recorded stays if it still
+ * holds, and otherwise the one that says they were not (which only another
+ * re-assert accepts). */
+static void step_inputs(Apply *a)
+{
+	g_autoptr(GPtrArray) ids = g_ptr_array_new();
+	g_autoptr(GPtrArray) inputs = g_ptr_array_new_with_free_func(g_free);
+	const VwNftBackend *nft;
+	uint32_t gen;
+
+	if (a->req->skip_firewall || !(nft = vw_eng_nft(a->e, NULL)) || !vw_nft_generation(nft, &gen, NULL))
+		return;
+	for (guint i = 0; i < a->nets->len; i++) {
+		const Net *n = a->nets->pdata[i];
+		bool skip = a->req->links == VW_LINKS_SKIP;
+		g_autofree char *unchecked = NULL;
+		char *digest = vw_eng_input_digest(a->e, n->st, n->item->xml, strlen(n->item->xml),
+						   skip ? &unchecked : NULL);
+
+		if (skip && g_strcmp0(digest, n->input_before) != 0) {
+			g_free(digest);
+			digest = g_steal_pointer(&unchecked);
+		}
+		g_ptr_array_add(ids, n->id);
+		g_ptr_array_add(inputs, digest);
+	}
+	vw_store_gen_set_inputs(a->e->store, gen, ids, inputs);
+}
+
 /* ---------------------------------------------------------------------- */
 
 /* Undoes what this apply did: its sysctls, its links, and its records
@@ -767,6 +803,7 @@ bool vw_engine_apply(VwEngine *e, const VwApplyRequest *req, GPtrArray *reports,
 	if (ok) {
 		step_stale_links(&a);
 		step_connections(&a);
+		step_inputs(&a);
 		report(&a);
 	} else if (locked) {
 		rollback(&a);

@@ -115,6 +115,8 @@ VwState *vw_eng_links_from_kernel(VwEngine *e, const VwNetwork *net, const char 
  * once per engine (vw_eng_forget_learned: again). */
 void vw_eng_add_learned(VwEngine *e, VwNetwork *net);
 void vw_eng_forget_learned(VwEngine *e);
+/* The entries of network @id, as text: what its plan takes from them. */
+char *vw_eng_learned_of(VwEngine *e, const char *id);
 /* Records, under the lock, that on network @name the guest with @mac uses
  * @addr; *@changed tells whether that is news. Entries of networks without a
  * record go at the same time. */
@@ -126,3 +128,17 @@ bool vw_eng_wants_port_flags(const VwNetwork *net, int *hairpin, int *isolated);
 /* Sets them on port @tap, unless it has them (*@changed, may be NULL, says
  * whether it did). A port that is gone is nothing to do. */
 bool vw_eng_port_flags(VwEngine *e, const VwNetwork *net, const char *tap, bool *changed, GError **error);
+
+/* unchanged.c: the input digest of network @st (its record, as saved) to be
+ * applied from @xml (@len bytes, which must be the record's copy, else
+ * NULL): everything its plan is made from — the XML (as the identity of
+ * the record's file of it), its ports' domains, what watch learned, the host firewall setting,
+ * virtwire's build — and the links and sysctls the record names as the
+ * kernel has them now, as an apply that checked (or made) the links
+ * records it; @unchecked (may be NULL) gets the one an apply that left
+ * them alone records. NULL when it cannot be told (then nothing is
+ * skipped). */
+char *vw_eng_input_digest(VwEngine *e, const VwState *st, const char *xml, gsize len, char **unchecked);
+/* Restore's short way: every recorded network unchanged (see
+ * vw_engine_unchanged); then @rep says so and nothing else is done. */
+bool vw_eng_restore_unchanged(VwEngine *e, VwRestoreReport *rep);

@@ -106,3 +106,14 @@ bool vw_eng_learn(VwEngine *e, const char *name, const VwMac *mac, const VwAddr 
 	vw_eng_unlock(e);
 	return ok;
 }
+
+char *vw_eng_learned_of(VwEngine *e, const char *id)
+{
+	GPtrArray *all = learned(e);
+	g_autoptr(GPtrArray) own = g_ptr_array_new();
+
+	for (guint i = 0; all && i < all->len; i++)
+		if (strcmp(((const VwLearned *)all->pdata[i])->id, id) == 0)
+			g_ptr_array_add(own, all->pdata[i]);
+	return vw_learned_format(own);
+}

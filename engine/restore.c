@@ -7,7 +7,8 @@
  *
  * Nothing missing, nothing sent: every step compares first, and the
  * firewall step trusts the generation record (state/gen.c) when the ruleset
- * has not moved since virtwire made it so, without reading it back.
+ * has not moved since virtwire made it so, without reading it back. When
+ * no input moved either, nothing is even parsed (engine/unchanged.c).
  */
 #include <string.h>
 
@@ -115,6 +116,10 @@ bool vw_engine_restore(VwEngine *e, VwRestoreReport *rep, GError **error)
 		g_propagate_error(error, g_steal_pointer(&err));
 		return false;
 	}
+	/* Nothing moved since virtwire's own last commit: nothing to parse,
+	 * plan or send (engine/unchanged.c). */
+	if (vw_eng_restore_unchanged(e, rep))
+		return true;
 	/* A record that cannot be used is left out (and said): the others
 	 * are restored all the same. */
 	recorded = vw_eng_load_recorded(e, NULL, rep->diags);

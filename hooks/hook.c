@@ -232,6 +232,13 @@ static int hook_network(Hook *h)
 	g_autoptr(VwDoc) doc = NULL;
 	bool bridged;
 
+	/* A repeat that finds nothing to change needs no parse (libvirt names
+	 * the network in the arguments). */
+	if (is_op(h, "started") && vw_engine_unchanged(h->engine, h->object, h->xml, h->xml_len)) {
+		h->network = g_strdup(h->object);
+		vw_log_set_subject(h->network, NULL);
+		return 0;
+	}
 	if (vw_doc_load_libvirt(NET_XML, h->xml, h->xml_len, NULL, diags, &doc) != VW_LOAD_OK || !doc->network)
 		/* Only where failing stops something. */
 		return fail(h, diags, NULL, is_op(h, "start") || is_op(h, "started") ? 1 : 0);

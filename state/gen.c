@@ -2,17 +2,20 @@
 /*
  * The firewall's generation record (firewall.gen), as text:
  *
- *   virtwire-firewall-gen 1
+ *   virtwire-firewall-gen 2
  *   netns DEV:INODE
  *   gen N
- *   net ID DIGEST
+ *   net ID DIGEST [INPUT]
  *   …
+ *
+ * Version 1 (no INPUT) is read as well.
  */
 #include <string.h>
 
 #include <virtwire/state.h>
 
-#define GEN_MAGIC "virtwire-firewall-gen 1"
+#define GEN_MAGIC "virtwire-firewall-gen 2"
+#define GEN_MAGIC_1 "virtwire-firewall-gen 1"
 /* More networks than this in one namespace is not a record of virtwire's. */
 #define GEN_MAX_NETS 65536
 
@@ -21,6 +24,7 @@ VwGenRecord *vw_gen_record_new(void)
 	VwGenRecord *r = g_new0(VwGenRecord, 1);
 
 	r->nets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	r->inputs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	return r;
 }
 
@@ -30,6 +34,7 @@ void vw_gen_record_free(VwGenRecord *r)
 		return;
 	g_free(r->netns);
 	g_hash_table_unref(r->nets);
+	g_hash_table_unref(r->inputs);
 	g_free(r);
 }
 
@@ -52,9 +57,11 @@ char *vw_gen_record_format(const VwGenRecord *r)
 	g_ptr_array_sort(ids, str_cmp);
 	for (guint i = 0; i < ids->len; i++) {
 		g_autofree char *e = g_uri_escape_string(ids->pdata[i], "-_.", TRUE);
+		const char *input = g_hash_table_lookup(r->inputs, ids->pdata[i]);
 
-		g_string_append_printf(out, "net %s %s\n", e,
-				       (const char *)g_hash_table_lookup(r->nets, ids->pdata[i]));
+		g_string_append_printf(out, "net %s %s%s%s\n", e,
+				       (const char *)g_hash_table_lookup(r->nets, ids->pdata[i]), input ? " " : "",
+				       input ? input : "");
 	}
 	return g_string_free(out, FALSE);
 }
@@ -70,9 +77,9 @@ static bool is_digest(const char *s)
 	return n == 64;
 }
 
-static bool parse_line(VwGenRecord *r, const char *line, bool *have_gen)
+static bool parse_line(VwGenRecord *r, const char *line, bool v1, bool *have_gen)
 {
-	g_auto(GStrv) f = g_strsplit(line, " ", 4);
+	g_auto(GStrv) f = g_strsplit(line, " ", 5);
 	guint n = g_strv_length(f);
 	guint64 gen;
 
@@ -86,13 +93,15 @@ static bool parse_line(VwGenRecord *r, const char *line, bool *have_gen)
 		*have_gen = true;
 		return true;
 	}
-	if (n == 3 && strcmp(f[0], "net") == 0 && is_digest(f[2])) {
+	if ((n == 3 || (n == 4 && !v1 && is_digest(f[3]))) && strcmp(f[0], "net") == 0 && is_digest(f[2])) {
 		char *id = g_uri_unescape_string(f[1], "\n");
 
 		if (!id || !*id || g_hash_table_contains(r->nets, id) || g_hash_table_size(r->nets) >= GEN_MAX_NETS) {
 			g_free(id);
 			return false;
 		}
+		if (n == 4)
+			g_hash_table_insert(r->inputs, g_strdup(id), g_strdup(f[3]));
 		g_hash_table_insert(r->nets, id, g_strdup(f[2]));
 		return true;
 	}
@@ -104,16 +113,17 @@ VwGenRecord *vw_gen_record_parse(const char *text, gsize len)
 	g_autoptr(VwGenRecord) r = vw_gen_record_new();
 	g_autofree char *copy = NULL;
 	g_auto(GStrv) lines = NULL;
-	bool have_gen = false;
+	bool have_gen = false, v1;
 
 	if (len > (16u << 20) || memchr(text, '\0', len))
 		return NULL;
 	copy = g_strndup(text, len);
 	lines = g_strsplit(copy, "\n", -1);
-	if (!lines[0] || strcmp(lines[0], GEN_MAGIC) != 0)
+	if (!lines[0] || (strcmp(lines[0], GEN_MAGIC) != 0 && strcmp(lines[0], GEN_MAGIC_1) != 0))
 		return NULL;
+	v1 = strcmp(lines[0], GEN_MAGIC_1) == 0;
 	for (guint i = 1; lines[i]; i++)
-		if (lines[i][0] && !parse_line(r, lines[i], &have_gen))
+		if (lines[i][0] && !parse_line(r, lines[i], v1, &have_gen))
 			return NULL;
 	if (!have_gen || !r->netns)
 		return NULL;

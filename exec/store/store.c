@@ -328,6 +328,17 @@ char *vw_store_xml_path(const VwStore *s, const char *name)
 	return g_build_filename(s->dir, f, NULL);
 }
 
+char *vw_store_xml_identity(VwStore *s, const char *name)
+{
+	g_autofree char *f = file_name(name, ".xml");
+	struct stat st;
+
+	if (fstatat(s->dirfd, f, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	return g_strdup_printf("%lu:%lu %lld.%09ld %lld", (unsigned long)st.st_dev, (unsigned long)st.st_ino,
+			       (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec, (long long)st.st_size);
+}
+
 static char *record_path(const VwStore *s, const char *name)
 {
 	g_autofree char *f = file_name(name, ".state");
@@ -713,6 +724,8 @@ void vw_store_gen_update(VwStore *s, const VwNftResult *res, GPtrArray *ids, GPt
 		r = vw_gen_record_new();
 	}
 	for (guint i = 0; res->gen_after == expected && i < ids->len; i++) {
+		/* The caller records what the plan was made from anew. */
+		g_hash_table_remove(r->inputs, ids->pdata[i]);
 		if (digests)
 			g_hash_table_replace(r->nets, g_strdup(ids->pdata[i]), g_strdup(digests->pdata[i]));
 		else
@@ -728,6 +741,51 @@ void vw_store_gen_update(VwStore *s, const VwNftResult *res, GPtrArray *ids, GPt
 	text = vw_gen_record_format(r);
 	/* A cache: when it cannot be written, the next apply reads the
 	 * kernel in full, as without it. */
+	if (write_file(s, s->dirfd, GEN_FILE, text, strlen(text), false) != 0)
+		remove_file(s->dirfd, GEN_FILE);
+}
+
+bool vw_store_gen_unchanged(VwStore *s, guint32 gen, const char *id, const char *input)
+{
+	g_autofree char *netns = netns_id();
+	g_autoptr(VwGenRecord) r = gen_load(s, netns);
+
+	return r && r->gen == gen && g_hash_table_contains(r->nets, id) &&
+	       g_strcmp0(g_hash_table_lookup(r->inputs, id), input) == 0;
+}
+
+char *vw_store_gen_input(VwStore *s, const char *id)
+{
+	g_autofree char *netns = netns_id();
+	g_autoptr(VwGenRecord) r = gen_load(s, netns);
+
+	return r ? g_strdup(g_hash_table_lookup(r->inputs, id)) : NULL;
+}
+
+void vw_store_gen_set_inputs(VwStore *s, guint32 gen, GPtrArray *ids, GPtrArray *inputs)
+{
+	g_autofree char *netns = netns_id();
+	g_autoptr(VwGenRecord) r = gen_load(s, netns);
+	g_autofree char *text = NULL;
+	bool changed = false;
+
+	if (!r || r->gen != gen)
+		return;
+	for (guint i = 0; i < ids->len; i++) {
+		const char *have = g_hash_table_lookup(r->inputs, ids->pdata[i]);
+		const char *want = g_hash_table_contains(r->nets, ids->pdata[i]) ? inputs->pdata[i] : NULL;
+
+		if (g_strcmp0(have, want) == 0)
+			continue;
+		changed = true;
+		if (want)
+			g_hash_table_replace(r->inputs, g_strdup(ids->pdata[i]), g_strdup(want));
+		else
+			g_hash_table_remove(r->inputs, ids->pdata[i]);
+	}
+	if (!changed)
+		return;
+	text = vw_gen_record_format(r);
 	if (write_file(s, s->dirfd, GEN_FILE, text, strlen(text), false) != 0)
 		remove_file(s->dirfd, GEN_FILE);
 }

@@ -157,3 +157,38 @@ nft_same_table() {
 	python3 "$VW_SRC/tests/lib/nftnorm.py" "$1" "$2"
 }
 
+# nft_quiet ROLE CMD...: CMD commits nothing to ROLE's ruleset. nft monitor
+# runs around it; the table vwt_quiet added before and deleted after it
+# must be two consecutive generations. The monitor listens only once it has
+# read the ruleset (slow with a large table): marker tables until it shows
+# one.
+nft_quiet() {
+	local role=$1 mon pid i before after rc
+	shift
+	mon=$(mktemp "$VWT_TMP/monitor.XXXXXX")
+	# Not through a function: $! must be the monitor's own process.
+	ip netns exec "$(ns "$role")" timeout 60 stdbuf -oL nft monitor >"$mon" 2>&1 &
+	pid=$!
+	VWT_PIDS+=("$pid")
+	for i in $(seq 1 300); do
+		nsx "$role" nft add table ip vwt_marker 2>/dev/null && nsx "$role" nft delete table ip vwt_marker
+		grep -q 'new generation' "$mon" && break
+		sleep 0.1
+	done
+	grep -q 'new generation' "$mon" || { echo "nft monitor showed nothing in 30 s"; return 1; }
+	nsx "$role" nft add table ip vwt_quiet
+	"$@"
+	rc=$?
+	nsx "$role" nft delete table ip vwt_quiet
+	for i in $(seq 1 200); do
+		grep -q 'delete table ip vwt_quiet' "$mon" && tail -1 "$mon" | grep -q 'new generation' && break
+		sleep 0.05
+	done
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	read -r before after < <(awk '/add table ip vwt_quiet/ { a = 1; next }
+		/new generation/ { g = $4; if (a) { m = g; a = 0 } } END { print m, g }' "$mon")
+	echo "command exit $rc; generations around it: ${before:-?}, ${after:-?}"
+	sed -n '/add table ip vwt_quiet/,$p' "$mon" | tail -n +2
+	[ "$rc" = 0 ] && [ -n "$before" ] && [ "$after" = $((before + 1)) ]
+}

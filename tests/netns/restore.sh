@@ -45,39 +45,6 @@ cat >"$VWT_TMP/lab.xml" <<XML
 </network>
 XML
 
-# quiet CMD...: CMD commits nothing to the ruleset. nft monitor runs around
-# it; a marker table added before and deleted after it must be two
-# consecutive generations (the monitor is listening once it shows the first).
-quiet() {
-	local mon pid i before after
-	mon=$(mktemp "$VWT_TMP/monitor.XXXXXX")
-	# Not through a function: $! must be nft's own process.
-	ip netns exec "$(ns host)" timeout 30 nft monitor >"$mon" 2>&1 &
-	pid=$!
-	for i in $(seq 1 100); do
-		nsx host nft add table ip vwt_marker 2>/dev/null && nsx host nft delete table ip vwt_marker
-		grep -q 'new generation' "$mon" && break
-		sleep 0.05
-	done
-	nsx host nft add table ip vwt_marker
-	"$@"
-	local rc=$?
-	nsx host nft delete table ip vwt_marker
-	for i in $(seq 1 100); do
-		[ "$(grep -c 'new generation' "$mon")" -ge 2 ] && grep -q 'delete table ip vwt_marker' "$mon" &&
-			tail -1 "$mon" | grep -q 'new generation' && break
-		sleep 0.05
-	done
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	# The generation of the last marker added, and the last one.
-	read -r before after < <(awk '/add table ip vwt_marker/ { a = 1; next }
-		/new generation/ { g = $4; if (a) { m = g; a = 0 } } END { print m, g }' "$mon")
-	echo "command exit $rc; generations around it: ${before:-?}, ${after:-?}"
-	sed -n '/add table ip vwt_marker/,$p' "$mon" | tail -n +2
-	[ "$rc" = 0 ] && [ -n "$before" ] && [ "$after" = $((before + 1)) ]
-}
-
 check "apply web" vw host apply "$VWT_TMP/web.xml"
 check "apply lab (virtwire creates its bridge)" vw host apply "$VWT_TMP/lab.xml"
 serve guest1 tcp4 22
@@ -85,7 +52,7 @@ reach "the forward answers" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
 
 says "restore after apply: nothing missing, nothing read" "2 networks: nothing was missing \(the ruleset has not changed" \
 	vw host restore
-check "… and nothing committed (nft monitor: no generation between two markers)" quiet vw host restore
+check "… and nothing committed (nft monitor: no generation between two markers)" nft_quiet host vw host restore
 
 # nftables.service's restart: the whole ruleset flushed.
 setup "nft flush ruleset" nsx host nft flush ruleset
@@ -93,13 +60,13 @@ blocked "after the flush the forward is gone (the host resets it)" wan tcp4 203.
 says "restore puts the table back" "^restored: network '(web|lab)': table inet virtwire: is missing" vw host restore
 reach "the forward answers again" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.113\.2$'
 check "verify: no drift" vw host verify --all
-check "a second restore commits nothing" quiet vw host restore
+check "a second restore commits nothing" nft_quiet host vw host restore
 
 # Someone else's commit moves the generation: the table is read, nothing sent.
 setup "another table comes and goes" eval 'nsx host nft add table ip other && nsx host nft delete table ip other'
 says "after another commit restore reads, finds nothing missing" "2 networks: nothing was missing \(nothing was sent\)" \
 	vw host restore
-check "… and commits nothing" quiet vw host restore
+check "… and commits nothing" nft_quiet host vw host restore
 
 # One element deleted by hand: exactly it comes back.
 setup "delete the forward's element" nsx host nft delete element inet virtwire fwd4any '{ tcp . 2222 }'
@@ -115,7 +82,7 @@ reach "… brings the forward back" wan tcp4 203.0.113.1 2222 '^guest1 203\.0\.1
 # The monitor does see a restore that repairs something (the check above
 # can fail).
 setup "nft flush ruleset" nsx host nft flush ruleset
-check_fails "a restore that repairs commits, and the monitor sees it" quiet vw host restore
+check_fails "a restore that repairs commits, and the monitor sees it" nft_quiet host vw host restore
 
 # A record that cannot be used is said, and the others are restored.
 setup "nft flush ruleset" nsx host nft flush ruleset

@@ -45,6 +45,7 @@ typedef struct {
 	GPtrArray *docs;
 	GPtrArray *reports; /* VwApplyReport* of the last apply or teardown */
 	VwDiags *diags;	    /* of the last apply */
+	GString *stages;    /* the engine's stages, "NAME " each */
 } Fx;
 
 /* The host's listening sockets as the engine's listeners seam sees them:
@@ -58,6 +59,13 @@ static bool fake_listeners(GArray *ret, GError **error)
 	return true;
 }
 
+static void fx_stage(const char *name, void *data)
+{
+	Fx *f = data;
+
+	g_string_append_printf(f->stages, "%s ", name);
+}
+
 static void fx_engine(Fx *f)
 {
 	VwEngineConfig cfg = {
@@ -68,6 +76,8 @@ static void fx_engine(Fx *f)
 		.faults = &f->faults,
 		.lock_timeout_ms = 1000,
 		.listeners = fake_listeners,
+		.stage = fx_stage,
+		.stage_data = f,
 	};
 
 	g_clear_pointer(&f->engine, vw_engine_free);
@@ -87,6 +97,7 @@ static void fx_init(Fx *f)
 	f->nft = fake_nft_new(&f->fake);
 	f->ct = fake_ct_new(&f->ctf);
 	f->docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	f->stages = g_string_new(NULL);
 	fx_engine(f);
 }
 
@@ -117,6 +128,7 @@ static void fx_clear(Fx *f)
 	g_clear_pointer(&f->diags, vw_diags_free);
 	fake_links_clear(&f->links);
 	g_ptr_array_unref(f->docs);
+	g_string_free(f->stages, TRUE);
 	rm_rf(up);
 	g_free(f->dir);
 }
@@ -671,6 +683,188 @@ static guint fwd_elems(Fx *f)
 	return elems ? elems->len : 0;
 }
 
+/* Whether network @name, applied again from @xml, has nothing to do; either
+ * way nothing was sent, no table read, and only "unchanged" staged (no
+ * parse, check or plan) when it has nothing to do. */
+static bool fx_unchanged(Fx *f, const char *name, const char *xml)
+{
+	guint dumps = fake_nft_dumps(f->fake), batches = fake_nft_batches(f->fake);
+	int mutations = f->links.mutations;
+	bool same;
+
+	g_string_truncate(f->stages, 0);
+	same = vw_engine_unchanged(f->engine, name, xml, strlen(xml));
+	g_assert_cmpuint(fake_nft_dumps(f->fake), ==, dumps);
+	g_assert_cmpuint(fake_nft_batches(f->fake), ==, batches);
+	g_assert_cmpint(f->links.mutations, ==, mutations);
+	g_assert_cmpstr(f->stages->str, ==, same ? "unchanged " : "");
+	return same;
+}
+
+/* A restore that took the short way: nothing planned, read or sent. */
+static void assert_restore_unchanged(Fx *f, guint networks)
+{
+	g_autoptr(VwRestoreReport) rep = NULL;
+	g_autoptr(GError) err = NULL;
+	guint dumps = fake_nft_dumps(f->fake), batches = fake_nft_batches(f->fake);
+
+	g_string_truncate(f->stages, 0);
+	g_assert_true(fx_restore(f, &rep, &err));
+	g_assert_no_error(err);
+	g_assert_cmpstr(f->stages->str, ==, "unchanged ");
+	g_assert_cmpuint(rep->networks, ==, networks);
+	g_assert_true(rep->unread);
+	g_assert_cmpuint(fake_nft_dumps(f->fake), ==, dumps);
+	g_assert_cmpuint(fake_nft_batches(f->fake), ==, batches);
+}
+
+/* A restore that took the full path (planned); *@messages: what it sent. */
+static void assert_restore_full(Fx *f, guint *messages)
+{
+	g_autoptr(VwRestoreReport) rep = NULL;
+	g_autoptr(GError) err = NULL;
+
+	g_string_truncate(f->stages, 0);
+	g_assert_true(fx_restore(f, &rep, &err));
+	g_assert_no_error(err);
+	g_assert_nonnull(strstr(f->stages->str, "plan "));
+	*messages = rep->messages;
+}
+
+/* Issue 14: a call that changes nothing skips parse, check, plan and the
+ * kernel dump; whatever moved — another commit, the table, one byte of the
+ * input — takes the full path, which repairs. */
+static void test_unchanged(void)
+{
+	const char *xmls[] = { WEB, NULL };
+	g_autofree char *byte = g_strdup(WEB);
+	g_autoptr(NftOther) other = nft_other_new();
+	g_autoptr(NftOther) flush = nft_other_new();
+	g_autoptr(GError) err = NULL;
+	guint messages;
+	Fx f;
+
+	fx_init(&f);
+	/* Nothing recorded: nothing to skip. */
+	g_assert_false(fx_unchanged(&f, "web", WEB));
+	g_assert_true(fx_apply(&f, xmls, false, &err));
+	g_assert_true(fx_unchanged(&f, "web", WEB));
+	assert_restore_unchanged(&f, 1);
+	/* One byte of the input; another network's XML; another name. */
+	*strstr(byte, "2222") = '3';
+	g_assert_false(fx_unchanged(&f, "web", byte));
+	g_assert_false(fx_unchanged(&f, "web", WEB2));
+	g_assert_false(fx_unchanged(&f, "db", WEB));
+	/* Someone else commits: the full path, which finds nothing missing
+	 * and keeps the digest; then the short way again. */
+	nft_other_table(other, true, NFPROTO_INET, "other");
+	g_assert_cmpint(nft_other_commit(other, f.nft), ==, 0);
+	g_assert_false(fx_unchanged(&f, "web", WEB));
+	assert_restore_full(&f, &messages);
+	g_assert_cmpuint(messages, ==, 0);
+	g_assert_true(fx_unchanged(&f, "web", WEB));
+	/* The table flushed: the full path puts it back. */
+	nft_other_table(flush, false, NFPROTO_INET, "virtwire");
+	g_assert_cmpint(nft_other_commit(flush, f.nft), ==, 0);
+	g_assert_null(fake_nft_sets(f.fake, NFPROTO_INET, "virtwire"));
+	g_assert_false(fx_unchanged(&f, "web", WEB));
+	assert_restore_full(&f, &messages);
+	g_assert_cmpuint(messages, >, 0);
+	g_assert_cmpuint(fwd_elems(&f), ==, 1);
+	assert_restore_unchanged(&f, 1);
+	g_assert_true(fx_unchanged(&f, "web", WEB));
+	fx_clear(&f);
+}
+
+/* The links and sysctls the record names are the short way's guard: a
+ * bridge deleted or a sysctl changed takes the full path, which repairs. */
+static void test_unchanged_links(void)
+{
+	const char *xmls[] = { WEB, NULL };
+	g_autoptr(GError) err = NULL;
+	g_autofree char *links = NULL;
+	Fx f;
+
+	fx_init(&f);
+	g_assert_true(fx_apply(&f, xmls, false, &err));
+	g_assert_true(fx_unchanged(&f, "web", WEB));
+	/* Down, then gone. */
+	for (guint i = 0; i < f.links.links->len; i++)
+		if (strcmp(((FLink *)f.links.links->pdata[i])->info.name, "vw-web") == 0)
+			((FLink *)f.links.links->pdata[i])->info.up = false;
+	g_assert_false(fx_unchanged(&f, "web", WEB));
+	g_assert_true(fx_apply(&f, xmls, false, &err));
+	g_assert_true(fx_unchanged(&f, "web", WEB));
+	for (guint i = 0; i < f.links.links->len; i++)
+		if (strcmp(((FLink *)f.links.links->pdata[i])->info.name, "vw-web") == 0)
+			g_ptr_array_remove_index(f.links.links, i);
+	g_assert_false(fx_unchanged(&f, "web", WEB));
+	g_assert_true(fx_apply(&f, xmls, false, &err));
+	g_assert_no_error(err);
+	links = fake_links_snapshot(&f.links);
+	g_assert_nonnull(strstr(links, "vw-web"));
+	g_assert_true(fx_unchanged(&f, "web", WEB));
+	g_hash_table_insert(f.links.sysctls, g_strdup("net/ipv4/ip_forward"), g_strdup("0"));
+	g_assert_false(fx_unchanged(&f, "web", WEB));
+	g_assert_true(fx_apply(&f, xmls, false, &err));
+	g_assert_cmpstr(g_hash_table_lookup(f.links.sysctls, "net/ipv4/ip_forward"), ==, "1");
+	g_assert_true(fx_unchanged(&f, "web", WEB));
+	fx_clear(&f);
+}
+
+/* A domain's port record is input too: its forwards are planned from it. */
+static void test_unchanged_ports(void)
+{
+#define DOM_XML(port)                                                                                         \
+	"<domain type='kvm'><name>vm1</name><uuid>8d3e1c5a-6f0b-4a52-9a0e-0c2f7f6b1d11</uuid>"                \
+	"<devices><interface type='network'><mac address='52:54:00:00:00:10'/><source network='web'/>"        \
+	"</interface></devices><metadata><vw:domain xmlns:vw='urn:virtwire:1'>"                               \
+	"<vw:forward network='web' proto='tcp' host-port='" port "' guest-port='80'/></vw:domain></metadata>" \
+	"</domain>"
+	static const char *const doms[] = { DOM_XML("8080"), DOM_XML("8081") };
+	const char *xmls[] = { WEB, NULL };
+	VwPortRequest add = { "web",
+			      "3068240c-3b1b-4df5-a592-1b6565c9244f",
+			      "8d3e1c5a-6f0b-4a52-9a0e-0c2f7f6b1d11",
+			      "52:54:00:00:00:10",
+			      true,
+			      NULL };
+	g_autoptr(VwDiags) diags = vw_diags_new();
+	g_autoptr(GError) err = NULL;
+	guint messages;
+	Fx f;
+
+	fx_init(&f);
+	add.diags = diags;
+	g_assert_true(fx_apply(&f, xmls, false, &err));
+	for (guint i = 0; i < G_N_ELEMENTS(doms); i++) {
+		VwDoc *doc = NULL;
+
+		g_assert_cmpint(vw_doc_load_memory("dom.xml", doms[i], strlen(doms[i]), NULL, diags, &doc), ==,
+				VW_LOAD_OK);
+		g_ptr_array_add(f.docs, doc);
+		g_assert_true(vw_engine_prepare_domain(f.engine, doc->domain, doms[i], diags, &err));
+		g_assert_no_error(err);
+		if (i == 0) {
+			g_assert_true(vw_engine_port(f.engine, &add, &err));
+			g_assert_no_error(err);
+			/* The port's forwards were committed: the next apply
+			 * records what the plan is made from again. */
+			g_assert_false(fx_unchanged(&f, "web", WEB));
+			g_assert_true(fx_apply(&f, xmls, false, &err));
+			g_assert_true(fx_unchanged(&f, "web", WEB));
+			g_assert_cmpuint(fwd_elems(&f), ==, 2);
+		}
+	}
+	/* The domain's record changed (its forward moved to 8081). */
+	g_assert_false(fx_unchanged(&f, "web", WEB));
+	assert_restore_full(&f, &messages);
+	g_assert_cmpuint(messages, >, 0);
+	g_assert_cmpuint(fwd_elems(&f), ==, 2);
+	fx_clear(&f);
+#undef DOM_XML
+}
+
 /* A forward by guest-mac without a reservation, in a network that learns
  * its guests' addresses: nothing until an address is recorded, then the
  * plan of every caller (restore here) targets it; an address outside the
@@ -730,5 +924,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/engine/connections", test_connections);
 	g_test_add_func("/engine/restore", test_restore);
 	g_test_add_func("/engine/learned", test_learned);
+	g_test_add_func("/engine/unchanged", test_unchanged);
+	g_test_add_func("/engine/unchanged-links", test_unchanged_links);
+	g_test_add_func("/engine/unchanged-ports", test_unchanged_ports);
 	return g_test_run();
 }

@@ -83,6 +83,7 @@ typedef struct {
 	VwFaults faults;
 	GArray *listeners; /* VwListener: what the host listens on */
 	GPtrArray *recs;   /* Rec* */
+	GString *stages;   /* the engine's stages of the last call, "NAME " each */
 } Fx;
 
 static Fx *fx_current;
@@ -103,6 +104,7 @@ static void fx_init(Fx *f)
 	f->nft = fake_nft_new(&f->fake);
 	f->listeners = g_array_new(FALSE, TRUE, sizeof(VwListener));
 	f->recs = g_ptr_array_new_with_free_func((GDestroyNotify)rec_free);
+	f->stages = g_string_new(NULL);
 	fx_current = f;
 	vw_log_set_sink(capture, f->recs);
 }
@@ -124,6 +126,12 @@ static void fx_clear(Fx *f)
 	fake_links_clear(&f->links);
 	g_array_unref(f->listeners);
 	g_ptr_array_unref(f->recs);
+	g_string_free(f->stages, TRUE);
+}
+
+static void fx_stage(const char *name, void *data)
+{
+	g_string_append_printf(((Fx *)data)->stages, "%s ", name);
 }
 
 /* One hook call, as libvirt makes it; its records into f->recs (from
@@ -135,10 +143,13 @@ static int fx_hook(Fx *f, const char *driver, const char *op, const char *sub, c
 			       .nft = f->nft,
 			       .faults = &f->faults,
 			       .listeners = fake_listeners,
-			       .lock_timeout_ms = 1000 };
+			       .lock_timeout_ms = 1000,
+			       .stage = fx_stage,
+			       .stage_data = f };
 	char *argv[] = { (char *)"lab", (char *)op, (char *)sub, (char *)"-", NULL };
 
 	g_ptr_array_set_size(f->recs, 0);
+	g_string_truncate(f->stages, 0);
 	return vw_hook_run(driver, 4, argv, xml, strlen(xml), &cfg);
 }
 
@@ -225,6 +236,34 @@ static void test_started_and_stopped(void)
 	g_assert_cmpstr(summary(&f)->operation, ==, "network stopped");
 	g_assert_cmpstr(summary(&f)->result, ==, "ok");
 	g_assert_cmpuint(count_changes(&f, "table inet virtwire"), ==, 1);
+	fx_clear(&f);
+}
+
+/* A repeated 'started' that finds nothing to change plans nothing, reads
+ * no table and sends nothing; libvirt's bridge changed since takes the
+ * full path, which refuses it as before. */
+static void test_started_unchanged(void)
+{
+	Fx f;
+	guint dumps, batches;
+
+	fx_init(&f);
+	fx_bridge(&f);
+	g_assert_cmpint(fx_hook(&f, "network", "started", "begin", LAB), ==, 0);
+	g_assert_nonnull(strstr(f.stages->str, "plan "));
+	dumps = fake_nft_dumps(f.fake);
+	batches = fake_nft_batches(f.fake);
+	g_assert_cmpint(fx_hook(&f, "network", "started", "begin", LAB), ==, 0);
+	g_assert_cmpstr(f.stages->str, ==, "unchanged ");
+	g_assert_cmpstr(summary(&f)->result, ==, "ok");
+	g_assert_cmpstr(summary(&f)->network, ==, "lab");
+	g_assert_cmpuint(fake_nft_dumps(f.fake), ==, dumps);
+	g_assert_cmpuint(fake_nft_batches(f.fake), ==, batches);
+	/* libvirt's bridge lost its address: no longer as the XML says. */
+	g_array_set_size(((FLink *)f.links.links->pdata[f.links.links->len - 1])->addrs, 0);
+	g_assert_cmpint(fx_hook(&f, "network", "started", "begin", LAB), ==, 1);
+	g_assert_nonnull(strstr(f.stages->str, "plan "));
+	g_assert_nonnull(with_code(&f, "libvirt-mismatch"));
 	fx_clear(&f);
 }
 
@@ -336,6 +375,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/hook/log/started-stopped", test_started_and_stopped);
 	g_test_add_func("/hook/log/stopped-fails", test_stopped_fails);
+	g_test_add_func("/hook/started-unchanged", test_started_unchanged);
 	g_test_add_func("/hook/log/start-finding-line", test_start_finding_line);
 	g_test_add_func("/hook/log/warning", test_warning);
 	g_test_add_func("/hook/log/record-label", test_record_label);

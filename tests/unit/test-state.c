@@ -219,7 +219,9 @@ static void test_gen_round_trip(void)
 	r->gen = G_MAXUINT32;
 	g_hash_table_insert(r->nets, g_strdup("web"), g_strdup(DIGEST_A));
 	g_hash_table_insert(r->nets, g_strdup("a name/with spaces%"), g_strdup(DIGEST_B));
+	g_hash_table_insert(r->inputs, g_strdup("web"), g_strdup(DIGEST_B));
 	text = vw_gen_record_format(r);
+	g_assert_true(g_str_has_prefix(text, "virtwire-firewall-gen 2\n"));
 	back = vw_gen_record_parse(text, strlen(text));
 	g_assert_nonnull(back);
 	g_assert_cmpstr(back->netns, ==, r->netns);
@@ -227,15 +229,32 @@ static void test_gen_round_trip(void)
 	g_assert_cmpuint(g_hash_table_size(back->nets), ==, 2);
 	g_assert_cmpstr(g_hash_table_lookup(back->nets, "a name/with spaces%"), ==, DIGEST_B);
 	g_assert_cmpstr(g_hash_table_lookup(back->nets, "web"), ==, DIGEST_A);
+	g_assert_cmpuint(g_hash_table_size(back->inputs), ==, 1);
+	g_assert_cmpstr(g_hash_table_lookup(back->inputs, "web"), ==, DIGEST_B);
 	again = vw_gen_record_format(back);
 	g_assert_cmpstr(again, ==, text);
+}
+
+/* Version 1, written by an earlier virtwire, has no input digests. */
+static void test_gen_version_1(void)
+{
+	static const char v1[] = "virtwire-firewall-gen 1\nnetns 1:2\ngen 7\nnet web " DIGEST_A "\n";
+	g_autoptr(VwGenRecord) r = vw_gen_record_parse(v1, strlen(v1));
+
+	g_assert_nonnull(r);
+	g_assert_cmpuint(r->gen, ==, 7);
+	g_assert_cmpstr(g_hash_table_lookup(r->nets, "web"), ==, DIGEST_A);
+	g_assert_cmpuint(g_hash_table_size(r->inputs), ==, 0);
 }
 
 static void test_gen_refused(void)
 {
 	static const char *const bad[] = {
 		"",
-		"virtwire-firewall-gen 2\nnetns 1:2\ngen 1\n",
+		"virtwire-firewall-gen 3\nnetns 1:2\ngen 1\n",
+		"virtwire-firewall-gen 1\nnetns 1:2\ngen 1\nnet web " DIGEST_A " " DIGEST_B "\n",
+		"virtwire-firewall-gen 2\nnetns 1:2\ngen 1\nnet web " DIGEST_A " 0123\n",
+		"virtwire-firewall-gen 2\nnetns 1:2\ngen 1\nnet web " DIGEST_A " " DIGEST_B " " DIGEST_B "\n",
 		"virtwire-firewall-gen 1\ngen 1\n",
 		"virtwire-firewall-gen 1\nnetns 1:2\n",
 		"virtwire-firewall-gen 1\nnetns 1:2\nnetns 1:3\ngen 1\n",
@@ -744,6 +763,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/state/record/caps", test_record_caps);
 	g_test_add_func("/state/gen/round-trip", test_gen_round_trip);
 	g_test_add_func("/state/gen/refused", test_gen_refused);
+	g_test_add_func("/state/gen/version-1", test_gen_version_1);
 	DIR_TEST("/state/store/open", test_store_open);
 	DIR_TEST("/state/store/unsafe-dir", test_store_unsafe_dir);
 	DIR_TEST("/state/store/names", test_store_names);

@@ -133,6 +133,17 @@ void vw_apply_report_free(VwApplyReport *r);
  */
 bool vw_engine_apply(VwEngine *e, const VwApplyRequest *req, GPtrArray *reports, VwDiags *diags, GError **error);
 
+/*
+ * True when applying network @name from @xml (@len bytes, as given) again
+ * would change nothing: its record holds exactly that XML, the ruleset is
+ * still at the generation virtwire's own last commit left, and the digest
+ * of everything its plan is made from — with the links and sysctls its
+ * record names as the kernel has them now — is the one recorded then. Then
+ * the caller need not parse, check or plan anything. False whenever that
+ * cannot be shown (any error included): take the full path.
+ */
+bool vw_engine_unchanged(VwEngine *e, const char *name, const char *xml, gsize len);
+
 typedef struct {
 	char **names;
 	/* VwNetwork*: used for a name whose record is missing or damaged —

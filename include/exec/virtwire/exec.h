@@ -520,6 +520,10 @@ bool vw_store_remove(VwStore *s, const char *name, GError **error);
 GPtrArray *vw_store_list(VwStore *s);
 /* The file that holds NAME's XML copy, for messages. */
 char *vw_store_xml_path(const VwStore *s, const char *name);
+/* That file's identity (device, inode, modification time, size): records
+ * are written to a new file renamed into place, so any write changes it.
+ * NULL when it is not there. */
+char *vw_store_xml_identity(VwStore *s, const char *name);
 
 /* Domains with forwards, recorded by the qemu/lxc hooks (domains/UUID.xml):
  * their XML is what a port's forwards are planned from. */
@@ -544,6 +548,16 @@ bool vw_store_gen_current(VwStore *s, guint32 gen, const char *id, const char *d
  * stay only if the record was right before it and nobody else committed
  * meanwhile. A cache: a failure to write it only costs a full read later. */
 void vw_store_gen_update(VwStore *s, const VwNftResult *res, GPtrArray *ids, GPtrArray *digests);
+/* Network @id matched its plan at generation @gen, and that plan was made
+ * from what digests to @input (its input digest, engine/unchanged.c). */
+bool vw_store_gen_unchanged(VwStore *s, guint32 gen, const char *id, const char *input);
+/* The input digest recorded for network @id, at any generation; NULL when
+ * there is none. */
+char *vw_store_gen_input(VwStore *s, const char *id);
+/* While the record is at generation @gen: the input digests @inputs (char*,
+ * NULL: forgotten) of the networks @ids that it holds. Written only when
+ * that changes it. */
+void vw_store_gen_set_inputs(VwStore *s, guint32 gen, GPtrArray *ids, GPtrArray *inputs);
 
 /* The addresses virtwire watch learned (VwLearned* into *@ret; none when
  * the file is not there). VW_ERROR_STATE when it is damaged. */

@@ -95,6 +95,11 @@ typedef struct {
 	char *netns;
 	guint32 gen;
 	GHashTable *nets; /* char* id → char* digest */
+	/* char* id → the digest of everything its plan was made from and the
+	 * links it was checked against (engine/unchanged.c), when known: what
+	 * lets a call that changes nothing skip parsing and planning. Only
+	 * for ids in @nets. */
+	GHashTable *inputs;
 } VwGenRecord;
 
 VwGenRecord *vw_gen_record_new(void);
