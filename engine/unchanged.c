@@ -98,9 +98,30 @@ static void feed_link(GChecksum *ck, const VwLinkBackend *be, const char *dev, b
 	feed_str(ck, "link", s->str);
 }
 
+/* The ports of bridge @dev and their flags (hairpin, isolated): an apply
+ * gives every port the network's flags, so a port plugged since, or one
+ * whose flags someone changed, is something to do. */
+static void feed_bridge_ports(GChecksum *ck, const VwLinkBackend *be, const char *dev)
+{
+	g_autoptr(GArray) all = g_array_new(FALSE, TRUE, sizeof(VwLinkInfo));
+	g_autoptr(GString) s = g_string_new(dev);
+	VwLinkInfo br = { 0 };
+
+	if (be->link_get(be->ctx, dev, &br) != 0 || !be->link_list || be->link_list(be->ctx, all) != 0) {
+		feed_str(ck, "ports", "unknown");
+		return;
+	}
+	for (guint i = 0; i < all->len; i++) {
+		const VwLinkInfo *li = &g_array_index(all, VwLinkInfo, i);
+
+		if (li->master == br.ifindex)
+			g_string_append_printf(s, " %s %d %d", li->name, li->hairpin, li->isolated);
+	}
+	feed_str(ck, "ports", s->str);
+}
+
 /* The links the record names: its bridge, and the devices of its link
- * records (their objects' words that are not prefixes); the ports' flags
- * come and go with the guests and are theirs. */
+ * records (their objects' words that are not prefixes). */
 static GPtrArray *devices_of(const VwState *st)
 {
 	GPtrArray *devs = g_ptr_array_new_with_free_func(g_free);
@@ -196,6 +217,8 @@ char *vw_eng_input_digest(VwEngine *e, const VwState *st, const char *xml, gsize
 	bridged = g_strcmp0(st->mode, vw_mode_to_string(VW_MODE_BRIDGED)) == 0;
 	for (guint i = 0; i < devs->len; i++)
 		feed_link(ck, be, devs->pdata[i], bridged);
+	if (st->bridge)
+		feed_bridge_ports(ck, be, st->bridge);
 	/* Whether an apply checked the links against the XML (or made them)
 	 * is part of what the digest says. */
 	if (unchecked) {
@@ -265,6 +288,39 @@ bool vw_engine_unchanged(VwEngine *e, const char *name, const char *xml, gsize l
 	guint count = 0;
 
 	return name && xml && unchanged(e, name, xml, len, &count);
+}
+
+/* The recorded network applied from @source whose XML is @xml (@len
+ * bytes) byte for byte: its name, or NULL. Under the lock. */
+static char *recorded_from(VwEngine *e, const char *source, const char *xml, gsize len)
+{
+	g_autoptr(GPtrArray) names = vw_store_list(e->store);
+
+	for (guint i = 0; i < names->len; i++) {
+		g_autoptr(VwState) st = NULL;
+
+		if (vw_store_load(e->store, names->pdata[i], &st, NULL) && g_strcmp0(st->source, source) == 0 &&
+		    st->xml && strlen(st->xml) == len && memcmp(st->xml, xml, len) == 0)
+			return g_strdup(st->name);
+	}
+	return NULL;
+}
+
+char *vw_engine_unchanged_file(VwEngine *e, const char *source, const char *xml, gsize len)
+{
+	g_autofree char *name = NULL;
+	guint count = 0;
+	bool same;
+
+	if (!source || !xml || !vw_eng_store(e, false, NULL) || !vw_eng_lock(e, NULL))
+		return NULL;
+	name = recorded_from(e, source, xml, len);
+	same = name && all_unchanged(e, name, xml, len, &count);
+	vw_eng_unlock(e);
+	if (!same)
+		return NULL;
+	vw_eng_stage(e, "unchanged");
+	return g_steal_pointer(&name);
 }
 
 bool vw_eng_restore_unchanged(VwEngine *e, VwRestoreReport *rep)

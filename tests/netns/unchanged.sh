@@ -85,4 +85,37 @@ setup "the address back" nsx host ip addr add 198.18.0.1/16 dev "$BR"
 # As it was when started last succeeded: nothing to do.
 lacks "the address back: started has nothing to do" "virtwire: " hook started
 
+# --- virtwire apply FILE, again -------------------------------------------------
+# A network applied by hand (virtwire makes its bridge): the same file again
+# is up to date without a parse; what moves takes the full path.
+cat >"$VWT_TMP/small.xml" <<'XML'
+<network>
+  <name>small</name>
+  <forward mode='open'/>
+  <bridge name='vw-small' stp='off'/>
+  <ip address='192.168.198.1' prefix='24'/>
+  <metadata>
+    <vw:network xmlns:vw="urn:virtwire:1" mode="nat">
+      <vw:forward name="web" proto="tcp" host-port="30088" guest-address="192.168.198.10" guest-port="80"/>
+    </vw:network>
+  </metadata>
+</network>
+XML
+sed 's/host-port="30088"/host-port="30089"/' "$VWT_TMP/small.xml" >"$VWT_TMP/small2.xml"
+apply() {
+	nsx host env VIRTWIRE_DEBUG=timing "$VW_TEST_BIN" apply --state-dir "$ST" "$@"
+}
+says "apply small: the full path" "virtwire: plan " apply "$VWT_TMP/small.xml"
+lacks "apply small again: nothing parsed or planned" "virtwire: " apply "$VWT_TMP/small.xml"
+says "… it says so" "^network 'small': up to date$" apply "$VWT_TMP/small.xml"
+check "… and commits nothing (nft monitor)" nft_quiet host apply "$VWT_TMP/small.xml"
+says "the same file under another name: the full path (the record names the file applied)" "virtwire: plan " \
+	apply "$VWT_TMP/../$(basename "$VWT_TMP")/small.xml"
+setup "small's bridge deleted by someone" nsx host ip link del vw-small
+says "apply small after its bridge went: the full path" "virtwire: plan " apply "$VWT_TMP/small.xml"
+check "… the bridge is back" nsx host ip link show vw-small
+says "apply with the forward moved to 30089: the full path" "virtwire: plan " apply "$VWT_TMP/small2.xml"
+says "… 30089 in the kernel" "tcp \. 30089 " nsx host nft list map inet virtwire fwd4any
+check "teardown small" nsx host "$VW_TEST_BIN" teardown --state-dir "$ST" small
+
 done_testing

@@ -144,6 +144,11 @@ bool vw_engine_apply(VwEngine *e, const VwApplyRequest *req, GPtrArray *reports,
  */
 bool vw_engine_unchanged(VwEngine *e, const char *name, const char *xml, gsize len);
 
+/* The same for a re-apply of a file: the recorded network that was applied
+ * from @source (the file name as given) with exactly @xml, if nothing of it
+ * is to do; its name, or NULL (take the full path). */
+char *vw_engine_unchanged_file(VwEngine *e, const char *source, const char *xml, gsize len);
+
 typedef struct {
 	char **names;
 	/* VwNetwork*: used for a name whose record is missing or damaged —
