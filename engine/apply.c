@@ -813,11 +813,3 @@ bool vw_engine_apply(VwEngine *e, const VwApplyRequest *req, GPtrArray *reports,
 	apply_clear(&a);
 	return ok;
 }
-
-/* ---------------------------------------------------------------------- */
-/* Re-assert */
-
-bool vw_engine_reassert(VwEngine *e, GError **error)
-{
-	return vw_engine_restore(e, NULL, error);
-}

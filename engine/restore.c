@@ -132,3 +132,11 @@ bool vw_engine_restore(VwEngine *e, VwRestoreReport *rep, GError **error)
 	}
 	return true;
 }
+
+/* ---------------------------------------------------------------------- */
+/* Re-assert */
+
+bool vw_engine_reassert(VwEngine *e, GError **error)
+{
+	return vw_engine_restore(e, NULL, error);
+}

@@ -14,6 +14,25 @@
 
 #include "plan-private.h"
 
+VwElem *vw_elem_new(const char *owner)
+{
+	VwElem *e = g_new0(VwElem, 1);
+
+	e->owner = g_strdup(owner);
+	return e;
+}
+
+void vw_elem_free(VwElem *e)
+{
+	if (!e)
+		return;
+	g_free(e->chain);
+	g_free(e->owner);
+	g_free(e->text);
+	g_free(e->key_text);
+	g_free(e);
+}
+
 /* nft's datatypes (its datatype.h): name, TYPE_* id, size, byte order. */
 static const VwNftTypeInfo type_infos[] = {
 	[VW_NFT_NONE] = { NULL, 0, 0, 0 },

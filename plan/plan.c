@@ -36,25 +36,6 @@ static void chain_free(VwChain *c)
 	g_free(c);
 }
 
-VwElem *vw_elem_new(const char *owner)
-{
-	VwElem *e = g_new0(VwElem, 1);
-
-	e->owner = g_strdup(owner);
-	return e;
-}
-
-void vw_elem_free(VwElem *e)
-{
-	if (!e)
-		return;
-	g_free(e->chain);
-	g_free(e->owner);
-	g_free(e->text);
-	g_free(e->key_text);
-	g_free(e);
-}
-
 static void set_free(VwSet *s)
 {
 	if (!s)
@@ -396,16 +377,6 @@ char *vw_plan_format(const VwPlan *p)
 		g_string_append_printf(out, "coexist %s\n", ((VwCoexist *)p->coexist->pdata[i])->text);
 	format_host(out, p);
 	return g_string_free(out, FALSE);
-}
-
-char *vw_prefix_nft_text(const VwPrefix *p)
-{
-	char buf[VW_ADDR_STRLEN];
-	VwAddr net = vw_addr_network(&p->addr, p->prefix);
-
-	if (p->prefix == vw_addr_bits(p->addr.family))
-		return g_strdup(vw_addr_to_string(&net, buf));
-	return g_strdup_printf("%s/%u", vw_addr_to_string(&net, buf), p->prefix);
 }
 
 char *vw_plan_network_id(const char *name)

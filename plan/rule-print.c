@@ -14,6 +14,16 @@
 
 #include "plan-private.h"
 
+char *vw_prefix_nft_text(const VwPrefix *p)
+{
+	char buf[VW_ADDR_STRLEN];
+	VwAddr net = vw_addr_network(&p->addr, p->prefix);
+
+	if (p->prefix == vw_addr_bits(p->addr.family))
+		return g_strdup(vw_addr_to_string(&net, buf));
+	return g_strdup_printf("%s/%u", vw_addr_to_string(&net, buf), p->prefix);
+}
+
 typedef struct {
 	uint32_t bit;
 	const char *name;

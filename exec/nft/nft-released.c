@@ -15,6 +15,26 @@
 
 #include "nft-private.h"
 
+/* An owner is in scope when listed, or when "NET:*" is listed and the owner
+ * is NET or one of NET's ports. Skeleton elements (no owner) always are. */
+bool vw_nft_owner_in_scope(const char *owner, GPtrArray *scope)
+{
+	if (!owner)
+		return true;
+	for (guint i = 0; scope && i < scope->len; i++) {
+		const char *s = scope->pdata[i];
+		size_t n = strlen(s);
+
+		if (n >= 2 && strcmp(s + n - 2, ":*") == 0) {
+			if (strncmp(owner, s, n - 2) == 0 && (owner[n - 2] == '\0' || owner[n - 2] == ':'))
+				return true;
+		} else if (strcmp(owner, s) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The maps a forward's DNAT looks up (plan-nft.c): key protocol [. listen
  * address] . host port, data target . port. */
 static const struct {
