@@ -152,7 +152,10 @@ static void check_guest_address(const VwNetwork *net, const VwForward *f, const 
 {
 	char a[VW_ADDR_STRLEN];
 	const VwIp *ip = vw_network_find_ip(net, g);
+	bool host = false, edge = false;
 
+	if (ip && !(host = vw_addr_equal(g, &ip->address)) && !(edge = vw_chk_is_subnet_edge(g, ip->prefix)))
+		return; /* the usual case: nothing to word */
 	vw_addr_to_string(g, a);
 	if (!ip) {
 		bool any = false;
@@ -165,10 +168,10 @@ static void check_guest_address(const VwNetwork *net, const VwForward *f, const 
 		  vw_chk_fam_name(g->family), net->name);
 		return;
 	}
-	if (vw_addr_equal(g, &ip->address))
+	if (host)
 		E(d, f->loc, "guest-is-host", "forward to a guest's address, not the host's",
 		  "forward %s: guest address %s is the host's own address on network '%s'", what, a, net->name);
-	else if (vw_chk_is_subnet_edge(g, ip->prefix))
+	else if (edge)
 		E(d, f->loc, "guest-network-address", NULL,
 		  "forward %s: guest address %s is the network or broadcast address of its subnet", what, a);
 }
