@@ -219,7 +219,20 @@ bool vw_engine_teardown(VwEngine *e, const VwTeardownRequest *req, GPtrArray *re
 		.scope = g_ptr_array_new_with_free_func(g_free),
 	};
 	bool locked = false, ok;
+	g_autoptr(GError) none = NULL;
 
+	/* No state directory and no XML to go by: every name is unknown, said
+	 * without making the directory (the lock would). */
+	if ((!req->from || !req->from->len) && req->names && req->names[0] && !vw_eng_store(e, false, &none)) {
+		if (g_error_matches(none, VW_ERROR, VW_ERROR_NOT_FOUND))
+			g_set_error(error, VW_ERROR, VW_ERROR_NOT_FOUND, "network '%s' has no record: %s",
+				    req->names[0], none->message);
+		else
+			g_propagate_error(error, g_steal_pointer(&none));
+		g_ptr_array_unref(t.going);
+		g_ptr_array_unref(t.scope);
+		return false;
+	}
 	ok = (locked = vw_eng_lock(e, error)) && step_resolve(&t, error) && step_firewall(&t, error) &&
 	     step_links(&t, error);
 	for (guint i = 0; i < t.going->len; i++) {

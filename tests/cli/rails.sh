@@ -108,6 +108,11 @@ for c in "status" "verify --all" "restore"; do
 	in_ns "$VW_BIN" $c --state-dir "$VWT_TMP/none" >/dev/null 2>&1
 	check "$c --state-dir DIR (missing) does not create DIR" test ! -e "$VWT_TMP/none"
 done
+rc=0
+in_ns "$VW_BIN" teardown --state-dir "$VWT_TMP/none" nosuch >/dev/null 2>"$err" || rc=$?
+check "teardown of a name with no state directory: exit 1, naming the network" \
+	eval "[ $rc = 1 ] && grep -q \"network 'nosuch' has no record\" '$err'"
+check "... and does not create DIR" test ! -e "$VWT_TMP/none"
 
 # --- install-hooks: the binary it records ---------------------------------------
 H2=$VWT_TMP/hooks2
