@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtwire apply and virtwire teardown. */
 #include <stdio.h>
+#include <syslog.h>
 
 #include "cli.h"
 
@@ -23,6 +24,30 @@ static void log_end(const char *cmd, const char *const *names, const GError *err
 	else
 		vw_log_call("ok", started, "%s of '%s': done", cmd, list);
 	vw_log_close();
+}
+
+/* apply's findings (port-in-use, host firewalls that will drop, …) into
+ * the log as well as on stderr: as the hooks', at warning or error level,
+ * "FILE:LINE: message (hint)". */
+static void log_findings(const VwDiags *d)
+{
+	for (guint i = 0; i < d->items->len; i++) {
+		const VwDiag *x = d->items->pdata[i];
+		g_autofree char *msg = NULL;
+		g_autofree char *at = NULL;
+		VwLogRecord r = { x->severity == VW_SEV_ERROR ? LOG_ERR : LOG_WARNING, .code = x->code,
+				  .line = x->loc.line, .duration_ms = -1 };
+
+		if (x->severity == VW_SEV_NOTE)
+			continue;
+		at = !x->loc.file  ? g_strdup("")
+		     : x->loc.line ? g_strdup_printf("%s:%d: ", x->loc.file, x->loc.line)
+				   : g_strdup_printf("%s: ", x->loc.file);
+		msg = g_strdup_printf("%s%s%s%s%s", at, x->message, x->hint ? " (" : "", x->hint ? x->hint : "",
+				      x->hint ? ")" : "");
+		r.message = msg;
+		vw_log_record(&r);
+	}
 }
 
 /* The networks of @docs as apply items, with their text as read. */
@@ -156,6 +181,7 @@ int vw_cmd_apply(int argc, char **argv, const VwEngineConfig *base)
 	started = g_get_monotonic_time();
 	log_start("apply", verbose);
 	ok = vw_engine_apply(engine, &req, reports, diags, &err);
+	log_findings(diags);
 	log_end("apply", apply_names(items, names), err, started);
 	if (!ok)
 		return vw_cli_fail("apply", diags, err);

@@ -128,6 +128,8 @@ for line in open(sys.argv[1]):
 grep '^virtwire: ' "$VWT_TMP/apply.err" >"$VWT_TMP/apply.stderr" || true
 check "apply -v: stderr has exactly the journal's lines of the apply" diff "$VWT_TMP/apply.journal" "$VWT_TMP/apply.stderr"
 says "… among them its changes" "^virtwire: network 'lg': table inet virtwire: repaired: " cat "$VWT_TMP/apply.stderr"
+says "apply's warning (the forward's port is in use) is in the journal too, with its code and line" "^$FWD_LINE\$" \
+	found "$J" VIRTWIRE_OPERATION=apply VIRTWIRE_CODE=port-in-use PRIORITY=4 .VIRTWIRE_LINE
 inside "$VW_BIN" teardown --state-dir "$STATE" lg >/dev/null 2>&1
 
 # A teardown logs the links it removes: a network whose bridge virtwire made.
