@@ -58,13 +58,14 @@ static const Command commands[] = {
 	  "compares it with what 'virtwire apply' would make of the network, the parts libvirt\n"
 	  "created included. One line per difference. Exit status: 0 the kernel matches, 1 drift,\n"
 	  "2 usage or could not check." },
-	{ "status", vw_cmd_status, "the networks virtwire manages, with traffic per forward", NULL,
-	  "Every network virtwire has applied: its mode, bridge and addresses as the kernel has them,\n"
+	{ "status", vw_cmd_status, "the networks virtwire manages, with traffic per forward", "[NAME...]",
+	  "Every network virtwire has applied (or the NAMEs given): its mode, bridge and addresses as the\n"
+	  "kernel has them,\n"
 	  "and its forwards with the packets and bytes of the connections forwarded through them.\n"
 	  "--format json prints it as fields, --format openmetrics as metrics for Prometheus\n"
 	  "(docs/json.md); --output FILE replaces FILE whole, atomically, instead of printing.\n"
-	  "Reads only: it never creates the state directory. Exit status: 0, or 2 usage, could not\n"
-	  "read the kernel or write FILE." },
+	  "Reads only: it never creates the state directory. Exit status: 0, 1 an unknown NAME, or\n"
+	  "2 usage, could not read the kernel or write FILE." },
 	{ "restore", vw_cmd_restore, "put back what others flushed of the recorded networks' firewall", NULL,
 	  "Re-asserts every recorded network: table inet virtwire, virtwire's rules in libvirt's\n"
 	  "tables and its host firewall integrations, in one transaction, as applied (links are left\n"

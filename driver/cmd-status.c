@@ -318,6 +318,30 @@ static void print_text(GPtrArray *networks, const char *dir)
 	}
 }
 
+/* Keeps the networks @names names, in that order; an unknown name is an
+ * error (VW_ERROR_NOT_FOUND). */
+static bool only_named(GPtrArray *networks, char **names, const char *dir, GError **error)
+{
+	g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func((GDestroyNotify)vw_status_network_free);
+
+	for (char **n = names; *n; n++) {
+		guint i;
+
+		for (i = 0; i < networks->len; i++)
+			if (networks->pdata[i] && strcmp(((VwStatusNetwork *)networks->pdata[i])->name, *n) == 0)
+				break;
+		if (i == networks->len) {
+			g_set_error(error, VW_ERROR, VW_ERROR_NOT_FOUND, "network '%s' has no record in %s", *n, dir);
+			return false;
+		}
+		g_ptr_array_add(kept, g_steal_pointer(&networks->pdata[i]));
+	}
+	/* The rest go; the named ones come back, in the order asked. */
+	g_ptr_array_set_size(networks, 0);
+	g_ptr_array_extend_and_steal(networks, g_steal_pointer(&kept));
+	return true;
+}
+
 /* --output FILE: written whole or not at all (a file beside it renamed
  * over it), readable by all, so that a collector never reads half. */
 static bool write_output(const char *path, const char *text)
@@ -334,11 +358,13 @@ int vw_cmd_status(int argc, char **argv, const VwEngineConfig *base)
 {
 	VwCliOptions o = { 0 };
 	g_autofree char *format = NULL, *output = NULL;
+	g_auto(GStrv) names = NULL;
 	GOptionEntry entries[] = { VW_CLI_STATE_ENTRY(o),
 				   { "format", 0, 0, G_OPTION_ARG_STRING, &format,
 				     "text (default), json or openmetrics", "FORMAT" },
 				   { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
 				     "write to FILE (replaced whole, atomically) instead of standard output", "FILE" },
+				   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, NULL },
 				   { NULL } };
 	g_autoptr(GPtrArray) networks = g_ptr_array_new_with_free_func((GDestroyNotify)vw_status_network_free);
 	g_autoptr(VwEngine) engine = NULL;
@@ -358,6 +384,8 @@ int vw_cmd_status(int argc, char **argv, const VwEngineConfig *base)
 	engine = vw_cli_engine(base, &o);
 	vw_cli_options_clear(&o);
 	if (!vw_engine_status(engine, networks, &err))
+		return vw_cli_fail("status", NULL, err);
+	if (names && !only_named(networks, names, vw_engine_state_dir(engine), &err))
 		return vw_cli_fail("status", NULL, err);
 	if (!format || strcmp(format, "text") == 0) {
 		print_text(networks, vw_engine_state_dir(engine));

@@ -112,7 +112,7 @@ for cmd in check plan apply; do
 done
 usage_error "teardown without NAME: exit 2" "^virtwire teardown: no NAME given" teardown teardown
 usage_error "verify without NAME, --all or --xml: exit 2" "^virtwire verify: give network NAMEs" verify verify
-for cmd in status restore watch install-hooks uninstall-hooks; do
+for cmd in restore watch install-hooks uninstall-hooks; do
 	usage_error "$cmd takes no argument: exit 2, naming it" "^virtwire $cmd: unexpected argument 'extra'" "$cmd" "$cmd" extra
 done
 usage_error "check --format xml: exit 2, naming it" "^virtwire check: --format must be" check check --format xml x.xml

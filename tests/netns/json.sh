@@ -95,6 +95,11 @@ printf 'garbage\n' >"$VWT_TMP/state-host/bad.state"
 setup "status --format json with a damaged record" eval 'vw host status --format json >"$VWT_TMP/status2.json"'
 check "status --format json lists the damaged record with its error" jc status-error "$VWT_TMP/status2.json" bad
 check "… and the good network as before" jc status "$VWT_TMP/status2.json" js web 192.168.193.10 80 8080
+check "status js shows that network only" eval 'vw host status --format json js >"$VWT_TMP/status3.json" &&
+	jc status "$VWT_TMP/status3.json" js web 192.168.193.10 80 8080 && ! grep -q "\"name\":\"bad\"" "$VWT_TMP/status3.json"'
+check_fails "status of a name that has no record fails" vw host status nosuch
+cp "$VWT_TMP/check.out" "$VWT_TMP/nosuch.out"
+check "… naming it" grep -q "network 'nosuch' has no record" "$VWT_TMP/nosuch.out"
 rm -f "$VWT_TMP/state-host/bad.state"
 check "teardown" vw host teardown js
 done_testing
