@@ -10,6 +10,9 @@
 #                     schema validation), and virtwire teardown NAME
 #   virtwire-noschema virtwire apply --no-schema FILE (the same without the
 #                     RelaxNG step; for where the time goes)
+#   nft-plan          `nft -f` of the tables `virtwire plan --nft` prints for
+#                     the same XML: the same ruleset as virtwire's, loaded
+#                     by nft (the issue 14 comparison)
 #   nft-rules         the same forwards as one nft rule each, one `nft -f`
 #                     (table ip natbench, prerouting nat chain,
 #                     `tcp dport P dnat to A:P'` per forward);
@@ -133,6 +136,11 @@ for n in $SIZES; do
 	hf "apply-virtwire-noschema-$n" "$runs" "$warm" "$T/reset.sh $pause" \
 		"$NSX $VW_BIN apply --no-schema --state-dir $ST $T/fwd-$n.xml"
 	hf "apply-nft-rules-$n" "$runs" "$warm" "$T/reset.sh $pause" "$NSX nft -f $T/fwd-$n.nft"
+	# nft -f of exactly the tables virtwire plan prints: the kernel's and
+	# nft's cost of the same ruleset, the floor apply is held against
+	# (issue 14, target 1).
+	"$VW_BIN" plan --nft "$T/fwd-$n.xml" >"$T/fwd-$n.plan.nft" || die "plan --nft of $n forwards"
+	hf "apply-nft-plan-$n" "$runs" "$warm" "$T/reset.sh $pause" "$NSX nft -f $T/fwd-$n.plan.nft"
 	if [ "$n" -le 1000 ]; then
 		if [ "$n" -ge 1000 ]; then r=5 w=1; else r=$runs w=$warm; fi
 		hf "apply-iptables-$n" "$r" "$w" "$T/reset.sh $pause" "$NSX sh $T/fwd-$n.sh"
