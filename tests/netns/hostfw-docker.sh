@@ -26,46 +26,22 @@ need_tools iptables dockerd docker busybox nsenter unshare
 topology() {
 	topo_wan &&
 		ip -n "$(ns wan)" route add 192.168.181.0/24 via 203.0.113.1 &&
-		topo_bridge vw-web 192.168.180.1/24 &&
-		topo_guest guest1 vw-web 52:54:00:00:18:10 192.168.180.10/24 192.168.180.1 &&
-		topo_bridge vw-rt 192.168.181.1/24 &&
-		topo_guest guest2 vw-rt 52:54:00:00:18:20 192.168.181.10/24 192.168.181.1 &&
+		guests_on vw-web vw-rt &&
 		lan_segment
 }
 setup "topology: wan, host, bridges vw-web and vw-rt, guests, the LAN on eth1" topology
 lan_xml
 NETS=("$VWT_TMP/web.xml" "$VWT_TMP/rt.xml" "$VWT_TMP/lan.xml")
 
-cat >"$VWT_TMP/web.xml" <<'XML'
-<network>
-  <name>web</name>
-  <forward mode='open'/>
-  <bridge name='vw-web'/>
-  <ip address='192.168.180.1' prefix='24'/>
-  <metadata>
-    <vw:network xmlns:vw="urn:virtwire:1" mode="nat">
-      <vw:forward name="ssh" proto="tcp" host-port="2222" guest-address="192.168.180.10" guest-port="22"/>
+net_xml web vw-web 192.168.180 nat "$SSH_FWD"'
       <vw:forward name="mine" proto="tcp" host-port="2224" guest-address="192.168.180.10" guest-port="22">
         <vw:source address="203.0.113.2/32"/>
       </vw:forward>
       <vw:forward name="theirs" proto="tcp" host-port="2225" guest-address="192.168.180.10" guest-port="22">
         <vw:source address="198.51.100.0/24"/>
       </vw:forward>
-    </vw:network>
-  </metadata>
-</network>
-XML
-cat >"$VWT_TMP/rt.xml" <<'XML'
-<network>
-  <name>rt</name>
-  <forward mode='open'/>
-  <bridge name='vw-rt'/>
-  <ip address='192.168.181.1' prefix='24'/>
-  <metadata>
-    <vw:network xmlns:vw="urn:virtwire:1" mode="route"/>
-  </metadata>
-</network>
-XML
+' >"$VWT_TMP/web.xml"
+net_xml rt vw-rt 192.168.181 route >"$VWT_TMP/rt.xml"
 
 # --- dockerd in the sandbox -------------------------------------------------
 D=$VWT_TMP/docker

@@ -11,6 +11,43 @@
 #
 #   lan 198.51.100.1/24 ── host eth1 198.51.100.2/24, enslaved to vw-lan (bridged) ── guest4 198.51.100.50
 
+# guests_on BR...: for each of vw-web, vw-rt, vw-ho named, the bridge as
+# libvirt makes it and its guest (guest1, guest2, guest3 on 192.168.180,
+# .181, .182).
+guests_on() {
+	local br
+	for br in "$@"; do
+		case $br in
+		vw-web) topo_bridge vw-web 192.168.180.1/24 &&
+			topo_guest guest1 vw-web 52:54:00:00:18:10 192.168.180.10/24 192.168.180.1 ;;
+		vw-rt) topo_bridge vw-rt 192.168.181.1/24 &&
+			topo_guest guest2 vw-rt 52:54:00:00:18:20 192.168.181.10/24 192.168.181.1 ;;
+		vw-ho) topo_bridge vw-ho 192.168.182.1/24 &&
+			topo_guest guest3 vw-ho 52:54:00:00:18:30 192.168.182.10/24 192.168.182.1 ;;
+		*) return 1 ;;
+		esac || return 1
+	done
+}
+
+# net_xml NAME BRIDGE SUBNET MODE [CHILDREN]: a network of libvirt's open
+# mode with virtwire's metadata (CHILDREN inside vw:network), on stdout.
+net_xml() {
+	cat <<XML
+<network>
+  <name>$1</name>
+  <forward mode='open'/>
+  <bridge name='$2'/>
+  <ip address='$3.1' prefix='24'/>
+  <metadata>
+    <vw:network xmlns:vw="urn:virtwire:1" mode="$4">${5:-}</vw:network>
+  </metadata>
+</network>
+XML
+}
+
+# The forward every hostfw test has on network web.
+SSH_FWD='<vw:forward name="ssh" proto="tcp" host-port="2222" guest-address="192.168.180.10" guest-port="22"/>'
+
 # lan_segment: the namespace "lan" and the host's eth1.
 lan_segment() {
 	ns_add lan &&

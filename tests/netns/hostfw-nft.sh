@@ -22,26 +22,13 @@ need_tools iptables
 
 topology() {
 	topo_wan &&
-		topo_bridge vw-web 192.168.180.1/24 &&
-		topo_guest guest1 vw-web 52:54:00:00:18:10 192.168.180.10/24 192.168.180.1 &&
+		guests_on vw-web &&
 		lan_segment
 }
 setup "topology: wan, host, bridge vw-web, guest1, the LAN on eth1" topology
 lan_xml
 
-cat >"$VWT_TMP/web.xml" <<'XML'
-<network>
-  <name>web</name>
-  <forward mode='open'/>
-  <bridge name='vw-web'/>
-  <ip address='192.168.180.1' prefix='24'/>
-  <metadata>
-    <vw:network xmlns:vw="urn:virtwire:1" mode="nat">
-      <vw:forward name="ssh" proto="tcp" host-port="2222" guest-address="192.168.180.10" guest-port="22"/>
-    </vw:network>
-  </metadata>
-</network>
-XML
+net_xml web vw-web 192.168.180 nat "$SSH_FWD" >"$VWT_TMP/web.xml"
 printf '[host-firewall]\nintegrate=no\n' >"$VWT_TMP/leave.conf"
 printf '[host-firewall]\nintegrate=yes\n' >"$VWT_TMP/integrate.conf"
 

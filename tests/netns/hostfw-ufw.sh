@@ -25,33 +25,13 @@ topology() {
 	topo_wan &&
 		ip -n "$(ns wan)" route add 192.168.181.0/24 via 203.0.113.1 &&
 		ip -n "$(ns wan)" route add 192.168.180.0/24 via 203.0.113.1 &&
-		topo_bridge vw-web 192.168.180.1/24 &&
-		topo_guest guest1 vw-web 52:54:00:00:18:10 192.168.180.10/24 192.168.180.1 &&
-		topo_bridge vw-rt 192.168.181.1/24 &&
-		topo_guest guest2 vw-rt 52:54:00:00:18:20 192.168.181.10/24 192.168.181.1 &&
-		topo_bridge vw-ho 192.168.182.1/24 &&
-		topo_guest guest3 vw-ho 52:54:00:00:18:30 192.168.182.10/24 192.168.182.1 &&
+		guests_on vw-web vw-rt vw-ho &&
 		lan_segment
 }
 setup "topology: wan, host, three bridges, guests, the LAN on eth1" topology
 lan_xml
 
-net_xml() { # NAME BRIDGE SUBNET MODE [FORWARD]
-	cat <<XML
-<network>
-  <name>$1</name>
-  <forward mode='open'/>
-  <bridge name='$2'/>
-  <ip address='$3.1' prefix='24'/>
-  <metadata>
-    <vw:network xmlns:vw="urn:virtwire:1" mode="$4">${5:-}</vw:network>
-  </metadata>
-</network>
-XML
-}
-net_xml web vw-web 192.168.180 nat \
-	'<vw:forward name="ssh" proto="tcp" host-port="2222" guest-address="192.168.180.10" guest-port="22"/>' \
-	>"$VWT_TMP/web.xml"
+net_xml web vw-web 192.168.180 nat "$SSH_FWD" >"$VWT_TMP/web.xml"
 net_xml rt vw-rt 192.168.181 route >"$VWT_TMP/rt.xml"
 net_xml ho vw-ho 192.168.182 host-only >"$VWT_TMP/ho.xml"
 NETS=("$VWT_TMP/web.xml" "$VWT_TMP/rt.xml" "$VWT_TMP/ho.xml" "$VWT_TMP/lan.xml")
