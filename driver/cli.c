@@ -193,19 +193,23 @@ int vw_cli_main(int argc, char **argv, const VwEngineConfig *base)
 	const Command *c;
 	g_autofree char *m = NULL;
 
-	setlocale(LC_ALL, "");
+	if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
+		print_version();
+		return VW_EXIT_OK;
+	}
+	/* The terminal's character set, for GLib's conversion of what is
+	 * printed; numbers, messages and order stay C's whatever the locale
+	 * (what virtwire prints is read by scripts too), and a hook does not
+	 * read locale files it has no use for. */
+	setlocale(LC_CTYPE, "");
 	if (!base)
 		base = &none;
 	if (argc < 2)
 		return usage_error(NULL, "no command given ('virtwire help' lists them)");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)
 		return help_command(argc, argv, base);
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-		if (argc > 2)
-			return usage_error(NULL, "--version takes no arguments");
-		print_version();
-		return VW_EXIT_OK;
-	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)
+		return usage_error(NULL, "--version takes no arguments");
 	c = command(argv[1]);
 	if (c)
 		return c->fn(argc - 1, argv + 1, base);

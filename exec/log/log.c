@@ -14,11 +14,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <systemd/sd-journal.h>
-
 #include <virtwire/exec.h>
 
-#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 #define SYSLOG_SOCKET "/dev/log"
 #define MAX_FIELDS 12
 
@@ -100,7 +97,7 @@ static bool to_journal(const VwLogRecord *r)
 	int n = 0;
 
 	if (logger.journal == 0)
-		logger.journal = access(JOURNAL_SOCKET, F_OK) == 0 ? 1 : -1;
+		logger.journal = access(VW_JOURNAL_SOCKET, F_OK) == 0 ? 1 : -1;
 	if (logger.journal < 0)
 		return false;
 	add_field(iov, &n, keep, "MESSAGE", r->message);
@@ -114,7 +111,7 @@ static bool to_journal(const VwLogRecord *r)
 	add_field(iov, &n, keep, "VIRTWIRE_LINE", line);
 	add_field(iov, &n, keep, "VIRTWIRE_RESULT", r->result);
 	add_field(iov, &n, keep, "VIRTWIRE_DURATION_MS", ms);
-	return sd_journal_sendv(iov, n) >= 0;
+	return vw_journal_sendv(iov, n);
 }
 
 static void to_syslog(const VwLogRecord *r)

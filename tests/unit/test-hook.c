@@ -370,9 +370,28 @@ static void test_record_label(void)
 	fx_clear(&f);
 }
 
+/* The journal's native protocol: KEY=VALUE lines, and a value with a
+ * newline as KEY, its length (64 bits, little endian), itself. */
+static void test_journal_encoding(void)
+{
+	static const char plain[] = "MESSAGE=network 'n': done";
+	static const char lines[] = "MESSAGE=two\nlines";
+	static const char expect[] = "MESSAGE=network 'n': done\nPRIORITY=6\n"
+				     "MESSAGE\n\x09\0\0\0\0\0\0\0two\nlines\n";
+	struct iovec iov[] = {
+		{ (void *)plain, strlen(plain) },
+		{ (void *)"PRIORITY=6", 10 },
+		{ (void *)lines, strlen(lines) },
+	};
+	g_autoptr(GByteArray) b = vw_journal_encode(iov, G_N_ELEMENTS(iov));
+
+	g_assert_cmpmem(b->data, b->len, expect, sizeof(expect) - 1);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/hook/log/journal-encoding", test_journal_encoding);
 	g_test_add_func("/hook/log/started-stopped", test_started_and_stopped);
 	g_test_add_func("/hook/log/stopped-fails", test_stopped_fails);
 	g_test_add_func("/hook/started-unchanged", test_started_unchanged);

@@ -14,6 +14,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include <virtwire/model.h>
 #include <virtwire/plan.h>
@@ -687,6 +688,13 @@ void vw_log_record(const VwLogRecord *r);
 /* A call's summary: @result ("ok", "failed", "skipped"), its duration since
  * @started_us (g_get_monotonic_time()), at LOG_ERR when it failed and
  * LOG_INFO otherwise; the message is @fmt's, and " (N ms)". */
+/* journald's socket for the native protocol. */
+#define VW_JOURNAL_SOCKET "/run/systemd/journal/socket"
+/* One record (its fields as KEY=VALUE) to the journal (log/journal.c);
+ * false when it could not be sent (log.c then falls back to syslog). */
+bool vw_journal_sendv(const struct iovec *iov, int n);
+/* The datagram vw_journal_sendv sends for these fields. */
+GByteArray *vw_journal_encode(const struct iovec *iov, int n);
 void vw_log_call(const char *result, gint64 started_us, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 /* A change a call made, at LOG_NOTICE: "network 'NET': OBJECT: WHAT". */
 void vw_log_change(const char *network, const char *object, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
