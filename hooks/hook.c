@@ -10,8 +10,10 @@
  * stop the operation (network start/started, domain prepare/start/started).
  * A hook never calls back into libvirt (that deadlocks it).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -125,26 +127,40 @@ static int fail(Hook *h, const VwDiags *diags, const GError *err, int status)
 	return status;
 }
 
+/* The XML on stdin, read straight into one buffer that grows by doubling
+ * (sized at once when stdin is a file), NUL-terminated. */
 static bool read_stdin(char **ret, gsize *len)
 {
-	GString *buf = g_string_new(NULL);
-	char chunk[65536];
-	size_t n;
+	g_autofree char *buf = NULL;
+	struct stat st;
+	gsize cap = 65536, done = 0;
 
-	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) {
-		if (buf->len + n > MAX_STDIN) {
+	if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		cap = MIN((gsize)st.st_size + 2, (gsize)MAX_STDIN + 2);
+	buf = g_malloc(cap);
+	for (;;) {
+		ssize_t n;
+
+		if (cap - done < 2)
+			buf = g_realloc(buf, cap *= 2);
+		n = read(STDIN_FILENO, buf + done, cap - done - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (gsize)n;
+		if (done > MAX_STDIN) {
 			g_autofree char *msg = g_strdup_printf("the XML on stdin is larger than %u MiB",
 							       MAX_STDIN >> 20);
 			VwLogRecord r = { LOG_ERR, msg, .duration_ms = -1 };
 
-			g_string_free(buf, TRUE);
 			vw_log_record(&r);
 			return false;
 		}
-		g_string_append_len(buf, chunk, (gssize)n);
 	}
-	*len = buf->len;
-	*ret = g_string_free(buf, FALSE);
+	buf[done] = '\0';
+	*len = done;
+	*ret = g_steal_pointer(&buf);
 	return true;
 }
 
@@ -394,10 +410,12 @@ static int dispatch(Hook *h)
 	return hook_domain(h);
 }
 
-int vw_hook_run(const char *driver, int argc, char **argv, const char *xml, gsize len, const VwEngineConfig *cfg)
+/* One call on @text, @len bytes and a NUL after them (the engine records
+ * the XML as a string). */
+static int hook_run(const char *driver, int argc, char **argv, const char *text, gsize len,
+		    const VwEngineConfig *cfg)
 {
 	g_autoptr(VwEngine) engine = NULL;
-	g_autofree char *text = NULL;
 	g_autofree char *operation = NULL;
 	gint64 started = g_get_monotonic_time();
 	Hook h = { 0 };
@@ -419,10 +437,6 @@ int vw_hook_run(const char *driver, int argc, char **argv, const char *xml, gsiz
 	operation = g_strdup_printf("%s %s", driver, h.op);
 	vw_log_set_operation(operation);
 	vw_log_set_subject(NULL, NULL);
-	/* The engine records the XML as a string: @len bytes, terminated. */
-	text = g_malloc(len + 1);
-	memcpy(text, xml, len);
-	text[len] = '\0';
 	h.xml = text;
 	h.xml_len = len;
 	engine = h.engine = vw_engine_new(cfg);
@@ -432,6 +446,15 @@ int vw_hook_run(const char *driver, int argc, char **argv, const char *xml, gsiz
 	g_free(h.network);
 	g_free(h.domain);
 	return rc;
+}
+
+int vw_hook_run(const char *driver, int argc, char **argv, const char *xml, gsize len, const VwEngineConfig *cfg)
+{
+	g_autofree char *text = g_malloc(len + 1);
+
+	memcpy(text, xml, len);
+	text[len] = '\0';
+	return hook_run(driver, argc, argv, text, len, cfg);
 }
 
 int vw_hook_main(const char *driver, int argc, char **argv, const VwEngineConfig *cfg, bool verbose)
@@ -447,7 +470,7 @@ int vw_hook_main(const char *driver, int argc, char **argv, const VwEngineConfig
 		vw_log_close();
 		return 1;
 	}
-	rc = vw_hook_run(driver, argc, argv, xml, len, cfg);
+	rc = hook_run(driver, argc, argv, xml, len, cfg);
 	vw_log_close();
 	return rc;
 }
