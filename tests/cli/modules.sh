@@ -29,15 +29,6 @@ fails_saying() {
 	fi
 }
 
-# loads COMMAND...: LD_DEBUG's list of the objects the command opens; fails
-# when the list lacks libc (LD_DEBUG said nothing: no answer).
-loads() {
-	local list
-	list=$(LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -Eo 'file=[^ ]+' | sort -u)
-	printf '%s\n' "$list"
-	grep -q 'file=libc\.so' <<<"$list"
-}
-
 lacks "--version loads no libxml2, no libsystemd" 'libxml2|libsystemd|virtwire-(xml|firewalld)' loads "$VW_BIN" --version
 says "check loads the xml module" 'file=.*virtwire-xml\.so' loads "$VW_BIN" check "$NET"
 says "and libxml2 behind it" 'file=libxml2' loads "$VW_BIN" check "$NET"

@@ -241,6 +241,17 @@ done_testing() {
 	[ "$VWT_FAILED" -eq 0 ]
 }
 
+# loads COMMAND...: the objects the dynamic loader opens for the command
+# (LD_DEBUG=files), one "file=NAME" a line; fails when the list lacks libc
+# (LD_DEBUG said nothing: no answer). The command's own status is not
+# looked at.
+loads() {
+	local list
+	list=$(LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -Eo 'file=[^ ]+' | sort -u)
+	printf '%s\n' "$list"
+	grep -q 'file=libc\.so' <<<"$list"
+}
+
 # --- text -----------------------------------------------------------------------------
 
 # CMD | matches ERE: whether CMD's output has a line matching ERE. Reads all

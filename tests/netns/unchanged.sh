@@ -85,6 +85,21 @@ setup "the address back" nsx host ip addr add 198.18.0.1/16 dev "$BR"
 # As it was when started last succeeded: nothing to do.
 lacks "the address back: started has nothing to do" "virtwire: " hook started
 
+# The production binary: a repeat that finds nothing to change loads neither
+# libxml2 nor libsystemd (modules/module.h). Its first call takes the full
+# path (the input digest names the executable), and parses.
+if [ -e "$(dirname "$VW_BIN")/virtwire-xml.so" ]; then
+	prod_started() {
+		nsx host "$VW_BIN" hook network --state-dir "$ST" bench started begin - <"$VWT_TMP/big.xml"
+	}
+	says "the production binary's first started parses (loads the xml module)" 'file=.*virtwire-xml\.so' \
+		loads prod_started
+	lacks "its repeat loads neither libxml2 nor libsystemd" 'libxml2|libsystemd|virtwire-(xml|firewalld)\.so' \
+		loads prod_started
+else
+	skip "the production binary's repeat loads no libxml2" "this build has no modules (static_deps)"
+fi
+
 # --- virtwire apply FILE, again -------------------------------------------------
 # A network applied by hand (virtwire makes its bridge): the same file again
 # is up to date without a parse; what moves takes the full path.
