@@ -412,8 +412,7 @@ static int dispatch(Hook *h)
 
 /* One call on @text, @len bytes and a NUL after them (the engine records
  * the XML as a string). */
-static int hook_run(const char *driver, int argc, char **argv, const char *text, gsize len,
-		    const VwEngineConfig *cfg)
+static int hook_run(const char *driver, int argc, char **argv, const char *text, gsize len, const VwEngineConfig *cfg)
 {
 	g_autoptr(VwEngine) engine = NULL;
 	g_autofree char *operation = NULL;
