@@ -152,7 +152,13 @@ says "… which h1 takes (the control: the packet itself is good)" '52:54:00:99:
 nsx h1 bridge fdb del 52:54:00:99:00:99 dev vw4242 2>/dev/null
 
 check "verify on h1: the kernel matches" vw h1 verify seg
-says "status on h1 shows the VXLAN device and its peers" 'vw4242' vw h1 status seg
+says "status on h1 shows the VXLAN device" 'span: VXLAN vw4242 \(up\), VNI 4242, UDP port 4789, over ul0 from 192\.0\.2\.11' \
+	vw h1 status seg
+says "… its peers" 'peers: 192\.0\.2\.12 192\.0\.2\.13$' vw h1 status seg
+says "… and the remote MACs it learned" 'remote MAC 52:54:00:77:00:12 192\.0\.2\.12' vw h1 status seg
+vw h1 status --format json >"$VWT_TMP/status.json"
+check "status --format json: the span, its peers and remote MACs" python3 "$VW_SRC/tests/lib/jsoncheck.py" \
+	status-span "$VWT_TMP/status.json" seg vw4242 192.0.2.12 52:54:00:77:00:12
 check "re-apply on h1 changes nothing" vw h1 apply "$VWT_TMP/seg.xml"
 check "verify after re-apply" vw h1 verify seg
 
