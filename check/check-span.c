@@ -105,7 +105,7 @@ static void check_mtu(const VwNetwork *net, const VwSpan *s, VwDiags *d)
 	hint = g_strdup_printf("apply refuses it on an underlay with an MTU under %u; <mtu size='%u'/> fits a "
 			       "%u-byte underlay",
 			       net->mtu + over, USUAL_UNDERLAY_MTU - over, USUAL_UNDERLAY_MTU);
-	W(d, net->loc, "span-mtu", hint,
+	W(d, s->loc, "span-mtu", hint,
 	  "network '%s': <mtu size='%u'/> leaves room for the %u-byte VXLAN header only on an underlay with an MTU of "
 	  "%u or more",
 	  net->name, net->mtu, over, net->mtu + over);
@@ -144,7 +144,7 @@ void vw_chk_span_together(GPtrArray *networks, VwDiags *d)
 			continue;
 		}
 		E(d, s->loc, "span-vni-collision", "give each spanning network a VNI of its own",
-		  "network '%s': VNI %u is network '%s''s too (%s:%d)", n->name, s->vni, other->name,
+		  "network '%s': VNI %u is taken by network '%s' (%s:%d)", n->name, s->vni, other->name,
 		  other->vw->span->loc.file, other->vw->span->loc.line);
 	}
 }

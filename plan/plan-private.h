@@ -238,6 +238,9 @@ void vw_plan_spoof_port(VwPlan *p, const VwNetwork *net, const char *id, const c
  * the skeleton; a network's VXLAN device and peers (link operations); its
  * VNI and peers in the admission sets. */
 void vw_plan_span_skeleton(VwPlan *p);
+/* Table bridge virtwire's part: the host's own frames never leave through
+ * a VXLAN port. */
+void vw_plan_span_bridge_skeleton(VwPlan *p);
 void vw_plan_span_links(VwPlan *p, const VwNetwork *net, const char *id);
 void vw_plan_span_elements(VwPlan *p, const VwNetwork *net, const char *id);
 

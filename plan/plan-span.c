@@ -12,11 +12,19 @@
  * other to a network's port and VNI. The sets are keyed by the VNI too, so
  * each network's elements are its own, networks with the same peers do not
  * share one, and a peer of one network cannot inject into another.
+ *
+ * Each host answers its own guests: what the host itself sends on a
+ * spanning network's bridge (ARP and ND answers for its address, DHCP,
+ * router advertisements, its own ARP and ND) never leaves through the
+ * VXLAN port (table bridge virtwire, hook output), so a guest only ever
+ * learns its own host's bridge for the network's address, and the hosts'
+ * bridges, which share that address, never see each other.
  */
 #include <string.h>
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter_bridge.h>
 
 #include "plan-private.h"
 
@@ -54,6 +62,20 @@ void vw_plan_span_skeleton(VwPlan *p)
 	vw_rb_commit_verdict(&rb, input, NF_DROP, NULL);
 }
 
+void vw_plan_span_bridge_skeleton(VwPlan *p)
+{
+	static const VwSetDesc ports = { "span-ports", VW_SET_INTERFACES, { VW_NFT_IFNAME } };
+	VwTable *t = &p->tables[VW_TABLE_BRIDGE];
+	VwChain *c;
+	VwRuleBuf rb;
+
+	vw_plan_add_set(t, &ports);
+	c = vw_plan_add_base_chain(t, "span-out", VW_CHAIN_FILTER, NF_BR_LOCAL_OUT, NF_BR_PRI_FILTER_BRIDGED, "filter");
+	rb = vw_rb_new_bridge();
+	vw_rb_ifname_in(&rb, true, vw_table_find_set(t, "span-ports"));
+	vw_rb_commit_verdict(&rb, c, NF_DROP, NULL);
+}
+
 static const VwSpan *span_of(const VwNetwork *net)
 {
 	const VwSpan *s = net->vw ? net->vw->span : NULL;
@@ -76,10 +98,15 @@ void vw_plan_span_elements(VwPlan *p, const VwNetwork *net, const char *id)
 {
 	const VwSpan *s = span_of(net);
 	VwTable *t = &p->tables[VW_TABLE_INET];
+	g_autofree char *dev = NULL;
 	VwElem *e;
 
 	if (!s || !vw_plan_has_tables(p))
 		return;
+	dev = vw_span_device(s);
+	e = vw_elem_new(id);
+	vw_key_ifname(e, dev);
+	vw_set_add(vw_table_find_set(&p->tables[VW_TABLE_BRIDGE], "span-ports"), e);
 	e = vw_elem_new(id);
 	vw_key_put_port(e->key, &e->key_len, s->port);
 	put_vni(e, s->vni);

@@ -104,8 +104,7 @@ VwSpan *vw_xml_parse_span(const VwParseCtx *ctx, xmlNode *n)
 		vw_error(ctx->diags, s->loc, "invalid-ifname",
 			 "interface names are 1-15 bytes without '/', ':', quotes or spaces",
 			 "<vw:span>: underlay='%s' is not a valid interface name", v);
-	else
-		s->underlay = g_strdup(v);
+	s->underlay = g_strdup(v);
 	parse_port(ctx, s, n);
 	parse_control(ctx, s, n);
 	for (xmlNode *c = n->children; c; c = c->next) {

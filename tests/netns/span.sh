@@ -118,6 +118,14 @@ says "h1's VXLAN device learned a2's MAC from h2" '52:54:00:77:00:12 dst 192\.0\
 check "a full-MTU ping with DF set crosses the overlay unfragmented" nsx a1 ping -c 1 -W 2 -M do -s 1422 10.77.0.12
 check_fails "… and one byte more does not fit" nsx a1 ping -c 1 -W 1 -M do -s 1423 10.77.0.12
 reach "host-only: b1 (h1) reaches b2 (h2)" b1 tcp4 10.78.0.12 80 '^b2 10\.78\.0\.11$'
+# Every host's bridge has the network's address; each answers its own guests.
+check "host-only: b1 pings the network's address" nsx b1 ping -c 1 -W 2 10.78.0.1
+check "host-only: b2 pings it too" nsx b2 ping -c 1 -W 2 10.78.0.1
+mac_h1=$(nsx h1 cat /sys/class/net/vw-ho/address)
+mac_h2=$(nsx h2 cat /sys/class/net/vw-ho/address)
+says "… b1 reached it at its own host's bridge (h1)" "10\.78\.0\.1 .*lladdr $mac_h1" nsx b1 ip neigh show 10.78.0.1
+says "… b2 at h2's" "10\.78\.0\.1 .*lladdr $mac_h2" nsx b2 ip neigh show 10.78.0.1
+lacks "h2's bridge MAC never crossed the overlay to h1" "$mac_h2" nsx h1 bridge fdb show dev vw4243
 # b2 also answers at 10.77.0.50 (the internal network's subnet) on VNI
 # 4243: b1 (VNI 4243, 10.77.0.60 too) reaches it there, a1 (VNI 4242) must not.
 setup "b1 and b2 have addresses in 10.77.0.0/24 as well" sh -c \
