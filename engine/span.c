@@ -20,7 +20,7 @@ static void read_fdb(const VwLinkBackend *be, VwStatusSpan *s)
 	g_autoptr(GArray) fdb = g_array_new(FALSE, TRUE, sizeof(VwFdbEntry));
 	static const VwMac zero = { { 0 } };
 
-	if (be->fdb_list(be->ctx, s->device, fdb) != 0)
+	if (!be->fdb_list || be->fdb_list(be->ctx, s->device, fdb) != 0)
 		return;
 	for (guint i = 0; i < fdb->len; i++) {
 		const VwFdbEntry *f = &g_array_index(fdb, VwFdbEntry, i);

@@ -68,7 +68,7 @@ static void feed_vxlan(GString *s, const VwLinkBackend *be, const char *dev, con
 
 	g_string_append_printf(s, " vxlan %u %u %d %d %s", li->vni, li->vxlan_port, li->vxlan_link, li->vxlan_learning,
 			       vw_addr_is_set(&li->vxlan_local) ? vw_addr_to_string(&li->vxlan_local, a) : "-");
-	if (be->fdb_list(be->ctx, dev, fdb) != 0) {
+	if (!be->fdb_list || be->fdb_list(be->ctx, dev, fdb) != 0) {
 		g_string_append(s, " fdb unknown");
 		return;
 	}

@@ -900,7 +900,7 @@ VwPlan *vw_plan_build(GPtrArray *networks, GPtrArray *domains, VwDiags *diags)
 		vw_plan_links(p, n, id);
 		if (uses_inet(n))
 			plan_network(&pl, n);
-		vw_plan_span_elements(p, n, id);
+		vw_plan_span_elements(p, n, id, diags);
 		if (vw_network_spoof_filter(n))
 			vw_plan_spoof_network(p, n, id);
 		for (guint j = 0; domains && j < domains->len; j++)

@@ -242,7 +242,7 @@ void vw_plan_span_skeleton(VwPlan *p);
  * a VXLAN port. */
 void vw_plan_span_bridge_skeleton(VwPlan *p);
 void vw_plan_span_links(VwPlan *p, const VwNetwork *net, const char *id);
-void vw_plan_span_elements(VwPlan *p, const VwNetwork *net, const char *id);
+void vw_plan_span_elements(VwPlan *p, const VwNetwork *net, const char *id, VwDiags *diags);
 
 /* Appends the link operations of @net (plan-link.c). */
 void vw_plan_links(VwPlan *p, const VwNetwork *net, const char *id);

@@ -94,7 +94,7 @@ static void put_vni(VwElem *e, guint32 vni)
 	vw_key_put(e->key, &e->key_len, b, sizeof(b));
 }
 
-void vw_plan_span_elements(VwPlan *p, const VwNetwork *net, const char *id)
+void vw_plan_span_elements(VwPlan *p, const VwNetwork *net, const char *id, VwDiags *diags)
 {
 	const VwSpan *s = span_of(net);
 	VwTable *t = &p->tables[VW_TABLE_INET];
@@ -110,7 +110,13 @@ void vw_plan_span_elements(VwPlan *p, const VwNetwork *net, const char *id)
 	e = vw_elem_new(id);
 	vw_key_put_port(e->key, &e->key_len, s->port);
 	put_vni(e, s->vni);
-	vw_set_add(vw_table_find_set(t, "span-vni"), e);
+	/* The checker says so first, naming both; the planner guards what
+	 * reaches the kernel. */
+	if (!vw_set_add(vw_table_find_set(t, "span-vni"), e)) {
+		vw_error(diags, s->loc, "span-vni-collision", "give each spanning network a VNI of its own",
+			 "network '%s': VNI %u on UDP port %u is another network's too", net->name, s->vni, s->port);
+		return;
+	}
 	for (guint i = 0; i < s->peers->len; i++) {
 		const VwPeer *peer = s->peers->pdata[i];
 
@@ -119,8 +125,7 @@ void vw_plan_span_elements(VwPlan *p, const VwNetwork *net, const char *id)
 		vw_key_put_port(e->key, &e->key_len, s->port);
 		put_vni(e, s->vni);
 		/* A peer listed twice (the checker says so) is one element. */
-		if (!vw_set_add(vw_table_find_set(t, peer->address.family == AF_INET6 ? "span6" : "span4"), e))
-			vw_elem_free(e);
+		vw_set_add(vw_table_find_set(t, peer->address.family == AF_INET6 ? "span6" : "span4"), e);
 	}
 }
 

@@ -283,7 +283,7 @@ static int undo_fdb(Undo *u, const VwStateLink *l)
 		return -EINVAL;
 	if (marked_vxlan(u, obj[0], l->object) != 1)
 		return 0;
-	e = u->be->fdb_del(u->be->ctx, obj[0], &f);
+	e = u->be->fdb_del ? u->be->fdb_del(u->be->ctx, obj[0], &f) : -EOPNOTSUPP;
 	return e == -ENOENT ? 0 : e;
 }
 

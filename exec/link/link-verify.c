@@ -185,7 +185,7 @@ static void check_fdb(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray *ou
 
 	if (be->link_get(be->ctx, op->dev, &li) != 0 || vw_addr_equal(&li.vxlan_local, &op->peer))
 		return; /* the device's absence is reported already; this host is no peer of its own */
-	if (be->fdb_list(be->ctx, op->dev, fdb) != 0)
+	if (!be->fdb_list || be->fdb_list(be->ctx, op->dev, fdb) != 0)
 		return;
 	for (guint i = 0; i < fdb->len; i++) {
 		const VwFdbEntry *f = &g_array_index(fdb, VwFdbEntry, i);
