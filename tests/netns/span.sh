@@ -115,8 +115,8 @@ says "a1 learned a2's MAC by ARP across hosts" '10\.77\.0\.12 .*lladdr 52:54:00:
 says "a1 learned a2's MAC by ND across hosts" 'fd00:77::12 .*lladdr 52:54:00:77:00:12' nsx a1 ip -6 neigh show fd00:77::12
 says "h1's VXLAN device learned a2's MAC from h2" '52:54:00:77:00:12 dst 192\.0\.2\.12' nsx h1 bridge fdb show dev vw4242
 # The overlay's MTU (1450) less the IPv4 and ICMP headers, don't fragment.
-check "a full-MTU ping with DF set crosses the overlay unfragmented" nsx a1 ping -c 1 -W 2 -M do -s 1422 10.77.0.12
-check_fails "… and one byte more does not fit" nsx a1 ping -c 1 -W 1 -M do -s 1423 10.77.0.12
+check "a full-MTU ping with DF set crosses the overlay unfragmented" nsx a1 ping -c 1 -W 2 -M "do" -s 1422 10.77.0.12
+check_fails "… and one byte more does not fit the overlay's MTU" nsx a1 ping -c 1 -W 1 -M "do" -s 1423 10.77.0.12
 reach "host-only: b1 (h1) reaches b2 (h2)" b1 tcp4 10.78.0.12 80 '^b2 10\.78\.0\.11$'
 # Every host's bridge has the network's address; each answers its own guests.
 check "host-only: b1 pings the network's address" nsx b1 ping -c 1 -W 2 10.78.0.1
