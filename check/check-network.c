@@ -301,4 +301,5 @@ void vw_check_network(const VwNetwork *net, VwDiags *d)
 		check_ip(net, net->ips->pdata[i], d);
 	check_reservations(net, d);
 	vw_chk_forwards(net, d);
+	vw_chk_span(net, d);
 }

@@ -46,3 +46,7 @@ void vw_chk_source_families(const VwForward *f, unsigned fams, const char *what,
  * domain's forward, else NULL. */
 void vw_chk_unreserved(const VwNetwork *net, VwLoc loc, const char *what, const char *mac, const char *domain,
 		       VwDiags *d);
+
+/* check-span.c: a spanning network's <vw:span>, and VNIs across networks. */
+void vw_chk_span(const VwNetwork *net, VwDiags *d);
+void vw_chk_span_together(GPtrArray *networks, VwDiags *d);

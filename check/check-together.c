@@ -344,6 +344,7 @@ void vw_check_together(GPtrArray *all_networks, GPtrArray *domains, VwDiags *d)
 	}
 	check_names(networks, names, d);
 	check_subnets(networks, names, d);
+	vw_chk_span_together(networks, d);
 	network_claims(networks, claims, owners);
 	for (guint i = 0; domains && i < domains->len; i++) {
 		const VwDomain *dom = domains->pdata[i];

@@ -122,6 +122,59 @@ static void traffic_json(VwJson *j, const VwStatusNetwork *n)
 	vw_json_end_object(j);
 }
 
+/* "span": the VXLAN device of a spanning network, or null. */
+static void span_json(VwJson *j, const VwStatusSpan *s)
+{
+	char a[VW_ADDR_STRLEN];
+
+	if (!s) {
+		vw_json_null(j, "span");
+		return;
+	}
+	vw_json_begin_object(j, "span");
+	vw_json_string(j, "device", s->device);
+	vw_json_uint(j, "vni", s->vni);
+	vw_json_uint(j, "port", s->port);
+	vw_json_string(j, "underlay", s->underlay);
+	vw_json_bool(j, "present", s->present);
+	vw_json_bool(j, "up", s->up);
+	vw_json_string(j, "local", vw_addr_is_set(&s->local) ? vw_addr_to_string(&s->local, a) : NULL);
+	vw_json_begin_array(j, "peers");
+	for (guint i = 0; i < s->peers->len; i++)
+		vw_json_string(j, NULL, s->peers->pdata[i]);
+	vw_json_end_array(j);
+	vw_json_begin_array(j, "remote_macs");
+	for (guint i = 0; i < s->remote->len; i++) {
+		g_auto(GStrv) f = g_strsplit(s->remote->pdata[i], " ", 2);
+
+		vw_json_begin_object(j, NULL);
+		vw_json_string(j, "mac", f[0]);
+		vw_json_string(j, "peer", f[1]);
+		vw_json_end_object(j);
+	}
+	vw_json_end_array(j);
+	vw_json_end_object(j);
+}
+
+static void span_text(const VwStatusSpan *s)
+{
+	char a[VW_ADDR_STRLEN];
+
+	printf("  span: VXLAN %s %s, VNI %u, UDP port %u, over %s", s->device,
+	       !s->present ? "(missing)"
+	       : s->up	   ? "(up)"
+			   : "(down)",
+	       s->vni, s->port, s->underlay);
+	if (vw_addr_is_set(&s->local))
+		printf(" from %s", vw_addr_to_string(&s->local, a));
+	printf("\n  peers:");
+	for (guint i = 0; i < s->peers->len; i++)
+		printf(" %s", (char *)s->peers->pdata[i]);
+	printf("%s\n", s->peers->len ? "" : " none");
+	for (guint i = 0; i < s->remote->len; i++)
+		printf("  remote MAC %s\n", (char *)s->remote->pdata[i]);
+}
+
 static void network_json(VwJson *j, const VwStatusNetwork *n)
 {
 	vw_json_begin_object(j, NULL);
@@ -148,6 +201,7 @@ static void network_json(VwJson *j, const VwStatusNetwork *n)
 	vw_json_end_array(j);
 	vw_json_bool(j, "spoof_filter", n->spoof_filter);
 	vw_json_uint(j, "spoofed", n->spoofed);
+	span_json(j, n->span);
 	vw_json_end_object(j);
 }
 
@@ -174,6 +228,8 @@ static void network_text(const VwStatusNetwork *n)
 		       n->spoofed == 1 ? "" : "s");
 	else
 		printf("  spoof filter: off\n");
+	if (n->span)
+		span_text(n->span);
 	for (guint j = 0; j < n->forwards->len; j++)
 		forward_text(n->forwards->pdata[j]);
 }

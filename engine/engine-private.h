@@ -142,3 +142,7 @@ char *vw_eng_input_digest(VwEngine *e, const VwState *st, const char *xml, gsize
 /* Restore's short way: every recorded network unchanged (see
  * vw_engine_unchanged); then @rep says so and nothing else is done. */
 bool vw_eng_restore_unchanged(VwEngine *e, VwRestoreReport *rep);
+
+/* span.c: the VXLAN device of spanning network @net read back (NULL when
+ * @net does not span). */
+VwStatusSpan *vw_eng_status_span(const VwLinkBackend *be, const VwNetwork *net);

@@ -59,6 +59,28 @@ static void feed_program(GChecksum *ck)
 	feed_str(ck, "program", id);
 }
 
+/* A VXLAN device's identity and the entries virtwire configured in its
+ * forwarding database (not those it learns from traffic). */
+static void feed_vxlan(GString *s, const VwLinkBackend *be, const char *dev, const VwLinkInfo *li)
+{
+	g_autoptr(GArray) fdb = g_array_new(FALSE, TRUE, sizeof(VwFdbEntry));
+	char a[VW_ADDR_STRLEN], m[VW_MAC_STRLEN];
+
+	g_string_append_printf(s, " vxlan %u %u %d %d %s", li->vni, li->vxlan_port, li->vxlan_link, li->vxlan_learning,
+			       vw_addr_is_set(&li->vxlan_local) ? vw_addr_to_string(&li->vxlan_local, a) : "-");
+	if (!be->fdb_list || be->fdb_list(be->ctx, dev, fdb) != 0) {
+		g_string_append(s, " fdb unknown");
+		return;
+	}
+	for (guint i = 0; i < fdb->len; i++) {
+		const VwFdbEntry *f = &g_array_index(fdb, VwFdbEntry, i);
+
+		if (f->permanent)
+			g_string_append_printf(s, " fdb %s %s", vw_mac_to_string(&f->mac, m),
+					       vw_addr_to_string(&f->dst, a));
+	}
+}
+
 /* Link @dev as the kernel has it now: what verify and apply look at
  * (presence, kind, MAC, MTU, up, master, alias, STP and its addresses;
  * with @routes its routes), not its counters. */
@@ -85,6 +107,8 @@ static void feed_link(GChecksum *ck, const VwLinkBackend *be, const char *dev, b
 			g_string_append_printf(s, " addr %s %u %u", p, a->proto, a->scope);
 		}
 	}
+	if (e == 0 && strcmp(li.kind, "vxlan") == 0)
+		feed_vxlan(s, be, dev, &li);
 	if (e == 0 && routes && be->route_list(be->ctx, dev, rts) == 0) {
 		for (guint i = 0; i < rts->len; i++) {
 			const VwRouteInfo *r = &g_array_index(rts, VwRouteInfo, i);

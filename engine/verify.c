@@ -147,6 +147,7 @@ void vw_status_network_free(VwStatusNetwork *n)
 		g_ptr_array_unref(n->addresses);
 	if (n->forwards)
 		g_ptr_array_unref(n->forwards);
+	vw_status_span_free(n->span);
 	g_free(n);
 }
 
@@ -247,6 +248,7 @@ static VwStatusNetwork *status_one(VwEngine *e, const char *name, const VwLinkBa
 		g_ptr_array_add(sn->addresses, vw_prefix_to_string(&g_array_index(addrs, VwAddrInfo, j).prefix));
 	status_forwards(e, sn, st, doc->network, counters);
 	sn->spoof_filter = vw_network_spoof_filter(doc->network);
+	sn->span = vw_eng_status_span(be, doc->network);
 	if (st->id && g_hash_table_lookup(spoofed, st->id))
 		sn->spoofed = *(guint64 *)g_hash_table_lookup(spoofed, st->id);
 	return sn;

@@ -154,6 +154,7 @@ void vw_net_meta_free(VwNetMeta *m)
 		g_ptr_array_unref(m->nat_uplinks);
 	if (m->forwards)
 		g_ptr_array_unref(m->forwards);
+	vw_span_free(m->span);
 	g_free(m);
 }
 

@@ -155,5 +155,6 @@ void vw_plan_links(VwPlan *p, const VwNetwork *net, const char *id)
 		op_sysctl(p, br, id, "autoconf", "0");
 	}
 	ops_addresses(p, net, id);
+	vw_plan_span_links(p, net, id);
 	op_port_flags(p, net, id);
 }

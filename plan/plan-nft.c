@@ -337,6 +337,7 @@ static void plan_skeleton(VwPlan *p)
 	chains_nat(p);
 	chain_forward(p);
 	chains_local(p);
+	vw_plan_span_skeleton(p);
 	vw_plan_host_rules(p);
 }
 
@@ -598,7 +599,7 @@ static bool uses_inet(const VwNetwork *net)
 
 bool vw_plan_network_uses_table(const VwNetwork *net)
 {
-	return uses_inet(net) || vw_network_spoof_filter(net);
+	return uses_inet(net) || vw_network_spoof_filter(net) || (net->vw && net->vw->span);
 }
 
 /* One network, as the planner sees it. */
@@ -899,6 +900,7 @@ VwPlan *vw_plan_build(GPtrArray *networks, GPtrArray *domains, VwDiags *diags)
 		vw_plan_links(p, n, id);
 		if (uses_inet(n))
 			plan_network(&pl, n);
+		vw_plan_span_elements(p, n, id, diags);
 		if (vw_network_spoof_filter(n))
 			vw_plan_spoof_network(p, n, id);
 		for (guint j = 0; domains && j < domains->len; j++)

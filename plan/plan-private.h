@@ -36,6 +36,7 @@ typedef enum {
 	VW_SEL_UDP_SPORT,
 	VW_SEL_UDP_DPORT,
 	VW_SEL_ND_TARGET, /* @th,64,128: an NDP message's target */
+	VW_SEL_VXLAN_VNI, /* @th,96,24: a VXLAN packet's VNI (the UDP header's 8 bytes, then 4 of VXLAN's) */
 } VwSel;
 
 typedef enum {
@@ -194,6 +195,9 @@ typedef struct {
 	 * offset and length in bits). */
 	const char *typeof_text;
 	uint32_t raw_base, raw_offset, raw_len;
+	/* Of a protocol field: nft's proto_desc_id and the field's number in
+	 * its header template. */
+	uint32_t proto_desc, proto_field;
 } VwNftTypeInfo;
 
 const VwNftTypeInfo *vw_nft_type_info(VwNftType t);
@@ -229,6 +233,16 @@ VwChain *vw_plan_add_base_chain(VwTable *t, const char *name, VwChainType type, 
 void vw_plan_spoof_skeleton(VwPlan *p);
 void vw_plan_spoof_network(VwPlan *p, const VwNetwork *net, const char *id);
 void vw_plan_spoof_port(VwPlan *p, const VwNetwork *net, const char *id, const char *owner, const VwPlanDomain *pd);
+
+/* Spanning networks (plan-span.c): the VXLAN admission sets and rules of
+ * the skeleton; a network's VXLAN device and peers (link operations); its
+ * VNI and peers in the admission sets. */
+void vw_plan_span_skeleton(VwPlan *p);
+/* Table bridge virtwire's part: the host's own frames never leave through
+ * a VXLAN port. */
+void vw_plan_span_bridge_skeleton(VwPlan *p);
+void vw_plan_span_links(VwPlan *p, const VwNetwork *net, const char *id);
+void vw_plan_span_elements(VwPlan *p, const VwNetwork *net, const char *id, VwDiags *diags);
 
 /* Appends the link operations of @net (plan-link.c). */
 void vw_plan_links(VwPlan *p, const VwNetwork *net, const char *id);

@@ -88,6 +88,13 @@ static VwStmt *add_key(VwRuleBuf *rb, VwStmtKind kind, int family, const VwSel *
 	return st;
 }
 
+/* Field types of one datatype (a "typeof" set's field is its type's). */
+static bool same_type(VwNftType a, VwNftType b)
+{
+	return a == b || (vw_nft_type_info(a)->id == vw_nft_type_info(b)->id &&
+			  vw_nft_type_info(a)->size == vw_nft_type_info(b)->size);
+}
+
 /* A lookup's key must be the set's: the same fields, of the same types. */
 static void add_lookup(VwRuleBuf *rb, VwStmtKind kind, int family, const VwSel *key, unsigned n, const VwSet *set,
 		       bool neg)
@@ -96,7 +103,7 @@ static void add_lookup(VwRuleBuf *rb, VwStmtKind kind, int family, const VwSel *
 
 	g_assert(set);
 	for (unsigned i = 0; i < n; i++)
-		g_assert(set->key[i] == sel_type(key[i], family));
+		g_assert(same_type(set->key[i], sel_type(key[i], family)));
 	g_assert(n == VW_SET_KEY_FIELDS || set->key[n] == VW_NFT_NONE);
 	g_assert(kind != VW_ST_VMAP || set->data[0] == VW_NFT_VERDICT);
 	st->set = set;

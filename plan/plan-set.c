@@ -33,6 +33,16 @@ void vw_elem_free(VwElem *e)
 	g_free(e);
 }
 
+/* nft's enum proto_desc_id, and fields of its header templates. */
+#define PROTO_DESC_UDP 6
+#define PROTO_DESC_IP 12
+#define PROTO_DESC_IP6 13
+#define PROTO_DESC_ETHER 17
+#define ETHHDR_SADDR 2
+#define IPHDR_SADDR 11
+#define IP6HDR_SADDR 8
+#define UDPHDR_DPORT 2
+
 /* nft's datatypes (its datatype.h): name, TYPE_* id, size, byte order. */
 static const VwNftTypeInfo type_infos[] = {
 	[VW_NFT_NONE] = { NULL, 0, 0, 0 },
@@ -42,9 +52,14 @@ static const VwNftTypeInfo type_infos[] = {
 	[VW_NFT_INET_PROTO] = { "inet_proto", 12, 1, 1 },
 	[VW_NFT_INET_SERVICE] = { "inet_service", 13, 2, 2 },
 	[VW_NFT_VERDICT] = { "verdict", NFT_DATA_VERDICT, 16, 0 },
-	[VW_NFT_ETHER_ADDR] = { "ether_addr", 9, 6, 2, "ether saddr" },
+	[VW_NFT_ETHER_ADDR] = { "ether_addr", 9, 6, 2, "ether saddr", 0, 0, 0, PROTO_DESC_ETHER, ETHHDR_SADDR },
 	/* nft's integer, from the transport header (base 3), bits 64-191. */
 	[VW_NFT_ND_TARGET] = { "integer", 4, 16, 2, "@th,64,128", 3, 64, 128 },
+	[VW_NFT_IPV4_SADDR] = { "ipv4_addr", 7, 4, 2, "ip saddr", 0, 0, 0, PROTO_DESC_IP, IPHDR_SADDR },
+	[VW_NFT_IPV6_SADDR] = { "ipv6_addr", 8, 16, 2, "ip6 saddr", 0, 0, 0, PROTO_DESC_IP6, IP6HDR_SADDR },
+	[VW_NFT_UDP_DPORT] = { "inet_service", 13, 2, 2, "udp dport", 0, 0, 0, PROTO_DESC_UDP, UDPHDR_DPORT },
+	/* An integer from the transport header, bits 96-119. */
+	[VW_NFT_VXLAN_VNI] = { "integer", 4, 3, 2, "@th,96,24", 3, 96, 24 },
 };
 
 /* nft's concatenated type ids: six bits per field. */
@@ -64,8 +79,6 @@ enum {
  * nft's order. */
 enum { TYPEOF_EXPR, TYPEOF_DATA };
 enum { PAYLOAD_DESC, PAYLOAD_TYPE, PAYLOAD_BASE, PAYLOAD_OFFSET, PAYLOAD_LEN };
-#define PROTO_DESC_ETHER 17 /* nft's enum proto_desc_id */
-#define ETHHDR_SADDR 2
 
 const VwNftTypeInfo *vw_nft_type_info(VwNftType t)
 {
@@ -146,8 +159,8 @@ static void ud_typeof_payload(GByteArray *ud, uint8_t attr, VwNftType t)
 		ud_u32(data, PAYLOAD_OFFSET, ti->raw_offset);
 		ud_u32(data, PAYLOAD_LEN, ti->raw_len);
 	} else {
-		ud_u32(data, PAYLOAD_DESC, PROTO_DESC_ETHER);
-		ud_u32(data, PAYLOAD_TYPE, ETHHDR_SADDR);
+		ud_u32(data, PAYLOAD_DESC, ti->proto_desc);
+		ud_u32(data, PAYLOAD_TYPE, ti->proto_field);
 	}
 	ud_u32(nest, TYPEOF_EXPR, EXPR_PAYLOAD);
 	ud_put(nest, TYPEOF_DATA, data->data, (uint8_t)data->len);
@@ -218,12 +231,16 @@ static int set_per_line(const VwSet *s, guint nkey)
 	case VW_NFT_INET_PROTO:
 	case VW_NFT_INET_SERVICE:
 	case VW_NFT_ND_TARGET:
+	case VW_NFT_UDP_DPORT:
+	case VW_NFT_VXLAN_VNI:
 		return 5;
 	case VW_NFT_IPV4_ADDR:
+	case VW_NFT_IPV4_SADDR:
 		return 2;
 	case VW_NFT_NONE:
 	case VW_NFT_IFNAME:
 	case VW_NFT_IPV6_ADDR:
+	case VW_NFT_IPV6_SADDR:
 	case VW_NFT_VERDICT:
 	case VW_NFT_ETHER_ADDR:
 		break;
@@ -299,7 +316,7 @@ VwSet *vw_plan_add_set(VwTable *t, const VwSetDesc *d)
 static void addr_of(VwAddr *a, VwNftType t, const uint8_t *b)
 {
 	memset(a, 0, sizeof(*a));
-	a->family = t == VW_NFT_IPV6_ADDR ? AF_INET6 : AF_INET;
+	a->family = t == VW_NFT_IPV6_ADDR || t == VW_NFT_IPV6_SADDR ? AF_INET6 : AF_INET;
 	memcpy(a->b, b, vw_addr_len(a->family));
 }
 
@@ -341,6 +358,7 @@ static void value_text(GString *out, VwNftType t, const uint8_t *b)
 		g_string_append_c(out, '"');
 		break;
 	case VW_NFT_IPV4_ADDR:
+	case VW_NFT_IPV4_SADDR:
 		for (int i = 0; i < 4; i++) {
 			if (i)
 				g_string_append_c(out, '.');
@@ -348,6 +366,7 @@ static void value_text(GString *out, VwNftType t, const uint8_t *b)
 		}
 		break;
 	case VW_NFT_IPV6_ADDR:
+	case VW_NFT_IPV6_SADDR:
 		addr_of(&a, t, b);
 		g_string_append(out, vw_addr_to_string(&a, buf));
 		break;
@@ -359,12 +378,14 @@ static void value_text(GString *out, VwNftType t, const uint8_t *b)
 			g_string_append(out, proto);
 		break;
 	case VW_NFT_INET_SERVICE:
+	case VW_NFT_UDP_DPORT:
 		append_uint(out, (unsigned)b[0] << 8 | b[1]);
 		break;
 	case VW_NFT_ETHER_ADDR:
 		g_string_append_printf(out, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
 		break;
 	case VW_NFT_ND_TARGET:
+	case VW_NFT_VXLAN_VNI:
 		integer_text(out, b, type_infos[t].size);
 		break;
 	case VW_NFT_NONE:

@@ -234,6 +234,7 @@ void vw_plan_spoof_skeleton(VwPlan *p)
 	vw_rb_key_vmap(&rb, 0, (VwSel[]){ VW_SEL_IIFNAME }, 1, set_of(p, "ports"));
 	vw_rb_commit(&rb, c);
 	dispatch_claims(c);
+	vw_plan_span_bridge_skeleton(p);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -68,6 +68,7 @@ static void link_op_free(VwLinkOp *o)
 	g_free(o->owner);
 	g_free(o->path);
 	g_free(o->value);
+	g_free(o->master);
 	g_free(o->text);
 	g_free(o);
 }
@@ -539,6 +540,8 @@ char *vw_plan_conflict_message(const VwSet *s, const VwElem *e, const char *mine
 		return g_strdup_printf("host service %s of %s already belongs to %s", key, mine, theirs);
 	case VW_SET_GUESTS:
 		return g_strdup_printf("guest port or address %s of %s already belongs to %s", key, mine, theirs);
+	case VW_SET_SPAN:
+		return g_strdup_printf("VXLAN port and VNI %s of %s already belong to %s", key, mine, theirs);
 	}
 	g_assert_not_reached();
 }

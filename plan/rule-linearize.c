@@ -145,16 +145,24 @@ static void need_nfproto(Lin *l, const VwStmt *st)
 	uint8_t proto = (uint8_t)nfproto_of(st->family);
 	bool address = false;
 
+	bool udp = false;
+
 	for (unsigned i = 0; i < st->nkey; i++) {
 		address |= vw_sel_info(st->key[i])->address;
+		udp |= st->key[i] == VW_SEL_UDP_DPORT || st->key[i] == VW_SEL_UDP_SPORT;
 		if (l->bridge)
 			need_bridge_dep(l, st->key[i], st->family);
 	}
-	if (l->bridge || !address || l->nfproto == proto)
+	if (l->bridge)
 		return;
-	l->nfproto = proto;
-	meta(l, NFT_META_NFPROTO, NFT_REG_1);
-	cmp(l, NFT_CMP_EQ, &proto, 1);
+	if (address && l->nfproto != proto) {
+		l->nfproto = proto;
+		meta(l, NFT_META_NFPROTO, NFT_REG_1);
+		cmp(l, NFT_CMP_EQ, &proto, 1);
+	}
+	/* A UDP header's field: nft checks the transport protocol first. */
+	if (udp)
+		need_l4proto(l, IPPROTO_UDP);
 }
 
 static uint32_t addr_offset(int family, bool daddr)
@@ -230,6 +238,7 @@ static void load(Lin *l, VwSel sel, int family, uint32_t dreg)
 	case VW_SEL_UDP_SPORT:
 	case VW_SEL_UDP_DPORT:
 	case VW_SEL_ND_TARGET:
+	case VW_SEL_VXLAN_VNI:
 		g_assert_not_reached(); /* payloads, above */
 	}
 }

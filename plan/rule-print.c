@@ -156,6 +156,7 @@ static void value_text(GString *out, const VwStmt *st)
 	case VW_SEL_ETHER_SADDR:
 	case VW_SEL_ARP_SHA:
 	case VW_SEL_ND_TARGET:
+	case VW_SEL_VXLAN_VNI:
 		break;
 	}
 	g_assert_not_reached();

@@ -31,6 +31,7 @@ static const VwSelInfo sel_infos[] = {
 	[VW_SEL_UDP_SPORT] = { "udp sport", VW_NFT_INET_SERVICE, 2, false, false, TH, 0 },
 	[VW_SEL_UDP_DPORT] = { "udp dport", VW_NFT_INET_SERVICE, 2, false, false, TH, 2 },
 	[VW_SEL_ND_TARGET] = { "@th,64,128", VW_NFT_ND_TARGET, 16, false, false, TH, 8 },
+	[VW_SEL_VXLAN_VNI] = { "@th,96,24", VW_NFT_VXLAN_VNI, 3, false, false, TH, 12 },
 };
 
 const VwSelInfo *vw_sel_info(VwSel sel)

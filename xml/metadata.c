@@ -416,11 +416,12 @@ static bool once(const VwParseCtx *ctx, xmlNode *n, bool *seen)
 static VwNetMeta *parse_vw_network(const VwParseCtx *ctx, xmlNode *n)
 {
 	static const char *const children[] = {
-		"nat", "forward", "hairpin", "localhost", "domain-forwards", "spoof-filter", "learn-addresses", NULL
+		"nat",		"forward",	   "hairpin", "localhost", "domain-forwards",
+		"spoof-filter", "learn-addresses", "span",    NULL
 	};
 	VwNetMeta *m = g_new0(VwNetMeta, 1);
 	bool seen_nat = false, seen_hairpin = false, seen_localhost = false, seen_domfwd = false, seen_spoof = false;
-	bool seen_learn = false;
+	bool seen_learn = false, seen_span = false;
 	const char *v;
 
 	m->loc = vw_xml_loc(ctx, n);
@@ -463,6 +464,9 @@ static VwNetMeta *parse_vw_network(const VwParseCtx *ctx, xmlNode *n)
 		} else if (vw_named(c, "learn-addresses")) {
 			if (once(ctx, c, &seen_learn))
 				parse_enabled(ctx, c, &m->learn, &m->learn_loc);
+		} else if (vw_named(c, "span")) {
+			if (once(ctx, c, &seen_span))
+				m->span = vw_xml_parse_span(ctx, c);
 		} else {
 			stray_child(ctx, n, c, children);
 		}
@@ -558,4 +562,15 @@ VwDomMeta *vw_xml_parse_dom_meta(const VwParseCtx *ctx, xmlNode *metadata)
 	xmlNode *n = find_vw_top(ctx, metadata, "domain", "network");
 
 	return n ? parse_vw_domain(ctx, n) : NULL;
+}
+
+/* The element rules above, for the parsers of vw elements in other files. */
+void vw_xml_vw_element(const VwParseCtx *ctx, xmlNode *n, const char *const *allowed)
+{
+	check_element(ctx, n, allowed, NULL);
+}
+
+void vw_xml_vw_stray(const VwParseCtx *ctx, xmlNode *parent, xmlNode *c, const char *const *valid)
+{
+	stray_child(ctx, parent, c, valid);
 }

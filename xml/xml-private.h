@@ -52,6 +52,14 @@ VwNetPort *vw_xml_parse_netport(const VwParseCtx *ctx, xmlNode *root);
 VwNetMeta *vw_xml_parse_net_meta(const VwParseCtx *ctx, xmlNode *metadata);
 VwDomMeta *vw_xml_parse_dom_meta(const VwParseCtx *ctx, xmlNode *metadata);
 
+/* Inside a vw element: unknown attributes and stray text of @n are errors
+ * (with a suggestion from @allowed), and so is a child element that is not
+ * among @valid. */
+void vw_xml_vw_element(const VwParseCtx *ctx, xmlNode *n, const char *const *allowed);
+void vw_xml_vw_stray(const VwParseCtx *ctx, xmlNode *parent, xmlNode *c, const char *const *valid);
+/* <vw:span> (xml/span.c). */
+VwSpan *vw_xml_parse_span(const VwParseCtx *ctx, xmlNode *n);
+
 /* Validates @root (a network, domain or networkport element, possibly
  * inside a hookData wrapper) against the schema for @kind. */
 struct VwSchemas;

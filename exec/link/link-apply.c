@@ -15,6 +15,9 @@
  *   moved-route  "BRIDGE UPLINK"  ROUTE     (the uplink's route, on the bridge)
  *   dropped-addr "BRIDGE UPLINK"  ADDRINFO  (the address, off the uplink)
  *   port-flags   PORT  "hairpin=0 isolated=0" (old values)
+ *   vxlan        NAME  BRIDGE                 (created: deleted at teardown)
+ *   fdb          "VXLAN PEER"                 (the all-zeros entry to a peer)
+ *   span-mtu     BRIDGE  "mtu=1500"           (old MTU, lowered for VXLAN's header)
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -423,7 +426,9 @@ static bool op_port_flags(Run *r, const VwLinkOp *op, GError **error)
 		VwLinkInfo p = g_array_index(links, VwLinkInfo, i);
 		g_autofree char *old = NULL;
 
-		if (p.master != br.ifindex)
+		/* A VXLAN device reflecting frames back (hairpin) would loop
+		 * them between the hosts: its flags are its own operation's. */
+		if (p.master != br.ifindex || strcmp(p.kind, "vxlan") == 0)
 			continue;
 		/* The list has no port flags: read the port itself. */
 		if ((e = r->be->link_get(r->be->ctx, p.name, &p)))
@@ -444,6 +449,201 @@ static bool op_port_flags(Run *r, const VwLinkOp *op, GError **error)
 			return fail(r, error, e, "cannot set the flags of bridge port %s", p.name);
 		record(r, "port-flags", p.name, true, old);
 	}
+	return true;
+}
+
+/* The underlay's address of @family that is the tunnel's local end: its
+ * first global one. */
+static bool underlay_addr(Run *r, const VwLinkOp *op, VwAddr *ret, GError **error)
+{
+	g_autoptr(GArray) addrs = g_array_new(FALSE, TRUE, sizeof(VwAddrInfo));
+	int e = r->be->addr_list(r->be->ctx, op->uplink, addrs);
+
+	if (e)
+		return fail(r, error, e, "underlay %s", op->uplink);
+	for (guint i = 0; i < addrs->len; i++) {
+		const VwAddrInfo *a = &g_array_index(addrs, VwAddrInfo, i);
+
+		if (a->prefix.addr.family == op->family && a->scope == 0 /* RT_SCOPE_UNIVERSE */) {
+			*ret = a->prefix.addr;
+			return true;
+		}
+	}
+	g_set_error(error, VW_ERROR, VW_ERROR_FAILED,
+		    "underlay %s has no global %s address: the tunnel's local end is this host's address there",
+		    op->uplink, op->family == AF_INET6 ? "IPv6" : "IPv4");
+	return false;
+}
+
+/* The overlay's MTU: the XML's, which must leave the header room on the
+ * underlay, or the underlay's less the header. */
+static bool span_mtu(const VwLinkOp *op, const VwLinkInfo *ul, unsigned *ret, GError **error)
+{
+	unsigned over = vw_span_overhead(op->family);
+
+	if (op->mtu && op->mtu + over > ul->mtu) {
+		g_set_error(error, VW_ERROR, VW_ERROR_FAILED,
+			    "the network's MTU %u and the %u-byte VXLAN header do not fit the MTU %u of underlay %s: "
+			    "lower <mtu size='%u'/>, or raise the underlay's MTU to %u",
+			    op->mtu, over, ul->mtu, op->uplink, ul->mtu > over ? ul->mtu - over : 0, op->mtu + over);
+		return false;
+	}
+	if (!op->mtu && ul->mtu < over + 68) {
+		g_set_error(error, VW_ERROR, VW_ERROR_FAILED, "underlay %s's MTU %u leaves no room for VXLAN",
+			    op->uplink, ul->mtu);
+		return false;
+	}
+	*ret = op->mtu ? op->mtu : ul->mtu - over;
+	return true;
+}
+
+static bool vxlan_matches(const VwLinkInfo *li, const VwVxlanConf *c)
+{
+	return li->vni == c->vni && li->vxlan_port == c->port && vw_addr_equal(&li->vxlan_local, &c->local) &&
+	       li->vxlan_link == c->link && li->vxlan_learning == c->learning;
+}
+
+/* The VXLAN device of @op exists, as configured: created if missing,
+ * made anew when its identity (VNI, port, local end, underlay) drifted. */
+static bool vxlan_present(Run *r, const VwLinkOp *op, const VwVxlanConf *conf, GError **error)
+{
+	g_autofree char *alias = g_strdup_printf(VW_LINK_ALIAS_PREFIX "%s", op->owner);
+	VwLinkChange marker = { .set_alias = true };
+	VwLinkInfo li;
+	int e = r->be->link_get(r->be->ctx, op->dev, &li);
+	bool known = e == 0;
+
+	if (e && e != -ENODEV)
+		return fail(r, error, e, "cannot read link %s", op->dev);
+	if (known) {
+		if (strcmp(li.kind, "vxlan") != 0 || strcmp(li.alias, alias) != 0)
+			return fail(r, error, -EEXIST, "%s exists and is not virtwire's VXLAN device for the network",
+				    op->dev);
+		/* With virtwire's marker for the network: virtwire's. */
+		vw_state_add_link(r->st, "vxlan", op->dev, true, op->master);
+		if (vxlan_matches(&li, conf))
+			return true;
+		if ((e = mutate(r)) || (e = r->be->link_del(r->be->ctx, op->dev)))
+			return fail(r, error, e, "cannot replace VXLAN device %s", op->dev);
+	}
+	if ((e = mutate(r)) || (e = r->be->vxlan_add(r->be->ctx, op->dev, conf)))
+		return fail(r, error, e, "cannot create VXLAN device %s", op->dev);
+	if (!known)
+		record(r, "vxlan", op->dev, true, op->master);
+	g_strlcpy(marker.alias, alias, sizeof(marker.alias));
+	if ((e = mutate(r)) || (e = r->be->link_change(r->be->ctx, op->dev, &marker)))
+		return fail(r, error, e, "cannot mark VXLAN device %s", op->dev);
+	return true;
+}
+
+/* A bridge whose MTU its user set does not follow its ports: lowered to
+ * the overlay's, the old value kept for teardown. */
+static bool bridge_mtu(Run *r, const VwLinkOp *op, const VwLinkInfo *br, unsigned mtu, GError **error)
+{
+	const VwStateLink *earlier = prev_record(r, "span-mtu", op->master);
+	g_autofree char *old = NULL;
+	VwLinkChange ch = { .set_mtu = true, .mtu = mtu };
+	int e;
+
+	if (br->mtu <= mtu) {
+		if (earlier && earlier->created)
+			vw_state_add_link(r->st, "span-mtu", op->master, true, earlier->extra);
+		return true;
+	}
+	old = earlier && earlier->created ? g_strdup(earlier->extra) : g_strdup_printf("mtu=%u", br->mtu);
+	if ((e = mutate(r)) || (e = r->be->link_change(r->be->ctx, op->master, &ch)))
+		return fail(r, error, e, "cannot set the MTU of bridge %s to %u", op->master, mtu);
+	record(r, "span-mtu", op->master, true, old);
+	return true;
+}
+
+/* No IPv6 of the host's own on the VXLAN device: up, it would send its
+ * own neighbour discovery and MLD straight to every peer, past the bridge
+ * and the rule that keeps the host's frames off the overlay. Set before it
+ * goes up; the setting goes with the device. */
+static bool vxlan_quiet(Run *r, const VwLinkOp *op, GError **error)
+{
+	g_autofree char *path = g_strdup_printf("net/ipv6/conf/%s/disable_ipv6", op->dev);
+	g_autofree char *cur = NULL;
+	int e = r->be->sysctl_get(r->be->ctx, path, &cur);
+
+	if (e == 0 && strcmp(cur, "1") == 0)
+		return true;
+	if ((e = mutate(r)) || (e = r->be->sysctl_set(r->be->ctx, path, "1")))
+		return fail(r, error, e, "cannot disable IPv6 on %s", op->dev);
+	return true;
+}
+
+static bool op_vxlan(Run *r, const VwLinkOp *op, GError **error)
+{
+	VwVxlanConf conf = { .vni = op->vni, .port = op->port, .learning = op->learning };
+	VwLinkChange ch = { .set_up = true, .up = true, .set_master = true };
+	VwLinkInfo ul, br, li;
+	int e;
+
+	/* A backend without VXLAN (a test's fake) cannot span. */
+	if (!r->be->vxlan_add || !r->be->fdb_list || !r->be->fdb_add)
+		return fail(r, error, -EOPNOTSUPP, "VXLAN device %s", op->dev);
+	if ((e = r->be->link_get(r->be->ctx, op->uplink, &ul)))
+		return fail(r, error, e, "underlay %s", op->uplink);
+	if ((e = r->be->link_get(r->be->ctx, op->master, &br)))
+		return fail(r, error, e, "bridge %s", op->master);
+	conf.link = ul.ifindex;
+	if (!underlay_addr(r, op, &conf.local, error) || !span_mtu(op, &ul, &conf.mtu, error) ||
+	    !vxlan_present(r, op, &conf, error))
+		return false;
+	if (!vxlan_quiet(r, op, error))
+		return false;
+	if ((e = r->be->link_get(r->be->ctx, op->dev, &li)))
+		return fail(r, error, e, "cannot read link %s", op->dev);
+	ch.master = br.ifindex;
+	ch.set_mtu = li.mtu != conf.mtu;
+	ch.mtu = conf.mtu;
+	if ((!li.up || li.master != br.ifindex || ch.set_mtu) &&
+	    ((e = mutate(r)) || (e = r->be->link_change(r->be->ctx, op->dev, &ch))))
+		return fail(r, error, e, "cannot make %s a port of %s", op->dev, op->master);
+	if (op->isolated > 0 && (e = r->be->port_flags(r->be->ctx, op->dev, -1, 1)))
+		return fail(r, error, e, "cannot isolate bridge port %s", op->dev);
+	if ((e = r->be->link_get(r->be->ctx, op->master, &br)))
+		return fail(r, error, e, "bridge %s", op->master);
+	return bridge_mtu(r, op, &br, conf.mtu, error);
+}
+
+static bool has_fdb(GArray *fdb, const VwMac *mac, const VwAddr *dst)
+{
+	for (guint i = 0; i < fdb->len; i++) {
+		const VwFdbEntry *f = &g_array_index(fdb, VwFdbEntry, i);
+
+		if (vw_mac_equal(&f->mac, mac) && vw_addr_equal(&f->dst, dst))
+			return true;
+	}
+	return false;
+}
+
+/* The all-zeros entry to a peer: every frame with no known place goes to
+ * it too. Not to this host itself. */
+static bool op_fdb(Run *r, const VwLinkOp *op, GError **error)
+{
+	g_autoptr(GArray) fdb = g_array_new(FALSE, TRUE, sizeof(VwFdbEntry));
+	VwFdbEntry f = { .dst = op->peer, .permanent = true };
+	char a[VW_ADDR_STRLEN];
+	g_autofree char *object = g_strdup_printf("%s %s", op->dev, vw_addr_to_string(&op->peer, a));
+	VwLinkInfo li;
+	int e;
+
+	if ((e = r->be->link_get(r->be->ctx, op->dev, &li)))
+		return fail(r, error, e, "VXLAN device %s", op->dev);
+	if (vw_addr_equal(&li.vxlan_local, &op->peer))
+		return true;
+	if ((e = r->be->fdb_list(r->be->ctx, op->dev, fdb)))
+		return fail(r, error, e, "cannot read the forwarding database of %s", op->dev);
+	if (has_fdb(fdb, &f.mac, &f.dst)) {
+		record_found(r, "fdb", object, NULL);
+		return true;
+	}
+	if ((e = mutate(r)) || (e = r->be->fdb_add(r->be->ctx, op->dev, &f)))
+		return fail(r, error, e, "cannot add peer %s to %s", a, op->dev);
+	record(r, "fdb", object, true, NULL);
 	return true;
 }
 
@@ -489,6 +689,12 @@ bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owne
 			break;
 		case VW_LOP_PORT_FLAGS:
 			ok = op_port_flags(&r, op, error);
+			break;
+		case VW_LOP_VXLAN:
+			ok = op_vxlan(&r, op, error);
+			break;
+		case VW_LOP_FDB:
+			ok = op_fdb(&r, op, error);
 			break;
 		}
 		if (!ok) {

@@ -209,6 +209,8 @@ static void parse_linkinfo(struct nlattr *a, VwLinkInfo *ret)
 		if (br[IFLA_BR_FORWARD_DELAY])
 			ret->forward_delay = nla_get_u32(br[IFLA_BR_FORWARD_DELAY]);
 	}
+	if (tb[IFLA_INFO_DATA] && strcmp(ret->kind, "vxlan") == 0)
+		vw_nlmsg_vxlan_parse(tb[IFLA_INFO_DATA], ret);
 	if (tb[IFLA_INFO_SLAVE_DATA] && ret->is_port) {
 		struct nlattr *pt[IFLA_BRPORT_MAX + 1];
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <linux/if_addr.h>
+#include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netlink/netlink.h>
@@ -23,7 +24,7 @@ typedef struct {
 	bool done;
 	bool interrupted; /* the dump was flagged NLM_F_DUMP_INTR */
 	GArray *out;
-	int kind; /* 0 link, 1 addr, 2 route */
+	int kind; /* 0 link, 1 addr, 2 route, 3 fdb */
 	int ifindex_filter;
 } Ctx;
 
@@ -94,6 +95,12 @@ static int on_valid(struct nl_msg *msg, void *arg)
 
 		if (vw_nlmsg_addr_parse(nlh, &idx, &a) == 0 && (!c->ifindex_filter || idx == c->ifindex_filter))
 			g_array_append_val(c->out, a);
+	} else if (c->kind == 3) {
+		VwFdbEntry f;
+		int idx;
+
+		if (vw_nlmsg_fdb_parse(nlh, &idx, &f) == 0 && idx == c->ifindex_filter)
+			g_array_append_val(c->out, f);
 	} else {
 		VwRouteInfo r;
 		int oif;
@@ -149,6 +156,12 @@ static int dump(Ctx *c, int type, int family, int kind, int ifindex, GArray *out
 		if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0)
 			return -ENOMEM;
 		nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN);
+	} else if (type == RTM_GETNEIGH) {
+		/* The forwarding databases: the kernel wants a whole ndmsg. */
+		struct ndmsg nd = { .ndm_family = (unsigned char)family };
+
+		if (nlmsg_append(msg, &nd, sizeof(nd), NLMSG_ALIGNTO) < 0)
+			return -ENOMEM;
 	} else if (nlmsg_append(msg, &g, sizeof(g), NLMSG_ALIGNTO) < 0) {
 		return -ENOMEM;
 	}
@@ -426,6 +439,50 @@ static int nl_sysctl_set(void *ctx, const char *path, const char *value)
 	return vw_proc_sysctl_set(path, value);
 }
 
+static int send_msg(Ctx *c, int r, struct nl_msg *msg)
+{
+	g_autoptr(nl_msg) owned = msg;
+
+	c->error[0] = '\0';
+	return r < 0 ? r : talk(c, owned);
+}
+
+static int nl_vxlan_add(void *ctx, const char *name, const VwVxlanConf *conf)
+{
+	struct nl_msg *msg = NULL;
+	int r = vw_nlmsg_vxlan_add(name, conf, &msg);
+
+	return send_msg(ctx, r, msg);
+}
+
+static int nl_fdb_list(void *ctx, const char *dev, GArray *ret)
+{
+	int idx, r = ifindex_of(ctx, dev, &idx);
+
+	return r ? r : dump(ctx, RTM_GETNEIGH, AF_BRIDGE, 3, idx, ret);
+}
+
+static int nl_fdb_change(void *ctx, const char *dev, const VwFdbEntry *f, bool add)
+{
+	struct nl_msg *msg = NULL;
+	int idx, r = ifindex_of(ctx, dev, &idx);
+
+	if (r)
+		return r;
+	r = vw_nlmsg_fdb(add, idx, f, &msg);
+	return send_msg(ctx, r, msg);
+}
+
+static int nl_fdb_add(void *ctx, const char *dev, const VwFdbEntry *f)
+{
+	return nl_fdb_change(ctx, dev, f, true);
+}
+
+static int nl_fdb_del(void *ctx, const char *dev, const VwFdbEntry *f)
+{
+	return nl_fdb_change(ctx, dev, f, false);
+}
+
 static const char *nl_last_error(void *ctx)
 {
 	Ctx *c = ctx;
@@ -480,6 +537,10 @@ VwLinkBackend *vw_link_backend_netlink(GError **error)
 	be->route_del = nl_route_del;
 	be->sysctl_get = nl_sysctl_get;
 	be->sysctl_set = nl_sysctl_set;
+	be->vxlan_add = nl_vxlan_add;
+	be->fdb_list = nl_fdb_list;
+	be->fdb_add = nl_fdb_add;
+	be->fdb_del = nl_fdb_del;
 	be->last_error = nl_last_error;
 	be->free = nl_free;
 	return be;

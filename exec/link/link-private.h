@@ -31,6 +31,18 @@ int vw_nlmsg_link_parse(const struct nlmsghdr *nlh, VwLinkInfo *ret);
 int vw_nlmsg_addr_parse(const struct nlmsghdr *nlh, int *ifindex, VwAddrInfo *ret);
 int vw_nlmsg_route_parse(const struct nlmsghdr *nlh, int *oif, VwRouteInfo *ret);
 
+/* link-vxlan.c: RTM_NEWLINK creating a VXLAN device (libnl's
+ * rtnl_link_vxlan), RTM_NEWNEIGH / RTM_DELNEIGH for one entry of its
+ * forwarding database (libnl's rtnl_neigh); the messages are allocated
+ * into *@ret. */
+int vw_nlmsg_vxlan_add(const char *name, const VwVxlanConf *conf, struct nl_msg **ret);
+int vw_nlmsg_fdb(bool add, int ifindex, const VwFdbEntry *f, struct nl_msg **ret);
+/* The VXLAN attributes of IFLA_INFO_DATA into @ret; an RTM_NEWNEIGH of
+ * family AF_BRIDGE with an endpoint into @ifindex and @ret (0, or -EINVAL
+ * for any other message). */
+void vw_nlmsg_vxlan_parse(struct nlattr *data, VwLinkInfo *ret);
+int vw_nlmsg_fdb_parse(const struct nlmsghdr *nlh, int *ifindex, VwFdbEntry *ret);
+
 /* /proc/sys/PATH read (trimmed) and written: 0 or -errno; -EINVAL for a
  * path that would leave /proc/sys. */
 int vw_proc_sysctl_get(const char *path, char **ret);

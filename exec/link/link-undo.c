@@ -14,6 +14,10 @@
  *                  (bridged mode) only around a bridge with the marker
  *   port-flags     only on a port of a bridge
  *   sysctl         only the few virtwire ever writes, to 0 or 1
+ *   vxlan          deleted only when it is a VXLAN device carrying the
+ *                  network's marker
+ *   fdb            removed only from such a VXLAN device
+ *   span-mtu       restored only on a bridge
  *
  * Anything else is left as it is, and said so.
  */
@@ -243,15 +247,64 @@ static int undo_port_flags(Undo *u, const VwStateLink *l)
 	return u->be->port_flags(u->be->ctx, l->object, h ? 1 : 0, i ? 1 : 0);
 }
 
+/* -ENODEV: gone; 1: a VXLAN device with virtwire's marker for the network
+ * (or, not from a record, any VXLAN device: this process just made it);
+ * 0: anything else, noted. */
+static int marked_vxlan(Undo *u, const char *name, const char *what)
+{
+	g_autofree char *alias = g_strdup_printf(VW_LINK_ALIAS_PREFIX "%s", u->id);
+	VwLinkInfo li;
+	int e = u->be->link_get(u->be->ctx, name, &li);
+
+	if (e)
+		return e == -ENODEV ? -ENODEV : 0;
+	if (strcmp(li.kind, "vxlan") != 0 || (u->recorded && strcmp(li.alias, alias) != 0)) {
+		note(u, "%s: %s is not virtwire's VXLAN device for the network: left as it is", what, name);
+		return 0;
+	}
+	return 1;
+}
+
+static int undo_vxlan(Undo *u, const VwStateLink *l)
+{
+	int m = marked_vxlan(u, l->object, l->object);
+
+	return m == 1 ? u->be->link_del(u->be->ctx, l->object) : 0;
+}
+
+/* fdb "VXLAN PEER": the all-zeros entry to a peer. */
+static int undo_fdb(Undo *u, const VwStateLink *l)
+{
+	g_auto(GStrv) obj = g_strsplit(l->object, " ", 2);
+	VwFdbEntry f = { .permanent = true };
+	int e;
+
+	if (!obj[0] || !obj[1] || !vw_addr_parse(obj[1], &f.dst))
+		return -EINVAL;
+	if (marked_vxlan(u, obj[0], l->object) != 1)
+		return 0;
+	e = u->be->fdb_del ? u->be->fdb_del(u->be->ctx, obj[0], &f) : -EOPNOTSUPP;
+	return e == -ENOENT ? 0 : e;
+}
+
 static int undo_one(Undo *u, const VwStateLink *l)
 {
 	static const struct {
 		const char *kind;
 		int (*fn)(Undo *u, const VwStateLink *l);
 	} kinds[] = {
-		{ "bridge", undo_bridge },     { "link-config", undo_link_config }, { "sysctl", undo_sysctl },
-		{ "addr", undo_addr },	       { "enslave", undo_enslave },	    { "copied-addr", undo_move },
-		{ "dropped-addr", undo_move }, { "moved-route", undo_move },	    { "port-flags", undo_port_flags },
+		{ "bridge", undo_bridge },
+		{ "link-config", undo_link_config },
+		{ "sysctl", undo_sysctl },
+		{ "addr", undo_addr },
+		{ "enslave", undo_enslave },
+		{ "copied-addr", undo_move },
+		{ "dropped-addr", undo_move },
+		{ "moved-route", undo_move },
+		{ "port-flags", undo_port_flags },
+		{ "vxlan", undo_vxlan },
+		{ "fdb", undo_fdb },
+		{ "span-mtu", undo_link_config },
 	};
 
 	if (!l->created)

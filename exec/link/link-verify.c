@@ -127,7 +127,8 @@ static void check_ports(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray *
 	for (guint i = 0; i < links->len; i++) {
 		VwLinkInfo p = g_array_index(links, VwLinkInfo, i);
 
-		if (p.master != br.ifindex || be->link_get(be->ctx, p.name, &p) != 0)
+		/* A VXLAN port's flags are its own operation's (link-apply.c). */
+		if (p.master != br.ifindex || strcmp(p.kind, "vxlan") == 0 || be->link_get(be->ctx, p.name, &p) != 0)
 			continue;
 		if (op->hairpin >= 0 && p.hairpin != (op->hairpin > 0))
 			vw_drift_add(out, VW_DRIFT_PORT, p.name, "hairpin is %s, expected %s", onoff(p.hairpin),
@@ -136,6 +137,65 @@ static void check_ports(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray *
 			vw_drift_add(out, VW_DRIFT_PORT, p.name, "isolated is %s, expected %s", onoff(p.isolated),
 				     onoff(op->isolated > 0));
 	}
+}
+
+static void check_vxlan(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray *out)
+{
+	VwLinkInfo li, br, ul;
+	unsigned over = vw_span_overhead(op->family);
+
+	if (be->link_get(be->ctx, op->dev, &li) != 0) {
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "the VXLAN device is missing");
+		return;
+	}
+	if (strcmp(li.kind, "vxlan") != 0) {
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "is a %s, expected a VXLAN device",
+			     li.kind[0] ? li.kind : "device");
+		return;
+	}
+	if (li.vni != op->vni || li.vxlan_port != op->port)
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "is VNI %u on UDP port %u, expected VNI %u on port %u",
+			     li.vni, li.vxlan_port, op->vni, op->port);
+	if (li.vxlan_learning != op->learning)
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "learning is %s, expected %s", onoff(li.vxlan_learning),
+			     onoff(op->learning));
+	if (!li.up)
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "is down, expected up");
+	if (be->link_get(be->ctx, op->master, &br) == 0 && li.master != br.ifindex)
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "is not a port of %s", op->master);
+	if (be->link_get(be->ctx, op->uplink, &ul) != 0) {
+		vw_drift_add(out, VW_DRIFT_LINK, op->uplink, "the underlay is missing");
+		return;
+	}
+	if (li.vxlan_link != ul.ifindex)
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "does not run over underlay %s", op->uplink);
+	if (li.mtu + over > ul.mtu)
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "mtu %u and the %u-byte header exceed %s's mtu %u", li.mtu,
+			     over, op->uplink, ul.mtu);
+	else if (!op->mtu && li.mtu != ul.mtu - over)
+		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "mtu is %u, expected %u (the underlay's less the header)",
+			     li.mtu, ul.mtu - over);
+}
+
+static void check_fdb(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray *out)
+{
+	g_autoptr(GArray) fdb = g_array_new(FALSE, TRUE, sizeof(VwFdbEntry));
+	char a[VW_ADDR_STRLEN];
+	VwLinkInfo li;
+
+	if (be->link_get(be->ctx, op->dev, &li) != 0 || vw_addr_equal(&li.vxlan_local, &op->peer))
+		return; /* the device's absence is reported already; this host is no peer of its own */
+	if (!be->fdb_list || be->fdb_list(be->ctx, op->dev, fdb) != 0)
+		return;
+	for (guint i = 0; i < fdb->len; i++) {
+		const VwFdbEntry *f = &g_array_index(fdb, VwFdbEntry, i);
+		static const VwMac zero = { { 0 } };
+
+		if (vw_mac_equal(&f->mac, &zero) && vw_addr_equal(&f->dst, &op->peer))
+			return;
+	}
+	vw_drift_add(out, VW_DRIFT_LINK, op->dev, "peer %s is missing from the forwarding database",
+		     vw_addr_to_string(&op->peer, a));
 }
 
 bool vw_verify_links(const VwLinkBackend *be, const VwPlan *plan, const char *owner, GPtrArray *out, GError **error)
@@ -166,6 +226,12 @@ bool vw_verify_links(const VwLinkBackend *be, const VwPlan *plan, const char *ow
 			break;
 		case VW_LOP_PORT_FLAGS:
 			check_ports(be, op, out);
+			break;
+		case VW_LOP_VXLAN:
+			check_vxlan(be, op, out);
+			break;
+		case VW_LOP_FDB:
+			check_fdb(be, op, out);
 			break;
 		}
 	}

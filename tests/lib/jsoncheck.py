@@ -16,6 +16,10 @@ types. Usage: jsoncheck.py KIND FILE [ARG...]; exit 0 when it holds,
                                     ports as numbers, packets and bytes > 0,
                                     the bridge's traffic counted
   status-error FILE NETWORK         the network is listed with an error
+  status-span FILE NETWORK DEVICE PEER MAC
+                                    the spanning network's VXLAN device, up,
+                                    with PEER among its peers and MAC learned
+                                    behind PEER; a network without span: null
   verify FILE NETWORK MATCHES       matches true/false
   metrics FILE JSON_FILE            OpenMetrics (strict parser and the
                                     Prometheus text parser) with the same
@@ -138,6 +142,22 @@ def status_error(path, network):
         fail(f"no error for {network}: {n}")
 
 
+def status_span(path, network, device, peer, mac):
+    d = doc(path, "status")
+    for other in d["networks"]:
+        if other["name"] != network and other["error"] is None and "span" not in other:
+            fail(f"{other['name']}: no span member")
+    s = network_of(d, network)["span"]
+    if not s or s["device"] != device or s["present"] is not True or s["up"] is not True:
+        fail(f"span: {s}")
+    if not is_uint(s["vni"]) or not is_uint(s["port"]) or not isinstance(s["local"], str):
+        fail(f"span fields: {s}")
+    if peer not in s["peers"] or s["local"] in s["peers"]:
+        fail(f"peers: {s['peers']} (local {s['local']})")
+    if {"mac": mac, "peer": peer} not in s["remote_macs"]:
+        fail(f"remote_macs: {s['remote_macs']}")
+
+
 def verify(path, network, matches):
     d = doc(path, "verify")
     n = network_of(d, network)
@@ -175,6 +195,7 @@ def metrics(path, json_file):
 
 
 kinds = {"check": check, "plan": plan, "plan-sets": plan_sets, "status": status, "status-error": status_error,
+         "status-span": status_span,
          "verify": verify, "metrics": metrics}
 if len(sys.argv) < 3 or sys.argv[1] not in kinds:
     fail(__doc__)

@@ -33,6 +33,14 @@ for dir in "$VW_SRC"/tests/xml/*/; do
 		for br in $(sed -n "s/.*<bridge name='\([^'%]*\)'.*/\1/p" "$f"); do
 			ip -n "$(ns "$role")" link add "$br" type bridge 2>/dev/null
 		done
+		# A spanning network's underlay, with this host's tunnel endpoint
+		# of either family (docs/spanning.md).
+		for ul in $(sed -n 's/.*<vw:span[^>]*underlay="\([^"]*\)".*/\1/p' "$f"); do
+			ip -n "$(ns "$role")" link add "$ul" type veth peer name "vwt-ulpeer" 2>/dev/null &&
+				ip -n "$(ns "$role")" addr add 192.0.2.11/24 dev "$ul" &&
+				ip -n "$(ns "$role")" addr add 2001:db8::11/64 dev "$ul" nodad &&
+				ip -n "$(ns "$role")" link set "$ul" up
+		done
 	done
 	ip -n "$(ns "$role")" -br link >"$VWT_TMP/links-before"
 	sed -e '/^sysctl /d' -e '/^link /d' -e '/^coexist /d' -e '/^host-firewall /d' -e '/^\[exit /d' "$dir/plan.out" \

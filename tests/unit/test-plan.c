@@ -309,6 +309,80 @@ static void test_collision_between_plans(void)
 	g_assert_cmpstr(((VwDiag *)d->items->pdata[0])->code, ==, "forward-collision");
 }
 
+#define SPAN_NET(name, mode, vni, net)                                                                          \
+	"<network><name>" name "</name><forward mode='open'/><bridge name='vw-" name "'/>"                      \
+	"<ip address='10." net ".0.1' prefix='24'/><metadata><vw:network xmlns:vw='urn:virtwire:1' mode='" mode \
+	"'><vw:span vni='" vni "' underlay='ul0'><vw:peer address='192.0.2.11'/>"                               \
+	"<vw:peer address='192.0.2.12'/></vw:span></vw:network></metadata></network>"
+
+static const VwLinkOp *find_op(const VwPlan *p, VwLinkOpKind kind, const char *owner, guint nth)
+{
+	for (guint i = 0; i < p->links->len; i++) {
+		const VwLinkOp *o = p->links->pdata[i];
+
+		if (o->kind == kind && g_strcmp0(o->owner, owner) == 0 && nth-- == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/* Two spanning networks over the same hosts: a VXLAN device and a peer
+ * entry each, their own elements in the admission sets, the VXLAN port in
+ * span-ports; one VNI twice is refused by the planner too. */
+static void test_span(void)
+{
+	const char *xml[] = { SPAN_NET("seg", "internal", "4242", "77"), SPAN_NET("ho", "host-only", "4243", "78"),
+			      NULL };
+	g_autoptr(VwDiags) d = vw_diags_new();
+	g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func((GDestroyNotify)vw_doc_free);
+	g_autoptr(GPtrArray) nets = g_ptr_array_new();
+	g_autoptr(VwPlan) twice = NULL;
+	const VwLinkOp *o;
+	Fixture f;
+	VwDoc *doc = NULL;
+
+	plan_of(&f, xml);
+	g_assert_nonnull(f.plan);
+	o = find_op(f.plan, VW_LOP_VXLAN, "seg", 0);
+	g_assert_nonnull(o);
+	g_assert_cmpstr(o->dev, ==, "vw4242");
+	g_assert_cmpstr(o->master, ==, "vw-seg");
+	g_assert_cmpstr(o->uplink, ==, "ul0");
+	g_assert_cmpuint(o->vni, ==, 4242);
+	g_assert_cmpuint(o->port, ==, 4789);
+	g_assert_true(o->learning);
+	g_assert_cmpuint(o->mtu, ==, 0);
+	o = find_op(f.plan, VW_LOP_FDB, "seg", 1);
+	g_assert_nonnull(o);
+	g_assert_cmpstr(o->text, ==, "fdb vw4242: 00:00:00:00:00:00 dst 192.0.2.12 (unless it is ul0's own address)");
+	g_assert_null(find_op(f.plan, VW_LOP_FDB, "seg", 2));
+	g_assert_cmpstr(find_elem(f.plan, "span4", "192.0.2.12 . 4789 . 0x1092")->owner, ==, "seg");
+	g_assert_cmpstr(find_elem(f.plan, "span4", "192.0.2.12 . 4789 . 0x1093")->owner, ==, "ho");
+	g_assert_cmpuint(count_elems(f.plan, "span4"), ==, 4);
+	g_assert_cmpuint(count_elems(f.plan, "span6"), ==, 0);
+	g_assert_nonnull(find_elem(f.plan, "span-vni", "4789 . 0x1093"));
+	g_assert_cmpuint(vw_table_find_set(&f.plan->tables[VW_TABLE_BRIDGE], "span-ports")->elems->len, ==, 2);
+	fixture_clear(&f);
+
+	for (guint i = 0; i < 2; i++) {
+		g_autofree char *x = g_strdup(xml[0]);
+
+		if (i) {
+			memcpy(strstr(x, "<name>seg"), "<name>sex", 9);
+			memcpy(strstr(x, "vw-seg"), "vw-sex", 6);
+			memcpy(strstr(x, "10.77."), "10.79.", 6);
+		}
+		g_assert_cmpint(vw_doc_load_memory("a.xml", x, strlen(x), NULL, d, &doc), ==, VW_LOAD_OK);
+		g_ptr_array_add(docs, doc);
+		g_ptr_array_add(nets, doc->network);
+	}
+	twice = vw_plan_build(nets, NULL, d);
+	g_assert_null(twice);
+	g_assert_cmpstr(((VwDiag *)d->items->pdata[0])->code, ==, "span-vni-collision");
+	g_assert_cmpstr(((VwDiag *)d->items->pdata[0])->message, ==,
+			"network 'sex': VNI 4242 on UDP port 4789 is another network's too");
+}
+
 static void test_element_cap(void)
 {
 	/* 16 forwards of 65,535 ports each: more entries than a network may
@@ -853,6 +927,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/plan/subnet-interval", test_subnet_interval);
 	g_test_add_func("/plan/modes", test_modes);
 	g_test_add_func("/plan/collision", test_collision_between_plans);
+	g_test_add_func("/plan/span", test_span);
 	g_test_add_func("/plan/digest", test_digest);
 	g_test_add_func("/plan/element-cap", test_element_cap);
 	g_test_add_func("/plan/format-wrapping", test_format_wrapping);

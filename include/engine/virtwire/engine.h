@@ -309,6 +309,20 @@ typedef struct {
 	guint64 packets, bytes;
 } VwStatusForward;
 
+/* A spanning network's VXLAN device, as `virtwire status` shows it. */
+typedef struct {
+	char *device;	/* "vw4242" */
+	char *underlay; /* the XML's */
+	guint32 vni;
+	uint16_t port;
+	bool present, up;
+	VwAddr local;	   /* the tunnel's local end (family 0: unknown) */
+	GPtrArray *peers;  /* char*: the peers in its forwarding database */
+	GPtrArray *remote; /* char*: "MAC ADDR": guests' MACs learned behind a peer */
+} VwStatusSpan;
+
+void vw_status_span_free(VwStatusSpan *s);
+
 typedef struct {
 	char *name;
 	GError *error; /* the record could not be read: nothing else is set */
@@ -322,6 +336,7 @@ typedef struct {
 	 * to the host (routed, NATed, DHCP, DNS) and what the host sent them. */
 	bool has_traffic;
 	guint64 rx_packets, rx_bytes, tx_packets, tx_bytes;
+	VwStatusSpan *span; /* NULL: the network does not span hosts */
 } VwStatusNetwork;
 
 void vw_status_network_free(VwStatusNetwork *n);

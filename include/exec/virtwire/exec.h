@@ -48,12 +48,37 @@ typedef struct {
 	bool is_port;
 	bool hairpin;
 	bool isolated;
+	/* VXLAN devices (kind "vxlan") */
+	guint32 vni;
+	VwAddr vxlan_local; /* family 0: none */
+	uint16_t vxlan_port;
+	int vxlan_link; /* ifindex of the underlay, or 0 */
+	bool vxlan_learning;
 	/* Traffic through the link as the host's interface (IFLA_STATS64); on a
 	 * bridge: what the host received from or sent to its ports, not what
 	 * the bridge switched between them. */
 	bool has_stats;
 	guint64 rx_packets, rx_bytes, tx_packets, tx_bytes;
 } VwLinkInfo;
+
+/* A VXLAN device to create (a VwLinkInfo's vxlan fields do the reading). */
+typedef struct {
+	guint32 vni;
+	VwAddr local;
+	uint16_t port;
+	int link; /* ifindex of the underlay */
+	bool learning;
+	unsigned mtu;
+} VwVxlanConf;
+
+/* One entry of a VXLAN device's forwarding database: frames to @mac go to
+ * the VXLAN endpoint @dst (all zeros: every broadcast, unknown unicast and
+ * multicast frame, to each such entry's endpoint). */
+typedef struct {
+	VwMac mac;
+	VwAddr dst;
+	bool permanent; /* configured (NUD_PERMANENT), not learned */
+} VwFdbEntry;
 
 typedef struct {
 	VwPrefix prefix; /* address and prefix length */
@@ -117,6 +142,14 @@ typedef struct {
 	int (*route_del)(void *ctx, const char *dev, const VwRouteInfo *r);
 	int (*sysctl_get)(void *ctx, const char *path, char **ret);
 	int (*sysctl_set)(void *ctx, const char *path, const char *value);
+	/* A VXLAN device, created down and without alias. */
+	int (*vxlan_add)(void *ctx, const char *name, const VwVxlanConf *conf);
+	/* The forwarding database of VXLAN device @dev (VwFdbEntry, those with
+	 * an endpoint); one entry added (appended: several may share the
+	 * all-zeros MAC) or deleted. */
+	int (*fdb_list)(void *ctx, const char *dev, GArray *ret);
+	int (*fdb_add)(void *ctx, const char *dev, const VwFdbEntry *f);
+	int (*fdb_del)(void *ctx, const char *dev, const VwFdbEntry *f);
 	/* The kernel's explanation of the last failure (extended ack), or NULL. */
 	const char *(*last_error)(void *ctx);
 	void (*free)(void *ctx);

@@ -243,6 +243,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwJson, vw_json_free)
 #define VW_MAX_INTERFACES 1024	     /* per domain */
 #define VW_MAX_UPLINKS 8	     /* vw:nat uplink devices */
 #define VW_MAX_FILE_SIZE (64u << 20) /* bytes of one document; docs/metadata.md "Limits" */
+#define VW_MAX_PEERS 4096	     /* vw:peer per vw:span */
 
 typedef enum {
 	VW_TRI_UNSET = 0,
@@ -356,6 +357,44 @@ typedef struct {
 	VwLoc loc;
 } VwForward;
 
+/* How a spanning network learns where the other hosts' guests are. */
+typedef enum {
+	VW_SPAN_STATIC, /* the listed peers: head-end replication, MACs learned from traffic */
+	VW_SPAN_EVPN,	/* FRR's BGP EVPN (not yet realised) */
+} VwSpanControl;
+
+/* <vw:peer address/>: the tunnel endpoint of one host of a spanning network. */
+typedef struct {
+	VwAddr address;
+	VwLoc loc;
+} VwPeer;
+
+/* <vw:span vni underlay [port] [control]>: the network spans hosts over
+ * VXLAN (docs/spanning.md). */
+typedef struct {
+	guint32 vni; /* 0: missing or invalid (the parser said so) */
+	char *underlay;
+	uint16_t port; /* UDP port; VW_VXLAN_PORT when absent */
+	VwSpanControl control;
+	GPtrArray *peers; /* VwPeer* */
+	VwLoc loc;
+} VwSpan;
+
+#define VW_VXLAN_PORT 4789
+#define VW_VNI_MAX 16777215u
+
+void vw_span_free(VwSpan *s);
+const char *vw_span_control_to_string(VwSpanControl c);
+/* The bytes VXLAN adds around a frame of the overlay on an underlay of
+ * @family: outer Ethernet, IP, UDP and VXLAN headers (50 over IPv4, 70 over
+ * IPv6). */
+unsigned vw_span_overhead(int family);
+/* The underlay's family: the peers' (AF_INET when there are none). */
+int vw_span_family(const VwSpan *s);
+/* The name of the VXLAN device of a span: "vw" and the VNI (at most 10
+ * bytes). Newly allocated. */
+char *vw_span_device(const VwSpan *s);
+
 /* vw:network */
 typedef struct {
 	VwMode mode;
@@ -383,6 +422,7 @@ typedef struct {
 	VwTristate spoof_filter;     /* enabled= */
 	VwTristate spoof_domain_off; /* domain-opt-out=: domains may turn it off */
 	VwLoc spoof_filter_loc;
+	VwSpan *span; /* vw:span, or NULL: the network stays on this host */
 	VwLoc loc;
 } VwNetMeta;
 

@@ -118,6 +118,14 @@ typedef enum {
 	 * header, which nft 1.0 names only as a raw payload ("typeof
 	 * @th,64,128", an integer). */
 	VW_NFT_ND_TARGET,
+	/* The fields of the VXLAN admission sets, known to nft by their
+	 * expressions ("typeof ip saddr . udp dport . @th,96,24"): an IPv4 or
+	 * IPv6 source address, a UDP destination port, and the VNI (24 bits at
+	 * offset 96 of the UDP header: the VXLAN header's, an integer). */
+	VW_NFT_IPV4_SADDR,
+	VW_NFT_IPV6_SADDR,
+	VW_NFT_UDP_DPORT,
+	VW_NFT_VXLAN_VNI,
 } VwNftType;
 
 /* Fields of a concatenated key (nft allows more; virtwire uses four). */
@@ -137,6 +145,7 @@ typedef enum {
 	 * MACs are reused, so a port takes over what another port holds (the
 	 * newest plug is the live one); a network's are its own. */
 	VW_SET_GUESTS,
+	VW_SET_SPAN, /* a spanning network's VNI and its peers on the underlay */
 } VwSetKind;
 
 /* A set or map. Everything from key_type to per_line follows from the field
@@ -181,6 +190,8 @@ typedef enum {
 	VW_LOP_MOVE_ADDRS,  /* bridged: the uplink's addresses move to the bridge */
 	VW_LOP_MOVE_ROUTES, /* bridged: the uplink's routes move to the bridge */
 	VW_LOP_PORT_FLAGS,  /* every port of the bridge (the uplink aside) */
+	VW_LOP_VXLAN,	    /* spanning: the VXLAN device, a port of the bridge, up */
+	VW_LOP_FDB,	    /* spanning: a peer in the VXLAN device's forwarding database */
 } VwLinkOpKind;
 
 typedef struct {
@@ -201,7 +212,16 @@ typedef struct {
 	VwPrefix addr;
 	/* VW_LOP_PORT_FLAGS: -1 leave, 0 off, 1 on */
 	int hairpin, isolated;
-	char *text; /* the printed line */
+	/* VW_LOP_VXLAN (dev: the VXLAN device, uplink: the underlay, mtu: the
+	 * XML's or 0 for the underlay's less the header) and VW_LOP_FDB (dev:
+	 * the VXLAN device, uplink: the underlay) */
+	char *master; /* the bridge */
+	guint32 vni;
+	uint16_t port;
+	int family; /* the underlay's */
+	bool learning;
+	VwAddr peer; /* VW_LOP_FDB: all-zeros MAC to this address */
+	char *text;  /* the printed line */
 } VwLinkOp;
 
 /* A chain of another table where virtwire may keep a rule. */

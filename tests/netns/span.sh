@@ -1,0 +1,196 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Spanning (<vw:span control='static'>): one internal network and one
+# host-only network over VXLAN across three "hypervisors", each with its own
+# state directory, bridge and guests. Guests on different hosts reach each
+# other (IPv4 and IPv6, ARP and ND across hosts, a full-MTU payload with DF
+# set); the two networks (VNIs 4242 and 4243) are isolated; VXLAN from an
+# address that is not a peer is dropped; teardown on one host leaves the
+# others working, and teardown everywhere leaves nothing.
+#
+#                       ul (bridge ul-br)              x 192.0.2.99 (no peer)
+#        ┌──────────────────┼──────────────────┐──────────┘
+#   h1 ul0 192.0.2.11   h2 ul0 192.0.2.12   h3 ul0 192.0.2.13
+#   vw-seg ── vw4242    vw-seg ── vw4242    vw-seg ── vw4242     (internal, 10.77.0.0/24)
+#    └ a1 .11            └ a2 .12            └ a3 .13
+#   vw-ho ── vw4243     vw-ho ── vw4243                          (host-only, 10.78.0.0/24)
+#    └ b1 .11            └ b2 .12
+. "$(dirname "$0")/lib.sh"
+need_root
+[ -d /sys/module/vxlan ] || modprobe vxlan 2>/dev/null || vwt_skip "no vxlan module"
+
+# host_on_underlay H N: namespace H, its veth ul0 (192.0.2.N) on the
+# underlay's bridge.
+host_on_underlay() {
+	ns_add "$1" &&
+		ip -n "$(ns "$1")" link add ul0 type veth peer name "p-$1" netns "$(ns ul)" &&
+		ip -n "$(ns ul)" link set "p-$1" master ul-br up &&
+		ip -n "$(ns "$1")" addr add "192.0.2.$2/24" dev ul0 &&
+		ip -n "$(ns "$1")" link set ul0 up
+}
+
+# guest_on H BR ROLE MAC N SUBNET: a guest namespace on H's bridge BR
+# (10.SUBNET.N/24, fd00:SUBNET::N/64), its veth's host end enslaved as
+# libvirt enslaves a tap (with the bridge's MTU).
+guest_on() {
+	local h=$1 br=$2 role=$3 mac=$4 n=$5 sub=$6 g mtu
+	g=$(ns "$role")
+	ns_add "$role" &&
+		ip -n "$(ns "$h")" link add "g-$role" type veth peer name eth0 netns "$g" &&
+		ip -n "$g" link set eth0 address "$mac" &&
+		mtu=$(nsx "$h" cat "/sys/class/net/$br/mtu") &&
+		ip -n "$(ns "$h")" link set "g-$role" mtu "$mtu" master "$br" up &&
+		ip -n "$g" link set eth0 mtu "$mtu" &&
+		ip -n "$g" addr add "10.$sub.0.$n/24" dev eth0 &&
+		ip -n "$g" addr add "fd00:$sub::$n/64" dev eth0 nodad &&
+		ip -n "$g" link set eth0 up
+}
+
+net_xml() { # NAME BRIDGE MODE VNI SUBNET
+	cat <<XML
+<network>
+  <name>$1</name>
+  <forward mode='open'/>
+  <bridge name='$2' stp='off' delay='0'/>
+  <ip address='10.$5.0.1' prefix='24'/>
+  <metadata>
+    <vw:network xmlns:vw="urn:virtwire:1" mode="$3">
+      <vw:span vni="$4" underlay="ul0">
+        <vw:peer address="192.0.2.11"/>
+        <vw:peer address="192.0.2.12"/>
+        <vw:peer address="192.0.2.13"/>
+      </vw:span>
+    </vw:network>
+  </metadata>
+</network>
+XML
+}
+
+topology() {
+	ns_add ul &&
+		ip -n "$(ns ul)" link add ul-br type bridge stp_state 0 forward_delay 0 &&
+		ip -n "$(ns ul)" link set ul-br up &&
+		host_on_underlay h1 11 && host_on_underlay h2 12 && host_on_underlay h3 13 && host_on_underlay x 99
+}
+setup "topology: three hosts and an outsider on the underlay" topology
+net_xml seg vw-seg internal 4242 77 >"$VWT_TMP/seg.xml"
+net_xml ho vw-ho host-only 4243 78 >"$VWT_TMP/ho.xml"
+
+check "check: the spanning networks are valid together" vw h1 check "$VWT_TMP/seg.xml" "$VWT_TMP/ho.xml"
+says "plan shows the VXLAN device" 'link vxlan vw4242: create if missing, VNI 4242, UDP port 4789, local address of ul0' \
+	vw h1 plan "$VWT_TMP/seg.xml"
+says "plan shows a peer's forwarding entry" 'link fdb vw4242: 00:00:00:00:00:00 dst 192.0.2.12' vw h1 plan "$VWT_TMP/seg.xml"
+for h in h1 h2 h3; do
+	check "apply the internal network on $h" vw "$h" apply "$VWT_TMP/seg.xml"
+done
+for h in h1 h2; do
+	check "apply the host-only network on $h" vw "$h" apply "$VWT_TMP/ho.xml"
+done
+
+says "h1: vw4242 is a VXLAN device with VNI 4242 over ul0 from 192.0.2.11" 'vxlan id 4242 local 192\.0\.2\.11 dev ul0' \
+	nsx h1 ip -d link show vw4242
+says "h1: vw4242 is a port of vw-seg" 'master vw-seg' nsx h1 ip link show vw4242
+says "h1: the bridge's MTU leaves room for the header (1500 - 50)" 'mtu 1450' nsx h1 ip link show vw-seg
+check "h1: the peers are in the forwarding database, not h1 itself" sh -c \
+	"f=\$(ip netns exec $(ns h1) bridge fdb show dev vw4242 | grep '^00:00:00:00:00:00'); \
+	 echo \"\$f\" | grep -q 'dst 192.0.2.12' && echo \"\$f\" | grep -q 'dst 192.0.2.13' && ! echo \"\$f\" | grep -q 'dst 192.0.2.11'"
+says "h1: VXLAN is admitted from the peers" '192\.0\.2\.12 \. 4789 \. 0x1092 comment "seg"' \
+	nsx h1 nft list set inet virtwire span4
+
+guest_on h1 vw-seg a1 52:54:00:77:00:11 11 77 && guest_on h2 vw-seg a2 52:54:00:77:00:12 12 77 &&
+	guest_on h3 vw-seg a3 52:54:00:77:00:13 13 77 &&
+	guest_on h1 vw-ho b1 52:54:00:78:00:11 11 78 && guest_on h2 vw-ho b2 52:54:00:78:00:12 12 78
+setup "guests on the three hosts" test $? = 0
+settle a1 a2 a3 b1 b2 || true
+serve a2 tcp4 80
+serve a2 tcp6 80
+serve a3 tcp4 80
+serve b2 tcp4 80
+
+reach "a1 (h1) reaches a2 (h2) over IPv4" a1 tcp4 10.77.0.12 80 '^a2 10\.77\.0\.11$'
+reach "a1 (h1) reaches a2 (h2) over IPv6" a1 tcp6 fd00:77::12 80 '^a2 fd00:77::11$'
+reach "a1 (h1) reaches a3 (h3)" a1 tcp4 10.77.0.13 80 '^a3 10\.77\.0\.11$'
+says "a1 learned a2's MAC by ARP across hosts" '10\.77\.0\.12 .*lladdr 52:54:00:77:00:12' nsx a1 ip neigh show 10.77.0.12
+says "a1 learned a2's MAC by ND across hosts" 'fd00:77::12 .*lladdr 52:54:00:77:00:12' nsx a1 ip -6 neigh show fd00:77::12
+says "h1's VXLAN device learned a2's MAC from h2" '52:54:00:77:00:12 dst 192\.0\.2\.12' nsx h1 bridge fdb show dev vw4242
+# The overlay's MTU (1450) less the IPv4 and ICMP headers, don't fragment.
+check "a full-MTU ping with DF set crosses the overlay unfragmented" nsx a1 ping -c 1 -W 2 -M "do" -s 1422 10.77.0.12
+check_fails "… and one byte more does not fit the overlay's MTU" nsx a1 ping -c 1 -W 1 -M "do" -s 1423 10.77.0.12
+reach "host-only: b1 (h1) reaches b2 (h2)" b1 tcp4 10.78.0.12 80 '^b2 10\.78\.0\.11$'
+# Every host's bridge has the network's address; each answers its own guests.
+check "host-only: b1 pings the network's address" nsx b1 ping -c 1 -W 2 10.78.0.1
+check "host-only: b2 pings it too" nsx b2 ping -c 1 -W 2 10.78.0.1
+mac_h1=$(nsx h1 cat /sys/class/net/vw-ho/address)
+mac_h2=$(nsx h2 cat /sys/class/net/vw-ho/address)
+says "… b1 reached it at its own host's bridge (h1)" "10\.78\.0\.1 .*lladdr $mac_h1" nsx b1 ip neigh show 10.78.0.1
+says "… b2 at h2's" "10\.78\.0\.1 .*lladdr $mac_h2" nsx b2 ip neigh show 10.78.0.1
+lacks "h2's bridge MAC never crossed the overlay to h1" "$mac_h2" nsx h1 bridge fdb show dev vw4243
+# b2 also answers at 10.77.0.50 (the internal network's subnet) on VNI
+# 4243: b1 (VNI 4243, 10.77.0.60 too) reaches it there, a1 (VNI 4242) must not.
+setup "b1 and b2 have addresses in 10.77.0.0/24 as well" sh -c \
+	"ip -n $(ns b2) addr add 10.77.0.50/24 dev eth0 && ip -n $(ns b1) addr add 10.77.0.60/24 dev eth0"
+blocked "isolated: a1 (VNI 4242) does not reach b2's 10.77.0.50 (VNI 4243)" a1 tcp4 10.77.0.50 80 dropped b1
+
+# VXLAN from 192.0.2.99 (no peer) carrying a broadcast ARP for a1 into VNI
+# 4242: dropped on the underlay, counted, and a1 never sees it.
+drops() { nsx h1 nft list chain inet virtwire input | sed -n 's/.*@span-vni counter packets \([0-9]*\).*/\1/p'; }
+before=$(drops)
+nsx a1 ip neigh flush dev eth0
+python_vxlan='
+import socket, struct, sys
+vni = 4242
+frame = bytes.fromhex("ffffffffffff" "525400990099" "0806") + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) \
+    + bytes.fromhex("525400990099") + socket.inet_aton("10.77.0.99") + bytes(6) + socket.inet_aton("10.77.0.11")
+pkt = struct.pack("!II", 0x08000000, vni << 8) + frame
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(3):
+    s.sendto(pkt, (sys.argv[1], 4789))
+'
+setup "an outsider sends VXLAN into VNI 4242" nsx x python3 -c "$python_vxlan" 192.0.2.11
+sleep 0.3
+after=$(drops)
+check "h1 counts the outsider's VXLAN as dropped" test "${after:-0}" -ge "$((${before:-0} + 3))"
+lacks "a1 never heard of the outsider's MAC" '52:54:00:99:00:99' nsx a1 ip neigh show
+lacks "h1's VXLAN device learned nothing from the outsider" '52:54:00:99:00:99' nsx h1 bridge fdb show dev vw4242
+setup "a peer (h2) sends the same VXLAN packet" nsx h2 python3 -c "$python_vxlan" 192.0.2.11
+sleep 0.3
+says "… which h1 takes (the control: the packet itself is good)" '52:54:00:99:00:99 dst 192\.0\.2\.12' \
+	nsx h1 bridge fdb show dev vw4242
+nsx h1 bridge fdb del 52:54:00:99:00:99 dev vw4242 2>/dev/null
+
+check "verify on h1: the kernel matches" vw h1 verify seg
+says "status on h1 shows the VXLAN device" 'span: VXLAN vw4242 \(up\), VNI 4242, UDP port 4789, over ul0 from 192\.0\.2\.11' \
+	vw h1 status seg
+says "… its peers" 'peers: 192\.0\.2\.12 192\.0\.2\.13$' vw h1 status seg
+says "… and the remote MACs it learned" 'remote MAC 52:54:00:77:00:12 192\.0\.2\.12' vw h1 status seg
+vw h1 status --format json >"$VWT_TMP/status.json"
+check "status --format json: the span, its peers and remote MACs" python3 "$VW_SRC/tests/lib/jsoncheck.py" \
+	status-span "$VWT_TMP/status.json" seg vw4242 192.0.2.12 52:54:00:77:00:12
+check "re-apply on h1 changes nothing" vw h1 apply "$VWT_TMP/seg.xml"
+check "verify after re-apply" vw h1 verify seg
+
+# Drift: a deleted forwarding entry, a deleted device.
+setup "drift: h1 loses its entry for h2" nsx h1 bridge fdb del 00:00:00:00:00:00 dev vw4242 dst 192.0.2.12
+check_fails "verify sees the missing peer" vw h1 verify seg
+check "apply repairs it" vw h1 apply "$VWT_TMP/seg.xml"
+says "… the entry is back" '00:00:00:00:00:00 dst 192\.0\.2\.12' nsx h1 bridge fdb show dev vw4242
+setup "drift: h2's VXLAN device is deleted" nsx h2 ip link del vw4242
+check_fails "verify on h2 sees it" vw h2 verify seg
+check "apply on h2 makes it again" vw h2 apply "$VWT_TMP/seg.xml"
+reach "a1 reaches a2 again" a1 tcp4 10.77.0.12 80 '^a2 10\.77\.0\.11$'
+
+check "teardown on h3" vw h3 teardown seg
+lacks "h3 has no VXLAN device" 'vw4242' nsx h3 ip link show
+reach "h1 and h2 still work: a1 reaches a2" a1 tcp4 10.77.0.12 80 '^a2 10\.77\.0\.11$'
+reach "… over IPv6 too" a1 tcp6 fd00:77::12 80 '^a2 fd00:77::11$'
+
+for h in h1 h2; do
+	check "teardown of both networks on $h" vw "$h" teardown seg ho
+done
+for h in h1 h2 h3; do
+	lacks "$h: no VXLAN device is left" 'vxlan' nsx "$h" ip -d link show
+	lacks "$h: no forwarding entry to a peer is left" 'dst 192\.0\.2\.' nsx "$h" bridge fdb show
+	lacks "$h: no virtwire table is left" 'virtwire' nsx "$h" nft list tables
+done
+done_testing
