@@ -116,13 +116,17 @@ static VwAddr mask_bits(const VwAddr *a, unsigned prefix, bool set)
 {
 	VwAddr r = *a;
 	unsigned len = vw_addr_len(a->family);
+	unsigned i = prefix / 8;
 
-	for (unsigned i = prefix; i < len * 8; i++) {
-		if (set)
-			r.b[i / 8] |= (uint8_t)(0x80 >> (i % 8));
-		else
-			r.b[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
+	if (prefix >= len * 8)
+		return r;
+	if (prefix % 8) {
+		uint8_t host = (uint8_t)(0xff >> (prefix % 8));
+
+		r.b[i] = set ? (uint8_t)(r.b[i] | host) : (uint8_t)(r.b[i] & ~host);
+		i++;
 	}
+	memset(r.b + i, set ? 0xff : 0, len - i);
 	return r;
 }
 
@@ -138,13 +142,16 @@ VwAddr vw_addr_broadcast(const VwAddr *a, unsigned prefix)
 
 bool vw_prefix_contains(const VwPrefix *p, const VwAddr *a)
 {
-	VwAddr x, y;
+	unsigned len = vw_addr_len(a->family);
+	unsigned full = MIN(p->prefix / 8, len);
+	uint8_t mask;
 
-	if (p->addr.family != a->family)
+	if (p->addr.family != a->family || memcmp(p->addr.b, a->b, full) != 0)
 		return false;
-	x = vw_addr_network(&p->addr, p->prefix);
-	y = vw_addr_network(a, p->prefix);
-	return vw_addr_equal(&x, &y);
+	if (full == len || p->prefix % 8 == 0)
+		return true;
+	mask = (uint8_t)(0xff << (8 - p->prefix % 8));
+	return ((p->addr.b[full] ^ a->b[full]) & mask) == 0;
 }
 
 bool vw_prefix_overlaps(const VwPrefix *a, const VwPrefix *b)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdio.h>
 #include <string.h>
 
 #include <virtwire/model.h>
@@ -422,11 +423,16 @@ const VwIp *vw_network_find_ip(const VwNetwork *n, const VwAddr *a)
 
 char *vw_forward_describe(const VwForward *f)
 {
+	char buf[32];
+
+	/* Once per forward checked, whether a finding words it or not: no printf. */
 	if (f->name)
-		return g_strdup_printf("'%s'", f->name);
+		return g_strconcat("'", f->name, "'", NULL);
 	if (f->host.lo == f->host.hi)
-		return g_strdup_printf("%s/%u", vw_proto_to_string(f->proto), f->host.lo);
-	return g_strdup_printf("%s/%u-%u", vw_proto_to_string(f->proto), f->host.lo, f->host.hi);
+		snprintf(buf, sizeof(buf), "%s/%u", vw_proto_to_string(f->proto), f->host.lo);
+	else
+		snprintf(buf, sizeof(buf), "%s/%u-%u", vw_proto_to_string(f->proto), f->host.lo, f->host.hi);
+	return g_strdup(buf);
 }
 
 VwForward *vw_forward_copy(const VwForward *f)

@@ -18,7 +18,8 @@ VwElem *vw_elem_new(const char *owner)
 {
 	VwElem *e = g_new0(VwElem, 1);
 
-	e->owner = g_strdup(owner);
+	/* A network has as many elements as forwards: one copy of its name. */
+	e->owner = (char *)g_intern_string(owner);
 	return e;
 }
 
@@ -27,7 +28,6 @@ void vw_elem_free(VwElem *e)
 	if (!e)
 		return;
 	g_free(e->chain);
-	g_free(e->owner);
 	g_free(e->text);
 	g_free(e->key_text);
 	g_free(e);

@@ -33,8 +33,10 @@ typedef struct {
 	bool fatal_seen;
 	bool refused;		/* stopped by virtwire: the document is not used */
 	gsize nodes, max_nodes; /* see VW_MAX_NODES */
+	VwXmlForwards *forwards; /* takes the vw:forward elements (forward.c) */
 	/* libxml2's own tree builders, called after counting. */
 	startElementNsSAX2Func start_element;
+	endElementNsSAX2Func end_element;
 	commentSAXFunc comment;
 	processingInstructionSAXFunc pi;
 	charactersSAXFunc text[3]; /* TEXT_* */
@@ -114,16 +116,28 @@ static void on_start_element(void *data, const xmlChar *localname, const xmlChar
 {
 	LoadCtx *l = load_ctx(data);
 
-	l->start_element(data, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes, nb_defaulted,
-			 attributes);
+	if (!vw_xml_forwards_start(l->forwards, localname, prefix, uri, nb_attributes, attributes)) {
+		l->start_element(data, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
+				 nb_defaulted, attributes);
+		vw_xml_forwards_started(l->forwards);
+	}
 	count_nodes(l, 1 + (gsize)nb_namespaces + (gsize)nb_attributes);
+}
+
+static void on_end_element(void *data, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+	LoadCtx *l = load_ctx(data);
+
+	if (!vw_xml_forwards_end(l->forwards))
+		l->end_element(data, localname, prefix, uri);
 }
 
 static void on_comment(void *data, const xmlChar *value)
 {
 	LoadCtx *l = load_ctx(data);
 
-	l->comment(data, value);
+	if (!vw_xml_forwards_other(l->forwards))
+		l->comment(data, value);
 	count_nodes(l, 1);
 }
 
@@ -131,7 +145,8 @@ static void on_pi(void *data, const xmlChar *target, const xmlChar *value)
 {
 	LoadCtx *l = load_ctx(data);
 
-	l->pi(data, target, value);
+	if (!vw_xml_forwards_other(l->forwards))
+		l->pi(data, target, value);
 	count_nodes(l, 1);
 }
 
@@ -141,7 +156,8 @@ static void text_piece(void *data, const xmlChar *value, int len, int kind)
 {
 	LoadCtx *l = load_ctx(data);
 
-	l->text[kind](data, value, len);
+	if (!vw_xml_forwards_text(l->forwards, value, len, kind == TEXT_CDATA))
+		l->text[kind](data, value, len);
 	count_nodes(l, 1);
 }
 
@@ -168,6 +184,7 @@ static void guard_parser(xmlParserCtxtPtr pctx, LoadCtx *l)
 	pctx->_private = l;
 	l->pctx = pctx;
 	l->start_element = sax->startElementNs;
+	l->end_element = sax->endElementNs;
 	l->comment = sax->comment;
 	l->pi = sax->processingInstruction;
 	l->text[TEXT_CHARACTERS] = sax->characters;
@@ -175,6 +192,7 @@ static void guard_parser(xmlParserCtxtPtr pctx, LoadCtx *l)
 	l->text[TEXT_CDATA] = sax->cdataBlock;
 	sax->internalSubset = on_doctype;
 	sax->startElementNs = on_start_element;
+	sax->endElementNs = on_end_element;
 	sax->comment = on_comment;
 	sax->processingInstruction = on_pi;
 	sax->cdataBlock = on_cdata;
@@ -295,6 +313,7 @@ VwLoadStatus vw_xml_load_capped(const char *name, const char *buf, size_t len, V
 	VwParseCtx ctx = { g_intern_string(name), diags, lines };
 	LoadCtx lctx = { &ctx, .max_nodes = max_nodes };
 	g_autoptr(xmlDoc) doc = NULL;
+	g_autoptr(VwXmlForwards) forwards = NULL;
 	xmlParserCtxtPtr pctx;
 	guint before = diags->items->len;
 
@@ -304,6 +323,8 @@ VwLoadStatus vw_xml_load_capped(const char *name, const char *buf, size_t len, V
 	pctx = xmlNewParserCtxt();
 	if (!pctx)
 		g_error("out of memory");
+	forwards = vw_xml_forwards_new(&ctx, pctx);
+	ctx.forwards = lctx.forwards = forwards;
 	guard_parser(pctx, &lctx);
 	/* libxml2 2.9 routes parser errors through this thread-local handler. */
 	xmlSetStructuredErrorFunc(&lctx, (xmlStructuredErrorFunc)on_xml_error);

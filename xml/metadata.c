@@ -14,11 +14,6 @@
 
 static const char *const network_attrs[] = { "mode", "uplink", NULL };
 static const char *const nat_attrs[] = { "uplink", "address", NULL };
-static const char *const net_forward_attrs[] = { "name",       "proto",		"address",   "host-port",
-						 "guest-port", "guest-address", "guest-mac", NULL };
-static const char *const dom_forward_attrs[] = { "network", "mac",	 "name",       "proto",
-						 "address", "host-port", "guest-port", NULL };
-static const char *const source_attrs[] = { "address", NULL };
 static const char *const enabled_attrs[] = { "enabled", NULL };
 static const char *const net_spoof_attrs[] = { "enabled", "domain-opt-out", NULL };
 static const char *const domfwd_attrs[] = { "allow", "host-ports", NULL };
@@ -46,8 +41,7 @@ static unsigned edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-/* "did you mean 'host-port'? valid: a, b, c" */
-static char *suggest(const char *bad, const char *const *valid, const char *what)
+char *vw_meta_suggest(const char *bad, const char *const *valid, const char *what)
 {
 	GString *s = g_string_new(NULL);
 	const char *best = NULL;
@@ -73,7 +67,7 @@ static char *suggest(const char *bad, const char *const *valid, const char *what
 	return g_string_free(s, FALSE);
 }
 
-static bool in_list(const char *s, const char *const *list)
+bool vw_meta_in_list(const char *s, const char *const *list)
 {
 	for (size_t i = 0; list[i]; i++)
 		if (strcmp(s, list[i]) == 0)
@@ -81,70 +75,78 @@ static bool in_list(const char *s, const char *const *list)
 	return false;
 }
 
+void vw_meta_check_attr(const VwParseCtx *ctx, VwLoc loc, const char *element, const char *name, const char *prefix,
+			const char *const *allowed, const char *const *elsewhere)
+{
+	if (elsewhere && !prefix && vw_meta_in_list(name, elsewhere))
+		return;
+	if (prefix) {
+		vw_error(ctx->diags, loc, "unknown-attribute", "virtwire's attributes take no namespace prefix",
+			 "<vw:%s>: attribute '%s:%s' is not virtwire's", element, prefix, name);
+	} else if (!vw_meta_in_list(name, allowed)) {
+		g_autofree char *hint = vw_meta_suggest(name, allowed, "valid attributes");
+
+		vw_error(ctx->diags, loc, "unknown-attribute", hint, "<vw:%s>: unknown attribute '%s'", element, name);
+	}
+}
+
+void vw_meta_check_text(const VwParseCtx *ctx, const char *element, int element_line, const char *content, VwLoc loc)
+{
+	g_autofree char *t = g_strstrip(g_strdup(content));
+
+	if (!*t)
+		return;
+	/* libxml2 gives a text node the line where it ends: step back to the
+	 * line of its first visible character. */
+	for (const char *p = content + strspn(content, " \t\r\n"); *p; p++)
+		loc.line -= *p == '\n';
+	loc.line = MAX(loc.line, element_line);
+	vw_error(ctx->diags, loc, "unexpected-text", "virtwire's settings are attributes: <vw:forward proto='tcp' …/>",
+		 "<vw:%s> holds text '%.40s'", element, t);
+}
+
 /* Reports unknown attributes and stray text of a vw element. Attributes in
  * @elsewhere are not virtwire's here either, but have a finding of their own
  * that says more. */
 static void check_element(const VwParseCtx *ctx, xmlNode *n, const char *const *allowed, const char *const *elsewhere)
 {
-	for (xmlAttr *a = n->properties; a; a = a->next) {
-		const char *name = (const char *)a->name;
+	VwLoc loc = vw_xml_loc(ctx, n);
 
-		if (elsewhere && !a->ns && in_list(name, elsewhere))
-			continue;
-		if (a->ns) {
-			vw_error(ctx->diags, vw_xml_loc(ctx, n), "unknown-attribute",
-				 "virtwire's attributes take no namespace prefix",
-				 "<vw:%s>: attribute '%s:%s' is not virtwire's", (const char *)n->name,
-				 (const char *)a->ns->prefix, name);
-		} else if (!in_list(name, allowed)) {
-			g_autofree char *hint = suggest(name, allowed, "valid attributes");
+	for (xmlAttr *a = n->properties; a; a = a->next)
+		vw_meta_check_attr(ctx, loc, (const char *)n->name, (const char *)a->name,
+				   a->ns ? (const char *)a->ns->prefix : NULL, allowed, elsewhere);
+	for (xmlNode *c = n->children; c; c = c->next)
+		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE)
+			vw_meta_check_text(ctx, (const char *)n->name, loc.line, (const char *)c->content,
+					   vw_xml_loc(ctx, c));
+}
 
-			vw_error(ctx->diags, vw_xml_loc(ctx, n), "unknown-attribute", hint,
-				 "<vw:%s>: unknown attribute '%s'", (const char *)n->name, name);
-		}
+void vw_meta_stray(const VwParseCtx *ctx, VwLoc loc, const char *parent, const char *name, const char *href,
+		   const char *const *valid)
+{
+	g_autofree char *hint = NULL;
+
+	if (!href) {
+		hint = g_strdup_printf("write <vw:%s> (elements inside <vw:%s> need the vw: prefix too)", name,
+				       parent);
+		vw_error(ctx->diags, loc, "unknown-element", hint, "<%s> inside <vw:%s> is not in virtwire's namespace",
+			 name, parent);
+		return;
 	}
-	for (xmlNode *c = n->children; c; c = c->next) {
-		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-			const char *content = (const char *)c->content;
-			g_autofree char *t = g_strstrip(g_strdup(content));
-			VwLoc loc = vw_xml_loc(ctx, c);
-
-			if (!*t)
-				continue;
-			/* libxml2 gives a text node the line where it ends: step
-			 * back to the line of its first visible character. */
-			for (const char *p = content + strspn(content, " \t\r\n"); *p; p++)
-				loc.line -= *p == '\n';
-			loc.line = MAX(loc.line, vw_xml_loc(ctx, n).line);
-			vw_error(ctx->diags, loc, "unexpected-text",
-				 "virtwire's settings are attributes: <vw:forward proto='tcp' …/>",
-				 "<vw:%s> holds text '%.40s'", (const char *)n->name, t);
-		}
+	if (!g_str_has_prefix(href, VW_NS_PREFIX)) {
+		vw_error(ctx->diags, loc, "unknown-element", NULL, "<%s> from namespace '%s' inside <vw:%s>", name, href,
+			 parent);
+		return;
 	}
+	hint = vw_meta_suggest(name, valid, "valid elements");
+	vw_error(ctx->diags, loc, "unknown-element", hint, "<vw:%s>: unknown element <vw:%s>", parent, name);
 }
 
 /* A child element that is not virtwire's inside a virtwire element. */
 static void stray_child(const VwParseCtx *ctx, xmlNode *parent, xmlNode *c, const char *const *valid)
 {
-	g_autofree char *hint = NULL;
-
-	if (!c->ns) {
-		hint = g_strdup_printf("write <vw:%s> (elements inside <vw:%s> need the vw: prefix too)",
-				       (const char *)c->name, (const char *)parent->name);
-		vw_error(ctx->diags, vw_xml_loc(ctx, c), "unknown-element", hint,
-			 "<%s> inside <vw:%s> is not in virtwire's namespace", (const char *)c->name,
-			 (const char *)parent->name);
-		return;
-	}
-	if (!vw_xml_is_vw(c)) {
-		vw_error(ctx->diags, vw_xml_loc(ctx, c), "unknown-element", NULL,
-			 "<%s> from namespace '%s' inside <vw:%s>", (const char *)c->name, (const char *)c->ns->href,
-			 (const char *)parent->name);
-		return;
-	}
-	hint = suggest((const char *)c->name, valid, "valid elements");
-	vw_error(ctx->diags, vw_xml_loc(ctx, c), "unknown-element", hint, "<vw:%s>: unknown element <vw:%s>",
-		 (const char *)parent->name, (const char *)c->name);
+	vw_meta_stray(ctx, vw_xml_loc(ctx, c), (const char *)parent->name, (const char *)c->name,
+		      c->ns ? (c->ns->href ? (const char *)c->ns->href : "") : NULL, valid);
 }
 
 static bool vw_named(const xmlNode *n, const char *name)
@@ -152,10 +154,9 @@ static bool vw_named(const xmlNode *n, const char *name)
 	return vw_xml_is_vw(n) && strcmp((const char *)n->name, name) == 0;
 }
 
-/* "N" or "N-M", 1..65535, N <= M. */
-static bool parse_ports(const VwParseCtx *ctx, xmlNode *n, const char *attr, VwPortRange *ret)
+bool vw_meta_ports(const VwParseCtx *ctx, VwLoc loc, const char *element, const char *attr, const char *v,
+		   VwPortRange *ret)
 {
-	const char *v = vw_xml_prop(n, attr);
 	unsigned long lo, hi;
 	char *end;
 
@@ -173,147 +174,24 @@ static bool parse_ports(const VwParseCtx *ctx, xmlNode *n, const char *attr, VwP
 	if (*end)
 		goto bad;
 	if (lo < 1 || lo > 65535 || hi < 1 || hi > 65535) {
-		vw_error(ctx->diags, vw_xml_loc(ctx, n), "invalid-port", "ports are 1 to 65535",
-			 "<vw:%s>: %s='%s' is out of range", (const char *)n->name, attr, v);
+		vw_error(ctx->diags, loc, "invalid-port", "ports are 1 to 65535", "<vw:%s>: %s='%s' is out of range",
+			 element, attr, v);
 		return false;
 	}
 	if (lo > hi) {
 		g_autofree char *hint = g_strdup_printf("write %s='%lu-%lu'", attr, hi, lo);
 
-		vw_error(ctx->diags, vw_xml_loc(ctx, n), "port-range-order", hint,
-			 "<vw:%s>: %s='%s' is a range that ends before it starts", (const char *)n->name, attr, v);
+		vw_error(ctx->diags, loc, "port-range-order", hint,
+			 "<vw:%s>: %s='%s' is a range that ends before it starts", element, attr, v);
 		return false;
 	}
 	ret->lo = (uint16_t)lo;
 	ret->hi = (uint16_t)hi;
 	return true;
 bad:
-	vw_error(ctx->diags, vw_xml_loc(ctx, n), "invalid-port", "write a port ('22') or a range ('8000-8010')",
-		 "<vw:%s>: %s='%s' is not a port or a port range", (const char *)n->name, attr, v);
+	vw_error(ctx->diags, loc, "invalid-port", "write a port ('22') or a range ('8000-8010')",
+		 "<vw:%s>: %s='%s' is not a port or a port range", element, attr, v);
 	return false;
-}
-
-static void parse_source(const VwParseCtx *ctx, VwForward *f, xmlNode *n)
-{
-	const char *v;
-	VwSource *src;
-
-	check_element(ctx, n, source_attrs, NULL);
-	for (xmlNode *c = n->children; c; c = c->next)
-		if (c->type == XML_ELEMENT_NODE)
-			stray_child(ctx, n, c, (const char *const[]){ NULL });
-	v = vw_xml_prop(n, "address");
-	if (!v) {
-		vw_error(ctx->diags, vw_xml_loc(ctx, n), "missing-attribute",
-			 "write <vw:source address='198.51.100.0/24'/>", "<vw:source> has no address=");
-		return;
-	}
-	if (f->sources->len >= VW_MAX_SOURCES) {
-		vw_error(ctx->diags, vw_xml_loc(ctx, n), "too-many", "cover them with fewer, wider prefixes",
-			 "more than %d <vw:source> in one forward", VW_MAX_SOURCES);
-		return;
-	}
-	src = g_new0(VwSource, 1);
-	src->loc = vw_xml_loc(ctx, n);
-	if (!vw_prefix_parse(v, &src->prefix)) {
-		vw_error(ctx->diags, src->loc, "invalid-source", "write an address or a CIDR prefix: 198.51.100.0/24",
-			 "<vw:source>: address='%s' is not an address or CIDR prefix", v);
-		g_free(src);
-		return;
-	}
-	g_ptr_array_add(f->sources, src);
-}
-
-/* A network forward's guest: guest-address= or guest-mac=, one of them. */
-static void parse_network_target(const VwParseCtx *ctx, VwForward *f, xmlNode *n)
-{
-	const char *addr = vw_xml_prop(n, "guest-address");
-	const char *mac = vw_xml_prop(n, "guest-mac");
-
-	if (addr && !vw_addr_parse(addr, &f->guest_addr))
-		vw_error(ctx->diags, f->loc, "invalid-address", NULL,
-			 "<vw:forward>: guest-address='%s' is not an IPv4 or IPv6 address", addr);
-	if (mac) {
-		f->has_guest_mac = vw_mac_parse(mac, &f->guest_mac);
-		if (!f->has_guest_mac)
-			vw_error(ctx->diags, f->loc, "invalid-mac", NULL,
-				 "<vw:forward>: guest-mac='%s' is not a MAC address", mac);
-	}
-	if (addr && mac)
-		vw_error(ctx->diags, f->loc, "forward-target",
-			 "keep one: guest-address= or guest-mac= (resolved through <dhcp><host>)",
-			 "<vw:forward> names both guest-address= and guest-mac=");
-	else if (!addr && !mac)
-		vw_error(ctx->diags, f->loc, "forward-target",
-			 "add guest-address='…' or guest-mac='…' (with a <dhcp><host> reservation)",
-			 "<vw:forward> has no target");
-}
-
-/* A domain forward's network= and, among the domain's interfaces on it, mac=. */
-static void parse_domain_target(const VwParseCtx *ctx, VwForward *f, xmlNode *n)
-{
-	const char *v = vw_xml_prop(n, "network");
-
-	if (!v || !*v)
-		vw_error(ctx->diags, f->loc, "missing-attribute", "add network='NAME' (the libvirt network)",
-			 "<vw:forward> of a domain has no network=");
-	f->network = g_strdup(v);
-	v = vw_xml_prop(n, "mac");
-	if (v) {
-		f->has_mac = vw_mac_parse(v, &f->mac);
-		if (!f->has_mac)
-			vw_error(ctx->diags, f->loc, "invalid-mac", NULL, "<vw:forward>: mac='%s' is not a MAC address",
-				 v);
-	}
-}
-
-static VwForward *parse_forward(const VwParseCtx *ctx, xmlNode *n, bool domain)
-{
-	g_autoptr(VwForward) f = vw_forward_new();
-	const char *v;
-
-	f->loc = vw_xml_loc(ctx, n);
-	check_element(ctx, n, domain ? dom_forward_attrs : net_forward_attrs,
-		      domain ? (const char *const[]){ "guest-address", "guest-mac", NULL } : NULL);
-	if (domain && (vw_xml_prop(n, "guest-address") || vw_xml_prop(n, "guest-mac")))
-		vw_error(ctx->diags, f->loc, "domain-forward-target",
-			 "a domain forward always targets the domain's own interface; drop the attribute",
-			 "<vw:forward> of a domain cannot name guest-address= or guest-mac=");
-	f->name = g_strdup(vw_xml_prop(n, "name"));
-	if (f->name && !*f->name)
-		vw_error(ctx->diags, f->loc, "invalid-value", NULL, "<vw:forward>: name= is empty");
-	v = vw_xml_prop(n, "proto");
-	if (!v)
-		vw_error(ctx->diags, f->loc, "missing-attribute", "add proto='tcp' (or udp, sctp)",
-			 "<vw:forward> has no proto=");
-	else if (!vw_proto_from_string(v, &f->proto))
-		vw_error(ctx->diags, f->loc, "invalid-protocol", "virtwire forwards tcp, udp and sctp",
-			 "<vw:forward>: proto='%s' is not tcp, udp or sctp", v);
-	else
-		f->has_proto = true;
-	v = vw_xml_prop(n, "address");
-	if (v && !vw_addr_parse(v, &f->listen))
-		vw_error(ctx->diags, f->loc, "invalid-address", "write one address of the host, or leave it out",
-			 "<vw:forward>: address='%s' is not an IPv4 or IPv6 address", v);
-	if (!vw_xml_prop(n, "host-port"))
-		vw_error(ctx->diags, f->loc, "missing-attribute", "add host-port='N' (or 'N-M')",
-			 "<vw:forward> has no host-port=");
-	else
-		f->has_host_port = parse_ports(ctx, n, "host-port", &f->host);
-	f->has_guest_port = parse_ports(ctx, n, "guest-port", &f->guest);
-	if (domain)
-		parse_domain_target(ctx, f, n);
-	else
-		parse_network_target(ctx, f, n);
-	for (xmlNode *c = n->children; c; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE)
-			continue;
-		if (vw_named(c, "source"))
-			parse_source(ctx, f, c);
-		else
-			stray_child(ctx, n, c, (const char *const[]){ "source", NULL });
-	}
-	return g_steal_pointer(&f);
 }
 
 /* <vw:hairpin enabled=…/>, <vw:localhost enabled=…/>, <vw:learn-addresses enabled=…/> */
@@ -398,7 +276,8 @@ static void parse_domain_forwards(const VwParseCtx *ctx, VwNetMeta *m, xmlNode *
 			 "<vw:domain-forwards> has no allow=");
 	else
 		vw_xml_prop_tristate(ctx, n, "allow", &m->domain_forwards);
-	m->has_domain_ports = parse_ports(ctx, n, "host-ports", &m->domain_ports);
+	m->has_domain_ports = vw_meta_ports(ctx, m->domain_forwards_loc, (const char *)n->name, "host-ports",
+					    vw_xml_prop(n, "host-ports"), &m->domain_ports);
 }
 
 /* Reports a second occurrence of a singleton element. */
@@ -413,6 +292,22 @@ static bool once(const VwParseCtx *ctx, xmlNode *n, bool *seen)
 	return true;
 }
 
+/* The forwards that stood before element child @before of @n (G_MAXUINT: the
+ * rest) into @out; false past VW_MAX_FORWARDS, where reading stops. */
+static bool take_forwards(const VwParseCtx *ctx, xmlNode *n, guint before, guint *taken, GPtrArray *out, bool domain)
+{
+	VwLoc over;
+
+	if (vw_xml_forwards_take(ctx, n, before, taken, out, &over))
+		return true;
+	if (domain)
+		vw_error(ctx->diags, over, "too-many", NULL, "more than %d forwards in one domain", VW_MAX_FORWARDS);
+	else
+		vw_error(ctx->diags, over, "too-many", "use port ranges, or split the forwards over several networks",
+			 "more than %d forwards in one network", VW_MAX_FORWARDS);
+	return false;
+}
+
 static VwNetMeta *parse_vw_network(const VwParseCtx *ctx, xmlNode *n)
 {
 	static const char *const children[] = {
@@ -422,6 +317,7 @@ static VwNetMeta *parse_vw_network(const VwParseCtx *ctx, xmlNode *n)
 	VwNetMeta *m = g_new0(VwNetMeta, 1);
 	bool seen_nat = false, seen_hairpin = false, seen_localhost = false, seen_domfwd = false, seen_spoof = false;
 	bool seen_learn = false, seen_span = false;
+	guint child = 0, taken = 0;
 	const char *v;
 
 	m->loc = vw_xml_loc(ctx, n);
@@ -434,18 +330,13 @@ static VwNetMeta *parse_vw_network(const VwParseCtx *ctx, xmlNode *n)
 			 "virtwire's modes: nat, route, host-only, internal, bridged",
 			 "<vw:network>: mode='%s' is not a virtwire mode", v);
 	m->uplink = g_strdup(vw_xml_prop(n, "uplink"));
+	/* The forwards are not in the tree (forward.c): each comes in where it stood. */
 	for (xmlNode *c = n->children; c; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		if (vw_named(c, "forward")) {
-			if (m->forwards->len >= VW_MAX_FORWARDS) {
-				vw_error(ctx->diags, vw_xml_loc(ctx, c), "too-many",
-					 "use port ranges, or split the forwards over several networks",
-					 "more than %d forwards in one network", VW_MAX_FORWARDS);
-				break;
-			}
-			g_ptr_array_add(m->forwards, parse_forward(ctx, c, false));
-		} else if (vw_named(c, "nat")) {
+		if (!take_forwards(ctx, n, child++, &taken, m->forwards, false))
+			return m;
+		if (vw_named(c, "nat")) {
 			if (once(ctx, c, &seen_nat))
 				parse_nat(ctx, m, c);
 		} else if (vw_named(c, "hairpin")) {
@@ -471,6 +362,7 @@ static VwNetMeta *parse_vw_network(const VwParseCtx *ctx, xmlNode *n)
 			stray_child(ctx, n, c, children);
 		}
 	}
+	take_forwards(ctx, n, G_MAXUINT, &taken, m->forwards, false);
 	return m;
 }
 
@@ -478,6 +370,7 @@ static VwDomMeta *parse_vw_domain(const VwParseCtx *ctx, xmlNode *n)
 {
 	VwDomMeta *m = g_new0(VwDomMeta, 1);
 	bool seen_spoof = false;
+	guint child = 0, taken = 0;
 
 	m->loc = vw_xml_loc(ctx, n);
 	m->forwards = g_ptr_array_new_with_free_func((GDestroyNotify)vw_forward_free);
@@ -485,20 +378,16 @@ static VwDomMeta *parse_vw_domain(const VwParseCtx *ctx, xmlNode *n)
 	for (xmlNode *c = n->children; c; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		if (vw_named(c, "forward")) {
-			if (m->forwards->len >= VW_MAX_FORWARDS) {
-				vw_error(ctx->diags, vw_xml_loc(ctx, c), "too-many", NULL,
-					 "more than %d forwards in one domain", VW_MAX_FORWARDS);
-				break;
-			}
-			g_ptr_array_add(m->forwards, parse_forward(ctx, c, true));
-		} else if (vw_named(c, "spoof-filter")) {
+		if (!take_forwards(ctx, n, child++, &taken, m->forwards, true))
+			return m;
+		if (vw_named(c, "spoof-filter")) {
 			if (once(ctx, c, &seen_spoof))
 				parse_spoof_filter(ctx, c, &m->spoof_filter, NULL, &m->spoof_filter_loc);
 		} else {
 			stray_child(ctx, n, c, (const char *const[]){ "forward", "spoof-filter", NULL });
 		}
 	}
+	take_forwards(ctx, n, G_MAXUINT, &taken, m->forwards, true);
 	return m;
 }
 

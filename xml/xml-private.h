@@ -2,6 +2,7 @@
 /* Helpers shared by the parsers in xml/; libxml2 types stay inside xml/. */
 #pragma once
 
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include <virtwire/model.h>
@@ -17,6 +18,9 @@ typedef struct {
 	 * from the <network> inside <hookData>, as `virsh net-dumpxml` prints
 	 * it); 0: the document's own. */
 	int line_base;
+	/* The vw:forward elements the parser read without building them
+	 * (forward.c); NULL outside a load. */
+	struct VwXmlForwards *forwards;
 } VwParseCtx;
 
 VwLoc vw_xml_loc(const VwParseCtx *ctx, const xmlNode *node);
@@ -59,6 +63,50 @@ void vw_xml_vw_element(const VwParseCtx *ctx, xmlNode *n, const char *const *all
 void vw_xml_vw_stray(const VwParseCtx *ctx, xmlNode *parent, xmlNode *c, const char *const *valid);
 /* <vw:span> (xml/span.c). */
 VwSpan *vw_xml_parse_span(const VwParseCtx *ctx, xmlNode *n);
+
+/* Helpers of the vw metadata readers (metadata.c), for forward.c too. */
+/* "did you mean 'host-port'? valid: a, b, c" */
+char *vw_meta_suggest(const char *bad, const char *const *valid, const char *what);
+bool vw_meta_in_list(const char *s, const char *const *list);
+/* An attribute @name (@prefix: its namespace prefix, NULL for none) of
+ * <vw:@element> at @loc that is not in @allowed; @elsewhere: see check_element. */
+void vw_meta_check_attr(const VwParseCtx *ctx, VwLoc loc, const char *element, const char *name, const char *prefix,
+			const char *const *allowed, const char *const *elsewhere);
+/* A text or CDATA child of <vw:@element> (at @element_line) that is not
+ * blank; @loc: where libxml2 puts it. */
+void vw_meta_check_text(const VwParseCtx *ctx, const char *element, int element_line, const char *content, VwLoc loc);
+/* A child element @name (namespace @href, NULL for none) of <vw:@parent> that is not one of @valid. */
+void vw_meta_stray(const VwParseCtx *ctx, VwLoc loc, const char *parent, const char *name, const char *href,
+		   const char *const *valid);
+/* "N" or "N-M", 1..65535, N <= M: the value @v of @attr of <vw:@element>; NULL: false without a finding. */
+bool vw_meta_ports(const VwParseCtx *ctx, VwLoc loc, const char *element, const char *attr, const char *v,
+		   VwPortRange *ret);
+
+/*
+ * vw:forward elements are read straight from libxml2's SAX callbacks into
+ * VwForward, never built as nodes (forward.c). load.c calls the hooks
+ * below from its callbacks: each returns true when it took the event (the
+ * tree builder must not see it).
+ */
+typedef struct VwXmlForwards VwXmlForwards;
+VwXmlForwards *vw_xml_forwards_new(const VwParseCtx *ctx, xmlParserCtxtPtr pctx);
+void vw_xml_forwards_free(VwXmlForwards *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwXmlForwards, vw_xml_forwards_free)
+bool vw_xml_forwards_start(VwXmlForwards *s, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+			   int nb_attributes, const xmlChar **attributes);
+/* After the tree builder made an element (vw_xml_forwards_start() false). */
+void vw_xml_forwards_started(VwXmlForwards *s);
+bool vw_xml_forwards_end(VwXmlForwards *s);
+bool vw_xml_forwards_text(VwXmlForwards *s, const xmlChar *value, int len, bool cdata);
+/* A comment or processing instruction. */
+bool vw_xml_forwards_other(VwXmlForwards *s);
+/* Moves the forwards read out of @parent that stood before its element
+ * child number @before (G_MAXUINT: all that are left) to @out, their
+ * findings to ctx->diags, with lines counted from ctx->line_base. @cursor
+ * (0 at first) keeps the place. False, with @over, at the forward past
+ * VW_MAX_FORWARDS. */
+bool vw_xml_forwards_take(const VwParseCtx *ctx, const xmlNode *parent, guint before, guint *cursor, GPtrArray *out,
+			  VwLoc *over);
 
 /* Validates @root (a network, domain or networkport element, possibly
  * inside a hookData wrapper) against the schema for @kind. */

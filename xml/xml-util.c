@@ -39,18 +39,20 @@ int vw_xml_rel_line(const VwParseCtx *ctx, long line)
 
 int vw_xml_line(const VwParseCtx *ctx, const xmlNode *node)
 {
+	gpointer cached;
 	long line;
 
 	if (!node)
 		return 0;
+	/* Counted once (the text may be megabytes long, and an element is
+	 * asked for its line once per finding), or known from the parse: a
+	 * CDATA section has no line of its own, and one right after a forward
+	 * (which is not in the tree, forward.c) takes the forward's. */
+	cached = g_hash_table_lookup(ctx->lines, node);
+	if (cached)
+		return vw_xml_rel_line(ctx, GPOINTER_TO_INT(cached));
 	line = xmlGetLineNo(node);
 	if (node->type == XML_ELEMENT_NODE && node->line == 65535) {
-		/* The text may be megabytes long, and an element is asked for
-		 * its line once per finding: count once. */
-		gpointer cached = g_hash_table_lookup(ctx->lines, node);
-
-		if (cached)
-			return vw_xml_rel_line(ctx, GPOINTER_TO_INT(cached));
 		line = big_line(node, line);
 		if (line > 0 && line <= INT_MAX)
 			g_hash_table_insert(ctx->lines, (gpointer)node, GINT_TO_POINTER((int)line));

@@ -99,7 +99,7 @@ typedef struct {
 	bool has_verdict;
 	char *chain;	/* jump target of a verdict */
 	uint32_t flags; /* NFT_SET_ELEM_INTERVAL_END for interval ends */
-	char *owner;	/* stored as the element's comment */
+	char *owner;	/* stored as the element's comment; interned (vw_elem_new): never freed */
 	char *text;	/* "tcp . 2222 : 192.168.100.10 . 22"; NULL for interval ends */
 	char *key_text; /* its key alone: "tcp . 2222"; an interval end: its interval's */
 } VwElem;
