@@ -221,6 +221,7 @@ bool vw_engine_port(VwEngine *e, const VwPortRequest *req, GError **error)
 
 	if (!req->network || !req->port_uuid || !req->domain_uuid || !req->mac)
 		return true; /* not a port of anything virtwire could manage */
+	vw_eng_stage(e, "start");
 	if (!vw_eng_lock(e, error))
 		return false;
 	if (!port_record(&p, &err)) {
