@@ -54,6 +54,10 @@ void vw_recorded_free(VwRecorded *r);
 /* The network of a record, parsed from the XML it holds; NULL (with
  * VW_ERROR_STATE) when that does not parse. */
 VwDoc *vw_eng_parse_record(VwEngine *e, const VwState *st, GError **error);
+/* The same network without its forwards (of the network's own: a port's
+ * plan needs none of them), parsed from the record's XML with them cut
+ * out; NULL when they cannot be cut out for certain (parse it whole). */
+VwDoc *vw_eng_parse_record_base(VwEngine *e, const VwState *st);
 
 /* Every recorded network but those named in @skip (may be NULL), as
  * VwRecorded*. A record that cannot be read or parsed is reported in

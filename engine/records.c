@@ -15,15 +15,17 @@ static char *record_label(const VwState *st, bool *libvirt)
 	return *libvirt ? g_strdup_printf("virsh net-dumpxml %s", st->name) : g_strdup(st->source);
 }
 
-VwDoc *vw_eng_parse_record(VwEngine *e, const VwState *st, GError **error)
+/* Network @st's document from @xml (@len bytes, the record's or a part of
+ * it), labelled as its record is. */
+static VwDoc *parse_network(VwEngine *e, const VwState *st, const char *xml, gsize len, GError **error)
 {
 	g_autofree char *path = e->store ? vw_store_xml_path(e->store, st->name) : g_strdup("the recorded XML");
 	g_autoptr(VwDiags) d = vw_diags_new();
 	VwDoc *doc = NULL;
 	bool libvirt;
 	g_autofree char *label = record_label(st, &libvirt);
-	VwLoadStatus ok = libvirt ? vw_doc_load_libvirt(label, st->xml, strlen(st->xml), NULL, d, &doc)
-				  : vw_doc_load_memory(label, st->xml, strlen(st->xml), NULL, d, &doc);
+	VwLoadStatus ok = libvirt ? vw_doc_load_libvirt(label, xml, len, NULL, d, &doc)
+				  : vw_doc_load_memory(label, xml, len, NULL, d, &doc);
 
 	if (ok != VW_LOAD_OK || !doc->network || g_strcmp0(doc->network->name, st->name) != 0) {
 		vw_doc_free(doc);
@@ -32,6 +34,173 @@ VwDoc *vw_eng_parse_record(VwEngine *e, const VwState *st, GError **error)
 		return NULL;
 	}
 	vw_eng_add_learned(e, doc->network);
+	return doc;
+}
+
+VwDoc *vw_eng_parse_record(VwEngine *e, const VwState *st, GError **error)
+{
+	return parse_network(e, st, st->xml, strlen(st->xml), error);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The recorded network without its forwards
+ *
+ * A port's plan needs its network (addresses, reservations, modes), never
+ * the network's own forwards, which at 10,000 forwards are nearly all of
+ * the XML. Those are cut out of the bytes before parsing: every element
+ * <P:forward> where P is the one prefix bound to virtwire's namespace.
+ * Comments, CDATA sections and processing instructions are stepped over
+ * whole (a forward in a comment is no forward); anything else the scan does
+ * not know for certain (a DOCTYPE, the namespace as a default one or under
+ * two prefixes, a forward inside a forward) gives up, and the caller parses
+ * the whole record. */
+
+#define VW_NS "urn:virtwire:1"
+
+/* The prefix bound to virtwire's namespace in @xml, when exactly one is
+ * and no default namespace is it (NULL otherwise). */
+static char *vw_prefix(const char *xml, gsize len)
+{
+	g_autofree char *prefix = NULL;
+	const char *p = xml, *end = xml + len;
+
+	while ((p = memmem(p, (size_t)(end - p), VW_NS, strlen(VW_NS)))) {
+		const char *q = p - 1, *eq, *name;
+
+		/* … xmlns:PFX="urn:virtwire:1" */
+		if (q - 8 < xml || (*q != '"' && *q != '\'') || q[-1] != '=' || p + strlen(VW_NS) >= end ||
+		    p[strlen(VW_NS)] != *q)
+			return NULL;
+		eq = q - 1;
+		for (name = eq; name > xml && (g_ascii_isalnum(name[-1]) || strchr("-_.", name[-1])); name--)
+			;
+		if (name - 6 < xml || memcmp(name - 6, "xmlns:", 6) != 0 || name == eq)
+			return NULL;
+		if (!prefix)
+			prefix = g_strndup(name, (gsize)(eq - name));
+		else if (strlen(prefix) != (gsize)(eq - name) || memcmp(prefix, name, (gsize)(eq - name)) != 0)
+			return NULL;
+		p += strlen(VW_NS);
+	}
+	return g_steal_pointer(&prefix);
+}
+
+/* The end of the tag that starts at @p ('<'): past its '>', quotes
+ * respected; NULL when it does not end. */
+static const char *tag_end(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '>')
+			return p + 1;
+		if ((*p == '"' || *p == '\'') && !(p = memchr(p + 1, *p, (size_t)(end - p - 1))))
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Past the markup at @p that is no element (comment, CDATA, processing
+ * instruction, closing tag): its end; @p itself when it is an element's
+ * start; NULL when unknown or unended. */
+static const char *skip_other(const char *p, const char *end)
+{
+	static const struct {
+		const char *open, *close;
+	} other[] = { { "<!--", "-->" }, { "<![CDATA[", "]]>" }, { "<?", "?>" } };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(other); i++) {
+		size_t n = strlen(other[i].open);
+		const char *c;
+
+		if ((size_t)(end - p) < n || memcmp(p, other[i].open, n) != 0)
+			continue;
+		c = memmem(p + n, (size_t)(end - p - (ptrdiff_t)n), other[i].close, strlen(other[i].close));
+		return c ? c + strlen(other[i].close) : NULL;
+	}
+	if (end - p > 1 && p[1] == '!')
+		return NULL;
+	return end - p > 1 && p[1] == '/' ? tag_end(p, end) : p;
+}
+
+/* Whether the element at @p is named @name ("P:forward"). */
+static bool named(const char *p, const char *end, const char *name)
+{
+	size_t n = strlen(name);
+
+	return (size_t)(end - p) > n + 1 && memcmp(p + 1, name, n) == 0 && strchr(" \t\r\n/>", p[n + 1]);
+}
+
+/* The end of the forward element at @p: its own tag's when it closes
+ * itself, else its closing tag's (its children, sources, have none of
+ * their own). NULL when it is not that simple. */
+static const char *forward_end(const char *p, const char *end, const char *name, const char *close)
+{
+	const char *t = tag_end(p, end);
+
+	if (!t || t[-2] == '/')
+		return t;
+	for (p = t; (p = memchr(p, '<', (size_t)(end - p)));) {
+		if ((size_t)(end - p) >= strlen(close) && memcmp(p, close, strlen(close)) == 0)
+			return tag_end(p, end);
+		if (named(p, end, name) || skip_other(p, end) != p || !(p = tag_end(p, end)))
+			return NULL;
+	}
+	return NULL;
+}
+
+/* @xml without its forwards (their newlines kept, so lines stay where they
+ * were), *@cut of them; NULL when that cannot be told for certain. */
+static GString *cut_forwards(const char *xml, gsize len, guint *cut)
+{
+	g_autofree char *prefix = vw_prefix(xml, len);
+	g_autofree char *name = prefix ? g_strdup_printf("%s:forward", prefix) : NULL;
+	g_autofree char *close = prefix ? g_strdup_printf("</%s:forward", prefix) : NULL;
+	g_autoptr(GString) out = g_string_sized_new(len);
+	const char *p = xml, *end = xml + len, *kept = xml;
+
+	*cut = 0;
+	if (!prefix)
+		return NULL;
+	while ((p = memchr(p, '<', (size_t)(end - p)))) {
+		const char *next = skip_other(p, end), *f;
+
+		if (next && next != p) {
+			p = next;
+			continue;
+		}
+		if (!next)
+			return NULL;
+		if (!named(p, end, name)) {
+			if (!(p = tag_end(p, end)))
+				return NULL;
+			continue;
+		}
+		if (!(f = forward_end(p, end, name, close)))
+			return NULL;
+		g_string_append_len(out, kept, p - kept);
+		for (const char *c = p; (c = memchr(c, '\n', (size_t)(f - c))); c++)
+			g_string_append_c(out, '\n');
+		kept = p = f;
+		(*cut)++;
+	}
+	g_string_append_len(out, kept, end - kept);
+	return g_steal_pointer(&out);
+}
+
+VwDoc *vw_eng_parse_record_base(VwEngine *e, const VwState *st)
+{
+	guint cut;
+	g_autoptr(GString) base = cut_forwards(st->xml, strlen(st->xml), &cut);
+	VwDoc *doc = base ? parse_network(e, st, base->str, base->len, NULL) : NULL;
+	const VwNetwork *net = doc ? doc->network : NULL;
+
+	/* What forwards the network has decides, besides its forwards, only
+	 * whether a network of libvirt's own firewall needs virtwire's table
+	 * (plan-nft.c uses_inet): not when it takes domain forwards, whose
+	 * ports are the only ones with elements there. */
+	if (net && (!net->vw || net->vw->forwards->len ||
+		    (cut && !vw_network_virtwire_owns_firewall(net) &&
+		     vw_network_effective_mode(net) != VW_MODE_BRIDGED && net->vw->domain_forwards != VW_TRI_YES)))
+		g_clear_pointer(&doc, vw_doc_free);
 	return doc;
 }
 

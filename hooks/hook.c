@@ -242,11 +242,31 @@ static int network_port(Hook *h, const VwDoc *doc, bool add)
 	return 0;
 }
 
+/* port-created, port-deleted of a recorded network without parsing it
+ * (vw_engine_port_hookdata); false: parse it. */
+static bool network_port_known(Hook *h, int *rc)
+{
+	g_autoptr(VwDiags) diags = vw_diags_new();
+	g_autoptr(GError) err = NULL;
+	bool add = is_op(h, "port-created"), handled;
+	bool ok = vw_engine_port_hookdata(h->engine, h->object, h->xml, h->xml_len, add, diags, &handled, &err);
+
+	if (!handled)
+		return false;
+	h->network = g_strdup(h->object);
+	vw_log_set_subject(h->network, NULL);
+	*rc = ok ? 0 : fail(h, diags, err, add ? 1 : 0);
+	if (ok)
+		report_diags(h, diags);
+	return true;
+}
+
 static int hook_network(Hook *h)
 {
 	g_autoptr(VwDiags) diags = vw_diags_new();
 	g_autoptr(VwDoc) doc = NULL;
 	bool bridged;
+	int rc;
 
 	/* A repeat that finds nothing to change needs no parse (libvirt names
 	 * the network in the arguments). */
@@ -255,6 +275,10 @@ static int hook_network(Hook *h)
 		vw_log_set_subject(h->network, NULL);
 		return 0;
 	}
+	/* A port of a recorded network: the network's XML is the record's,
+	 * only the port needs reading. */
+	if ((is_op(h, "port-created") || is_op(h, "port-deleted")) && network_port_known(h, &rc))
+		return rc;
 	if (vw_doc_load_libvirt(NET_XML, h->xml, h->xml_len, NULL, diags, &doc) != VW_LOAD_OK || !doc->network)
 		/* Only where failing stops something. */
 		return fail(h, diags, NULL, is_op(h, "start") || is_op(h, "started") ? 1 : 0);

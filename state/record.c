@@ -12,7 +12,7 @@
  *   mode MODE
  *   sysctl PATH OLD NEW revert|keep
  *   link KIND created|found OBJECT [EXTRA]
- *   port UUID DOMAIN-UUID MAC
+ *   port UUID DOMAIN-UUID MAC [ELEMENTS]
  *   end
  *
  * Every value is percent-escaped (spaces, '%' and anything unprintable),
@@ -69,8 +69,9 @@ char *vw_state_format(const VwState *s)
 	for (guint i = 0; i < s->ports->len; i++) {
 		const VwStatePort *p = s->ports->pdata[i];
 		g_autofree char *u = esc(p->uuid), *d = esc(p->domain_uuid), *m = esc(p->mac);
+		g_autofree char *x = p->elems ? esc(p->elems) : NULL;
 
-		g_string_append_printf(out, "port %s %s %s\n", u, d, m);
+		g_string_append_printf(out, "port %s %s %s%s%s\n", u, d, m, x ? " " : "", x ? x : "");
 	}
 	g_string_append(out, "end\n");
 	return g_string_free(out, FALSE);
@@ -180,10 +181,10 @@ static bool parse_line(Parse *p, char **f, guint n, GError **error)
 		vw_state_add_sysctl(p->st, f[1], f[2], f[3], strcmp(f[4], "revert") == 0);
 		return true;
 	}
-	if (strcmp(f[0], "port") == 0 && n == 4) {
+	if (strcmp(f[0], "port") == 0 && (n == 4 || n == 5)) {
 		if (vw_state_find_port(p->st, f[1]))
 			return damaged(p, error, "port %.64s appears twice", f[1]);
-		vw_state_add_port(p->st, f[1], f[2], f[3]);
+		vw_state_add_port(p->st, f[1], f[2], f[3])->elems = n == 5 ? g_strdup(f[4]) : NULL;
 		return true;
 	}
 	if (strcmp(f[0], "link") == 0 && (n == 4 || n == 5)) {

@@ -21,6 +21,7 @@ static void port_free(VwStatePort *p)
 	g_free(p->uuid);
 	g_free(p->domain_uuid);
 	g_free(p->mac);
+	g_free(p->elems);
 	g_free(p);
 }
 
@@ -144,7 +145,7 @@ VwState *vw_state_copy(const VwState *s)
 	for (guint i = 0; i < s->ports->len; i++) {
 		const VwStatePort *p = s->ports->pdata[i];
 
-		vw_state_add_port(c, p->uuid, p->domain_uuid, p->mac);
+		vw_state_add_port(c, p->uuid, p->domain_uuid, p->mac)->elems = g_strdup(p->elems);
 	}
 	return c;
 }

@@ -106,12 +106,35 @@ gboolean vw_kelem_equal(gconstpointer a, gconstpointer b);
  * change interrupted. */
 bool vw_nft_read(const VwNftBackend *be, const VwTable *t, bool no_elems, VwKTable **ret, GError **error);
 
+/* The kernel's element of set @s of table @t with @probe's key (and key
+ * end, flags) into *@ret, or NULL when there is none (or no such set): one
+ * NFT_MSG_GETSETELEM, no dump. */
+bool vw_nft_get_elem(const VwNftBackend *be, const VwTable *t, const VwSet *s, const VwElem *probe, VwKElem **ret,
+		     GError **error);
+void vw_kelem_free(VwKElem *e);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwKElem, vw_kelem_free)
+
 /* Every rule of @family @table @chain, in order, to @cb; *@exists is false
  * when the table or chain is not there. */
 bool vw_nft_dump_rules(const VwNftBackend *be, int family, const char *table, const char *chain, VwNftReplyFn cb,
 		       void *data, bool *exists, GError **error);
 
+/* ---- nft-reconcile.c: elements (shared with nft-delta.c) ---- */
+
+/* Planned element @d and the kernel's @k (same key) alike: owner, data or
+ * verdict. */
+bool vw_nft_elem_same(const VwElem *d, const VwKElem *k);
+/* A kernel element as a plan element, for deleting it. */
+VwElem *vw_nft_elem_from_kernel(const VwKElem *k, const char *text);
+/* Whether the kernel's @k of set @s, another owner's, is a port's that the
+ * port of @d takes over (the spoof filter's reused taps and MACs). */
+bool vw_nft_taken_over(const VwSet *s, const VwElem *d, const VwKElem *k);
+
 /* ---- nft-released.c ---- */
+
+/* Kernel element @k of set @set (NULL: not of table inet) as the forward it
+ * is, when @set is a forward map; NULL otherwise. */
+VwReleased *vw_nft_released_elem(const char *set, const VwKElem *k);
 
 /* The forwards (VwReleased* into @out) a batch made by @req from kernel
  * table @kt and @plan (may be NULL with VW_NFT_DELETE_TABLE) takes away:

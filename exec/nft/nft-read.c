@@ -24,7 +24,7 @@ static void kchain_free(VwKChain *c)
 	g_free(c);
 }
 
-static void kelem_free(VwKElem *e)
+void vw_kelem_free(VwKElem *e)
 {
 	if (!e)
 		return;
@@ -180,7 +180,7 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 		ks->data_type = nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE);
 		ks->data_len = nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN);
 	}
-	ks->elems = g_hash_table_new_full(vw_kelem_hash, vw_kelem_equal, (GDestroyNotify)kelem_free, NULL);
+	ks->elems = g_hash_table_new_full(vw_kelem_hash, vw_kelem_equal, (GDestroyNotify)vw_kelem_free, NULL);
 	g_hash_table_replace(t->sets, g_strdup(nftnl_set_get_str(s, NFTNL_SET_NAME)), ks);
 	return MNL_CB_OK;
 }
@@ -435,4 +435,39 @@ bool vw_nft_read(const VwNftBackend *be, const VwTable *of, bool no_elems, VwKTa
 	return g_set_error(error, VW_ERROR, VW_ERROR_FAILED,
 			   "the ruleset kept changing while virtwire read it (%d attempts)", DUMP_ATTEMPTS),
 	       false;
+}
+
+bool vw_nft_get_elem(const VwNftBackend *be, const VwTable *t, const VwSet *s, const VwElem *probe, VwKElem **ret,
+		     GError **error)
+{
+	g_autoptr(nftnl_set) ns = nftnl_set_alloc();
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	VwKSet ks = { .elems = g_hash_table_new_full(vw_kelem_hash, vw_kelem_equal, (GDestroyNotify)vw_kelem_free, NULL) };
+	char buf[1024];
+	struct nlmsghdr *nlh;
+	GHashTableIter it;
+	gpointer k = NULL;
+	bool missing, ok;
+
+	/* The key alone identifies it (with its end, for a concatenated
+	 * interval): what `nft get element` sends. */
+	nftnl_set_set_str(ns, NFTNL_SET_TABLE, t->name);
+	nftnl_set_set_str(ns, NFTNL_SET_NAME, s->name);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, probe->key, probe->key_len);
+	if (probe->key_end_len)
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, probe->key_end, probe->key_end_len);
+	if (probe->flags)
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, probe->flags);
+	nftnl_set_elem_add(ns, e);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, (uint16_t)t->family, NLM_F_ACK, next_seq());
+	nftnl_set_elems_nlmsg_build_payload(nlh, ns);
+	*ret = NULL;
+	ok = request(be, nlh, elem_cb, &ks, &missing, NULL, error);
+	g_hash_table_iter_init(&it, ks.elems);
+	if (ok && !missing && g_hash_table_iter_next(&it, &k, NULL)) {
+		g_hash_table_iter_steal(&it);
+		*ret = k;
+	}
+	g_hash_table_unref(ks.elems);
+	return ok;
 }

@@ -65,7 +65,7 @@ static VwKElem kkey_of(const VwElem *e)
 	return k;
 }
 
-static bool elem_same(const VwElem *d, const VwKElem *k)
+bool vw_nft_elem_same(const VwElem *d, const VwKElem *k)
 {
 	/* An interval's end has no data and keeps no comment: its key says
 	 * all (its owner is only inferred, see infer_end_owners). */
@@ -81,7 +81,7 @@ static bool elem_same(const VwElem *d, const VwKElem *k)
 }
 
 /* A kernel element as a plan element (for deleting it). */
-static VwElem *elem_from_kernel(const VwKElem *k, const char *text)
+VwElem *vw_nft_elem_from_kernel(const VwKElem *k, const char *text)
 {
 	VwElem *e = vw_elem_new(NULL);
 
@@ -293,7 +293,7 @@ static void diff_unexpected(Diff *df, const VwSet *s, VwKSet *ks, GHashTable *wa
 			add_made(df->lone_starts, s, elem_copy(start));
 			add_made(df->del_elems, s, start);
 		}
-		add_made(df->del_elems, s, elem_from_kernel(k, NULL));
+		add_made(df->del_elems, s, vw_nft_elem_from_kernel(k, NULL));
 	}
 }
 
@@ -309,7 +309,7 @@ static char *object_words(const Diff *df, const char *kind, const char *name)
 /* Whether the kernel's element @k, which another owner holds, is a port's
  * that a port of the plan takes over: the spoof filter's taps and MACs are
  * reused, and the newest plug is the live one. */
-static bool taken_over(const VwSet *s, const VwElem *d, const VwKElem *k)
+bool vw_nft_taken_over(const VwSet *s, const VwElem *d, const VwKElem *k)
 {
 	return s->kind == VW_SET_GUESTS && d->owner && strchr(d->owner, ':') && k->owner && strchr(k->owner, ':');
 }
@@ -342,7 +342,7 @@ static bool diff_elems(Diff *df, const VwSet *s, VwKSet *ks, GError **error)
 		    g_strcmp0(k->owner, d->owner) != 0)
 			continue;
 		if (k && !vw_nft_owner_in_scope(k->owner, df->scope) && g_strcmp0(k->owner, d->owner) != 0 &&
-		    !taken_over(s, d, k)) {
+		    !vw_nft_taken_over(s, d, k)) {
 			g_autofree char *mine = owner_words(df->req, d->owner);
 			g_autofree char *theirs = owner_words(df->req, k->owner);
 			g_autofree char *msg = vw_plan_conflict_message(s, d, mine, theirs);
@@ -350,11 +350,11 @@ static bool diff_elems(Diff *df, const VwSet *s, VwKSet *ks, GError **error)
 			g_set_error(error, VW_ERROR, VW_ERROR_CONFLICT, "%s", msg);
 			return false;
 		}
-		if (k && elem_same(d, k))
+		if (k && vw_nft_elem_same(d, k))
 			continue;
 		if (k) {
 			drift(df->res, object, "element %s differs", elem_words(s, d));
-			add_made(df->del_elems, s, elem_from_kernel(k, vw_elem_text(s, d)));
+			add_made(df->del_elems, s, vw_nft_elem_from_kernel(k, vw_elem_text(s, d)));
 		} else if (ks) {
 			drift(df->res, object, "element %s is missing", elem_words(s, d));
 		}

@@ -166,3 +166,11 @@ void vw_nft_released(const VwPlan *plan, const VwKTable *kt, const VwNftRequest 
 			g_hash_table_foreach(ks->elems, released_cb, &w);
 	}
 }
+
+VwReleased *vw_nft_released_elem(const char *set, const VwKElem *k)
+{
+	for (size_t i = 0; set && i < G_N_ELEMENTS(fwd_maps); i++)
+		if (strcmp(fwd_maps[i].name, set) == 0)
+			return released_of(k, fwd_maps[i].family, fwd_maps[i].listen);
+	return NULL;
+}

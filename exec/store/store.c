@@ -745,6 +745,17 @@ void vw_store_gen_update(VwStore *s, const VwNftResult *res, GPtrArray *ids, GPt
 		remove_file(s->dirfd, GEN_FILE);
 }
 
+bool vw_store_gen_of(VwStore *s, const char *id, guint32 *gen)
+{
+	g_autofree char *netns = netns_id();
+	g_autoptr(VwGenRecord) r = gen_load(s, netns);
+
+	if (!r || !g_hash_table_contains(r->nets, id))
+		return false;
+	*gen = r->gen;
+	return true;
+}
+
 bool vw_store_gen_unchanged(VwStore *s, guint32 gen, const char *id, const char *input)
 {
 	g_autofree char *netns = netns_id();

@@ -83,7 +83,7 @@ struct FakeNft {
 	uint32_t gen;
 	guint interrupt; /* the dump to interrupt, counted down; 0: none */
 	int fail_next;
-	guint dumps, batches;
+	guint dumps, batches, gets;
 };
 
 static void felem_free(FElem *e)
@@ -1545,6 +1545,25 @@ static int answer_sets(Reply *r, const struct nlmsghdr *req, int family, bool du
 }
 
 /* A set's elements, packed into messages; an empty set still gets one. */
+/* One element, asked for by its key (as `nft get element`): the one with
+ * exactly that key, or -ENOENT. */
+static int answer_elem(Reply *r, const FTable *t, const FSet *s, const FElem *asked, char *buf)
+{
+	int i = elem_index(s, &asked->t);
+	struct nftnl_set_elem *ne;
+	struct nlmsghdr *nlh;
+
+	r->f->gets++;
+	if (i < 0)
+		return -ENOENT;
+	nlh = reply_start(r, buf, NFT_MSG_NEWSETELEM, t->family, 0);
+	ne = elem_build(&((const FElem *)s->elems->pdata[i])->t, ((const FElem *)s->elems->pdata[i])->udata);
+	elems_put(nlh, t->name, s->name, &ne, 1);
+	nftnl_set_elem_free(ne);
+	reply_add(r, nlh);
+	return 0;
+}
+
 static int answer_elems(Reply *r, const struct nlmsghdr *req, int family, bool dump)
 {
 	ElemList l = { 0 };
@@ -1555,12 +1574,12 @@ static int answer_elems(Reply *r, const struct nlmsghdr *req, int family, bool d
 	bool ok = elems_parse(req, &l);
 
 	owned = l.elems;
-	if (!dump)
-		return -EOPNOTSUPP;
-	if (!ok)
+	if (!ok || (!dump && l.elems->len != 1))
 		return -EINVAL;
 	if (!(t = table_find(r->f->rs, family, l.table)) || !(s = set_find(t, l.set)))
 		return -ENOENT;
+	if (!dump)
+		return answer_elem(r, t, s, l.elems->pdata[0], buf);
 	for (guint i = 0; i == 0 || i < s->elems->len; i += ELEMS_PER_REPLY) {
 		struct nftnl_set_elem *elems[ELEMS_PER_REPLY];
 		guint n = MIN(ELEMS_PER_REPLY, s->elems->len - i);
@@ -1698,6 +1717,11 @@ uint32_t fake_nft_generation(const FakeNft *f)
 guint fake_nft_dumps(const FakeNft *f)
 {
 	return f->dumps;
+}
+
+guint fake_nft_gets(const FakeNft *f)
+{
+	return f->gets;
 }
 
 guint fake_nft_batches(const FakeNft *f)

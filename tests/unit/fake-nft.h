@@ -48,6 +48,8 @@ void fake_nft_fail_next_commit(FakeNft *f, int err);
 uint32_t fake_nft_generation(const FakeNft *f);
 /* Requests answered with a dump, and batches received (committed or not). */
 guint fake_nft_dumps(const FakeNft *f);
+/* Single elements asked for by key (NFT_MSG_GETSETELEM without a dump). */
+guint fake_nft_gets(const FakeNft *f);
 guint fake_nft_batches(const FakeNft *f);
 
 /* ---- views of a ruleset, as text ----

@@ -580,7 +580,7 @@ static void test_port(void)
 	g_autoptr(GPtrArray) elems = NULL;
 	g_autofree char *owner = g_strdup_printf("web:%s", add.port_uuid);
 	g_autofree char *rec = NULL;
-	guint with_port = 0;
+	guint with_port = 0, dumps, gets;
 	uint32_t conn;
 	Fx f;
 	VwDoc *doc = NULL;
@@ -591,8 +591,15 @@ static void test_port(void)
 	g_ptr_array_add(f.docs, doc);
 	g_assert_true(vw_engine_prepare_domain(f.engine, doc->domain, dom, diags, &err));
 	g_assert_no_error(err);
+	dumps = fake_nft_dumps(f.fake);
+	gets = fake_nft_gets(f.fake);
+	g_string_truncate(f.stages, 0);
 	g_assert_true(vw_engine_port(f.engine, &add, &err));
 	g_assert_no_error(err);
+	/* A delta: the port's keys asked for one by one, the table not read. */
+	g_assert_cmpuint(fake_nft_dumps(f.fake), ==, dumps);
+	g_assert_cmpuint(fake_nft_gets(f.fake), >, gets);
+	g_assert_nonnull(strstr(f.stages->str, "delta"));
 	/* The domain's forward takes tcp 8080, where a host process listens:
 	 * one warning, for the domain's forward only (the network's own were
 	 * warned about at its apply). */
@@ -611,7 +618,11 @@ static void test_port(void)
 	/* A connection through the domain's forward ends with its port. */
 	conn = fx_ct_conn(&f, 8080, "192.168.150.10", 80);
 	del.add = false;
+	dumps = fake_nft_dumps(f.fake);
+	g_string_truncate(f.stages, 0);
 	g_assert_true(vw_engine_port(f.engine, &del, &err));
+	g_assert_cmpuint(fake_nft_dumps(f.fake), ==, dumps);
+	g_assert_nonnull(strstr(f.stages->str, "delta"));
 	g_assert_false(fake_ct_has(f.ctf, conn));
 	g_clear_pointer(&elems, g_ptr_array_unref);
 	elems = fake_nft_elems(f.fake, NFPROTO_INET, "virtwire", "fwd4any");

@@ -258,6 +258,15 @@ typedef struct {
  * does not manage, or a domain without forwards there, is nothing to do. */
 bool vw_engine_port(VwEngine *e, const VwPortRequest *req, GError **error);
 
+/* The network hook's port-created (@add) or port-deleted of recorded
+ * network @name, from its hookData (@xml, @len bytes) without parsing the
+ * network: when the hookData is the record's with one <networkport> added
+ * (and libvirt's connections='N' aside), only that is read, and the port
+ * goes to vw_engine_port with @diags. *@handled false: it is not so, parse
+ * it all. */
+bool vw_engine_port_hookdata(VwEngine *e, const char *name, const char *xml, gsize len, bool add, VwDiags *diags,
+			     bool *handled, GError **error);
+
 /* Sets the bridge port flags a network wants (hairpin, isolated) on a
  * guest's tap, as the domain hooks find it. Nothing for a network virtwire
  * does not manage. */

@@ -362,6 +362,33 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwNftResult, vw_nft_result_free)
 bool vw_nft_reconcile(const VwNftBackend *be, const VwPlan *plan, const VwNftRequest *req, VwNftResult **ret,
 		      GError **error);
 
+/* A port's change as a delta (nft-delta.c). */
+typedef struct {
+	const char *owner;    /* the port's owner tag (vw_plan_port_owner) */
+	uint32_t gen;	      /* the generation virtwire's last commit left, as recorded */
+	const char *recorded; /* the port's elements that commit left (vw_nft_port_elems); NULL or "": none */
+	const VwFaults *faults;
+} VwNftDelta;
+
+/* The elements of @owner in @plan as a short text for its record (which
+ * vw_nft_delta reads back); NULL when they are too many, or of a kind a
+ * delta leaves to the full reconcile. */
+char *vw_nft_port_elems(const VwPlan *plan, const char *owner);
+
+/*
+ * Makes port @req->owner's elements in the kernel those of @plan (none:
+ * a plan without them, the port goes), knowing the kernel holds what the
+ * record says: the ruleset still at @req->gen, the port's elements there
+ * those of @req->recorded. Each of them is asked for by its key, nothing
+ * else is read; the differences are one batch tied to @req->gen. The result
+ * is as vw_nft_reconcile's (released forwards included). *@undecided, with
+ * nothing sent and no error, when the full reconcile must decide: another
+ * owner holds a key (a conflict, which it words), the generation moved, the
+ * kernel refused the batch, or an element is of a kind a delta leaves alone.
+ */
+bool vw_nft_delta(const VwNftBackend *be, const VwPlan *plan, const VwNftDelta *req, VwNftResult **ret,
+		  bool *undecided, GError **error);
+
 /* The generation of the network namespace's ruleset: it changes with every
  * batch anyone commits. */
 bool vw_nft_generation(const VwNftBackend *be, uint32_t *gen, GError **error);
@@ -582,6 +609,9 @@ bool vw_store_gen_current(VwStore *s, guint32 gen, const char *id, const char *d
  * stay only if the record was right before it and nobody else committed
  * meanwhile. A cache: a failure to write it only costs a full read later. */
 void vw_store_gen_update(VwStore *s, const VwNftResult *res, GPtrArray *ids, GPtrArray *digests);
+/* The generation (into *@gen) at which network @id is recorded as matching
+ * a plan of its records; false when it is not (any more). */
+bool vw_store_gen_of(VwStore *s, const char *id, guint32 *gen);
 /* Network @id matched its plan at generation @gen, and that plan was made
  * from what digests to @input (its input digest, engine/unchanged.c). */
 bool vw_store_gen_unchanged(VwStore *s, guint32 gen, const char *id, const char *input);

@@ -45,6 +45,10 @@ typedef struct {
 	char *uuid;	   /* the networkport's uuid (the forwards' owner tag) */
 	char *domain_uuid; /* its domain, recorded in domains/UUID.xml */
 	char *mac;
+	/* The port's elements in the kernel as its last change committed them
+	 * (vw_nft_port_elems_format), so the next change can be a delta; NULL:
+	 * not known (the next change reads the table). */
+	char *elems;
 } VwStatePort;
 
 typedef struct {

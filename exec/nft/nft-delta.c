@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A port's change as a delta: while the ruleset is at the generation
+ * virtwire's own last commit left, the kernel holds what the records say,
+ * so a port coming or going changes only its own elements. Those are known
+ * without reading the table: the ones the record says its last change
+ * committed, and the ones its plan wants now. Each is asked for by its key
+ * (NFT_MSG_GETSETELEM, as `nft get element` does) and the differences go
+ * in one batch tied to that generation.
+ *
+ * Whatever the delta cannot decide alone — a key another owner holds (the
+ * full path words the conflict), an element not where the record says, a
+ * commit by someone else — it leaves to the full reconcile, having sent
+ * nothing.
+ */
+#include <string.h>
+
+#include <linux/netfilter/nf_tables.h>
+
+#include "nft-private.h"
+
+/* A port's elements in a record stay short; a port with more (a forward of
+ * a wide port range) is left to the full path. */
+#define ELEMS_TEXT_MAX 16384
+
+static void hex_put(GString *s, const uint8_t *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		g_string_append_printf(s, "%02x", b[i]);
+}
+
+/* Whether the delta can hold set @s's elements: those of a plain interval
+ * set come with end elements of no owner, and neighbours merge. */
+static bool delta_set(const VwSet *s)
+{
+	return !(s->flags & NFT_SET_INTERVAL) || s->concat_n > 0;
+}
+
+char *vw_nft_port_elems(const VwPlan *plan, const char *owner)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+
+	for (int t = 0; t < VW_TABLES; t++) {
+		for (guint i = 0; i < plan->tables[t].sets->len; i++) {
+			const VwSet *s = plan->tables[t].sets->pdata[i];
+
+			for (guint j = 0; j < s->elems->len; j++) {
+				const VwElem *e = s->elems->pdata[j];
+
+				if (g_strcmp0(e->owner, owner) != 0)
+					continue;
+				if (!delta_set(s) || out->len > ELEMS_TEXT_MAX)
+					return NULL;
+				g_string_append_printf(out, "%s%c/%s/", out->len ? "," : "", t == VW_TABLE_INET ? 'i' : 'b',
+						       s->name);
+				hex_put(out, e->key, e->key_len);
+				if (e->key_end_len || e->flags) {
+					g_string_append_c(out, '/');
+					hex_put(out, e->key_end, e->key_end_len);
+				}
+				if (e->flags)
+					g_string_append_printf(out, "/%u", e->flags);
+			}
+		}
+	}
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+static bool hex_get(const char *h, uint8_t *out, uint32_t *len)
+{
+	size_t n = strlen(h);
+
+	if (n % 2 || n / 2 > VW_NFT_DATA_MAX)
+		return false;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = g_ascii_xdigit_value(h[2 * i]), lo = g_ascii_xdigit_value(h[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*len = (uint32_t)(n / 2);
+	return true;
+}
+
+/* One element of the port's, by key: the plan's (@want) and/or the one the
+ * record names (@recorded, made here). */
+typedef struct {
+	VwTableId table;
+	const VwSet *set;
+	const VwElem *want;
+	VwElem *recorded;
+} Key;
+
+static void key_free(Key *k)
+{
+	vw_elem_free(k->recorded);
+	g_free(k);
+}
+
+static bool same_key(const VwElem *a, const VwElem *b)
+{
+	return a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0 &&
+	       a->key_end_len == b->key_end_len && memcmp(a->key_end, b->key_end, a->key_end_len) == 0 &&
+	       a->flags == b->flags;
+}
+
+static Key *key_find(GPtrArray *keys, VwTableId t, const VwSet *s, const VwElem *e)
+{
+	for (guint i = 0; i < keys->len; i++) {
+		Key *k = keys->pdata[i];
+		const VwElem *have = k->want ? k->want : k->recorded;
+
+		if (k->table == t && k->set == s && same_key(have, e))
+			return k;
+	}
+	return NULL;
+}
+
+/* A recorded element's key ("i/SET/KEY[/END[/FLAGS]]"); false when it is
+ * not one of @plan's sets' (the full path decides). */
+static bool parse_key(const VwPlan *plan, char **f, guint n, VwTableId *t, const VwSet **s, VwElem *e)
+{
+	guint64 flags = 0;
+
+	if (n < 3 || strlen(f[0]) != 1 || (f[0][0] != 'i' && f[0][0] != 'b'))
+		return false;
+	*t = f[0][0] == 'i' ? VW_TABLE_INET : VW_TABLE_BRIDGE;
+	if (!(*s = vw_table_find_set(&plan->tables[*t], f[1])) || !delta_set(*s) ||
+	    !hex_get(f[2], e->key, &e->key_len) || (n >= 4 && !hex_get(f[3], e->key_end, &e->key_end_len)) ||
+	    (n == 5 && !g_ascii_string_to_unsigned(f[4], 10, 0, G_MAXUINT32, &flags, NULL)))
+		return false;
+	e->flags = (uint32_t)flags;
+	return true;
+}
+
+/* One recorded element into @keys. */
+static bool parse_recorded(const VwPlan *plan, const char *text, GPtrArray *keys)
+{
+	g_auto(GStrv) f = g_strsplit(text, "/", 6);
+	VwElem *e = vw_elem_new(NULL);
+	VwTableId t;
+	const VwSet *s;
+	Key *k;
+
+	if (g_strv_length(f) > 5 || !parse_key(plan, f, g_strv_length(f), &t, &s, e)) {
+		vw_elem_free(e);
+		return false;
+	}
+	if ((k = key_find(keys, t, s, e))) {
+		if (k->recorded)
+			vw_elem_free(e);
+		else
+			k->recorded = e;
+		return true;
+	}
+	k = g_new0(Key, 1);
+	k->table = t;
+	k->set = s;
+	k->recorded = e;
+	g_ptr_array_add(keys, k);
+	return true;
+}
+
+/* The port's keys: the plan's elements of @owner, then those the record
+ * names. */
+static bool collect_keys(const VwPlan *plan, const VwNftDelta *req, GPtrArray *keys)
+{
+	g_auto(GStrv) old = req->recorded && *req->recorded ? g_strsplit(req->recorded, ",", -1) : NULL;
+
+	for (int t = 0; t < VW_TABLES; t++) {
+		for (guint i = 0; i < plan->tables[t].sets->len; i++) {
+			const VwSet *s = plan->tables[t].sets->pdata[i];
+
+			for (guint j = 0; j < s->elems->len; j++) {
+				const VwElem *e = s->elems->pdata[j];
+				Key *k;
+
+				if (g_strcmp0(e->owner, req->owner) != 0)
+					continue;
+				if (!delta_set(s))
+					return false;
+				k = g_new0(Key, 1);
+				k->table = (VwTableId)t;
+				k->set = s;
+				k->want = e;
+				g_ptr_array_add(keys, k);
+			}
+		}
+	}
+	for (guint i = 0; old && old[i]; i++)
+		if (!parse_recorded(plan, old[i], keys))
+			return false;
+	return true;
+}
+
+/* What one table's batch holds: per set, the elements out and in. */
+typedef struct {
+	GPtrArray *del[VW_TABLES]; /* SetElems-like: (set, GPtrArray VwElem*) pairs, see list_for */
+	GPtrArray *add[VW_TABLES];
+	GPtrArray *owned; /* VwElem* made here */
+} Changes;
+
+typedef struct {
+	const VwSet *set;
+	GPtrArray *elems; /* VwElem*, not owned */
+} SetList;
+
+static void set_list_free(SetList *l)
+{
+	g_ptr_array_unref(l->elems);
+	g_free(l);
+}
+
+static GPtrArray *list_for(GPtrArray *lists, const VwSet *s)
+{
+	SetList *l;
+
+	for (guint i = 0; i < lists->len; i++)
+		if (((SetList *)lists->pdata[i])->set == s)
+			return ((SetList *)lists->pdata[i])->elems;
+	l = g_new0(SetList, 1);
+	l->set = s;
+	l->elems = g_ptr_array_new();
+	g_ptr_array_add(lists, l);
+	return l->elems;
+}
+
+/* Deletes kernel element @kk (of the port's), noting the forward it was. */
+static void take_out(Changes *c, const Key *k, const VwKElem *kk, VwNftResult *res)
+{
+	VwElem *gone = vw_nft_elem_from_kernel(kk, NULL);
+	VwReleased *r = vw_nft_released_elem(k->table == VW_TABLE_INET ? k->set->name : NULL, kk);
+
+	g_ptr_array_add(c->owned, gone);
+	g_ptr_array_add(list_for(c->del[k->table], k->set), gone);
+	if (r && (!k->want || k->want->data_len != kk->data_len || memcmp(k->want->data, kk->data, kk->data_len) != 0))
+		g_ptr_array_add(res->released, r);
+	else
+		vw_released_free(r);
+}
+
+/* One key against the kernel: what changes, or false (*@undecided) when the
+ * full path must decide. */
+static bool decide(const VwNftBackend *be, const VwNftDelta *req, const Key *k, Changes *c, VwNftResult *res,
+		   bool *undecided, GError **error)
+{
+	g_autoptr(VwKElem) kk = NULL;
+	const VwTable *t = vw_plan_table(k->table);
+	const VwElem *probe = k->want ? k->want : k->recorded;
+	bool mine;
+
+	if (!vw_nft_get_elem(be, t, k->set, probe, &kk, error))
+		return false;
+	if (kk && (kk->key_len != probe->key_len || memcmp(kk->key, probe->key, probe->key_len) != 0 ||
+		   kk->key_end_len != probe->key_end_len ||
+		   memcmp(kk->key_end, probe->key_end, probe->key_end_len) != 0)) {
+		/* Another interval holds the key. */
+		*undecided = true;
+		return false;
+	}
+	mine = kk && g_strcmp0(kk->owner, req->owner) == 0;
+	if (!k->want) {
+		if (mine)
+			take_out(c, k, kk, res);
+		return true; /* another's, or gone: not the port's to delete */
+	}
+	if (kk && !mine) {
+		if (k->set->kind == VW_SET_COUNTERS)
+			return true; /* shared with another owner's forward */
+		if (!vw_nft_taken_over(k->set, k->want, kk)) {
+			*undecided = true;
+			return false;
+		}
+	}
+	if (kk && mine && vw_nft_elem_same(k->want, kk))
+		return true;
+	if (kk) {
+		if (mine)
+			vw_drift_add(res->drift, VW_DRIFT_FIREWALL, k->set->name, "element %s differs",
+				     vw_elem_text(k->set, k->want));
+		take_out(c, k, kk, res);
+	}
+	g_ptr_array_add(list_for(c->add[k->table], k->set), (gpointer)k->want);
+	return true;
+}
+
+static void emit(Changes *c, VwBatch *b, VwNftResult *res)
+{
+	for (int t = 0; t < VW_TABLES; t++) {
+		for (guint i = 0; i < c->del[t]->len; i++) {
+			SetList *l = c->del[t]->pdata[i];
+
+			res->elements_deleted += l->elems->len;
+			vw_batch_elems(b, vw_plan_table(t), false, l->set, l->elems);
+		}
+	}
+	for (int t = 0; t < VW_TABLES; t++) {
+		for (guint i = 0; i < c->add[t]->len; i++) {
+			SetList *l = c->add[t]->pdata[i];
+
+			res->elements_added += l->elems->len;
+			vw_batch_elems(b, vw_plan_table(t), true, l->set, l->elems);
+		}
+	}
+}
+
+static void changes_clear(Changes *c)
+{
+	for (int t = 0; t < VW_TABLES; t++) {
+		g_ptr_array_unref(c->del[t]);
+		g_ptr_array_unref(c->add[t]);
+	}
+	g_ptr_array_unref(c->owned);
+}
+
+/* The keys' changes into one batch for generation req->gen, sent. */
+static bool delta_send(const VwNftBackend *be, const VwNftDelta *req, GPtrArray *keys, VwNftResult *res,
+		       bool *undecided, GError **error)
+{
+	g_autoptr(VwBatch) b = vw_batch_new(req->gen);
+	Changes c = { .owned = g_ptr_array_new_with_free_func((GDestroyNotify)vw_elem_free) };
+	bool ok = true, stale = false;
+
+	for (int t = 0; t < VW_TABLES; t++) {
+		c.del[t] = g_ptr_array_new_with_free_func((GDestroyNotify)set_list_free);
+		c.add[t] = g_ptr_array_new_with_free_func((GDestroyNotify)set_list_free);
+	}
+	if (req->faults && req->faults->nft)
+		vw_batch_set_fault(b, req->faults->nft);
+	for (guint i = 0; ok && i < keys->len; i++)
+		ok = decide(be, req, keys->pdata[i], &c, res, undecided, error);
+	if (ok)
+		emit(&c, b, res);
+	res->messages = ok ? vw_batch_count(b) : 0;
+	/* Refused (someone committed since, or the kernel is otherwise not
+	 * as recorded): nothing changed, the full path decides. */
+	if (ok && res->messages && !vw_batch_send(be, b, &stale, error))
+		*undecided = !(ok = false);
+	changes_clear(&c);
+	return ok;
+}
+
+bool vw_nft_delta(const VwNftBackend *be, const VwPlan *plan, const VwNftDelta *req, VwNftResult **ret,
+		  bool *undecided, GError **error)
+{
+	g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func((GDestroyNotify)key_free);
+	g_autoptr(VwNftResult) res = g_new0(VwNftResult, 1);
+	g_autoptr(GError) err = NULL;
+	uint32_t gen;
+
+	*undecided = false;
+	res->drift = g_ptr_array_new_with_free_func((GDestroyNotify)vw_drift_free);
+	res->released = g_ptr_array_new_with_free_func((GDestroyNotify)vw_released_free);
+	/* Only the kernel as virtwire left it is the record's. */
+	if (!collect_keys(plan, req, keys) || !vw_nft_generation(be, &gen, NULL) || gen != req->gen) {
+		*undecided = true;
+		return false;
+	}
+	res->have_gen = true;
+	res->gen_before = gen;
+	/* A kernel that cannot answer a key (or refuses) leaves it to the
+	 * full path too, which says what went wrong. */
+	if (!delta_send(be, req, keys, res, undecided, &err)) {
+		*undecided = true;
+		return false;
+	}
+	res->gen_after = gen;
+	if (res->messages && !(res->have_gen = vw_nft_generation(be, &res->gen_after, NULL)))
+		res->gen_after = gen;
+	*ret = g_steal_pointer(&res);
+	return true;
+}
