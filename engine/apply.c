@@ -643,6 +643,28 @@ static bool step_firewall(Apply *a, GError **error)
 	return true;
 }
 
+/* A spanning network's VXLAN port goes up only now that the rules that
+ * keep the host's own frames off the overlay are in the kernel: up before
+ * them, the bridge's own ARP, ND and MLD would reach every peer. The
+ * firewall is committed by now, so a device that will not go up is a
+ * warning (verify names it), not a rollback. */
+static void step_spans_up(Apply *a)
+{
+	g_autoptr(GError) err = NULL;
+	const VwLinkBackend *be;
+
+	if (a->req->links != VW_LINKS_APPLY || !(be = vw_eng_links(a->e, NULL)))
+		return;
+	for (guint i = 0; i < a->nets->len && !err; i++) {
+		const Net *n = a->nets->pdata[i];
+
+		vw_link_raise_spans(be, a->plan, n->id, &err);
+	}
+	if (err)
+		vw_warning(a->diags, vw_loc(NULL, 0), "span-down",
+			   "set it up by hand, or apply again; 'virtwire verify' shows it", "%s", err->message);
+}
+
 /* The connections of forwards the batch took away end; when they cannot,
  * a warning (the firewall is changed all the same). */
 static void step_connections(Apply *a)
@@ -801,6 +823,7 @@ bool vw_engine_apply(VwEngine *e, const VwApplyRequest *req, GPtrArray *reports,
 	     step_check(&a, error) && step_plan(&a, error) && step_intent(&a, error) && step_links(&a, error) &&
 	     step_sysctls(&a, error) && step_record(&a, error) && step_firewall(&a, error);
 	if (ok) {
+		step_spans_up(&a);
 		step_stale_links(&a);
 		step_connections(&a);
 		step_inputs(&a);

@@ -285,8 +285,7 @@ static bool inserted(const char *r, gsize rn, const char *x, gsize xn, const cha
 	    memcmp(r, x, (gsize)(at - r) + 8) != 0)
 		return false;
 	off = (gsize)(at - r);
-	if (!(rt = network_tag(r, rn, off, &rend)) || !(xt = network_tag(x, xn, off, &xend)) ||
-	    !g_string_equal(rt, xt))
+	if (!(rt = network_tag(r, rn, off, &rend)) || !(xt = network_tag(x, xn, off, &xend)) || !g_string_equal(rt, xt))
 		return false;
 	for (const char *p = r + rend; (p = memmem(p, rn - (gsize)(p - r), "</hookData>", 11)); p++)
 		close = p;

@@ -79,25 +79,25 @@ enum {
 	KNOWN_MAC,
 	KNOWN__COUNT
 };
-static const char *const known_names[KNOWN__COUNT] = { "name",	     "proto",	      "address",
-						       "host-port",  "guest-port",    "guest-address",
-						       "guest-mac",  "network",	      "mac" };
+static const char *const known_names[KNOWN__COUNT] = { "name",	    "proto",	  "address",
+						       "host-port", "guest-port", "guest-address",
+						       "guest-mac", "network",	  "mac" };
 /* Which of them each element allows (net_forward_attrs, dom_forward_attrs, source_attrs). */
 #define KNOWN_BIT(k) (1u << (k))
 #define KNOWN_NET_FORWARD                                                                                         \
-	(KNOWN_BIT(KNOWN_NAME) | KNOWN_BIT(KNOWN_PROTO) | KNOWN_BIT(KNOWN_ADDRESS) | KNOWN_BIT(KNOWN_HOST_PORT) |   \
+	(KNOWN_BIT(KNOWN_NAME) | KNOWN_BIT(KNOWN_PROTO) | KNOWN_BIT(KNOWN_ADDRESS) | KNOWN_BIT(KNOWN_HOST_PORT) | \
 	 KNOWN_BIT(KNOWN_GUEST_PORT) | KNOWN_BIT(KNOWN_GUEST_ADDRESS) | KNOWN_BIT(KNOWN_GUEST_MAC))
-#define KNOWN_DOM_FORWARD                                                                                         \
-	(KNOWN_BIT(KNOWN_NETWORK) | KNOWN_BIT(KNOWN_MAC) | KNOWN_BIT(KNOWN_NAME) | KNOWN_BIT(KNOWN_PROTO) |         \
+#define KNOWN_DOM_FORWARD                                                                                   \
+	(KNOWN_BIT(KNOWN_NETWORK) | KNOWN_BIT(KNOWN_MAC) | KNOWN_BIT(KNOWN_NAME) | KNOWN_BIT(KNOWN_PROTO) | \
 	 KNOWN_BIT(KNOWN_ADDRESS) | KNOWN_BIT(KNOWN_HOST_PORT) | KNOWN_BIT(KNOWN_GUEST_PORT))
 #define KNOWN_SOURCE KNOWN_BIT(KNOWN_ADDRESS)
 
 /* A forward read, waiting for metadata.c. */
 typedef struct {
-	VwForward *f;	/* NULL once taken, or for the one past the cap */
-	bool over;	/* the forward past VW_MAX_FORWARDS */
-	int line;	/* the document's */
-	guint before;	/* element children of the parent before it */
+	VwForward *f; /* NULL once taken, or for the one past the cap */
+	bool over;    /* the forward past VW_MAX_FORWARDS */
+	int line;     /* the document's */
+	guint before; /* element children of the parent before it */
 	/* Its findings in s->ctx.diags: items and those dropped. */
 	guint diag_begin, diag_end;
 	guint dropped_begin, dropped_end;
@@ -261,7 +261,8 @@ static void forward_element(VwXmlForwards *s, const char *name, const xmlChar *u
 		g_autofree char *qname = a[1] && !a[2] ? g_strconcat((const char *)a[1], ":", a[0], NULL) : NULL;
 		/* An undeclared prefix stays in the name (the parser has
 		 * reported it), as the tree builder does. */
-		Attr at = { qname ? put(s, qname, strlen(qname)) : put(s, (const char *)a[0], strlen((const char *)a[0])),
+		Attr at = { qname ? put(s, qname, strlen(qname))
+				  : put(s, (const char *)a[0], strlen((const char *)a[0])),
 			    a[1] && a[2] ? put(s, (const char *)a[1], strlen((const char *)a[1])) : NONE,
 			    put_value(s, a[3], a[4]), a[1] ? -1 : known(a[0]) };
 
@@ -292,8 +293,7 @@ static void forward_text(VwXmlForwards *s, const xmlChar *value, int len, bool c
 	/* libxml2 gives a CDATA node no line: it borrows its previous
 	 * sibling's, or its parent's. */
 	if (cdata)
-		n.line = s->last_kind[depth] == NODE_NONE ? node_at(s, s->open_node[depth])->line
-							   : s->last_line[depth];
+		n.line = s->last_kind[depth] == NODE_NONE ? node_at(s, s->open_node[depth])->line : s->last_line[depth];
 	n.text = put(s, (const char *)value, (size_t)len);
 	child_seen(s, depth, kind, s->nodes->len);
 	s->last_line[depth] = n.line;
@@ -436,7 +436,8 @@ static void read_basics(VwXmlForwards *s, VwForward *f, const Node *n)
 		vw_error(d, f->loc, "invalid-value", NULL, "<vw:forward>: name= is empty");
 	v = attr(s, n, KNOWN_PROTO);
 	if (!v)
-		vw_error(d, f->loc, "missing-attribute", "add proto='tcp' (or udp, sctp)", "<vw:forward> has no proto=");
+		vw_error(d, f->loc, "missing-attribute", "add proto='tcp' (or udp, sctp)",
+			 "<vw:forward> has no proto=");
 	else if (!vw_proto_from_string(v, &f->proto))
 		vw_error(d, f->loc, "invalid-protocol", "virtwire forwards tcp, udp and sctp",
 			 "<vw:forward>: proto='%s' is not tcp, udp or sctp", v);

@@ -31,8 +31,8 @@ typedef struct {
 	const VwParseCtx *ctx;
 	xmlParserCtxtPtr pctx;
 	bool fatal_seen;
-	bool refused;		/* stopped by virtwire: the document is not used */
-	gsize nodes, max_nodes; /* see VW_MAX_NODES */
+	bool refused;		 /* stopped by virtwire: the document is not used */
+	gsize nodes, max_nodes;	 /* see VW_MAX_NODES */
 	VwXmlForwards *forwards; /* takes the vw:forward elements (forward.c) */
 	/* libxml2's own tree builders, called after counting. */
 	startElementNsSAX2Func start_element;
@@ -117,8 +117,8 @@ static void on_start_element(void *data, const xmlChar *localname, const xmlChar
 	LoadCtx *l = load_ctx(data);
 
 	if (!vw_xml_forwards_start(l->forwards, localname, prefix, uri, nb_attributes, attributes)) {
-		l->start_element(data, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
-				 nb_defaulted, attributes);
+		l->start_element(data, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes, nb_defaulted,
+				 attributes);
 		vw_xml_forwards_started(l->forwards);
 	}
 	count_nodes(l, 1 + (gsize)nb_namespaces + (gsize)nb_attributes);

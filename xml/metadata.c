@@ -127,15 +127,14 @@ void vw_meta_stray(const VwParseCtx *ctx, VwLoc loc, const char *parent, const c
 	g_autofree char *hint = NULL;
 
 	if (!href) {
-		hint = g_strdup_printf("write <vw:%s> (elements inside <vw:%s> need the vw: prefix too)", name,
-				       parent);
+		hint = g_strdup_printf("write <vw:%s> (elements inside <vw:%s> need the vw: prefix too)", name, parent);
 		vw_error(ctx->diags, loc, "unknown-element", hint, "<%s> inside <vw:%s> is not in virtwire's namespace",
 			 name, parent);
 		return;
 	}
 	if (!g_str_has_prefix(href, VW_NS_PREFIX)) {
-		vw_error(ctx->diags, loc, "unknown-element", NULL, "<%s> from namespace '%s' inside <vw:%s>", name, href,
-			 parent);
+		vw_error(ctx->diags, loc, "unknown-element", NULL, "<%s> from namespace '%s' inside <vw:%s>", name,
+			 href, parent);
 		return;
 	}
 	hint = vw_meta_suggest(name, valid, "valid elements");

@@ -574,10 +574,13 @@ static bool vxlan_quiet(Run *r, const VwLinkOp *op, GError **error)
 	return true;
 }
 
+/* The device is made a port of the bridge but left down: it goes up only
+ * once the firewall that keeps the host's own frames off the overlay is in
+ * place (vw_link_raise_spans). */
 static bool op_vxlan(Run *r, const VwLinkOp *op, GError **error)
 {
 	VwVxlanConf conf = { .vni = op->vni, .port = op->port, .learning = op->learning };
-	VwLinkChange ch = { .set_up = true, .up = true, .set_master = true };
+	VwLinkChange ch = { .set_master = true };
 	VwLinkInfo ul, br, li;
 	int e;
 
@@ -599,7 +602,7 @@ static bool op_vxlan(Run *r, const VwLinkOp *op, GError **error)
 	ch.master = br.ifindex;
 	ch.set_mtu = li.mtu != conf.mtu;
 	ch.mtu = conf.mtu;
-	if ((!li.up || li.master != br.ifindex || ch.set_mtu) &&
+	if ((li.master != br.ifindex || ch.set_mtu) &&
 	    ((e = mutate(r)) || (e = r->be->link_change(r->be->ctx, op->dev, &ch))))
 		return fail(r, error, e, "cannot make %s a port of %s", op->dev, op->master);
 	if (op->isolated > 0 && (e = r->be->port_flags(r->be->ctx, op->dev, -1, 1)))
@@ -644,6 +647,25 @@ static bool op_fdb(Run *r, const VwLinkOp *op, GError **error)
 	if ((e = mutate(r)) || (e = r->be->fdb_add(r->be->ctx, op->dev, &f)))
 		return fail(r, error, e, "cannot add peer %s to %s", a, op->dev);
 	record(r, "fdb", object, true, NULL);
+	return true;
+}
+
+bool vw_link_raise_spans(const VwLinkBackend *be, const VwPlan *plan, const char *owner, GError **error)
+{
+	VwLinkChange up = { .set_up = true, .up = true };
+
+	for (guint i = 0; i < plan->links->len; i++) {
+		const VwLinkOp *op = plan->links->pdata[i];
+		VwLinkInfo li;
+		int e;
+
+		if (op->kind != VW_LOP_VXLAN || g_strcmp0(op->owner, owner) != 0)
+			continue;
+		if ((e = be->link_get(be->ctx, op->dev, &li)))
+			return vw_set_errno(error, e, NULL, "VXLAN device %s", op->dev);
+		if (!li.up && (e = be->link_change(be->ctx, op->dev, &up)))
+			return vw_set_errno(error, e, NULL, "cannot set VXLAN device %s up", op->dev);
+	}
 	return true;
 }
 

@@ -51,8 +51,8 @@ char *vw_nft_port_elems(const VwPlan *plan, const char *owner)
 					continue;
 				if (!delta_set(s) || out->len > ELEMS_TEXT_MAX)
 					return NULL;
-				g_string_append_printf(out, "%s%c/%s/", out->len ? "," : "", t == VW_TABLE_INET ? 'i' : 'b',
-						       s->name);
+				g_string_append_printf(out, "%s%c/%s/", out->len ? "," : "",
+						       t == VW_TABLE_INET ? 'i' : 'b', s->name);
 				hex_put(out, e->key, e->key_len);
 				if (e->key_end_len || e->flags) {
 					g_string_append_c(out, '/');
@@ -252,9 +252,9 @@ static bool decide(const VwNftBackend *be, const VwNftDelta *req, const Key *k, 
 
 	if (!vw_nft_get_elem(be, t, k->set, probe, &kk, error))
 		return false;
-	if (kk && (kk->key_len != probe->key_len || memcmp(kk->key, probe->key, probe->key_len) != 0 ||
-		   kk->key_end_len != probe->key_end_len ||
-		   memcmp(kk->key_end, probe->key_end, probe->key_end_len) != 0)) {
+	if (kk &&
+	    (kk->key_len != probe->key_len || memcmp(kk->key, probe->key, probe->key_len) != 0 ||
+	     kk->key_end_len != probe->key_end_len || memcmp(kk->key_end, probe->key_end, probe->key_end_len) != 0)) {
 		/* Another interval holds the key. */
 		*undecided = true;
 		return false;
@@ -341,8 +341,8 @@ static bool delta_send(const VwNftBackend *be, const VwNftDelta *req, GPtrArray 
 	return ok;
 }
 
-bool vw_nft_delta(const VwNftBackend *be, const VwPlan *plan, const VwNftDelta *req, VwNftResult **ret,
-		  bool *undecided, GError **error)
+bool vw_nft_delta(const VwNftBackend *be, const VwPlan *plan, const VwNftDelta *req, VwNftResult **ret, bool *undecided,
+		  GError **error)
 {
 	g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func((GDestroyNotify)key_free);
 	g_autoptr(VwNftResult) res = g_new0(VwNftResult, 1);

@@ -442,7 +442,8 @@ bool vw_nft_get_elem(const VwNftBackend *be, const VwTable *t, const VwSet *s, c
 {
 	g_autoptr(nftnl_set) ns = nftnl_set_alloc();
 	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-	VwKSet ks = { .elems = g_hash_table_new_full(vw_kelem_hash, vw_kelem_equal, (GDestroyNotify)vw_kelem_free, NULL) };
+	VwKSet ks = { .elems = g_hash_table_new_full(vw_kelem_hash, vw_kelem_equal, (GDestroyNotify)vw_kelem_free,
+						     NULL) };
 	char buf[1024];
 	struct nlmsghdr *nlh;
 	GHashTableIter it;

@@ -191,6 +191,10 @@ typedef struct {
  */
 bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev, VwState *st,
 		   GPtrArray *undo, const VwFaults *faults, GError **error);
+/* Sets @owner's VXLAN devices of @plan up (vw_link_apply leaves a new one
+ * down): called once the firewall that keeps the host's own frames off the
+ * overlay is in place. */
+bool vw_link_raise_spans(const VwLinkBackend *be, const VwPlan *plan, const char *owner, GError **error);
 
 /*
  * Undoes the created ones of @links (VwStateLink*) of network @id, newest
@@ -386,8 +390,8 @@ char *vw_nft_port_elems(const VwPlan *plan, const char *owner);
  * owner holds a key (a conflict, which it words), the generation moved, the
  * kernel refused the batch, or an element is of a kind a delta leaves alone.
  */
-bool vw_nft_delta(const VwNftBackend *be, const VwPlan *plan, const VwNftDelta *req, VwNftResult **ret,
-		  bool *undecided, GError **error);
+bool vw_nft_delta(const VwNftBackend *be, const VwPlan *plan, const VwNftDelta *req, VwNftResult **ret, bool *undecided,
+		  GError **error);
 
 /* The generation of the network namespace's ruleset: it changes with every
  * batch anyone commits. */
