@@ -12,9 +12,11 @@ elsewhere, so a test can see which frames got through the bridge.
       na6 SRCMAC SRCIP TARGET              an unsolicited neighbour advertisement to
                                            ff02::1: TARGET is at SRCMAC (override)
 
-  capture IFACE SECONDS
+  capture IFACE SECONDS [UNTIL]
       Prints "ready", then one line per frame that arrives (not the ones
-      IFACE sends) until SECONDS have passed:
+      IFACE sends) until SECONDS have passed, or until a line holding the
+      text UNTIL was printed (the sender's last frame: what it sent before
+      has arrived, or never will):
         udp4 SRCMAC SRCIP DSTIP DPORT TEXT
         arp SRCMAC SHA SPA
         na6 SRCMAC SRCIP TARGET
@@ -111,7 +113,7 @@ def describe(frame):
     return None
 
 
-def capture(iface, seconds):
+def capture(iface, seconds, until=None):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.bind((iface, 0))
     print("ready", flush=True)
@@ -126,13 +128,15 @@ def capture(iface, seconds):
         line = describe(frame) if addr[2] != PACKET_OUTGOING else None
         if line:
             print(line, flush=True)
+            if until and until in line:
+                return
 
 
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "send" and sys.argv[3] in MAKERS:
         send(sys.argv[2], sys.argv[3], sys.argv[4:])
-    elif len(sys.argv) == 4 and sys.argv[1] == "capture":
-        capture(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) in (4, 5) and sys.argv[1] == "capture":
+        capture(*sys.argv[2:])
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -168,11 +168,12 @@ blocked "guest4 sends from no address but its reservation (per MAC)" guest4@192.
 
 # --- spoofed frames -----------------------------------------------------------
 
-# capture ROLE IFACE: frames arriving at ROLE's IFACE for 3 s, into
-# $VWT_TMP/cap-ROLE; waits until the capture listens.
+# capture ROLE IFACE END: frames arriving at ROLE's IFACE into
+# $VWT_TMP/cap-ROLE, until the frame with text END (sent last) arrives, 10 s
+# at most; waits until the capture listens.
 capture() {
 	local log=$VWT_TMP/cap-$1 _
-	vwt_in "$1" timeout 10 python3 "$FRAMES" capture "$2" 3 >"$log" 2>&1 &
+	vwt_in "$1" timeout 15 python3 "$FRAMES" capture "$2" 10 "$3" >"$log" 2>&1 &
 	CAPTURES+=("$!")
 	VWT_PIDS+=("$!")
 	for _ in $(seq 1 100); do
@@ -204,15 +205,18 @@ got() {
 }
 
 # spoof DESC FROM "OWN FRAME" "SPOOFED FRAME" SEEN-OWN SEEN-SPOOFED: FROM
-# sends its own frame, then the spoofed one; guest1 and the host's bridge
-# (what routing and NAT would get) see the first, not the second.
+# sends its own frame, then the spoofed one, then one more of its own that
+# ends the captures (a busy machine cannot make them end before the frames
+# come); guest1 and the host's bridge (what routing and NAT would get) see
+# the first, not the second.
+declare -A OWN_UDP
 spoof() {
-	local desc=$1 from=$2 own=$3 bad=$4 own_line=$5 bad_line=$6 pid
+	local desc=$1 from=$2 own=$3 bad=$4 own_line=$5 bad_line=$6 pid end="end-$VWT_N"
 	CAPTURES=()
-	capture guest1 eth0
-	capture host vw-sp
+	capture guest1 eth0 "$end"
+	capture host vw-sp "$end"
 	# shellcheck disable=SC2086 # the frames' words
-	if ! sent "$from" $own || ! sent "$from" $bad; then
+	if ! sent "$from" $own || ! sent "$from" $bad || ! sent "$from" ${OWN_UDP[$from]} "$end"; then
 		bail "$from sends frames"
 	fi
 	for pid in "${CAPTURES[@]}"; do
@@ -222,6 +226,8 @@ spoof() {
 	check "$desc: dropped before the host routes it" got host "$own_line" "$bad_line"
 }
 
+OWN_UDP[guest3]="udp4 $MAC3 192.168.160.30 192.168.160.255 9"
+OWN_UDP[guest4]="udp4 $MAC4 192.168.160.40 192.168.160.255 9"
 spoof "guest3 sending as guest1's reserved address" guest3 \
 	"udp4 $MAC3 192.168.160.30 192.168.160.255 9 own-1" "udp4 $MAC3 192.168.160.10 192.168.160.255 9 spoof-1" \
 	"own-1" "spoof-1"
