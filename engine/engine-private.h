@@ -59,6 +59,11 @@ VwDoc *vw_eng_parse_record(VwEngine *e, const VwState *st, GError **error);
  * out; NULL when they cannot be cut out for certain (parse it whole). */
 VwDoc *vw_eng_parse_record_base(VwEngine *e, const VwState *st);
 
+/* The elements of @st's ports as @plan has them, into its record (one pass
+ * over the plan), for a record of what the kernel holds once @plan is
+ * committed: a port's next change can then be a delta (port.c). */
+void vw_eng_note_port_elems(const VwPlan *plan, VwState *st);
+
 /* Every recorded network but those named in @skip (may be NULL), as
  * VwRecorded*. A record that cannot be read or parsed is reported in
  * @diags (as a warning) and left out. */

@@ -280,3 +280,24 @@ void vw_eng_recorded_ports(VwEngine *e, const VwState *st, GPtrArray *docs, GPtr
 		g_ptr_array_add(doms, pd);
 	}
 }
+
+void vw_eng_note_port_elems(const VwPlan *plan, VwState *st)
+{
+	g_autoptr(GPtrArray) owners = g_ptr_array_new();
+	g_autoptr(GHashTable) elems = NULL;
+
+	for (guint i = 0; i < st->ports->len; i++) {
+		g_autofree char *owner = vw_plan_port_owner(st->id, ((VwStatePort *)st->ports->pdata[i])->uuid);
+
+		g_ptr_array_add(owners, (gpointer)g_intern_string(owner));
+	}
+	if (!owners->len)
+		return;
+	elems = vw_nft_owners_elems(plan, owners);
+	for (guint i = 0; i < st->ports->len; i++) {
+		VwStatePort *p = st->ports->pdata[i];
+
+		g_free(p->elems);
+		p->elems = g_strdup(g_hash_table_lookup(elems, owners->pdata[i]));
+	}
+}

@@ -615,6 +615,13 @@ static void test_port(void)
 	g_assert_cmpuint(with_port, ==, 1);
 	/* Again: idempotent (libvirt repeats port-created). */
 	g_assert_true(vw_engine_port(f.engine, &add, &err));
+	/* The network applied again with its port: the record keeps the
+	 * port's elements as the plan has them (the next change is a delta). */
+	g_assert_true(fx_apply(&f, xmls, false, NULL));
+	g_clear_pointer(&rec, g_free);
+	rec = read_file(&f, "web.state");
+	g_assert_true(g_str_has_prefix(rec, "virtwire-state 3\n"));
+	g_assert_nonnull(strstr(rec, " 52:54:00:00:00:10 i/fwd4any/06000000"));
 	/* A connection through the domain's forward ends with its port. */
 	conn = fx_ct_conn(&f, 8080, "192.168.150.10", 80);
 	del.add = false;
