@@ -310,6 +310,10 @@ static bool step_record(Apply *a, GError **error)
 	for (guint i = 0; i < a->nets->len; i++) {
 		Net *n = a->nets->pdata[i];
 
+		/* The firewall step commits the plan whole: the ports' elements
+		 * in the kernel are the plan's from then on. */
+		if (!a->req->skip_firewall)
+			vw_eng_note_port_elems(a->plan, n->st);
 		if (!vw_store_save(a->e->store, n->st, error))
 			return false;
 		n->written = true;

@@ -54,10 +54,46 @@ void vw_recorded_free(VwRecorded *r);
 /* The network of a record, parsed from the XML it holds; NULL (with
  * VW_ERROR_STATE) when that does not parse. */
 VwDoc *vw_eng_parse_record(VwEngine *e, const VwState *st, GError **error);
+/* Where a document's bytes hold an element: [start, end). */
+typedef struct {
+	gsize start, end;
+} VwByteSpan;
+
+/* The network's own forwards in @xml (@len bytes): every <P:forward>
+ * element directly inside <P:network>, P the one prefix bound to
+ * virtwire's namespace, as VwByteSpan in document order. Comments, CDATA
+ * sections and processing instructions are stepped over whole; NULL when
+ * anything is not known for certain (a DOCTYPE, the namespace as a default
+ * one or under two prefixes, a forward elsewhere or declaring a namespace,
+ * a second <P:network>, unbalanced tags). */
+GArray *vw_eng_forward_spans(const char *xml, gsize len);
+
+/* edit.c: what an edit of a network's XML changed, when that is only whole
+ * forwards of the network's own: the bytes [lo, old_end) of the old XML
+ * became [lo, new_end) of the new, everything before and after the same,
+ * and each side of the region is whitespace and the forwards listed
+ * (VwByteSpan, document order; at least one on one side). */
+typedef struct {
+	gsize lo, old_end, new_end;
+	GArray *old_fwds, *new_fwds;
+} VwEditRegion;
+
+/* The region of @old (@old_len bytes, the record's XML) that became @new;
+ * false when the two are the same, or differ in anything but whole
+ * forwards of the network's own (vw_eng_forward_spans) and whitespace
+ * between them. */
+bool vw_eng_edit_region(const char *old, gsize old_len, const char *new, gsize new_len, VwEditRegion *ret);
+void vw_eng_edit_clear(VwEditRegion *r);
+
 /* The same network without its forwards (of the network's own: a port's
  * plan needs none of them), parsed from the record's XML with them cut
  * out; NULL when they cannot be cut out for certain (parse it whole). */
 VwDoc *vw_eng_parse_record_base(VwEngine *e, const VwState *st);
+
+/* The elements of @st's ports as @plan has them, into its record (one pass
+ * over the plan), for a record of what the kernel holds once @plan is
+ * committed: a port's next change can then be a delta (port.c). */
+void vw_eng_note_port_elems(const VwPlan *plan, VwState *st);
 
 /* Every recorded network but those named in @skip (may be NULL), as
  * VwRecorded*. A record that cannot be read or parsed is reported in

@@ -147,42 +147,88 @@ static const char *forward_end(const char *p, const char *end, const char *name,
 	return NULL;
 }
 
-/* @xml without its forwards (their newlines kept, so lines stay where they
- * were), *@cut of them; NULL when that cannot be told for certain. */
-static GString *cut_forwards(const char *xml, gsize len, guint *cut)
+/* A start tag at @p (not a closing tag): past it, *@closed when it closes
+ * itself; NULL when it does not end. */
+static const char *start_tag(const char *p, const char *end, bool *closed)
+{
+	const char *t = tag_end(p, end);
+
+	*closed = t && t[-2] == '/';
+	return t;
+}
+
+GArray *vw_eng_forward_spans(const char *xml, gsize len)
 {
 	g_autofree char *prefix = vw_prefix(xml, len);
 	g_autofree char *name = prefix ? g_strdup_printf("%s:forward", prefix) : NULL;
 	g_autofree char *close = prefix ? g_strdup_printf("</%s:forward", prefix) : NULL;
-	g_autoptr(GString) out = g_string_sized_new(len);
-	const char *p = xml, *end = xml + len, *kept = xml;
+	g_autofree char *network = prefix ? g_strdup_printf("%s:network", prefix) : NULL;
+	g_autoptr(GArray) spans = g_array_new(FALSE, FALSE, sizeof(VwByteSpan));
+	const char *p = xml, *end = xml + len;
+	int depth = 0, net_depth = -1; /* open elements; theirs inside <P:network> */
+	bool net_seen = false, closed;
 
-	*cut = 0;
 	if (!prefix)
 		return NULL;
 	while ((p = memchr(p, '<', (size_t)(end - p)))) {
 		const char *next = skip_other(p, end), *f;
+		VwByteSpan sp;
 
-		if (next && next != p) {
+		if (!next)
+			return NULL;
+		if (next != p) {
+			/* A closing tag leaves an element; the network's, the network. */
+			if (p[1] == '/' && depth-- == net_depth)
+				net_depth = -1;
 			p = next;
 			continue;
 		}
-		if (!next)
-			return NULL;
-		if (!named(p, end, name)) {
-			if (!(p = tag_end(p, end)))
+		if (named(p, end, name)) {
+			/* Only the network's own forwards, in its namespace. */
+			if (depth != net_depth || !(f = forward_end(p, end, name, close)) ||
+			    memmem(p, (size_t)(f - p), "xmlns", 5))
 				return NULL;
+			sp = (VwByteSpan){ (gsize)(p - xml), (gsize)(f - xml) };
+			g_array_append_val(spans, sp);
+			p = f;
 			continue;
 		}
-		if (!(f = forward_end(p, end, name, close)))
+		if (!(next = start_tag(p, end, &closed)))
 			return NULL;
-		g_string_append_len(out, kept, p - kept);
-		for (const char *c = p; (c = memchr(c, '\n', (size_t)(f - c))); c++)
-			g_string_append_c(out, '\n');
-		kept = p = f;
-		(*cut)++;
+		if (named(p, end, network)) {
+			if (net_seen || closed)
+				return NULL;
+			net_seen = true;
+			net_depth = depth + 1;
+		}
+		depth += !closed;
+		p = next;
 	}
-	g_string_append_len(out, kept, end - kept);
+	return depth == 0 ? g_steal_pointer(&spans) : NULL;
+}
+
+/* @xml without its forwards (their newlines kept, so lines stay where they
+ * were), *@cut of them; NULL when that cannot be told for certain. */
+static GString *cut_forwards(const char *xml, gsize len, guint *cut)
+{
+	g_autoptr(GArray) spans = vw_eng_forward_spans(xml, len);
+	g_autoptr(GString) out = NULL;
+	gsize kept = 0;
+
+	*cut = 0;
+	if (!spans)
+		return NULL;
+	out = g_string_sized_new(len);
+	for (guint i = 0; i < spans->len; i++) {
+		const VwByteSpan *sp = &g_array_index(spans, VwByteSpan, i);
+
+		g_string_append_len(out, xml + kept, (gssize)(sp->start - kept));
+		for (const char *c = xml + sp->start; (c = memchr(c, '\n', (size_t)(xml + sp->end - c))); c++)
+			g_string_append_c(out, '\n');
+		kept = sp->end;
+	}
+	g_string_append_len(out, xml + kept, (gssize)(len - kept));
+	*cut = spans->len;
 	return g_steal_pointer(&out);
 }
 
@@ -278,5 +324,26 @@ void vw_eng_recorded_ports(VwEngine *e, const VwState *st, GPtrArray *docs, GPtr
 		pd->port_uuid = g_intern_string(p->uuid);
 		pd->has_mac = vw_mac_parse(p->mac, &pd->mac);
 		g_ptr_array_add(doms, pd);
+	}
+}
+
+void vw_eng_note_port_elems(const VwPlan *plan, VwState *st)
+{
+	g_autoptr(GPtrArray) owners = g_ptr_array_new();
+	g_autoptr(GHashTable) elems = NULL;
+
+	for (guint i = 0; i < st->ports->len; i++) {
+		g_autofree char *owner = vw_plan_port_owner(st->id, ((VwStatePort *)st->ports->pdata[i])->uuid);
+
+		g_ptr_array_add(owners, (gpointer)g_intern_string(owner));
+	}
+	if (!owners->len)
+		return;
+	elems = vw_nft_owners_elems(plan, owners);
+	for (guint i = 0; i < st->ports->len; i++) {
+		VwStatePort *p = st->ports->pdata[i];
+
+		g_free(p->elems);
+		p->elems = g_strdup(g_hash_table_lookup(elems, owners->pdata[i]));
 	}
 }

@@ -17,7 +17,10 @@
  *
  * Every value is percent-escaped (spaces, '%' and anything unprintable),
  * so a line splits on spaces. "end" marks a complete record. Version 1 is
- * the same without the status line.
+ * the same without the status line, version 2 without a port's ELEMENTS
+ * (what its last change committed, "-" for none); a record is written in
+ * the lowest version that holds it, so one without ELEMENTS stays readable
+ * by a virtwire that knows version 2 only.
  */
 #include <string.h>
 
@@ -41,11 +44,21 @@ static void field(GString *out, const char *key, const char *value)
 	g_string_append_printf(out, "%s %s\n", key, e);
 }
 
+/* The lowest version that holds @s: 3 only when a port's elements are
+ * known. */
+static int version_of(const VwState *s)
+{
+	for (guint i = 0; i < s->ports->len; i++)
+		if (((const VwStatePort *)s->ports->pdata[i])->elems)
+			return 3;
+	return 2;
+}
+
 char *vw_state_format(const VwState *s)
 {
 	GString *out = g_string_new(NULL);
 
-	g_string_append_printf(out, STATE_MAGIC " %d\n", VW_STATE_VERSION);
+	g_string_append_printf(out, STATE_MAGIC " %d\n", version_of(s));
 	field(out, "network", s->name);
 	field(out, "id", s->id);
 	field(out, "status", s->pending ? "pending" : "applied");
@@ -69,7 +82,7 @@ char *vw_state_format(const VwState *s)
 	for (guint i = 0; i < s->ports->len; i++) {
 		const VwStatePort *p = s->ports->pdata[i];
 		g_autofree char *u = esc(p->uuid), *d = esc(p->domain_uuid), *m = esc(p->mac);
-		g_autofree char *x = p->elems ? esc(p->elems) : NULL;
+		g_autofree char *x = p->elems ? esc(*p->elems ? p->elems : "-") : NULL;
 
 		g_string_append_printf(out, "port %s %s %s%s%s\n", u, d, m, x ? " " : "", x ? x : "");
 	}
@@ -166,6 +179,72 @@ static bool parse_single(Parse *p, char **f, guint n, GError **error)
 	return true;
 }
 
+/* Whether @s is a set's name as the planner makes them. */
+static bool set_name(const char *s)
+{
+	gsize n = strlen(s);
+
+	if (!n || n > 64)
+		return false;
+	for (; *s; s++)
+		if (!g_ascii_isalnum(*s) && *s != '-' && *s != '_')
+			return false;
+	return true;
+}
+
+/* Whether @s is hex of at most VW_STATE_ELEM_BYTES bytes (@empty: none is
+ * fine). */
+static bool hex_bytes(const char *s, bool empty)
+{
+	gsize n = strlen(s);
+
+	if ((!n && !empty) || n % 2 || n / 2 > VW_STATE_ELEM_BYTES)
+		return false;
+	for (; *s; s++)
+		if (!g_ascii_isxdigit(*s))
+			return false;
+	return true;
+}
+
+/* One element of a port's: TABLE/SET/KEY[/END[/FLAGS]], TABLE 'i' (inet)
+ * or 'b' (bridge). */
+static bool elem_valid(const char *item)
+{
+	g_auto(GStrv) f = g_strsplit(item, "/", 6);
+	guint n = g_strv_length(f);
+	guint64 flags;
+
+	return n >= 3 && n <= 5 && (!strcmp(f[0], "i") || !strcmp(f[0], "b")) && set_name(f[1]) &&
+	       hex_bytes(f[2], false) && (n < 4 || hex_bytes(f[3], true)) &&
+	       (n < 5 || g_ascii_string_to_unsigned(f[4], 10, 0, G_MAXUINT32, &flags, NULL));
+}
+
+/* A port line: its elements (the fifth field, version 3) are a list as
+ * elem_valid says, or "-" for none. Development builds wrote the field into
+ * version 2 records: there it is dropped (not known: the port's next change
+ * reads the table). */
+static bool parse_port(Parse *p, char **f, guint n, GError **error)
+{
+	g_auto(GStrv) items = NULL;
+	guint count;
+
+	if (vw_state_find_port(p->st, f[1]))
+		return damaged(p, error, "port %.64s appears twice", f[1]);
+	if (n == 5 && p->version >= 3 && strcmp(f[4], "-") != 0) {
+		items = g_strsplit(f[4], ",", VW_STATE_MAX_ELEMS + 1);
+		if ((count = g_strv_length(items)) > VW_STATE_MAX_ELEMS)
+			return damaged(p, error, "port %.64s has more than %u elements", f[1], VW_STATE_MAX_ELEMS);
+		for (guint i = 0; i < count; i++)
+			if (!elem_valid(items[i]))
+				return damaged(p, error,
+					       "element %u of port %.64s ('%.40s') is not TABLE/SET/KEY[/END[/FLAGS]]",
+					       i + 1, f[1], items[i]);
+	}
+	vw_state_add_port(p->st, f[1], f[2], f[3])->elems =
+		n < 5 || p->version < 3 ? NULL : g_strdup(items ? f[4] : "");
+	return true;
+}
+
 static bool parse_line(Parse *p, char **f, guint n, GError **error)
 {
 	if (strcmp(f[0], "end") == 0 && n == 1) {
@@ -181,12 +260,8 @@ static bool parse_line(Parse *p, char **f, guint n, GError **error)
 		vw_state_add_sysctl(p->st, f[1], f[2], f[3], strcmp(f[4], "revert") == 0);
 		return true;
 	}
-	if (strcmp(f[0], "port") == 0 && (n == 4 || n == 5)) {
-		if (vw_state_find_port(p->st, f[1]))
-			return damaged(p, error, "port %.64s appears twice", f[1]);
-		vw_state_add_port(p->st, f[1], f[2], f[3])->elems = n == 5 ? g_strdup(f[4]) : NULL;
-		return true;
-	}
+	if (strcmp(f[0], "port") == 0 && (n == 4 || n == 5))
+		return parse_port(p, f, n, error);
 	if (strcmp(f[0], "link") == 0 && (n == 4 || n == 5)) {
 		if (strcmp(f[2], "created") != 0 && strcmp(f[2], "found") != 0)
 			return damaged(p, error, "a link line must say created or found");
@@ -202,7 +277,7 @@ static bool parse_magic(Parse *p, const char *l, GError **error)
 
 	if (g_strv_length(f) != 2 || strcmp(f[0], STATE_MAGIC) != 0)
 		return damaged(p, error, "not a virtwire record");
-	if (strcmp(f[1], "1") == 0 || strcmp(f[1], "2") == 0) {
+	if (strcmp(f[1], "1") == 0 || strcmp(f[1], "2") == 0 || strcmp(f[1], "3") == 0) {
 		p->version = f[1][0] - '0';
 		return true;
 	}

@@ -36,34 +36,71 @@ static bool delta_set(const VwSet *s)
 	return !(s->flags & NFT_SET_INTERVAL) || s->concat_n > 0;
 }
 
-char *vw_nft_port_elems(const VwPlan *plan, const char *owner)
+/* Element @e of set @s (table @t) onto @out; false when a delta cannot hold
+ * it, or the text is long enough already. */
+static bool elem_put(GString *out, int t, const VwSet *s, const VwElem *e)
 {
-	g_autoptr(GString) out = g_string_new(NULL);
+	if (!delta_set(s) || out->len > ELEMS_TEXT_MAX)
+		return false;
+	g_string_append_printf(out, "%s%c/%s/", out->len ? "," : "", t == VW_TABLE_INET ? 'i' : 'b', s->name);
+	hex_put(out, e->key, e->key_len);
+	if (e->key_end_len || e->flags) {
+		g_string_append_c(out, '/');
+		hex_put(out, e->key_end, e->key_end_len);
+	}
+	if (e->flags)
+		g_string_append_printf(out, "/%u", e->flags);
+	return true;
+}
 
+static void string_free(GString *s)
+{
+	if (s)
+		g_string_free(s, TRUE);
+}
+
+GHashTable *vw_nft_owners_elems(const VwPlan *plan, GPtrArray *owners)
+{
+	/* Owner → its text so far; NULL once it cannot be had. */
+	g_autoptr(GHashTable) text = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+							   (GDestroyNotify)string_free);
+	GHashTable *out = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	GHashTableIter it;
+	gpointer owner, str;
+
+	for (guint i = 0; i < owners->len; i++)
+		g_hash_table_insert(text, owners->pdata[i], g_string_new(NULL));
 	for (int t = 0; t < VW_TABLES; t++) {
 		for (guint i = 0; i < plan->tables[t].sets->len; i++) {
 			const VwSet *s = plan->tables[t].sets->pdata[i];
 
 			for (guint j = 0; j < s->elems->len; j++) {
 				const VwElem *e = s->elems->pdata[j];
+				GString *o;
 
-				if (g_strcmp0(e->owner, owner) != 0)
+				/* Owners are interned: one pointer compared. */
+				if (!e->owner || !g_hash_table_lookup_extended(text, e->owner, NULL, (gpointer *)&o) || !o)
 					continue;
-				if (!delta_set(s) || out->len > ELEMS_TEXT_MAX)
-					return NULL;
-				g_string_append_printf(out, "%s%c/%s/", out->len ? "," : "",
-						       t == VW_TABLE_INET ? 'i' : 'b', s->name);
-				hex_put(out, e->key, e->key_len);
-				if (e->key_end_len || e->flags) {
-					g_string_append_c(out, '/');
-					hex_put(out, e->key_end, e->key_end_len);
-				}
-				if (e->flags)
-					g_string_append_printf(out, "/%u", e->flags);
+				if (!elem_put(o, t, s, e))
+					g_hash_table_insert(text, e->owner, NULL);
 			}
 		}
 	}
-	return g_string_free(g_steal_pointer(&out), FALSE);
+	g_hash_table_iter_init(&it, text);
+	while (g_hash_table_iter_next(&it, &owner, &str))
+		g_hash_table_insert(out, owner, str ? g_string_free(g_steal_pointer(&str), FALSE) : NULL);
+	g_hash_table_steal_all(text);
+	return out;
+}
+
+char *vw_nft_port_elems(const VwPlan *plan, const char *owner)
+{
+	g_autoptr(GPtrArray) one = g_ptr_array_new();
+	g_autoptr(GHashTable) all = NULL;
+
+	g_ptr_array_add(one, (gpointer)g_intern_string(owner));
+	all = vw_nft_owners_elems(plan, one);
+	return g_strdup(g_hash_table_lookup(all, one->pdata[0]));
 }
 
 static bool hex_get(const char *h, uint8_t *out, uint32_t *len)

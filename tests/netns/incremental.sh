@@ -224,9 +224,14 @@ reach "traffic reaches guest1 through the forward" wan tcp4 203.0.113.1 8080 '^g
 check "started again repairs the network: its element is back" \
 	vw host hook network inc started begin - <"$VWT_TMP/started.xml"
 says "… the element deleted by hand is there" "tcp \. 20005 " nsx host nft list map inet virtwire fwd4any
-check "port-deleted after the repair (the port's elements not recorded by it): the full path" \
-	hook port-deleted "$VWT_TMP/deleted.xml"
-lacks "… not a delta" 'delta' cat "$VWT_TMP/port-deleted.stages"
+says "… and records the elements of the port it found" "^port $PORT1 $DOM1 $MAC1 i/fwd4any/" cat "$STATE/inc.state"
+check "port-deleted after the repair: a delta (started recorded the port's elements)" \
+	last_commit hook port-deleted "$VWT_TMP/deleted.xml"
+says "… as a delta" delta cat "$VWT_TMP/port-deleted.stages"
+check "… exactly the port's two elements deleted" \
+	elements_sent 2 "^delete element inet virtwire fwd4(any|count) .*"
+check "… the table not read back" test "$(recvs port-deleted)" -lt 30
+lacks "… and no element of the port is left" "inc:$PORT1" nsx host nft list table inet virtwire
 check "port-created: a delta again (nobody else committed since)" hook port-created "$VWT_TMP/created.xml"
 says "… as a delta" delta cat "$VWT_TMP/port-created.stages"
 reach "traffic reaches guest1 through the forward" wan tcp4 203.0.113.1 8080 '^guest1 203\.0\.113\.2$'

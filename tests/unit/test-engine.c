@@ -14,6 +14,7 @@
 
 #include <virtwire/engine.h>
 
+#include "engine-private.h"
 #include "fake-ct.h"
 #include "fake-link.h"
 #include "fake-nft.h"
@@ -615,6 +616,13 @@ static void test_port(void)
 	g_assert_cmpuint(with_port, ==, 1);
 	/* Again: idempotent (libvirt repeats port-created). */
 	g_assert_true(vw_engine_port(f.engine, &add, &err));
+	/* The network applied again with its port: the record keeps the
+	 * port's elements as the plan has them (the next change is a delta). */
+	g_assert_true(fx_apply(&f, xmls, false, NULL));
+	g_clear_pointer(&rec, g_free);
+	rec = read_file(&f, "web.state");
+	g_assert_true(g_str_has_prefix(rec, "virtwire-state 3\n"));
+	g_assert_nonnull(strstr(rec, " 52:54:00:00:00:10 i/fwd4any/06000000"));
 	/* A connection through the domain's forward ends with its port. */
 	conn = fx_ct_conn(&f, 8080, "192.168.150.10", 80);
 	del.add = false;
@@ -922,6 +930,103 @@ static void test_learned(void)
 	fx_clear(&f);
 }
 
+/* ---------------------------------------------------------------------- */
+/* An edited network's XML against the record's, as bytes */
+
+#define EDIT_NET(BRIDGE, MID, TAIL)                                                                                \
+	"<network>\n  <name>web</name>\n  <bridge name='" BRIDGE "'/>\n  <metadata>\n"                              \
+	"    <vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n"                                                   \
+	"      <vw:nat uplink='wan0'/>\n"                                                                          \
+	"      <vw:forward name='a' proto='tcp' host-port='2001' guest-address='192.168.150.10'/>\n" MID             \
+	"      <vw:forward name='c' proto='tcp' host-port='2003' guest-address='192.168.150.10'>\n"                  \
+	"        <vw:source address='198.51.100.0/24'/>\n      </vw:forward>\n" TAIL "    </vw:network>\n"        \
+	"  </metadata>\n  <forward mode='open'/>\n</network>\n"
+#define FWD_B "      <vw:forward name='b' proto='tcp' host-port='2002' guest-address='192.168.150.10'/>\n"
+#define FWD_B2 "      <vw:forward name='b' proto='tcp' host-port='2012' guest-address='192.168.150.10'/>\n"
+#define FWD_D "      <vw:forward name='d' proto='udp' host-port='2004' guest-address='192.168.150.11'/>\n"
+
+/* The region of @old that became @new: @olds and @news forwards, each
+ * starting with the text given (NULL: none). */
+static void edit_is(const char *old, const char *new, guint olds, const char *ofirst, guint news, const char *nfirst)
+{
+	VwEditRegion r = { 0 };
+
+	if (!vw_eng_edit_region(old, strlen(old), new, strlen(new), &r))
+		g_error("no edit region found in:\n%s", new);
+	g_assert_cmpuint(r.old_fwds->len, ==, olds);
+	g_assert_cmpuint(r.new_fwds->len, ==, news);
+	g_assert_cmpmem(old, r.lo, new, r.lo);
+	g_assert_cmpmem(old + r.old_end, strlen(old) - r.old_end, new + r.new_end, strlen(new) - r.new_end);
+	if (ofirst)
+		g_assert_true(strncmp(old + g_array_index(r.old_fwds, VwByteSpan, 0).start, ofirst, strlen(ofirst)) == 0);
+	if (nfirst)
+		g_assert_true(strncmp(new + g_array_index(r.new_fwds, VwByteSpan, 0).start, nfirst, strlen(nfirst)) == 0);
+	for (guint i = 0; i < r.new_fwds->len; i++) {
+		const VwByteSpan *sp = &g_array_index(r.new_fwds, VwByteSpan, i);
+
+		g_assert_true(g_str_has_prefix(new + sp->start, "<vw:forward"));
+		g_assert_true(new[sp->end - 1] == '>');
+	}
+	vw_eng_edit_clear(&r);
+}
+
+/* @s with @from replaced by @to (the result freed with the test). */
+static const char *replaced(const char *s, const char *from, const char *to)
+{
+	static GPtrArray *keep;
+	g_auto(GStrv) parts = g_strsplit(s, from, -1);
+
+	if (!keep)
+		keep = g_ptr_array_new_with_free_func(g_free);
+	g_assert_cmpuint(g_strv_length(parts), >, 1);
+	g_ptr_array_add(keep, g_strjoinv(to, parts));
+	return keep->pdata[keep->len - 1];
+}
+
+static void edit_refused(const char *old, const char *new)
+{
+	VwEditRegion r = { 0 };
+
+	if (vw_eng_edit_region(old, strlen(old), new, strlen(new), &r))
+		g_error("an edit region found in:\n%s", new);
+	g_assert_null(r.old_fwds);
+}
+
+static void test_edit_region(void)
+{
+	static const char base[] = EDIT_NET("vw-web", FWD_B, "");
+
+	/* One forward added (between others, and last), removed, changed. */
+	edit_is(base, EDIT_NET("vw-web", FWD_B FWD_D, ""), 0, NULL, 1, "<vw:forward name='d'");
+	edit_is(base, EDIT_NET("vw-web", FWD_B, FWD_D), 0, NULL, 1, "<vw:forward name='d'");
+	edit_is(base, EDIT_NET("vw-web", "", ""), 1, "<vw:forward name='b'", 0, NULL);
+	edit_is(base, EDIT_NET("vw-web", FWD_B2, ""), 1, "<vw:forward name='b'", 1, "<vw:forward name='b'");
+	/* A forward with a child, its source changed: the whole forward. */
+	edit_is(base, replaced(base, "198.51.100.0/24", "198.51.100.0/25"), 1, "<vw:forward name='c'", 1,
+		"<vw:forward name='c'");
+	/* Two neighbours rewritten in one edit. */
+	edit_is(EDIT_NET("vw-web", FWD_B FWD_D, ""), EDIT_NET("vw-web", FWD_B2 FWD_D, ""), 1, NULL, 1, NULL);
+	edit_is(base, EDIT_NET("vw-web", FWD_D FWD_B2, ""), 1, NULL, 2, "<vw:forward name='d'");
+
+	/* Not only forwards: the full path's. */
+	edit_refused(base, base);
+	edit_refused(base, EDIT_NET("vw-other", FWD_B, FWD_D));
+	edit_refused(base, EDIT_NET("vw-web", FWD_B "  \n", ""));
+	edit_refused(base, EDIT_NET("vw-web", FWD_B "      text\n", ""));
+	edit_refused(base, EDIT_NET("vw-web", FWD_B "      <!-- " FWD_D " -->\n", ""));
+	edit_refused(base, EDIT_NET("vw-web", FWD_B "      <vw:hairpin enabled='no'/>\n", ""));
+	edit_refused(base, EDIT_NET("vw-web", FWD_B "      <vw:forward xmlns:vw='urn:other' name='d' proto='udp' "
+						 "host-port='2004' guest-address='192.168.150.11'/>\n", ""));
+	/* A forward not directly in the network, in a comment, or under a
+	 * namespace the scan cannot tell. */
+	edit_refused(base, replaced(base, "<vw:nat uplink='wan0'/>", "<vw:nat uplink='wan0'>" FWD_D "</vw:nat>"));
+	edit_refused(EDIT_NET("vw-web", "<!-- x -->\n" FWD_B, ""), EDIT_NET("vw-web", "<!-- x\n" FWD_B, "-->"));
+	edit_refused("<network xmlns='urn:virtwire:1'><forward/></network>",
+		     "<network xmlns='urn:virtwire:1'><forward/><forward/></network>");
+	edit_refused("<!DOCTYPE network><network><vw:network xmlns:vw='urn:virtwire:1'/></network>",
+		     "<!DOCTYPE network><network><vw:network xmlns:vw='urn:virtwire:1'></vw:network></network>");
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -938,5 +1043,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/engine/unchanged", test_unchanged);
 	g_test_add_func("/engine/unchanged-links", test_unchanged_links);
 	g_test_add_func("/engine/unchanged-ports", test_unchanged_ports);
+	g_test_add_func("/engine/edit-region", test_edit_region);
 	return g_test_run();
 }

@@ -150,10 +150,77 @@ static void test_record_refused(void)
 	refused_text("\nvirtwire-state 2\nnetwork web\nid web\nend\n", 2, "unknown line");
 	/* Versions: a future one is named as such; version 1 has no status. */
 	refused_text("virtwire-state 99\nnetwork web\nid web\nend\n", 1,
-		     "format version 99, which this virtwire (format 2) does not know");
-	refused_text("virtwire-state 3\nnetwork web\nid web\nend\n", 1, "format version 3");
+		     "format version 99, which this virtwire (format 3) does not know");
+	refused_text("virtwire-state 4\nnetwork web\nid web\nend\n", 1, "format version 4");
 	refused_text("virtwire-state 1\nnetwork web\nid web\nstatus applied\nend\n", 4, "not part of version 1");
 	refused_text(HEAD "status maybe\nend\n", 4, "'applied' or 'pending'");
+}
+
+/* A port's elements (version 3): none ("-"), a list, or not known (no
+ * field); the version written is the lowest that holds the record. */
+static void test_record_elems(void)
+{
+	static const char *const lists[] = { "", "i/fwd4any/0600000008b00000", "b/spoof4/0a/",
+					     "i/fwd4any/0600000008b00000,i/src4/c0a8/c0a9ff/1,b/s_x-1/ab//0" };
+	g_autoptr(VwState) none = sample("web");
+	g_autofree char *t2 = vw_state_format(none);
+
+	g_assert_true(g_str_has_prefix(t2, "virtwire-state 2\n"));
+	for (guint i = 0; i < G_N_ELEMENTS(lists); i++) {
+		g_autoptr(VwState) s = sample("web");
+		g_autoptr(VwState) back = NULL;
+		g_autoptr(GError) err = NULL;
+		g_autofree char *text = NULL;
+		VwStatePort *p;
+
+		vw_state_add_port(s, "u2", "d2", "52:54:00:aa:bb:11")->elems = g_strdup(lists[i]);
+		text = vw_state_format(s);
+		g_assert_true(g_str_has_prefix(text, "virtwire-state 3\n"));
+		g_assert_nonnull(strstr(text, *lists[i] ? lists[i] : "52:54:00:aa:bb:11 -\n"));
+		g_assert_true(vw_state_parse(text, strlen(text), "web", WHERE, &back, &err));
+		g_assert_no_error(err);
+		assert_same_state(s, back);
+		p = vw_state_find_port(back, "u2");
+		g_assert_cmpstr(p->elems, ==, lists[i]);
+		g_assert_null(vw_state_find_port(back, "3068240c-3b1b-4df5-a592-1b6565c9244f")->elems);
+	}
+}
+
+#define HEAD3 "virtwire-state 3\nnetwork web\nid web\n"
+#define PORT3 HEAD3 "port u1 d1 52:54:00:00:00:01 "
+
+static void test_record_elems_refused(void)
+{
+	g_autoptr(GString) many = g_string_new(PORT3);
+	g_autoptr(VwState) s = NULL;
+	g_autoptr(GError) err = NULL;
+	static const char v2[] = HEAD "port u1 d1 52:54:00:00:00:01 i/fwd4any/06\nend\n";
+
+	refused_text(PORT3 "i/fwd4any\nend\n", 4, "element 1 of port u1 ('i/fwd4any') is not TABLE/SET/KEY");
+	refused_text(PORT3 "x/fwd4any/06\nend\n", 4, "element 1 of port u1");
+	refused_text(PORT3 "i/fwd4any/066\nend\n", 4, "element 1 of port u1");
+	refused_text(PORT3 "i/fwd4any/zz\nend\n", 4, "element 1 of port u1");
+	refused_text(PORT3 "i/fwd4any/\nend\n", 4, "element 1 of port u1");
+	refused_text(PORT3 "i/fwd%20any/06\nend\n", 4, "element 1 of port u1");
+	refused_text(PORT3 "i/fwd4any/06,\nend\n", 4, "element 2 of port u1 ('')");
+	refused_text(PORT3 "i/fwd4any/06/07/x\nend\n", 4, "element 1 of port u1");
+	refused_text(PORT3 "i/fwd4any/06/07/4294967296\nend\n", 4, "element 1 of port u1");
+	refused_text(PORT3 "i/fwd4any/06/07/1/2\nend\n", 4, "element 1 of port u1");
+	refused_text(PORT3 "--\nend\n", 4, "element 1 of port u1 ('--')");
+	for (guint i = 0; i < 65; i++)
+		g_string_append(many, "ab");
+	g_string_append(many, "\nend\n");
+	g_string_insert(many, strlen(PORT3), "i/fwd4any/");
+	refused(many->str, many->len, 4, "element 1 of port u1");
+	g_string_assign(many, PORT3);
+	for (guint i = 0; i <= VW_STATE_MAX_ELEMS; i++)
+		g_string_append_printf(many, "%si/s/%04x", i ? "," : "", i);
+	g_string_append(many, "\nend\n");
+	refused(many->str, many->len, 4, "more than 4096 elements");
+	/* Development builds wrote the field into version 2: not known. */
+	g_assert_true(vw_state_parse(v2, strlen(v2), "web", WHERE, &s, &err));
+	g_assert_no_error(err);
+	g_assert_null(vw_state_find_port(s, "u1")->elems);
 }
 
 static void test_record_versions(void)
@@ -760,6 +827,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/state/record/round-trip", test_record_round_trip);
 	g_test_add_func("/state/record/refused", test_record_refused);
 	g_test_add_func("/state/record/versions", test_record_versions);
+	g_test_add_func("/state/record/elems", test_record_elems);
+	g_test_add_func("/state/record/elems-refused", test_record_elems_refused);
 	g_test_add_func("/state/record/caps", test_record_caps);
 	g_test_add_func("/state/gen/round-trip", test_gen_round_trip);
 	g_test_add_func("/state/gen/refused", test_gen_refused);

@@ -378,6 +378,10 @@ typedef struct {
  * vw_nft_delta reads back); NULL when they are too many, or of a kind a
  * delta leaves to the full reconcile. */
 char *vw_nft_port_elems(const VwPlan *plan, const char *owner);
+/* The same for each owner of @owners (interned tags, g_intern_string, as
+ * the plan's elements carry them) in one pass over @plan: a table from each
+ * of them to its text (g_free), NULL where vw_nft_port_elems gives NULL. */
+GHashTable *vw_nft_owners_elems(const VwPlan *plan, GPtrArray *owners);
 
 /*
  * Makes port @req->owner's elements in the kernel those of @plan (none:

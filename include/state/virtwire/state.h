@@ -17,11 +17,15 @@
 #include <virtwire/model.h>
 
 #define VW_STATE_DIR_DEFAULT "/run/virtwire"
-/* Written: 2 ("status" line). Read: 1 and 2. */
-#define VW_STATE_VERSION 2
+/* Written: 3 (a port's elements) when a port's elements are known, else 2
+ * ("status" line). Read: 1, 2 and 3. */
+#define VW_STATE_VERSION 3
 /* Caps on what a record may hold. */
 #define VW_STATE_MAX_LINES 65536
 #define VW_STATE_MAX_SIZE (4u << 20)
+/* A port's elements: at most this many, of keys this long. */
+#define VW_STATE_MAX_ELEMS 4096
+#define VW_STATE_ELEM_BYTES 64
 
 /* A sysctl virtwire wrote: the value before and the value set. */
 typedef struct {
@@ -46,8 +50,9 @@ typedef struct {
 	char *domain_uuid; /* its domain, recorded in domains/UUID.xml */
 	char *mac;
 	/* The port's elements in the kernel as its last change committed them
-	 * (vw_nft_port_elems_format), so the next change can be a delta; NULL:
-	 * not known (the next change reads the table). */
+	 * (vw_nft_port_elems: "" none, else TABLE/SET/KEY[/END[/FLAGS]],
+	 * comma-separated), so the next change can be a delta; NULL: not
+	 * known (the next change reads the table). */
 	char *elems;
 } VwStatePort;
 
@@ -81,7 +86,8 @@ VwStatePort *vw_state_add_port(VwState *s, const char *uuid, const char *domain_
 VwStatePort *vw_state_find_port(const VwState *s, const char *uuid);
 void vw_state_remove_port(VwState *s, const char *uuid);
 
-/* The record as text (version VW_STATE_VERSION; the XML is not part of it). */
+/* The record as text (version 2, or 3 when a port's elements are known; the XML is
+ * not part of it). */
 char *vw_state_format(const VwState *s);
 /*
  * Parses a record of network @name (@len bytes of @text); @where names it
