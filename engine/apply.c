@@ -332,8 +332,9 @@ static bool verify_links(Apply *a, Net *n, const VwLinkBackend *be, GError **err
 
 	/* libvirt made them: what differs from the XML is for the user to
 	 * see, not for virtwire to change. Sysctls are virtwire's to set
-	 * (next step), and ports' flags come with the guests. */
-	if (!vw_verify_links(be, a->plan, n->id, drift, error))
+	 * (next step), and ports' flags come with the guests. A spanning
+	 * network's VXLAN device is virtwire's even then: made here. */
+	if (!vw_verify_libvirt_links(be, a->plan, n->id, drift, error))
 		return false;
 	for (guint j = 0; j < drift->len; j++) {
 		const VwDrift *d = drift->pdata[j];
@@ -344,7 +345,12 @@ static bool verify_links(Apply *a, Net *n, const VwLinkBackend *be, GError **err
 				 "'virtwire verify' show every difference",
 				 "network '%s': %s: %s", net->name, d->object, d->what);
 	}
-	return vw_diags_count(a->diags, VW_SEV_ERROR) == a->errors || invalid(a, error);
+	if (vw_diags_count(a->diags, VW_SEV_ERROR) != a->errors)
+		return invalid(a, error);
+	if (!vw_link_apply_own(be, a->plan, n->id, n->prev, n->st, n->undo, a->e->cfg.faults, error))
+		return false;
+	n->rep->links = n->undo->len;
+	return true;
 }
 
 static bool step_links(Apply *a, GError **error)
@@ -399,7 +405,7 @@ static void step_stale_links(Apply *a)
 {
 	const VwLinkBackend *be;
 
-	if (a->req->links != VW_LINKS_APPLY || !(be = vw_eng_links(a->e, NULL)))
+	if (a->req->links == VW_LINKS_SKIP || !(be = vw_eng_links(a->e, NULL)))
 		return;
 	for (guint i = 0; i < a->nets->len; i++) {
 		Net *n = a->nets->pdata[i];
@@ -657,7 +663,7 @@ static void step_spans_up(Apply *a)
 	g_autoptr(GError) err = NULL;
 	const VwLinkBackend *be;
 
-	if (a->req->links != VW_LINKS_APPLY || !(be = vw_eng_links(a->e, NULL)))
+	if (a->req->links == VW_LINKS_SKIP || !(be = vw_eng_links(a->e, NULL)))
 		return;
 	for (guint i = 0; i < a->nets->len && !err; i++) {
 		const Net *n = a->nets->pdata[i];

@@ -136,8 +136,7 @@ bool vw_eng_edit_region(const char *old, gsize old_len, const char *new, gsize n
 	r.old_fwds = g_array_new(FALSE, FALSE, sizeof(VwByteSpan));
 	r.new_fwds = g_array_new(FALSE, FALSE, sizeof(VwByteSpan));
 	/* Nothing but whitespace changed is no forward changed either. */
-	if (!whole(old, os, lo, ohi, r.old_fwds) || !whole(new, ns, lo, nhi, r.new_fwds) ||
-	    !trim(old, new, &r)) {
+	if (!whole(old, os, lo, ohi, r.old_fwds) || !whole(new, ns, lo, nhi, r.new_fwds) || !trim(old, new, &r)) {
 		vw_eng_edit_clear(&r);
 		return false;
 	}

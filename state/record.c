@@ -240,8 +240,8 @@ static bool parse_port(Parse *p, char **f, guint n, GError **error)
 					       "element %u of port %.64s ('%.40s') is not TABLE/SET/KEY[/END[/FLAGS]]",
 					       i + 1, f[1], items[i]);
 	}
-	vw_state_add_port(p->st, f[1], f[2], f[3])->elems =
-		n < 5 || p->version < 3 ? NULL : g_strdup(items ? f[4] : "");
+	vw_state_add_port(p->st, f[1], f[2], f[3])->elems = n < 5 || p->version < 3 ? NULL
+										    : g_strdup(items ? f[4] : "");
 	return true;
 }
 

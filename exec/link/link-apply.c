@@ -669,8 +669,13 @@ bool vw_link_raise_spans(const VwLinkBackend *be, const VwPlan *plan, const char
 	return true;
 }
 
-bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev, VwState *st,
-		   GPtrArray *undo, const VwFaults *faults, GError **error)
+bool vw_link_is_virtwires(const VwLinkOp *op)
+{
+	return op->kind == VW_LOP_VXLAN || op->kind == VW_LOP_FDB;
+}
+
+static bool apply_ops(const VwLinkBackend *be, const VwPlan *plan, const char *owner, bool own_only,
+		      const VwState *prev, VwState *st, GPtrArray *undo, const VwFaults *faults, GError **error)
 {
 	Run r = { be, st, prev, undo, faults ? faults->link : 0, 0 };
 	g_autoptr(GArray) routes = NULL;
@@ -681,7 +686,7 @@ bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owne
 		const VwLinkOp *op = plan->links->pdata[i];
 		bool ok = true;
 
-		if (g_strcmp0(op->owner, owner) != 0)
+		if (g_strcmp0(op->owner, owner) != 0 || (own_only && !vw_link_is_virtwires(op)))
 			continue;
 		switch (op->kind) {
 		case VW_LOP_BRIDGE:
@@ -730,4 +735,16 @@ bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owne
 		}
 	}
 	return true;
+}
+
+bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev, VwState *st,
+		   GPtrArray *undo, const VwFaults *faults, GError **error)
+{
+	return apply_ops(be, plan, owner, false, prev, st, undo, faults, error);
+}
+
+bool vw_link_apply_own(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev, VwState *st,
+		       GPtrArray *undo, const VwFaults *faults, GError **error)
+{
+	return apply_ops(be, plan, owner, true, prev, st, undo, faults, error);
 }

@@ -198,12 +198,13 @@ static void check_fdb(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray *ou
 		     vw_addr_to_string(&op->peer, a));
 }
 
-bool vw_verify_links(const VwLinkBackend *be, const VwPlan *plan, const char *owner, GPtrArray *out, GError **error)
+static bool verify_ops(const VwLinkBackend *be, const VwPlan *plan, const char *owner, bool skip_own, GPtrArray *out,
+		       GError **error)
 {
 	for (guint i = 0; i < plan->links->len; i++) {
 		const VwLinkOp *op = plan->links->pdata[i];
 
-		if (g_strcmp0(op->owner, owner) != 0)
+		if (g_strcmp0(op->owner, owner) != 0 || (skip_own && vw_link_is_virtwires(op)))
 			continue;
 		switch (op->kind) {
 		case VW_LOP_BRIDGE:
@@ -242,4 +243,15 @@ bool vw_verify_links(const VwLinkBackend *be, const VwPlan *plan, const char *ow
 			check_sysctl(be, s->path, s->value, out);
 	}
 	return true;
+}
+
+bool vw_verify_links(const VwLinkBackend *be, const VwPlan *plan, const char *owner, GPtrArray *out, GError **error)
+{
+	return verify_ops(be, plan, owner, false, out, error);
+}
+
+bool vw_verify_libvirt_links(const VwLinkBackend *be, const VwPlan *plan, const char *owner, GPtrArray *out,
+			     GError **error)
+{
+	return verify_ops(be, plan, owner, true, out, error);
 }

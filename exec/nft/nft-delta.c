@@ -62,8 +62,8 @@ static void string_free(GString *s)
 GHashTable *vw_nft_owners_elems(const VwPlan *plan, GPtrArray *owners)
 {
 	/* Owner → its text so far; NULL once it cannot be had. */
-	g_autoptr(GHashTable) text = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-							   (GDestroyNotify)string_free);
+	g_autoptr(GHashTable)
+		text = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)string_free);
 	GHashTable *out = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	GHashTableIter it;
 	gpointer owner, str;
@@ -79,7 +79,8 @@ GHashTable *vw_nft_owners_elems(const VwPlan *plan, GPtrArray *owners)
 				GString *o;
 
 				/* Owners are interned: one pointer compared. */
-				if (!e->owner || !g_hash_table_lookup_extended(text, e->owner, NULL, (gpointer *)&o) || !o)
+				if (!e->owner || !g_hash_table_lookup_extended(text, e->owner, NULL, (gpointer *)&o) ||
+				    !o)
 					continue;
 				if (!elem_put(o, t, s, e))
 					g_hash_table_insert(text, e->owner, NULL);

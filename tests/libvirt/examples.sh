@@ -43,6 +43,17 @@ setup_uplink() {
 }
 setup "uplink eth0 in the sandbox" setup_uplink
 
+# The underlay the spanning examples name: eth1 with host 1's tunnel
+# address (192.0.2.11), the LAN namespace as host 2 (192.0.2.12).
+setup_underlay() {
+	ip -n "$VW_SB_NS" link add eth1 type veth peer name eth1 netns "vwt-$LAN" &&
+		ip -n "vwt-$LAN" addr add 192.0.2.12/24 dev eth1 &&
+		ip -n "vwt-$LAN" link set eth1 up &&
+		ip -n "$VW_SB_NS" addr add 192.0.2.11/24 dev eth1 &&
+		ip -n "$VW_SB_NS" link set eth1 up
+}
+setup "underlay eth1 in the sandbox" setup_underlay
+
 # eth0 as it was before any network touched it: addresses and routes.
 uplink_snapshot() {
 	ip -n "$VW_SB_NS" -4 -o addr show dev eth0 | awk '{print $4}'
@@ -108,6 +119,14 @@ for f in "${FILES[@]}"; do
 			      vw_sb_exec ip -4 -o addr show dev $br | matches ' 198.51.100.2/24 ' &&
 			      vw_sb_exec ip -4 route show default | matches 'via 198.51.100.1 dev $br' &&
 			      vwt_pings sb 198.51.100.1"
+		;;
+	span-*.xml)
+		vni=$(sed -n 's/.*<vw:span vni="\([0-9]*\)".*/\1/p' "$f")
+		check "$x: VXLAN device vw$vni over eth1 is a port of $br, up, with peer 192.0.2.12" \
+			eval "vw_sb_exec ip -d link show vw$vni | matches 'master $br' &&
+			      vw_sb_exec ip -d link show vw$vni | matches 'vxlan id $vni .*local 192\.0\.2\.11 dev eth1' &&
+			      vw_sb_exec ip link show vw$vni | matches 'state (UP|UNKNOWN)' &&
+			      vw_sb_exec bridge fdb show dev vw$vni | matches '^00:00:00:00:00:00 dst 192\.0\.2\.12 '"
 		;;
 	libvirt-nat-forwards.xml)
 		# libvirt's own nat: virtwire adds only forwards, plus the tagged

@@ -933,13 +933,13 @@ static void test_learned(void)
 /* ---------------------------------------------------------------------- */
 /* An edited network's XML against the record's, as bytes */
 
-#define EDIT_NET(BRIDGE, MID, TAIL)                                                                                \
-	"<network>\n  <name>web</name>\n  <bridge name='" BRIDGE "'/>\n  <metadata>\n"                              \
-	"    <vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n"                                                   \
-	"      <vw:nat uplink='wan0'/>\n"                                                                          \
-	"      <vw:forward name='a' proto='tcp' host-port='2001' guest-address='192.168.150.10'/>\n" MID             \
-	"      <vw:forward name='c' proto='tcp' host-port='2003' guest-address='192.168.150.10'>\n"                  \
-	"        <vw:source address='198.51.100.0/24'/>\n      </vw:forward>\n" TAIL "    </vw:network>\n"        \
+#define EDIT_NET(BRIDGE, MID, TAIL)                                                                        \
+	"<network>\n  <name>web</name>\n  <bridge name='" BRIDGE "'/>\n  <metadata>\n"                     \
+	"    <vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n"                                          \
+	"      <vw:nat uplink='wan0'/>\n"                                                                  \
+	"      <vw:forward name='a' proto='tcp' host-port='2001' guest-address='192.168.150.10'/>\n" MID   \
+	"      <vw:forward name='c' proto='tcp' host-port='2003' guest-address='192.168.150.10'>\n"        \
+	"        <vw:source address='198.51.100.0/24'/>\n      </vw:forward>\n" TAIL "    </vw:network>\n" \
 	"  </metadata>\n  <forward mode='open'/>\n</network>\n"
 #define FWD_B "      <vw:forward name='b' proto='tcp' host-port='2002' guest-address='192.168.150.10'/>\n"
 #define FWD_B2 "      <vw:forward name='b' proto='tcp' host-port='2012' guest-address='192.168.150.10'/>\n"
@@ -958,9 +958,11 @@ static void edit_is(const char *old, const char *new, guint olds, const char *of
 	g_assert_cmpmem(old, r.lo, new, r.lo);
 	g_assert_cmpmem(old + r.old_end, strlen(old) - r.old_end, new + r.new_end, strlen(new) - r.new_end);
 	if (ofirst)
-		g_assert_true(strncmp(old + g_array_index(r.old_fwds, VwByteSpan, 0).start, ofirst, strlen(ofirst)) == 0);
+		g_assert_true(strncmp(old + g_array_index(r.old_fwds, VwByteSpan, 0).start, ofirst, strlen(ofirst)) ==
+			      0);
 	if (nfirst)
-		g_assert_true(strncmp(new + g_array_index(r.new_fwds, VwByteSpan, 0).start, nfirst, strlen(nfirst)) == 0);
+		g_assert_true(strncmp(new + g_array_index(r.new_fwds, VwByteSpan, 0).start, nfirst, strlen(nfirst)) ==
+			      0);
 	for (guint i = 0; i < r.new_fwds->len; i++) {
 		const VwByteSpan *sp = &g_array_index(r.new_fwds, VwByteSpan, i);
 
@@ -1015,8 +1017,10 @@ static void test_edit_region(void)
 	edit_refused(base, EDIT_NET("vw-web", FWD_B "      text\n", ""));
 	edit_refused(base, EDIT_NET("vw-web", FWD_B "      <!-- " FWD_D " -->\n", ""));
 	edit_refused(base, EDIT_NET("vw-web", FWD_B "      <vw:hairpin enabled='no'/>\n", ""));
-	edit_refused(base, EDIT_NET("vw-web", FWD_B "      <vw:forward xmlns:vw='urn:other' name='d' proto='udp' "
-						 "host-port='2004' guest-address='192.168.150.11'/>\n", ""));
+	edit_refused(base, EDIT_NET("vw-web",
+				    FWD_B "      <vw:forward xmlns:vw='urn:other' name='d' proto='udp' "
+					  "host-port='2004' guest-address='192.168.150.11'/>\n",
+				    ""));
 	/* A forward not directly in the network, in a comment, or under a
 	 * namespace the scan cannot tell. */
 	edit_refused(base, replaced(base, "<vw:nat uplink='wan0'/>", "<vw:nat uplink='wan0'>" FWD_D "</vw:nat>"));

@@ -191,6 +191,12 @@ typedef struct {
  */
 bool vw_link_apply(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev, VwState *st,
 		   GPtrArray *undo, const VwFaults *faults, GError **error);
+/* Links virtwire makes even where libvirt made the network's bridge (the
+ * VXLAN device of a spanning network and its peers' entries). */
+bool vw_link_is_virtwires(const VwLinkOp *op);
+/* vw_link_apply for those of @owner's operations alone. */
+bool vw_link_apply_own(const VwLinkBackend *be, const VwPlan *plan, const char *owner, const VwState *prev, VwState *st,
+		       GPtrArray *undo, const VwFaults *faults, GError **error);
 /* Sets @owner's VXLAN devices of @plan up (vw_link_apply leaves a new one
  * down): called once the firewall that keeps the host's own frames off the
  * overlay is in place. */
@@ -216,6 +222,9 @@ bool vw_link_undo(const VwLinkBackend *be, const char *id, GPtrArray *links, boo
  * operations and sysctls in @plan, as VwDrift* into @out. False only when
  * the kernel could not be read. */
 bool vw_verify_links(const VwLinkBackend *be, const VwPlan *plan, const char *owner, GPtrArray *out, GError **error);
+/* The same for what libvirt made alone: not the links vw_link_is_virtwires. */
+bool vw_verify_libvirt_links(const VwLinkBackend *be, const VwPlan *plan, const char *owner, GPtrArray *out,
+			     GError **error);
 
 /* True for the sysctls virtwire ever writes (paths under /proc/sys, as
  * "net/ipv4/ip_forward"): forwarding, and a bridge's disable_ipv6,
