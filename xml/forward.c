@@ -244,13 +244,14 @@ static void forward_element(VwXmlForwards *s, const char *name, const xmlChar *u
 			    const xmlChar **attributes)
 {
 	guint depth = s->open;
-	Node n = { NODE_ELEMENT, depth, depth ? s->open_node[depth - 1] : NONE, line_now(s) };
+	Node n;
 
 	if (depth) {
 		child_seen(s, depth - 1, NODE_ELEMENT, s->nodes->len);
 		if (depth >= KEPT_DEPTH)
 			return;
 	}
+	n = (Node){ NODE_ELEMENT, depth, depth ? s->open_node[depth - 1] : NONE, line_now(s) };
 	n.name = put(s, name, strlen(name));
 	n.href = uri ? put(s, (const char *)uri, strlen((const char *)uri)) : NONE;
 	n.attr0 = s->attrs->len;
@@ -280,10 +281,12 @@ static void forward_text(VwXmlForwards *s, const xmlChar *value, int len, bool c
 {
 	guint depth = s->open - 1;
 	NodeKind kind = cdata ? NODE_CDATA : NODE_TEXT;
-	Node n = { kind, depth, s->open_node[depth], line_now(s), NONE, NONE, 0, 0, 0 };
+	Node n;
 
+	/* Deeper than what is kept: open_node[] has no entry for it. */
 	if (depth >= KEPT_DEPTH - 1)
 		return;
+	n = (Node){ kind, depth, s->open_node[depth], line_now(s), NONE, NONE, 0, 0, 0 };
 	if (s->last_kind[depth] == kind) {
 		/* Nothing was kept since that piece: it ends the buffer. */
 		g_string_truncate(s->buf, s->buf->len - 1);
