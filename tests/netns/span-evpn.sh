@@ -114,6 +114,19 @@ for h in h1 h2; do
 	check "apply iso on $h" vw "$h" apply "$VWT_TMP/iso.xml"
 done
 
+# An underlay with IPv6 only (x's ul6): refused at apply, nothing left.
+setup "x has an interface with IPv6 only" sh -c "ip -n $(ns x) link add ul6 type veth peer name ul6p &&
+	ip -n $(ns x) addr add 2001:db8:6::99/64 dev ul6 nodad && ip -n $(ns x) link set ul6p up &&
+	ip -n $(ns x) link set ul6 up"
+sed 's/underlay="ul0"/underlay="ul6"/' "$VWT_TMP/seg.xml" >"$VWT_TMP/seg6.xml"
+refused_v6() {
+	! vw x apply "$VWT_TMP/seg6.xml" >"$VWT_TMP/v6.out" 2>&1 &&
+		grep -q "ul6 has no global IPv4 address: control='evpn' needs one .*no IPv6 VTEPs" "$VWT_TMP/v6.out" ||
+		{ cat "$VWT_TMP/v6.out"; return 1; }
+}
+check "apply over an IPv6-only underlay is refused (frr 8.4 has no IPv6 VTEPs)" refused_v6
+lacks "… and leaves nothing on x" 'vw4242|vw-seg' nsx x ip link show
+
 says "h1: vw4242 is a VXLAN device, VNI 4242, from 192.0.2.11 over ul0, learning off" \
 	'vxlan id 4242 local 192\.0\.2\.11 dev ul0 .*nolearning' nsx h1 ip -d link show vw4242
 says "h1: its bridge port learns nothing" 'learning off' nsx h1 bridge -d link show dev vw4242
