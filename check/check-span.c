@@ -66,9 +66,11 @@ static void check_peers(const VwNetwork *net, const VwSpan *s, VwDiags *d)
 		if (s->peers->len)
 			E(d, s->loc, "span-evpn-peers", "drop the <vw:peer> elements: BGP EVPN finds the other hosts",
 			  "network '%s': control='evpn' takes no <vw:peer>", net->name);
-		E(d, s->loc, "span-evpn",
-		  "use control='static' with a <vw:peer> per host; EVPN with FRR follows in a later virtwire",
-		  "network '%s': control='evpn' is not realised by this virtwire yet", net->name);
+		if (family == AF_INET6)
+			E(d, s->loc, "span-evpn-ipv6",
+			  "span an IPv6 underlay with control='static'; EVPN needs the underlay's IPv4 address",
+			  "network '%s': control='evpn' runs over IPv4 only: FRR 8.4's zebra has no IPv6 VTEPs",
+			  net->name);
 		return;
 	}
 	if (!s->peers->len)

@@ -139,6 +139,7 @@ static void span_json(VwJson *j, const VwStatusSpan *s)
 	vw_json_bool(j, "present", s->present);
 	vw_json_bool(j, "up", s->up);
 	vw_json_string(j, "local", vw_addr_is_set(&s->local) ? vw_addr_to_string(&s->local, a) : NULL);
+	vw_json_string(j, "control", s->evpn ? "evpn" : "static");
 	vw_json_begin_array(j, "peers");
 	for (guint i = 0; i < s->peers->len; i++)
 		vw_json_string(j, NULL, s->peers->pdata[i]);
@@ -167,7 +168,7 @@ static void span_text(const VwStatusSpan *s)
 	       s->vni, s->port, s->underlay);
 	if (vw_addr_is_set(&s->local))
 		printf(" from %s", vw_addr_to_string(&s->local, a));
-	printf("\n  peers:");
+	printf("\n  %s:", s->evpn ? "EVPN neighbours" : "peers");
 	for (guint i = 0; i < s->peers->len; i++)
 		printf(" %s", (char *)s->peers->pdata[i]);
 	printf("%s\n", s->peers->len ? "" : " none");

@@ -154,6 +154,11 @@ VwState *vw_eng_links_from_kernel(VwEngine *e, const VwNetwork *net, const char 
  * subnets (and is not the host's own there). Read from the state directory
  * once per engine (vw_eng_forget_learned: again). */
 void vw_eng_add_learned(VwEngine *e, VwNetwork *net);
+/* control="evpn" (evpn.c): the remote VTEPs zebra put in VXLAN device
+ * @dev's forwarding database (VwAddr, each once); @net's span given those
+ * of its device (VwSpan.vteps), which its plan admits on the underlay. */
+GArray *vw_eng_evpn_vteps(const VwLinkBackend *be, const char *dev);
+void vw_eng_add_evpn_vteps(VwEngine *e, VwNetwork *net);
 void vw_eng_forget_learned(VwEngine *e);
 /* The entries of network @id, as text: what its plan takes from them. */
 char *vw_eng_learned_of(VwEngine *e, const char *id);

@@ -39,6 +39,7 @@ void vw_eng_add_learned(VwEngine *e, VwNetwork *net)
 	GPtrArray *all;
 	g_autofree char *id = NULL;
 
+	vw_eng_add_evpn_vteps(e, net);
 	if (!net->name || !vw_network_learns(net) || !(all = learned(e)))
 		return;
 	id = vw_plan_network_id(net->name);

@@ -47,6 +47,7 @@ VwStatusSpan *vw_eng_status_span(const VwLinkBackend *be, const VwNetwork *net)
 	s->underlay = g_strdup(span->underlay);
 	s->vni = span->vni;
 	s->port = span->port;
+	s->evpn = span->control == VW_SPAN_EVPN;
 	s->peers = g_ptr_array_new_with_free_func(g_free);
 	s->remote = g_ptr_array_new_with_free_func(g_free);
 	if (be->link_get(be->ctx, s->device, &li) != 0 || g_strcmp0(li.kind, "vxlan") != 0)

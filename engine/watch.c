@@ -13,6 +13,9 @@
  *    for nothing, so a restore never sets off another;
  *  - a port plugged into a recorded network's bridge gets the network's
  *    port flags (hairpin, isolated), as the hooks set them on libvirt's taps;
+ *  - a remote VTEP that zebra adds to or removes from the VXLAN device of a
+ *    control="evpn" network (an all-zeros forwarding entry) calls for a
+ *    restore: the underlay admits VXLAN from exactly those (engine/evpn.c);
  *  - an address a guest uses on the bridge, seen in the neighbour table,
  *    becomes the target of the network's forwards by its MAC that have no
  *    DHCP reservation (networks with <vw:learn-addresses enabled='yes'/>).
@@ -294,6 +297,37 @@ static void schedule(VwWatch *w, unsigned what)
 	}
 }
 
+/* zebra added or removed a remote VTEP (an all-zeros entry) on the VXLAN
+ * device of a recorded control="evpn" network: the underlay admits VXLAN
+ * from its VTEPs, so the firewall follows (a restore plans with the
+ * device's entries, engine/evpn.c). */
+static void flood_changed(VwWatch *w, const VwEvent *ev)
+{
+	static const VwMac zero = { { 0 } };
+	const VwLinkBackend *be = vw_eng_links(w->e, NULL);
+
+	if (!be || !vw_mac_equal(&ev->mac, &zero))
+		return;
+	refresh(w);
+	for (guint i = 0; i < w->managed->len; i++) {
+		const VwNetwork *net = ((Managed *)w->managed->pdata[i])->rec->doc->network;
+		const VwSpan *s = net->vw ? net->vw->span : NULL;
+		g_autofree char *dev = NULL;
+		VwLinkInfo li;
+		char a[VW_ADDR_STRLEN];
+
+		if (!s || s->control != VW_SPAN_EVPN || !s->vni)
+			continue;
+		dev = vw_span_device(s);
+		if (be->link_get(be->ctx, dev, &li) == 0 && li.ifindex == ev->ifindex) {
+			say(w, "network '%s': EVPN neighbour %s %s %s", net->name, vw_addr_to_string(&ev->addr, a),
+			    ev->deleted ? "left" : "seen on", dev);
+			schedule(w, DUE_RESTORE);
+			return;
+		}
+	}
+}
+
 /* A batch committed by virtwire: this process's restore, or the CLI's or a
  * hook's, which change the kernel and the records together. */
 static bool virtwires(const VwEvent *ev)
@@ -319,6 +353,11 @@ static void on_event(const VwEvent *ev, void *data)
 		link_changed(w, ev);
 		break;
 	case VW_EVENT_NEIGH:
+		if (ev->fdb) {
+			if (!ev->dump)
+				flood_changed(w, ev);
+			break;
+		}
 		if (ev->deleted || !ev->has_mac ||
 		    !(ev->state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)))
 			break;

@@ -10,6 +10,8 @@ void vw_span_free(VwSpan *s)
 	g_free(s->underlay);
 	if (s->peers)
 		g_ptr_array_unref(s->peers);
+	if (s->vteps)
+		g_array_unref(s->vteps);
 	g_free(s);
 }
 

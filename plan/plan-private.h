@@ -244,6 +244,13 @@ void vw_plan_span_bridge_skeleton(VwPlan *p);
 void vw_plan_span_links(VwPlan *p, const VwNetwork *net, const char *id);
 void vw_plan_span_elements(VwPlan *p, const VwNetwork *net, const char *id, VwDiags *diags);
 
+/* control="evpn" (plan-evpn.c): the VXLAN operation @o of the span (@over:
+ * the header's bytes), and the span's remote VTEPs (VwSpan.vteps) each
+ * given to @add as a peer. */
+typedef void (*VwPlanPeerFn)(VwTable *t, const char *id, const VwSpan *s, const VwAddr *addr);
+void vw_plan_evpn_link(VwLinkOp *o, const VwNetwork *net, const VwSpan *s, unsigned over);
+void vw_plan_evpn_elements(VwTable *t, const char *id, const VwSpan *s, VwPlanPeerFn add);
+
 /* Appends the link operations of @net (plan-link.c). */
 void vw_plan_links(VwPlan *p, const VwNetwork *net, const char *id);
 

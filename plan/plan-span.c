@@ -82,7 +82,8 @@ static const VwSpan *span_of(const VwNetwork *net)
 
 	/* The checker has refused what cannot be realised; the planner skips
 	 * it the same. */
-	if (!s || !s->vni || !s->underlay || s->control != VW_SPAN_STATIC || !net->bridge || strchr(net->bridge, '%'))
+	if (!s || !s->vni || !s->underlay || !net->bridge || strchr(net->bridge, '%') ||
+	    (s->control == VW_SPAN_EVPN && s->peers->len))
 		return NULL;
 	return s;
 }
@@ -92,6 +93,18 @@ static void put_vni(VwElem *e, guint32 vni)
 	uint8_t b[3] = { (uint8_t)(vni >> 16), (uint8_t)(vni >> 8), (uint8_t)vni };
 
 	vw_key_put(e->key, &e->key_len, b, sizeof(b));
+}
+
+/* A peer's element: VXLAN from @addr to the span's port and VNI is let in. */
+static void add_peer(VwTable *t, const char *id, const VwSpan *s, const VwAddr *addr)
+{
+	VwElem *e = vw_elem_new(id);
+
+	vw_key_put_addr(e->key, &e->key_len, addr);
+	vw_key_put_port(e->key, &e->key_len, s->port);
+	put_vni(e, s->vni);
+	/* A peer listed twice (the checker says so) is one element. */
+	vw_set_add(vw_table_find_set(t, addr->family == AF_INET6 ? "span6" : "span4"), e);
 }
 
 void vw_plan_span_elements(VwPlan *p, const VwNetwork *net, const char *id, VwDiags *diags)
@@ -117,16 +130,9 @@ void vw_plan_span_elements(VwPlan *p, const VwNetwork *net, const char *id, VwDi
 			 "network '%s': VNI %u on UDP port %u is another network's too", net->name, s->vni, s->port);
 		return;
 	}
-	for (guint i = 0; i < s->peers->len; i++) {
-		const VwPeer *peer = s->peers->pdata[i];
-
-		e = vw_elem_new(id);
-		vw_key_put_addr(e->key, &e->key_len, &peer->address);
-		vw_key_put_port(e->key, &e->key_len, s->port);
-		put_vni(e, s->vni);
-		/* A peer listed twice (the checker says so) is one element. */
-		vw_set_add(vw_table_find_set(t, peer->address.family == AF_INET6 ? "span6" : "span4"), e);
-	}
+	for (guint i = 0; i < s->peers->len; i++)
+		add_peer(t, id, s, &((const VwPeer *)s->peers->pdata[i])->address);
+	vw_plan_evpn_elements(t, id, s, add_peer);
 }
 
 static VwLinkOp *op_new(VwPlan *p, VwLinkOpKind kind, const VwNetwork *net, const VwSpan *s, const char *id)
@@ -156,6 +162,10 @@ void vw_plan_span_links(VwPlan *p, const VwNetwork *net, const char *id)
 		return;
 	over = vw_span_overhead(vw_span_family(s));
 	o = op_new(p, VW_LOP_VXLAN, net, s, id);
+	if (s->control == VW_SPAN_EVPN) {
+		vw_plan_evpn_link(o, net, s, over);
+		return;
+	}
 	/* Static control: the remote guests' MACs are learned from what
 	 * arrives from each peer, as a bridge learns. */
 	o->learning = true;

@@ -231,6 +231,34 @@ static int neigh_attr_cb(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
+static int fdb_attr_cb(const struct nlattr *a, void *data)
+{
+	VwEvent *e = data;
+	uint16_t len = mnl_attr_get_payload_len(a);
+
+	if (mnl_attr_get_type(a) == NDA_DST && (len == 4 || len == 16)) {
+		e->addr.family = len == 4 ? AF_INET : AF_INET6;
+		memcpy(e->addr.b, mnl_attr_get_payload(a), len);
+	} else if (mnl_attr_get_type(a) == NDA_LLADDR && len == sizeof(e->mac.b)) {
+		memcpy(e->mac.b, mnl_attr_get_payload(a), sizeof(e->mac.b));
+		e->has_mac = true;
+	}
+	return MNL_CB_OK;
+}
+
+static void fdb_message(const struct nlmsghdr *nlh, const struct ndmsg *nd, VwEventFn cb, void *data)
+{
+	VwEvent e = { .kind = VW_EVENT_NEIGH, .fdb = true };
+
+	e.ifindex = nd->ndm_ifindex;
+	e.state = nd->ndm_state;
+	e.deleted = nlh->nlmsg_type == RTM_DELNEIGH;
+	e.dump = (nlh->nlmsg_flags & NLM_F_MULTI) != 0;
+	mnl_attr_parse(nlh, sizeof(*nd), fdb_attr_cb, &e);
+	if (e.addr.family != AF_UNSPEC && e.has_mac)
+		cb(&e, data);
+}
+
 static void rtnl_message(const struct nlmsghdr *nlh, VwEventFn cb, void *data)
 {
 	VwEvent e = { 0 };
@@ -247,10 +275,16 @@ static void rtnl_message(const struct nlmsghdr *nlh, VwEventFn cb, void *data)
 	} else if (nlh->nlmsg_type == RTM_NEWNEIGH || nlh->nlmsg_type == RTM_DELNEIGH) {
 		const struct ndmsg *nd = mnl_nlmsg_get_payload(nlh);
 
-		/* IPv4 and IPv6 neighbours; the bridge's forwarding database
-		 * (AF_BRIDGE) says nothing about addresses. */
-		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*nd) ||
-		    (nd->ndm_family != AF_INET && nd->ndm_family != AF_INET6))
+		/* IPv4 and IPv6 neighbours; of the forwarding databases
+		 * (AF_BRIDGE), only entries with an endpoint (a VXLAN device's:
+		 * EVPN's remote VTEPs and MACs). */
+		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*nd))
+			return;
+		if (nd->ndm_family == AF_BRIDGE) {
+			fdb_message(nlh, nd, cb, data);
+			return;
+		}
+		if (nd->ndm_family != AF_INET && nd->ndm_family != AF_INET6)
 			return;
 		e.kind = VW_EVENT_NEIGH;
 		e.ifindex = nd->ndm_ifindex;

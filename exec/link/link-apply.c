@@ -469,9 +469,15 @@ static bool underlay_addr(Run *r, const VwLinkOp *op, VwAddr *ret, GError **erro
 			return true;
 		}
 	}
-	g_set_error(error, VW_ERROR, VW_ERROR_FAILED,
-		    "underlay %s has no global %s address: the tunnel's local end is this host's address there",
-		    op->uplink, op->family == AF_INET6 ? "IPv6" : "IPv4");
+	if (op->evpn)
+		g_set_error(error, VW_ERROR, VW_ERROR_FAILED,
+			    "underlay %s has no global IPv4 address: control='evpn' needs one as the VTEP address "
+			    "(FRR 8.4's zebra has no IPv6 VTEPs; span an IPv6 underlay with control='static')",
+			    op->uplink);
+	else
+		g_set_error(error, VW_ERROR, VW_ERROR_FAILED,
+			    "underlay %s has no global %s address: the tunnel's local end is this host's address there",
+			    op->uplink, op->family == AF_INET6 ? "IPv6" : "IPv4");
 	return false;
 }
 
@@ -574,6 +580,25 @@ static bool vxlan_quiet(Run *r, const VwLinkOp *op, GError **error)
 	return true;
 }
 
+/* EVPN's VXLAN port (control="evpn"): learning off, neighbour suppression
+ * on, set once it is a port (the kernel keeps them with the port). */
+static bool evpn_port(Run *r, const VwLinkOp *op, GError **error)
+{
+	VwLinkInfo li;
+	int e;
+
+	if (!r->be->port_evpn)
+		return fail(r, error, -EOPNOTSUPP, "EVPN port flags of %s", op->dev);
+	if ((e = r->be->link_get(r->be->ctx, op->dev, &li)))
+		return fail(r, error, e, "cannot read link %s", op->dev);
+	if (li.is_port && !li.port_learning && li.neigh_suppress)
+		return true;
+	if ((e = mutate(r)) || (e = r->be->port_evpn(r->be->ctx, op->dev, false, true)))
+		return fail(r, error, e, "cannot set learning off and neighbour suppression on for bridge port %s",
+			    op->dev);
+	return true;
+}
+
 /* The device is made a port of the bridge but left down: it goes up only
  * once the firewall that keeps the host's own frames off the overlay is in
  * place (vw_link_raise_spans). */
@@ -607,6 +632,8 @@ static bool op_vxlan(Run *r, const VwLinkOp *op, GError **error)
 		return fail(r, error, e, "cannot make %s a port of %s", op->dev, op->master);
 	if (op->isolated > 0 && (e = r->be->port_flags(r->be->ctx, op->dev, -1, 1)))
 		return fail(r, error, e, "cannot isolate bridge port %s", op->dev);
+	if (op->evpn && !evpn_port(r, op, error))
+		return false;
 	if ((e = r->be->link_get(r->be->ctx, op->master, &br)))
 		return fail(r, error, e, "bridge %s", op->master);
 	return bridge_mtu(r, op, &br, conf.mtu, error);

@@ -219,6 +219,7 @@ static void parse_linkinfo(struct nlattr *a, VwLinkInfo *ret)
 				ret->hairpin = nla_get_u8(pt[IFLA_BRPORT_MODE]) != 0;
 			if (pt[IFLA_BRPORT_ISOLATED])
 				ret->isolated = nla_get_u8(pt[IFLA_BRPORT_ISOLATED]) != 0;
+			vw_nlmsg_brport_parse(pt, ret);
 		}
 	}
 }
@@ -269,6 +270,7 @@ int vw_nlmsg_link_parse(const struct nlmsghdr *nlh, VwLinkInfo *ret)
 				ret->hairpin = nla_get_u8(pt[IFLA_BRPORT_MODE]) != 0;
 			if (pt[IFLA_BRPORT_ISOLATED])
 				ret->isolated = nla_get_u8(pt[IFLA_BRPORT_ISOLATED]) != 0;
+			vw_nlmsg_brport_parse(pt, ret);
 		}
 	}
 	return 0;

@@ -455,6 +455,17 @@ static int nl_vxlan_add(void *ctx, const char *name, const VwVxlanConf *conf)
 	return send_msg(ctx, r, msg);
 }
 
+static int nl_port_evpn(void *ctx, const char *port, bool learning, bool neigh_suppress)
+{
+	struct nl_msg *msg = NULL;
+	int idx, r = ifindex_of(ctx, port, &idx);
+
+	if (r)
+		return r;
+	r = vw_nlmsg_port_evpn(idx, learning, neigh_suppress, &msg);
+	return send_msg(ctx, r, msg);
+}
+
 static int nl_fdb_list(void *ctx, const char *dev, GArray *ret)
 {
 	int idx, r = ifindex_of(ctx, dev, &idx);
@@ -529,6 +540,7 @@ VwLinkBackend *vw_link_backend_netlink(GError **error)
 	be->link_del = nl_link_del;
 	be->link_change = nl_link_change;
 	be->port_flags = nl_port_flags;
+	be->port_evpn = nl_port_evpn;
 	be->addr_list = nl_addr_list;
 	be->addr_add = nl_addr_add;
 	be->addr_del = nl_addr_del;

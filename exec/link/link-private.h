@@ -47,3 +47,11 @@ int vw_nlmsg_fdb_parse(const struct nlmsghdr *nlh, int *ifindex, VwFdbEntry *ret
  * path that would leave /proc/sys. */
 int vw_proc_sysctl_get(const char *path, char **ret);
 int vw_proc_sysctl_set(const char *path, const char *value);
+
+/* link-evpn.c: RTM_SETLINK (AF_BRIDGE) setting a bridge port's learning
+ * (IFLA_BRPORT_LEARNING) and neighbour suppression
+ * (IFLA_BRPORT_NEIGH_SUPPRESS), allocated into *@ret; both read from a
+ * parsed IFLA_PROTINFO or IFLA_INFO_SLAVE_DATA (@pt, IFLA_BRPORT_MAX + 1
+ * entries) into @ret. */
+int vw_nlmsg_port_evpn(int ifindex, bool learning, bool neigh_suppress, struct nl_msg **ret);
+void vw_nlmsg_brport_parse(struct nlattr *const *pt, VwLinkInfo *ret);

@@ -80,6 +80,25 @@ static void test_msg_port_flags(void)
 	g_assert_true(li.isolated);
 }
 
+/* EVPN's VXLAN port: learning and neighbour suppression (libnl has no
+ * helper for the latter), both read back. */
+static void test_msg_port_evpn(void)
+{
+	for (int learning = 0; learning < 2; learning++) {
+		g_autoptr(nl_msg) msg = NULL;
+		VwLinkInfo li;
+
+		g_assert_cmpint(vw_nlmsg_port_evpn(9, learning, !learning, &msg), ==, 0);
+		g_assert_cmpint(nlmsg_hdr(msg)->nlmsg_type, ==, RTM_SETLINK);
+		g_assert_cmpint(((struct ifinfomsg *)nlmsg_data(nlmsg_hdr(msg)))->ifi_family, ==, AF_BRIDGE);
+		g_assert_cmpint(vw_nlmsg_link_parse(nlmsg_hdr(msg), &li), ==, 0);
+		g_assert_cmpint(li.ifindex, ==, 9);
+		g_assert_true(li.is_port);
+		g_assert_cmpint(li.port_learning, ==, learning);
+		g_assert_cmpint(li.neigh_suppress, ==, !learning);
+	}
+}
+
 static void test_msg_addr(void)
 {
 	g_autoptr(nl_msg) msg = nlmsg_alloc();
@@ -429,6 +448,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/link/msg/bridge", test_msg_bridge);
 	g_test_add_func("/link/msg/change", test_msg_change);
 	g_test_add_func("/link/msg/port-flags", test_msg_port_flags);
+	g_test_add_func("/link/msg/port-evpn", test_msg_port_evpn);
 	g_test_add_func("/link/msg/addr", test_msg_addr);
 	g_test_add_func("/link/msg/route", test_msg_route);
 	g_test_add_func("/link/exec/rollback-every-step", test_rollback_every_step);

@@ -326,6 +326,48 @@ static const VwLinkOp *find_op(const VwPlan *p, VwLinkOpKind kind, const char *o
 	return NULL;
 }
 
+/* control="evpn": the device with learning off, its port with neighbour
+ * suppression, no forwarding entry of virtwire's, and the VTEPs the engine
+ * read from the kernel (VwSpan.vteps) admitted as a static span's peers. */
+static void test_span_evpn(void)
+{
+	const char *xml = "<network><name>seg</name><forward mode='open'/><bridge name='vw-seg'/>"
+			  "<ip address='10.77.0.1' prefix='24'/><metadata><vw:network xmlns:vw='urn:virtwire:1' "
+			  "mode='internal'><vw:span vni='4242' underlay='ul0' control='evpn'/></vw:network>"
+			  "</metadata></network>";
+	g_autoptr(VwDiags) d = vw_diags_new();
+	g_autoptr(GPtrArray) nets = g_ptr_array_new();
+	g_autoptr(VwPlan) p = NULL;
+	VwDoc *doc = NULL;
+	VwSpan *s;
+	VwAddr a;
+	const VwLinkOp *o;
+
+	g_assert_cmpint(vw_doc_load_memory("a.xml", xml, strlen(xml), NULL, d, &doc), ==, VW_LOAD_OK);
+	vw_check_network(doc->network, d);
+	g_assert_false(vw_diags_has_errors(d));
+	s = doc->network->vw->span;
+	s->vteps = g_array_new(FALSE, TRUE, sizeof(VwAddr));
+	for (guint i = 0; i < 2; i++) {
+		g_assert_true(vw_addr_parse(i ? "192.0.2.13" : "192.0.2.12", &a));
+		g_array_append_val(s->vteps, a);
+	}
+	g_ptr_array_add(nets, doc->network);
+	p = vw_plan_build(nets, NULL, d);
+	g_assert_nonnull(p);
+	o = find_op(p, VW_LOP_VXLAN, "seg", 0);
+	g_assert_nonnull(o);
+	g_assert_false(o->learning);
+	g_assert_true(o->evpn);
+	g_assert_nonnull(strstr(o->text, "learning off and neighbour suppression on"));
+	g_assert_null(find_op(p, VW_LOP_FDB, "seg", 0));
+	g_assert_cmpstr(find_elem(p, "span4", "192.0.2.12 . 4789 . 0x1092")->owner, ==, "seg");
+	g_assert_nonnull(find_elem(p, "span4", "192.0.2.13 . 4789 . 0x1092"));
+	g_assert_cmpuint(count_elems(p, "span4"), ==, 2);
+	g_assert_nonnull(find_elem(p, "span-vni", "4789 . 0x1092"));
+	vw_doc_free(doc);
+}
+
 /* Two spanning networks over the same hosts: a VXLAN device and a peer
  * entry each, their own elements in the admission sets, the VXLAN port in
  * span-ports; one VNI twice is refused by the planner too. */
@@ -928,6 +970,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/plan/modes", test_modes);
 	g_test_add_func("/plan/collision", test_collision_between_plans);
 	g_test_add_func("/plan/span", test_span);
+	g_test_add_func("/plan/span-evpn", test_span_evpn);
 	g_test_add_func("/plan/digest", test_digest);
 	g_test_add_func("/plan/element-cap", test_element_cap);
 	g_test_add_func("/plan/format-wrapping", test_format_wrapping);

@@ -325,6 +325,7 @@ typedef struct {
 	guint32 vni;
 	uint16_t port;
 	bool present, up;
+	bool evpn;	   /* control="evpn": the peers are zebra's, the EVPN neighbours */
 	VwAddr local;	   /* the tunnel's local end (family 0: unknown) */
 	GPtrArray *peers;  /* char*: the peers in its forwarding database */
 	GPtrArray *remote; /* char*: "MAC ADDR": guests' MACs learned behind a peer */

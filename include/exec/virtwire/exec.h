@@ -48,6 +48,8 @@ typedef struct {
 	bool is_port;
 	bool hairpin;
 	bool isolated;
+	bool port_learning;  /* IFLA_BRPORT_LEARNING (read where the kernel says) */
+	bool neigh_suppress; /* IFLA_BRPORT_NEIGH_SUPPRESS */
 	/* VXLAN devices (kind "vxlan") */
 	guint32 vni;
 	VwAddr vxlan_local; /* family 0: none */
@@ -132,6 +134,9 @@ typedef struct {
 	int (*link_change)(void *ctx, const char *name, const VwLinkChange *ch);
 	/* -1: leave as it is. */
 	int (*port_flags)(void *ctx, const char *port, int hairpin, int isolated);
+	/* A bridge port's learning and neighbour suppression (EVPN's VXLAN
+	 * port); NULL in a backend that cannot. */
+	int (*port_evpn)(void *ctx, const char *port, bool learning, bool neigh_suppress);
 	int (*addr_list)(void *ctx, const char *dev, GArray *ret); /* VwAddrInfo */
 	int (*addr_add)(void *ctx, const char *dev, const VwAddrInfo *a);
 	int (*addr_del)(void *ctx, const char *dev, const VwAddrInfo *a);
@@ -659,7 +664,7 @@ guint64 vw_store_stamp(VwStore *s);
 typedef enum {
 	VW_EVENT_NFT,	/* a batch was committed to the ruleset (by anyone) */
 	VW_EVENT_LINK,	/* a link appeared, changed or went */
-	VW_EVENT_NEIGH, /* an IPv4 or IPv6 neighbour entry appeared, changed or went */
+	VW_EVENT_NEIGH, /* an IPv4 or IPv6 neighbour entry, or a VXLAN forwarding entry (fdb), appeared, changed or went */
 	VW_EVENT_LOST,	/* the kernel dropped notifications (a full buffer): anything may have changed */
 } VwEventKind;
 
@@ -684,6 +689,8 @@ typedef struct {
 	VwMac mac;
 	uint16_t state; /* NUD_* */
 	bool dump;	/* an answer to vw_events_dump_neighbours, not news */
+	bool fdb;	/* an entry of a VXLAN device's forwarding database (AF_BRIDGE
+			 * with an endpoint): addr is the remote VTEP, mac the MAC */
 	/* VW_EVENT_LOST */
 	bool rtnl; /* links' and neighbours' (else the ruleset's) */
 } VwEvent;

@@ -360,7 +360,7 @@ typedef struct {
 /* How a spanning network learns where the other hosts' guests are. */
 typedef enum {
 	VW_SPAN_STATIC, /* the listed peers: head-end replication, MACs learned from traffic */
-	VW_SPAN_EVPN,	/* FRR's BGP EVPN (not yet realised) */
+	VW_SPAN_EVPN,	/* FRR's BGP EVPN: zebra installs the peers (docs/spanning.md#evpn) */
 } VwSpanControl;
 
 /* <vw:peer address/>: the tunnel endpoint of one host of a spanning network. */
@@ -377,6 +377,9 @@ typedef struct {
 	uint16_t port; /* UDP port; VW_VXLAN_PORT when absent */
 	VwSpanControl control;
 	GPtrArray *peers; /* VwPeer* */
+	/* control="evpn": the remote VTEPs zebra floods to, as the kernel has
+	 * them when a plan is made (not from the XML; the engine fills it). */
+	GArray *vteps; /* VwAddr, or NULL */
 	VwLoc loc;
 } VwSpan;
 

@@ -220,6 +220,9 @@ typedef struct {
 	uint16_t port;
 	int family; /* the underlay's */
 	bool learning;
+	/* control="evpn": IPv4 only, the bridge port with learning off and
+	 * neighbour suppression on; the forwarding database is zebra's */
+	bool evpn;
 	VwAddr peer; /* VW_LOP_FDB: all-zeros MAC to this address */
 	char *text;  /* the printed line */
 } VwLinkOp;
