@@ -14,13 +14,61 @@
 
 #include "plan-private.h"
 
-VwElem *vw_elem_new(const char *owner)
+/* An element of @owner with room for @key, @key_end and @data bytes, its
+ * pointers set (each past the one before). */
+static VwElem *elem_alloc(const char *owner, uint32_t key, uint32_t key_end, uint32_t data)
 {
-	VwElem *e = g_new0(VwElem, 1);
+	VwElem *e = g_malloc0(sizeof(VwElem) + key + key_end + data);
 
+	e->key = e->bytes;
+	e->key_end = e->key + key;
+	e->data = e->key_end + key_end;
 	/* A network has as many elements as forwards: one copy of its name. */
 	e->owner = (char *)g_intern_string(owner);
 	return e;
+}
+
+VwElem *vw_elem_new(const char *owner)
+{
+	return elem_alloc(owner, VW_NFT_DATA_MAX, VW_NFT_DATA_MAX, VW_NFT_DATA_MAX);
+}
+
+/* @e's values, bytes and flags into @c (made by elem_alloc for them). */
+static VwElem *elem_fill(VwElem *c, const VwElem *e)
+{
+	memcpy(c->key, e->key, e->key_len);
+	c->key_len = e->key_len;
+	memcpy(c->key_end, e->key_end, e->key_end_len);
+	c->key_end_len = e->key_end_len;
+	memcpy(c->data, e->data, e->data_len);
+	c->data_len = e->data_len;
+	c->verdict = e->verdict;
+	c->flags = e->flags;
+	c->has_verdict = e->has_verdict;
+	return c;
+}
+
+VwElem *vw_elem_copy(const VwElem *e)
+{
+	VwElem *c = elem_fill(elem_alloc(e->owner, e->key_len, e->key_end_len, e->data_len), e);
+
+	c->chain = g_strdup(e->chain);
+	c->text = g_strdup(e->text);
+	c->key_text = g_strdup(e->key_text);
+	return c;
+}
+
+/* @e as kept: its copy sized to its bytes, which takes its strings; @e is
+ * freed (the next element made reuses its room). */
+static VwElem *elem_shrink(VwElem *e)
+{
+	VwElem *c = elem_fill(elem_alloc(e->owner, e->key_len, e->key_end_len, e->data_len), e);
+
+	c->chain = g_steal_pointer(&e->chain);
+	c->text = g_steal_pointer(&e->text);
+	c->key_text = g_steal_pointer(&e->key_text);
+	g_free(e);
+	return c;
 }
 
 void vw_elem_free(VwElem *e)
@@ -471,6 +519,7 @@ static bool set_insert(VwSet *s, VwElem *e)
 		vw_elem_free(e);
 		return false;
 	}
+	e = elem_shrink(e);
 	g_ptr_array_add(s->elems, e);
 	g_hash_table_add(s->index, e);
 	return true;

@@ -88,20 +88,24 @@ typedef struct {
 	GPtrArray *rules;      /* VwRule* */
 } VwChain;
 
+/* A set element. Its key, key end and data are bytes of the element's own
+ * allocation, sized to what they hold: a network of 100,000 forwards has
+ * 200,000 of these. vw_elem_new makes one with room for the largest of
+ * each, to fill in; the copy a set keeps (vw_set_add) and vw_elem_copy have
+ * only the bytes used. */
 typedef struct {
-	uint8_t key[VW_NFT_DATA_MAX];
-	uint32_t key_len;
-	uint8_t key_end[VW_NFT_DATA_MAX]; /* concatenated intervals */
-	uint32_t key_end_len;
-	uint8_t data[VW_NFT_DATA_MAX];
-	uint32_t data_len;
+	uint8_t *key;
+	uint8_t *key_end; /* concatenated intervals */
+	uint8_t *data;
+	uint32_t key_len, key_end_len, data_len;
 	int32_t verdict; /* verdict maps */
+	uint32_t flags;	 /* NFT_SET_ELEM_INTERVAL_END for interval ends */
 	bool has_verdict;
 	char *chain;	/* jump target of a verdict */
-	uint32_t flags; /* NFT_SET_ELEM_INTERVAL_END for interval ends */
 	char *owner;	/* stored as the element's comment; interned (vw_elem_new): never freed */
 	char *text;	/* "tcp . 2222 : 192.168.100.10 . 22"; NULL for interval ends */
 	char *key_text; /* its key alone: "tcp . 2222"; an interval end: its interval's */
+	uint8_t bytes[]; /* key, key end, data */
 } VwElem;
 
 /* The datatypes of set keys and data, as nft names them (its datatype.h). */
@@ -336,8 +340,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwPlan, vw_plan_free)
 const char *vw_elem_text(const VwSet *s, const VwElem *e);
 const char *vw_elem_key_text(const VwSet *s, const VwElem *e);
 
-/* A set element of @owner (may be NULL), empty; and its destructor. */
+/* A set element of @owner (may be NULL), empty, with room for the largest
+ * key, key end and data; and its destructor. */
 VwElem *vw_elem_new(const char *owner);
+/* A copy of @e (its strings too) whose bytes take only their lengths. */
+VwElem *vw_elem_copy(const VwElem *e);
 void vw_elem_free(VwElem *e);
 
 /* A set or chain of table inet virtwire, by name (NULL if none). */
