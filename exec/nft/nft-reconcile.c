@@ -398,11 +398,18 @@ static void add_all(Diff *df, const VwTable *t)
 		vw_batch_add_chain(df->batch, t, t->chains->pdata[i]);
 		g_ptr_array_add(df->chain_rules, t->chains->pdata[i]);
 	}
+	/* Every element of each set: the set's own array, not a copy of it. */
 	for (guint i = 0; i < t->sets->len; i++) {
 		const VwSet *s = t->sets->pdata[i];
+		SetElems *se;
 
-		for (guint j = 0; j < s->elems->len; j++)
-			add_planned(df->add_elems, s, s->elems->pdata[j]);
+		if (!s->elems->len)
+			continue;
+		se = g_new0(SetElems, 1);
+		se->set = s;
+		se->elems = g_ptr_array_ref(s->elems);
+		se->owned = g_ptr_array_new();
+		g_ptr_array_add(df->add_elems, se);
 	}
 }
 
