@@ -378,7 +378,7 @@ static void read_source(VwXmlForwards *s, VwForward *f, guint i)
 		g_free(src);
 		return;
 	}
-	g_ptr_array_add(f->sources, src);
+	vw_forward_add_source(f, src);
 }
 
 /* A network forward's guest: guest-address= or guest-mac=, one of them. */
