@@ -58,12 +58,31 @@ VwElem *vw_elem_copy(const VwElem *e)
 	return c;
 }
 
-/* @e as kept: its copy sized to its bytes, which takes its strings; @e is
- * freed (the next element made reuses its room). */
-static VwElem *elem_shrink(VwElem *e)
-{
-	VwElem *c = elem_fill(elem_alloc(e->owner, e->key_len, e->key_end_len, e->data_len), e);
+/* Elements a set keeps are laid one after the other in blocks of this size
+ * (100,000 forwards: 200,000 elements, without an allocation's overhead and
+ * rounding each). */
+#define ELEM_BLOCK 65536
 
+/* @e as @s keeps it: its copy sized to its bytes, in @s's last block, which
+ * takes its strings; @e is freed (the next element made reuses its room). */
+static VwElem *elem_shrink(VwSet *s, VwElem *e)
+{
+	gsize size = (sizeof(VwElem) + e->key_len + e->key_end_len + e->data_len + 7) & ~(gsize)7;
+	VwElem *c;
+
+	if (!s->blocks->len || s->block_used + size > ELEM_BLOCK) {
+		g_ptr_array_add(s->blocks, g_malloc(ELEM_BLOCK));
+		s->block_used = 0;
+	}
+	c = (VwElem *)((uint8_t *)s->blocks->pdata[s->blocks->len - 1] + s->block_used);
+	s->block_used += size;
+	memset(c, 0, sizeof(*c));
+	c->key = c->bytes;
+	c->key_end = c->key + e->key_len;
+	c->data = c->key_end + e->key_end_len;
+	c->owner = e->owner;
+	c->in_block = true;
+	elem_fill(c, e);
 	c->chain = g_steal_pointer(&e->chain);
 	c->text = g_steal_pointer(&e->text);
 	c->key_text = g_steal_pointer(&e->key_text);
@@ -78,7 +97,8 @@ void vw_elem_free(VwElem *e)
 	g_free(e->chain);
 	g_free(e->text);
 	g_free(e->key_text);
-	g_free(e);
+	if (!e->in_block)
+		g_free(e);
 }
 
 /* nft's enum proto_desc_id, and fields of its header templates. */
@@ -354,6 +374,7 @@ VwSet *vw_plan_add_set(VwTable *t, const VwSetDesc *d)
 	s->counter = d->counter;
 	s->elems = g_ptr_array_new_with_free_func((GDestroyNotify)vw_elem_free);
 	s->index = g_hash_table_new(elem_hash, elem_equal);
+	s->blocks = g_ptr_array_new_with_free_func(g_free);
 	g_ptr_array_add(t->sets, s);
 	return s;
 }
@@ -519,7 +540,7 @@ static bool set_insert(VwSet *s, VwElem *e)
 		vw_elem_free(e);
 		return false;
 	}
-	e = elem_shrink(e);
+	e = elem_shrink(s, e);
 	g_ptr_array_add(s->elems, e);
 	g_hash_table_add(s->index, e);
 	return true;

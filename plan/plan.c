@@ -46,6 +46,7 @@ static void set_free(VwSet *s)
 		g_bytes_unref(s->udata);
 	g_hash_table_unref(s->index);
 	g_ptr_array_unref(s->elems);
+	g_ptr_array_unref(s->blocks);
 	g_free(s);
 }
 

@@ -101,6 +101,7 @@ typedef struct {
 	int32_t verdict; /* verdict maps */
 	uint32_t flags;	 /* NFT_SET_ELEM_INTERVAL_END for interval ends */
 	bool has_verdict;
+	bool in_block;	/* a set's (vw_set_add): in one of its blocks, not an allocation of its own */
 	char *chain;	/* jump target of a verdict */
 	char *owner;	/* stored as the element's comment; interned (vw_elem_new): never freed */
 	char *text;	/* "tcp . 2222 : 192.168.100.10 . 22"; NULL for interval ends */
@@ -173,6 +174,8 @@ typedef struct {
 	bool counter;	   /* every element counts its packets and bytes */
 	GPtrArray *elems;  /* VwElem* */
 	GHashTable *index; /* key bytes (+flags) → VwElem*, for duplicate detection */
+	GPtrArray *blocks; /* the memory of the elements, a block at a time */
+	gsize block_used;  /* bytes of the last block taken */
 } VwSet;
 
 /* A sysctl the network needs: written at apply, never reverted for
