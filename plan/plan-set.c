@@ -373,7 +373,6 @@ VwSet *vw_plan_add_set(VwTable *t, const VwSetDesc *d)
 	s->per_line = set_per_line(s, nkey);
 	s->counter = d->counter;
 	s->elems = g_ptr_array_new_with_free_func((GDestroyNotify)vw_elem_free);
-	s->index = g_hash_table_new(elem_hash, elem_equal);
 	s->blocks = g_ptr_array_new_with_free_func(g_free);
 	g_ptr_array_add(t->sets, s);
 	return s;
@@ -534,9 +533,33 @@ static void elem_text(const VwSet *s, VwElem *e, const uint8_t *last)
 	e->text = g_string_free(t, FALSE);
 }
 
+/* The index of @s, made again from its elements if it was let go. */
+static GHashTable *set_index(VwSet *s)
+{
+	if (!s->index) {
+		s->index = g_hash_table_new(elem_hash, elem_equal);
+		for (guint i = 0; i < s->elems->len; i++)
+			g_hash_table_add(s->index, s->elems->pdata[i]);
+	}
+	return s->index;
+}
+
+const VwElem *vw_set_find(const VwSet *s, const VwElem *probe)
+{
+	/* A cache: the set is the same. */
+	return g_hash_table_lookup(set_index((VwSet *)s), probe);
+}
+
+void vw_plan_drop_indexes(VwPlan *p)
+{
+	for (guint t = 0; t < VW_TABLES; t++)
+		for (guint i = 0; i < p->tables[t].sets->len; i++)
+			g_clear_pointer(&((VwSet *)p->tables[t].sets->pdata[i])->index, g_hash_table_unref);
+}
+
 static bool set_insert(VwSet *s, VwElem *e)
 {
-	if (g_hash_table_contains(s->index, e)) {
+	if (g_hash_table_contains(set_index(s), e)) {
 		vw_elem_free(e);
 		return false;
 	}

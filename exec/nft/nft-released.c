@@ -111,7 +111,7 @@ static const VwElem *planned(const VwSet *s, const VwKElem *k)
 
 	if (!s)
 		return NULL;
-	return g_hash_table_lookup(s->index, &probe);
+	return vw_set_find(s, &probe);
 }
 
 /* Whether the batch takes kernel element @k of @s away. */

@@ -173,7 +173,10 @@ typedef struct {
 	int per_line;	   /* elements per printed line, as nft wraps them */
 	bool counter;	   /* every element counts its packets and bytes */
 	GPtrArray *elems;  /* VwElem* */
-	GHashTable *index; /* key bytes (+flags) → VwElem*, for duplicate detection */
+	/* Key bytes (+flags) → VwElem*, for duplicate detection; NULL once the
+	 * plan is made (vw_plan_build), until asked for again (vw_set_find):
+	 * 6 MB at 100,000 forwards that the firewall's batch does not need. */
+	GHashTable *index;
 	GPtrArray *blocks; /* the memory of the elements, a block at a time */
 	gsize block_used;  /* bytes of the last block taken */
 } VwSet;
@@ -342,6 +345,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwPlan, vw_plan_free)
  * (NULL for an interval's end): made on first use, then kept. */
 const char *vw_elem_text(const VwSet *s, const VwElem *e);
 const char *vw_elem_key_text(const VwSet *s, const VwElem *e);
+
+/* The element of @s with @probe's key, key end and flags, or NULL. */
+const VwElem *vw_set_find(const VwSet *s, const VwElem *probe);
 
 /* A set element of @owner (may be NULL), empty, with room for the largest
  * key, key end and data; and its destructor. */
