@@ -68,6 +68,7 @@ static bool apply_items(GPtrArray *docs, GPtrArray *items, GPtrArray *texts)
 		it = g_new0(VwApplyItem, 1);
 		it->network = doc->network;
 		it->xml = text;
+		it->xml_handed = true; /* once apply runs: see vw_cmd_apply */
 		it->source = doc->file;
 		g_ptr_array_add(items, it);
 	}
@@ -180,6 +181,8 @@ int vw_cmd_apply(int argc, char **argv, const VwEngineConfig *base)
 	req.adopt = adopt;
 	started = g_get_monotonic_time();
 	log_start("apply", verbose);
+	/* The texts are the engine's now: it lets go of each once recorded. */
+	g_ptr_array_set_free_func(texts, NULL);
 	ok = vw_engine_apply(engine, &req, reports, diags, &err);
 	log_findings(diags);
 	log_end("apply", apply_names(items, names), err, started);

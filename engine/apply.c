@@ -24,6 +24,8 @@ typedef struct {
 	VwApplyReport *rep;
 	GPtrArray *undo;    /* VwStateLink* this apply created (owned by st) */
 	char *input_before; /* the input digest recorded before this apply */
+	char *xml;	    /* the text given; NULL once let go (step_record) */
+	bool xml_owned;	    /* the request handed it over (VwApplyItem.xml_handed) */
 	bool prev_on_disk;  /* prev was read from the state directory */
 	bool written;	    /* a record of this apply is on disk */
 } Net;
@@ -50,6 +52,11 @@ typedef struct {
 
 static void net_free(Net *n)
 {
+	/* The record's XML is the request's text (net_new), not a copy. */
+	if (n->st && n->st->xml == n->xml)
+		n->st->xml = NULL;
+	if (n->xml_owned)
+		g_free(n->xml);
 	g_free(n->id);
 	g_free(n->input_before);
 	vw_state_free(n->prev);
@@ -157,7 +164,11 @@ static Net *net_new(Apply *a, const VwApplyItem *it)
 	n->st->source = g_strdup(it->source);
 	n->st->bridge = g_strdup(net->bridge);
 	n->st->mode = g_strdup(vw_mode_to_string(vw_network_effective_mode(net)));
-	n->st->xml = g_strdup(it->xml);
+	/* Borrowed (net_free gives it back): 100,000 forwards are 11 MB of
+	 * XML, which the record writes as it is. */
+	n->xml = (char *)it->xml;
+	n->xml_owned = it->xml_handed;
+	n->st->xml = n->xml;
 	n->rep = g_new0(VwApplyReport, 1);
 	n->rep->name = g_strdup(net->name);
 	n->rep->changes = g_ptr_array_new_with_free_func(g_free);
@@ -285,20 +296,23 @@ static bool step_intent(Apply *a, GError **error)
 	for (guint i = 0; i < a->nets->len; i++) {
 		Net *n = a->nets->pdata[i];
 		g_autoptr(VwState) intent = NULL;
+		bool saved;
 
-		if (n->prev && !n->prev->pending && g_strcmp0(n->prev->xml, n->item->xml) == 0 && !a->req->adopt)
+		if (n->prev && !n->prev->pending && g_strcmp0(n->prev->xml, n->xml) == 0 && !a->req->adopt)
 			continue;
 		intent = n->prev ? vw_state_copy(n->prev) : vw_state_new(n->st->name);
 		intent->pending = true;
 		g_free(intent->id);
 		intent->id = g_strdup(n->id);
 		g_free(intent->xml);
-		intent->xml = g_strdup(n->item->xml);
+		intent->xml = n->xml; /* borrowed, as in net_new */
 		g_free(intent->bridge);
 		intent->bridge = g_strdup(n->st->bridge);
 		g_free(intent->applied);
 		intent->applied = g_strdup(a->now);
-		if (!vw_store_save(a->e->store, intent, error))
+		saved = vw_store_save(a->e->store, intent, error);
+		intent->xml = NULL;
+		if (!saved)
 			return false;
 		n->written = true;
 	}
@@ -317,6 +331,16 @@ static bool step_record(Apply *a, GError **error)
 		if (!vw_store_save(a->e->store, n->st, error))
 			return false;
 		n->written = true;
+	}
+	/* A text handed over is not needed again before step_inputs, which
+	 * reads the record's: the firewall's batch is built without it. */
+	for (guint i = 0; i < a->nets->len; i++) {
+		Net *n = a->nets->pdata[i];
+
+		if (!n->xml_owned)
+			continue;
+		n->st->xml = NULL;
+		g_clear_pointer(&n->xml, g_free);
 	}
 	vw_eng_stage(a->e, "record");
 	return true;
@@ -687,6 +711,24 @@ static void step_connections(Apply *a)
 			   err->message);
 }
 
+/* The digest of @n's input (engine/unchanged.c), from its text as given
+ * or, once let go, from the record's copy. */
+static char *input_digest(Apply *a, Net *n, char **unchecked)
+{
+	g_autoptr(VwState) rec = NULL;
+	char *digest;
+
+	if (n->xml)
+		return vw_eng_input_digest(a->e, n->st, n->xml, strlen(n->xml), unchecked);
+	/* Let go of at step_record: the record's copy, just written. */
+	if (!vw_store_load(a->e->store, n->st->name, &rec, NULL) || !rec->xml)
+		return NULL;
+	n->st->xml = rec->xml;
+	digest = vw_eng_input_digest(a->e, n->st, rec->xml, strlen(rec->xml), unchecked);
+	n->st->xml = NULL;
+	return digest;
+}
+
 /* What each network's plan was made from, next to the generation the
  * firewall is at now (engine/unchanged.c): the next call with the same
  * input can skip it all. Links left alone (a re-assert) were not checked:
@@ -703,11 +745,10 @@ static void step_inputs(Apply *a)
 	if (a->req->skip_firewall || !(nft = vw_eng_nft(a->e, NULL)) || !vw_nft_generation(nft, &gen, NULL))
 		return;
 	for (guint i = 0; i < a->nets->len; i++) {
-		const Net *n = a->nets->pdata[i];
+		Net *n = a->nets->pdata[i];
 		bool skip = a->req->links == VW_LINKS_SKIP;
 		g_autofree char *unchecked = NULL;
-		char *digest = vw_eng_input_digest(a->e, n->st, n->item->xml, strlen(n->item->xml),
-						   skip ? &unchecked : NULL);
+		char *digest = input_digest(a, n, skip ? &unchecked : NULL);
 
 		if (skip && g_strcmp0(digest, n->input_before) != 0) {
 			g_free(digest);
@@ -799,6 +840,13 @@ static void report(Apply *a)
 
 static void apply_clear(Apply *a)
 {
+	/* Texts handed over with items no Net took (net_new) go here. */
+	for (guint i = a->nets->len; i < a->req->items->len; i++) {
+		const VwApplyItem *it = a->req->items->pdata[i];
+
+		if (it->xml_handed)
+			g_free((char *)it->xml);
+	}
 	g_free(a->now);
 	g_ptr_array_unref(a->nets);
 	if (a->others)

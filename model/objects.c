@@ -95,12 +95,31 @@ static void free_source(gpointer p)
 	g_free(p);
 }
 
+/* The allow-list of every forward that has none (never added to). */
+static GPtrArray *no_sources(void)
+{
+	static GPtrArray *none;
+
+	if (g_once_init_enter(&none))
+		g_once_init_leave(&none, g_ptr_array_new());
+	return g_ptr_array_ref(none);
+}
+
 VwForward *vw_forward_new(void)
 {
 	VwForward *f = g_new0(VwForward, 1);
 
-	f->sources = g_ptr_array_new_with_free_func(free_source);
+	f->sources = no_sources();
 	return f;
+}
+
+void vw_forward_add_source(VwForward *f, VwSource *src)
+{
+	if (!f->sources->len) {
+		g_ptr_array_unref(f->sources);
+		f->sources = g_ptr_array_new_with_free_func(free_source);
+	}
+	g_ptr_array_add(f->sources, src);
 }
 
 void vw_forward_free(VwForward *f)
@@ -442,9 +461,9 @@ VwForward *vw_forward_copy(const VwForward *f)
 	*copy = *f;
 	copy->name = g_strdup(f->name);
 	copy->network = g_strdup(f->network);
-	copy->sources = g_ptr_array_new_with_free_func(g_free);
+	copy->sources = no_sources();
 	for (guint k = 0; k < f->sources->len; k++)
-		g_ptr_array_add(copy->sources, g_memdup2(f->sources->pdata[k], sizeof(VwSource)));
+		vw_forward_add_source(copy, g_memdup2(f->sources->pdata[k], sizeof(VwSource)));
 	return copy;
 }
 

@@ -909,5 +909,6 @@ VwPlan *vw_plan_build(GPtrArray *networks, GPtrArray *domains, VwDiags *diags)
 	}
 	if (vw_diags_count(diags, VW_SEV_ERROR) > errors)
 		return NULL;
+	vw_plan_drop_indexes(p);
 	return g_steal_pointer(&p);
 }

@@ -205,8 +205,11 @@ const VwNftTypeInfo *vw_nft_type_info(VwNftType t);
 VwSet *vw_plan_add_set(VwTable *t, const VwSetDesc *d);
 /* Adds an element, its text made from its key (and key end) and data by
  * the set's field types; returns false (and adds nothing) when an element
- * with the same key is already there. The element is taken over. */
+ * with the same key is already there. The element is taken over: the set
+ * keeps a copy sized to its bytes, and @e is freed either way. */
 bool vw_set_add(VwSet *s, VwElem *e);
+/* Lets go of the sets' indexes (vw_set_find makes one again when asked). */
+void vw_plan_drop_indexes(VwPlan *p);
 /* Adds the interval of a single-field interval set from @e's key to @last
  * (a value of the key's size): @e, then the element that ends it (one past
  * @last, flagged) unless it runs to the end of the key's range. */

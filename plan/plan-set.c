@@ -14,13 +14,80 @@
 
 #include "plan-private.h"
 
-VwElem *vw_elem_new(const char *owner)
+/* An element of @owner with room for @key, @key_end and @data bytes, its
+ * pointers set (each past the one before). */
+static VwElem *elem_alloc(const char *owner, uint32_t key, uint32_t key_end, uint32_t data)
 {
-	VwElem *e = g_new0(VwElem, 1);
+	VwElem *e = g_malloc0(sizeof(VwElem) + key + key_end + data);
 
+	e->key = e->bytes;
+	e->key_end = e->key + key;
+	e->data = e->key_end + key_end;
 	/* A network has as many elements as forwards: one copy of its name. */
 	e->owner = (char *)g_intern_string(owner);
 	return e;
+}
+
+VwElem *vw_elem_new(const char *owner)
+{
+	return elem_alloc(owner, VW_NFT_DATA_MAX, VW_NFT_DATA_MAX, VW_NFT_DATA_MAX);
+}
+
+/* @e's values, bytes and flags into @c (made by elem_alloc for them). */
+static VwElem *elem_fill(VwElem *c, const VwElem *e)
+{
+	memcpy(c->key, e->key, e->key_len);
+	c->key_len = e->key_len;
+	memcpy(c->key_end, e->key_end, e->key_end_len);
+	c->key_end_len = e->key_end_len;
+	memcpy(c->data, e->data, e->data_len);
+	c->data_len = e->data_len;
+	c->verdict = e->verdict;
+	c->flags = e->flags;
+	c->has_verdict = e->has_verdict;
+	return c;
+}
+
+VwElem *vw_elem_copy(const VwElem *e)
+{
+	VwElem *c = elem_fill(elem_alloc(e->owner, e->key_len, e->key_end_len, e->data_len), e);
+
+	c->chain = g_strdup(e->chain);
+	c->text = g_strdup(e->text);
+	c->key_text = g_strdup(e->key_text);
+	return c;
+}
+
+/* Elements a set keeps are laid one after the other in blocks of this size
+ * (100,000 forwards: 200,000 elements, without an allocation's overhead and
+ * rounding each). */
+#define ELEM_BLOCK 65536
+
+/* @e as @s keeps it: its copy sized to its bytes, in @s's last block, which
+ * takes its strings; @e is freed (the next element made reuses its room). */
+static VwElem *elem_shrink(VwSet *s, VwElem *e)
+{
+	gsize size = (sizeof(VwElem) + e->key_len + e->key_end_len + e->data_len + 7) & ~(gsize)7;
+	VwElem *c;
+
+	if (!s->blocks->len || s->block_used + size > ELEM_BLOCK) {
+		g_ptr_array_add(s->blocks, g_malloc(ELEM_BLOCK));
+		s->block_used = 0;
+	}
+	c = (VwElem *)((uint8_t *)s->blocks->pdata[s->blocks->len - 1] + s->block_used);
+	s->block_used += size;
+	memset(c, 0, sizeof(*c));
+	c->key = c->bytes;
+	c->key_end = c->key + e->key_len;
+	c->data = c->key_end + e->key_end_len;
+	c->owner = e->owner;
+	c->in_block = true;
+	elem_fill(c, e);
+	c->chain = g_steal_pointer(&e->chain);
+	c->text = g_steal_pointer(&e->text);
+	c->key_text = g_steal_pointer(&e->key_text);
+	g_free(e);
+	return c;
 }
 
 void vw_elem_free(VwElem *e)
@@ -30,7 +97,8 @@ void vw_elem_free(VwElem *e)
 	g_free(e->chain);
 	g_free(e->text);
 	g_free(e->key_text);
-	g_free(e);
+	if (!e->in_block)
+		g_free(e);
 }
 
 /* nft's enum proto_desc_id, and fields of its header templates. */
@@ -305,7 +373,7 @@ VwSet *vw_plan_add_set(VwTable *t, const VwSetDesc *d)
 	s->per_line = set_per_line(s, nkey);
 	s->counter = d->counter;
 	s->elems = g_ptr_array_new_with_free_func((GDestroyNotify)vw_elem_free);
-	s->index = g_hash_table_new(elem_hash, elem_equal);
+	s->blocks = g_ptr_array_new_with_free_func(g_free);
 	g_ptr_array_add(t->sets, s);
 	return s;
 }
@@ -465,12 +533,37 @@ static void elem_text(const VwSet *s, VwElem *e, const uint8_t *last)
 	e->text = g_string_free(t, FALSE);
 }
 
+/* The index of @s, made again from its elements if it was let go. */
+static GHashTable *set_index(VwSet *s)
+{
+	if (!s->index) {
+		s->index = g_hash_table_new(elem_hash, elem_equal);
+		for (guint i = 0; i < s->elems->len; i++)
+			g_hash_table_add(s->index, s->elems->pdata[i]);
+	}
+	return s->index;
+}
+
+const VwElem *vw_set_find(const VwSet *s, const VwElem *probe)
+{
+	/* A cache: the set is the same. */
+	return g_hash_table_lookup(set_index((VwSet *)s), probe);
+}
+
+void vw_plan_drop_indexes(VwPlan *p)
+{
+	for (guint t = 0; t < VW_TABLES; t++)
+		for (guint i = 0; i < p->tables[t].sets->len; i++)
+			g_clear_pointer(&((VwSet *)p->tables[t].sets->pdata[i])->index, g_hash_table_unref);
+}
+
 static bool set_insert(VwSet *s, VwElem *e)
 {
-	if (g_hash_table_contains(s->index, e)) {
+	if (g_hash_table_contains(set_index(s), e)) {
 		vw_elem_free(e);
 		return false;
 	}
+	e = elem_shrink(s, e);
 	g_ptr_array_add(s->elems, e);
 	g_hash_table_add(s->index, e);
 	return true;

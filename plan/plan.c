@@ -44,8 +44,10 @@ static void set_free(VwSet *s)
 	g_free(s->type_text);
 	if (s->udata)
 		g_bytes_unref(s->udata);
-	g_hash_table_unref(s->index);
+	if (s->index)
+		g_hash_table_unref(s->index);
 	g_ptr_array_unref(s->elems);
+	g_ptr_array_unref(s->blocks);
 	g_free(s);
 }
 

@@ -124,6 +124,7 @@ struct VwXmlForwards {
 	 * there: the text after it must not be joined to the text before. */
 	bool after_forward;
 	int forward_line; /* of that forward */
+	xmlNode *ws;	  /* the text node text_after_forward made last */
 	/* The open forward: its elements open (0: none), whether it is read. */
 	guint open;
 	bool skip;
@@ -381,7 +382,7 @@ static void read_source(VwXmlForwards *s, VwForward *f, guint i)
 		g_free(src);
 		return;
 	}
-	g_ptr_array_add(f->sources, src);
+	vw_forward_add_source(f, src);
 }
 
 /* A network forward's guest: guest-address= or guest-mac=, one of them. */
@@ -633,30 +634,56 @@ bool vw_xml_forwards_end(VwXmlForwards *s)
 	return false;
 }
 
+static bool blank(const xmlChar *p, int len)
+{
+	for (int i = 0; len < 0 ? p[i] != 0 : i < len; i++)
+		if (!IS_BLANK_CH(p[i]))
+			return false;
+	return true;
+}
+
+/* Text node @t ends at @line: as xmlSAX2TextNode() numbers one. */
+static void text_line(xmlNode *t, int line)
+{
+	t->line = (unsigned short)MIN(line, 65535);
+	t->psvi = line >= 65535 ? (void *)(ptrdiff_t)line : NULL;
+}
+
+/* What the tree builder keeps about the text node it appends to. */
+static void text_appendable(VwXmlForwards *s, int len)
+{
+	s->pctx->nodelen = len;
+	s->pctx->nodemem = len + 1;
+}
+
 /* Text right after a forward: a node of its own, as when the forward was
  * there between it and the text before; a CDATA section takes the
- * forward's line, as libxml2 gave it the line of the node before. */
+ * forward's line, as libxml2 gave it the line of the node before. Blanks
+ * between forwards and blanks after them are one node, the last blanks':
+ * only forwards, which are not in the tree, stood by the others (100,000
+ * forwards: 12 MB of nodes less). */
 static bool text_after_forward(VwXmlForwards *s, const xmlChar *value, int len, bool cdata)
 {
 	xmlNode *parent = s->pctx->node;
 	xmlNode *last = parent ? parent->last : NULL;
 	xmlNode *t;
-	int line;
 
 	if (!parent || (!cdata && (!last || last->type != XML_TEXT_NODE || last->name != xmlStringText)))
 		return false;
+	if (!cdata && last == s->ws && last->content && blank(last->content, -1) && blank(value, len)) {
+		xmlNodeSetContentLen(last, value, len);
+		text_line(last, line_now(s));
+		text_appendable(s, len);
+		return true;
+	}
 	t = cdata ? xmlNewCDataBlock(parent->doc, value, len) : xmlNewDocTextLen(parent->doc, value, len);
 	if (!t)
 		g_error("out of memory");
-	line = line_now(s);
-	if (cdata) {
+	if (cdata)
 		g_hash_table_insert(s->ctx.lines, t, GINT_TO_POINTER(s->forward_line));
-	} else {
-		/* As xmlSAX2TextNode() numbers a text node. */
-		t->line = (unsigned short)MIN(line, 65535);
-		if (line >= 65535)
-			t->psvi = (void *)(ptrdiff_t)line;
-	}
+	else
+		text_line(t, line_now(s));
+	s->ws = cdata ? NULL : t;
 	t->parent = parent;
 	t->prev = last;
 	if (last)
@@ -664,9 +691,7 @@ static bool text_after_forward(VwXmlForwards *s, const xmlChar *value, int len, 
 	else
 		parent->children = t;
 	parent->last = t;
-	/* What the tree builder keeps about the text node it appends to. */
-	s->pctx->nodelen = len;
-	s->pctx->nodemem = len + 1;
+	text_appendable(s, len);
 	return true;
 }
 

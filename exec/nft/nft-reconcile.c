@@ -172,24 +172,6 @@ static void add_made(GPtrArray *list, const VwSet *set, VwElem *e)
 	g_ptr_array_add(se->elems, e);
 }
 
-static VwElem *elem_copy(const VwElem *d)
-{
-	VwElem *e = vw_elem_new(d->owner);
-
-	memcpy(e->key, d->key, sizeof(e->key));
-	e->key_len = d->key_len;
-	memcpy(e->key_end, d->key_end, sizeof(e->key_end));
-	e->key_end_len = d->key_end_len;
-	memcpy(e->data, d->data, sizeof(e->data));
-	e->data_len = d->data_len;
-	e->verdict = d->verdict;
-	e->has_verdict = d->has_verdict;
-	e->chain = g_strdup(d->chain);
-	e->flags = d->flags;
-	e->text = g_strdup(d->text);
-	return e;
-}
-
 /* An element in a drift line. */
 static const char *elem_words(const VwSet *s, const VwElem *e)
 {
@@ -290,7 +272,7 @@ static void diff_unexpected(Diff *df, const VwSet *s, VwKSet *ks, GHashTable *wa
 		      k->owner ? k->owner : "", k->owner ? "')" : "",
 		      start ? " (an interval end without its start)" : "");
 		if (start) {
-			add_made(df->lone_starts, s, elem_copy(start));
+			add_made(df->lone_starts, s, vw_elem_copy(start));
 			add_made(df->del_elems, s, start);
 		}
 		add_made(df->del_elems, s, vw_nft_elem_from_kernel(k, NULL));
@@ -416,11 +398,18 @@ static void add_all(Diff *df, const VwTable *t)
 		vw_batch_add_chain(df->batch, t, t->chains->pdata[i]);
 		g_ptr_array_add(df->chain_rules, t->chains->pdata[i]);
 	}
+	/* Every element of each set: the set's own array, not a copy of it. */
 	for (guint i = 0; i < t->sets->len; i++) {
 		const VwSet *s = t->sets->pdata[i];
+		SetElems *se;
 
-		for (guint j = 0; j < s->elems->len; j++)
-			add_planned(df->add_elems, s, s->elems->pdata[j]);
+		if (!s->elems->len)
+			continue;
+		se = g_new0(SetElems, 1);
+		se->set = s;
+		se->elems = g_ptr_array_ref(s->elems);
+		se->owned = g_ptr_array_new();
+		g_ptr_array_add(df->add_elems, se);
 	}
 }
 

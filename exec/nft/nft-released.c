@@ -105,16 +105,13 @@ static VwReleased *released_of(const VwKElem *k, int family, VwListen listen)
 /* The plan's element of @s with @k's key, if any. */
 static const VwElem *planned(const VwSet *s, const VwKElem *k)
 {
-	VwElem probe = { 0 };
+	/* The kernel's bytes, read in place: the index compares keys only. */
+	VwElem probe = { .key = (uint8_t *)k->key, .key_len = k->key_len, .key_end = (uint8_t *)k->key_end,
+			 .key_end_len = k->key_end_len, .flags = k->flags };
 
 	if (!s)
 		return NULL;
-	memcpy(probe.key, k->key, k->key_len);
-	probe.key_len = k->key_len;
-	memcpy(probe.key_end, k->key_end, k->key_end_len);
-	probe.key_end_len = k->key_end_len;
-	probe.flags = k->flags;
-	return g_hash_table_lookup(s->index, &probe);
+	return vw_set_find(s, &probe);
 }
 
 /* Whether the batch takes kernel element @k of @s away. */

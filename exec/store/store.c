@@ -402,10 +402,30 @@ bool vw_store_load(VwStore *s, const char *name, VwState **ret, GError **error)
  * unchanged network spares the disk its fsyncs). */
 static bool holds(VwStore *s, const char *name, const char *data, gsize len)
 {
-	g_autofree char *old = NULL;
-	gsize olen = 0;
+	char buf[65536];
+	struct stat st;
+	gsize done = 0;
+	bool sized = false;
+	int fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 
-	return read_file(s->dirfd, name, len, &old, &olen) == 0 && olen == len && memcmp(old, data, len) == 0;
+	if (fd < 0)
+		return false;
+	/* Block by block: a network's XML can be 11 MB, which is not read
+	 * into memory beside the text it is compared with. */
+	sized = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (gsize)st.st_size == len;
+	if (sized) {
+		while (done < len) {
+			ssize_t n = read(fd, buf, MIN(sizeof(buf), len - done));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0 || memcmp(buf, data + done, (gsize)n) != 0)
+				break;
+			done += (gsize)n;
+		}
+	}
+	close(fd);
+	return sized && done == len;
 }
 
 /* A record unchanged but for its "applied" time. */

@@ -1180,6 +1180,36 @@ static void test_big_lines_counted_once(void)
 		g_assert_cmpint(((const VwDiag *)d->items->pdata[i])->loc.line, ==, line);
 }
 
+/* Blanks between forwards are one text node (forward.c): an element after
+ * them, and one after text that is not blank, keeps its line, past 65535
+ * too. */
+static void test_lines_after_forwards(void)
+{
+	g_autoptr(GString) xml = g_string_new("<network>\n<name>x</name>\n<forward mode='open'/>\n<metadata>\n"
+					      "<vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n");
+	g_autoptr(VwDiags) d = vw_diags_new();
+	g_autoptr(VwDoc) doc = NULL;
+	int next = 6, first = 0, second; /* the line written next */
+
+	for (int i = 0; i < 40000; i++) {
+		g_string_append_printf(xml, "<vw:forward proto='tcp' host-port='%d' guest-address='10.0.0.2'/>\n\n", i + 1);
+		next += 2;
+		if (i == 100) {
+			g_string_append(xml, "<vw:hairpin enabled='maybe'/>\n");
+			first = next++;
+		}
+	}
+	g_string_append(xml, "  \n <vw:localhost enabled='maybe'/>\n</vw:network>\n</metadata>\n</network>\n");
+	second = next + 1;
+	g_assert_cmpint(second, >, 65535);
+	doc = load("lines.xml", xml->str, d, VW_LOAD_OK);
+	g_assert_cmpuint(d->items->len, ==, 2);
+	for (guint i = 0; i < d->items->len; i++)
+		g_assert_cmpstr(((const VwDiag *)d->items->pdata[i])->code, ==, "invalid-value");
+	g_assert_cmpint(((const VwDiag *)d->items->pdata[0])->loc.line, ==, first);
+	g_assert_cmpint(((const VwDiag *)d->items->pdata[1])->loc.line, ==, second);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Schemas */
 
@@ -1316,5 +1346,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/parse/limits/nodes", test_too_many_nodes);
 	g_test_add_func("/parse/limits/encoding", test_encoding);
 	g_test_add_func("/parse/limits/big-lines", test_big_lines_counted_once);
+	g_test_add_func("/parse/lines/after-forwards", test_lines_after_forwards);
 	return g_test_run();
 }

@@ -825,6 +825,12 @@ static void test_set_descriptions(void)
 	g_assert_false(vw_plan_find_set(p, "fwd4any")->counter);
 }
 
+/* The element a set added last (vw_set_add keeps a copy of the one given). */
+static VwElem *last_elem(const VwSet *s)
+{
+	return s->elems->pdata[s->elems->len - 1];
+}
+
 static VwElem *elem_with_key(const VwAddr *a)
 {
 	VwElem *e = vw_elem_new("n");
@@ -878,6 +884,7 @@ static void test_element_text(void)
 	vw_key_put_addr(e->key, &e->key_len, &src);
 	vw_key_put_addr(e->key_end, &e->key_end_len, &src_end);
 	g_assert_true(vw_set_add(allow, e));
+	e = last_elem(allow);
 	g_assert_cmpstr(vw_elem_text(allow, e), ==, "tcp . 7000-7002 . 203.0.113.0/28");
 	g_assert_cmpstr(vw_elem_key_text(allow, e), ==, vw_elem_text(allow, e));
 
@@ -886,6 +893,7 @@ static void test_element_text(void)
 	vw_key_put_proto(e->key, &e->key_len, 47);
 	vw_key_put_port(e->key, &e->key_len, 0);
 	g_assert_true(vw_set_add(svc, e));
+	e = last_elem(svc);
 	g_assert_cmpstr(vw_elem_text(svc, e), ==, "47 . 0");
 }
 
@@ -904,6 +912,7 @@ static void test_conflict_message(void)
 	vw_key_put_addr(e->data, &e->data_len, &target);
 	vw_key_put_port(e->data, &e->data_len, 22);
 	g_assert_true(vw_set_add(vw_plan_find_set(p, "fwd4any"), e));
+	e = last_elem(vw_plan_find_set(p, "fwd4any"));
 	fwd = vw_plan_conflict_message(vw_plan_find_set(p, "fwd4any"), e, "network 'a'", "network 'b'");
 	g_assert_cmpstr(fwd, ==, "the forward tcp . 2222 of network 'a' is already taken by network 'b'");
 
@@ -916,6 +925,7 @@ static void test_conflict_message(void)
 	e = vw_elem_new("a");
 	vw_key_ifname(e, "vw-a");
 	g_assert_true(vw_set_add(vw_plan_find_set(p, "bridges"), e));
+	e = last_elem(vw_plan_find_set(p, "bridges"));
 	br = vw_plan_conflict_message(vw_plan_find_set(p, "bridges"), e, "network 'a'", "network 'b'");
 	g_assert_cmpstr(br, ==, "bridge \"vw-a\" of network 'a' already belongs to network 'b'");
 	e = vw_elem_new("a");
@@ -923,6 +933,7 @@ static void test_conflict_message(void)
 	e->has_verdict = true;
 	e->verdict = NF_DROP;
 	g_assert_true(vw_set_add(vw_plan_find_set(p, "ingress"), e));
+	e = last_elem(vw_plan_find_set(p, "ingress"));
 	iface = vw_plan_conflict_message(vw_plan_find_set(p, "ingress"), e, "network 'a'", "network 'b'");
 	g_assert_cmpstr(iface, ==, "interface \"vw-a\" of network 'a' already belongs to network 'b'");
 }

