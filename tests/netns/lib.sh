@@ -167,15 +167,18 @@ nft_quiet() {
 	shift
 	mon=$(mktemp "$VWT_TMP/monitor.XXXXXX")
 	# Not through a function: $! must be the monitor's own process.
-	ip netns exec "$(ns "$role")" timeout 60 stdbuf -oL nft monitor >"$mon" 2>&1 &
+	ip netns exec "$(ns "$role")" timeout 150 stdbuf -oL nft monitor >"$mon" 2>&1 &
 	pid=$!
 	VWT_PIDS+=("$pid")
-	for i in $(seq 1 300); do
+	# nft monitor reads the whole ruleset before it listens: with 10,000
+	# elements on a busy machine that can take a while (90 s at most).
+	local until=$((SECONDS + 90))
+	while [ "$SECONDS" -lt "$until" ]; do
 		nsx "$role" nft add table ip vwt_marker 2>/dev/null && nsx "$role" nft delete table ip vwt_marker
 		grep -q 'new generation' "$mon" && break
-		sleep 0.1
+		sleep 0.2
 	done
-	grep -q 'new generation' "$mon" || { echo "nft monitor showed nothing in 30 s"; return 1; }
+	grep -q 'new generation' "$mon" || { echo "nft monitor showed nothing in 90 s"; return 1; }
 	nsx "$role" nft add table ip vwt_quiet
 	"$@"
 	rc=$?
