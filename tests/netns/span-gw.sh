@@ -322,6 +322,8 @@ lacks "h2 has none addressed to h1 (no reply through another host)" 'dst=203\.0\
 # domain [TAP]: m, with one interface on gw and a forward of its own (8081
 # to its port 80), as libvirt passes it to the qemu hooks.
 domain() {
+	local tap=''
+	[ -n "${1:-}" ] && tap="<target dev='$1'/>"
 	cat <<XML
 <domain type='kvm'>
   <name>m</name>
@@ -332,7 +334,7 @@ domain() {
     <interface type='network'>
       <mac address='$MACM'/>
       <source network='gw' portid='00000000-0000-4000-9000-000000000031'/>
-      ${1:+<target dev='$1'/>}
+      $tap
     </interface>
   </devices>
   <metadata><vw:domain xmlns:vw='urn:virtwire:1'>
@@ -407,10 +409,10 @@ check "h1: stopped, port-deleted, release" down h1
 # VXLAN devices point at h3 within a second.
 # shellcheck disable=SC2317 # called by check
 fdb_follows() {
-	local t0 t1 i ok=
+	local t0 t1 ok=
 	t0=$(date +%s%N)
 	nsx m busybox arping -U -c 1 -I eth0 10.80.0.31 >/dev/null 2>&1
-	for i in $(seq 1 40); do
+	for _ in $(seq 1 40); do
 		if fdb_has h2 vw4280 "^$MACM dst 192\.0\.2\.13 " && fdb_has h1 vw4280 "^$MACM dst 192\.0\.2\.13 "; then
 			ok=1
 			break

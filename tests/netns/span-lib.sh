@@ -62,9 +62,9 @@ vxlan_arp() {
 # poll SECONDS COMMAND...: until COMMAND succeeds, at most SECONDS; then
 # COMMAND's last status (and output).
 poll() {
-	local secs=$1 i
+	local secs=$1
 	shift
-	for i in $(seq 1 $((secs * 20))); do
+	for _ in $(seq 1 $((secs * 20))); do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.05
 	done
