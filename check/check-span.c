@@ -37,7 +37,7 @@ static void check_mode(const VwNetwork *net, const VwSpan *s, VwDiags *d)
 		break;
 	case VW_MODE_UNSET:
 	case VW_MODE__COUNT:
-		E(d, s->loc, "span-mode", "add mode='internal' or mode='host-only' to <vw:network>",
+		E(d, s->loc, "span-mode", "add mode='internal', 'host-only', 'nat' or 'route' to <vw:network>",
 		  "network '%s': <vw:span> needs a virtwire mode", net->name);
 		break;
 	}

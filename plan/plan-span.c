@@ -146,10 +146,13 @@ static void span_bridge_elements(VwTable *t, const VwNetwork *net, const char *d
 		vw_key_put(e->key, &e->key_len, net->mac.b, sizeof(net->mac.b));
 		vw_set_add(vw_table_find_set(t, "span-gw-mac"), e);
 	}
+	/* The addresses the host holds on the bridge (plan-link.c): an
+	 * internal network's is not the host's, and a guest may use it. */
 	for (guint i = 0; i < net->ips->len; i++) {
 		const VwIp *ip = net->ips->pdata[i];
 
-		if (!vw_addr_is_set(&ip->address))
+		if (!vw_addr_is_set(&ip->address) ||
+		    (vw_network_effective_mode(net) == VW_MODE_INTERNAL && net->forward == VW_FWD_OPEN))
 			continue;
 		e = vw_elem_new(id);
 		vw_key_ifname(e, dev);
