@@ -6,8 +6,8 @@
 # bridge has the gateway's address and MAC; each host answers ARP and ND
 # for it to its own guests only (no gateway ARP crosses the overlay, and a
 # frame from the overlay with the gateway's MAC is dropped before the
-# bridge learns it); each host masquerades (nat) or routes (route) its own
-# guests' traffic through its own uplink; DHCP (reservations only) is
+# bridge learns it); each host masquerades (nat, IPv4 and IPv6) or routes
+# (route) its own guests' traffic through its own uplink; DHCP (reservations only) is
 # answered by the guest's own host, the others never hear the DISCOVER; a
 # forward reaches a guest on its host with conntrack on that host only; a
 # guest that moves (libvirt's hooks on both hosts, its link moved) is
@@ -39,6 +39,7 @@ host() {
 		ip -n "$(ns "$1")" link add wan0 type veth peer name "w-$1" netns "$(ns wan)" &&
 		ip -n "$(ns wan)" link set "w-$1" master wan-br up &&
 		ip -n "$(ns "$1")" addr add "203.0.113.$2/24" dev wan0 &&
+		ip -n "$(ns "$1")" addr add "2001:db8:ffff::$2/64" dev wan0 nodad &&
 		ip -n "$(ns "$1")" link set wan0 up
 }
 
@@ -85,6 +86,7 @@ topology() {
 	span_underlay && ns_add wan &&
 		ip -n "$(ns wan)" link add wan-br type bridge stp_state 0 forward_delay 0 &&
 		ip -n "$(ns wan)" addr add 203.0.113.2/24 dev wan-br &&
+		ip -n "$(ns wan)" addr add 2001:db8:ffff::2/64 dev wan-br nodad &&
 		ip -n "$(ns wan)" link set wan-br up &&
 		host h1 11 && host h2 12 && host h3 13 &&
 		# Route mode: the WAN's router knows each guest's host (host
@@ -127,12 +129,13 @@ gw_guest h1 vw-gw a1 52:54:00:80:00:11 11 80 && gw_guest h2 vw-gw a2 52:54:00:80
 	gw_guest h3 vw-gw a3 52:54:00:80:00:13 13 80 &&
 	gw_guest h1 vw-rt r1 52:54:00:81:00:11 11 81 && gw_guest h2 vw-rt r2 52:54:00:81:00:12 12 81
 setup "guests on the three hosts" test $? = 0
-settle a1 a2 a3 r1 r2 || true
+settle a1 a2 a3 r1 r2 h1 h2 h3 wan || true
 serve a2 tcp4 80
 serve a2 tcp6 80
 serve a1 tcp4 80
 serve r2 tcp4 80
 serve wan tcp4 80
+serve wan tcp6 80
 
 # --- one segment, guest to guest --------------------------------------------------------
 
@@ -146,6 +149,8 @@ reach "route: r1 (h1) reaches r2 (h2)" r1 tcp4 10.81.0.12 80 '^r2 10\.81\.0\.11$
 reach "a1 reaches the WAN masqueraded to h1's address" a1 tcp4 203.0.113.2 80 '^wan 203\.0\.113\.11$'
 reach "a2 reaches the WAN masqueraded to h2's address" a2 tcp4 203.0.113.2 80 '^wan 203\.0\.113\.12$'
 reach "a3 reaches the WAN masqueraded to h3's address" a3 tcp4 203.0.113.2 80 '^wan 203\.0\.113\.13$'
+reach "… over IPv6: a1 as h1's address" a1 tcp6 2001:db8:ffff::2 80 '^wan 2001:db8:ffff::11$'
+reach "… a2 as h2's" a2 tcp6 2001:db8:ffff::2 80 '^wan 2001:db8:ffff::12$'
 says "h2's conntrack has a2's connection, masqueraded" 'src=10\.80\.0\.12 dst=203\.0\.113\.2 .*dport=80 .*src=203\.0\.113\.2 dst=203\.0\.113\.12' \
 	nsx h2 conntrack -L -p tcp -s 10.80.0.12
 lacks "h1's conntrack has none of a2's WAN connection" 'src=10\.80\.0\.12 dst=203\.0\.113\.2 ' nsx h1 conntrack -L -p tcp
