@@ -201,36 +201,27 @@ while time.time() < end:
         print("end", flush=True)
         break
 '
-out_drops() { nsx "$1" nft list chain bridge virtwire span-out | sed -n 's/.*@span-ports counter packets \([0-9]*\).*/\1/p'; }
 capture_gw_arp() {
-	local pid before after
+	local pid
 	nsx h1 timeout 20 python3 -c "$cap_py" ul0 vxlan >"$VWT_TMP/cap" 2>&1 &
 	pid=$!
 	VWT_PIDS+=("$pid")
 	poll 5 grep -qx ready "$VWT_TMP/cap" || return 1
-	before=$(out_drops h1)
 	nsx a2 ip neigh flush dev eth0
+	nsx h1 ip neigh flush dev vw-gw
 	nsx a2 ping -c 1 -W 2 10.80.0.1 || return 1
 	nsx h2 python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"vwt-end", ("192.0.2.11", 9))'
 	wait "$pid"
-	after=$(out_drops h1)
 	cat "$VWT_TMP/cap"
-	echo "h1's span-out drops: $before -> $after" | tee "$VWT_TMP/cap.log"
 	grep -qx end "$VWT_TMP/cap"
 }
 check "a2 (h2) pings the gateway; h1's underlay is captured meanwhile" capture_gw_arp
 says "a2's ARP request for the gateway crossed to h1 (the capture saw it)" \
 	'^arp request 52:54:00:80:00:12 spa 10\.80\.0\.12 tpa 10\.80\.0\.1 from 192\.0\.2\.12$' cat "$VWT_TMP/cap"
-lacks "no gateway ARP reply crossed the overlay, either way" 'spa 10\.80\.0\.1 ' cat "$VWT_TMP/cap"
-# shellcheck disable=SC2317 # called by check
-out_grew() {
-	local b a
-	read -r b a < <(sed -n "s/^h1's span-out drops: \([0-9]*\) -> \([0-9]*\)$/\1 \2/p" "$VWT_TMP/cap.log")
-	echo "h1's span-out drops: ${b:-?} -> ${a:-?}"
-	[ -n "$b" ] && [ -n "$a" ] && [ "$a" -gt "$b" ]
-}
-check "h1 answered too, and span-out kept its answer at home (its drop counter grew)" out_grew
-diag "$(cat "$VWT_TMP/check.out")"
+# An ARP request for its own address makes Linux note the sender and answer.
+says "h1 heard it and answered too (it noted a2)" '^10\.80\.0\.12 lladdr 52:54:00:80:00:12 ' \
+	nsx h1 ip neigh show 10.80.0.12 dev vw-gw
+lacks "… but no gateway ARP reply crossed the overlay, either way" 'spa 10\.80\.0\.1 ' cat "$VWT_TMP/cap"
 says "a2 has the gateway at $GWMAC" "10\.80\.0\.1 .*lladdr $GWMAC" nsx a2 ip neigh show 10.80.0.1
 check "a2 pings the gateway over IPv6 (ND answered at home)" nsx a2 ping -c 1 -W 2 fd00:80::1
 lacks "h1's bridge never learned the gateway's MAC on the VXLAN port" "$GWMAC dev vw4280" nsx h1 bridge fdb show br vw-gw
