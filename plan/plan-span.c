@@ -18,7 +18,12 @@
  * router advertisements, its own ARP and ND) never leaves through the
  * VXLAN port (table bridge virtwire, hook output), so a guest only ever
  * learns its own host's bridge for the network's address, and the hosts'
- * bridges, which share that address, never see each other.
+ * bridges, which share that address, never see each other. In nat and
+ * route that is the distributed anycast gateway: the same address and MAC
+ * on every host. What comes off the overlay claiming the gateway (its MAC,
+ * an ARP sender or source address of it) is dropped before the bridge
+ * learns it (hook prerouting), and DHCP never crosses a VXLAN port either
+ * way: each host's dnsmasq answers its own guests from the reservations.
  */
 #include <string.h>
 
