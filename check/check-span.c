@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A network that spans hosts (<vw:span>): its VNI, underlay and peers, the
- * modes that can span, the room the VXLAN header needs in the MTU, and one
+ * modes that can span (nat and route with the gateway's MAC given), DHCP by
+ * reservations only, the room the VXLAN header needs in the MTU, and one
  * VNI per network among networks given together. What only the host knows
  * (the underlay's address and MTU) is checked at apply.
  */
@@ -19,13 +20,16 @@ static void check_mode(const VwNetwork *net, const VwSpan *s, VwDiags *d)
 		break;
 	case VW_MODE_NAT:
 	case VW_MODE_ROUTE:
-		E(d, s->loc, "span-mode",
-		  "span it in mode='internal' or mode='host-only' for now; nat and route follow with the anycast "
-		  "gateway",
-		  "network '%s': a %s network spans hosts only with a distributed anycast gateway (the same gateway "
-		  "address and MAC on every host, each host's guests leaving through their own host), which this "
-		  "virtwire does not make yet",
-		  net->name, vw_mode_to_string(vw_network_effective_mode(net)));
+		/* The distributed anycast gateway: each host's bridge answers
+		 * for the gateway with one MAC, so a guest's neighbour entry
+		 * holds on every host (after a move too). */
+		if (!net->has_mac)
+			E(d, s->loc, "span-gateway-mac",
+			  "add <mac address='52:54:00:…'/> to the network, the same on every host (virsh net-dumpxml "
+			  "shows the one libvirt chose)",
+			  "network '%s': a spanning %s network's gateway has the same MAC on every host, and the XML "
+			  "gives none",
+			  net->name, vw_mode_to_string(vw_network_effective_mode(net)));
 		break;
 	case VW_MODE_BRIDGED:
 		E(d, s->loc, "span-mode", "a bridged network's guests are on the uplink's LAN already: drop <vw:span>",
@@ -33,7 +37,7 @@ static void check_mode(const VwNetwork *net, const VwSpan *s, VwDiags *d)
 		break;
 	case VW_MODE_UNSET:
 	case VW_MODE__COUNT:
-		E(d, s->loc, "span-mode", "add mode='internal' or mode='host-only' to <vw:network>",
+		E(d, s->loc, "span-mode", "add mode='internal', 'host-only', 'nat' or 'route' to <vw:network>",
 		  "network '%s': <vw:span> needs a virtwire mode", net->name);
 		break;
 	}
@@ -113,6 +117,29 @@ static void check_mtu(const VwNetwork *net, const VwSpan *s, VwDiags *d)
 	  net->name, net->mtu, over, net->mtu + over);
 }
 
+/* DHCP across hosts: every host's dnsmasq serves the same XML to its own
+ * guests only (the overlay carries no DHCP), so only reservations are
+ * handed out: one address per MAC whichever host answers. A range would
+ * let two hosts lease one address to two guests. */
+static void check_dhcp(const VwNetwork *net, VwDiags *d)
+{
+	for (guint i = 0; i < net->ips->len; i++) {
+		const VwIp *ip = net->ips->pdata[i];
+
+		for (guint j = 0; ip->ranges && j < ip->ranges->len; j++) {
+			const VwDhcpRange *r = ip->ranges->pdata[j];
+			char a[VW_ADDR_STRLEN], b[VW_ADDR_STRLEN];
+
+			E(d, r->loc, "span-dhcp-range",
+			  "give each guest a reservation, <host mac='…' ip='…'/>: every host hands out the same "
+			  "address for a MAC",
+			  "network '%s': DHCP range %s-%s in a spanning network: each host answers its own guests "
+			  "from the range, so two hosts could lease one address",
+			  net->name, vw_addr_to_string(&r->start, a), vw_addr_to_string(&r->end, b));
+		}
+	}
+}
+
 void vw_chk_span(const VwNetwork *net, VwDiags *d)
 {
 	const VwSpan *s = net->vw ? net->vw->span : NULL;
@@ -127,6 +154,7 @@ void vw_chk_span(const VwNetwork *net, VwDiags *d)
 	check_mode(net, s, d);
 	check_peers(net, s, d);
 	check_mtu(net, s, d);
+	check_dhcp(net, d);
 }
 
 void vw_chk_span_together(GPtrArray *networks, VwDiags *d)

@@ -18,7 +18,12 @@
  * router advertisements, its own ARP and ND) never leaves through the
  * VXLAN port (table bridge virtwire, hook output), so a guest only ever
  * learns its own host's bridge for the network's address, and the hosts'
- * bridges, which share that address, never see each other.
+ * bridges, which share that address, never see each other. In nat and
+ * route that is the distributed anycast gateway: the same address and MAC
+ * on every host. What comes off the overlay claiming the gateway (its MAC,
+ * an ARP sender or source address of it) is dropped before the bridge
+ * learns it (hook prerouting), and DHCP never crosses a VXLAN port either
+ * way: each host's dnsmasq answers its own guests from the reservations.
  */
 #include <string.h>
 
@@ -62,18 +67,56 @@ void vw_plan_span_skeleton(VwPlan *p)
 	vw_rb_commit_verdict(&rb, input, NF_DROP, NULL);
 }
 
+/* Of table bridge virtwire, keyed by a VXLAN port: the network's gateway
+ * (its bridge's MAC and addresses, the same on every host), and the DHCP
+ * and DHCPv6 ports, which never cross the overlay. */
+static const VwSetDesc span_bridge_sets[] = {
+	{ "span-ports", VW_SET_INTERFACES, { VW_NFT_IFNAME } },
+	{ "span-gw-mac", VW_SET_SPAN, { VW_NFT_IFNAME, VW_NFT_ETHER_ADDR } },
+	{ "span-gw4", VW_SET_SPAN, { VW_NFT_IFNAME, VW_NFT_IPV4_ADDR } },
+	{ "span-gw6", VW_SET_SPAN, { VW_NFT_IFNAME, VW_NFT_IPV6_ADDR } },
+	{ "span-dhcp", VW_SET_SPAN, { VW_NFT_IFNAME, VW_NFT_INET_SERVICE } },
+};
+
+/* A counted drop of what @ifsel . @key finds in @set: what comes off or goes
+ * on to the overlay against the rules, which status and the tests see. */
+static void bridge_drop(VwTable *t, VwChain *c, VwSel ifsel, VwSel key, int family, const char *set)
+{
+	VwSel k[] = { ifsel, key };
+	VwRuleBuf rb = vw_rb_new_bridge();
+
+	vw_rb_key_in(&rb, family, k, G_N_ELEMENTS(k), vw_table_find_set(t, set), false);
+	vw_rb_counter(&rb);
+	vw_rb_commit_verdict(&rb, c, NF_DROP, NULL);
+}
+
 void vw_plan_span_bridge_skeleton(VwPlan *p)
 {
-	static const VwSetDesc ports = { "span-ports", VW_SET_INTERFACES, { VW_NFT_IFNAME } };
 	VwTable *t = &p->tables[VW_TABLE_BRIDGE];
 	VwChain *c;
 	VwRuleBuf rb;
 
-	vw_plan_add_set(t, &ports);
+	for (size_t i = 0; i < G_N_ELEMENTS(span_bridge_sets); i++)
+		vw_plan_add_set(t, &span_bridge_sets[i]);
+	/* The host's own frames. Not counted: the host sends some all the
+	 * time (neighbour discovery, MLD), and a count of them says nothing. */
 	c = vw_plan_add_base_chain(t, "span-out", VW_CHAIN_FILTER, NF_BR_LOCAL_OUT, NF_BR_PRI_FILTER_BRIDGED, "filter");
 	rb = vw_rb_new_bridge();
 	vw_rb_ifname_in(&rb, true, vw_table_find_set(t, "span-ports"));
 	vw_rb_commit_verdict(&rb, c, NF_DROP, NULL);
+	/* From the overlay, before the bridge learns the source: another
+	 * host's gateway (its MAC, its ARP and its addresses) is never learned
+	 * on the VXLAN port nor heard by a guest, and no DHCP crosses. */
+	c = vw_plan_add_base_chain(t, "span-in", VW_CHAIN_FILTER, NF_BR_PRE_ROUTING, NF_BR_PRI_FILTER_BRIDGED,
+				   "filter");
+	bridge_drop(t, c, VW_SEL_IIFNAME, VW_SEL_ETHER_SADDR, 0, "span-gw-mac");
+	bridge_drop(t, c, VW_SEL_IIFNAME, VW_SEL_ARP_SPA, AF_INET, "span-gw4");
+	bridge_drop(t, c, VW_SEL_IIFNAME, VW_SEL_SADDR, AF_INET, "span-gw4");
+	bridge_drop(t, c, VW_SEL_IIFNAME, VW_SEL_SADDR, AF_INET6, "span-gw6");
+	bridge_drop(t, c, VW_SEL_IIFNAME, VW_SEL_UDP_DPORT, 0, "span-dhcp");
+	/* A guest's DHCP towards the overlay. */
+	c = vw_plan_add_base_chain(t, "span-fwd", VW_CHAIN_FILTER, NF_BR_FORWARD, NF_BR_PRI_FILTER_BRIDGED, "filter");
+	bridge_drop(t, c, VW_SEL_OIFNAME, VW_SEL_UDP_DPORT, 0, "span-dhcp");
 }
 
 static const VwSpan *span_of(const VwNetwork *net)
@@ -107,6 +150,41 @@ static void add_peer(VwTable *t, const char *id, const VwSpan *s, const VwAddr *
 	vw_set_add(vw_table_find_set(t, addr->family == AF_INET6 ? "span6" : "span4"), e);
 }
 
+/* The VXLAN port @dev's elements in table bridge virtwire: the gateway's
+ * MAC (when the XML gives it: the same on every host) and addresses, and
+ * the DHCP ports. */
+static void span_bridge_elements(VwTable *t, const VwNetwork *net, const char *dev, const char *id)
+{
+	static const uint16_t dhcp_ports[] = { 67, 68, 546, 547 };
+	VwElem *e;
+
+	if (net->has_mac) {
+		e = vw_elem_new(id);
+		vw_key_ifname(e, dev);
+		vw_key_put(e->key, &e->key_len, net->mac.b, sizeof(net->mac.b));
+		vw_set_add(vw_table_find_set(t, "span-gw-mac"), e);
+	}
+	/* The addresses the host holds on the bridge (plan-link.c): an
+	 * internal network's is not the host's, and a guest may use it. */
+	for (guint i = 0; i < net->ips->len; i++) {
+		const VwIp *ip = net->ips->pdata[i];
+
+		if (!vw_addr_is_set(&ip->address) ||
+		    (vw_network_effective_mode(net) == VW_MODE_INTERNAL && net->forward == VW_FWD_OPEN))
+			continue;
+		e = vw_elem_new(id);
+		vw_key_ifname(e, dev);
+		vw_key_put_addr(e->key, &e->key_len, &ip->address);
+		vw_set_add(vw_table_find_set(t, ip->address.family == AF_INET6 ? "span-gw6" : "span-gw4"), e);
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(dhcp_ports); i++) {
+		e = vw_elem_new(id);
+		vw_key_ifname(e, dev);
+		vw_key_put_port(e->key, &e->key_len, dhcp_ports[i]);
+		vw_set_add(vw_table_find_set(t, "span-dhcp"), e);
+	}
+}
+
 void vw_plan_span_elements(VwPlan *p, const VwNetwork *net, const char *id, VwDiags *diags)
 {
 	const VwSpan *s = span_of(net);
@@ -120,6 +198,7 @@ void vw_plan_span_elements(VwPlan *p, const VwNetwork *net, const char *id, VwDi
 	e = vw_elem_new(id);
 	vw_key_ifname(e, dev);
 	vw_set_add(vw_table_find_set(&p->tables[VW_TABLE_BRIDGE], "span-ports"), e);
+	span_bridge_elements(&p->tables[VW_TABLE_BRIDGE], net, dev, id);
 	e = vw_elem_new(id);
 	vw_key_put_port(e->key, &e->key_len, s->port);
 	put_vni(e, s->vni);

@@ -1,10 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 #
-# tests/netns/span-lib.sh - the topology of the spanning tests (span.sh,
-# span-evpn.sh): three "hypervisors" h1-h3 (ul0 192.0.2.11-13) and an
-# outsider x (192.0.2.99) on the underlay's bridge ul-br in namespace ul, and
-# guests on a host's bridge. Source it after lib.sh.
+# Shared by the spanning tests (span.sh, span-gw.sh, span-evpn.sh): hosts on
+# an underlay bridge (namespace "ul", bridge ul-br, 192.0.2.0/24), guests on
+# a host's bridge, VXLAN frames made by hand, bounded waits.
+
+# span_underlay: the underlay's namespace and bridge.
+span_underlay() {
+	ns_add ul &&
+		ip -n "$(ns ul)" link add ul-br type bridge stp_state 0 forward_delay 0 &&
+		ip -n "$(ns ul)" link set ul-br up
+}
 
 # host_on_underlay H N: namespace H, its veth ul0 (192.0.2.N) on the
 # underlay's bridge.
@@ -16,28 +22,76 @@ host_on_underlay() {
 		ip -n "$(ns "$1")" link set ul0 up
 }
 
-# guest_on H BR ROLE MAC N SUBNET: ROLE's eth0 (a new veth) on H's bridge BR,
-# its host end enslaved as libvirt enslaves a tap (with the bridge's MTU),
-# with 10.SUBNET.0.N/24 and fd00:SUBNET::N/64. The guest's namespace is made
-# when missing (a guest that moves is plugged again on another host).
+# guest_on H BR ROLE MAC [N SUBNET]: a guest namespace on H's bridge BR, its
+# veth's host end g-ROLE enslaved as libvirt enslaves a tap (with the
+# bridge's MTU); with N, the addresses 10.SUBNET.0.N/24 and fd00:SUBNET::N/64.
+# The guest's namespace is made when missing (a guest that moves is plugged
+# again on another host).
 guest_on() {
-	local h=$1 br=$2 role=$3 mac=$4 n=$5 sub=$6 g mtu
+	local h=$1 br=$2 role=$3 mac=$4 n=${5:-} sub=${6:-} g mtu
 	g=$(ns "$role")
 	{ [ -e "/run/netns/$g" ] || ns_add "$role"; } &&
 		ip -n "$(ns "$h")" link add "g-$role" type veth peer name eth0 netns "$g" &&
 		ip -n "$g" link set eth0 address "$mac" &&
 		mtu=$(nsx "$h" cat "/sys/class/net/$br/mtu") &&
 		ip -n "$(ns "$h")" link set "g-$role" mtu "$mtu" master "$br" up &&
-		ip -n "$g" link set eth0 mtu "$mtu" &&
+		ip -n "$g" link set eth0 mtu "$mtu" || return 1
+	if [ -n "$n" ]; then
 		ip -n "$g" addr add "10.$sub.0.$n/24" dev eth0 &&
-		ip -n "$g" addr add "fd00:$sub::$n/64" dev eth0 nodad &&
-		ip -n "$g" link set eth0 up
+			ip -n "$g" addr add "fd00:$sub::$n/64" dev eth0 nodad || return 1
+	fi
+	ip -n "$g" link set eth0 up
 }
 
-# topology: the underlay, the three hosts and the outsider.
+_span_arp_py='
+import socket, struct, sys
+dst, vni, mac, spa, tpa = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3].replace(":", "")), \
+    socket.inet_aton(sys.argv[4]), socket.inet_aton(sys.argv[5])
+frame = b"\xff" * 6 + mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + spa + bytes(6) + tpa
+pkt = struct.pack("!II", 0x08000000, vni << 8) + frame
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(3):
+    s.sendto(pkt, (dst, 4789))
+'
+
+# vxlan_arp FROM DST VNI MAC SPA TPA: FROM sends DST, three times, VXLAN
+# (port 4789, VNI) carrying a broadcast ARP request from MAC, sender SPA,
+# for TPA (SPA = TPA: a gratuitous one).
+vxlan_arp() {
+	nsx "$1" python3 -c "$_span_arp_py" "$2" "$3" "$4" "$5" "$6"
+}
+
+# poll SECONDS COMMAND...: until COMMAND succeeds, at most SECONDS; then
+# COMMAND's last status (and output).
+poll() {
+	local secs=$1
+	shift
+	for _ in $(seq 1 $((secs * 20))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	"$@"
+}
+
+# fdb_has ROLE DEV ERE: a line of DEV's forwarding database in ROLE matches.
+fdb_has() {
+	nsx "$1" bridge fdb show dev "$2" | grep -Eq -- "$3"
+}
+
+# span_left_nothing H...: every host has no VXLAN device, no peer entry, no
+# virtwire table.
+span_left_nothing() {
+	local h
+	for h in "$@"; do
+		lacks "$h: no VXLAN device is left" 'vxlan' nsx "$h" ip -d link show
+		lacks "$h: no forwarding entry to a peer is left" 'dst 192\.0\.2\.' nsx "$h" bridge fdb show
+		lacks "$h: no virtwire table is left" 'virtwire' nsx "$h" nft list tables
+	done
+}
+
+# topology: the underlay, the three hosts h1-h3 (192.0.2.11-13) and an
+# outsider x (192.0.2.99).
 topology() {
-	ns_add ul &&
-		ip -n "$(ns ul)" link add ul-br type bridge stp_state 0 forward_delay 0 &&
-		ip -n "$(ns ul)" link set ul-br up &&
-		host_on_underlay h1 11 && host_on_underlay h2 12 && host_on_underlay h3 13 && host_on_underlay x 99
+	span_underlay && host_on_underlay h1 11 && host_on_underlay h2 12 && host_on_underlay h3 13 &&
+		host_on_underlay x 99
 }
