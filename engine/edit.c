@@ -408,6 +408,19 @@ static VwApplyReport *edit_done(Edit *x, VwState *now, VwNftResult *res)
 	return rep;
 }
 
+/* The record put back after the kernel refused is a new file: what it
+ * digests to now, at the generation the kernel still holds (nothing was
+ * committed), so the next call need not take the full path for that. */
+static void input_again(const Edit *x)
+{
+	g_autoptr(GPtrArray) ids = g_ptr_array_new();
+	g_autoptr(GPtrArray) inputs = g_ptr_array_new_with_free_func(g_free);
+
+	g_ptr_array_add(ids, x->st->id);
+	g_ptr_array_add(inputs, vw_eng_input_digest(x->e, x->st, x->st->xml, strlen(x->st->xml), NULL));
+	vw_store_gen_set_inputs(x->e->store, x->gen, ids, inputs);
+}
+
 /* Record first (the new XML), kernel after, the record back if the kernel
  * refuses; NULL: nothing changed. */
 static VwApplyReport *edit_commit(Edit *x, const char *recorded)
@@ -427,7 +440,8 @@ static VwApplyReport *edit_commit(Edit *x, const char *recorded)
 	if (!vw_store_save(x->e->store, now, NULL))
 		return NULL;
 	if (!vw_nft_delta(x->nft, x->new_plan, &rq, &res, &undecided, NULL)) {
-		vw_store_save(x->e->store, x->st, NULL);
+		if (vw_store_save(x->e->store, x->st, NULL))
+			input_again(x);
 		return NULL;
 	}
 	vw_eng_stage(x->e, "edit");
