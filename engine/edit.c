@@ -203,21 +203,32 @@ static void edit_clear(Edit *x)
 	vw_plan_free(x->kept_plan);
 }
 
-/* The record the edit is of: named, or the one applied from the source
- * (exactly one); applied by the same caller. */
+/* Whether @xml (the record's) and the new XML are the same up to the end of
+ * the first </name>: a network's name, which a document gives early. Only
+ * a choice of record; the edit region proves that nothing but forwards
+ * differs. */
+static bool same_name(const char *xml, const VwEditRequest *q)
+{
+	const char *end = memmem(q->xml, q->len, "</name>", 7);
+	gsize n = end ? (gsize)(end - q->xml) + 7 : 0;
+
+	return n && strlen(xml) >= n && memcmp(xml, q->xml, n) == 0;
+}
+
+/* The record the edit is of: the one named, or the one of the network the
+ * new XML names (another file of it is an edit of it too: the full path
+ * would replace its record all the same). */
 static bool edit_record(Edit *x)
 {
 	g_autoptr(GPtrArray) names = NULL;
 
 	if (x->req->name)
-		return vw_store_load(x->e->store, x->req->name, &x->st, NULL) &&
-		       g_strcmp0(x->st->source, x->req->source) == 0;
+		return vw_store_load(x->e->store, x->req->name, &x->st, NULL);
 	names = vw_store_list(x->e->store);
 	for (guint i = 0; i < names->len; i++) {
 		g_autoptr(VwState) st = NULL;
 
-		if (!vw_store_load(x->e->store, names->pdata[i], &st, NULL) ||
-		    g_strcmp0(st->source, x->req->source) != 0)
+		if (!vw_store_load(x->e->store, names->pdata[i], &st, NULL) || !st->xml || !same_name(st->xml, x->req))
 			continue;
 		if (x->st)
 			return false;
@@ -435,6 +446,8 @@ static VwApplyReport *edit_commit(Edit *x, const char *recorded)
 	vw_eng_stage(x->e, "start");
 	g_free(now->xml);
 	now->xml = g_strndup(x->req->xml, x->req->len);
+	g_free(now->source);
+	now->source = g_strdup(x->req->source);
 	g_free(now->applied);
 	now->applied = g_date_time_format(t, "%Y-%m-%dT%H:%M:%SZ");
 	if (!vw_store_save(x->e->store, now, NULL))

@@ -1129,6 +1129,21 @@ static void test_edit(void)
 	edit_applies(&f, ED_NET("off", ED_FWD("3002", ""), ""), 1);
 	edit_applies(&f, ED_NET("off", ED_FWD("3012", ""), ""), 2);
 	edit_applies(&f, base, 1);
+	/* Another file of the same network: an edit of it, which it names from
+	 * then on. */
+	{
+		static const char moved[] = ED_NET("off", ED_FWD("3002", ""), "");
+		VwEditRequest rq = { NULL, "moved.xml", "moved.xml", false, false, moved, strlen(moved) };
+		g_autofree char *rec = NULL;
+
+		vw_apply_report_free(vw_engine_edit(f.engine, &rq));
+		rec = read_file(&f, "ed.xml");
+		g_assert_cmpstr(rec, ==, moved);
+		g_clear_pointer(&rec, g_free);
+		rec = read_file(&f, "ed.state");
+		g_assert_nonnull(strstr(rec, "\nsource moved.xml\n"));
+		g_assert_true(fx_apply(&f, xmls, false, NULL));
+	}
 	/* One on one address, next to those on every address. */
 	edit_applies(&f, ED_NET("off", "", ED_FWD("3007", "address='203.0.113.1' ")), 1);
 	edit_applies(&f, base, 1);

@@ -152,8 +152,8 @@ char *vw_engine_unchanged_file(VwEngine *e, const char *source, const char *xml,
 /* An edited network, given whole: by `virtwire apply FILE` or the network
  * hook's `started`. */
 typedef struct {
-	const char *name;   /* the network (the hook's argument); NULL: the one recorded from @source */
-	const char *source; /* the file name as given, or VW_SOURCE_HOOK: the record's must be the same */
+	const char *name;   /* the network (the hook's argument); NULL: the one the XML names */
+	const char *source; /* the file name as given, or VW_SOURCE_HOOK: the record's from now on */
 	const char *label;  /* what findings call the XML, as the full path does */
 	bool libvirt;	    /* as libvirt hands it to a hook (vw_doc_load_libvirt) */
 	bool schema;	    /* validated against libvirt's schema, as the full path does */
