@@ -244,7 +244,27 @@ static bool edit_current(Edit *x)
 
 	return x->st->xml && x->st->id && !x->st->pending && (x->nft = vw_eng_nft(x->e, NULL)) &&
 	       vw_nft_generation(x->nft, &have, NULL) && vw_store_gen_of(x->e->store, x->st->id, &x->gen) &&
-	       have == x->gen && vw_eng_record_current(x->e, x->st, x->gen);
+	       have == x->gen && vw_eng_record_current(x->e, x->st, x->gen, false);
+}
+
+/* Every other recorded network is in the kernel as its record says (its
+ * input digest recorded at the same generation): the keys found there are
+ * then all the forwards the full path checks the edit against (a pending
+ * or damaged record, one the generation record does not hold: the full
+ * path's). */
+static bool others_current(Edit *x)
+{
+	g_autoptr(GPtrArray) names = vw_store_list(x->e->store);
+
+	for (guint i = 0; i < names->len; i++) {
+		g_autoptr(VwState) st = NULL;
+
+		if (strcmp(names->pdata[i], x->st->name) != 0 &&
+		    (!vw_store_load(x->e->store, names->pdata[i], &st, NULL) ||
+		     !vw_eng_record_current(x->e, st, x->gen, true)))
+			return false;
+	}
+	return true;
 }
 
 /* At most the elements forward @sp plans: per family, per port a key, its
@@ -467,7 +487,7 @@ static VwApplyReport *edit_locked(Edit *x)
 	g_autofree char *recorded = NULL;
 	const VwEditRequest *q = x->req;
 
-	if (!edit_record(x) || !edit_current(x) ||
+	if (!edit_record(x) || !edit_current(x) || !others_current(x) ||
 	    !vw_eng_edit_region(x->st->xml, strlen(x->st->xml), q->xml, q->len, &x->r) || !edit_bounded(x) ||
 	    !edit_plan(x))
 		return NULL;

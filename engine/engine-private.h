@@ -191,9 +191,9 @@ bool vw_eng_port_flags(VwEngine *e, const VwNetwork *net, const char *tap, bool 
 char *vw_eng_input_digest(VwEngine *e, const VwState *st, const char *xml, gsize len, char **unchecked);
 /* Network @st's record holds in the kernel at generation @gen, and
  * nothing its plan is made from has changed since: not pending, its input
- * digest (as an apply that checked the links records it) the one recorded
- * at @gen. */
-bool vw_eng_record_current(VwEngine *e, const VwState *st, guint32 gen);
+ * digest (as an apply that checked the links records it; @any: or one that
+ * left them alone) the one recorded at @gen. */
+bool vw_eng_record_current(VwEngine *e, const VwState *st, guint32 gen, bool any);
 /* Restore's short way: every recorded network unchanged (see
  * vw_engine_unchanged); then @rep says so and nothing else is done. */
 bool vw_eng_restore_unchanged(VwEngine *e, VwRestoreReport *rep);

@@ -269,9 +269,9 @@ static bool net_unchanged(VwEngine *e, const VwState *st, const char *xml, gsize
 			  (unchecked && vw_store_gen_unchanged(e->store, gen, st->id, unchecked)));
 }
 
-bool vw_eng_record_current(VwEngine *e, const VwState *st, guint32 gen)
+bool vw_eng_record_current(VwEngine *e, const VwState *st, guint32 gen, bool any)
 {
-	return st->xml && net_unchanged(e, st, st->xml, strlen(st->xml), gen, false);
+	return st->xml && net_unchanged(e, st, st->xml, strlen(st->xml), gen, any);
 }
 
 /* The records of @names (NULL: every recorded network, at least one) all

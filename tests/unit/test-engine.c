@@ -1167,6 +1167,23 @@ static void test_edit(void)
 					 "'192.168.160.12' guest-port='80'/>\n"), 2);
 	edit_refused_now(&f, base, "");
 	g_assert_true(fx_apply(&f, xmls, false, NULL));
+	/* Another network, in the kernel as recorded: no matter; pending (an
+	 * apply of it interrupted), its record may claim what the kernel does
+	 * not show: the full path's. */
+	{
+		const char *dbs[] = { DB, NULL };
+		g_autofree char *db = NULL;
+		const char *pending;
+
+		g_assert_true(fx_apply(&f, dbs, false, NULL));
+		edit_applies(&f, ED_NET("off", "", ED_FWD("3006", "")), 1);
+		db = read_file(&f, "db.state");
+		pending = replaced(db, "\nstatus applied\n", "\nstatus pending\n");
+		write_file(&f, "db.state", pending);
+		edit_refused_now(&f, base, "");
+		write_file(&f, "db.state", db);
+		g_assert_true(fx_apply(&f, xmls, false, NULL));
+	}
 	/* The kernel refuses the batch: the record goes back. */
 	f.faults.nft = 1;
 	edit_refused_now(&f, ED_NET("off", "", ED_FWD("3006", "")), "start ");
