@@ -184,11 +184,12 @@ int vw_cmd_apply(int argc, char **argv, const VwEngineConfig *base)
 			log_end("apply", (const char *const *)same->pdata, NULL, started);
 			return VW_EXIT_OK;
 		}
+		/* Open before: an edit logs what it changed. */
+		log_start("apply", verbose);
 		if (!files[1] && edited(engine, files[0], !o.no_schema, reports)) {
 			const char *name[] = { ((VwApplyReport *)reports->pdata[0])->name, NULL };
 
 			vw_cli_options_clear(&o);
-			log_start("apply", verbose);
 			log_end("apply", name, NULL, started);
 			print_reports(reports, verbose);
 			return VW_EXIT_OK;
