@@ -1030,7 +1030,8 @@ static void test_edit_region(void)
 /* ---------------------------------------------------------------------- */
 /* An edited network's forwards as a delta (engine/edit.c) */
 
-#define ED_FWD(PORT, MORE) "      <vw:forward " MORE "proto='tcp' host-port='" PORT "' guest-address='192.168.160.10' guest-port='80'/>\n"
+#define ED_FWD(PORT, MORE) \
+	"      <vw:forward " MORE "proto='tcp' host-port='" PORT "' guest-address='192.168.160.10' guest-port='80'/>\n"
 #define ED_NET(STP, MID, TAIL)                                                                                  \
 	"<network>\n  <name>ed</name>\n  <forward mode='open'/>\n  <bridge name='vw-ed' stp='" STP "'/>\n"       \
 	"  <ip address='192.168.160.1' prefix='24'/>\n  <metadata>\n"                                             \
@@ -1109,6 +1110,40 @@ static void edit_refused_now(Fx *f, const char *xml, const char *stages)
 	g_assert_cmpstr(after, ==, before);
 }
 
+/* Another file of network ed (of @xmls, applied from "test"): an edit of
+ * it, which it names from then on. */
+static void edit_moved(Fx *f, const char *const *xmls)
+{
+	static const char moved[] = ED_NET("off", ED_FWD("3002", ""), "");
+	VwEditRequest rq = { NULL, "moved.xml", "moved.xml", false, false, moved, strlen(moved) };
+	g_autofree char *rec = NULL;
+	g_autofree char *st = NULL;
+
+	vw_apply_report_free(vw_engine_edit(f->engine, &rq));
+	rec = read_file(f, "ed.xml");
+	g_assert_cmpstr(rec, ==, moved);
+	st = read_file(f, "ed.state");
+	g_assert_nonnull(strstr(st, "\nsource moved.xml\n"));
+	g_assert_true(fx_apply(f, xmls, false, NULL));
+}
+
+/* Another network, in the kernel as recorded: no matter; pending (an apply
+ * of it interrupted), its record may claim what the kernel does not show:
+ * the full path's. */
+static void edit_beside_pending(Fx *f, const char *const *xmls)
+{
+	const char *dbs[] = { DB, NULL };
+	g_autofree char *db = NULL;
+
+	g_assert_true(fx_apply(f, dbs, false, NULL));
+	edit_applies(f, ED_NET("off", "", ED_FWD("3006", "")), 1);
+	db = read_file(f, "db.state");
+	write_file(f, "db.state", replaced(db, "\nstatus applied\n", "\nstatus pending\n"));
+	edit_refused_now(f, xmls[0], "");
+	write_file(f, "db.state", db);
+	g_assert_true(fx_apply(f, xmls, false, NULL));
+}
+
 /* Issue 14: one forward added, changed, removed on a running network is a
  * delta (no table read); whatever the edit path cannot be sure of — a
  * finding, a host port held (by the network, on the other kind of listen
@@ -1129,21 +1164,7 @@ static void test_edit(void)
 	edit_applies(&f, ED_NET("off", ED_FWD("3002", ""), ""), 1);
 	edit_applies(&f, ED_NET("off", ED_FWD("3012", ""), ""), 2);
 	edit_applies(&f, base, 1);
-	/* Another file of the same network: an edit of it, which it names from
-	 * then on. */
-	{
-		static const char moved[] = ED_NET("off", ED_FWD("3002", ""), "");
-		VwEditRequest rq = { NULL, "moved.xml", "moved.xml", false, false, moved, strlen(moved) };
-		g_autofree char *rec = NULL;
-
-		vw_apply_report_free(vw_engine_edit(f.engine, &rq));
-		rec = read_file(&f, "ed.xml");
-		g_assert_cmpstr(rec, ==, moved);
-		g_clear_pointer(&rec, g_free);
-		rec = read_file(&f, "ed.state");
-		g_assert_nonnull(strstr(rec, "\nsource moved.xml\n"));
-		g_assert_true(fx_apply(&f, xmls, false, NULL));
-	}
+	edit_moved(&f, xmls);
 	/* One on one address, next to those on every address. */
 	edit_applies(&f, ED_NET("off", "", ED_FWD("3007", "address='203.0.113.1' ")), 1);
 	edit_applies(&f, base, 1);
@@ -1167,23 +1188,7 @@ static void test_edit(void)
 					 "'192.168.160.12' guest-port='80'/>\n"), 2);
 	edit_refused_now(&f, base, "");
 	g_assert_true(fx_apply(&f, xmls, false, NULL));
-	/* Another network, in the kernel as recorded: no matter; pending (an
-	 * apply of it interrupted), its record may claim what the kernel does
-	 * not show: the full path's. */
-	{
-		const char *dbs[] = { DB, NULL };
-		g_autofree char *db = NULL;
-		const char *pending;
-
-		g_assert_true(fx_apply(&f, dbs, false, NULL));
-		edit_applies(&f, ED_NET("off", "", ED_FWD("3006", "")), 1);
-		db = read_file(&f, "db.state");
-		pending = replaced(db, "\nstatus applied\n", "\nstatus pending\n");
-		write_file(&f, "db.state", pending);
-		edit_refused_now(&f, base, "");
-		write_file(&f, "db.state", db);
-		g_assert_true(fx_apply(&f, xmls, false, NULL));
-	}
+	edit_beside_pending(&f, xmls);
 	/* The kernel refuses the batch: the record goes back. */
 	f.faults.nft = 1;
 	edit_refused_now(&f, ED_NET("off", "", ED_FWD("3006", "")), "start ");
