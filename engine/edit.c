@@ -156,7 +156,8 @@ bool vw_eng_edit_region(const char *old, gsize old_len, const char *new, gsize n
  * record is not pending, the ruleset is at the generation virtwire's own
  * last commit left for the network, and nothing its plan is made from has
  * moved since (vw_eng_record_current: links, sysctls, ports, domains, what
- * watch learned, the build). Then the full path's plan of the new XML
+ * watch learned, the build); and every other recorded network is in the
+ * kernel as its record says. Then the full path's plan of the new XML
  * differs from the old one's only in the elements of the forwards the edit
  * took out and put in, and those are planned from the XML with every other
  * forward cut out (lines kept). What the full path decides from all the
