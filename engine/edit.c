@@ -399,6 +399,43 @@ static bool plan_neighbours(Edit *x)
 	return (x->kept_doc = parse_new(x, keep, d)) && (x->kept_plan = plan_alone(x->e, x->kept_doc->network, d));
 }
 
+/* Whether no forward the edit keeps can share a target's counter with those
+ * it takes away: each of these has an IPv4 guest-address (which has one
+ * text: inet_pton takes no other), and no forward kept holds that text, a
+ * guest-mac (a reservation's or a learned address) or a character reference
+ * (which could spell it otherwise); nor has the network ports (a domain's
+ * forward may count on it). */
+static bool targets_unshared(const Edit *x)
+{
+	GPtrArray *gone = vw_network_forwards(x->old_doc->network);
+	g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func(g_free);
+	const char *s = x->req->xml;
+
+	if (x->st->ports->len)
+		return false;
+	for (guint i = 0; i < gone->len; i++) {
+		const VwForward *f = gone->pdata[i];
+		char a[VW_ADDR_STRLEN];
+
+		if (f->guest_addr.family != AF_INET)
+			return false;
+		g_ptr_array_add(texts, g_strdup(vw_addr_to_string(&f->guest_addr, a)));
+	}
+	for (guint i = 0; i < x->r.new_all->len; i++) {
+		const VwByteSpan *sp = &g_array_index(x->r.new_all, VwByteSpan, i);
+		gsize n = sp->end - sp->start;
+
+		if (sp->start >= x->r.lo && sp->end <= x->r.new_end)
+			continue;
+		if (memchr(s + sp->start, '&', n) || memmem(s + sp->start, n, "guest-mac", 9))
+			return false;
+		for (guint j = 0; j < texts->len; j++)
+			if (memmem(s + sp->start, n, texts->pdata[j], strlen(texts->pdata[j])))
+				return false;
+	}
+	return true;
+}
+
 /* A name for what the kernel holds of the network after an edit: not any
  * plan's digest (a later full apply finds it different and reconciles),
  * but recorded, so the next call knows the kernel is as the record says. */
@@ -492,9 +529,9 @@ static VwApplyReport *edit_locked(Edit *x)
 	    !vw_eng_edit_region(x->st->xml, strlen(x->st->xml), q->xml, q->len, &x->r) || !edit_bounded(x) ||
 	    !edit_plan(x))
 		return NULL;
-	recorded = vw_nft_edit_recorded(x->old_plan, x->new_plan, NULL, x->st->id);
+	recorded = vw_nft_edit_recorded(x->old_plan, x->new_plan, NULL, false, x->st->id);
 	if (!recorded && plan_neighbours(x))
-		recorded = vw_nft_edit_recorded(x->old_plan, x->new_plan, x->kept_plan, x->st->id);
+		recorded = vw_nft_edit_recorded(x->old_plan, x->new_plan, x->kept_plan, targets_unshared(x), x->st->id);
 	return recorded ? edit_commit(x, recorded) : NULL;
 }
 

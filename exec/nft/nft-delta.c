@@ -117,7 +117,8 @@ static bool plan_has(const VwPlan *plan, int t, const VwSet *like, const VwElem 
 	return false;
 }
 
-char *vw_nft_edit_recorded(const VwPlan *old, const VwPlan *new, const VwPlan *kept, const char *owner)
+char *vw_nft_edit_recorded(const VwPlan *old, const VwPlan *new, const VwPlan *kept, bool unshared,
+			   const char *owner)
 {
 	g_autoptr(GString) out = g_string_new(NULL);
 
@@ -134,7 +135,8 @@ char *vw_nft_edit_recorded(const VwPlan *old, const VwPlan *new, const VwPlan *k
 				if (s->kind == VW_SET_COUNTERS && !plan_has(new, t, s, e, owner)) {
 					if (plan_has(kept, t, s, e, owner))
 						continue;
-					return NULL;
+					if (!unshared)
+						return NULL;
 				}
 				if (!elem_put(out, t, s, e))
 					return NULL;

@@ -1182,10 +1182,15 @@ static void test_edit(void)
 	edit_applies(&f, ED_NET("off", "", ED_FWD("3007", "address='203.0.113.1' ")), 1);
 	edit_refused_now(&f, ED_NET("off", ED_FWD("3007", ""), ED_FWD("3007", "address='203.0.113.1' ")), "start ");
 	edit_applies(&f, base, 1);
-	/* The last forward to a target goes: whether another of the network's
-	 * counts on its counter is not known without all of them. */
+	/* The last forward to a target goes, with its counter: no forward kept
+	 * names its address. */
 	edit_applies(&f, ED_NET("off", "", "      <vw:forward proto='tcp' host-port='3008' guest-address="
 					 "'192.168.160.12' guest-port='80'/>\n"), 2);
+	edit_applies(&f, base, 2);
+	/* Whether another forward counts on it is not known when one kept
+	 * names the address (or a guest by MAC): the full path's. */
+	edit_applies(&f, ED_NET("off", "", "      <vw:forward proto='tcp' host-port='3008' guest-address="
+					 "'192.168.160.10' guest-port='81'/>\n"), 2);
 	edit_refused_now(&f, base, "");
 	g_assert_true(fx_apply(&f, xmls, false, NULL));
 	edit_beside_pending(&f, xmls);

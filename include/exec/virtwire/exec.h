@@ -395,10 +395,12 @@ GHashTable *vw_nft_owners_elems(const VwPlan *plan, GPtrArray *owners);
  * of @owner in @old (the plan of the forwards an edit replaces) as the text
  * vw_nft_delta reads, but a counter that @new (the forwards that replace
  * them) or @kept (forwards the edit keeps; may be NULL) still wants stays out
- * of it (it stays in the kernel). NULL when a counter would go that no
- * forward known here wants: whether another forward of the network shares
- * it is not known without all of them. */
-char *vw_nft_edit_recorded(const VwPlan *old, const VwPlan *new, const VwPlan *kept, const char *owner);
+ * of it (it stays in the kernel). A counter no forward known here wants goes
+ * only when @unshared (the caller knows no other forward counts on it);
+ * else NULL: whether another forward of the network shares it is not known
+ * without all of them. */
+char *vw_nft_edit_recorded(const VwPlan *old, const VwPlan *new, const VwPlan *kept, bool unshared,
+			   const char *owner);
 
 /*
  * Makes port @req->owner's elements in the kernel those of @plan (none:
