@@ -123,6 +123,23 @@ static bool all_unchanged(VwEngine *engine, char **files, GPtrArray *names)
 	return names->len > 0;
 }
 
+/* An edit of one file's network that changed only forwards of its own
+ * (vw_engine_edit): its report into @reports; false: take the full path. */
+static bool edited(VwEngine *engine, const char *file, bool schema, GPtrArray *reports)
+{
+	g_autofree char *text = NULL;
+	VwEditRequest rq = { NULL, file, file, false, schema };
+	VwApplyReport *rep;
+
+	if (!g_file_get_contents(file, &text, &rq.len, NULL))
+		return false;
+	rq.xml = text;
+	if (!(rep = vw_engine_edit(engine, &rq)))
+		return false;
+	g_ptr_array_add(reports, rep);
+	return true;
+}
+
 int vw_cmd_apply(int argc, char **argv, const VwEngineConfig *base)
 {
 	VwCliOptions o = { 0 };
@@ -166,6 +183,16 @@ int vw_cmd_apply(int argc, char **argv, const VwEngineConfig *base)
 				printf("network '%s': up to date\n", (char *)same->pdata[i]);
 			g_ptr_array_add(same, NULL);
 			log_end("apply", (const char *const *)same->pdata, NULL, started);
+			return VW_EXIT_OK;
+		}
+		/* Open before: an edit logs what it changed. */
+		log_start("apply", verbose);
+		if (!files[1] && edited(engine, files[0], !o.no_schema, reports)) {
+			const char *name[] = { ((VwApplyReport *)reports->pdata[0])->name, NULL };
+
+			vw_cli_options_clear(&o);
+			log_end("apply", name, NULL, started);
+			print_reports(reports, verbose);
 			return VW_EXIT_OK;
 		}
 	}

@@ -76,6 +76,7 @@ GArray *vw_eng_forward_spans(const char *xml, gsize len);
 typedef struct {
 	gsize lo, old_end, new_end;
 	GArray *old_fwds, *new_fwds;
+	GArray *old_all, *new_all; /* every forward of each (vw_eng_forward_spans) */
 } VwEditRegion;
 
 /* The region of @old (@old_len bytes, the record's XML) that became @new;
@@ -84,6 +85,15 @@ typedef struct {
  * between them. */
 bool vw_eng_edit_region(const char *old, gsize old_len, const char *new, gsize new_len, VwEditRegion *ret);
 void vw_eng_edit_clear(VwEditRegion *r);
+
+/* @xml (@len bytes) with the forwards of @spans (vw_eng_forward_spans)
+ * cut out but those of @keep (a subset, document order; may be NULL),
+ * their newlines kept: lines stay where they were, and findings about what
+ * is left carry the lines the whole document gives them. */
+GString *vw_eng_cut_forwards(const char *xml, gsize len, const GArray *spans, const GArray *keep);
+/* Network @st's record parsed with only the forwards @keep of @spans (its
+ * XML's, vw_eng_forward_spans); NULL when it does not parse. */
+VwDoc *vw_eng_parse_record_part(VwEngine *e, const VwState *st, const GArray *spans, const GArray *keep);
 
 /* The same network without its forwards (of the network's own: a port's
  * plan needs none of them), parsed from the record's XML with them cut
@@ -184,6 +194,11 @@ bool vw_eng_port_flags(VwEngine *e, const VwNetwork *net, const char *tap, bool 
  * them alone records. NULL when it cannot be told (then nothing is
  * skipped). */
 char *vw_eng_input_digest(VwEngine *e, const VwState *st, const char *xml, gsize len, char **unchecked);
+/* Network @st's record holds in the kernel at generation @gen, and
+ * nothing its plan is made from has changed since: not pending, its input
+ * digest (as an apply that checked the links records it; @any: or one that
+ * left them alone) the one recorded at @gen. */
+bool vw_eng_record_current(VwEngine *e, const VwState *st, guint32 gen, bool any);
 /* Restore's short way: every recorded network unchanged (see
  * vw_engine_unchanged); then @rep says so and nothing else is done. */
 bool vw_eng_restore_unchanged(VwEngine *e, VwRestoreReport *rep);

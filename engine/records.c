@@ -207,29 +207,44 @@ GArray *vw_eng_forward_spans(const char *xml, gsize len)
 	return depth == 0 ? g_steal_pointer(&spans) : NULL;
 }
 
-/* @xml without its forwards (their newlines kept, so lines stay where they
- * were), *@cut of them; NULL when that cannot be told for certain. */
-static GString *cut_forwards(const char *xml, gsize len, guint *cut)
+GString *vw_eng_cut_forwards(const char *xml, gsize len, const GArray *spans, const GArray *keep)
 {
-	g_autoptr(GArray) spans = vw_eng_forward_spans(xml, len);
-	g_autoptr(GString) out = NULL;
+	GString *out = g_string_sized_new(len);
 	gsize kept = 0;
+	guint k = 0;
 
-	*cut = 0;
-	if (!spans)
-		return NULL;
-	out = g_string_sized_new(len);
 	for (guint i = 0; i < spans->len; i++) {
 		const VwByteSpan *sp = &g_array_index(spans, VwByteSpan, i);
 
+		/* Both in document order: one pass. */
+		while (keep && k < keep->len && g_array_index(keep, VwByteSpan, k).start < sp->start)
+			k++;
+		if (keep && k < keep->len && g_array_index(keep, VwByteSpan, k).start == sp->start)
+			continue;
 		g_string_append_len(out, xml + kept, (gssize)(sp->start - kept));
 		for (const char *c = xml + sp->start; (c = memchr(c, '\n', (size_t)(xml + sp->end - c))); c++)
 			g_string_append_c(out, '\n');
 		kept = sp->end;
 	}
 	g_string_append_len(out, xml + kept, (gssize)(len - kept));
-	*cut = spans->len;
-	return g_steal_pointer(&out);
+	return out;
+}
+
+/* @xml without its forwards, *@cut of them; NULL when that cannot be told
+ * for certain. */
+static GString *cut_forwards(const char *xml, gsize len, guint *cut)
+{
+	g_autoptr(GArray) spans = vw_eng_forward_spans(xml, len);
+
+	*cut = spans ? spans->len : 0;
+	return spans ? vw_eng_cut_forwards(xml, len, spans, NULL) : NULL;
+}
+
+VwDoc *vw_eng_parse_record_part(VwEngine *e, const VwState *st, const GArray *spans, const GArray *keep)
+{
+	g_autoptr(GString) part = vw_eng_cut_forwards(st->xml, strlen(st->xml), spans, keep);
+
+	return parse_network(e, st, part->str, part->len, NULL);
 }
 
 VwDoc *vw_eng_parse_record_base(VwEngine *e, const VwState *st)

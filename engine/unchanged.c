@@ -269,6 +269,11 @@ static bool net_unchanged(VwEngine *e, const VwState *st, const char *xml, gsize
 			  (unchecked && vw_store_gen_unchanged(e->store, gen, st->id, unchecked)));
 }
 
+bool vw_eng_record_current(VwEngine *e, const VwState *st, guint32 gen, bool any)
+{
+	return st->xml && net_unchanged(e, st, st->xml, strlen(st->xml), gen, any);
+}
+
 /* The records of @names (NULL: every recorded network, at least one) all
  * unchanged, @xml given for the one name; under the lock. */
 static bool all_unchanged(VwEngine *e, const char *name, const char *xml, gsize len, guint *count)

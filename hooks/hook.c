@@ -261,6 +261,21 @@ static bool network_port_known(Hook *h, int *rc)
 	return true;
 }
 
+/* `started` of a recorded network whose XML changed only in forwards of
+ * its own (vw_engine_edit); false: the full path. */
+static bool edited(Hook *h)
+{
+	VwEditRequest rq = { h->object, VW_SOURCE_HOOK, NET_XML, true, false, h->xml, h->xml_len };
+	VwApplyReport *rep = vw_engine_edit(h->engine, &rq);
+
+	if (!rep)
+		return false;
+	vw_apply_report_free(rep);
+	h->network = g_strdup(h->object);
+	vw_log_set_subject(h->network, NULL);
+	return true;
+}
+
 static int hook_network(Hook *h)
 {
 	g_autoptr(VwDiags) diags = vw_diags_new();
@@ -275,6 +290,9 @@ static int hook_network(Hook *h)
 		vw_log_set_subject(h->network, NULL);
 		return 0;
 	}
+	/* An edit of a running network's own forwards: only they are read. */
+	if (is_op(h, "started") && edited(h))
+		return 0;
 	/* A port of a recorded network: the network's XML is the record's,
 	 * only the port needs reading. */
 	if ((is_op(h, "port-created") || is_op(h, "port-deleted")) && network_port_known(h, &rc))

@@ -94,6 +94,59 @@ GHashTable *vw_nft_owners_elems(const VwPlan *plan, GPtrArray *owners)
 	return out;
 }
 
+/* Whether set @s holds forwards' keys or their counters: all that an edit
+ * of a network's forwards changes. */
+static bool forward_set(const VwSet *s)
+{
+	return s->kind == VW_SET_FORWARDS || s->kind == VW_SET_COUNTERS;
+}
+
+static bool same_key(const VwElem *a, const VwElem *b);
+
+/* Whether @plan (may be NULL) has @owner's element of @e's key in its set
+ * named as @like, of table @t. */
+static bool plan_has(const VwPlan *plan, int t, const VwSet *like, const VwElem *e, const char *owner)
+{
+	const VwSet *s = plan ? vw_table_find_set(&plan->tables[t], like->name) : NULL;
+
+	for (guint i = 0; s && i < s->elems->len; i++) {
+		const VwElem *x = s->elems->pdata[i];
+
+		if (g_strcmp0(x->owner, owner) == 0 && same_key(x, e))
+			return true;
+	}
+	return false;
+}
+
+char *vw_nft_edit_recorded(const VwPlan *old, const VwPlan *new, const VwPlan *kept, bool unshared,
+			   const char *owner)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+
+	for (int t = 0; t < VW_TABLES; t++) {
+		for (guint i = 0; i < old->tables[t].sets->len; i++) {
+			const VwSet *s = old->tables[t].sets->pdata[i];
+
+			for (guint j = 0; forward_set(s) && j < s->elems->len; j++) {
+				const VwElem *e = s->elems->pdata[j];
+
+				if (g_strcmp0(e->owner, owner) != 0)
+					continue;
+				/* A target's counter is shared by its forwards. */
+				if (s->kind == VW_SET_COUNTERS && !plan_has(new, t, s, e, owner)) {
+					if (plan_has(kept, t, s, e, owner))
+						continue;
+					if (!unshared)
+						return NULL;
+				}
+				if (!elem_put(out, t, s, e))
+					return NULL;
+			}
+		}
+	}
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
 char *vw_nft_port_elems(const VwPlan *plan, const char *owner)
 {
 	g_autoptr(GPtrArray) one = g_ptr_array_new();
@@ -214,7 +267,7 @@ static bool collect_keys(const VwPlan *plan, const VwNftDelta *req, GPtrArray *k
 				const VwElem *e = s->elems->pdata[j];
 				Key *k;
 
-				if (g_strcmp0(e->owner, req->owner) != 0)
+				if (g_strcmp0(e->owner, req->owner) != 0 || (req->edit && !forward_set(s)))
 					continue;
 				if (!delta_set(s))
 					return false;
@@ -298,6 +351,15 @@ static bool decide(const VwNftBackend *be, const VwNftDelta *req, const Key *k, 
 		return false;
 	}
 	mine = kk && g_strcmp0(kk->owner, req->owner) == 0;
+	/* An edited network: a key new to it that it holds already is another
+	 * of its forwards' (a collision, which the full path words); a counter
+	 * another owner holds is left to the full path, which decides whose it
+	 * is. */
+	if (req->edit && k->want && kk &&
+	    (k->set->kind == VW_SET_COUNTERS ? !mine : mine && !k->recorded)) {
+		*undecided = true;
+		return false;
+	}
 	if (!k->want) {
 		if (mine)
 			take_out(c, k, kk, res);
@@ -320,6 +382,110 @@ static bool decide(const VwNftBackend *be, const VwNftDelta *req, const Key *k, 
 		take_out(c, k, kk, res);
 	}
 	g_ptr_array_add(list_for(c->add[k->table], k->set), (gpointer)k->want);
+	return true;
+}
+
+/* ---------------------------------------------------------------------- */
+/* An edited network's host ports on the other kind of listen address
+ *
+ * check-together.c refuses a forward on one address and a forward on every
+ * address of the same protocol, family and host port; in the kernel they
+ * are keys of two sets (fwd4: proto . address . port, fwd4any: proto .
+ * port), so a GET of the forward's own key does not see the other. A
+ * forward on one address asks for proto . port in the other set; one on
+ * every address reads the set of one-address forwards (only that set). */
+
+/* The set of the other kind of listen address for forward map @s, *@any
+ * whether @s is the every-address one; NULL for other sets. */
+static const VwSet *other_listen(const VwPlan *plan, const VwSet *s, bool *any)
+{
+	static const char *const pairs[][2] = { { "fwd4", "fwd4any" }, { "fwd6", "fwd6any" } };
+
+	for (guint i = 0; i < G_N_ELEMENTS(pairs); i++) {
+		for (int a = 0; a < 2; a++) {
+			if (strcmp(s->name, pairs[i][a]) == 0) {
+				*any = a == 1;
+				return vw_table_find_set(&plan->tables[VW_TABLE_INET], pairs[i][!a]);
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Whether keys @a and @b have the same protocol (first field) and port
+ * (last field); fields are 4 bytes in a concatenation. */
+static bool same_port(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen)
+{
+	return alen >= 8 && blen >= 8 && memcmp(a, b, 4) == 0 && memcmp(a + alen - 4, b + blen - 4, 4) == 0;
+}
+
+/* Whether kernel element @kk of set @s is one the edit takes away. */
+static bool going(GPtrArray *keys, const VwSet *s, const VwKElem *kk)
+{
+	for (guint i = 0; i < keys->len; i++) {
+		const Key *k = keys->pdata[i];
+
+		if (k->set == s && k->recorded && !k->want && k->recorded->key_len == kk->key_len &&
+		    memcmp(k->recorded->key, kk->key, kk->key_len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A wanted key @k of a one-address map against the every-address set @o. */
+static bool claim_one(const VwNftBackend *be, GPtrArray *keys, const Key *k, const VwSet *o, bool *taken,
+		      GError **error)
+{
+	VwElem *probe;
+	g_autoptr(VwKElem) kk = NULL;
+	bool ok;
+
+	if (k->want->key_len < 8)
+		return *taken = true;
+	probe = vw_elem_new(NULL);
+	memcpy(probe->key, k->want->key, 4);
+	memcpy(probe->key + 4, k->want->key + k->want->key_len - 4, 4);
+	probe->key_len = 8;
+	ok = vw_nft_get_elem(be, vw_plan_table(VW_TABLE_INET), o, probe, &kk, error);
+	vw_elem_free(probe);
+	*taken = ok && kk && !going(keys, o, kk);
+	return ok;
+}
+
+/* Whether no host port the edit wants is held on the other kind of listen
+ * address (*@free); false when the kernel did not answer. */
+static bool claims_free(const VwNftBackend *be, const VwPlan *plan, GPtrArray *keys, bool *free, GError **error)
+{
+	g_autoptr(GHashTable) dumps = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+							    (GDestroyNotify)g_ptr_array_unref);
+
+	*free = true;
+	for (guint i = 0; *free && i < keys->len; i++) {
+		const Key *k = keys->pdata[i];
+		const VwSet *o;
+		GPtrArray *d;
+		bool any, taken = false;
+
+		if (!k->want || k->table != VW_TABLE_INET || !(o = other_listen(plan, k->set, &any)))
+			continue;
+		if (!any) {
+			if (!claim_one(be, keys, k, o, &taken, error))
+				return false;
+			*free = !taken;
+			continue;
+		}
+		if (!(d = g_hash_table_lookup(dumps, o))) {
+			d = g_ptr_array_new_with_free_func((GDestroyNotify)vw_kelem_free);
+			g_hash_table_insert(dumps, (gpointer)o, d);
+			if (!vw_nft_dump_set(be, vw_plan_table(VW_TABLE_INET), o, d, error))
+				return false;
+		}
+		for (guint j = 0; *free && j < d->len; j++) {
+			const VwKElem *kk = d->pdata[j];
+
+			*free = !same_port(kk->key, kk->key_len, k->want->key, k->want->key_len) || going(keys, o, kk);
+		}
+	}
 	return true;
 }
 
@@ -397,6 +563,14 @@ bool vw_nft_delta(const VwNftBackend *be, const VwPlan *plan, const VwNftDelta *
 	}
 	res->have_gen = true;
 	res->gen_before = gen;
+	if (req->edit) {
+		bool free;
+
+		if (!claims_free(be, plan, keys, &free, &err) || !free) {
+			*undecided = true;
+			return false;
+		}
+	}
 	/* A kernel that cannot answer a key (or refuses) leaves it to the
 	 * full path too, which says what went wrong. */
 	if (!delta_send(be, req, keys, res, undecided, &err)) {

@@ -111,6 +111,10 @@ bool vw_nft_read(const VwNftBackend *be, const VwTable *t, bool no_elems, VwKTab
  * NFT_MSG_GETSETELEM, no dump. */
 bool vw_nft_get_elem(const VwNftBackend *be, const VwTable *t, const VwSet *s, const VwElem *probe, VwKElem **ret,
 		     GError **error);
+/* Every element of set @s of table @t (VwKElem*, into @out, which frees
+ * them): one dump of that set alone. False, with nothing certain, when the
+ * kernel refused or the dump was interrupted by a commit. */
+bool vw_nft_dump_set(const VwNftBackend *be, const VwTable *t, const VwSet *s, GPtrArray *out, GError **error);
 void vw_kelem_free(VwKElem *e);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VwKElem, vw_kelem_free)
 

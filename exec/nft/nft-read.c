@@ -472,3 +472,30 @@ bool vw_nft_get_elem(const VwNftBackend *be, const VwTable *t, const VwSet *s, c
 	g_hash_table_unref(ks.elems);
 	return ok;
 }
+
+bool vw_nft_dump_set(const VwNftBackend *be, const VwTable *t, const VwSet *s, GPtrArray *out, GError **error)
+{
+	g_autoptr(nftnl_set) ns = nftnl_set_alloc();
+	VwKSet ks = { .elems = g_hash_table_new_full(vw_kelem_hash, vw_kelem_equal, (GDestroyNotify)vw_kelem_free,
+						     NULL) };
+	char buf[8192];
+	struct nlmsghdr *nlh;
+	GHashTableIter it;
+	gpointer k;
+	bool again = false, ok;
+
+	nftnl_set_set_str(ns, NFTNL_SET_TABLE, t->name);
+	nftnl_set_set_str(ns, NFTNL_SET_NAME, s->name);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, (uint16_t)t->family, NLM_F_DUMP, next_seq());
+	nftnl_set_elems_nlmsg_build_payload(nlh, ns);
+	/* An interrupted dump is no answer: the caller leaves the decision
+	 * to the full path. */
+	ok = request(be, nlh, elem_cb, &ks, NULL, &again, error) && !again;
+	g_hash_table_iter_init(&it, ks.elems);
+	while (ok && g_hash_table_iter_next(&it, &k, NULL)) {
+		g_hash_table_iter_steal(&it);
+		g_ptr_array_add(out, k);
+	}
+	g_hash_table_unref(ks.elems);
+	return ok;
+}

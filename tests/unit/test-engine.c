@@ -1031,6 +1031,184 @@ static void test_edit_region(void)
 		     "<!DOCTYPE network><network><vw:network xmlns:vw='urn:virtwire:1'></vw:network></network>");
 }
 
+/* ---------------------------------------------------------------------- */
+/* An edited network's forwards as a delta (engine/edit.c) */
+
+#define ED_FWD(PORT, MORE) \
+	"      <vw:forward " MORE "proto='tcp' host-port='" PORT "' guest-address='192.168.160.10' guest-port='80'/>\n"
+#define ED_NET(STP, MID, TAIL)                                                                                  \
+	"<network>\n  <name>ed</name>\n  <forward mode='open'/>\n  <bridge name='vw-ed' stp='" STP "'/>\n"       \
+	"  <ip address='192.168.160.1' prefix='24'/>\n  <metadata>\n"                                             \
+	"    <vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n" ED_FWD("3001", "name='a' ") MID ED_FWD("3003", "") \
+	TAIL "    </vw:network>\n  </metadata>\n</network>\n"
+
+/* The edit of network ed (applied from "test") to @xml: its report or
+ * NULL; *@dumps: the dump requests it made. */
+static VwApplyReport *fx_edit(Fx *f, const char *xml, guint *dumps)
+{
+	VwEditRequest rq = { NULL, "test", "t.xml", false, false, xml, strlen(xml) };
+	guint before = fake_nft_dumps(f->fake);
+	VwApplyReport *rep;
+
+	g_string_truncate(f->stages, 0);
+	rep = vw_engine_edit(f->engine, &rq);
+	*dumps = fake_nft_dumps(f->fake) - before;
+	return rep;
+}
+
+/* Network ed's record and its forwards' keys in the kernel, as one text. */
+static char *ed_world(Fx *f)
+{
+	g_autofree char *st = timeless(read_file(f, "ed.state"));
+	g_autofree char *xml = read_file(f, "ed.xml");
+	g_autoptr(GPtrArray) any = fake_nft_elems(f->fake, NFPROTO_INET, "virtwire", "fwd4any");
+	g_autoptr(GPtrArray) one = fake_nft_elems(f->fake, NFPROTO_INET, "virtwire", "fwd4");
+	GString *out = g_string_new(NULL);
+
+	g_string_append_printf(out, "%s\n%s\n", st, xml);
+	for (guint i = 0; any && i < any->len; i++)
+		g_string_append_printf(out, "any %s\n", (char *)any->pdata[i]);
+	for (guint i = 0; one && i < one->len; i++)
+		g_string_append_printf(out, "one %s\n", (char *)one->pdata[i]);
+	return g_string_free(out, FALSE);
+}
+
+/* @xml is applied as an edit: exactly @elems elements changed, no more
+ * than one set read (the one-address forwards'), then nothing to do; the
+ * full path finds nothing to change after it. */
+static void edit_applies(Fx *f, const char *xml, guint elems)
+{
+	VwApplyReport *rep;
+	g_autofree char *rec = NULL;
+	const char *xmls[] = { xml, NULL };
+	VwApplyReport *full;
+	guint dumps;
+
+	rep = fx_edit(f, xml, &dumps);
+	g_assert_nonnull(rep);
+	g_assert_cmpstr(f->stages->str, ==, "start edit ");
+	g_assert_cmpuint(dumps, <=, 1);
+	g_assert_cmpuint(rep->drift, ==, elems);
+	vw_apply_report_free(rep);
+	rec = read_file(f, "ed.xml");
+	g_assert_cmpstr(rec, ==, xml);
+	g_assert_true(fx_unchanged(f, "ed", xml));
+	/* What the full path plans from the whole XML is in the kernel. */
+	g_assert_true(fx_apply(f, xmls, false, NULL));
+	full = f->reports->pdata[0];
+	g_assert_cmpuint(full->drift, ==, 0);
+	g_assert_cmpuint(full->messages, ==, 0);
+}
+
+/* @xml is left to the full path, with nothing changed; @stages: what the
+ * edit path showed ("start ": it asked the kernel, which decided). */
+static void edit_refused_now(Fx *f, const char *xml, const char *stages)
+{
+	g_autofree char *before = ed_world(f);
+	g_autofree char *after = NULL;
+	guint dumps;
+
+	g_assert_null(fx_edit(f, xml, &dumps));
+	g_assert_cmpstr(f->stages->str, ==, stages);
+	after = ed_world(f);
+	g_assert_cmpstr(after, ==, before);
+}
+
+/* Another file of network ed (of @xmls, applied from "test"): an edit of
+ * it, which it names from then on. */
+static void edit_moved(Fx *f, const char *const *xmls)
+{
+	static const char moved[] = ED_NET("off", ED_FWD("3002", ""), "");
+	VwEditRequest rq = { NULL, "moved.xml", "moved.xml", false, false, moved, strlen(moved) };
+	g_autofree char *rec = NULL;
+	g_autofree char *st = NULL;
+
+	vw_apply_report_free(vw_engine_edit(f->engine, &rq));
+	rec = read_file(f, "ed.xml");
+	g_assert_cmpstr(rec, ==, moved);
+	st = read_file(f, "ed.state");
+	g_assert_nonnull(strstr(st, "\nsource moved.xml\n"));
+	g_assert_true(fx_apply(f, xmls, false, NULL));
+}
+
+/* Another network, in the kernel as recorded: no matter; pending (an apply
+ * of it interrupted), its record may claim what the kernel does not show:
+ * the full path's. */
+static void edit_beside_pending(Fx *f, const char *const *xmls)
+{
+	const char *dbs[] = { DB, NULL };
+	g_autofree char *db = NULL;
+
+	g_assert_true(fx_apply(f, dbs, false, NULL));
+	edit_applies(f, ED_NET("off", "", ED_FWD("3006", "")), 1);
+	db = read_file(f, "db.state");
+	write_file(f, "db.state", replaced(db, "\nstatus applied\n", "\nstatus pending\n"));
+	edit_refused_now(f, xmls[0], "");
+	write_file(f, "db.state", db);
+	g_assert_true(fx_apply(f, xmls, false, NULL));
+}
+
+/* Issue 14: one forward added, changed, removed on a running network is a
+ * delta (no table read); whatever the edit path cannot be sure of — a
+ * finding, a host port held (by the network, on the other kind of listen
+ * address), a name given twice, anything but forwards changed, someone
+ * else's commit, a kernel that refuses — is the full path's. */
+static void test_edit(void)
+{
+	static const char base[] = ED_NET("off", "", "");
+	const char *xmls[] = { base, NULL };
+	g_autoptr(NftOther) other = nft_other_new();
+	g_autoptr(GError) err = NULL;
+	Fx f;
+
+	fx_init(&f);
+	g_assert_true(fx_apply(&f, xmls, false, &err));
+	g_assert_no_error(err);
+	/* Added (its target's counter is shared), changed, removed. */
+	edit_applies(&f, ED_NET("off", ED_FWD("3002", ""), ""), 1);
+	edit_applies(&f, ED_NET("off", ED_FWD("3012", ""), ""), 2);
+	edit_applies(&f, base, 1);
+	edit_moved(&f, xmls);
+	/* One on one address, next to those on every address. */
+	edit_applies(&f, ED_NET("off", "", ED_FWD("3007", "address='203.0.113.1' ")), 1);
+	edit_applies(&f, base, 1);
+
+	/* A finding; a host port the network holds, on the same kind of listen
+	 * address or on the other; a name it has; the bridge changed too. */
+	edit_refused_now(&f, ED_NET("off", "", "      <vw:forward proto='tcp' host-port='3005' guest-address="
+						"'10.0.0.1' guest-port='80'/>\n"), "");
+	edit_refused_now(&f, ED_NET("off", "", "      <vw:forward proto='tcp' host-port='3003' guest-address="
+						"'192.168.160.11' guest-port='80'/>\n"), "start ");
+	edit_refused_now(&f, ED_NET("off", "", ED_FWD("3001", "address='203.0.113.1' ")), "start ");
+	edit_refused_now(&f, ED_NET("off", "", ED_FWD("3006", "name='a' ")), "");
+	edit_refused_now(&f, ED_NET("on", "", ED_FWD("3006", "")), "");
+	/* Every address where one address holds the port. */
+	edit_applies(&f, ED_NET("off", "", ED_FWD("3007", "address='203.0.113.1' ")), 1);
+	edit_refused_now(&f, ED_NET("off", ED_FWD("3007", ""), ED_FWD("3007", "address='203.0.113.1' ")), "start ");
+	edit_applies(&f, base, 1);
+	/* The last forward to a target goes, with its counter: no forward kept
+	 * names its address. */
+	edit_applies(&f, ED_NET("off", "", "      <vw:forward proto='tcp' host-port='3008' guest-address="
+					 "'192.168.160.12' guest-port='80'/>\n"), 2);
+	edit_applies(&f, base, 2);
+	/* Whether another forward counts on it is not known when one kept
+	 * names the address (or a guest by MAC): the full path's. */
+	edit_applies(&f, ED_NET("off", "", "      <vw:forward proto='tcp' host-port='3008' guest-address="
+					 "'192.168.160.10' guest-port='81'/>\n"), 2);
+	edit_refused_now(&f, base, "");
+	g_assert_true(fx_apply(&f, xmls, false, NULL));
+	edit_beside_pending(&f, xmls);
+	/* The kernel refuses the batch: the record goes back. */
+	f.faults.nft = 1;
+	edit_refused_now(&f, ED_NET("off", "", ED_FWD("3006", "")), "start ");
+	f.faults.nft = 0;
+	/* Someone else's commit. */
+	nft_other_table(other, true, NFPROTO_INET, "other");
+	g_assert_cmpint(nft_other_commit(other, f.nft), ==, 0);
+	edit_refused_now(&f, ED_NET("off", "", ED_FWD("3006", "")), "");
+	fx_clear(&f);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1048,5 +1226,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/engine/unchanged-links", test_unchanged_links);
 	g_test_add_func("/engine/unchanged-ports", test_unchanged_ports);
 	g_test_add_func("/engine/edit-region", test_edit_region);
+	g_test_add_func("/engine/edit", test_edit);
 	return g_test_run();
 }

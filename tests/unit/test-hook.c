@@ -17,7 +17,9 @@
 
 /* libvirt's hookData: the <network> on line 2, its forward on line 10 of
  * it as `virsh net-dumpxml lab` prints it (line 11 of stdin). */
-#define HOOKDATA(guest)                                                                                             \
+#define HOOKDATA(guest) HOOKDATA_WITH(guest, "")
+/* The same with @more forwards after the first. */
+#define HOOKDATA_WITH(guest, more)                                                                                  \
 	"<hookData>\n"                                                                                              \
 	"  <network>\n"                                                                                             \
 	"    <name>lab</name>\n"                                                                                    \
@@ -29,7 +31,7 @@
 	"    <metadata>\n"                                                                                          \
 	"      <vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n"                                                 \
 	"        <vw:forward name='ssh' proto='tcp' host-port='2222' guest-address='" guest "' guest-port='22'/>\n" \
-	"      </vw:network>\n"                                                                                     \
+	more "      </vw:network>\n"                                                                                \
 	"    </metadata>\n"                                                                                         \
 	"  </network>\n"                                                                                            \
 	"</hookData>"
@@ -267,6 +269,40 @@ static void test_started_unchanged(void)
 	fx_clear(&f);
 }
 
+/* 'started' with one forward more (an edited network): only that forward
+ * is read, planned and sent (stage "edit"), no table read; a new forward
+ * with a finding takes the full path, which names its line. */
+static void test_started_edit(void)
+{
+	/* To ssh's target, whose counter it shares. */
+	static const char plus[] = HOOKDATA_WITH(
+		"192.168.153.10", "        <vw:forward proto='tcp' host-port='2223' guest-address='192.168.153.10' "
+				  "guest-port='22'/>\n");
+	static const char bad[] = HOOKDATA_WITH(
+		"192.168.153.10", "        <vw:forward proto='tcp' host-port='2223' guest-address='10.9.9.9' "
+				  "guest-port='23'/>\n");
+	Fx f;
+	guint dumps;
+
+	fx_init(&f);
+	fx_bridge(&f);
+	g_assert_cmpint(fx_hook(&f, "network", "started", "begin", LAB), ==, 0);
+	dumps = fake_nft_dumps(f.fake);
+	g_assert_cmpint(fx_hook(&f, "network", "started", "begin", plus), ==, 0);
+	g_assert_cmpstr(f.stages->str, ==, "start edit ");
+	g_assert_cmpstr(summary(&f)->result, ==, "ok");
+	g_assert_cmpstr(summary(&f)->network, ==, "lab");
+	g_assert_cmpuint(fake_nft_dumps(f.fake), <=, dumps + 1);
+	g_assert_cmpint(fx_hook(&f, "network", "started", "begin", plus), ==, 0);
+	g_assert_cmpstr(f.stages->str, ==, "unchanged ");
+	g_assert_cmpint(fx_hook(&f, "network", "started", "begin", LAB), ==, 0);
+	g_assert_cmpstr(f.stages->str, ==, "start edit ");
+	g_assert_cmpint(fx_hook(&f, "network", "started", "begin", bad), ==, 1);
+	g_assert_null(strstr(f.stages->str, "edit"));
+	g_assert_cmpint(with_code(&f, "guest-outside-subnet")->line, ==, 11);
+	fx_clear(&f);
+}
+
 static void test_stopped_fails(void)
 {
 	Fx f;
@@ -395,6 +431,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/hook/log/started-stopped", test_started_and_stopped);
 	g_test_add_func("/hook/log/stopped-fails", test_stopped_fails);
 	g_test_add_func("/hook/started-unchanged", test_started_unchanged);
+	g_test_add_func("/hook/started-edit", test_started_edit);
 	g_test_add_func("/hook/log/start-finding-line", test_start_finding_line);
 	g_test_add_func("/hook/log/warning", test_warning);
 	g_test_add_func("/hook/log/record-label", test_record_label);

@@ -154,6 +154,29 @@ bool vw_engine_unchanged(VwEngine *e, const char *name, const char *xml, gsize l
  * is to do; its name, or NULL (take the full path). */
 char *vw_engine_unchanged_file(VwEngine *e, const char *source, const char *xml, gsize len);
 
+/* An edited network, given whole: by `virtwire apply FILE` or the network
+ * hook's `started`. */
+typedef struct {
+	const char *name;   /* the network (the hook's argument); NULL: the one the XML names */
+	const char *source; /* the file name as given, or VW_SOURCE_HOOK: the record's from now on */
+	const char *label;  /* what findings call the XML, as the full path does */
+	bool libvirt;	    /* as libvirt hands it to a hook (vw_doc_load_libvirt) */
+	bool schema;	    /* validated against libvirt's schema, as the full path does */
+	const char *xml;
+	gsize len;
+} VwEditRequest;
+
+/*
+ * A running network whose XML changed only in whole forwards of its own
+ * (added, removed, rewritten): only they are parsed, checked and planned,
+ * and only their elements are asked for and changed in one batch tied to
+ * the ruleset's generation, the table not read back (engine/edit.c says
+ * when that is certain). The report of what it did; NULL, with nothing
+ * changed, when it is not certain or not allowed (any finding about the
+ * new forwards included): take the full path, which says why.
+ */
+VwApplyReport *vw_engine_edit(VwEngine *e, const VwEditRequest *req);
+
 typedef struct {
 	char **names;
 	/* VwNetwork*: used for a name whose record is missing or damaged —

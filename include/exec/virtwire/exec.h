@@ -386,6 +386,15 @@ typedef struct {
 	uint32_t gen;	      /* the generation virtwire's last commit left, as recorded */
 	const char *recorded; /* the port's elements that commit left (vw_nft_port_elems); NULL or "": none */
 	const VwFaults *faults;
+	/* An edited network's own forwards (engine/edit.c): @owner is the
+	 * network's id, @plan holds its new and changed forwards, @recorded
+	 * (vw_nft_edit_recorded) those they replace. Only forward and counter
+	 * sets count; besides another owner's key, undecided are: a key wanted
+	 * anew that the network holds already (two forwards of one network), a
+	 * host port held on the other kind of listen address (one address or
+	 * every address, as check-together.c claims them), a counter another
+	 * owner holds. */
+	bool edit;
 } VwNftDelta;
 
 /* The elements of @owner in @plan as a short text for its record (which
@@ -396,6 +405,16 @@ char *vw_nft_port_elems(const VwPlan *plan, const char *owner);
  * the plan's elements carry them) in one pass over @plan: a table from each
  * of them to its text (g_free), NULL where vw_nft_port_elems gives NULL. */
 GHashTable *vw_nft_owners_elems(const VwPlan *plan, GPtrArray *owners);
+/* For an edited network (VwNftDelta.edit): the forward and counter elements
+ * of @owner in @old (the plan of the forwards an edit replaces) as the text
+ * vw_nft_delta reads, but a counter that @new (the forwards that replace
+ * them) or @kept (forwards the edit keeps; may be NULL) still wants stays out
+ * of it (it stays in the kernel). A counter no forward known here wants goes
+ * only when @unshared (the caller knows no other forward counts on it);
+ * else NULL: whether another forward of the network shares it is not known
+ * without all of them. */
+char *vw_nft_edit_recorded(const VwPlan *old, const VwPlan *new, const VwPlan *kept, bool unshared,
+			   const char *owner);
 
 /*
  * Makes port @req->owner's elements in the kernel those of @plan (none:
