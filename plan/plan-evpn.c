@@ -24,11 +24,11 @@ void vw_plan_evpn_link(VwLinkOp *o, const VwNetwork *net, const VwSpan *s, unsig
 		mtu = g_strdup_printf("MTU %u (%s needs an MTU of %u or more)", net->mtu, s->underlay, net->mtu + over);
 	else
 		mtu = g_strdup_printf("MTU of %s less %u (%s's too)", s->underlay, over, net->bridge);
-	o->text = g_strdup_printf("vxlan %s: create if missing, VNI %u, UDP port %u, local IPv4 address of %s, learning "
-				  "off, %s, port of %s%s with learning off and neighbour suppression on, up; "
-				  "peers and remote MACs: FRR's zebra (BGP EVPN)",
-				  o->dev, s->vni, s->port, s->underlay, mtu, net->bridge,
-				  o->isolated > 0 ? " (isolated)" : "");
+	o->text = g_strdup_printf(
+		"vxlan %s: create if missing, VNI %u, UDP port %u, local IPv4 address of %s, learning "
+		"off, %s, port of %s%s with learning off and neighbour suppression on, up; "
+		"peers and remote MACs: FRR's zebra (BGP EVPN)",
+		o->dev, s->vni, s->port, s->underlay, mtu, net->bridge, o->isolated > 0 ? " (isolated)" : "");
 }
 
 void vw_plan_evpn_elements(VwTable *t, const char *id, const VwSpan *s, VwPlanPeerFn add)

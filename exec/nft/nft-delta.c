@@ -118,8 +118,7 @@ static bool plan_has(const VwPlan *plan, int t, const VwSet *like, const VwElem 
 	return false;
 }
 
-char *vw_nft_edit_recorded(const VwPlan *old, const VwPlan *new, const VwPlan *kept, bool unshared,
-			   const char *owner)
+char *vw_nft_edit_recorded(const VwPlan *old, const VwPlan *new, const VwPlan *kept, bool unshared, const char *owner)
 {
 	g_autoptr(GString) out = g_string_new(NULL);
 
@@ -355,8 +354,7 @@ static bool decide(const VwNftBackend *be, const VwNftDelta *req, const Key *k, 
 	 * of its forwards' (a collision, which the full path words); a counter
 	 * another owner holds is left to the full path, which decides whose it
 	 * is. */
-	if (req->edit && k->want && kk &&
-	    (k->set->kind == VW_SET_COUNTERS ? !mine : mine && !k->recorded)) {
+	if (req->edit && k->want && kk && (k->set->kind == VW_SET_COUNTERS ? !mine : mine && !k->recorded)) {
 		*undecided = true;
 		return false;
 	}
@@ -456,8 +454,8 @@ static bool claim_one(const VwNftBackend *be, GPtrArray *keys, const Key *k, con
  * address (*@free); false when the kernel did not answer. */
 static bool claims_free(const VwNftBackend *be, const VwPlan *plan, GPtrArray *keys, bool *free, GError **error)
 {
-	g_autoptr(GHashTable) dumps = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-							    (GDestroyNotify)g_ptr_array_unref);
+	g_autoptr(GHashTable)
+		dumps = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
 
 	*free = true;
 	for (guint i = 0; *free && i < keys->len; i++) {

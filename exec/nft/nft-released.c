@@ -106,8 +106,11 @@ static VwReleased *released_of(const VwKElem *k, int family, VwListen listen)
 static const VwElem *planned(const VwSet *s, const VwKElem *k)
 {
 	/* The kernel's bytes, read in place: the index compares keys only. */
-	VwElem probe = { .key = (uint8_t *)k->key, .key_len = k->key_len, .key_end = (uint8_t *)k->key_end,
-			 .key_end_len = k->key_end_len, .flags = k->flags };
+	VwElem probe = { .key = (uint8_t *)k->key,
+			 .key_len = k->key_len,
+			 .key_end = (uint8_t *)k->key_end,
+			 .key_end_len = k->key_end_len,
+			 .flags = k->flags };
 
 	if (!s)
 		return NULL;

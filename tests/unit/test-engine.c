@@ -1034,13 +1034,14 @@ static void test_edit_region(void)
 /* ---------------------------------------------------------------------- */
 /* An edited network's forwards as a delta (engine/edit.c) */
 
-#define ED_FWD(PORT, MORE) \
-	"      <vw:forward " MORE "proto='tcp' host-port='" PORT "' guest-address='192.168.160.10' guest-port='80'/>\n"
-#define ED_NET(STP, MID, TAIL)                                                                                  \
-	"<network>\n  <name>ed</name>\n  <forward mode='open'/>\n  <bridge name='vw-ed' stp='" STP "'/>\n"       \
-	"  <ip address='192.168.160.1' prefix='24'/>\n  <metadata>\n"                                             \
+#define ED_FWD(PORT, MORE)                                                                           \
+	"      <vw:forward " MORE "proto='tcp' host-port='" PORT "' guest-address='192.168.160.10' " \
+								 "guest-port='80'/>\n"
+#define ED_NET(STP, MID, TAIL)                                                                                       \
+	"<network>\n  <name>ed</name>\n  <forward mode='open'/>\n  <bridge name='vw-ed' stp='" STP "'/>\n"           \
+	"  <ip address='192.168.160.1' prefix='24'/>\n  <metadata>\n"                                                \
 	"    <vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n" ED_FWD("3001", "name='a' ") MID ED_FWD("3003", "") \
-	TAIL "    </vw:network>\n  </metadata>\n</network>\n"
+		TAIL "    </vw:network>\n  </metadata>\n</network>\n"
 
 /* The edit of network ed (applied from "test") to @xml: its report or
  * NULL; *@dumps: the dump requests it made. */
@@ -1175,10 +1176,16 @@ static void test_edit(void)
 
 	/* A finding; a host port the network holds, on the same kind of listen
 	 * address or on the other; a name it has; the bridge changed too. */
-	edit_refused_now(&f, ED_NET("off", "", "      <vw:forward proto='tcp' host-port='3005' guest-address="
-						"'10.0.0.1' guest-port='80'/>\n"), "");
-	edit_refused_now(&f, ED_NET("off", "", "      <vw:forward proto='tcp' host-port='3003' guest-address="
-						"'192.168.160.11' guest-port='80'/>\n"), "start ");
+	edit_refused_now(&f,
+			 ED_NET("off", "",
+				"      <vw:forward proto='tcp' host-port='3005' guest-address="
+				"'10.0.0.1' guest-port='80'/>\n"),
+			 "");
+	edit_refused_now(&f,
+			 ED_NET("off", "",
+				"      <vw:forward proto='tcp' host-port='3003' guest-address="
+				"'192.168.160.11' guest-port='80'/>\n"),
+			 "start ");
 	edit_refused_now(&f, ED_NET("off", "", ED_FWD("3001", "address='203.0.113.1' ")), "start ");
 	edit_refused_now(&f, ED_NET("off", "", ED_FWD("3006", "name='a' ")), "");
 	edit_refused_now(&f, ED_NET("on", "", ED_FWD("3006", "")), "");
@@ -1188,13 +1195,19 @@ static void test_edit(void)
 	edit_applies(&f, base, 1);
 	/* The last forward to a target goes, with its counter: no forward kept
 	 * names its address. */
-	edit_applies(&f, ED_NET("off", "", "      <vw:forward proto='tcp' host-port='3008' guest-address="
-					 "'192.168.160.12' guest-port='80'/>\n"), 2);
+	edit_applies(&f,
+		     ED_NET("off", "",
+			    "      <vw:forward proto='tcp' host-port='3008' guest-address="
+			    "'192.168.160.12' guest-port='80'/>\n"),
+		     2);
 	edit_applies(&f, base, 2);
 	/* Whether another forward counts on it is not known when one kept
 	 * names the address (or a guest by MAC): the full path's. */
-	edit_applies(&f, ED_NET("off", "", "      <vw:forward proto='tcp' host-port='3008' guest-address="
-					 "'192.168.160.10' guest-port='81'/>\n"), 2);
+	edit_applies(&f,
+		     ED_NET("off", "",
+			    "      <vw:forward proto='tcp' host-port='3008' guest-address="
+			    "'192.168.160.10' guest-port='81'/>\n"),
+		     2);
 	edit_refused_now(&f, base, "");
 	g_assert_true(fx_apply(&f, xmls, false, NULL));
 	edit_beside_pending(&f, xmls);

@@ -19,21 +19,21 @@
  * it as `virsh net-dumpxml lab` prints it (line 11 of stdin). */
 #define HOOKDATA(guest) HOOKDATA_WITH(guest, "")
 /* The same with @more forwards after the first. */
-#define HOOKDATA_WITH(guest, more)                                                                                  \
-	"<hookData>\n"                                                                                              \
-	"  <network>\n"                                                                                             \
-	"    <name>lab</name>\n"                                                                                    \
-	"    <uuid>6a593e31-7089-4312-98cd-76ad63722fe2</uuid>\n"                                                   \
-	"    <forward mode='open'/>\n"                                                                              \
-	"    <bridge name='vw-lab' stp='off' delay='0'/>\n"                                                         \
-	"    <mac address='52:54:00:b2:b7:87'/>\n"                                                                  \
-	"    <ip address='192.168.153.1' prefix='24'/>\n"                                                           \
-	"    <metadata>\n"                                                                                          \
-	"      <vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n"                                                 \
-	"        <vw:forward name='ssh' proto='tcp' host-port='2222' guest-address='" guest "' guest-port='22'/>\n" \
-	more "      </vw:network>\n"                                                                                \
-	"    </metadata>\n"                                                                                         \
-	"  </network>\n"                                                                                            \
+#define HOOKDATA_WITH(guest, more)                                                          \
+	"<hookData>\n"                                                                      \
+	"  <network>\n"                                                                     \
+	"    <name>lab</name>\n"                                                            \
+	"    <uuid>6a593e31-7089-4312-98cd-76ad63722fe2</uuid>\n"                           \
+	"    <forward mode='open'/>\n"                                                      \
+	"    <bridge name='vw-lab' stp='off' delay='0'/>\n"                                 \
+	"    <mac address='52:54:00:b2:b7:87'/>\n"                                          \
+	"    <ip address='192.168.153.1' prefix='24'/>\n"                                   \
+	"    <metadata>\n"                                                                  \
+	"      <vw:network xmlns:vw='urn:virtwire:1' mode='nat'>\n"                         \
+	"        <vw:forward name='ssh' proto='tcp' host-port='2222' guest-address='" guest \
+	"' guest-port='22'/>\n" more "      </vw:network>\n"                                \
+	"    </metadata>\n"                                                                 \
+	"  </network>\n"                                                                    \
 	"</hookData>"
 
 static const char LAB[] = HOOKDATA("192.168.153.10");

@@ -1192,7 +1192,8 @@ static void test_lines_after_forwards(void)
 	int next = 6, first = 0, second; /* the line written next */
 
 	for (int i = 0; i < 40000; i++) {
-		g_string_append_printf(xml, "<vw:forward proto='tcp' host-port='%d' guest-address='10.0.0.2'/>\n\n", i + 1);
+		g_string_append_printf(xml, "<vw:forward proto='tcp' host-port='%d' guest-address='10.0.0.2'/>\n\n",
+				       i + 1);
 		next += 2;
 		if (i == 100) {
 			g_string_append(xml, "<vw:hairpin enabled='maybe'/>\n");

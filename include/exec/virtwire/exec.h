@@ -413,8 +413,7 @@ GHashTable *vw_nft_owners_elems(const VwPlan *plan, GPtrArray *owners);
  * only when @unshared (the caller knows no other forward counts on it);
  * else NULL: whether another forward of the network shares it is not known
  * without all of them. */
-char *vw_nft_edit_recorded(const VwPlan *old, const VwPlan *new, const VwPlan *kept, bool unshared,
-			   const char *owner);
+char *vw_nft_edit_recorded(const VwPlan *old, const VwPlan *new, const VwPlan *kept, bool unshared, const char *owner);
 
 /*
  * Makes port @req->owner's elements in the kernel those of @plan (none:
@@ -681,10 +680,10 @@ guint64 vw_store_stamp(VwStore *s);
  * its notifications, read as they come; nothing is polled. */
 
 typedef enum {
-	VW_EVENT_NFT,	/* a batch was committed to the ruleset (by anyone) */
-	VW_EVENT_LINK,	/* a link appeared, changed or went */
+	VW_EVENT_NFT,  /* a batch was committed to the ruleset (by anyone) */
+	VW_EVENT_LINK, /* a link appeared, changed or went */
 	VW_EVENT_NEIGH, /* an IPv4 or IPv6 neighbour entry, or a VXLAN forwarding entry (fdb), appeared, changed or went */
-	VW_EVENT_LOST,	/* the kernel dropped notifications (a full buffer): anything may have changed */
+	VW_EVENT_LOST, /* the kernel dropped notifications (a full buffer): anything may have changed */
 } VwEventKind;
 
 typedef struct {

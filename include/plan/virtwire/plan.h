@@ -101,11 +101,11 @@ typedef struct {
 	int32_t verdict; /* verdict maps */
 	uint32_t flags;	 /* NFT_SET_ELEM_INTERVAL_END for interval ends */
 	bool has_verdict;
-	bool in_block;	/* a set's (vw_set_add): in one of its blocks, not an allocation of its own */
-	char *chain;	/* jump target of a verdict */
-	char *owner;	/* stored as the element's comment; interned (vw_elem_new): never freed */
-	char *text;	/* "tcp . 2222 : 192.168.100.10 . 22"; NULL for interval ends */
-	char *key_text; /* its key alone: "tcp . 2222"; an interval end: its interval's */
+	bool in_block;	 /* a set's (vw_set_add): in one of its blocks, not an allocation of its own */
+	char *chain;	 /* jump target of a verdict */
+	char *owner;	 /* stored as the element's comment; interned (vw_elem_new): never freed */
+	char *text;	 /* "tcp . 2222 : 192.168.100.10 . 22"; NULL for interval ends */
+	char *key_text;	 /* its key alone: "tcp . 2222"; an interval end: its interval's */
 	uint8_t bytes[]; /* key, key end, data */
 } VwElem;
 
@@ -167,12 +167,12 @@ typedef struct {
 	uint32_t data_type, data_len;
 	uint8_t concat[8]; /* field lengths of a concatenated interval key */
 	uint32_t concat_n;
-	GBytes *udata;	   /* what nft stores, so nft lists the set as we print it */
-	char *type_text;   /* "inet_proto . ipv4_addr . inet_service : ipv4_addr . inet_service"; with
+	GBytes *udata;	  /* what nft stores, so nft lists the set as we print it */
+	char *type_text;  /* "inet_proto . ipv4_addr . inet_service : ipv4_addr . inet_service"; with
 			      is_typeof, the expressions ("ether saddr . @th,64,128") */
-	int per_line;	   /* elements per printed line, as nft wraps them */
-	bool counter;	   /* every element counts its packets and bytes */
-	GPtrArray *elems;  /* VwElem* */
+	int per_line;	  /* elements per printed line, as nft wraps them */
+	bool counter;	  /* every element counts its packets and bytes */
+	GPtrArray *elems; /* VwElem* */
 	/* Key bytes (+flags) → VwElem*, for duplicate detection; NULL once the
 	 * plan is made (vw_plan_build), until asked for again (vw_set_find):
 	 * 6 MB at 100,000 forwards that the firewall's batch does not need. */
