@@ -35,10 +35,6 @@ static bool check_bridge(const VwLinkBackend *be, const VwLinkOp *op, GPtrArray 
 	}
 	if (!li.up)
 		vw_drift_add(out, VW_DRIFT_LINK, op->dev, "is down, expected up");
-	if (op->evpn && li.port_learning)
-		vw_drift_add(out, VW_DRIFT_PORT, op->dev, "learning is on, expected off (EVPN: zebra installs MACs)");
-	if (op->evpn && !li.neigh_suppress)
-		vw_drift_add(out, VW_DRIFT_PORT, op->dev, "neighbour suppression is off, expected on (EVPN)");
 	if (op->mac_of_uplink) {
 		if (be->link_get(be->ctx, op->uplink, &up) == 0) {
 			if (up.has_mac && (!li.has_mac || !vw_mac_equal(&li.mac, &up.mac)))
