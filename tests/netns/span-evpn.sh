@@ -60,25 +60,6 @@ poll() {
 	done
 }
 
-# flood H DEV: the remote VTEPs of H's VXLAN device DEV (its all-zeros
-# entries), sorted, one a line.
-flood() {
-	nsx "$1" bridge fdb show dev "$2" | sed -n 's/^00:00:00:00:00:00 dst \([0-9.]*\) .*/\1/p' | sort
-}
-flood_is() { # H DEV WANT
-	[ "$(flood "$1" "$2")" = "$3" ]
-}
-# admits H ADDR VNIHEX: H's span4 set has ADDR . 4789 . VNI.
-admits() {
-	nsx "$1" nft list set inet virtwire span4 | grep -q "$2 \. 4789 \. $3 "
-}
-not_admits() {
-	nsx "$1" nft list set inet virtwire span4 >"$VWT_TMP/set.out" && ! grep -q "$2 \. 4789 \. $3 " "$VWT_TMP/set.out"
-}
-# fdb_has H DEV REGEX: H's DEV forwarding database has a line matching REGEX.
-fdb_has() {
-	nsx "$1" bridge fdb show dev "$2" | grep -Eq "$3"
-}
 
 setup "topology: three hosts and an outsider on the underlay" topology
 net_xml seg vw-seg 4242 77 >"$VWT_TMP/seg.xml"
@@ -325,17 +306,5 @@ for h in h1 h2 h3; do
 	lacks "$h: no virtwire table is left" 'virtwire' nsx "$h" nft list tables
 	lacks "$h: zebra no longer has VNI 4242" '4242' frr_vtysh "$(ns "$h")" "show evpn vni"
 done
-none_runs() { # PID...: none of them runs (and there were two)
-	local p
-	[ $# = 2 ] || return 1
-	for p in "$@"; do
-		! kill -0 "$p" 2>/dev/null || return 1
-	done
-}
-for h in h1 h2 h3; do
-	pids=$(frr_pids "$(ns "$h")")
-	frr_stop "$(ns "$h")"
-	# shellcheck disable=SC2086
-	check "$h: FRR stopped (zebra and bgpd, by PID)" none_runs $pids
-done
+span_frr_stop h1 h2 h3
 done_testing

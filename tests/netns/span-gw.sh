@@ -14,6 +14,14 @@
 # reached on its new host, its domain forward follows, and the FDB of the
 # other hosts follows within a second of the guest sending.
 #
+# VWT_SPAN_CONTROL=evpn (meson's span-gw-evpn) runs the same with
+# control="evpn" and no peers: zebra and bgpd on every host (tests/lib/frr.sh,
+# full mesh); the sessions and the type-3 routes come first, restore takes
+# zebra's neighbours into each host's firewall, and where the static variant
+# looks at what the VXLAN devices learned, this one looks at zebra's type-2
+# routes and entries. With EVPN the bridge suppresses ARP and ND: a guest's
+# request for the gateway (the host's own address) never crosses the overlay.
+#
 #            ul (ul-br) 192.0.2.0/24                    wan (wan-br) 203.0.113.2
 #        ┌──────────────────┼──────────────────┐      ┌───────────┼───────────┐
 #   h1 ul0 .11          h2 ul0 .12          h3 ul0 .13  wan0 .11   wan0 .12   wan0 .13
@@ -25,8 +33,17 @@
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/netns/span-lib.sh
 . "$(dirname "$0")/span-lib.sh"
+# shellcheck source=tests/lib/frr.sh
+. "$(dirname "$0")/../lib/frr.sh"
 need_root
 need_tools dnsmasq busybox conntrack
+CONTROL=${VWT_SPAN_CONTROL:-static}
+case $CONTROL in
+static) ;;
+evpn) need_frr ;;
+*) bail "VWT_SPAN_CONTROL='$CONTROL': static or evpn" ;;
+esac
+evpn() { [ "$CONTROL" = evpn ]; }
 [ -d /sys/module/vxlan ] || modprobe vxlan 2>/dev/null || vwt_skip "no vxlan module"
 
 GWMAC=52:54:00:00:80:01 RTMAC=52:54:00:00:81:01
@@ -58,6 +75,20 @@ gw_guest() {
 	routed_guest "$@" && nsx "$1" bridge link set dev "g-$3" hairpin on
 }
 
+span_xml() { # VNI
+	if evpn; then
+		echo "<vw:span vni=\"$1\" underlay=\"ul0\" control=\"evpn\"/>"
+		return
+	fi
+	cat <<XML
+<vw:span vni="$1" underlay="ul0">
+        <vw:peer address="192.0.2.11"/>
+        <vw:peer address="192.0.2.12"/>
+        <vw:peer address="192.0.2.13"/>
+      </vw:span>
+XML
+}
+
 net_xml() { # NAME BRIDGE MODE VNI SUBNET MAC EXTRA-IP4 EXTRA-VW
 	cat <<XML
 <network>
@@ -70,11 +101,7 @@ net_xml() { # NAME BRIDGE MODE VNI SUBNET MAC EXTRA-IP4 EXTRA-VW
   <ip family='ipv6' address='fd00:$5::1' prefix='64'/>
   <metadata>
     <vw:network xmlns:vw="urn:virtwire:1" mode="$3">
-      <vw:span vni="$4" underlay="ul0">
-        <vw:peer address="192.0.2.11"/>
-        <vw:peer address="192.0.2.12"/>
-        <vw:peer address="192.0.2.13"/>
-      </vw:span>
+      $(span_xml "$4")
       ${8:-}
     </vw:network>
   </metadata>
@@ -95,6 +122,28 @@ topology() {
 		ip -n "$(ns wan)" route add 10.81.0.12/32 via 203.0.113.12
 }
 setup "topology: three hosts on an underlay and a WAN" topology
+
+# --- EVPN: zebra and bgpd on every host, full mesh ------------------------------------------
+
+if evpn; then
+	for n in 1 2 3; do
+		frr_start "$(ns h$n)" "192.0.2.1$n" "192.0.2.1$n" 192.0.2.11 192.0.2.12 192.0.2.13 || bail "FRR on h$n"
+	done
+	for n in 1 2 3; do
+		check "h$n: 2 BGP sessions established (full mesh)" frr_wait_established "$(ns h$n)" 2 30
+	done
+fi
+# zebra_neigh H IP MAC: H's neighbour IP on vw-gw is MAC, zebra's (from a
+# type-2 MAC/IP route).
+zebra_neigh() {
+	nsx "$1" ip neigh show "$2" dev vw-gw | grep -Eq "^$2 lladdr $3 extern_learn"
+}
+# remote_mac H VNI MAC VTEP: H's zebra has MAC behind VTEP (a type-2 route),
+# and H's VXLAN device has zebra's entry for it.
+remote_mac() {
+	frr_mac "$(ns "$1")" "$2" "$3" | grep -q "^remote $4 " &&
+		fdb_has "$1" "vw$2" "^$3 dst $4 .*extern_learn"
+}
 
 net_xml gw vw-gw nat 4280 80 $GWMAC "
     <dhcp>
@@ -124,6 +173,35 @@ done
 for h in h1 h2 h3; do
 	says "$h: the gateway 10.80.0.1 with MAC $GWMAC on vw-gw" "link/ether $GWMAC" nsx "$h" ip addr show vw-gw
 done
+if evpn; then
+	for n in 1 2 3; do
+		check "h$n: zebra has VNI 4280 on vw-gw with VTEP 192.0.2.1$n" \
+			frr_wait "$(ns h$n)" 20 "192.0.2.1$n vw-gw" frr_vni_up 4280
+	done
+	for n in 1 2; do
+		check "h$n: zebra has VNI 4281 on vw-rt" frr_wait "$(ns h$n)" 20 "192.0.2.1$n vw-rt" frr_vni_up 4281
+	done
+	check "h1: the type-3 routes of VNI 4280 from all three hosts" \
+		frr_wait "$(ns h1)" 20 "$(printf '192.0.2.11\n192.0.2.12\n192.0.2.13')" frr_imet_vteps 4280
+	check "h1: … of VNI 4281 from h1 and h2" \
+		frr_wait "$(ns h1)" 20 "$(printf '192.0.2.11\n192.0.2.12')" frr_imet_vteps 4281
+	check "h1: flood entries to h2 and h3 (zebra's)" poll 20 flood_is h1 vw4280 "$(printf '192.0.2.12\n192.0.2.13')"
+	check "h2: flood entries to h1 and h3" poll 20 flood_is h2 vw4280 "$(printf '192.0.2.11\n192.0.2.13')"
+	check "h3: flood entries to h1 and h2" poll 20 flood_is h3 vw4280 "$(printf '192.0.2.11\n192.0.2.12')"
+	check "h1: VNI 4281 floods to h2 only" poll 20 flood_is h1 vw4281 "192.0.2.12"
+	check "h2: VNI 4281 floods to h1 only" poll 20 flood_is h2 vw4281 "192.0.2.11"
+	for h in h1 h2 h3; do
+		check "restore on $h takes zebra's neighbours into its firewall" vw "$h" restore
+	done
+	check "h2 admits VXLAN from h1 into VNI 4280" admits h2 192.0.2.11 0x10b8
+	check "… and from h3" admits h2 192.0.2.13 0x10b8
+	check "h1 admits VXLAN from h2 into VNI 4281" admits h1 192.0.2.12 0x10b9
+	check "verify on h1: the kernel matches (zebra's entries are no drift)" vw h1 verify gw rt
+	check "verify on h3" vw h3 verify gw
+	says "plan: the VXLAN device with learning off and neighbour suppression on" \
+		'link vxlan vw4280: .*learning off, .*port of vw-gw with learning off and neighbour suppression on' \
+		vw h1 plan "$VWT_TMP/gw.xml"
+fi
 
 gw_guest h1 vw-gw a1 52:54:00:80:00:11 11 80 && gw_guest h2 vw-gw a2 52:54:00:80:00:12 12 80 &&
 	gw_guest h3 vw-gw a3 52:54:00:80:00:13 13 80 &&
@@ -143,6 +221,14 @@ reach "a1 (h1) reaches a2 (h2) over IPv4" a1 tcp4 10.80.0.12 80 '^a2 10\.80\.0\.
 reach "a1 (h1) reaches a2 (h2) over IPv6" a1 tcp6 fd00:80::12 80 '^a2 fd00:80::11$'
 reach "a3 (h3) reaches a1 (h1)" a3 tcp4 10.80.0.11 80 '^a1 10\.80\.0\.13$'
 reach "route: r1 (h1) reaches r2 (h2)" r1 tcp4 10.81.0.12 80 '^r2 10\.81\.0\.11$'
+if evpn; then
+	# What the static variant's VXLAN devices learn from traffic, zebra
+	# installs from the type-2 routes.
+	check "h2's zebra has a1's MAC behind h1 (a type-2 route, zebra's extern_learn entry)" \
+		poll 10 remote_mac h2 4280 52:54:00:80:00:11 192.0.2.11
+	check "h1's zebra has a2's MAC behind h2" poll 10 remote_mac h1 4280 52:54:00:80:00:12 192.0.2.12
+	check "route: h1's zebra has r2's MAC behind h2" poll 10 remote_mac h1 4281 52:54:00:81:00:12 192.0.2.12
+fi
 
 # --- each host's guests leave through their own host -------------------------------------------
 
@@ -210,21 +296,52 @@ capture_gw_arp() {
 	nsx a2 ip neigh flush dev eth0
 	nsx h1 ip neigh flush dev vw-gw
 	nsx a2 ping -c 1 -W 2 10.80.0.1 || return 1
+	# With EVPN the request for the gateway stays home (below); one for
+	# an address nobody has is flooded, and shows the capture sees a2.
+	! evpn || nsx a2 busybox arping -c 1 -w 1 -I eth0 10.80.0.250 >/dev/null 2>&1
 	nsx h2 python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"vwt-end", ("192.0.2.11", 9))'
 	wait "$pid"
 	cat "$VWT_TMP/cap"
 	grep -qx end "$VWT_TMP/cap"
 }
 check "a2 (h2) pings the gateway; h1's underlay is captured meanwhile" capture_gw_arp
-says "a2's ARP request for the gateway crossed to h1 (the capture saw it)" \
-	'^arp request 52:54:00:80:00:12 spa 10\.80\.0\.12 tpa 10\.80\.0\.1 from 192\.0\.2\.12$' cat "$VWT_TMP/cap"
-# An ARP request for its own address makes Linux note the sender and answer.
-says "h1 heard it and answered too (it noted a2)" '^10\.80\.0\.12 lladdr 52:54:00:80:00:12 ' \
-	nsx h1 ip neigh show 10.80.0.12 dev vw-gw
+if evpn; then
+	says "the capture saw a2's ARP request for an address nobody has cross to h1 (flooded)" \
+		'^arp request 52:54:00:80:00:12 spa 10\.80\.0\.12 tpa 10\.80\.0\.250 from 192\.0\.2\.12$' cat "$VWT_TMP/cap"
+	# Neighbour suppression: the bridge keeps a request for its own
+	# address (the gateway's) off the suppressing port, the VXLAN device.
+	lacks "… but not its request for the gateway (h2's own address: suppressed)" \
+		'^arp request 52:54:00:80:00:12 spa 10\.80\.0\.12 tpa 10\.80\.0\.1 ' cat "$VWT_TMP/cap"
+	check "h1 knows a2 from zebra (h2's type-2 MAC/IP route), not from its ARP" \
+		poll 10 zebra_neigh h1 10.80.0.12 52:54:00:80:00:12
+else
+	says "a2's ARP request for the gateway crossed to h1 (the capture saw it)" \
+		'^arp request 52:54:00:80:00:12 spa 10\.80\.0\.12 tpa 10\.80\.0\.1 from 192\.0\.2\.12$' cat "$VWT_TMP/cap"
+	# An ARP request for its own address makes Linux note the sender and answer.
+	says "h1 heard it and answered too (it noted a2)" '^10\.80\.0\.12 lladdr 52:54:00:80:00:12 ' \
+		nsx h1 ip neigh show 10.80.0.12 dev vw-gw
+fi
 lacks "… but no gateway ARP reply crossed the overlay, either way" 'spa 10\.80\.0\.1 ' cat "$VWT_TMP/cap"
 says "a2 has the gateway at $GWMAC" "10\.80\.0\.1 .*lladdr $GWMAC" nsx a2 ip neigh show 10.80.0.1
 check "a2 pings the gateway over IPv6 (ND answered at home)" nsx a2 ping -c 1 -W 2 fd00:80::1
 lacks "h1's bridge never learned the gateway's MAC on the VXLAN port" "$GWMAC dev vw4280" nsx h1 bridge fdb show br vw-gw
+if evpn; then
+	# The bridge's own MAC is a permanent entry, which zebra does not
+	# announce, nor its addresses (advertise-default-gw and
+	# advertise-svi-ip are off): no host claims the gateway for another's
+	# guests. (The listings are JSON, or the check fails: no answer.)
+	says "h1's zebra has a2's MAC (the listing answers)" '"52:54:00:80:00:12"' \
+		frr_json "$(ns h1)" "show evpn mac vni 4280 json"
+	for h in h1 h2 h3; do
+		lacks "$h's zebra has no MAC entry for the gateway's MAC" "$GWMAC" \
+			frr_json "$(ns "$h")" "show evpn mac vni 4280 json"
+	done
+	gwre="$GWMAC|[[\"](10\\.80\\.0\\.1|fd00:80::1|fe80::5054:ff:fe00:8001)[]\"]"
+	says "h1's bgpd has type-2 routes (a2's)" '52:54:00:80:00:12' \
+		frr_json "$(ns h1)" "show bgp l2vpn evpn route vni 4280 type macip json"
+	lacks "… none for the gateway's MAC or addresses" "$gwre" \
+		frr_json "$(ns h1)" "show bgp l2vpn evpn route vni 4280 type macip json"
+fi
 
 # A peer (h1) sends h2 gratuitous ARP for the gateway over VNI 4280, as a
 # host whose own frames were not kept home would: from the gateway's MAC,
@@ -262,7 +379,13 @@ in_grew() {
 check "h2 counted them at span-in" in_grew
 diag "$(cat "$VWT_TMP/check.out")"
 lacks "h2's bridge did not learn $ROGUE on the VXLAN port" "^$ROGUE dev vw4280 .*master vw-gw" nsx h2 bridge fdb show br vw-gw
-says "… it learned the control" "^$CTL dev vw4280 .*master vw-gw" nsx h2 bridge fdb show br vw-gw
+if evpn; then
+	# Learning is off on an EVPN port: remote MACs are zebra's alone.
+	lacks "… nor the control (learning off: remote MACs come from zebra)" "^$CTL dev vw4280" \
+		nsx h2 bridge fdb show br vw-gw
+else
+	says "… it learned the control" "^$CTL dev vw4280 .*master vw-gw" nsx h2 bridge fdb show br vw-gw
+fi
 says "a2 still has the gateway at $GWMAC" "10\.80\.0\.1 .*lladdr $GWMAC" nsx a2 ip neigh show 10.80.0.1
 nsx h2 bridge fdb del $CTL dev vw4280 master 2>/dev/null
 
@@ -396,7 +519,11 @@ check "… start, started" start h1
 settle m || true
 serve m tcp4 80
 reach "a2 (h2) reaches m on h1" a2 tcp4 10.80.0.31 80 '^m 10\.80\.0\.12$'
-check "h2 learned m's MAC from h1" fdb_has h2 vw4280 "^$MACM dst 192\.0\.2\.11 "
+if evpn; then
+	check "h2's zebra has m's MAC behind h1 (type-2 route)" poll 10 remote_mac h2 4280 $MACM 192.0.2.11
+else
+	check "h2 learned m's MAC from h1" fdb_has h2 vw4280 "^$MACM dst 192\.0\.2\.11 "
+fi
 reach "the WAN reaches m through h1's forward of m (8081)" wan tcp4 203.0.113.11 8081 '^m 203\.0\.113\.2$'
 blocked "h3 has no forward of m yet" wan tcp4 203.0.113.13 8081 refused
 
@@ -440,6 +567,10 @@ fdb_follows() {
 }
 check "the FDB of h1 and h2 follows m to h3 within a second of m sending" fdb_follows
 diag "$(cat "$VWT_TMP/check.out")"
+if evpn; then
+	check "h2's zebra: m is behind h3 (h3's type-2 route)" poll 10 remote_mac h2 4280 $MACM 192.0.2.13
+	check "h1's zebra: the same" poll 10 remote_mac h1 4280 $MACM 192.0.2.13
+fi
 reach "a2 (h2) reaches m on h3" a2 tcp4 10.80.0.31 80 '^m 10\.80\.0\.12$'
 reach "a1 (h1) reaches m on h3" a1 tcp4 10.80.0.31 80 '^m 10\.80\.0\.11$'
 reach "m keeps its gateway: the WAN through h3" m tcp4 203.0.113.2 80 '^wan 203\.0\.113\.13$'
@@ -452,9 +583,21 @@ check "verify on h3" vw h3 verify gw
 # --- teardown ------------------------------------------------------------------------------
 
 check "teardown on h3" vw h3 teardown gw
+if evpn; then
+	check "h1's zebra: h3's type-3 route is withdrawn" \
+		frr_wait "$(ns h1)" 20 "$(printf '192.0.2.11\n192.0.2.12')" frr_imet_vteps 4280
+	check "h1's flood entries: h2 only" poll 20 flood_is h1 vw4280 "192.0.2.12"
+	check "h2's flood entries: h1 only" poll 20 flood_is h2 vw4280 "192.0.2.11"
+fi
 reach "h1 and h2 still work: a1 reaches a2" a1 tcp4 10.80.0.12 80 '^a2 10\.80\.0\.11$'
 for h in h1 h2; do
 	check "teardown of both networks on $h" vw "$h" teardown gw rt
 done
 span_left_nothing h1 h2 h3
+if evpn; then
+	for h in h1 h2 h3; do
+		lacks "$h: zebra no longer has VNI 4280 nor 4281" '428[01]' frr_vtysh "$(ns "$h")" "show evpn vni"
+	done
+	span_frr_stop h1 h2 h3
+fi
 done_testing

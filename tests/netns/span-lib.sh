@@ -3,7 +3,8 @@
 #
 # Shared by the spanning tests (span.sh, span-gw.sh, span-evpn.sh): hosts on
 # an underlay bridge (namespace "ul", bridge ul-br, 192.0.2.0/24), guests on
-# a host's bridge, VXLAN frames made by hand, bounded waits.
+# a host's bridge, VXLAN frames made by hand, bounded waits, the flood
+# entries and the underlay's admission of a VXLAN device, FRR stopped.
 
 # span_underlay: the underlay's namespace and bridge.
 span_underlay() {
@@ -76,6 +77,44 @@ poll() {
 # fdb_has ROLE DEV ERE: a line of DEV's forwarding database in ROLE matches.
 fdb_has() {
 	nsx "$1" bridge fdb show dev "$2" | grep -Eq -- "$3"
+}
+
+# flood H DEV: the remote VTEPs of H's VXLAN device DEV (its all-zeros
+# entries: virtwire's with static peers, zebra's with EVPN), sorted, one a
+# line.
+flood() {
+	nsx "$1" bridge fdb show dev "$2" | sed -n 's/^00:00:00:00:00:00 dst \([0-9.]*\) .*/\1/p' | sort
+}
+flood_is() { # H DEV WANT
+	[ "$(flood "$1" "$2")" = "$3" ]
+}
+
+# admits H ADDR VNIHEX: H's span4 set has ADDR . 4789 . VNI (lets VXLAN
+# from ADDR into the VNI); not_admits: it has not (and the set was listed).
+admits() {
+	nsx "$1" nft list set inet virtwire span4 | grep -q "$2 \. 4789 \. $3 "
+}
+not_admits() {
+	nsx "$1" nft list set inet virtwire span4 >"$VWT_TMP/set.out" && ! grep -q "$2 \. 4789 \. $3 " "$VWT_TMP/set.out"
+}
+
+# span_frr_stop H...: stops each host's FRR (tests/lib/frr.sh), one check
+# each that neither of its daemons runs any more (and that there were two).
+span_frr_stop() {
+	local h pids
+	for h in "$@"; do
+		pids=$(frr_pids "$(ns "$h")")
+		frr_stop "$(ns "$h")"
+		# shellcheck disable=SC2086
+		check "$h: FRR stopped (zebra and bgpd, by PID)" _span_none_runs $pids
+	done
+}
+_span_none_runs() {
+	local p
+	[ $# = 2 ] || return 1
+	for p in "$@"; do
+		! kill -0 "$p" 2>/dev/null || return 1
+	done
 }
 
 # span_left_nothing H...: every host has no VXLAN device, no peer entry, no
