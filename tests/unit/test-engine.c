@@ -1036,7 +1036,7 @@ static void test_edit_region(void)
 
 #define ED_FWD(PORT, MORE)                                                                           \
 	"      <vw:forward " MORE "proto='tcp' host-port='" PORT "' guest-address='192.168.160.10' " \
-								 "guest-port='80'/>\n"
+	"guest-port='80'/>\n"
 #define ED_NET(STP, MID, TAIL)                                                                                       \
 	"<network>\n  <name>ed</name>\n  <forward mode='open'/>\n  <bridge name='vw-ed' stp='" STP "'/>\n"           \
 	"  <ip address='192.168.160.1' prefix='24'/>\n  <metadata>\n"                                                \
