@@ -30,6 +30,10 @@
 #   floor-true, floor-version   /bin/true and `virtwire --version` in the
 #            same loop: the cost of any exec here, and of loading virtwire
 #            and its libraries (repeat only)
+#   floor-libs  a program that does nothing, linked with the libraries
+#            every virtwire call loads (GLib, libnl-3, libnftnl, libmnl):
+#            what loading them alone costs (built here with cc and
+#            pkg-config; skipped without them)
 #   daemon   `virtwire hook daemon --state-dir DIR - start - start`, stdin
 #            empty: what libvirtd runs at its own start (and, as `reload
 #            begin SIGHUP`, at SIGHUP); virtwire re-asserts every recorded
@@ -288,12 +292,22 @@ done
 casefile floor-true "$last" /dev/null /bin/true
 casefile floor-version "$last" /dev/null "$VW_BIN" --version
 FLOORS=("$T/case-floor-true" "$T/case-floor-version")
+if command -v cc >/dev/null && pkg-config --exists glib-2.0 libnl-3.0 libnftnl libmnl &&
+	echo 'int main(void) { return 0; }' | cc -x c - -o "$T/libs-floor" -Wl,--no-as-needed \
+		$(pkg-config --libs glib-2.0 libnl-3.0 libnftnl libmnl) 2>/dev/null; then
+	casefile floor-libs "$last" /dev/null "$T/libs-floor"
+	FLOORS+=("$T/case-floor-libs")
+fi
 # VW_BIN_B: another build (say, linked another way, or the commit before)
 # in the same rounds: every size's repeat and daemon hook, and the version
 # floor. It has state directories of its own (STATES/B-N, in the same
 # namespaces): the generation record's input digest names the executable
 # that planned, so two builds sharing one directory would each find the
 # other's and take the full path every time.
+# Both builds must plan the same ruleset: they share each namespace's
+# table, and two builds whose plans differ (a set one has and the other
+# not) would each see the other's as drift and rewrite it, every call.
+# Builds that plan differently go in runs of their own.
 B_SIZES=()
 if [ -n "${VW_BIN_B:-}" ]; then
 	[ -x "$VW_BIN_B" ] || die "VW_BIN_B $VW_BIN_B is not an executable"

@@ -128,9 +128,11 @@ static void help(void)
 	g_string_free(s, TRUE);
 }
 
+/* Plain stdio: g_print would open iconv's module cache first, in the C
+ * locale, for an ASCII line. */
 static void print_version(void)
 {
-	g_print("virtwire %s\n", VW_VERSION);
+	fputs("virtwire " VW_VERSION "\n", stdout);
 }
 
 /* "virtwire CMD [OPTION...] PARAMS", or the top level's. */
