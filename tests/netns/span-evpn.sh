@@ -11,6 +11,8 @@
 # reach each other (IPv4, IPv6, a full-MTU payload with DF set), a guest moved
 # from h1 to h3 is re-learned by MAC mobility and reached within 1 s of
 # sending, VXLAN from a non-neighbour is dropped, two VNIs stay isolated,
+# a host-only network's guests reach each other and their own host's bridge
+# address only (no host's own frames cross),
 # teardown on h3 withdraws its routes while h1 and h2 keep working, and
 # teardown everywhere leaves nothing of virtwire.
 #
@@ -22,6 +24,8 @@
 #    └ m  .20  ── moves to h3 (m3)
 #   vw-iso ── vw4243    vw-iso ── vw4243                          (internal, 10.78.0.0/24)
 #    └ b1 .11            └ b2 .12
+#   vw-ho ── vw4244     vw-ho ── vw4244                           (host-only, 10.79.0.0/24)
+#    └ c1 .11            └ c2 .12
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/netns/span-lib.sh
 . "$(dirname "$0")/span-lib.sh"
@@ -32,7 +36,7 @@ need_frr
 [ -d /sys/module/vxlan ] || modprobe vxlan 2>/dev/null || vwt_skip "no vxlan module"
 RR=${VWT_EVPN_RR:-0}
 
-net_xml() { # NAME BRIDGE VNI SUBNET
+net_xml() { # NAME BRIDGE VNI SUBNET [MODE]
 	cat <<XML
 <network>
   <name>$1</name>
@@ -40,7 +44,7 @@ net_xml() { # NAME BRIDGE VNI SUBNET
   <bridge name='$2' stp='off' delay='0'/>
   <ip address='10.$4.0.1' prefix='24'/>
   <metadata>
-    <vw:network xmlns:vw="urn:virtwire:1" mode="internal">
+    <vw:network xmlns:vw="urn:virtwire:1" mode="${5:-internal}">
       <vw:span vni="$3" underlay="ul0" control="evpn"/>
     </vw:network>
   </metadata>
@@ -64,6 +68,7 @@ poll() {
 setup "topology: three hosts and an outsider on the underlay" topology
 net_xml seg vw-seg 4242 77 >"$VWT_TMP/seg.xml"
 net_xml iso vw-iso 4243 78 >"$VWT_TMP/iso.xml"
+net_xml ho vw-ho 4244 79 host-only >"$VWT_TMP/ho.xml"
 
 # --- FRR: zebra and bgpd on every host, sessions up ---------------------------
 if [ "$RR" = 1 ]; then
@@ -84,6 +89,7 @@ done
 
 # --- apply -------------------------------------------------------------------------
 check "check: control='evpn' without peers is valid" vw h1 check "$VWT_TMP/seg.xml" "$VWT_TMP/iso.xml"
+check "check: … for a host-only network too" vw h1 check "$VWT_TMP/ho.xml"
 says "plan: the VXLAN device with learning off and neighbour suppression on" \
 	'link vxlan vw4242: .*learning off, .*port of vw-seg with learning off and neighbour suppression on' \
 	vw h1 plan "$VWT_TMP/seg.xml"
@@ -93,6 +99,7 @@ for h in h1 h2 h3; do
 done
 for h in h1 h2; do
 	check "apply iso on $h" vw "$h" apply "$VWT_TMP/iso.xml"
+	check "apply ho (host-only) on $h" vw "$h" apply "$VWT_TMP/ho.xml"
 done
 
 # An underlay with IPv6 only (x's ul6): refused at apply, nothing left.
@@ -123,6 +130,12 @@ check "h1: flood entries to h2 and h3 (zebra's), none to itself" \
 check "h2: flood entries to h1 and h3" poll 5 flood_is h2 vw4242 "$(printf '192.0.2.11\n192.0.2.13')"
 check "h3: flood entries to h1 and h2" poll 5 flood_is h3 vw4242 "$(printf '192.0.2.11\n192.0.2.12')"
 check "h1: VNI 4243 floods to h2 only" poll 5 flood_is h1 vw4243 "192.0.2.12"
+for n in 1 2; do
+	check "h$n: zebra has the host-only VNI 4244 on vw-ho with VTEP 192.0.2.1$n" \
+		frr_wait "$(ns h$n)" 5 "192.0.2.1$n vw-ho" frr_vni_up 4244
+done
+check "h1: host-only VNI 4244 floods to h2 only" poll 5 flood_is h1 vw4244 "192.0.2.12"
+check "h2: … and to h1 only" poll 5 flood_is h2 vw4244 "192.0.2.11"
 
 # Without watch: h1 applied before h2 and h3 had a device, so its firewall
 # admits neither yet (the documented window); verify says so, restore mends.
@@ -155,21 +168,68 @@ check "h3 admits nothing into VNI 4243 (it has no such network)" not_admits h3 1
 # --- guests ------------------------------------------------------------------------------
 guest_on h1 vw-seg a1 52:54:00:77:00:11 11 77 && guest_on h2 vw-seg a2 52:54:00:77:00:12 12 77 &&
 	guest_on h3 vw-seg a3 52:54:00:77:00:13 13 77 && guest_on h1 vw-seg m 52:54:00:77:00:20 20 77 &&
-	guest_on h1 vw-iso b1 52:54:00:78:00:11 11 78 && guest_on h2 vw-iso b2 52:54:00:78:00:12 12 78
+	guest_on h1 vw-iso b1 52:54:00:78:00:11 11 78 && guest_on h2 vw-iso b2 52:54:00:78:00:12 12 78 &&
+	guest_on h1 vw-ho c1 52:54:00:79:00:11 11 79 && guest_on h2 vw-ho c2 52:54:00:79:00:12 12 79
 setup "guests on the three hosts" test $? = 0
-settle a1 a2 a3 m b1 b2 || true
+settle a1 a2 a3 m b1 b2 c1 c2 || true
 serve a1 tcp4 80
 serve a2 tcp4 80
 serve a2 tcp6 80
 serve a3 tcp4 80
 serve m tcp4 80
 serve b2 tcp4 80
+serve c2 tcp4 80
 serve a1 udp4 7000
 
 reach "a1 (h1) reaches a2 (h2) over IPv4" a1 tcp4 10.77.0.12 80 '^a2 10\.77\.0\.11$'
 reach "a1 (h1) reaches a2 (h2) over IPv6" a1 tcp6 fd00:77::12 80 '^a2 fd00:77::11$'
 reach "a2 (h2) reaches a3 (h3)" a2 tcp4 10.77.0.13 80 '^a3 10\.77\.0\.12$'
 reach "iso: b1 (h1) reaches b2 (h2)" b1 tcp4 10.78.0.12 80 '^b2 10\.78\.0\.11$'
+check "h1: the watch admits VXLAN from h2 into the host-only VNI 4244" poll 3 admits h1 192.0.2.12 0x1094
+reach "host-only: c1 (h1) reaches c2 (h2)" c1 tcp4 10.79.0.12 80 '^c2 10\.79\.0\.11$'
+# Every host's bridge has the network's address; each answers its own guests.
+check "host-only: c1 pings the network's address" nsx c1 ping -c 1 -W 2 10.79.0.1
+check "host-only: c2 pings it too" nsx c2 ping -c 1 -W 2 10.79.0.1
+ho_mac_h1=$(nsx h1 cat /sys/class/net/vw-ho/address)
+ho_mac_h2=$(nsx h2 cat /sys/class/net/vw-ho/address)
+says "… c1 reached it at its own host's bridge (h1)" "10\.79\.0\.1 .*lladdr $ho_mac_h1" nsx c1 ip neigh show 10.79.0.1
+says "… c2 at h2's" "10\.79\.0\.1 .*lladdr $ho_mac_h2" nsx c2 ip neigh show 10.79.0.1
+lacks "h2's bridge MAC never crossed the overlay to h1" "$ho_mac_h2" nsx h1 bridge fdb show dev vw4244
+# With learning off the forwarding database above shows only zebra's view;
+# what arrives on h1's VXLAN port is the proof. A broadcast ping (no ARP:
+# neighbour suppression keeps the host's own ARP and ND off the VXLAN port
+# anyway) floods to every port of the sender's bridge: c2's arrives on h1,
+# h2's own must not leave h2.
+python_listen='
+import socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind((sys.argv[1], 0))
+s.settimeout(0.2)
+src, n, end = bytes.fromhex(sys.argv[2].replace(":", "")), 0, time.time() + 2.5
+while time.time() < end:
+    try:
+        n += s.recv(2048)[6:12] == src
+    except socket.timeout:
+        pass
+print(n)'
+heard() { # MAC ROLE DEV: how many frames from MAC h1's vw4244 receives while ROLE pings the broadcast on DEV
+	local pid
+	nsx h1 python3 -c "$python_listen" vw4244 "$1" >"$VWT_TMP/heard.out" &
+	pid=$!
+	sleep 0.3
+	nsx "$2" ping -b -c 3 -i 0.3 -W 1 -I "$3" 10.79.0.255 >/dev/null 2>&1
+	wait "$pid"
+	cat "$VWT_TMP/heard.out"
+}
+heard_some() { local n; n=$(heard "$@"); echo "heard: $n"; [ "$n" -gt 0 ]; }
+heard_none() { local n; n=$(heard "$@"); echo "heard: $n"; [ "$n" = 0 ]; }
+check "… c2's broadcast arrives on h1's VXLAN port (the control)" heard_some 52:54:00:79:00:12 c2 eth0
+check "… h2's own never does: the host's own frames stay on the host" heard_none "$ho_mac_h2" h2 vw-ho
+lacks "… nor h1's to h2" "$ho_mac_h1" nsx h2 bridge fdb show dev vw4244
+check "h2's zebra has c1's MAC as a type-2 route from h1" \
+	frr_wait "$(ns h2)" 5 "remote 192.0.2.11 0" frr_mac 4244 52:54:00:79:00:11
+check "verify on h1: the host-only network matches" vw h1 verify ho
+check "verify on h2: … and there" vw h2 verify ho
 # The overlay's MTU (1450) less the IPv4 and ICMP headers, don't fragment.
 check "a full-MTU ping with DF set crosses the overlay unfragmented" nsx a1 ping -c 1 -W 2 -M "do" -s 1422 10.77.0.12
 check_fails "… one byte more does not fit" nsx a1 ping -c 1 -W 1 -M "do" -s 1423 10.77.0.12
@@ -284,7 +344,7 @@ check "verify on h1 after h3 left" vw h1 verify seg
 
 # --- teardown everywhere --------------------------------------------------------------------
 for h in h1 h2; do
-	check "teardown of both networks on $h" vw "$h" teardown seg iso
+	check "teardown of the three networks on $h" vw "$h" teardown seg iso ho
 done
 stop_watch() {
 	local pid=$1 i
@@ -304,7 +364,7 @@ for h in h1 h2 h3; do
 	lacks "$h: no VXLAN device is left" 'vxlan' nsx "$h" ip -d link show
 	lacks "$h: no flood entry is left" 'dst 192\.0\.2\.' nsx "$h" bridge fdb show
 	lacks "$h: no virtwire table is left" 'virtwire' nsx "$h" nft list tables
-	lacks "$h: zebra no longer has VNI 4242" '4242' frr_vtysh "$(ns "$h")" "show evpn vni"
+	lacks "$h: zebra no longer has VNI 4242 nor 4244" '4242|4244' frr_vtysh "$(ns "$h")" "show evpn vni"
 done
 span_frr_stop h1 h2 h3
 done_testing
