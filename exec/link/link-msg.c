@@ -10,22 +10,16 @@
 
 #include "link-private.h"
 
-#define CHECK(x)                          \
-	do {                              \
-		if ((x) < 0)              \
-			return -EMSGSIZE; \
-	} while (0)
-
 static int put_link_common(struct nl_msg *msg, const VwLinkChange *ch)
 {
 	if (ch->set_mac)
-		CHECK(nla_put(msg, IFLA_ADDRESS, 6, ch->mac.b));
+		VW_PUT(nla_put(msg, IFLA_ADDRESS, 6, ch->mac.b));
 	if (ch->set_mtu)
-		CHECK(nla_put_u32(msg, IFLA_MTU, ch->mtu));
+		VW_PUT(nla_put_u32(msg, IFLA_MTU, ch->mtu));
 	if (ch->set_master)
-		CHECK(nla_put_u32(msg, IFLA_MASTER, (uint32_t)ch->master));
+		VW_PUT(nla_put_u32(msg, IFLA_MASTER, (uint32_t)ch->master));
 	if (ch->set_alias)
-		CHECK(nla_put_string(msg, IFLA_IFALIAS, ch->alias));
+		VW_PUT(nla_put_string(msg, IFLA_IFALIAS, ch->alias));
 	return 0;
 }
 
@@ -40,14 +34,14 @@ static int put_bridge_info(struct nl_msg *msg, const VwLinkChange *ch, bool crea
 	info = nla_nest_start(msg, IFLA_LINKINFO);
 	if (!info)
 		return -EMSGSIZE;
-	CHECK(nla_put_string(msg, IFLA_INFO_KIND, "bridge"));
+	VW_PUT(nla_put_string(msg, IFLA_INFO_KIND, "bridge"));
 	data = nla_nest_start(msg, IFLA_INFO_DATA);
 	if (!data)
 		return -EMSGSIZE;
 	if (ch->set_stp)
-		CHECK(nla_put_u32(msg, IFLA_BR_STP_STATE, ch->stp ? 1 : 0));
+		VW_PUT(nla_put_u32(msg, IFLA_BR_STP_STATE, ch->stp ? 1 : 0));
 	if (ch->set_delay)
-		CHECK(nla_put_u32(msg, IFLA_BR_FORWARD_DELAY, ch->forward_delay));
+		VW_PUT(nla_put_u32(msg, IFLA_BR_FORWARD_DELAY, ch->forward_delay));
 	nla_nest_end(msg, data);
 	nla_nest_end(msg, info);
 	return 0;
@@ -74,8 +68,8 @@ int vw_nlmsg_bridge_add(struct nl_msg *msg, const char *name, const VwLinkChange
 	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
 	if (!put_ifinfo(msg, AF_UNSPEC, 0, ch))
 		return -EMSGSIZE;
-	CHECK(nla_put_string(msg, IFLA_IFNAME, name));
-	CHECK(put_link_common(msg, ch));
+	VW_PUT(nla_put_string(msg, IFLA_IFNAME, name));
+	VW_PUT(put_link_common(msg, ch));
 	return put_bridge_info(msg, ch, true);
 }
 
@@ -119,9 +113,9 @@ int vw_nlmsg_port_flags(struct nl_msg *msg, int ifindex, int hairpin, int isolat
 	if (!prot)
 		return -EMSGSIZE;
 	if (hairpin >= 0)
-		CHECK(nla_put_u8(msg, IFLA_BRPORT_MODE, hairpin ? 1 : 0));
+		VW_PUT(nla_put_u8(msg, IFLA_BRPORT_MODE, hairpin ? 1 : 0));
 	if (isolated >= 0)
-		CHECK(nla_put_u8(msg, IFLA_BRPORT_ISOLATED, isolated ? 1 : 0));
+		VW_PUT(nla_put_u8(msg, IFLA_BRPORT_ISOLATED, isolated ? 1 : 0));
 	nla_nest_end(msg, prot);
 	return 0;
 }
@@ -142,16 +136,16 @@ int vw_nlmsg_addr(struct nl_msg *msg, bool add, int ifindex, const VwAddrInfo *a
 	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
 	if (nlmsg_append(msg, &ifa, sizeof(ifa), NLMSG_ALIGNTO) < 0)
 		return -EMSGSIZE;
-	CHECK(nla_put(msg, IFA_LOCAL, (int)len, a->prefix.addr.b));
-	CHECK(nla_put(msg, IFA_ADDRESS, (int)len, a->prefix.addr.b));
+	VW_PUT(nla_put(msg, IFA_LOCAL, (int)len, a->prefix.addr.b));
+	VW_PUT(nla_put(msg, IFA_ADDRESS, (int)len, a->prefix.addr.b));
 	if (add) {
-		CHECK(nla_put_u32(msg, IFA_FLAGS, a->flags));
+		VW_PUT(nla_put_u32(msg, IFA_FLAGS, a->flags));
 		if (a->proto)
-			CHECK(nla_put_u8(msg, IFA_PROTO, a->proto));
+			VW_PUT(nla_put_u8(msg, IFA_PROTO, a->proto));
 		if (a->valid_lft != 0xffffffffu || a->preferred_lft != 0xffffffffu) {
 			struct ifa_cacheinfo ci = { .ifa_prefered = a->preferred_lft, .ifa_valid = a->valid_lft };
 
-			CHECK(nla_put(msg, IFA_CACHEINFO, sizeof(ci), &ci));
+			VW_PUT(nla_put(msg, IFA_CACHEINFO, sizeof(ci), &ci));
 		}
 	}
 	return 0;
@@ -176,15 +170,15 @@ int vw_nlmsg_route(struct nl_msg *msg, bool add, int ifindex, const VwRouteInfo 
 	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0)
 		return -EMSGSIZE;
 	if (r->dst.prefix > 0)
-		CHECK(nla_put(msg, RTA_DST, (int)len, r->dst.addr.b));
+		VW_PUT(nla_put(msg, RTA_DST, (int)len, r->dst.addr.b));
 	if (vw_addr_is_set(&r->gateway))
-		CHECK(nla_put(msg, RTA_GATEWAY, (int)vw_addr_len(r->gateway.family), r->gateway.b));
+		VW_PUT(nla_put(msg, RTA_GATEWAY, (int)vw_addr_len(r->gateway.family), r->gateway.b));
 	if (vw_addr_is_set(&r->prefsrc))
-		CHECK(nla_put(msg, RTA_PREFSRC, (int)vw_addr_len(r->prefsrc.family), r->prefsrc.b));
-	CHECK(nla_put_u32(msg, RTA_OIF, (uint32_t)ifindex));
+		VW_PUT(nla_put(msg, RTA_PREFSRC, (int)vw_addr_len(r->prefsrc.family), r->prefsrc.b));
+	VW_PUT(nla_put_u32(msg, RTA_OIF, (uint32_t)ifindex));
 	if (r->metric)
-		CHECK(nla_put_u32(msg, RTA_PRIORITY, r->metric));
-	CHECK(nla_put_u32(msg, RTA_TABLE, r->table));
+		VW_PUT(nla_put_u32(msg, RTA_PRIORITY, r->metric));
+	VW_PUT(nla_put_u32(msg, RTA_TABLE, r->table));
 	return 0;
 }
 

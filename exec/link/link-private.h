@@ -13,6 +13,14 @@
 typedef struct nl_msg nl_msg;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(nl_msg, nlmsg_free)
 
+/* In a function that fills a message: -EMSGSIZE when @x (an nla_put or
+ * nlmsg_append) did not fit. */
+#define VW_PUT(x)                         \
+	do {                              \
+		if ((x) < 0)              \
+			return -EMSGSIZE; \
+	} while (0)
+
 /* RTM_NEWLINK creating a bridge (@ch: address, MTU, STP, delay, alias, up). */
 int vw_nlmsg_bridge_add(struct nl_msg *msg, const char *name, const VwLinkChange *ch);
 /* RTM_NEWLINK changing an existing link; the bridge attributes (STP,
@@ -31,10 +39,9 @@ int vw_nlmsg_link_parse(const struct nlmsghdr *nlh, VwLinkInfo *ret);
 int vw_nlmsg_addr_parse(const struct nlmsghdr *nlh, int *ifindex, VwAddrInfo *ret);
 int vw_nlmsg_route_parse(const struct nlmsghdr *nlh, int *oif, VwRouteInfo *ret);
 
-/* link-vxlan.c: RTM_NEWLINK creating a VXLAN device (libnl's
- * rtnl_link_vxlan), RTM_NEWNEIGH / RTM_DELNEIGH for one entry of its
- * forwarding database (libnl's rtnl_neigh); the messages are allocated
- * into *@ret. */
+/* link-vxlan.c: RTM_NEWLINK creating a VXLAN device, RTM_NEWNEIGH /
+ * RTM_DELNEIGH for one entry of its forwarding database; the messages are
+ * allocated into *@ret (0, -ENOMEM or -EMSGSIZE). */
 int vw_nlmsg_vxlan_add(const char *name, const VwVxlanConf *conf, struct nl_msg **ret);
 int vw_nlmsg_fdb(bool add, int ifindex, const VwFdbEntry *f, struct nl_msg **ret);
 /* The VXLAN attributes of IFLA_INFO_DATA into @ret; an RTM_NEWNEIGH of

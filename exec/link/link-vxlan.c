@@ -1,85 +1,91 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The messages of spanning networks: a VXLAN device (libnl's
- * rtnl_link_vxlan), the entries of its forwarding database (libnl's
- * rtnl_neigh), and both read back. Filled here, sent by link-netlink.c.
+ * The messages of spanning networks: a VXLAN device, the entries of its
+ * forwarding database, and both read back. Filled here with libnl-3's
+ * message functions, as link-msg.c fills the others (libnl-route's object
+ * model would be one library more that every call of virtwire loads, for
+ * two messages only a spanning network's apply sends); sent by
+ * link-netlink.c.
  */
 #include <errno.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
-#include <netlink/addr.h>
 #include <netlink/attr.h>
-#include <netlink/route/link.h>
-#include <netlink/route/link/vxlan.h>
-#include <netlink/route/neighbour.h>
+#include <netlink/msg.h>
 
 #include "link-private.h"
 
-typedef struct rtnl_link rtnl_link;
-typedef struct rtnl_neigh rtnl_neigh;
-typedef struct nl_addr nl_addr;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(rtnl_link, rtnl_link_put)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(rtnl_neigh, rtnl_neigh_put)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(nl_addr, nl_addr_put)
-
-static nl_addr *addr_of(const VwAddr *a)
+static int put_addr(struct nl_msg *msg, int type4, int type6, const VwAddr *a)
 {
-	return nl_addr_build(a->family, a->b, vw_addr_len(a->family));
+	return nla_put(msg, a->family == AF_INET6 ? type6 : type4, (int)vw_addr_len(a->family), a->b);
+}
+
+/* IFLA_LINKINFO of kind vxlan: the VNI, the UDP port (network order), MAC
+ * learning, the underlay device (its MTU and its route out) and the local
+ * endpoint. */
+static int put_vxlan_info(struct nl_msg *msg, const VwVxlanConf *conf)
+{
+	struct nlattr *info, *data;
+
+	info = nla_nest_start(msg, IFLA_LINKINFO);
+	if (!info)
+		return -EMSGSIZE;
+	VW_PUT(nla_put_string(msg, IFLA_INFO_KIND, "vxlan"));
+	data = nla_nest_start(msg, IFLA_INFO_DATA);
+	if (!data)
+		return -EMSGSIZE;
+	VW_PUT(nla_put_u32(msg, IFLA_VXLAN_ID, conf->vni));
+	if (conf->link)
+		VW_PUT(nla_put_u32(msg, IFLA_VXLAN_LINK, (uint32_t)conf->link));
+	if (vw_addr_is_set(&conf->local))
+		VW_PUT(put_addr(msg, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6, &conf->local));
+	VW_PUT(nla_put_u8(msg, IFLA_VXLAN_LEARNING, conf->learning ? 1 : 0));
+	VW_PUT(nla_put_u16(msg, IFLA_VXLAN_PORT, htons(conf->port)));
+	nla_nest_end(msg, data);
+	nla_nest_end(msg, info);
+	return 0;
 }
 
 int vw_nlmsg_vxlan_add(const char *name, const VwVxlanConf *conf, struct nl_msg **ret)
 {
-	g_autoptr(rtnl_link) link = rtnl_link_vxlan_alloc();
-	g_autoptr(nl_addr) local = NULL;
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	g_autoptr(nl_msg) msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
 
-	if (!link)
+	if (!msg)
 		return -ENOMEM;
-	rtnl_link_set_name(link, name);
+	VW_PUT(nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO));
 	if (conf->mtu)
-		rtnl_link_set_mtu(link, conf->mtu);
-	if (rtnl_link_vxlan_set_id(link, conf->vni) < 0 || rtnl_link_vxlan_set_port(link, conf->port) < 0 ||
-	    rtnl_link_vxlan_set_learning(link, conf->learning) < 0)
-		return -EINVAL;
-	/* The underlay: the device's own MTU follows it, and its packets
-	 * leave through it. */
-	if (conf->link && rtnl_link_vxlan_set_link(link, (uint32_t)conf->link) < 0)
-		return -EINVAL;
-	if (vw_addr_is_set(&conf->local)) {
-		local = addr_of(&conf->local);
-		if (!local || rtnl_link_vxlan_set_local(link, local) < 0)
-			return -EINVAL;
-	}
-	return rtnl_link_build_add_request(link, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, ret) < 0 ? -ENOMEM : 0;
+		VW_PUT(nla_put_u32(msg, IFLA_MTU, conf->mtu));
+	VW_PUT(nla_put_string(msg, IFLA_IFNAME, name));
+	VW_PUT(put_vxlan_info(msg, conf));
+	*ret = g_steal_pointer(&msg);
+	return 0;
 }
 
 int vw_nlmsg_fdb(bool add, int ifindex, const VwFdbEntry *f, struct nl_msg **ret)
 {
-	g_autoptr(rtnl_neigh) n = rtnl_neigh_alloc();
-	g_autoptr(nl_addr) mac = nl_addr_build(AF_LLC, f->mac.b, 6);
-	g_autoptr(nl_addr) dst = addr_of(&f->dst);
-	int r;
-
-	if (!n || !mac || !dst)
-		return -ENOMEM;
-	/* libnl refuses an endpoint of another family than the entry's
-	 * (AF_BRIDGE): the endpoint first, then the family. */
-	if (rtnl_neigh_set_dst(n, dst) < 0)
-		return -EINVAL;
-	rtnl_neigh_set_family(n, AF_BRIDGE);
-	rtnl_neigh_set_ifindex(n, ifindex);
-	rtnl_neigh_set_lladdr(n, mac);
 	/* The device's own table (as `bridge fdb append … self`), kept until
-	 * removed. */
-	rtnl_neigh_set_flags(n, NTF_SELF);
-	rtnl_neigh_set_state(n, NUD_NOARP | NUD_PERMANENT);
-	if (add)
-		r = rtnl_neigh_build_add_request(n, NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND, ret);
-	else
-		r = rtnl_neigh_build_delete_request(n, NLM_F_ACK, ret);
-	return r < 0 ? -ENOMEM : 0;
+	 * removed; several entries may share the all-zeros MAC. */
+	struct ndmsg nd = {
+		.ndm_family = AF_BRIDGE,
+		.ndm_ifindex = ifindex,
+		.ndm_state = NUD_NOARP | NUD_PERMANENT,
+		.ndm_flags = NTF_SELF,
+	};
+	g_autoptr(nl_msg) msg = add ? nlmsg_alloc_simple(RTM_NEWNEIGH, NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND)
+				    : nlmsg_alloc_simple(RTM_DELNEIGH, NLM_F_ACK);
+
+	if (!msg)
+		return -ENOMEM;
+	VW_PUT(nlmsg_append(msg, &nd, sizeof(nd), NLMSG_ALIGNTO));
+	VW_PUT(put_addr(msg, NDA_DST, NDA_DST, &f->dst));
+	VW_PUT(nla_put(msg, NDA_LLADDR, 6, f->mac.b));
+	*ret = g_steal_pointer(&msg);
+	return 0;
 }
 
 static void parse_addr(struct nlattr *a, int family, VwAddr *ret)

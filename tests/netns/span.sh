@@ -7,7 +7,8 @@
 # other (IPv4 and IPv6, ARP and ND across hosts, a full-MTU payload with DF
 # set); the two networks (VNIs 4242 and 4243) are isolated; VXLAN from an
 # address that is not a peer is dropped; teardown on one host leaves the
-# others working, and teardown everywhere leaves nothing.
+# others working, and teardown everywhere leaves nothing. A third network
+# (VNI 4244) spans h1 and h2 over an IPv6 underlay.
 #
 #                       ul (bridge ul-br)              x 192.0.2.99 (no peer)
 #        ┌──────────────────┼──────────────────┐──────────┘
@@ -152,8 +153,31 @@ lacks "h3 has no VXLAN device" 'vw4242' nsx h3 ip link show
 reach "h1 and h2 still work: a1 reaches a2" a1 tcp4 10.77.0.12 80 '^a2 10\.77\.0\.11$'
 reach "… over IPv6 too" a1 tcp6 fd00:77::12 80 '^a2 fd00:77::11$'
 
+# An IPv6 underlay: the VXLAN device's local endpoint is IPv6 (IFLA_VXLAN_LOCAL6),
+# its forwarding entries point at IPv6 peers, the header takes 70 bytes.
+sed -e 's/<vw:span vni="4242"/<vw:span vni="4244"/' -e 's/192\.0\.2\.1\([123]\)/2001:db8:2::1\1/' \
+	-e 's/<name>seg</<name>s6</' -e "s/'vw-seg'/'vw-s6'/" -e 's/10\.77\./10.79./' "$VWT_TMP/seg.xml" >"$VWT_TMP/s6.xml"
+setup "h1 and h2 have IPv6 underlay addresses" sh -c \
+	"ip -n $(ns h1) addr add 2001:db8:2::11/64 dev ul0 nodad && ip -n $(ns h2) addr add 2001:db8:2::12/64 dev ul0 nodad"
 for h in h1 h2; do
-	check "teardown of both networks on $h" vw "$h" teardown seg ho
+	check "apply the network over the IPv6 underlay on $h" vw "$h" apply "$VWT_TMP/s6.xml"
+done
+says "h1: vw4244's local endpoint is h1's IPv6 address" 'vxlan id 4244 local 2001:db8:2::11 dev ul0' \
+	nsx h1 ip -d link show vw4244
+says "h1: the bridge's MTU leaves room for the IPv6 header (1500 - 70)" 'mtu 1430' nsx h1 ip link show vw-s6
+says "h1: h2 is in the forwarding database by its IPv6 address" '00:00:00:00:00:00 dst 2001:db8:2::12 self permanent' \
+	nsx h1 bridge fdb show dev vw4244
+says "h1: VXLAN is admitted from h2's IPv6 address" '2001:db8:2::12 \. 4789 \. 0x1094 comment "s6"' \
+	nsx h1 nft list set inet virtwire span6
+guest_on h1 vw-s6 c1 52:54:00:79:00:11 11 79 && guest_on h2 vw-s6 c2 52:54:00:79:00:12 12 79
+setup "guests on the IPv6 underlay's network" test $? = 0
+settle c1 c2 || true
+serve c2 tcp4 80
+reach "c1 (h1) reaches c2 (h2) across the IPv6 underlay" c1 tcp4 10.79.0.12 80 '^c2 10\.79\.0\.11$'
+check "verify on h1" vw h1 verify s6
+
+for h in h1 h2; do
+	check "teardown of the networks on $h" vw "$h" teardown seg ho s6
 done
 span_left_nothing h1 h2 h3
 done_testing

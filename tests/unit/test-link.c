@@ -11,6 +11,7 @@
 
 #include <glib.h>
 #include <linux/if_addr.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
 #include <virtwire/exec.h>
@@ -138,6 +139,64 @@ static void test_msg_route(void)
 	g_assert_true(vw_route_from_string(text, &r));
 	g_assert_true(vw_addr_equal(&r.gateway, &b.gateway));
 	g_assert_cmpuint(r.metric, ==, 100);
+}
+
+/* A VXLAN device as a spanning network creates it, for each variant of its
+ * attributes: what the kernel would read back is what was asked. */
+static void test_msg_vxlan(void)
+{
+	for (guint v = 0; v < 4; v++) {
+		g_autoptr(nl_msg) msg = NULL;
+		VwVxlanConf c = { .vni = 16777215 - v, .port = v & 1 ? 4789 : 8472, .learning = v & 1, .mtu = v & 2 ? 1450 : 0,
+				  .link = v & 2 ? 3 : 0 };
+		VwLinkInfo li = { 0 };
+
+		if (v)
+			g_assert_true(vw_addr_parse(v == 3 ? "2001:db8::1" : "192.0.2.1", &c.local));
+		g_assert_cmpint(vw_nlmsg_vxlan_add("vw16777215", &c, &msg), ==, 0);
+		g_assert_cmpint(nlmsg_hdr(msg)->nlmsg_type, ==, RTM_NEWLINK);
+		g_assert_cmphex(nlmsg_hdr(msg)->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK), ==,
+				NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
+		g_assert_cmpint(vw_nlmsg_link_parse(nlmsg_hdr(msg), &li), ==, 0);
+		g_assert_cmpstr(li.name, ==, "vw16777215");
+		g_assert_cmpstr(li.kind, ==, "vxlan");
+		g_assert_cmpuint(li.vni, ==, c.vni);
+		g_assert_cmpuint(li.vxlan_port, ==, c.port);
+		g_assert_cmpint(li.vxlan_learning, ==, c.learning);
+		g_assert_cmpint(li.vxlan_link, ==, c.link);
+		g_assert_cmpuint(li.mtu, ==, c.mtu);
+		g_assert_true(vw_addr_is_set(&li.vxlan_local) == (v != 0));
+		if (v)
+			g_assert_true(vw_addr_equal(&li.vxlan_local, &c.local));
+	}
+}
+
+/* One entry of a VXLAN device's forwarding database, added and deleted. */
+static void test_msg_fdb(void)
+{
+	const char *dsts[] = { "198.51.100.2", "2001:db8::2" };
+
+	for (guint i = 0; i < G_N_ELEMENTS(dsts); i++) {
+		for (int add = 0; add < 2; add++) {
+			g_autoptr(nl_msg) msg = NULL;
+			VwFdbEntry f = { 0 }, back;
+			int idx = 0;
+
+			g_assert_true(vw_addr_parse(dsts[i], &f.dst));
+			g_assert_true(vw_mac_parse(i ? "52:54:00:00:00:09" : "00:00:00:00:00:00", &f.mac));
+			g_assert_cmpint(vw_nlmsg_fdb(add, 7, &f, &msg), ==, 0);
+			g_assert_cmpint(nlmsg_hdr(msg)->nlmsg_type, ==, add ? RTM_NEWNEIGH : RTM_DELNEIGH);
+			g_assert_true(!add || (nlmsg_hdr(msg)->nlmsg_flags & NLM_F_APPEND));
+			/* The parser reads what the kernel reports (RTM_NEWNEIGH). */
+			nlmsg_hdr(msg)->nlmsg_type = RTM_NEWNEIGH;
+			g_assert_cmpint(vw_nlmsg_fdb_parse(nlmsg_hdr(msg), &idx, &back), ==, 0);
+			g_assert_cmpint(idx, ==, 7);
+			g_assert_true(vw_mac_equal(&back.mac, &f.mac));
+			g_assert_true(vw_addr_equal(&back.dst, &f.dst));
+			g_assert_true(back.permanent);
+			g_assert_cmphex(((struct ndmsg *)nlmsg_data(nlmsg_hdr(msg)))->ndm_flags, ==, NTF_SELF);
+		}
+	}
 }
 
 /* A host with an uplink carrying addresses and routes, and a bridge
@@ -451,6 +510,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/link/msg/port-evpn", test_msg_port_evpn);
 	g_test_add_func("/link/msg/addr", test_msg_addr);
 	g_test_add_func("/link/msg/route", test_msg_route);
+	g_test_add_func("/link/msg/vxlan", test_msg_vxlan);
+	g_test_add_func("/link/msg/fdb", test_msg_fdb);
 	g_test_add_func("/link/exec/rollback-every-step", test_rollback_every_step);
 	g_test_add_func("/link/exec/reapply-keeps-ownership", test_reapply_keeps_ownership);
 	g_test_add_func("/link/exec/undo-needs-proof", test_undo_needs_proof);
