@@ -147,7 +147,10 @@ static void test_msg_vxlan(void)
 {
 	for (guint v = 0; v < 4; v++) {
 		g_autoptr(nl_msg) msg = NULL;
-		VwVxlanConf c = { .vni = 16777215 - v, .port = v & 1 ? 4789 : 8472, .learning = v & 1, .mtu = v & 2 ? 1450 : 0,
+		VwVxlanConf c = { .vni = 16777215 - v,
+				  .port = v & 1 ? 4789 : 8472,
+				  .learning = v & 1,
+				  .mtu = v & 2 ? 1450 : 0,
 				  .link = v & 2 ? 3 : 0 };
 		VwLinkInfo li = { 0 };
 
