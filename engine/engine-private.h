@@ -186,7 +186,8 @@ bool vw_eng_port_flags(VwEngine *e, const VwNetwork *net, const char *tap, bool 
 
 /* unchanged.c: the input digest of network @st (its record, as saved) to be
  * applied from @xml (@len bytes, which must be the record's copy, else
- * NULL): everything its plan is made from — the XML (as the identity of
+ * NULL; @xml NULL: the record's own copy, @st may be loaded without it):
+ * everything its plan is made from — the XML (as the identity of
  * the record's file of it), its ports' domains, what watch learned, the host firewall setting,
  * virtwire's build — and the links and sysctls the record names as the
  * kernel has them now, as an apply that checked (or made) the links

@@ -209,6 +209,18 @@ static void feed_ports(GChecksum *ck, VwEngine *e, const VwState *st)
 	}
 }
 
+/* @xml (@len bytes) is the text of @st's record: NULL says it is (the
+ * record's own); compared in memory when the record was loaded with its XML,
+ * else with the file, block by block. */
+static bool is_record_xml(VwEngine *e, const VwState *st, const char *xml, gsize len)
+{
+	if (!xml)
+		return true;
+	if (st->xml)
+		return strlen(st->xml) == len && memcmp(st->xml, xml, len) == 0;
+	return vw_store_xml_holds(e->store, st->name, xml, len);
+}
+
 char *vw_eng_input_digest(VwEngine *e, const VwState *st, const char *xml, gsize len, char **unchecked)
 {
 	g_autoptr(GChecksum) ck = g_checksum_new(G_CHECKSUM_SHA256);
@@ -226,8 +238,7 @@ char *vw_eng_input_digest(VwEngine *e, const VwState *st, const char *xml, gsize
 	feed_str(ck, "host-firewalls", e->hostfw_mode == 1 ? "integrate" : "alone");
 	/* The XML is the record's copy (the caller compares): that file,
 	 * as it was written. */
-	if (!st->xml || strlen(st->xml) != len || memcmp(st->xml, xml, len) != 0 ||
-	    !(file = vw_store_xml_identity(e->store, st->name)))
+	if (!is_record_xml(e, st, xml, len) || !(file = vw_store_xml_identity(e->store, st->name)))
 		return NULL;
 	feed_str(ck, "network-file", file);
 	feed_str(ck, "id", st->id);
@@ -254,7 +265,8 @@ char *vw_eng_input_digest(VwEngine *e, const VwState *st, const char *xml, gsize
 	return g_strdup(g_checksum_get_string(ck));
 }
 
-/* Network @st's record, applied from @xml (@len bytes), still holds in the
+/* Network @st's record, applied from @xml (@len bytes; NULL: from its own
+ * copy), still holds in the
  * kernel at generation @gen: nothing of it to do. @any: links that no apply
  * checked since they last changed will do (restore leaves links alone). */
 static bool net_unchanged(VwEngine *e, const VwState *st, const char *xml, gsize len, guint32 gen, bool any)
@@ -290,8 +302,8 @@ static bool all_unchanged(VwEngine *e, const char *name, const char *xml, gsize 
 	for (guint i = 0; i < names->len; i++) {
 		g_autoptr(VwState) st = NULL;
 
-		if (!vw_store_load(e->store, names->pdata[i], &st, NULL) ||
-		    !net_unchanged(e, st, name ? xml : st->xml, name ? len : strlen(st->xml), gen, !name))
+		if (!vw_store_load_record(e->store, names->pdata[i], &st, NULL) ||
+		    !net_unchanged(e, st, name ? xml : NULL, name ? len : 0, gen, !name))
 			return false;
 	}
 	*count = names->len;
@@ -328,8 +340,8 @@ static char *recorded_from(VwEngine *e, const char *source, const char *xml, gsi
 	for (guint i = 0; i < names->len; i++) {
 		g_autoptr(VwState) st = NULL;
 
-		if (vw_store_load(e->store, names->pdata[i], &st, NULL) && g_strcmp0(st->source, source) == 0 &&
-		    st->xml && strlen(st->xml) == len && memcmp(st->xml, xml, len) == 0)
+		if (vw_store_load_record(e->store, names->pdata[i], &st, NULL) && g_strcmp0(st->source, source) == 0 &&
+		    vw_store_xml_holds(e->store, st->name, xml, len))
 			return g_strdup(st->name);
 	}
 	return NULL;

@@ -360,7 +360,8 @@ static bool own_id(const VwState *st, const char *path, GError **error)
 	return false;
 }
 
-bool vw_store_load(VwStore *s, const char *name, VwState **ret, GError **error)
+/* NAME's record; with @with_xml, its XML as well. */
+static bool load(VwStore *s, const char *name, bool with_xml, VwState **ret, GError **error)
 {
 	g_autofree char *f = file_name(name, ".state");
 	g_autofree char *xf = file_name(name, ".xml");
@@ -386,7 +387,7 @@ bool vw_store_load(VwStore *s, const char *name, VwState **ret, GError **error)
 		return false;
 	if (!own_id(st, path, error))
 		return false;
-	e = read_file(s->dirfd, xf, VW_MAX_FILE_SIZE, &st->xml, &xlen);
+	e = with_xml ? read_file(s->dirfd, xf, VW_MAX_FILE_SIZE, &st->xml, &xlen) : 0;
 	if (e) {
 		g_autofree char *xp = vw_store_xml_path(s, name);
 
@@ -396,6 +397,16 @@ bool vw_store_load(VwStore *s, const char *name, VwState **ret, GError **error)
 	}
 	*ret = g_steal_pointer(&st);
 	return true;
+}
+
+bool vw_store_load(VwStore *s, const char *name, VwState **ret, GError **error)
+{
+	return load(s, name, true, ret, error);
+}
+
+bool vw_store_load_record(VwStore *s, const char *name, VwState **ret, GError **error)
+{
+	return load(s, name, false, ret, error);
 }
 
 /* The file @name already holds exactly @data (a hook re-applying an
@@ -426,6 +437,13 @@ static bool holds(VwStore *s, const char *name, const char *data, gsize len)
 	}
 	close(fd);
 	return sized && done == len;
+}
+
+bool vw_store_xml_holds(VwStore *s, const char *name, const char *xml, gsize len)
+{
+	g_autofree char *xf = file_name(name, ".xml");
+
+	return holds(s, xf, xml, len);
 }
 
 /* A record unchanged but for its "applied" time. */
