@@ -563,6 +563,50 @@ static void test_store_names(Dir *d, gconstpointer data)
 	}
 }
 
+/* A record without its XML, and the XML compared with a text in place:
+ * the same bytes only, whatever their length (a text longer than one block
+ * differing in its last byte), never through a link. */
+static void test_store_xml_holds(Dir *d, gconstpointer data)
+{
+	g_autoptr(VwStore) s = open_store(d);
+	g_autoptr(GString) big = g_string_new("<network>");
+	g_autoptr(VwState) st = NULL;
+	g_autoptr(VwState) back = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autofree char *xml = NULL;
+	g_autofree char *other = NULL;
+
+	while (big->len < 200000)
+		g_string_append(big, "<!-- a comment long enough to fill blocks of 64 KiB -->");
+	g_string_append(big, "</network>");
+	st = record("web", big->str);
+	g_assert_true(vw_store_save(s, st, &err));
+	g_assert_no_error(err);
+	g_assert_true(vw_store_load_record(s, "web", &back, &err));
+	g_assert_no_error(err);
+	g_assert_null(back->xml);
+	g_clear_pointer(&st->xml, g_free);
+	assert_same_state(st, back);
+	g_assert_true(vw_store_xml_holds(s, "web", big->str, big->len));
+	big->str[big->len - 2] = 'X';
+	g_assert_false(vw_store_xml_holds(s, "web", big->str, big->len));
+	big->str[big->len - 2] = 'k';
+	g_assert_false(vw_store_xml_holds(s, "web", big->str, big->len - 1));
+	g_assert_false(vw_store_xml_holds(s, "web", "<network/>", 10));
+	g_assert_false(vw_store_xml_holds(s, "db", big->str, big->len));
+	/* The XML file replaced by a link to a copy of it outside. */
+	xml = vw_store_xml_path(s, "web");
+	other = g_build_filename(d->tmp, "copy.xml", NULL);
+	g_assert_true(g_file_set_contents(other, big->str, (gssize)big->len, NULL));
+	g_assert_cmpint(unlink(xml), ==, 0);
+	g_assert_cmpint(symlink(other, xml), ==, 0);
+	g_assert_false(vw_store_xml_holds(s, "web", big->str, big->len));
+	/* No record: not found, as vw_store_load says. */
+	g_clear_pointer(&back, vw_state_free);
+	g_assert_false(vw_store_load_record(s, "db", &back, &err));
+	g_assert_error(err, VW_ERROR, VW_ERROR_NOT_FOUND);
+}
+
 /* Files in the directory that are not records of the names they seem to be. */
 static void test_store_list_strangers(Dir *d, gconstpointer data)
 {
@@ -836,6 +880,7 @@ int main(int argc, char **argv)
 	DIR_TEST("/state/store/open", test_store_open);
 	DIR_TEST("/state/store/unsafe-dir", test_store_unsafe_dir);
 	DIR_TEST("/state/store/names", test_store_names);
+	DIR_TEST("/state/store/xml-holds", test_store_xml_holds);
 	DIR_TEST("/state/store/list-strangers", test_store_list_strangers);
 	DIR_TEST("/state/store/foreign-id", test_store_foreign_id);
 	DIR_TEST("/state/store/symlinks", test_store_symlinks);
