@@ -404,26 +404,31 @@ PY
 )"
 done
 
-# Issue 14's ratio: the largest network's call that changes nothing against
-# the smallest's, medians of the same rounds (for B too).
-size_ratio() { # LABEL SMALL-CASE LARGE-CASE
+# Issue 14's ratios, medians of the same rounds (for B too): the largest
+# network's call that changes nothing against the smallest's (target 3),
+# `--version` and the typical network's repeat against /bin/true (target 5),
+# and the floor of the libraries every call loads.
+ratio() { # LABEL BASE-CASE CASE [TARGET]
 	[ -f "$T/$2.tsv" ] && [ -f "$T/$3.tsv" ] || return 0
-	record "ratio-$1-$3/$2" "$(python3 - "$T/$2.tsv" "$T/$3.tsv" "$1" <<'PY'
+	record "ratio-$1-$3/$2" "$(python3 - "$T/$2.tsv" "$T/$3.tsv" "$1" "${4:-}" <<'PY'
 import statistics, sys
 def med(f):
     return statistics.median(float(l.split("\t")[1]) / 1e3 for l in open(f) if l.startswith(sys.argv[3] + "\t"))
 a, b = med(sys.argv[1]), med(sys.argv[2])
-print("%.2f ms / %.2f ms = %.2f (target <= 2)" % (b, a, b / a))
+print("%.2f ms / %.2f ms = %.2f%s" % (b, a, b / a, " (target <= %s)" % sys.argv[4] if sys.argv[4] else ""))
 PY
 )"
 }
 small=${HOOK_SIZES%% *} large=${HOOK_SIZES##* }
-if [ "$small" != "$large" ]; then
-	for sfx in "" -B; do
-		size_ratio repeat "$small$sfx" "$large$sfx"
-		size_ratio daemon "$small-daemon$sfx" "$large-daemon$sfx"
-	done
-fi
+for sfx in "" -B; do
+	if [ "$small" != "$large" ]; then
+		ratio repeat "$small$sfx" "$large$sfx" 2
+		ratio daemon "$small-daemon$sfx" "$large-daemon$sfx" 2
+	fi
+	ratio repeat floor-true "floor-version$sfx" 2
+	[ "$small" = 3 ] && ratio repeat floor-true "3$sfx" 3
+done
+ratio repeat floor-true floor-libs
 
 for f in "$T"/*.tsv; do
 	c=$(basename "$f" .tsv)
