@@ -30,6 +30,7 @@ fails_saying() {
 }
 
 lacks "--version loads no libxml2, no libsystemd" 'libxml2|libsystemd|virtwire-(xml|firewalld)' loads "$VW_BIN" --version
+lacks "--version loads no libnl-route-3 (the link messages are filled with libnl-3)" 'libnl-route' loads "$VW_BIN" --version
 says "check loads the xml module" 'file=.*virtwire-xml\.so' loads "$VW_BIN" check "$NET"
 says "and libxml2 behind it" 'file=libxml2' loads "$VW_BIN" check "$NET"
 lacks "check loads no libsystemd (firewalld's module)" 'libsystemd|virtwire-firewalld' loads "$VW_BIN" check "$NET"
