@@ -266,9 +266,9 @@ char *vw_eng_input_digest(VwEngine *e, const VwState *st, const char *xml, gsize
 }
 
 /* Network @st's record, applied from @xml (@len bytes; NULL: from its own
- * copy), still holds in the
- * kernel at generation @gen: nothing of it to do. @any: links that no apply
- * checked since they last changed will do (restore leaves links alone). */
+ * copy), still holds in the kernel at generation @gen: nothing of it to do.
+ * @any: links that no apply checked since they last changed will do
+ * (restore leaves links alone). */
 static bool net_unchanged(VwEngine *e, const VwState *st, const char *xml, gsize len, guint32 gen, bool any)
 {
 	g_autofree char *digest = NULL;
