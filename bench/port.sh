@@ -37,19 +37,16 @@ T=$BENCH_TMP
 PORT=00000000-0000-4000-9000-000000000171
 DOM=00000000-0000-4000-8000-000000000171
 
-# net N [PORT_UUID] [EXTRA]: the network, as the network hook reads it
-# (hookData), with a <networkport> when PORT_UUID is given; EXTRA adds one
-# forward (the edited file).
+# net N [EXTRA]: the network, as `virsh net-dumpxml` prints it; EXTRA adds
+# one forward (the edited file).
 net() {
 	python3 - "$@" <<'PY'
 import sys
 n = int(sys.argv[1])
-port = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None
-extra = len(sys.argv) > 3
+extra = len(sys.argv) > 2
 fw = "".join("\n      <vw:forward proto='tcp' host-port='%d' guest-address='198.18.0.200' guest-port='80'/>"
              % (20000 + i) for i in range(n + (1 if extra else 0)))
-print("""<hookData>
-<network>
+print("""<network>
   <name>port</name>
   <uuid>6b0b4c1e-6a43-4a2e-9d0e-1d1c7c0b5f71</uuid>
   <forward mode='open'/>
@@ -66,15 +63,13 @@ print("""<hookData>
     </vw:network>
   </metadata>
 </network>""" % fw)
-if port:
-    print("""<networkport>
-  <uuid>%s</uuid>
-  <owner><name>guest1</name><uuid>00000000-0000-4000-8000-000000000171</uuid></owner>
-  <mac address='52:54:00:aa:dd:10'/>
-  <plug type='network' bridge='vwb-port'/>
-</networkport>""" % port)
-print("</hookData>")
 PY
+}
+
+# hookdata N [PORT_UUID]: the network as the network hook reads it, with
+# guest1's <networkport> when PORT_UUID is given.
+hookdata() {
+	net "$1" | vwt_hookdata ${2:+"$2" guest1 "$DOM" 52:54:00:aa:dd:10 vwb-port}
 }
 
 cat >"$T/dom.xml" <<XML
@@ -89,17 +84,12 @@ bridge() {
 		ip -n "$1" addr add 198.18.0.1/16 dev vwb-port && ip -n "$1" link set vwb-port up
 }
 
-# The edited network's files: XML documents (no hookData) for apply.
-plain() {
-	sed -e '/^<hookData>$/d' -e '/^<\/hookData>$/d'
-}
-
 for n in $SIZES; do
-	net "$n" >"$T/started-$n.xml"
-	net "$n" "$PORT" >"$T/created-$n.xml"
-	net "$n" "$PORT" >"$T/deleted-$n.xml"
-	net "$n" | plain >"$T/edit-$n.xml"
-	net "$n" "" extra | plain >"$T/edit-$n-plus.xml"
+	hookdata "$n" >"$T/started-$n.xml"
+	hookdata "$n" "$PORT" >"$T/created-$n.xml"
+	hookdata "$n" "$PORT" >"$T/deleted-$n.xml"
+	net "$n" >"$T/edit-$n.xml"
+	net "$n" extra >"$T/edit-$n-plus.xml"
 	for i in "${!BINS[@]}"; do
 		b=${BINS[$i]}
 		bench_ns ns "p$i-$n" || die "cannot create a namespace"

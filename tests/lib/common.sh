@@ -29,6 +29,8 @@
 #               blocked DESC FROM PROTO ADDR PORT HOW [CONTROL]
 #               (FROM: WHERE, or WHERE@SOURCE-ADDRESS)
 #   text        CMD | matches ERE; every_line ERE FILE
+#   libvirt     vwt_hookdata [PORT OWNER OWNER_UUID MAC BRIDGE] (a network
+#               hook's stdin)
 
 set -u
 
@@ -267,6 +269,28 @@ matches() {
 every_line() {
 	[ -s "$2" ] || { echo "no output at all"; return 1; }
 	! grep -Ev -- "$1" "$2"
+}
+
+# --- libvirt's documents --------------------------------------------------------------
+
+# vwt_hookdata [PORT OWNER OWNER_UUID MAC BRIDGE] <NETWORK: what libvirt hands
+# a network hook on stdin, <hookData> around the network read from stdin;
+# with PORT (the port's uuid; the port-created and port-deleted hooks) also
+# the <networkport> of domain OWNER's interface MAC on BRIDGE.
+vwt_hookdata() {
+	echo "<hookData>"
+	cat
+	if [ -n "${1:-}" ]; then
+		cat <<XML
+  <networkport>
+    <uuid>$1</uuid>
+    <owner><name>$2</name><uuid>$3</uuid></owner>
+    <mac address='$4'/>
+    <plug type='network' bridge='$5'/>
+  </networkport>
+XML
+	fi
+	echo "</hookData>"
 }
 
 # --- where commands run ----------------------------------------------------------------

@@ -72,19 +72,7 @@ PY
 # hookdata CONNECTIONS [PORT [EDIT...]]: the network hook's stdin, with the
 # port (PORT "": none), network inc edited as net_xml says.
 hookdata() {
-	echo "<hookData>"
-	net_xml "$1" "${@:3}"
-	if [ -n "${2:-}" ]; then
-		cat <<XML
-  <networkport>
-    <uuid>$2</uuid>
-    <owner><name>guest1</name><uuid>$DOM1</uuid></owner>
-    <mac address='$MAC1'/>
-    <plug type='network' bridge='vw-inc'/>
-  </networkport>
-XML
-	fi
-	echo "</hookData>"
+	net_xml "$1" "${@:3}" | vwt_hookdata ${2:+"$2" guest1 "$DOM1" "$MAC1" vw-inc}
 }
 
 cat >"$VWT_TMP/dom1.xml" <<XML

@@ -481,22 +481,11 @@ domain() {
 </domain>
 XML
 }
-port() {
-	echo "<hookData>"
-	cat "$VWT_TMP/gw.xml"
-	cat <<XML
-  <networkport>
-    <uuid>00000000-0000-4000-9000-000000000031</uuid>
-    <owner><name>m</name><uuid>00000000-0000-4000-8000-000000000031</uuid></owner>
-    <mac address='$MACM'/>
-    <plug type='network' bridge='vw-gw'/>
-  </networkport>
-</hookData>
-XML
-}
 domain >"$VWT_TMP/m-prepare.xml"
 domain g-m >"$VWT_TMP/m-start.xml"
-port >"$VWT_TMP/m-port.xml"
+# m's port on gw, as the network hooks port-created and port-deleted read it.
+vwt_hookdata 00000000-0000-4000-9000-000000000031 m 00000000-0000-4000-8000-000000000031 "$MACM" vw-gw \
+	<"$VWT_TMP/gw.xml" >"$VWT_TMP/m-port.xml"
 # up H: libvirt starting m's side on H (after a migrate filter on the
 # destination): prepare, the port, start with the tap named.
 up() {

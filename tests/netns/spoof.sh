@@ -106,17 +106,8 @@ XML
 
 # port NAME N MAC: the network hook's port-created for the domain's interface.
 port() {
-	echo "<hookData>"
-	cat "$VWT_TMP/sp.xml"
-	cat <<XML
-  <networkport>
-    <uuid>00000000-0000-4000-9000-0000000000$2</uuid>
-    <owner><name>$1</name><uuid>00000000-0000-4000-8000-0000000000$2</uuid></owner>
-    <mac address='$3'/>
-    <plug type='network' bridge='vw-sp'/>
-  </networkport>
-</hookData>
-XML
+	vwt_hookdata "00000000-0000-4000-9000-0000000000$2" "$1" "00000000-0000-4000-8000-0000000000$2" "$3" vw-sp \
+		<"$VWT_TMP/sp.xml"
 }
 
 # plug NAME N MAC [IP] [META]: libvirt starting the domain: prepare, the
