@@ -94,9 +94,7 @@ says "plan: the VXLAN device with learning off and neighbour suppression on" \
 	'link vxlan vw4242: .*learning off, .*port of vw-seg with learning off and neighbour suppression on' \
 	vw h1 plan "$VWT_TMP/seg.xml"
 lacks "plan: no forwarding entry of virtwire's (zebra's)" '^link fdb' vw h1 plan "$VWT_TMP/seg.xml"
-for h in h1 h2 h3; do
-	check "apply seg on $h" vw "$h" apply "$VWT_TMP/seg.xml"
-done
+apply_on seg "$VWT_TMP/seg.xml" h1 h2 h3
 for h in h1 h2; do
 	check "apply iso on $h" vw "$h" apply "$VWT_TMP/iso.xml"
 	check "apply ho (host-only) on $h" vw "$h" apply "$VWT_TMP/ho.xml"
@@ -187,17 +185,10 @@ reach "a2 (h2) reaches a3 (h3)" a2 tcp4 10.77.0.13 80 '^a3 10\.77\.0\.12$'
 reach "iso: b1 (h1) reaches b2 (h2)" b1 tcp4 10.78.0.12 80 '^b2 10\.78\.0\.11$'
 check "h1: the watch admits VXLAN from h2 into the host-only VNI 4244" poll 3 admits h1 192.0.2.12 0x1094
 reach "host-only: c1 (h1) reaches c2 (h2)" c1 tcp4 10.79.0.12 80 '^c2 10\.79\.0\.11$'
-# Every host's bridge has the network's address; each answers its own guests.
-check "host-only: c1 pings the network's address" nsx c1 ping -c 1 -W 2 10.79.0.1
-check "host-only: c2 pings it too" nsx c2 ping -c 1 -W 2 10.79.0.1
-ho_mac_h1=$(nsx h1 cat /sys/class/net/vw-ho/address)
-ho_mac_h2=$(nsx h2 cat /sys/class/net/vw-ho/address)
-says "… c1 reached it at its own host's bridge (h1)" "10\.79\.0\.1 .*lladdr $ho_mac_h1" nsx c1 ip neigh show 10.79.0.1
-says "… c2 at h2's" "10\.79\.0\.1 .*lladdr $ho_mac_h2" nsx c2 ip neigh show 10.79.0.1
-lacks "h2's bridge MAC never crossed the overlay to h1" "$ho_mac_h2" nsx h1 bridge fdb show dev vw4244
+span_host_only_local h1 c1 h2 c2 vw-ho vw4244 79
 # With EVPN the VXLAN port learns nothing: the checks above and below see
 # that zebra announced neither host's bridge.
-lacks "… nor h1's to h2" "$ho_mac_h1" nsx h2 bridge fdb show dev vw4244
+lacks "… nor h1's to h2" "$(bridge_mac h1 vw-ho)" nsx h2 bridge fdb show dev vw4244
 check "h2's zebra has c1's MAC as a type-2 route from h1" \
 	frr_wait "$(ns h2)" 5 "remote 192.0.2.11 0" frr_mac 4244 52:54:00:79:00:11
 check "verify on h1: the host-only network matches" vw h1 verify ho

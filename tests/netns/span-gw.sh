@@ -164,12 +164,8 @@ sed "s|<host mac='$MACD'|<range start='10.80.0.100' end='10.80.0.150'/>&|" "$VWT
 says "check: a DHCP range in a spanning network is refused" 'error: .*\[span-dhcp-range\]' \
 	sh -c "$VW_BIN check '$VWT_TMP/range.xml'; test \$? = 1"
 
-for h in h1 h2 h3; do
-	check "apply the nat network on $h" vw "$h" apply "$VWT_TMP/gw.xml"
-done
-for h in h1 h2; do
-	check "apply the route network on $h" vw "$h" apply "$VWT_TMP/rt.xml"
-done
+apply_on "the nat network" "$VWT_TMP/gw.xml" h1 h2 h3
+apply_on "the route network" "$VWT_TMP/rt.xml" h1 h2
 for h in h1 h2 h3; do
 	says "$h: the gateway 10.80.0.1 with MAC $GWMAC on vw-gw" "link/ether $GWMAC" nsx "$h" ip addr show vw-gw
 done

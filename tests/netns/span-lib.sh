@@ -98,6 +98,38 @@ not_admits() {
 	nsx "$1" nft list set inet virtwire span4 >"$VWT_TMP/set.out" && ! grep -q "$2 \. 4789 \. $3 " "$VWT_TMP/set.out"
 }
 
+# apply_on WHAT FILE H...: virtwire applies FILE on each host H, one check
+# each ("apply WHAT on H").
+apply_on() {
+	local what=$1 file=$2 h
+	shift 2
+	for h in "$@"; do
+		check "apply $what on $h" vw "$h" apply "$file"
+	done
+}
+
+# bridge_mac H BR: the MAC address of H's bridge BR.
+bridge_mac() {
+	nsx "$1" cat "/sys/class/net/$2/address"
+}
+
+# span_host_only_local H1 G1 H2 G2 BR VXLAN SUBNET: a host-only network's
+# address 10.SUBNET.0.1 is on every host's bridge BR, and each host answers
+# its own guests: G1 (on H1) and G2 (on H2) ping it, each reached it at its
+# own host's bridge, and H2's bridge MAC never crossed the overlay to H1 (the
+# VXLAN device's forwarding database). Five checks.
+span_host_only_local() {
+	local h1=$1 g1=$2 h2=$3 g2=$4 br=$5 vx=$6 sub=$7 mac1 mac2
+	check "host-only: $g1 pings the network's address" nsx "$g1" ping -c 1 -W 2 "10.$sub.0.1"
+	check "host-only: $g2 pings it too" nsx "$g2" ping -c 1 -W 2 "10.$sub.0.1"
+	mac1=$(bridge_mac "$h1" "$br")
+	mac2=$(bridge_mac "$h2" "$br")
+	says "… $g1 reached it at its own host's bridge ($h1)" "10\.$sub\.0\.1 .*lladdr $mac1" \
+		nsx "$g1" ip neigh show "10.$sub.0.1"
+	says "… $g2 at $h2's" "10\.$sub\.0\.1 .*lladdr $mac2" nsx "$g2" ip neigh show "10.$sub.0.1"
+	lacks "$h2's bridge MAC never crossed the overlay to $h1" "$mac2" nsx "$h1" bridge fdb show dev "$vx"
+}
+
 # span_frr_stop H...: stops each host's FRR (tests/lib/frr.sh), one check
 # each that neither of its daemons runs any more (and that there were two).
 span_frr_stop() {

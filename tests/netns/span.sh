@@ -54,12 +54,8 @@ check "check: the spanning networks are valid together" vw h1 check "$VWT_TMP/se
 says "plan shows the VXLAN device" 'link vxlan vw4242: create if missing, VNI 4242, UDP port 4789, local address of ul0' \
 	vw h1 plan "$VWT_TMP/seg.xml"
 says "plan shows a peer's forwarding entry" 'link fdb vw4242: 00:00:00:00:00:00 dst 192.0.2.12' vw h1 plan "$VWT_TMP/seg.xml"
-for h in h1 h2 h3; do
-	check "apply the internal network on $h" vw "$h" apply "$VWT_TMP/seg.xml"
-done
-for h in h1 h2; do
-	check "apply the host-only network on $h" vw "$h" apply "$VWT_TMP/ho.xml"
-done
+apply_on "the internal network" "$VWT_TMP/seg.xml" h1 h2 h3
+apply_on "the host-only network" "$VWT_TMP/ho.xml" h1 h2
 
 says "h1: vw4242 is a VXLAN device with VNI 4242 over ul0 from 192.0.2.11" 'vxlan id 4242 local 192\.0\.2\.11 dev ul0' \
 	nsx h1 ip -d link show vw4242
@@ -91,14 +87,7 @@ says "h1's VXLAN device learned a2's MAC from h2" '52:54:00:77:00:12 dst 192\.0\
 check "a full-MTU ping with DF set crosses the overlay unfragmented" nsx a1 ping -c 1 -W 2 -M "do" -s 1422 10.77.0.12
 check_fails "… and one byte more does not fit the overlay's MTU" nsx a1 ping -c 1 -W 1 -M "do" -s 1423 10.77.0.12
 reach "host-only: b1 (h1) reaches b2 (h2)" b1 tcp4 10.78.0.12 80 '^b2 10\.78\.0\.11$'
-# Every host's bridge has the network's address; each answers its own guests.
-check "host-only: b1 pings the network's address" nsx b1 ping -c 1 -W 2 10.78.0.1
-check "host-only: b2 pings it too" nsx b2 ping -c 1 -W 2 10.78.0.1
-mac_h1=$(nsx h1 cat /sys/class/net/vw-ho/address)
-mac_h2=$(nsx h2 cat /sys/class/net/vw-ho/address)
-says "… b1 reached it at its own host's bridge (h1)" "10\.78\.0\.1 .*lladdr $mac_h1" nsx b1 ip neigh show 10.78.0.1
-says "… b2 at h2's" "10\.78\.0\.1 .*lladdr $mac_h2" nsx b2 ip neigh show 10.78.0.1
-lacks "h2's bridge MAC never crossed the overlay to h1" "$mac_h2" nsx h1 bridge fdb show dev vw4243
+span_host_only_local h1 b1 h2 b2 vw-ho vw4243 78
 # b2 also answers at 10.77.0.50 (the internal network's subnet) on VNI
 # 4243: b1 (VNI 4243, 10.77.0.60 too) reaches it there, a1 (VNI 4242) must not.
 setup "b1 and b2 have addresses in 10.77.0.0/24 as well" sh -c \
@@ -159,9 +148,7 @@ sed -e 's/<vw:span vni="4242"/<vw:span vni="4244"/' -e 's/192\.0\.2\.1\([123]\)/
 	-e 's/<name>seg</<name>s6</' -e "s/'vw-seg'/'vw-s6'/" -e 's/10\.77\./10.79./' "$VWT_TMP/seg.xml" >"$VWT_TMP/s6.xml"
 setup "h1 and h2 have IPv6 underlay addresses" sh -c \
 	"ip -n $(ns h1) addr add 2001:db8:2::11/64 dev ul0 nodad && ip -n $(ns h2) addr add 2001:db8:2::12/64 dev ul0 nodad"
-for h in h1 h2; do
-	check "apply the network over the IPv6 underlay on $h" vw "$h" apply "$VWT_TMP/s6.xml"
-done
+apply_on "the network over the IPv6 underlay" "$VWT_TMP/s6.xml" h1 h2
 says "h1: vw4244's local endpoint is h1's IPv6 address" 'vxlan id 4244 local 2001:db8:2::11 dev ul0' \
 	nsx h1 ip -d link show vw4244
 says "h1: the bridge's MTU leaves room for the IPv6 header (1500 - 70)" 'mtu 1430' nsx h1 ip link show vw-s6
