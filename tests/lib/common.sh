@@ -29,7 +29,8 @@
 #               blocked DESC FROM PROTO ADDR PORT HOW [CONTROL]
 #               (FROM: WHERE, or WHERE@SOURCE-ADDRESS)
 #   text        CMD | matches ERE; every_line ERE FILE
-#   libvirt     vwt_hookdata [PORT OWNER OWNER_UUID MAC BRIDGE] (a network
+#   libvirt     net_doc NAME BRIDGE ADDRESS/PREFIX [ITEM...] (a network);
+#               vwt_hookdata [PORT OWNER OWNER_UUID MAC BRIDGE] (a network
 #               hook's stdin)
 
 set -u
@@ -272,6 +273,74 @@ every_line() {
 }
 
 # --- libvirt's documents --------------------------------------------------------------
+
+# net_doc NAME BRIDGE ADDRESS/PREFIX [ITEM...]: a network as `virsh
+# net-dumpxml` prints it, NAME on bridge BRIDGE with one IPv4 address, and
+# each ITEM in its place:
+#   forward=MODE      libvirt's forward mode (default open; forward= none)
+#   stp=off           the bridge's STP
+#   range=FIRST-LAST  a DHCP range
+#   host=MAC=IP       a DHCP reservation
+#   mode=MODE         virtwire's mode (none: libvirt's own mode)
+#   <vw:…>            an element of virtwire's metadata
+#   <…>               an element of the network's own (<port isolated='yes'/>)
+# Without mode= and virtwire's elements the network has no metadata.
+net_doc() {
+	local name=$1 bridge=$2 addr=${3%/*} prefix=${3#*/} forward=open stp='' mode='' item
+	local -a dhcp=() elems=() vw=()
+	shift 3
+	for item in "$@"; do
+		case $item in
+		forward=*) forward=${item#forward=} ;;
+		stp=*) stp=" stp='${item#stp=}'" ;;
+		range=*)
+			item=${item#range=}
+			dhcp+=("<range start='${item%-*}' end='${item#*-}'/>")
+			;;
+		host=*)
+			item=${item#host=}
+			dhcp+=("<host mac='${item%=*}' ip='${item##*=}'/>")
+			;;
+		mode=*) mode=" mode=\"${item#mode=}\"" ;;
+		'<vw:'*) vw+=("$item") ;;
+		'<'*) elems+=("$item") ;;
+		*)
+			echo "net_doc: unknown item '$item'" >&2
+			return 1
+			;;
+		esac
+	done
+	echo "<network>"
+	echo "  <name>$name</name>"
+	[ -z "$forward" ] || echo "  <forward mode='$forward'/>"
+	echo "  <bridge name='$bridge'$stp/>"
+	for item in "${elems[@]}"; do
+		echo "  $item"
+	done
+	if [ ${#dhcp[@]} = 0 ]; then
+		echo "  <ip address='$addr' prefix='$prefix'/>"
+	else
+		echo "  <ip address='$addr' prefix='$prefix'>"
+		echo "    <dhcp>"
+		for item in "${dhcp[@]}"; do
+			echo "      $item"
+		done
+		echo "    </dhcp>"
+		echo "  </ip>"
+	fi
+	if [ ${#vw[@]} != 0 ]; then
+		echo "  <metadata>"
+		echo "    <vw:network xmlns:vw=\"urn:virtwire:1\"$mode>"
+		for item in "${vw[@]}"; do
+			echo "      $item"
+		done
+		echo "    </vw:network>"
+		echo "  </metadata>"
+	elif [ -n "$mode" ]; then
+		echo "  <metadata><vw:network xmlns:vw=\"urn:virtwire:1\"$mode/></metadata>"
+	fi
+	echo "</network>"
+}
 
 # vwt_hookdata [PORT OWNER OWNER_UUID MAC BRIDGE] <NETWORK: what libvirt hands
 # a network hook on stdin, <hookData> around the network read from stdin;

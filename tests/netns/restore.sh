@@ -22,28 +22,10 @@ topology() {
 }
 setup "topology: wan, host, bridge vw-web, guest1" topology
 
-cat >"$VWT_TMP/web.xml" <<XML
-<network>
-  <name>web</name>
-  <forward mode='open'/>
-  <bridge name='vw-web'/>
-  <ip address='192.168.150.1' prefix='24'/>
-  <metadata>
-    <vw:network xmlns:vw="urn:virtwire:1" mode="nat">
-      <vw:forward name="ssh" proto="tcp" host-port="2222" guest-address="192.168.150.10" guest-port="22"/>
-    </vw:network>
-  </metadata>
-</network>
-XML
-cat >"$VWT_TMP/lab.xml" <<XML
-<network>
-  <name>lab</name>
-  <forward mode='open'/>
-  <bridge name='vw-lab'/>
-  <ip address='192.168.151.1' prefix='24'/>
-  <metadata><vw:network xmlns:vw="urn:virtwire:1" mode="host-only"/></metadata>
-</network>
-XML
+net_doc web vw-web 192.168.150.1/24 mode=nat \
+	'<vw:forward name="ssh" proto="tcp" host-port="2222" guest-address="192.168.150.10" guest-port="22"/>' \
+	>"$VWT_TMP/web.xml"
+net_doc lab vw-lab 192.168.151.1/24 mode=host-only >"$VWT_TMP/lab.xml"
 
 check "apply web" vw host apply "$VWT_TMP/web.xml"
 check "apply lab (virtwire creates its bridge)" vw host apply "$VWT_TMP/lab.xml"

@@ -38,44 +38,14 @@ topology() {
 }
 setup "topology: wan, host, bridges vw-web and vwtlv0, guests 1-3, libvirt's nftables table" topology
 
-cat >"$VWT_TMP/web.xml" <<XML
-<network>
-  <name>web</name>
-  <forward mode='open'/>
-  <bridge name='vw-web'/>
-  <ip address='192.168.150.1' prefix='24'/>
-  <metadata>
-    <vw:network xmlns:vw="urn:virtwire:1" mode="nat">
-      <vw:learn-addresses enabled="yes"/>
-      <vw:forward name="ssh" proto="tcp" host-port="2222" guest-address="192.168.150.10" guest-port="22"/>
-      <vw:forward name="follow" proto="tcp" host-port="2230" guest-mac="52:54:00:aa:bb:30" guest-port="22"/>
-    </vw:network>
-  </metadata>
-</network>
-XML
-cat >"$VWT_TMP/lvnat.xml" <<XML
-<network>
-  <name>vwnat</name>
-  <forward mode='nat'/>
-  <bridge name='vwtlv0'/>
-  <ip address='192.168.160.1' prefix='24'/>
-  <metadata>
-    <vw:network xmlns:vw="urn:virtwire:1">
-      <vw:forward name="ssh" proto="tcp" host-port="2223" guest-address="192.168.160.10" guest-port="22"/>
-    </vw:network>
-  </metadata>
-</network>
-XML
-cat >"$VWT_TMP/lab.xml" <<XML
-<network>
-  <name>lab</name>
-  <forward mode='open'/>
-  <bridge name='vw-lab'/>
-  <port isolated='yes'/>
-  <ip address='192.168.151.1' prefix='24'/>
-  <metadata><vw:network xmlns:vw="urn:virtwire:1" mode="host-only"/></metadata>
-</network>
-XML
+net_doc web vw-web 192.168.150.1/24 mode=nat '<vw:learn-addresses enabled="yes"/>' \
+	'<vw:forward name="ssh" proto="tcp" host-port="2222" guest-address="192.168.150.10" guest-port="22"/>' \
+	'<vw:forward name="follow" proto="tcp" host-port="2230" guest-mac="52:54:00:aa:bb:30" guest-port="22"/>' \
+	>"$VWT_TMP/web.xml"
+net_doc vwnat vwtlv0 192.168.160.1/24 forward=nat \
+	'<vw:forward name="ssh" proto="tcp" host-port="2223" guest-address="192.168.160.10" guest-port="22"/>' \
+	>"$VWT_TMP/lvnat.xml"
+net_doc lab vw-lab 192.168.151.1/24 mode=host-only "<port isolated='yes'/>" >"$VWT_TMP/lab.xml"
 
 says "apply web: its forward by MAC without a reservation is a warning" "warning: .*guest-mac-learned" \
 	vw host apply "$VWT_TMP/web.xml"
