@@ -39,71 +39,22 @@ T0=$(_vw_now_ms)
 vwt_sandbox "bad$$"
 x=$VWT_TMP
 
-cat >"$x/good.xml" <<'EOF'
-<network>
-  <name>good</name>
-  <forward mode='open'/>
-  <bridge name='vwt-good' stp='off'/>
-  <ip address='10.78.1.1' prefix='24'>
-    <dhcp>
-      <range start='10.78.1.100' end='10.78.1.200'/>
-      <host mac='52:54:00:78:01:10' ip='10.78.1.10'/>
-      <host mac='52:54:00:78:01:11' ip='10.78.1.11'/>
-      <host mac='52:54:00:78:01:12' ip='10.78.1.12'/>
-      <host mac='52:54:00:78:01:13' ip='10.78.1.13'/>
-    </dhcp>
-  </ip>
-  <metadata>
-    <vw:network xmlns:vw="urn:virtwire:1" mode="nat">
-      <vw:forward name="web" proto="tcp" host-port="3000" guest-address="10.78.1.10" guest-port="80"/>
-      <vw:domain-forwards allow="yes" host-ports="10000-10099"/>
-    </vw:network>
-  </metadata>
-</network>
-EOF
-# mknet NAME BRIDGE N FORWARD-ELEMENT VW-ATTRS VW-CHILDREN: 10.78.N.1/24.
-mknet() {
-	cat >"$x/$1.xml" <<EOF
-<network>
-  <name>$1</name>
-  $4
-  <bridge name='$2' stp='off'/>
-  <ip address='10.78.$3.1' prefix='24'>
-    <dhcp><range start='10.78.$3.100' end='10.78.$3.200'/></dhcp>
-  </ip>
-  <metadata>
-    <vw:network xmlns:vw="urn:virtwire:1"$5>
-      $6
-    </vw:network>
-  </metadata>
-</network>
-EOF
-}
-OPEN="<forward mode='open'/>"
-mknet closed vwt-clos 7 "$OPEN" ' mode="nat"' ''
-mknet badaddr vwt-bada 2 "$OPEN" ' mode="nat"' \
+vwt_net good vwt-good 10.78.1 host=52:54:00:78:01:10=10.78.1.10 host=52:54:00:78:01:11=10.78.1.11 \
+	host=52:54:00:78:01:12=10.78.1.12 host=52:54:00:78:01:13=10.78.1.13 mode=nat \
+	'<vw:forward name="web" proto="tcp" host-port="3000" guest-address="10.78.1.10" guest-port="80"/>' \
+	'<vw:domain-forwards allow="yes" host-ports="10000-10099"/>'
+vwt_net closed vwt-clos 10.78.7 mode=nat
+vwt_net badaddr vwt-bada 10.78.2 mode=nat \
 	'<vw:forward name="oops" proto="tcp" host-port="3001" guest-address="10.99.9.9" guest-port="80"/>'
-mknet badcoll vwt-badc 3 "$OPEN" ' mode="nat"' \
+vwt_net badcoll vwt-badc 10.78.3 mode=nat \
 	'<vw:forward name="again" proto="tcp" host-port="3000" guest-address="10.78.3.10" guest-port="80"/>'
-mknet badmac vwt-badm 4 "$OPEN" ' mode="nat"' \
+vwt_net badmac vwt-badm 10.78.4 mode=nat \
 	'<vw:forward name="nomac" proto="tcp" host-port="3002" guest-mac="52:54:00:78:04:99" guest-port="80"/>'
-mknet badtypo vwt-badt 5 "$OPEN" ' mode="nat"' \
+vwt_net badtypo vwt-badt 10.78.5 mode=nat \
 	'<vw:forward name="typo" proto="tcp" host-port="3003" guest-adress="10.78.5.10"/>'
-mknet badiso vwt-badi 6 "" '' \
+vwt_net badiso vwt-badi 10.78.6 forward= \
 	'<vw:forward name="iso" proto="tcp" host-port="3004" guest-address="10.78.6.10"/>'
-cat >"$x/plain.xml" <<'EOF'
-<network>
-  <name>plain</name>
-  <forward mode='nat'/>
-  <bridge name='vwt-plain' stp='off'/>
-  <ip address='10.78.8.1' prefix='24'>
-    <dhcp>
-      <range start='10.78.8.100' end='10.78.8.200'/>
-      <host mac='52:54:00:78:08:10' ip='10.78.8.10'/>
-    </dhcp>
-  </ip>
-</network>
-EOF
+vwt_net plain vwt-plain 10.78.8 forward=nat host=52:54:00:78:08:10=10.78.8.10
 cat >"$x/badbridged.xml" <<'EOF'
 <network>
   <name>badbridged</name>

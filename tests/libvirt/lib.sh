@@ -24,6 +24,7 @@
 #   vwt_pings WHERE ADDR    one ping, 1 s
 #   vwt_lxc_guest ARGS...   vw_lxc_guest, and wait until it can be entered
 #   dom_fwd NET HOST-PORT GUEST-PORT   a <vw:domain> with one forward
+#   vwt_net NAME BRIDGE NET24 [ITEM...]  $VWT_TMP/NAME.xml, NET24.1/24 with DHCP
 #   vwt_net_gone NAME [BRIDGE]   nothing of network NAME left (prints what is)
 #   vwt_table_gone          tables inet and bridge virtwire absent
 #   vwt_nft_table           nft -s list table inet virtwire (stateless)
@@ -348,6 +349,14 @@ vwt_all_gone() {
 # dom_fwd NETWORK HOST-PORT GUEST-PORT: a domain's <vw:domain> with one forward.
 dom_fwd() {
 	printf '<vw:domain xmlns:vw="urn:virtwire:1"><vw:forward network="%s" proto="tcp" host-port="%s" guest-port="%s"/></vw:domain>' "$@"
+}
+
+# vwt_net NAME BRIDGE NET24 [ITEM...]: $VWT_TMP/NAME.xml, network NAME as
+# these tests define one: BRIDGE without STP, the address NET24.1/24, DHCP
+# over NET24.100-200, and net_doc's ITEMs (tests/lib/common.sh: forward=,
+# host=MAC=IP, mode=, virtwire's elements).
+vwt_net() {
+	net_doc "$1" "$2" "$3.1/24" stp=off "range=$3.100-$3.200" "${@:4}" >"$VWT_TMP/$1.xml"
 }
 
 # Live processes in the sandbox netns (not zombies), one "PID COMM" a line.

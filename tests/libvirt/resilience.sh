@@ -41,63 +41,14 @@ HOST=203.0.113.1
 setup "wan namespace" vw_wan_add "$WAN" 203.0.113.2/24 2001:db8:113::2/64 "$HOST/24"
 x=$VWT_TMP
 
-cat >"$x/rnat.xml" <<'EOF'
-<network>
-  <name>rnat</name>
-  <forward mode='open'/>
-  <bridge name='vwt-rnat' stp='off'/>
-  <ip address='10.79.1.1' prefix='24'>
-    <dhcp>
-      <range start='10.79.1.100' end='10.79.1.200'/>
-      <host mac='52:54:00:79:01:10' ip='10.79.1.10'/>
-      <host mac='52:54:00:79:01:11' ip='10.79.1.11'/>
-    </dhcp>
-  </ip>
-  <metadata>
-    <vw:network xmlns:vw="urn:virtwire:1" mode="nat">
-      <vw:forward name="r1-ssh" proto="tcp" host-port="2301" guest-mac="52:54:00:79:01:10" guest-port="22"/>
-      <vw:domain-forwards allow="yes" host-ports="10000-10099"/>
-    </vw:network>
-  </metadata>
-</network>
-EOF
-cat >"$x/rlv.xml" <<'EOF'
-<network>
-  <name>rlv</name>
-  <forward mode='nat'/>
-  <bridge name='vwt-rlv' stp='off'/>
-  <ip address='10.79.2.1' prefix='24'>
-    <dhcp>
-      <range start='10.79.2.100' end='10.79.2.200'/>
-      <host mac='52:54:00:79:02:10' ip='10.79.2.10'/>
-    </dhcp>
-  </ip>
-  <metadata>
-    <vw:network xmlns:vw="urn:virtwire:1">
-      <vw:forward name="r3-ssh" proto="tcp" host-port="2302" guest-mac="52:54:00:79:02:10" guest-port="22"/>
-    </vw:network>
-  </metadata>
-</network>
-EOF
-cat >"$x/rcyc.xml" <<'EOF'
-<network>
-  <name>rcyc</name>
-  <forward mode='open'/>
-  <bridge name='vwt-rcyc' stp='off'/>
-  <ip address='10.79.9.1' prefix='24'>
-    <dhcp>
-      <range start='10.79.9.100' end='10.79.9.200'/>
-      <host mac='52:54:00:79:09:10' ip='10.79.9.10'/>
-    </dhcp>
-  </ip>
-  <metadata>
-    <vw:network xmlns:vw="urn:virtwire:1" mode="nat">
-      <vw:forward name="rc-ssh" proto="tcp" host-port="2309" guest-mac="52:54:00:79:09:10" guest-port="22"/>
-      <vw:domain-forwards allow="yes" host-ports="10000-10099"/>
-    </vw:network>
-  </metadata>
-</network>
-EOF
+vwt_net rnat vwt-rnat 10.79.1 host=52:54:00:79:01:10=10.79.1.10 host=52:54:00:79:01:11=10.79.1.11 mode=nat \
+	'<vw:forward name="r1-ssh" proto="tcp" host-port="2301" guest-mac="52:54:00:79:01:10" guest-port="22"/>' \
+	'<vw:domain-forwards allow="yes" host-ports="10000-10099"/>'
+vwt_net rlv vwt-rlv 10.79.2 forward=nat host=52:54:00:79:02:10=10.79.2.10 \
+	'<vw:forward name="r3-ssh" proto="tcp" host-port="2302" guest-mac="52:54:00:79:02:10" guest-port="22"/>'
+vwt_net rcyc vwt-rcyc 10.79.9 host=52:54:00:79:09:10=10.79.9.10 mode=nat \
+	'<vw:forward name="rc-ssh" proto="tcp" host-port="2309" guest-mac="52:54:00:79:09:10" guest-port="22"/>' \
+	'<vw:domain-forwards allow="yes" host-ports="10000-10099"/>'
 for n in rnat rlv; do setup "net-start $n" vwt_define_start "$x/$n.xml"; done
 setup "guest r1" vwt_lxc_guest r1 rnat 52:54:00:79:01:10 10.79.1.10/24 10.79.1.1
 VW_GUEST_METADATA=$(dom_fwd rnat 10070 80) setup "guest r2" vwt_lxc_guest r2 rnat 52:54:00:79:01:11 10.79.1.11/24 10.79.1.1
