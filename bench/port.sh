@@ -72,11 +72,8 @@ hookdata() {
 	net "$1" | vwt_hookdata ${2:+"$2" guest1 "$DOM" 52:54:00:aa:dd:10 vwb-port}
 }
 
-cat >"$T/dom.xml" <<XML
-<domain type='kvm'><name>guest1</name><uuid>$DOM</uuid><memory>65536</memory><os><type>hvm</type></os>
-<devices><interface type='network'><mac address='52:54:00:aa:dd:10'/><source network='port' portid='$PORT'/></interface></devices>
-<metadata><vw:domain xmlns:vw='urn:virtwire:1'><vw:forward network='port' proto='tcp' host-port='8080' guest-port='80'/></vw:domain></metadata></domain>
-XML
+vwt_domain guest1 "$DOM" 52:54:00:aa:dd:10 port "$PORT" \
+	"<vw:forward network='port' proto='tcp' host-port='8080' guest-port='80'/>" >"$T/dom.xml"
 
 # bridge NS: libvirt's bridge, as the network hook expects it.
 bridge() {

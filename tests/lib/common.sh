@@ -31,7 +31,8 @@
 #   text        CMD | matches ERE; every_line ERE FILE
 #   libvirt     net_doc NAME BRIDGE ADDRESS/PREFIX [ITEM...] (a network);
 #               vwt_hookdata [PORT OWNER OWNER_UUID MAC BRIDGE] (a network
-#               hook's stdin)
+#               hook's stdin); vwt_domain NAME UUID MAC NETWORK PORT [ITEM...]
+#               (a qemu hook's)
 
 set -u
 
@@ -340,6 +341,56 @@ net_doc() {
 		echo "  <metadata><vw:network xmlns:vw=\"urn:virtwire:1\"$mode/></metadata>"
 	fi
 	echo "</network>"
+}
+
+# vwt_domain NAME UUID MAC NETWORK PORT [ITEM...]: a domain as libvirt hands
+# it to the qemu hooks, with one interface, MAC on NETWORK through the port
+# of uuid PORT; each ITEM in its place:
+#   tap=DEV          the interface's target (once libvirt named the tap)
+#   ip=ADDR/PREFIX   an address of the interface
+#   <vw:…>           an element of virtwire's metadata (<vw:domain>)
+vwt_domain() {
+	local name=$1 uuid=$2 mac=$3 net=$4 port=$5 item
+	local -a iface=() vw=()
+	shift 5
+	for item in "$@"; do
+		case $item in
+		tap=*) iface+=("<target dev='${item#tap=}'/>") ;;
+		ip=*)
+			item=${item#ip=}
+			iface+=("<ip address='${item%/*}' prefix='${item#*/}'/>")
+			;;
+		'<vw:'*) vw+=("$item") ;;
+		*)
+			echo "vwt_domain: unknown item '$item'" >&2
+			return 1
+			;;
+		esac
+	done
+	cat <<XML
+<domain type='kvm'>
+  <name>$name</name>
+  <uuid>$uuid</uuid>
+  <memory>65536</memory>
+  <os><type>hvm</type></os>
+  <devices>
+    <interface type='network'>
+      <mac address='$mac'/>
+      <source network='$net' portid='$port'/>
+XML
+	for item in "${iface[@]}"; do
+		echo "      $item"
+	done
+	echo "    </interface>"
+	echo "  </devices>"
+	if [ ${#vw[@]} != 0 ]; then
+		echo "  <metadata><vw:domain xmlns:vw='urn:virtwire:1'>"
+		for item in "${vw[@]}"; do
+			echo "    $item"
+		done
+		echo "  </vw:domain></metadata>"
+	fi
+	echo "</domain>"
 }
 
 # vwt_hookdata [PORT OWNER OWNER_UUID MAC BRIDGE] <NETWORK: what libvirt hands

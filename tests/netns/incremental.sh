@@ -75,23 +75,8 @@ hookdata() {
 	net_xml "$1" "${@:3}" | vwt_hookdata ${2:+"$2" guest1 "$DOM1" "$MAC1" vw-inc}
 }
 
-cat >"$VWT_TMP/dom1.xml" <<XML
-<domain type='kvm'>
-  <name>guest1</name>
-  <uuid>$DOM1</uuid>
-  <memory>65536</memory>
-  <os><type>hvm</type></os>
-  <devices>
-    <interface type='network'>
-      <mac address='$MAC1'/>
-      <source network='inc' portid='$PORT1'/>
-    </interface>
-  </devices>
-  <metadata><vw:domain xmlns:vw='urn:virtwire:1'>
-    <vw:forward network='inc' proto='tcp' host-port='8080' guest-port='80'/>
-  </vw:domain></metadata>
-</domain>
-XML
+vwt_domain guest1 "$DOM1" "$MAC1" inc "$PORT1" \
+	"<vw:forward network='inc' proto='tcp' host-port='8080' guest-port='80'/>" >"$VWT_TMP/dom1.xml"
 hookdata 0 >"$VWT_TMP/started.xml"
 hookdata 1 $PORT1 >"$VWT_TMP/created.xml"
 hookdata 0 $PORT1 >"$VWT_TMP/deleted.xml"

@@ -456,26 +456,8 @@ lacks "h2 has none addressed to h1 (no reply through another host)" 'dst=203\.0\
 # domain [TAP]: m, with one interface on gw and a forward of its own (8081
 # to its port 80), as libvirt passes it to the qemu hooks.
 domain() {
-	local tap=''
-	[ -n "${1:-}" ] && tap="<target dev='$1'/>"
-	cat <<XML
-<domain type='kvm'>
-  <name>m</name>
-  <uuid>00000000-0000-4000-8000-000000000031</uuid>
-  <memory>65536</memory>
-  <os><type>hvm</type></os>
-  <devices>
-    <interface type='network'>
-      <mac address='$MACM'/>
-      <source network='gw' portid='00000000-0000-4000-9000-000000000031'/>
-      $tap
-    </interface>
-  </devices>
-  <metadata><vw:domain xmlns:vw='urn:virtwire:1'>
-    <vw:forward network='gw' proto='tcp' host-port='8081' guest-port='80'/>
-  </vw:domain></metadata>
-</domain>
-XML
+	vwt_domain m 00000000-0000-4000-8000-000000000031 "$MACM" gw 00000000-0000-4000-9000-000000000031 \
+		${1:+"tap=$1"} "<vw:forward network='gw' proto='tcp' host-port='8081' guest-port='80'/>"
 }
 domain >"$VWT_TMP/m-prepare.xml"
 domain g-m >"$VWT_TMP/m-start.xml"

@@ -81,27 +81,8 @@ XML
 # domain NAME N MAC [TAP] [IP] [META]: a domain with one interface on sp,
 # as libvirt passes it to the qemu hooks (with the tap once it is named).
 domain() {
-	local name=$1 n=$2 mac=$3 tap='' ip='' meta=''
-	[ -n "${4:-}" ] && tap="<target dev='$4'/>"
-	[ -n "${5:-}" ] && ip="<ip address='$5' prefix='24'/>"
-	[ -n "${6:-}" ] && meta="<metadata><vw:domain xmlns:vw='urn:virtwire:1'>$6</vw:domain></metadata>"
-	cat <<XML
-<domain type='kvm'>
-  <name>$name</name>
-  <uuid>00000000-0000-4000-8000-0000000000$n</uuid>
-  <memory>65536</memory>
-  <os><type>hvm</type></os>
-  <devices>
-    <interface type='network'>
-      <mac address='$mac'/>
-      <source network='sp' portid='00000000-0000-4000-9000-0000000000$n'/>
-      $tap
-      $ip
-    </interface>
-  </devices>
-  $meta
-</domain>
-XML
+	vwt_domain "$1" "00000000-0000-4000-8000-0000000000$2" "$3" sp "00000000-0000-4000-9000-0000000000$2" \
+		${4:+"tap=$4"} ${5:+"ip=$5/24"} ${6:+"$6"}
 }
 
 # port NAME N MAC: the network hook's port-created for the domain's interface.
