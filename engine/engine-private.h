@@ -8,6 +8,7 @@ struct VwEngine {
 	VwEngineConfig cfg; /* its strings are the engine's own copies */
 	char *state_dir, *schema_dir;
 	VwStore *store;		  /* opened on first use */
+	guint locks;		  /* vw_eng_lock calls not yet matched by vw_eng_unlock */
 	VwLinkBackend *own_links; /* the netlink ones, when the config has none */
 	VwNftBackend *own_nft;
 	VwCtBackend *own_ct;
@@ -24,7 +25,9 @@ void vw_eng_warn_listeners(VwEngine *e, GPtrArray *nets, GPtrArray *doms, bool o
 
 /* The state directory (created with @create); NULL with @error. */
 VwStore *vw_eng_store(VwEngine *e, bool create, GError **error);
-/* Takes the state directory's lock (creating the directory). */
+/* Takes the state directory's lock (creating the directory). Calls nest:
+ * a step that locks inside a call that holds the lock already keeps it, and
+ * the lock is let go by the unlock that matches the first lock. */
 bool vw_eng_lock(VwEngine *e, GError **error);
 void vw_eng_unlock(VwEngine *e);
 const VwLinkBackend *vw_eng_links(VwEngine *e, GError **error);

@@ -52,13 +52,23 @@ VwStore *vw_eng_store(VwEngine *e, bool create, GError **error)
 
 bool vw_eng_lock(VwEngine *e, GError **error)
 {
-	VwStore *s = vw_eng_store(e, true, error);
+	VwStore *s;
 
-	return s && vw_store_lock(s, e->cfg.lock_timeout_ms, error);
+	if (e->locks) {
+		e->locks++;
+		return true;
+	}
+	s = vw_eng_store(e, true, error);
+	if (!s || !vw_store_lock(s, e->cfg.lock_timeout_ms, error))
+		return false;
+	e->locks = 1;
+	return true;
 }
 
 void vw_eng_unlock(VwEngine *e)
 {
+	if (!e->locks || --e->locks)
+		return;
 	if (e->store)
 		vw_store_unlock(e->store);
 }

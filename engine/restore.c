@@ -101,11 +101,33 @@ static const struct {
 	  restore_firewall },
 };
 
+static bool restore_locked(VwEngine *e, VwRestoreReport *rep, GError **error)
+{
+	g_autoptr(GPtrArray) recorded = NULL;
+
+	/* Nothing moved since virtwire's own last commit: nothing to parse,
+	 * plan or send (engine/unchanged.c). */
+	if (vw_eng_restore_unchanged(e, rep))
+		return true;
+	/* A record that cannot be used is left out (and said): the others
+	 * are restored all the same. */
+	recorded = vw_eng_load_recorded(e, NULL, rep->diags);
+	rep->networks = recorded->len;
+	vw_eng_stage(e, "restore-read");
+	for (size_t i = 0; i < G_N_ELEMENTS(steps); i++) {
+		if (!steps[i].fn(e, recorded, rep, error)) {
+			g_prefix_error(error, "re-asserting %s for the recorded networks failed: ", steps[i].what);
+			return false;
+		}
+	}
+	return true;
+}
+
 bool vw_engine_restore(VwEngine *e, VwRestoreReport *rep, GError **error)
 {
 	g_autoptr(VwRestoreReport) own = NULL;
-	g_autoptr(GPtrArray) recorded = NULL;
 	g_autoptr(GError) err = NULL;
+	bool ok;
 
 	if (!rep)
 		rep = own = vw_restore_report_new();
@@ -116,21 +138,14 @@ bool vw_engine_restore(VwEngine *e, VwRestoreReport *rep, GError **error)
 		g_propagate_error(error, g_steal_pointer(&err));
 		return false;
 	}
-	/* Nothing moved since virtwire's own last commit: nothing to parse,
-	 * plan or send (engine/unchanged.c). */
-	if (vw_eng_restore_unchanged(e, rep))
-		return true;
-	/* A record that cannot be used is left out (and said): the others
-	 * are restored all the same. */
-	recorded = vw_eng_load_recorded(e, NULL, rep->diags);
-	rep->networks = recorded->len;
-	for (size_t i = 0; i < G_N_ELEMENTS(steps); i++) {
-		if (!steps[i].fn(e, recorded, rep, error)) {
-			g_prefix_error(error, "re-asserting %s for the recorded networks failed: ", steps[i].what);
-			return false;
-		}
-	}
-	return true;
+	/* The records are read and re-asserted under one hold of the lock: a
+	 * teardown in between would otherwise be undone by a re-assert of
+	 * records it had removed. */
+	if (!vw_eng_lock(e, error))
+		return false;
+	ok = restore_locked(e, rep, error);
+	vw_eng_unlock(e);
+	return ok;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -81,6 +81,41 @@ check "teardown lab" vw host teardown lab
 check_fails "its bridge is gone" nsx host ip link show vw-lab
 check "teardown web" vw host teardown web
 lacks "no virtwire table" virtwire nsx host nft list tables
+# A teardown while a restore has read the records: the restore holds the
+# lock from its reading to its commit, the teardown waits for it, and the
+# network stays torn down (a restore of records read before the teardown
+# would bring it back). The test build stops the restore there
+# (VIRTWIRE_PAUSE) until the file it made is removed.
+net_doc race vw-race 192.168.152.1/24 mode=host-only >"$VWT_TMP/race.xml"
+check "apply race (virtwire creates its bridge)" vw host apply "$VWT_TMP/race.xml"
+setup "another table comes and goes (restore reads the records)" \
+	eval 'nsx host nft add table ip other && nsx host nft delete table ip other'
+PAUSE=$VWT_TMP/restore.paused
+VIRTWIRE_PAUSE=restore-read:$PAUSE nsx host "$VW_TEST_BIN" restore --state-dir "$VWT_TMP/state-host" \
+	>"$VWT_TMP/race-restore.out" 2>&1 &
+restore_pid=$!
+VWT_PIDS+=("$restore_pid")
+paused() {
+	local i
+	for i in $(seq 1 200); do
+		[ -e "$PAUSE" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+check "a restore stops after reading the records" paused
+vw host teardown race >"$VWT_TMP/race-teardown.out" 2>&1 &
+teardown_pid=$!
+VWT_PIDS+=("$teardown_pid")
+sleep 1
+check "… a teardown meanwhile waits for the restore's lock" kill -0 "$teardown_pid"
+rm -f "$PAUSE"
+check "the restore ends well" wait "$restore_pid"
+check "… and so does the teardown" wait "$teardown_pid"
+says "… which tore race down" "network 'race': torn down" cat "$VWT_TMP/race-teardown.out"
+check_fails "race has no record" test -e "$VWT_TMP/state-host/race.state"
+lacks "… no virtwire table is left" virtwire nsx host nft list tables
+check_fails "… and its bridge is gone" nsx host ip link show vw-race
 says "restore with nothing recorded does nothing" "^no network is recorded in" vw host restore
 says "restore without a state directory does nothing" "^no network is recorded in" \
 	vw_in host "$VWT_TMP/none" restore

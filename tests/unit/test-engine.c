@@ -1222,6 +1222,43 @@ static void test_edit(void)
 	fx_clear(&f);
 }
 
+/* The state directory's lock nests within one engine: held until the unlock
+ * that matches the first lock, so a step that locks inside a call holding
+ * it (apply inside restore, a port, an edit) does not let it go early.
+ * Another engine (another virtwire) is kept out until then. */
+static bool other_can_lock(const char *dir)
+{
+	g_autoptr(VwStore) s = NULL;
+	g_autoptr(GError) err = NULL;
+	bool ok;
+
+	g_assert_true(vw_store_open(dir, false, &s, NULL));
+	ok = vw_store_lock(s, 0, &err);
+	g_assert_true(ok || g_error_matches(err, VW_ERROR, VW_ERROR_BUSY));
+	return ok;
+}
+
+static void test_lock_nests(void)
+{
+	Fx f;
+
+	fx_init(&f);
+	g_assert_true(vw_eng_lock(f.engine, NULL));
+	g_assert_true(vw_eng_lock(f.engine, NULL));
+	g_assert_false(other_can_lock(f.dir));
+	vw_eng_unlock(f.engine);
+	g_assert_false(other_can_lock(f.dir));
+	vw_eng_unlock(f.engine);
+	g_assert_true(other_can_lock(f.dir));
+	/* An unlock too many changes nothing; the lock is taken again. */
+	vw_eng_unlock(f.engine);
+	g_assert_true(vw_eng_lock(f.engine, NULL));
+	g_assert_false(other_can_lock(f.dir));
+	vw_eng_unlock(f.engine);
+	g_assert_true(other_can_lock(f.dir));
+	fx_clear(&f);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1234,6 +1271,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/engine/port", test_port);
 	g_test_add_func("/engine/connections", test_connections);
 	g_test_add_func("/engine/restore", test_restore);
+	g_test_add_func("/engine/lock-nests", test_lock_nests);
 	g_test_add_func("/engine/learned", test_learned);
 	g_test_add_func("/engine/unchanged", test_unchanged);
 	g_test_add_func("/engine/unchanged-links", test_unchanged_links);
