@@ -1224,7 +1224,7 @@ static void test_edit(void)
 
 /* The state directory's lock nests within one engine: held until the unlock
  * that matches the first lock, so a step that locks inside a call holding
- * it (apply inside restore, a port, an edit) does not let it go early.
+ * it (the apply inside a restore) does not let it go early.
  * Another engine (another virtwire) is kept out until then. */
 static bool other_can_lock(const char *dir)
 {
