@@ -413,6 +413,24 @@ XML
 	echo "</hookData>"
 }
 
+# --- time ------------------------------------------------------------------------------
+
+# vwt_now_ms: the clock in milliseconds.
+vwt_now_ms() {
+	local t
+	t=$(date +%s%N)
+	echo $((t / 1000000))
+}
+
+# vwt_ms SECONDS: SECONDS (a fraction allowed: 0.5, 2.25) in milliseconds.
+vwt_ms() {
+	local sec=${1%%.*} frac=0
+	[[ $1 == *.* ]] && frac=${1#*.}
+	frac=$(printf '%-3.3s' "$frac")
+	frac=${frac// /0}
+	echo $((10#${sec:-0} * 1000 + 10#$frac))
+}
+
 # --- where commands run ----------------------------------------------------------------
 
 # vwt_in WHERE COMMAND...: runs COMMAND in network namespace WHERE. The

@@ -270,29 +270,14 @@ print(sum(1 for n in data.values() if isinstance(n, dict) and n.get("bgpState") 
 frr_wait() {
 	local ns=$1 timeout=$2 want=$3 fn=$4 got='' end
 	shift 4
-	end=$(($(_frr_now_ms) + $(_frr_ms "$timeout")))
+	end=$(($(vwt_now_ms) + $(vwt_ms "$timeout")))
 	while :; do
 		got=$("$fn" "$ns" "$@" 2>/dev/null)
 		[ "$got" = "$want" ] && break
-		[ "$(_frr_now_ms)" -lt "$end" ] || { printf '%s\n' "$got"; return 1; }
+		[ "$(vwt_now_ms)" -lt "$end" ] || { printf '%s\n' "$got"; return 1; }
 		sleep 0.1
 	done
 	printf '%s\n' "$got"
-}
-
-# _frr_ms SECONDS: "1", "0.25" as milliseconds. _frr_now_ms: the time in ms.
-_frr_ms() {
-	local sec=${1%%.*} frac=0
-	[[ $1 == *.* ]] && frac=${1#*.}
-	frac=$(printf '%-3.3s' "$frac")
-	frac=${frac// /0}
-	echo $((10#${sec:-0} * 1000 + 10#$frac))
-}
-
-_frr_now_ms() {
-	local t
-	t=$(date +%s%N)
-	echo $((t / 1000000))
 }
 
 # frr_wait_established HOSTNS N TIMEOUT: waits (at most TIMEOUT seconds)

@@ -52,18 +52,6 @@ net_xml() { # NAME BRIDGE VNI SUBNET [MODE]
 XML
 }
 
-# poll SECONDS COMMAND...: runs COMMAND every 0.05 s until it succeeds, for
-# at most SECONDS (a fraction allowed); fails on timeout.
-poll() {
-	local end
-	end=$(($(_frr_now_ms) + $(_frr_ms "$1")))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(_frr_now_ms)" -lt "$end" ] || return 1
-		sleep 0.05
-	done
-}
-
 
 setup "topology: three hosts and an outsider on the underlay" topology
 net_xml seg vw-seg 4242 77 >"$VWT_TMP/seg.xml"

@@ -62,16 +62,20 @@ vxlan_arp() {
 	nsx "$1" python3 -c "$_span_arp_py" "$2" "$3" "$4" "$5" "$6"
 }
 
-# poll SECONDS COMMAND...: until COMMAND succeeds, at most SECONDS; then
-# COMMAND's last status (and output).
+# poll SECONDS COMMAND...: COMMAND every 0.05 s until it succeeds, for at
+# most SECONDS of the clock (a fraction allowed); then COMMAND's last status
+# (and output).
 poll() {
-	local secs=$1
+	local end
+	end=$(($(vwt_now_ms) + $(vwt_ms "$1")))
 	shift
-	for _ in $(seq 1 $((secs * 20))); do
-		"$@" >/dev/null 2>&1 && return 0
+	until "$@" >/dev/null 2>&1; do
+		[ "$(vwt_now_ms)" -lt "$end" ] || {
+			"$@"
+			return
+		}
 		sleep 0.05
 	done
-	"$@"
 }
 
 # fdb_has ROLE DEV ERE: a line of DEV's forwarding database in ROLE matches.
