@@ -36,27 +36,11 @@ need_frr
 [ -d /sys/module/vxlan ] || modprobe vxlan 2>/dev/null || vwt_skip "no vxlan module"
 RR=${VWT_EVPN_RR:-0}
 
-net_xml() { # NAME BRIDGE VNI SUBNET [MODE]
-	cat <<XML
-<network>
-  <name>$1</name>
-  <forward mode='open'/>
-  <bridge name='$2' stp='off' delay='0'/>
-  <ip address='10.$4.0.1' prefix='24'/>
-  <metadata>
-    <vw:network xmlns:vw="urn:virtwire:1" mode="${5:-internal}">
-      <vw:span vni="$3" underlay="ul0" control="evpn"/>
-    </vw:network>
-  </metadata>
-</network>
-XML
-}
-
 
 setup "topology: three hosts and an outsider on the underlay" topology
-net_xml seg vw-seg 4242 77 >"$VWT_TMP/seg.xml"
-net_xml iso vw-iso 4243 78 >"$VWT_TMP/iso.xml"
-net_xml ho vw-ho 4244 79 host-only >"$VWT_TMP/ho.xml"
+span_net_xml seg vw-seg internal 4242 77 evpn >"$VWT_TMP/seg.xml"
+span_net_xml iso vw-iso internal 4243 78 evpn >"$VWT_TMP/iso.xml"
+span_net_xml ho vw-ho host-only 4244 79 evpn >"$VWT_TMP/ho.xml"
 
 # --- FRR: zebra and bgpd on every host, sessions up ---------------------------
 if [ "$RR" = 1 ]; then

@@ -102,6 +102,35 @@ not_admits() {
 	nsx "$1" nft list set inet virtwire span4 >"$VWT_TMP/set.out" && ! grep -q "$2 \. 4789 \. $3 " "$VWT_TMP/set.out"
 }
 
+# span_net_xml NAME BRIDGE MODE VNI SUBNET [CONTROL]: a spanning network of
+# virtwire's MODE on bridge BRIDGE, 10.SUBNET.0.1/24, over VNI on ul0: with
+# the static peers h1-h3 (192.0.2.11-13), or with CONTROL evpn.
+span_net_xml() {
+	local span
+	if [ "${6:-static}" = evpn ]; then
+		span="<vw:span vni=\"$4\" underlay=\"ul0\" control=\"evpn\"/>"
+	else
+		span="<vw:span vni=\"$4\" underlay=\"ul0\">
+        <vw:peer address=\"192.0.2.11\"/>
+        <vw:peer address=\"192.0.2.12\"/>
+        <vw:peer address=\"192.0.2.13\"/>
+      </vw:span>"
+	fi
+	cat <<XML
+<network>
+  <name>$1</name>
+  <forward mode='open'/>
+  <bridge name='$2' stp='off' delay='0'/>
+  <ip address='10.$5.0.1' prefix='24'/>
+  <metadata>
+    <vw:network xmlns:vw="urn:virtwire:1" mode="$3">
+      $span
+    </vw:network>
+  </metadata>
+</network>
+XML
+}
+
 # apply_on WHAT FILE H...: virtwire applies FILE on each host H, one check
 # each ("apply WHAT on H").
 apply_on() {

@@ -23,32 +23,12 @@
 need_root
 [ -d /sys/module/vxlan ] || modprobe vxlan 2>/dev/null || vwt_skip "no vxlan module"
 
-net_xml() { # NAME BRIDGE MODE VNI SUBNET
-	cat <<XML
-<network>
-  <name>$1</name>
-  <forward mode='open'/>
-  <bridge name='$2' stp='off' delay='0'/>
-  <ip address='10.$5.0.1' prefix='24'/>
-  <metadata>
-    <vw:network xmlns:vw="urn:virtwire:1" mode="$3">
-      <vw:span vni="$4" underlay="ul0">
-        <vw:peer address="192.0.2.11"/>
-        <vw:peer address="192.0.2.12"/>
-        <vw:peer address="192.0.2.13"/>
-      </vw:span>
-    </vw:network>
-  </metadata>
-</network>
-XML
-}
-
 topology() {
 	span_underlay && host_on_underlay h1 11 && host_on_underlay h2 12 && host_on_underlay h3 13 && host_on_underlay x 99
 }
 setup "topology: three hosts and an outsider on the underlay" topology
-net_xml seg vw-seg internal 4242 77 >"$VWT_TMP/seg.xml"
-net_xml ho vw-ho host-only 4243 78 >"$VWT_TMP/ho.xml"
+span_net_xml seg vw-seg internal 4242 77 >"$VWT_TMP/seg.xml"
+span_net_xml ho vw-ho host-only 4243 78 >"$VWT_TMP/ho.xml"
 
 check "check: the spanning networks are valid together" vw h1 check "$VWT_TMP/seg.xml" "$VWT_TMP/ho.xml"
 says "plan shows the VXLAN device" 'link vxlan vw4242: create if missing, VNI 4242, UDP port 4789, local address of ul0' \
